@@ -1,0 +1,1 @@
+"""Effleura: clinical massage therapy practice software."""

@@ -1,0 +1,24 @@
+"""The `effleura` console script: Django's management commands plus our own.
+
+    effleura migrate | demo | worker | token create --user NAME | runserver | check --deploy
+"""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "effleura.settings")
+    from django.core.management import execute_from_command_line
+
+    from effleura.env import ConfigError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ConfigError as exc:
+        sys.stderr.write(f"effleura: configuration error: {exc}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Every write of the core app: check_*() validates and authorizes, do_*() writes
+inside a transaction and audits."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from effleura.core import audit, permissions
+from effleura.core.choices import AuditAction
+from effleura.core.models import ApiToken, User, hash_token
+
+
+def do_create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a personal API token for ``user``; returns it and the raw token, shown once."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the token a name so you can recognise it later.")
+    raw = ApiToken.new_raw_token()
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, name=name[:100], key_hash=hash_token(raw), hint=raw[:8]
+        )
+        audit.record(user, AuditAction.CREATE, "api_token", record_id=token.public_id, detail="token created")
+    return token, raw
+
+
+def check_revoke_api_token(actor: User, token_id) -> ApiToken:
+    """A user revokes their own tokens; an owner may revoke anyone's."""
+    token = ApiToken.objects.filter(public_id=token_id).select_related("user").first()
+    if token is None:
+        raise ValidationError("That token does not exist.")
+    if token.user_id != actor.pk and not permissions.has_permission(actor, "staff.manage"):
+        raise permissions.PermissionDenied("You can only revoke your own tokens.")
+    return token
+
+
+def do_revoke_api_token(actor: User, token: ApiToken) -> None:
+    with transaction.atomic():
+        if token.revoked_at is None:
+            ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        audit.record(actor, AuditAction.UPDATE, "api_token", record_id=token.public_id, detail="token revoked")
+
+
+def check_save_staff(actor: User, *, username: str, password: str | None, user: User | None = None) -> None:
+    permissions.require(actor, "staff.manage")
+    clash = User.objects.filter(username__iexact=username)
+    if user is not None:
+        clash = clash.exclude(pk=user.pk)
+    if clash.exists():
+        raise ValidationError({"username": "Someone already has this username."})
+    if password:
+        validate_password(password, user)
+
+
+def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str | None) -> User:
+    """Create (``user`` None) or update a member of staff. Owners only; audited."""
+    with transaction.atomic():
+        creating = user is None
+        if creating:
+            user = User(username=fields["username"])
+        demoting_last_owner = (
+            not creating
+            and user.role == permissions.OWNER
+            and (fields.get("role") != permissions.OWNER or not fields.get("is_active", True))
+            and not User.objects.filter(role=permissions.OWNER, is_active=True).exclude(pk=user.pk).exists()
+        )
+        if demoting_last_owner:
+            raise ValidationError("The practice must keep at least one active owner.")
+        for name, value in fields.items():
+            setattr(user, name, value)
+        if password:
+            user.set_password(password)
+        elif creating:
+            user.set_unusable_password()
+        user.save()
+        audit.record(
+            actor,
+            AuditAction.CREATE if creating else AuditAction.UPDATE,
+            "user",
+            record_id=user.public_id,
+            detail=f"role={user.role or 'none'} active={user.is_active}",
+        )
+    return user

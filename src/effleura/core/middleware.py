@@ -1,0 +1,105 @@
+"""Request plumbing: API token sign-in, the client address for the audit trail, and the
+URL permission gate that makes core/permissions.py the single source of truth."""
+
+import logging
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.utils import timezone
+
+from effleura.core import audit, permissions
+from effleura.core.choices import AuditOutcome
+from effleura.core.models import ApiToken, hash_token
+
+log = logging.getLogger(__name__)
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _api_error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status)
+
+
+class ApiTokenMiddleware:
+    """Signs in an API caller from ``Authorization: Bearer <token>``.
+
+    Only on /api/ paths, and a token request never carries a session, so CSRF does not
+    apply to it (the request cannot come from a browser's ambient cookies).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        audit.client_address.set(request.META.get("REMOTE_ADDR", ""))
+        if is_api(request):
+            header = request.headers.get("Authorization", "")
+            if header:
+                scheme, _, raw = header.partition(" ")
+                if scheme.lower() != "bearer" or not raw.strip():
+                    return _api_error(401, "Send your API token as 'Authorization: Bearer <token>'.")
+                token = (
+                    ApiToken.objects.select_related("user")
+                    .filter(key_hash=hash_token(raw.strip()), revoked_at__isnull=True)
+                    .first()
+                )
+                if token is None or not token.user.is_active:
+                    return _api_error(401, "This API token is not valid or has been revoked.")
+                ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+                request.user = token.user
+                request._dont_enforce_csrf_checks = True
+                request.api_token = token
+        return self.get_response(request)
+
+
+class PermissionMiddleware:
+    """Refuses any request whose URL the permission table does not allow for the user.
+
+    Runs after URL resolution (process_view), before the view. A refused attempt at a
+    patient's URL is written to the audit trail as denied.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match is None or match.view_name.startswith("djdt"):
+            return None
+        key = permissions.url_permission(match.view_name, request.method)
+        if key is None:
+            # Fail closed: a URL someone forgot to put in the table is nobody's.
+            log.error("URL %s has no entry in core/permissions.py URL_RULES", match.view_name)
+            return self._refuse(request, None, view_kwargs)
+        if key == permissions.PUBLIC:
+            return None
+        if not request.user.is_authenticated:
+            if is_api(request):
+                return _api_error(401, "Sign in first: send 'Authorization: Bearer <token>'.")
+            return redirect_to_login(request.get_full_path())
+        if permissions.has_permission(request.user, key):
+            return None
+        return self._refuse(request, key, view_kwargs)
+
+    def _refuse(self, request, key, view_kwargs):
+        patient_id = view_kwargs.get("patient_id")
+        rule = permissions.RULES.get(key) if key else None
+        if rule is None or rule.patient_data or patient_id:
+            audit.record(
+                request.user,
+                rule.action if rule else "read",
+                rule.record_type if rule else "unknown",
+                record_id=view_kwargs.get("record_id", patient_id or ""),
+                patient_id=patient_id,
+                outcome=AuditOutcome.DENIED,
+                detail=f"{request.method} {key or 'unlisted URL'}",
+            )
+        if is_api(request):
+            return _api_error(403, "Your role does not allow this.")
+        raise PermissionDenied("Your role does not allow this page.")

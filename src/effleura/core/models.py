@@ -1,0 +1,121 @@
+import hashlib
+import secrets
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+from effleura.core.choices import AuditAction, AuditOutcome, Role
+
+
+class User(AbstractUser):
+    """A member of staff who signs in. Their role decides what they may see and do.
+
+    A user with no role (a new or suspended account) may sign in but sees no records.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    credentials = models.CharField(
+        max_length=60, blank=True, help_text="Shown after the name, e.g. LMT, CMT."
+    )
+    is_demo = models.BooleanField(default=False, help_text="Synthetic demo account.")
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = self.get_full_name() or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Audit events are append-only: they cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("Audit events are append-only: they cannot be deleted.")
+
+    # bulk_update goes through update(); refuse it for the same reason.
+    def bulk_update(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only: they cannot be changed.")
+
+
+class AuditEvent(models.Model):
+    """One access to patient data or one security event: who, when, what, and the outcome.
+
+    Append-only. The model refuses updates and deletes, and database triggers (see the
+    migration) refuse them from any other client too. The actor and patient are kept as
+    plain values, not foreign keys, so deleting a user or a record never rewrites history.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=20, blank=True)
+    patient_id = models.UUIDField(null=True, blank=True, db_index=True)
+    record_type = models.CharField(max_length=60)
+    record_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    outcome = models.CharField(max_length=10, choices=AuditOutcome.choices)
+    client_address = models.CharField(max_length=64, blank=True)
+    # A short machine-made note (permission key, "search", "via API"); never patient data.
+    detail = models.CharField(max_length=200, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["patient_id", "at"]), models.Index(fields=["actor_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.record_type}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only: they cannot be deleted.")
+
+
+def hash_token(raw: str) -> str:
+    # Tokens are 256-bit random strings, so a fast hash is enough: there is nothing to
+    # brute-force, unlike a password.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its hash is stored; the token is shown once at creation."""
+
+    PREFIX = "eff_"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def new_raw_token(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)

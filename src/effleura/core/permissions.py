@@ -1,0 +1,139 @@
+"""The one table that decides who may see or change what.
+
+Two parts:
+
+* ``RULES``: each permission key, the roles that hold it, and how a use of it is
+  audited (the action and the record type). access_* and check_* functions ask
+  ``require()``; nothing checks roles by hand.
+* ``URL_RULES``: every named URL (web pages and API operations) and the permission
+  each HTTP method needs. ``PermissionMiddleware`` enforces it before any view runs,
+  so a page cannot forget its check, and a URL with no entry is refused (fail closed).
+  tests/core/test_permissions.py walks every URL with every role against this table.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+
+from effleura.core.choices import AuditAction, Role
+
+OWNER, THERAPIST, FRONT_DESK, BILLING = Role.OWNER, Role.THERAPIST, Role.FRONT_DESK, Role.BILLING
+ALL_STAFF = frozenset(Role)
+CLINICAL = frozenset({OWNER, THERAPIST})
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset
+    action: str
+    record_type: str
+    # Whether using it touches patient data and so must be audited.
+    patient_data: bool = True
+
+
+def _rule(roles, action, record_type, patient_data=True) -> Rule:
+    return Rule(frozenset(roles), action, record_type, patient_data)
+
+
+RULES: dict[str, Rule] = {
+    # Demographics: everyone on staff; clinical content is separate below.
+    "patient.view": _rule(ALL_STAFF, AuditAction.READ, "patient"),
+    "patient.create": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.CREATE, "patient"),
+    "patient.update": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "patient"),
+    # Clinical content: front desk and billing never see it.
+    "health_history.view": _rule(CLINICAL, AuditAction.READ, "health_history"),
+    "health_history.create": _rule(CLINICAL, AuditAction.CREATE, "health_history"),
+    # Consent status is needed at the desk; patients often sign at check-in.
+    "consent.view": _rule(ALL_STAFF, AuditAction.READ, "consent"),
+    "consent.capture": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.CREATE, "consent"),
+    "consent.withdraw": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "consent"),
+    # Practice administration.
+    "consent_document.view": _rule(ALL_STAFF, AuditAction.READ, "consent_document", False),
+    "consent_document.manage": _rule({OWNER}, AuditAction.UPDATE, "consent_document", False),
+    "staff.manage": _rule({OWNER}, AuditAction.UPDATE, "user", False),
+    "audit.view": _rule({OWNER}, AuditAction.READ, "audit_event", False),
+    "audit.export": _rule({OWNER}, AuditAction.EXPORT, "audit_event", False),
+    # Anyone signed in, whatever their role (or none): their own account.
+    "account.use": _rule(set(), AuditAction.READ, "account", False),
+}
+
+# Keys every signed-in user holds, even with no role yet.
+SIGNED_IN = frozenset({"account.use"})
+
+PUBLIC = "public"  # no sign-in needed (login, password reset)
+
+
+URL_RULES: dict[str, str | dict[str, str]] = {
+    # core
+    "core:login": PUBLIC,
+    "core:logout": "account.use",
+    "core:password_reset": PUBLIC,
+    "core:password_reset_done": PUBLIC,
+    "core:password_reset_confirm": PUBLIC,
+    "core:password_reset_complete": PUBLIC,
+    "core:password_change": "account.use",
+    "core:password_change_done": "account.use",
+    "core:profile": "account.use",
+    "core:token_revoke": "account.use",
+    "core:home": "account.use",  # shows a "no role yet" message to an account without one
+    "core:staff_list": "staff.manage",
+    "core:staff_create": "staff.manage",
+    "core:staff_edit": "staff.manage",
+    "core:audit_list": "audit.view",
+    "core:audit_export": "audit.export",
+    # patients
+    "patients:list": "patient.view",
+    "patients:search": "patient.view",
+    "patients:create": "patient.create",
+    "patients:chart": "patient.view",
+    "patients:edit": "patient.update",
+    "patients:history": "health_history.view",
+    "patients:history_new": "health_history.create",
+    "patients:history_version": "health_history.view",
+    "patients:consent_capture": "consent.capture",
+    "patients:consent_withdraw": "consent.withdraw",
+    "patients:consent_documents": "consent_document.view",
+    "patients:consent_document_new": "consent_document.manage",
+    "patients:consent_document": {"GET": "consent_document.view", "POST": "consent_document.manage"},
+    "patients:consent_document_version_new": "consent_document.manage",
+    # API (django-ninja operation names under the "api" namespace)
+    "api:openapi-json": PUBLIC,
+    "api:openapi-view": PUBLIC,
+    "api:patients": {"GET": "patient.view", "POST": "patient.create"},
+    "api:patient": {"GET": "patient.view", "PATCH": "patient.update", "PUT": "patient.update"},
+    "api:health_history": {"GET": "health_history.view", "POST": "health_history.create"},
+    "api:health_history_versions": "health_history.view",
+    "api:health_history_version": "health_history.view",
+}
+
+
+def roles_for(key: str) -> frozenset:
+    return RULES[key].roles
+
+
+def has_permission(user, key: str) -> bool:
+    """Whether ``user`` holds permission ``key``. Unknown keys are a programming error."""
+    rule = RULES[key]
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if key in SIGNED_IN:
+        return True
+    return user.role in rule.roles
+
+
+def require(user, key: str) -> None:
+    """Raise PermissionDenied unless ``user`` holds ``key``. Does not audit: see core.audit."""
+    if not has_permission(user, key):
+        raise PermissionDenied(f"Your role does not allow this ({RULES[key].record_type}).")
+
+
+def url_permission(view_name: str, method: str) -> str | None:
+    """The permission key a request needs, PUBLIC, or None when the URL is not in the table."""
+    entry = URL_RULES.get(view_name)
+    if entry is None or isinstance(entry, str):
+        return entry
+    if method in ("HEAD", "OPTIONS"):
+        method = "GET"
+    # A method the URL does not serve: ask for the strictest key it has, so the view
+    # answers 405 only to someone who could use it at all.
+    return entry.get(method) or next(iter(entry.values()))

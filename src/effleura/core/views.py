@@ -1,0 +1,223 @@
+"""Core pages: signing in and out, the home page, one's own profile and API tokens,
+staff management and the audit trail. Thin: parse, authorize, act, render."""
+
+import csv
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from effleura.core import actions, audit
+from effleura.core.choices import AuditAction, AuditOutcome, Role
+from effleura.core.forms import ApiTokenForm
+from effleura.core.models import AuditEvent, User
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(self.request.user, AuditAction.LOGIN, "session")
+        return response
+
+
+@require_POST
+def logout_view(request):
+    audit.record(request.user, AuditAction.LOGOUT, "session")
+    logout(request)
+    messages.success(request, "You have been logged out.")
+    return redirect("core:login")
+
+
+def home(request):
+    return render(request, "core/home.html", {"nav": "home"})
+
+
+# Profile and API tokens ------------------------------------------------------
+
+
+def profile(request):
+    new_token = None
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_token = actions.do_create_api_token(request.user, form.cleaned_data["name"])
+        except ValidationError as exc:
+            form.add_error("name", exc)
+        else:
+            form = ApiTokenForm()
+    tokens = request.user.api_tokens.all()
+    return render(request, "core/profile.html", {"form": form, "tokens": tokens, "new_token": new_token})
+
+
+@require_POST
+def token_revoke(request, token_id):
+    try:
+        token = actions.check_revoke_api_token(request.user, token_id)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("core:profile")
+    actions.do_revoke_api_token(request.user, token)
+    messages.success(request, f"Token “{token.name}” revoked. Programs using it can no longer sign in.")
+    return redirect("core:profile")
+
+
+# Staff --------------------------------------------------------------------------
+
+
+class StaffForm(forms.ModelForm):
+    password = forms.CharField(
+        label="New password",
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text="At least 10 characters. Leave empty to keep the current one "
+        "(a new account without one signs in after a password reset by email).",
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "credentials", "email", "role", "is_active"]
+        labels = {"is_active": "Active (may sign in)", "role": "Role"}
+        help_texts = {"username": "Letters, digits and @ . + - _ only.", "role": "Leave empty to suspend access."}
+
+
+def staff_list(request):
+    staff = User.objects.order_by("-is_active", "last_name", "first_name", "username")
+    return render(request, "core/staff_list.html", {"staff": staff, "nav": "staff", "roles": Role})
+
+
+def staff_create(request):
+    return _staff_form(request, None)
+
+
+def staff_edit(request, user_id):
+    return _staff_form(request, get_object_or_404(User, public_id=user_id))
+
+
+def _staff_form(request, member):
+    form = StaffForm(request.POST or None, instance=member)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "password"}
+        password = form.cleaned_data["password"] or None
+        try:
+            actions.check_save_staff(request.user, username=data["username"], password=password, user=member)
+            saved = actions.do_save_staff(request.user, user=member, fields=data, password=password)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error("password" if password else None, exc)
+        else:
+            messages.success(request, f"Saved {saved.display_name}.")
+            return redirect("core:staff_list")
+    return render(request, "core/staff_form.html", {"form": form, "member": member, "nav": "staff"})
+
+
+# Audit trail --------------------------------------------------------------------
+
+
+class AuditFilterForm(forms.Form):
+    patient = forms.UUIDField(required=False, label="Patient id")
+    user = forms.ModelChoiceField(User.objects.all(), required=False, label="User", to_field_name="public_id")
+    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    outcome = forms.ChoiceField(choices=[("", "Any"), *AuditOutcome.choices], required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise ValidationError("The “From” date must be before the “To” date.")
+        return data
+
+
+def _filtered_events(form: AuditFilterForm):
+    events = AuditEvent.objects.all()
+    if not form.is_valid():
+        return events.none()
+    data = form.cleaned_data
+    tz = timezone.get_current_timezone()
+    if data["patient"]:
+        events = events.filter(patient_id=data["patient"])
+    if data["user"]:
+        events = events.filter(actor_id=data["user"].pk)
+    if data["start"]:
+        events = events.filter(at__gte=datetime.datetime.combine(data["start"], datetime.time.min, tz))
+    if data["end"]:
+        events = events.filter(at__lt=datetime.datetime.combine(data["end"] + datetime.timedelta(days=1), datetime.time.min, tz))
+    if data["outcome"]:
+        events = events.filter(outcome=data["outcome"])
+    return events
+
+
+def audit_list(request):
+    form = AuditFilterForm(request.GET or None)
+    events = _filtered_events(form) if request.GET else AuditEvent.objects.all()
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "core/audit_list.html",
+        {"form": form, "page": page, "nav": "audit", "query": query.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+AUDIT_CSV_COLUMNS = [
+    "at", "actor_username", "actor_role", "patient_id", "record_type",
+    "record_id", "action", "outcome", "client_address", "detail",
+]  # fmt: skip
+
+
+def audit_export(request):
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    form = AuditFilterForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        messages.error(request, "Fix the filters before exporting.")
+        return redirect(f"{reverse('core:audit_list')}?{request.GET.urlencode()}")
+    events = _filtered_events(form) if request.GET else AuditEvent.objects.all()
+    audit.record(request.user, AuditAction.EXPORT, "audit_event", detail="audit trail CSV")
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(AUDIT_CSV_COLUMNS)
+        for event in events.values_list(*AUDIT_CSV_COLUMNS).iterator(chunk_size=2000):
+            yield writer.writerow(
+                [v.isoformat() if isinstance(v, datetime.datetime) else ("" if v is None else v) for v in event]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.csv"'
+    return response
+
+
+# Error pages: no details, never patient data. ----------------------------------------
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", {"reason": "Your role does not allow this page."}, status=403)
+
+
+def not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)

@@ -1,0 +1,121 @@
+"""The only way a view, API call or task fetches patient data. Each function asks the
+permission table (core.access.authorize) and writes the audit event."""
+
+import uuid
+
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404
+
+from effleura.core import audit
+from effleura.core.access import allowed, authorize
+from effleura.core.choices import AuditAction
+from effleura.patients import search
+from effleura.patients.consent import consent_statuses
+from effleura.patients.models import ConsentDocument, ConsentDocumentVersion, HealthHistory, Patient, PatientConsent
+
+SEARCH_LIMIT = 20
+
+
+def _as_uuid(value) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise Http404("No such patient.") from None
+
+
+def access_patient(user, patient_id, *, key: str = "patient.view", audit_it: bool = True) -> Patient:
+    """The patient ``patient_id`` if ``user`` may use it under ``key`` (default: read)."""
+    patient_id = _as_uuid(patient_id)
+    authorize(user, key, patient_id=patient_id, record_id=patient_id)
+    patient = Patient.objects.filter(public_id=patient_id).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    if audit_it:
+        allowed(user, key, patient_id=patient_id, record_id=patient_id)
+    return patient
+
+
+def access_patient_search(user, text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
+    """Patients matching ``text`` (see patients/search.py), at most ``limit``; two queries
+    whatever the number of patients: the search and one audit insert."""
+    authorize(user, "patient.view")
+    terms = search.parse(text)
+    if terms.empty:
+        return []
+    found = list(Patient.objects.filter(search.to_q(terms))[:limit])
+    audit.record_many(user, AuditAction.READ, "patient", [p.public_id for p in found], detail="search result")
+    return found
+
+
+def access_patient_page(user, page_number, *, per_page: int = 50, status: str = ""):
+    """One page of the patient list, with a bounded number of queries."""
+    authorize(user, "patient.view")
+    patients = Patient.objects.all()
+    if status:
+        patients = patients.filter(status=status)
+    page = Paginator(patients, per_page).get_page(page_number)
+    audit.record_many(user, AuditAction.READ, "patient", [p.public_id for p in page], detail="patient list")
+    return page
+
+
+def access_health_history(user, patient_id, version: int | None = None):
+    """(patient, the requested or current version or None, the version before it or None)."""
+    patient_id = _as_uuid(patient_id)
+    authorize(user, "health_history.view", patient_id=patient_id)
+    patient = access_patient(user, patient_id, audit_it=False)
+    versions = HealthHistory.objects.filter(patient=patient).select_related("recorded_by")
+    if version is not None:
+        versions = versions.filter(version__lte=version)
+    pair = list(versions.order_by("-version")[:2])
+    if version is not None and (not pair or pair[0].version != version):
+        raise Http404("No such version of the health history.")
+    current = pair[0] if pair else None
+    previous = pair[1] if len(pair) > 1 else None
+    allowed(user, "health_history.view", patient_id=patient_id, record_id=current.public_id if current else "")
+    return patient, current, previous
+
+
+def access_health_history_versions(user, patient_id) -> tuple[Patient, list[HealthHistory]]:
+    patient_id = _as_uuid(patient_id)
+    authorize(user, "health_history.view", patient_id=patient_id)
+    patient = access_patient(user, patient_id, audit_it=False)
+    versions = list(
+        HealthHistory.objects.filter(patient=patient).select_related("recorded_by").order_by("-version")
+    )
+    allowed(user, "health_history.view", patient_id=patient_id, detail="version list")
+    return patient, versions
+
+
+def current_consent_documents():
+    """Active documents with their newest version: two queries."""
+    documents = list(
+        ConsentDocument.objects.filter(is_active=True).prefetch_related(
+            Prefetch("versions", queryset=ConsentDocumentVersion.objects.order_by("-version"))
+        )
+    )
+    latest = {d.id: (d.versions.all()[0] if d.versions.all() else None) for d in documents}
+    return documents, latest
+
+
+def access_consent_statuses(user, patient: Patient):
+    """The patient's standing with every active consent document (patient already accessed)."""
+    authorize(user, "consent.view", patient_id=patient.public_id)
+    documents, latest = current_consent_documents()
+    consents = PatientConsent.objects.filter(patient=patient).select_related(
+        "document_version", "captured_by", "withdrawn_by"
+    )
+    allowed(user, "consent.view", patient_id=patient.public_id)
+    return consent_statuses(documents, latest, list(consents))
+
+
+def access_consent(user, patient: Patient, consent_id, *, key: str) -> PatientConsent:
+    authorize(user, key, patient_id=patient.public_id, record_id=consent_id)
+    consent = (
+        PatientConsent.objects.filter(patient=patient, public_id=_as_uuid(consent_id))
+        .select_related("document_version__document")
+        .first()
+    )
+    if consent is None:
+        raise Http404("No such consent.")
+    return consent

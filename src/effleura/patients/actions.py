@@ -1,0 +1,471 @@
+"""Every write of the patients app.
+
+check_*() validates the input and authorizes; it raises ValidationError with messages
+for a person (a dict of field -> message where a field is at fault). do_*() writes
+inside a transaction and appends the audit event in the same transaction, so a write
+and its audit line are saved together or not at all.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from effleura.core import audit
+from effleura.core.access import authorize
+from effleura.core.choices import AuditAction
+from effleura.patients.choices import (
+    BodyRegion,
+    Condition,
+    ConsentKind,
+    ContactMethod,
+    ImplantedDevice,
+    PatientStatus,
+    PressurePreference,
+    SexAtBirth,
+)
+from effleura.patients.models import (
+    ChartNumberSequence,
+    ConsentDocument,
+    ConsentDocumentVersion,
+    HealthHistory,
+    Patient,
+    PatientConsent,
+)
+
+OLDEST_BIRTH_YEAR = 1900
+
+PATIENT_FIELDS = [
+    "legal_first_name", "legal_last_name", "preferred_name", "pronouns", "date_of_birth",
+    "sex_at_birth", "gender_identity", "phone", "email", "address_line1", "address_line2",
+    "city", "region", "postal_code", "country", "preferred_contact", "emergency_contact_name",
+    "emergency_contact_relationship", "emergency_contact_phone", "notes", "status",
+]  # fmt: skip
+REQUIRED_PATIENT_FIELDS = {"legal_first_name", "legal_last_name", "date_of_birth"}
+
+
+# Patients -------------------------------------------------------------------------
+
+
+def _clean_patient(data: dict, *, partial: bool) -> dict:
+    """Normalise and validate patient fields; raise ValidationError naming each bad field."""
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    unknown = set(data) - set(PATIENT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    for name in PATIENT_FIELDS:
+        if name not in data:
+            if not partial and name in REQUIRED_PATIENT_FIELDS:
+                errors[name] = "This is required."
+            continue
+        value = data[name]
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None:
+            value = "" if name != "date_of_birth" else None
+        clean[name] = value
+    for name in REQUIRED_PATIENT_FIELDS:
+        if name in clean and not clean[name]:
+            errors[name] = "This is required."
+    dob = clean.get("date_of_birth")
+    if dob:
+        if isinstance(dob, str):
+            try:
+                dob = datetime.date.fromisoformat(dob)
+            except ValueError:
+                errors["date_of_birth"] = "Enter the date of birth as a date, e.g. 1980-04-23."
+                dob = None
+        if dob:
+            if dob > timezone.localdate():
+                errors["date_of_birth"] = "The date of birth can’t be in the future."
+            elif dob.year < OLDEST_BIRTH_YEAR:
+                errors["date_of_birth"] = f"The date of birth can’t be before {OLDEST_BIRTH_YEAR}."
+            clean["date_of_birth"] = dob
+    _check_choice(clean, "sex_at_birth", SexAtBirth, errors, blank_ok=True)
+    _check_choice(clean, "preferred_contact", ContactMethod, errors, blank_ok=False)
+    _check_choice(clean, "status", PatientStatus, errors, blank_ok=False)
+    if clean.get("email"):
+        from django.core.validators import validate_email
+
+        try:
+            validate_email(clean["email"])
+        except ValidationError:
+            errors["email"] = "Enter a valid email address, e.g. name@example.com."
+    if clean.get("preferred_contact") == ContactMethod.EMAIL and "email" in clean and not clean["email"]:
+        errors["email"] = "Add an email address, or choose another contact method."
+    for name, field in ((f.name, f) for f in Patient._meta.get_fields() if f.name in clean):
+        limit = getattr(field, "max_length", None)
+        if limit and isinstance(clean[name], str) and len(clean[name]) > limit:
+            errors[name] = f"Keep this under {limit} characters."
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _check_choice(clean, name, choices, errors, *, blank_ok: bool) -> None:
+    if name not in clean:
+        return
+    if clean[name] == "" and blank_ok:
+        return
+    if clean[name] not in choices.values:
+        errors[name] = f"Choose one of: {', '.join(choices.labels)}."
+
+
+def possible_duplicates(first: str, last: str, dob, exclude: Patient | None = None) -> list[Patient]:
+    """Patients with the same legal name and date of birth: probably the same person."""
+    found = Patient.objects.filter(legal_first_name__iexact=first, legal_last_name__iexact=last, date_of_birth=dob)
+    if exclude is not None:
+        found = found.exclude(pk=exclude.pk)
+    return list(found[:5])
+
+
+class DuplicatePatient(ValidationError):
+    """Raised when a patient with the same name and date of birth exists and the caller
+    did not confirm that this is a different person."""
+
+    def __init__(self, duplicates: list[Patient]):
+        self.duplicates = duplicates
+        numbers = ", ".join(p.chart_number for p in duplicates)
+        super().__init__(
+            f"A patient with this name and date of birth already exists (chart {numbers}). "
+            "Open that chart instead, or confirm this is a different person."
+        )
+
+
+def check_create_patient(actor, data: dict, *, allow_duplicate: bool = False) -> dict:
+    authorize(actor, "patient.create")
+    clean = _clean_patient(data, partial=False)
+    if not allow_duplicate:
+        duplicates = possible_duplicates(clean["legal_first_name"], clean["legal_last_name"], clean["date_of_birth"])
+        if duplicates:
+            raise DuplicatePatient(duplicates)
+    return clean
+
+
+def do_create_patient(actor, clean: dict, *, is_demo: bool = False) -> Patient:
+    """Create a patient from check_create_patient()'s output; hands out the chart number."""
+    with transaction.atomic():
+        sequence, _ = ChartNumberSequence.objects.select_for_update().get_or_create(pk=1)
+        number = sequence.next_value
+        sequence.next_value = number + 1
+        sequence.save(update_fields=["next_value"])
+        patient = Patient(**clean, chart_number=f"EF{number:05d}", is_demo=is_demo)
+        patient.save()
+        audit.record(actor, AuditAction.CREATE, "patient", record_id=patient.public_id, patient_id=patient.public_id)
+    return patient
+
+
+def check_update_patient(actor, patient: Patient, data: dict) -> dict:
+    authorize(actor, "patient.update", patient_id=patient.public_id, record_id=patient.public_id)
+    clean = _clean_patient(data, partial=True)
+    if clean.get("preferred_contact") == ContactMethod.EMAIL and not clean.get("email", patient.email):
+        raise ValidationError({"email": "Add an email address, or choose another contact method."})
+    return clean
+
+
+def do_update_patient(actor, patient: Patient, clean: dict) -> Patient:
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        changed = sorted(name for name, value in clean.items() if getattr(patient, name) != value)
+        if "status" in changed:
+            patient.status_since = timezone.localdate()
+        for name, value in clean.items():
+            setattr(patient, name, value)
+        patient.save()
+        # Field names only: the values are patient data and stay out of the audit trail.
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            "patient",
+            record_id=patient.public_id,
+            patient_id=patient.public_id,
+            detail=("changed: " + ", ".join(changed))[:200] if changed else "no change",
+        )
+    return patient
+
+
+# Health history ----------------------------------------------------------------------
+
+HISTORY_FIELDS = [
+    "presenting_complaint", "goals", "pain_areas", "conditions", "condition_notes", "medications",
+    "allergies", "allergic_to_oils_or_lotions", "surgeries", "pregnant", "pregnancy_weeks",
+    "implanted_devices", "implanted_devices_notes", "recent_illness_or_fever", "recent_illness_notes",
+    "pressure_preference", "areas_to_avoid", "areas_to_avoid_notes",
+]  # fmt: skip
+RECENT_SURGERY_DAYS = 42  # PRODUCT.md: "surgery in the last 6 weeks"
+
+
+def _keys(value, choices, field: str, errors: dict, what: str) -> list[str]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list | tuple):
+        errors[field] = f"Give {what} as a list."
+        return []
+    unknown = [v for v in value if v not in choices.values]
+    if unknown:
+        errors[field] = f"Unknown {what}: {', '.join(map(str, unknown))}."
+        return []
+    return list(dict.fromkeys(value))  # keep order, drop repeats
+
+
+def _text(value, limit: int | None = None) -> str:
+    text = "" if value is None else str(value).strip()
+    return text[:limit] if limit else text
+
+
+def clean_health_history(data: dict, today: datetime.date) -> dict:
+    """Validate and normalise a health history; pure (no database)."""
+    unknown = set(data) - set(HISTORY_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    errors: dict[str, str] = {}
+    clean = {
+        "presenting_complaint": _text(data.get("presenting_complaint")),
+        "goals": _text(data.get("goals")),
+        "pain_areas": _keys(data.get("pain_areas"), BodyRegion, "pain_areas", errors, "body region"),
+        "conditions": _keys(data.get("conditions"), Condition, "conditions", errors, "condition"),
+        "condition_notes": _text(data.get("condition_notes")),
+        "allergies": _text(data.get("allergies")),
+        "allergic_to_oils_or_lotions": bool(data.get("allergic_to_oils_or_lotions")),
+        "pregnant": bool(data.get("pregnant")),
+        "implanted_devices": _keys(data.get("implanted_devices"), ImplantedDevice, "implanted_devices", errors, "device"),
+        "implanted_devices_notes": _text(data.get("implanted_devices_notes"), 200),
+        "recent_illness_or_fever": bool(data.get("recent_illness_or_fever")),
+        "recent_illness_notes": _text(data.get("recent_illness_notes"), 200),
+        "pressure_preference": _text(data.get("pressure_preference")),
+        "areas_to_avoid": _keys(data.get("areas_to_avoid"), BodyRegion, "areas_to_avoid", errors, "body region"),
+        "areas_to_avoid_notes": _text(data.get("areas_to_avoid_notes"), 200),
+    }
+    if clean["pressure_preference"] and clean["pressure_preference"] not in PressurePreference.values:
+        errors["pressure_preference"] = f"Choose one of: {', '.join(PressurePreference.labels)}."
+
+    weeks = data.get("pregnancy_weeks")
+    if weeks in (None, ""):
+        weeks = None
+    else:
+        try:
+            weeks = int(weeks)
+        except (TypeError, ValueError):
+            errors["pregnancy_weeks"] = "Give the weeks of pregnancy as a whole number."
+            weeks = None
+    if weeks is not None and not clean["pregnant"]:
+        errors["pregnancy_weeks"] = "Weeks of pregnancy only apply when pregnant is ticked."
+    elif weeks is not None and not 1 <= weeks <= 45:
+        errors["pregnancy_weeks"] = "Weeks of pregnancy must be between 1 and 45."
+    clean["pregnancy_weeks"] = weeks
+
+    clean["medications"] = []
+    meds = data.get("medications") or []
+    if not isinstance(meds, list | tuple):
+        errors["medications"] = "Give medications as a list."
+        meds = []
+    for i, med in enumerate(meds, start=1):
+        if not isinstance(med, dict) or not _text(med.get("name")):
+            errors["medications"] = f"Medication {i} needs a name."
+            continue
+        extra = set(med) - {"name", "dose", "blood_thinner"}
+        if extra:
+            errors["medications"] = f"Medication {i} has unknown field(s): {', '.join(sorted(extra))}."
+            continue
+        clean["medications"].append(
+            {"name": _text(med["name"], 120), "dose": _text(med.get("dose"), 60), "blood_thinner": bool(med.get("blood_thinner"))}
+        )
+
+    clean["surgeries"] = []
+    surgeries = data.get("surgeries") or []
+    if not isinstance(surgeries, list | tuple):
+        errors["surgeries"] = "Give surgeries as a list."
+        surgeries = []
+    for i, surgery in enumerate(surgeries, start=1):
+        if not isinstance(surgery, dict) or not _text(surgery.get("what")):
+            errors["surgeries"] = f"Surgery {i} needs a description."
+            continue
+        extra = set(surgery) - {"what", "date"}
+        if extra:
+            errors["surgeries"] = f"Surgery {i} has unknown field(s): {', '.join(sorted(extra))}."
+            continue
+        when = surgery.get("date") or ""
+        if isinstance(when, datetime.date):
+            when = when.isoformat()
+        if when:
+            try:
+                day = datetime.date.fromisoformat(str(when))
+            except ValueError:
+                errors["surgeries"] = f"Surgery {i}: give the date as YYYY-MM-DD."
+                continue
+            if day > today:
+                errors["surgeries"] = f"Surgery {i}: the date can’t be in the future."
+                continue
+            when = day.isoformat()
+        clean["surgeries"].append({"what": _text(surgery["what"], 200), "date": when})
+
+    if errors:
+        raise ValidationError(errors)
+    clean["conditions"] = derived_conditions(clean, today)
+    return clean
+
+
+def derived_conditions(clean: dict, today: datetime.date) -> list[str]:
+    """The ticked conditions plus those the details imply, so screening never misses a
+    blood thinner listed under medications or a pacemaker listed under devices."""
+    conditions = list(clean["conditions"])
+
+    def add(key):
+        if key not in conditions:
+            conditions.append(key)
+
+    if clean["pregnant"]:
+        add(Condition.PREGNANCY)
+    if any(m["blood_thinner"] for m in clean["medications"]):
+        add(Condition.ANTICOAGULANT)
+    if {"pacemaker", "defibrillator", "nerve_stimulator"} & set(clean["implanted_devices"]):
+        add(Condition.PACEMAKER)
+    for surgery in clean["surgeries"]:
+        if surgery["date"] and (today - datetime.date.fromisoformat(surgery["date"])).days <= RECENT_SURGERY_DAYS:
+            add(Condition.RECENT_SURGERY)
+    return [str(c) for c in conditions]
+
+
+def check_add_health_history(actor, patient: Patient, data: dict) -> dict:
+    authorize(actor, "health_history.create", patient_id=patient.public_id)
+    return clean_health_history(data, timezone.localdate())
+
+
+def do_add_health_history(actor, patient: Patient, clean: dict) -> HealthHistory:
+    """Save ``clean`` as the patient's next health-history version."""
+    with transaction.atomic():
+        # Lock the patient so two people saving at once get versions n and n+1.
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        last = HealthHistory.objects.filter(patient=patient).order_by("-version").first()
+        history = HealthHistory.objects.create(
+            patient=patient, version=(last.version + 1 if last else 1), recorded_by=actor, **clean
+        )
+        audit.record(
+            actor,
+            AuditAction.CREATE,
+            "health_history",
+            record_id=history.public_id,
+            patient_id=patient.public_id,
+            detail=f"version {history.version}",
+        )
+    return history
+
+
+# Consent ----------------------------------------------------------------------------
+
+
+def check_capture_consent(actor, patient: Patient, version: ConsentDocumentVersion, typed_name: str, agreed: bool) -> str:
+    authorize(actor, "consent.capture", patient_id=patient.public_id)
+    errors = {}
+    typed_name = " ".join((typed_name or "").split())
+    if not agreed:
+        errors["agreed"] = "Tick the box to confirm the patient has read and agrees to this document."
+    if len(typed_name) < 2:
+        errors["typed_name"] = "The patient types their full name to sign."
+    elif len(typed_name) > 200:
+        errors["typed_name"] = "Keep the name under 200 characters."
+    if not version.document.is_active:
+        errors["document"] = "This document is no longer in use."
+    else:
+        latest = version.document.versions.order_by("-version").first()
+        if latest.pk != version.pk:
+            errors["document"] = "A newer version of this document has been published; sign that one."
+    if errors:
+        raise ValidationError(errors)
+    return typed_name
+
+
+def do_capture_consent(actor, patient: Patient, version: ConsentDocumentVersion, typed_name: str) -> PatientConsent:
+    with transaction.atomic():
+        consent = PatientConsent.objects.create(
+            patient=patient, document_version=version, typed_name=typed_name, agreed=True, captured_by=actor
+        )
+        audit.record(
+            actor,
+            AuditAction.CREATE,
+            "consent",
+            record_id=consent.public_id,
+            patient_id=patient.public_id,
+            detail=f"{version.document.kind} v{version.version}",
+        )
+    return consent
+
+
+def check_withdraw_consent(actor, consent: PatientConsent, reason: str) -> str:
+    authorize(actor, "consent.withdraw", patient_id=consent.patient.public_id, record_id=consent.public_id)
+    reason = (reason or "").strip()
+    if consent.withdrawn_at is not None:
+        raise ValidationError("This consent was already withdrawn.")
+    if not reason:
+        raise ValidationError({"reason": "Say why the consent is withdrawn (e.g. ‘patient’s request’)."})
+    return reason[:300]
+
+
+def do_withdraw_consent(actor, consent: PatientConsent, reason: str) -> PatientConsent:
+    with transaction.atomic():
+        consent = PatientConsent.objects.select_for_update().get(pk=consent.pk)
+        if consent.withdrawn_at is not None:
+            raise ValidationError("This consent was already withdrawn.")
+        consent.withdrawn_at = timezone.now()
+        consent.withdrawn_by = actor
+        consent.withdrawal_reason = reason
+        consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            "consent",
+            record_id=consent.public_id,
+            patient_id=consent.patient.public_id,
+            detail="withdrawn",
+        )
+    return consent
+
+
+def check_save_consent_document(actor, *, title: str, kind: str, body: str, document: ConsentDocument | None = None):
+    authorize(actor, "consent_document.manage")
+    errors = {}
+    title = (title or "").strip()
+    if document is None:
+        if not title:
+            errors["title"] = "Give the document a title."
+        elif ConsentDocument.objects.filter(title__iexact=title).exists():
+            errors["title"] = "Another document already has this title."
+        if kind not in ConsentKind.values:
+            errors["kind"] = f"Choose one of: {', '.join(ConsentKind.labels)}."
+    if len((body or "").strip()) < 20:
+        errors["body"] = "Write the full wording the patient reads (at least a sentence)."
+    if errors:
+        raise ValidationError(errors)
+
+
+def do_create_consent_document(actor, *, title: str, kind: str, required: bool, body: str) -> ConsentDocument:
+    with transaction.atomic():
+        document = ConsentDocument.objects.create(title=title.strip(), kind=kind, required=required)
+        ConsentDocumentVersion.objects.create(document=document, version=1, body=body.strip(), published_by=actor)
+        audit.record(actor, AuditAction.CREATE, "consent_document", record_id=document.public_id, detail="version 1")
+    return document
+
+
+def do_publish_consent_version(actor, document: ConsentDocument, body: str) -> ConsentDocumentVersion:
+    """Publish new wording. Patients who signed an earlier version now show as outdated."""
+    with transaction.atomic():
+        document = ConsentDocument.objects.select_for_update().get(pk=document.pk)
+        last = document.versions.order_by("-version").first()
+        version = ConsentDocumentVersion.objects.create(
+            document=document, version=(last.version + 1 if last else 1), body=body.strip(), published_by=actor
+        )
+        audit.record(
+            actor, AuditAction.CREATE, "consent_document", record_id=document.public_id, detail=f"version {version.version}"
+        )
+    return version
+
+
+def do_set_consent_document_active(actor, document: ConsentDocument, active: bool) -> None:
+    authorize(actor, "consent_document.manage")
+    with transaction.atomic():
+        ConsentDocument.objects.filter(pk=document.pk).update(is_active=active)
+        audit.record(
+            actor, AuditAction.UPDATE, "consent_document", record_id=document.public_id, detail=f"active={active}"
+        )

@@ -1,0 +1,69 @@
+"""Turning what someone types in the patient search box into a query.
+
+Each word must match: a date (2026-03-01, 03/01/2026 or 1.3.2026 read as month/day
+when ambiguous is US style) matches the date of birth; three or more digits match the
+phone number or the chart number; anything else matches any part of a name.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%d.%m.%Y")
+MAX_TERMS = 6
+
+
+@dataclass
+class Terms:
+    words: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    dates: list[datetime.date] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.numbers or self.dates)
+
+
+def parse(text: str) -> Terms:
+    terms = Terms()
+    for token in (text or "").split()[:MAX_TERMS]:
+        token = token.strip(",;")
+        if not token:
+            continue
+        date = _as_date(token)
+        if date is not None:
+            terms.dates.append(date)
+        elif re.fullmatch(r"[\d()+\-. ]+", token):
+            digits = re.sub(r"\D", "", token)
+            if len(digits) >= 3:
+                terms.numbers.append(digits)
+        else:
+            terms.words.append(token[:100])
+    return terms
+
+
+def _as_date(token: str) -> datetime.date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(token, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def to_q(terms: Terms) -> Q:
+    q = Q()
+    for word in terms.words:
+        q &= (
+            Q(legal_first_name__icontains=word)
+            | Q(legal_last_name__icontains=word)
+            | Q(preferred_name__icontains=word)
+            | Q(chart_number__icontains=word)
+        )
+    for digits in terms.numbers:
+        q &= Q(phone_digits__contains=digits) | Q(chart_number__contains=digits)
+    for date in terms.dates:
+        q &= Q(date_of_birth=date)
+    return q

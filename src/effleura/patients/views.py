@@ -1,0 +1,302 @@
+"""Patient pages: list and search, registration, the chart, health history and consent.
+Thin: parse, access_*/check_*, do_*, render."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from effleura.core.access import allowed, authorize
+from effleura.core.permissions import has_permission
+from effleura.patients import access, actions
+from effleura.patients import history as history_rules
+from effleura.patients.choices import PatientStatus
+from effleura.patients.forms import (
+    ConsentCaptureForm,
+    ConsentDocumentForm,
+    ConsentVersionForm,
+    ConsentWithdrawForm,
+    HealthHistoryForm,
+    MedicationFormSet,
+    PatientForm,
+    SurgeryFormSet,
+)
+from effleura.patients.models import ConsentDocument, ConsentDocumentVersion
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    """Put an action's ValidationError beside the fields it names (or on top)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# List and search --------------------------------------------------------------------
+
+
+def patient_list(request):
+    q = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    if status not in PatientStatus.values:
+        status = ""
+    context = {"nav": "patients", "q": q, "status": status, "statuses": PatientStatus.choices}
+    if q:
+        context["results"] = access.access_patient_search(request.user, q)
+    else:
+        context["page"] = access.access_patient_page(request.user, request.GET.get("page"), status=status)
+    return render(request, "patients/list.html", context)
+
+
+def patient_search(request):
+    """The answer-while-typing results (htmx)."""
+    q = request.GET.get("q", "").strip()
+    results = access.access_patient_search(request.user, q) if q else None
+    return render(request, "patients/includes/search_results.html", {"results": results, "q": q})
+
+
+# Registration and demographics ---------------------------------------------------------------
+
+
+def patient_create(request):
+    duplicates = []
+    form = PatientForm(request.POST or None, show_confirm=bool(request.POST.get("saw_duplicates")))
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k in actions.PATIENT_FIELDS}
+        try:
+            clean = actions.check_create_patient(
+                request.user, data, allow_duplicate=form.cleaned_data.get("confirm_different_person", False)
+            )
+        except actions.DuplicatePatient as exc:
+            duplicates = exc.duplicates
+            form = PatientForm(request.POST, show_confirm=True)
+            form.is_valid()
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            patient = actions.do_create_patient(request.user, clean)
+            messages.success(request, f"{patient.display_name} registered with chart number {patient.chart_number}.")
+            return redirect("patients:chart", patient_id=patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form, "duplicates": duplicates, "nav": "patients"})
+
+
+def patient_edit(request, patient_id):
+    patient = access.access_patient(request.user, patient_id, key="patient.update", audit_it=False)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k in actions.PATIENT_FIELDS}
+        try:
+            clean = actions.check_update_patient(request.user, patient, data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            actions.do_update_patient(request.user, patient, clean)
+            messages.success(request, "Saved.")
+            return redirect("patients:chart", patient_id=patient.public_id)
+    elif request.method == "GET":
+        allowed(request.user, "patient.view", patient_id=patient.public_id, record_id=patient.public_id)
+    # A failed POST re-renders the form from the submitted values, not from the database.
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "nav": "patients"})
+
+
+# The chart ------------------------------------------------------------------------
+
+
+def _chart_context(request, patient, tab: str) -> dict:
+    return {
+        "patient": patient,
+        "tab": tab,
+        "nav": "patients",
+        "can_clinical": has_permission(request.user, "health_history.view"),
+        "consents": access.access_consent_statuses(request.user, patient),
+    }
+
+
+def chart(request, patient_id):
+    patient = access.access_patient(request.user, patient_id)
+    context = _chart_context(request, patient, "overview")
+    if context["can_clinical"]:
+        _p, current, _prev = access.access_health_history(request.user, patient.public_id)
+        context["current_history"] = current
+    return render(request, "patients/chart.html", context)
+
+
+def history(request, patient_id):
+    patient, versions = access.access_health_history_versions(request.user, patient_id)
+    current = versions[0] if versions else None
+    previous = versions[1] if len(versions) > 1 else None
+    return _render_history(request, patient, current, previous, versions)
+
+
+def history_version(request, patient_id, version):
+    patient, current, previous = access.access_health_history(request.user, patient_id, version)
+    _p, versions = access.access_health_history_versions(request.user, patient_id)
+    return _render_history(request, patient, current, previous, versions)
+
+
+def _render_history(request, patient, current, previous, versions):
+    context = _chart_context(request, patient, "history")
+    context.update(
+        {
+            "current": current,
+            "previous": previous,
+            "versions": versions,
+            "latest_version": versions[0].version if versions else None,
+            "facts": history_rules.describe(current) if current else [],
+            "changes": history_rules.changes(previous, current) if current else [],
+        }
+    )
+    return render(request, "patients/history.html", context)
+
+
+def _history_initial(current) -> tuple[dict, list, list]:
+    if current is None:
+        return {}, [], []
+    initial = {name: getattr(current, name) for name in actions.HISTORY_FIELDS}
+    return initial, initial.pop("medications"), initial.pop("surgeries")
+
+
+def history_new(request, patient_id):
+    patient, current, _previous = access.access_health_history(request.user, patient_id)
+    authorize(request.user, "health_history.create", patient_id=patient.public_id)
+    initial, meds, surgeries = _history_initial(current)
+    if request.method == "POST":
+        form = HealthHistoryForm(request.POST)
+        med_forms = MedicationFormSet(request.POST, prefix="med")
+        surgery_forms = SurgeryFormSet(request.POST, prefix="surgery")
+        if form.is_valid() and med_forms.is_valid() and surgery_forms.is_valid():
+            data = dict(form.cleaned_data)
+            data["medications"] = [f.cleaned_data for f in med_forms if f.cleaned_data.get("name")]
+            data["surgeries"] = [f.cleaned_data for f in surgery_forms if f.cleaned_data.get("what")]
+            try:
+                clean = actions.check_add_health_history(request.user, patient, data)
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                saved = actions.do_add_health_history(request.user, patient, clean)
+                messages.success(request, f"Health history saved as version {saved.version}.")
+                return redirect("patients:history", patient_id=patient.public_id)
+    else:
+        form = HealthHistoryForm(initial=initial)
+        med_forms = MedicationFormSet(initial=meds, prefix="med")
+        surgery_forms = SurgeryFormSet(initial=surgeries, prefix="surgery")
+    context = _chart_context(request, patient, "history")
+    context.update({"form": form, "med_forms": med_forms, "surgery_forms": surgery_forms, "current": current})
+    return render(request, "patients/history_form.html", context)
+
+
+# Consent ------------------------------------------------------------------------------
+
+
+def _latest_version(document_id) -> ConsentDocumentVersion:
+    version = (
+        ConsentDocumentVersion.objects.filter(document__public_id=document_id, document__is_active=True)
+        .select_related("document")
+        .order_by("-version")
+        .first()
+    )
+    if version is None:
+        raise Http404("No such consent document.")
+    return version
+
+
+def consent_capture(request, patient_id, document_id):
+    patient = access.access_patient(request.user, patient_id, key="consent.capture", audit_it=False)
+    version = _latest_version(document_id)
+    form = ConsentCaptureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            typed_name = actions.check_capture_consent(
+                request.user, patient, version, form.cleaned_data["typed_name"], form.cleaned_data["agreed"]
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            actions.do_capture_consent(request.user, patient, version, typed_name)
+            messages.success(request, f"Consent to “{version.document.title}” recorded.")
+            return redirect("patients:chart", patient_id=patient.public_id)
+    context = _chart_context(request, patient, "overview")
+    context.update({"form": form, "version": version})
+    return render(request, "patients/consent_capture.html", context)
+
+
+@require_POST
+def consent_withdraw(request, patient_id, record_id):
+    patient = access.access_patient(request.user, patient_id, key="consent.withdraw", audit_it=False)
+    consent = access.access_consent(request.user, patient, record_id, key="consent.withdraw")
+    form = ConsentWithdrawForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError("Say why the consent is withdrawn.")
+        reason = actions.check_withdraw_consent(request.user, consent, form.cleaned_data["reason"])
+        actions.do_withdraw_consent(request.user, consent, reason)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Consent to “{consent.document_version.document.title}” withdrawn.")
+    return redirect("patients:chart", patient_id=patient.public_id)
+
+
+def consent_documents(request):
+    documents, latest = access.current_consent_documents()
+    inactive = ConsentDocument.objects.filter(is_active=False)
+    rows = [(d, latest[d.id]) for d in documents]
+    return render(request, "patients/consent_documents.html", {"rows": rows, "inactive": inactive, "nav": "consent"})
+
+
+def consent_document_new(request):
+    form = ConsentDocumentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.check_save_consent_document(request.user, title=data["title"], kind=data["kind"], body=data["body"])
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            document = actions.do_create_consent_document(
+                request.user, title=data["title"], kind=data["kind"], required=data["required"], body=data["body"]
+            )
+            messages.success(request, f"“{document.title}” published as version 1.")
+            return redirect("patients:consent_document", document_id=document.public_id)
+    return render(request, "patients/consent_document_form.html", {"form": form, "nav": "consent"})
+
+
+def _document(document_id) -> ConsentDocument:
+    document = ConsentDocument.objects.filter(public_id=document_id).first()
+    if document is None:
+        raise Http404("No such consent document.")
+    return document
+
+
+def consent_document(request, document_id):
+    document = _document(document_id)
+    if request.method == "POST" and "active" in request.POST:
+        actions.do_set_consent_document_active(request.user, document, request.POST["active"] == "1")
+        messages.success(request, "Saved.")
+        return redirect("patients:consent_document", document_id=document.public_id)
+    versions = document.versions.select_related("published_by").order_by("-version")
+    return render(request, "patients/consent_document.html", {"document": document, "versions": versions, "nav": "consent"})
+
+
+def consent_document_version_new(request, document_id):
+    document = _document(document_id)
+    current = document.versions.order_by("-version").first()
+    form = ConsentVersionForm(request.POST or None, initial={"body": current.body if current else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.check_save_consent_document(
+                request.user, title=document.title, kind=document.kind, body=form.cleaned_data["body"], document=document
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            version = actions.do_publish_consent_version(request.user, document, form.cleaned_data["body"])
+            messages.success(
+                request, f"Version {version.version} published. Patients who signed an earlier version now show as outdated."
+            )
+            return redirect("patients:consent_document", document_id=document.public_id)
+    return render(
+        request, "patients/consent_document_form.html", {"form": form, "document": document, "nav": "consent"}
+    )

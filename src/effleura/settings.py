@@ -1,0 +1,208 @@
+"""Django settings, read from EFFLEURA_* environment variables (docs/configuration.md).
+
+Defaults are safe: DEBUG is off, and the embedded SQLite database and a generated
+secret key live in var/ so that `make run` works on a fresh machine.
+"""
+
+import secrets
+import zoneinfo
+from pathlib import Path
+
+import dj_database_url
+
+from effleura.env import ConfigError, envbool, envint, envlist, envstr
+
+SRC_DIR = Path(__file__).resolve().parent
+BASE_DIR = Path(envstr("EFFLEURA_HOME", str(SRC_DIR.parent.parent))).resolve()
+VAR_DIR = Path(envstr("EFFLEURA_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+
+def _secret_key() -> str:
+    key = envstr("EFFLEURA_SECRET_KEY")
+    if key:
+        if len(key) < 50:
+            raise ConfigError("EFFLEURA_SECRET_KEY must be at least 50 characters long.")
+        return key
+    # Kept in var/ so sessions survive a restart; generated once per installation.
+    key_file = VAR_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(64)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("EFFLEURA_DEBUG", False)
+HTTPS = envbool("EFFLEURA_HTTPS", False)
+ALLOWED_HOSTS = envlist("EFFLEURA_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = envlist("EFFLEURA_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
+    "effleura.core",
+    "effleura.patients",
+    "effleura.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "effleura.core.middleware.ApiTokenMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "effleura.core.middleware.PermissionMiddleware",
+]
+
+ROOT_URLCONF = "effleura.urls"
+WSGI_APPLICATION = "effleura.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "effleura.core.context_processors.effleura",
+            ],
+        },
+    },
+]
+
+# Database ------------------------------------------------------------------
+DATABASE_URL = envstr("EFFLEURA_DATABASE_URL", f"sqlite:///{VAR_DIR / 'effleura.sqlite3'}")
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=envint("EFFLEURA_DB_CONN_MAX_AGE", 0))
+except ValueError as exc:
+    raise ConfigError(f"EFFLEURA_DATABASE_URL is not a database address we understand: {exc}")
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets readers proceed while one writer writes; IMMEDIATE takes the write lock
+    # at BEGIN so two writers queue instead of failing half-way with "database is locked".
+    _db["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+elif _db["ENGINE"] not in (
+    "django.db.backends.postgresql",
+    "django.db.backends.postgresql_psycopg2",
+):
+    raise ConfigError("EFFLEURA_DATABASE_URL must be a sqlite:/// or postgresql:// address.")
+else:
+    _db["ENGINE"] = "django.db.backends.postgresql"
+_db["ATOMIC_REQUESTS"] = False
+_db.setdefault("TEST", {})
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Auth ----------------------------------------------------------------------
+AUTH_USER_MODEL = "core.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "core:login"
+SESSION_COOKIE_AGE = envint("EFFLEURA_SESSION_MINUTES", 12 * 60, minimum=5) * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Security ------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = envint("EFFLEURA_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("EFFLEURA_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("EFFLEURA_HSTS_PRELOAD", True)
+
+# Internationalisation ------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = envstr("EFFLEURA_TIME_ZONE", "UTC")
+if TIME_ZONE not in zoneinfo.available_timezones():
+    raise ConfigError(f"EFFLEURA_TIME_ZONE {TIME_ZONE!r} is not a known time zone, e.g. America/Chicago.")
+USE_I18N = True
+USE_TZ = True
+
+# Static files --------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [("vendor/htmx", NODE_MODULES / "htmx.org" / "dist")]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+# Email ---------------------------------------------------------------------
+EMAIL_BACKEND = envstr("EFFLEURA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = envstr("EFFLEURA_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EFFLEURA_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("EFFLEURA_EMAIL_USER")
+EMAIL_HOST_PASSWORD = envstr("EFFLEURA_EMAIL_PASSWORD")
+EMAIL_USE_TLS = envbool("EFFLEURA_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = envstr("EFFLEURA_EMAIL_FROM", "Effleura <no-reply@localhost>")
+
+# Background tasks ----------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": envstr("EFFLEURA_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+# Logging: never patient data. Request bodies and query strings are not logged.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("EFFLEURA_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django logs the URL of every 4xx/5xx; our URLs carry opaque ids only.
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+EFFLEURA_PRACTICE_NAME = envstr("EFFLEURA_PRACTICE_NAME", "Effleura Clinic")
+# Demo data is synthetic; while any is loaded every page says so.
+EFFLEURA_API_PAGE_SIZE = 50

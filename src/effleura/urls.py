@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from effleura.api.api import api
+
+urlpatterns = [
+    path("", include("effleura.core.urls")),
+    path("patients/", include("effleura.patients.urls")),
+    path("api/v1/", api.urls),
+]
+
+handler403 = "effleura.core.views.permission_denied"
+handler404 = "effleura.core.views.not_found"
+handler500 = "effleura.core.views.server_error"

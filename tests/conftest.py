@@ -1,0 +1,117 @@
+"""Shared personas and factories: one user per role plus an outsider (signed in, no
+role), so every endpoint's refusals get tested the same way."""
+
+import datetime
+import itertools
+import os
+
+import pytest
+from django.test import Client
+
+from effleura.core.choices import Role
+
+PASSWORD = "correct-horse-battery-9"
+
+# Fast hashing in tests; production uses Argon2 (settings.PASSWORD_HASHERS).
+os.environ.setdefault("EFFLEURA_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_quiet(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def _make_user(django_user_model, username, role, **extra):
+    return django_user_model.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        role=role,
+        first_name=username.replace("_", " ").title(),
+        last_name="Tester",
+        email=f"{username}@example.test",
+        **extra,
+    )
+
+
+@pytest.fixture
+def owner(db, django_user_model):
+    return _make_user(django_user_model, "owner", Role.OWNER)
+
+
+@pytest.fixture
+def therapist(db, django_user_model):
+    return _make_user(django_user_model, "therapist", Role.THERAPIST, credentials="LMT")
+
+
+@pytest.fixture
+def front_desk(db, django_user_model):
+    return _make_user(django_user_model, "front_desk", Role.FRONT_DESK)
+
+
+@pytest.fixture
+def billing(db, django_user_model):
+    return _make_user(django_user_model, "billing", Role.BILLING)
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    """Signed in, but no role: a new or suspended account."""
+    return _make_user(django_user_model, "outsider", "")
+
+
+@pytest.fixture
+def personas(owner, therapist, front_desk, billing, outsider):
+    return {"owner": owner, "therapist": therapist, "front_desk": front_desk, "billing": billing, "outsider": outsider}
+
+
+@pytest.fixture
+def client_for():
+    """client_for(user) -> a Django test Client signed in as ``user``."""
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_patient(db, owner):
+    """make_patient(**fields) -> a synthetic patient created through the real action."""
+    from effleura.patients import actions
+
+    def make(**fields):
+        n = next(_counter)
+        data = {
+            "legal_first_name": f"Testpatient{n}",
+            "legal_last_name": "Synthetic",
+            "date_of_birth": datetime.date(1980, 1, 1) + datetime.timedelta(days=n),
+            "phone": f"555-01{n % 100:02d}",
+            **fields,
+        }
+        clean = actions.check_create_patient(owner, data, allow_duplicate=True)
+        return actions.do_create_patient(owner, clean)
+
+    return make
+
+
+@pytest.fixture
+def add_history(db, therapist):
+    """add_history(patient, **fields) -> a new health-history version via the real action."""
+    from effleura.patients import actions
+
+    def add(patient, **fields):
+        clean = actions.check_add_health_history(therapist, patient, fields)
+        return actions.do_add_health_history(therapist, patient, clean)
+
+    return add
