@@ -115,3 +115,9 @@ def add_history(db, therapist):
         return actions.do_add_health_history(therapist, patient, clean)
 
     return add
+
+
+@pytest.fixture
+def password():
+    """The password every persona signs in with."""
+    return PASSWORD

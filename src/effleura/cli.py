@@ -1,6 +1,6 @@
 """The `effleura` console script: Django's management commands plus our own.
 
-    effleura migrate | demo | worker | token create --user NAME | runserver | check --deploy
+effleura migrate | demo | worker | token create --user NAME | runserver | check --deploy
 """
 
 import os

@@ -91,7 +91,7 @@ DATABASE_URL = envstr("EFFLEURA_DATABASE_URL", f"sqlite:///{VAR_DIR / 'effleura.
 try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=envint("EFFLEURA_DB_CONN_MAX_AGE", 0))
 except ValueError as exc:
-    raise ConfigError(f"EFFLEURA_DATABASE_URL is not a database address we understand: {exc}")
+    raise ConfigError(f"EFFLEURA_DATABASE_URL is not a database address we understand: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers proceed while one writer writes; IMMEDIATE takes the write lock

@@ -18,8 +18,7 @@ def do_create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
         raise ValidationError("Give the token a name so you can recognise it later.")
     raw = ApiToken.new_raw_token()
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name[:100], key_hash=hash_token(raw), hint=raw[:8]
-        )
+        token = ApiToken.objects.create(user=user, name=name[:100], key_hash=hash_token(raw), hint=raw[:8])
         audit.record(user, AuditAction.CREATE, "api_token", record_id=token.public_id, detail="token created")
     return token, raw
 
@@ -58,6 +57,10 @@ def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str
         creating = user is None
         if creating:
             user = User(username=fields["username"])
+        else:
+            # Re-read under a lock: a ModelForm has already copied the new values onto
+            # the caller's instance, and the last-owner rule must see the stored role.
+            user = User.objects.select_for_update().get(pk=user.pk)
         demoting_last_owner = (
             not creating
             and user.role == permissions.OWNER

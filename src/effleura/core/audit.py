@@ -32,8 +32,7 @@ def record(
 def record_many(actor, action: str, record_type: str, patient_ids, *, detail: str = "") -> None:
     """One event per patient shown in a list, in a single query."""
     AuditEvent.objects.bulk_create(
-        AuditEvent(**_fields(actor, action, record_type, pid, pid, AuditOutcome.ALLOWED, detail))
-        for pid in patient_ids
+        AuditEvent(**_fields(actor, action, record_type, pid, pid, AuditOutcome.ALLOWED, detail)) for pid in patient_ids
     )
 
 

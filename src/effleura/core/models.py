@@ -17,9 +17,7 @@ class User(AbstractUser):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
-    credentials = models.CharField(
-        max_length=60, blank=True, help_text="Shown after the name, e.g. LMT, CMT."
-    )
+    credentials = models.CharField(max_length=60, blank=True, help_text="Shown after the name, e.g. LMT, CMT.")
     is_demo = models.BooleanField(default=False, help_text="Synthetic demo account.")
 
     class Meta:

@@ -97,6 +97,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "patients:consent_document": {"GET": "consent_document.view", "POST": "consent_document.manage"},
     "patients:consent_document_version_new": "consent_document.manage",
     # API (django-ninja operation names under the "api" namespace)
+    "api:api-root": PUBLIC,
     "api:openapi-json": PUBLIC,
     "api:openapi-view": PUBLIC,
     "api:patients": {"GET": "patient.view", "POST": "patient.create"},

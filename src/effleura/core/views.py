@@ -154,7 +154,9 @@ def _filtered_events(form: AuditFilterForm):
     if data["start"]:
         events = events.filter(at__gte=datetime.datetime.combine(data["start"], datetime.time.min, tz))
     if data["end"]:
-        events = events.filter(at__lt=datetime.datetime.combine(data["end"] + datetime.timedelta(days=1), datetime.time.min, tz))
+        events = events.filter(
+            at__lt=datetime.datetime.combine(data["end"] + datetime.timedelta(days=1), datetime.time.min, tz)
+        )
     if data["outcome"]:
         events = events.filter(outcome=data["outcome"])
     return events

@@ -80,9 +80,7 @@ def access_health_history_versions(user, patient_id) -> tuple[Patient, list[Heal
     patient_id = _as_uuid(patient_id)
     authorize(user, "health_history.view", patient_id=patient_id)
     patient = access_patient(user, patient_id, audit_it=False)
-    versions = list(
-        HealthHistory.objects.filter(patient=patient).select_related("recorded_by").order_by("-version")
-    )
+    versions = list(HealthHistory.objects.filter(patient=patient).select_related("recorded_by").order_by("-version"))
     allowed(user, "health_history.view", patient_id=patient_id, detail="version list")
     return patient, versions
 

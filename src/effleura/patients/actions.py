@@ -230,7 +230,9 @@ def clean_health_history(data: dict, today: datetime.date) -> dict:
         "allergies": _text(data.get("allergies")),
         "allergic_to_oils_or_lotions": bool(data.get("allergic_to_oils_or_lotions")),
         "pregnant": bool(data.get("pregnant")),
-        "implanted_devices": _keys(data.get("implanted_devices"), ImplantedDevice, "implanted_devices", errors, "device"),
+        "implanted_devices": _keys(
+            data.get("implanted_devices"), ImplantedDevice, "implanted_devices", errors, "device"
+        ),
         "implanted_devices_notes": _text(data.get("implanted_devices_notes"), 200),
         "recent_illness_or_fever": bool(data.get("recent_illness_or_fever")),
         "recent_illness_notes": _text(data.get("recent_illness_notes"), 200),
@@ -270,7 +272,11 @@ def clean_health_history(data: dict, today: datetime.date) -> dict:
             errors["medications"] = f"Medication {i} has unknown field(s): {', '.join(sorted(extra))}."
             continue
         clean["medications"].append(
-            {"name": _text(med["name"], 120), "dose": _text(med.get("dose"), 60), "blood_thinner": bool(med.get("blood_thinner"))}
+            {
+                "name": _text(med["name"], 120),
+                "dose": _text(med.get("dose"), 60),
+                "blood_thinner": bool(med.get("blood_thinner")),
+            }
         )
 
     clean["surgeries"] = []
@@ -356,7 +362,9 @@ def do_add_health_history(actor, patient: Patient, clean: dict) -> HealthHistory
 # Consent ----------------------------------------------------------------------------
 
 
-def check_capture_consent(actor, patient: Patient, version: ConsentDocumentVersion, typed_name: str, agreed: bool) -> str:
+def check_capture_consent(
+    actor, patient: Patient, version: ConsentDocumentVersion, typed_name: str, agreed: bool
+) -> str:
     authorize(actor, "consent.capture", patient_id=patient.public_id)
     errors = {}
     typed_name = " ".join((typed_name or "").split())
@@ -457,7 +465,11 @@ def do_publish_consent_version(actor, document: ConsentDocument, body: str) -> C
             document=document, version=(last.version + 1 if last else 1), body=body.strip(), published_by=actor
         )
         audit.record(
-            actor, AuditAction.CREATE, "consent_document", record_id=document.public_id, detail=f"version {version.version}"
+            actor,
+            AuditAction.CREATE,
+            "consent_document",
+            record_id=document.public_id,
+            detail=f"version {version.version}",
         )
     return version
 

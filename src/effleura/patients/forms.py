@@ -56,9 +56,13 @@ class HealthHistoryForm(forms.Form):
         widget=MultiCheckbox,
         label="Conditions (tick every one that applies now)",
     )
-    condition_notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Notes on conditions")
+    condition_notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Notes on conditions"
+    )
     allergies = forms.CharField(required=False, label="Allergies")
-    allergic_to_oils_or_lotions = forms.BooleanField(required=False, label="Allergic or sensitive to oils, lotions or scents")
+    allergic_to_oils_or_lotions = forms.BooleanField(
+        required=False, label="Allergic or sensitive to oils, lotions or scents"
+    )
     pregnant = forms.BooleanField(required=False, label="Pregnant")
     pregnancy_weeks = forms.IntegerField(required=False, min_value=1, max_value=45, label="Weeks of pregnancy")
     implanted_devices = forms.MultipleChoiceField(choices=ImplantedDevice.choices, required=False, widget=MultiCheckbox)

@@ -48,7 +48,10 @@ FIELDS = [
     ("Allergies", lambda h: h.allergies or "none"),
     ("Allergic to oils or lotions", lambda h: _yes_no(h.allergic_to_oils_or_lotions)),
     ("Surgeries", lambda h: _surgeries(h.surgeries)),
-    ("Pregnant", lambda h: f"yes, {h.pregnancy_weeks} weeks" if h.pregnant and h.pregnancy_weeks else _yes_no(h.pregnant)),
+    (
+        "Pregnant",
+        lambda h: f"yes, {h.pregnancy_weeks} weeks" if h.pregnant and h.pregnancy_weeks else _yes_no(h.pregnant),
+    ),
     ("Implanted devices", lambda h: _labels(h.implanted_devices, ImplantedDevice)),
     ("Notes on devices", lambda h: h.implanted_devices_notes or "—"),
     ("Recent illness or fever", lambda h: _yes_no(h.recent_illness_or_fever)),
@@ -75,6 +78,4 @@ def changes(previous, current) -> list[Change]:
     """What differs from ``previous`` to ``current`` (everything when previous is None)."""
     if previous is None:
         return []
-    return [
-        Change(label, read(previous), read(current)) for label, read in FIELDS if read(previous) != read(current)
-    ]
+    return [Change(label, read(previous), read(current)) for label, read in FIELDS if read(previous) != read(current)]

@@ -154,9 +154,7 @@ class ConsentDocument(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=12, choices=ConsentKind.choices)
     title = models.CharField(max_length=150, unique=True)
-    required = models.BooleanField(
-        default=True, help_text="Every active patient must have signed the current version."
-    )
+    required = models.BooleanField(default=True, help_text="Every active patient must have signed the current version.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

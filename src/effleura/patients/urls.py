@@ -22,7 +22,5 @@ urlpatterns = [
     path("<uuid:patient_id>/health-history/new/", views.history_new, name="history_new"),
     path("<uuid:patient_id>/health-history/v<int:version>/", views.history_version, name="history_version"),
     path("<uuid:patient_id>/consent/<uuid:document_id>/sign/", views.consent_capture, name="consent_capture"),
-    path(
-        "<uuid:patient_id>/consent/<uuid:record_id>/withdraw/", views.consent_withdraw, name="consent_withdraw"
-    ),
+    path("<uuid:patient_id>/consent/<uuid:record_id>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
 ]

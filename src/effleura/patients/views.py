@@ -277,7 +277,9 @@ def consent_document(request, document_id):
         messages.success(request, "Saved.")
         return redirect("patients:consent_document", document_id=document.public_id)
     versions = document.versions.select_related("published_by").order_by("-version")
-    return render(request, "patients/consent_document.html", {"document": document, "versions": versions, "nav": "consent"})
+    return render(
+        request, "patients/consent_document.html", {"document": document, "versions": versions, "nav": "consent"}
+    )
 
 
 def consent_document_version_new(request, document_id):
@@ -287,14 +289,19 @@ def consent_document_version_new(request, document_id):
     if request.method == "POST" and form.is_valid():
         try:
             actions.check_save_consent_document(
-                request.user, title=document.title, kind=document.kind, body=form.cleaned_data["body"], document=document
+                request.user,
+                title=document.title,
+                kind=document.kind,
+                body=form.cleaned_data["body"],
+                document=document,
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             version = actions.do_publish_consent_version(request.user, document, form.cleaned_data["body"])
             messages.success(
-                request, f"Version {version.version} published. Patients who signed an earlier version now show as outdated."
+                request,
+                f"Version {version.version} published. Patients who signed an earlier version now show as outdated.",
             )
             return redirect("patients:consent_document", document_id=document.public_id)
     return render(

@@ -1,0 +1,104 @@
+# Effleura: build, run and test. See docs/development.md.
+#
+#   make install   .venv (pip install -e '.[dev]') and node_modules (npm ci), only when
+#                  pyproject.toml or package-lock.json changed since the last install
+#   make run       migrate, collect static files, load the demo data, serve on :8000
+#   make test      lint, then pytest on SQLite, on a throwaway PostgreSQL, in Chromium
+#   make lint | format | bench | clean
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# The test stages must run one after the other, even under `make -j`.
+.NOTPARALLEL:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+EFFLEURA := $(BIN)/effleura
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Extra arguments for every pytest pass, e.g. `make test PYTEST_ARGS="-x -k invoice"`.
+PYTEST_ARGS ?=
+# The test suites get their own var/ (secret key, media, SQLite file), never the demo's.
+TEST_ENV := EFFLEURA_VAR_DIR=$(CURDIR)/var/test
+
+# Never download a browser: the browser tests drive Debian's Chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: help install run test lint format bench clean \
+        test-static test-sqlite test-postgres test-e2e
+
+help:
+	@echo "make install | run | test | lint | format | bench | clean  (docs/development.md)"
+
+# --- install --------------------------------------------------------------
+# Stamp files record the last successful install; they are newer than the inputs
+# unless pyproject.toml / package-lock.json changed, so a second run does nothing.
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@# The grep drops pip's warnings about this machine's absent local index folders.
+	$(PY) -m pip install -q -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# --- run ------------------------------------------------------------------
+# The worker runs in the background of the same shell and is killed when the
+# server stops (Ctrl-C) or fails to start.
+run: install
+	$(EFFLEURA) migrate --noinput
+	$(EFFLEURA) collectstatic --noinput -v 0
+	$(EFFLEURA) demo
+	@echo; echo "Effleura is at http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"; echo
+	$(EFFLEURA) worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true' EXIT; \
+	  trap 'exit 130' INT TERM; \
+	  $(BIN)/gunicorn effleura.wsgi:application --bind $(HOST):$(PORT) --workers 2
+
+# --- test -----------------------------------------------------------------
+test: install lint test-static test-sqlite test-postgres test-e2e
+	@echo "make test: all passes succeeded"
+
+# The manifest static storage (DEBUG off, as in tests) needs collected files.
+test-static: install
+	$(TEST_ENV) $(EFFLEURA) collectstatic --noinput -v 0
+
+# Tests marked `postgres` need PostgreSQL; they run in the PostgreSQL pass only.
+test-sqlite: install test-static
+	@echo "== pytest on SQLite"
+	$(TEST_ENV) $(BIN)/pytest -m "not e2e and not postgres" $(PYTEST_ARGS)
+
+# scripts/with_postgres.py starts a throwaway cluster, sets EFFLEURA_DATABASE_URL,
+# and removes the cluster afterwards. Without PostgreSQL it skips (fails when CI=true).
+test-postgres: install test-static
+	@echo "== pytest on PostgreSQL"
+	$(TEST_ENV) $(PY) scripts/with_postgres.py -- $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+# Browser tests (tests/e2e) in Debian's Chromium against a real gunicorn server.
+# pytest exits 5 when it collected no test: there may be no browser tests yet.
+test-e2e: install test-static
+	@echo "== browser tests (Chromium)"
+	$(TEST_ENV) $(BIN)/pytest -m e2e $(PYTEST_ARGS) || { rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "no browser tests collected"; else exit $$rc; fi; }
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	@if [ -f src/effleura/bench.py ]; then $(PY) -m effleura.bench; \
+	  else echo "no benchmarks yet"; fi
+
+# Removes what the test passes leave in var/; the demo database and secret key stay.
+clean:
+	rm -rf var/test test-results

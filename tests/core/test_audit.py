@@ -1,0 +1,133 @@
+"""The audit trail: what it records, that nothing can change it, and the owner's view."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from effleura.core import audit
+from effleura.core.choices import AuditAction, AuditOutcome
+from effleura.core.models import AuditEvent
+
+
+@pytest.fixture
+def event(owner, make_patient):
+    patient = make_patient()
+    return audit.record(owner, AuditAction.READ, "patient", record_id=patient.public_id, patient_id=patient.public_id)
+
+
+def test_it_records_who_what_which_patient_and_the_outcome(owner, make_patient, client_for):
+    patient = make_patient()
+    client = client_for(owner)
+    client.get(reverse("patients:chart", args=[patient.public_id]), REMOTE_ADDR="10.1.2.3")
+    event = AuditEvent.objects.filter(record_type="patient", action=AuditAction.READ).latest("id")
+    assert event.actor_username == "owner"
+    assert event.actor_role == "owner"
+    assert event.patient_id == patient.public_id
+    assert event.record_id == str(patient.public_id)
+    assert event.outcome == AuditOutcome.ALLOWED
+    assert event.client_address == "10.1.2.3"
+    assert timezone.now() - event.at < datetime.timedelta(minutes=1)
+
+
+def test_the_model_refuses_to_change_an_event(event):
+    event.detail = "tampered"
+    with pytest.raises(PermissionError):
+        event.save()
+
+
+def test_the_model_refuses_to_delete_an_event(event):
+    with pytest.raises(PermissionError):
+        event.delete()
+
+
+def test_bulk_updates_and_deletes_are_refused(event):
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).update(detail="tampered")
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().delete()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE core_auditevent SET detail = 'tampered'", "DELETE FROM core_auditevent"],
+)
+def test_the_database_refuses_raw_sql_changes_too(event, statement):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    event.refresh_from_db()
+    assert event.detail != "tampered"
+
+
+def test_logging_in_and_out_is_recorded(client, owner, password):
+    client.post(reverse("core:login"), {"username": "owner", "password": password})
+    client.post(reverse("core:logout"))
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == [AuditAction.LOGIN, AuditAction.LOGOUT]
+
+
+def test_an_owner_filters_the_trail_by_patient(owner, make_patient, client_for):
+    first, second = make_patient(), make_patient()
+    client = client_for(owner)
+    client.get(reverse("patients:chart", args=[first.public_id]))
+    client.get(reverse("patients:chart", args=[second.public_id]))
+    page = client.get(reverse("core:audit_list"), {"patient": str(first.public_id)})
+    shown = {e.patient_id for e in page.context["page"]}
+    assert shown == {first.public_id}
+
+
+def test_an_owner_filters_the_trail_by_user_and_date(owner, therapist, make_patient, client_for):
+    patient = make_patient()
+    client_for(therapist).get(reverse("patients:chart", args=[patient.public_id]))
+    today = timezone.localdate().isoformat()
+    page = client_for(owner).get(
+        reverse("core:audit_list"), {"user": str(therapist.public_id), "start": today, "end": today}
+    )
+    events = list(page.context["page"])
+    assert events
+    assert {e.actor_username for e in events} == {"therapist"}
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    page = client_for(owner).get(reverse("core:audit_list"), {"user": str(therapist.public_id), "end": yesterday})
+    assert list(page.context["page"]) == []
+
+
+def test_it_explains_a_backwards_date_range(owner, client_for):
+    page = client_for(owner).get(reverse("core:audit_list"), {"start": "2026-05-02", "end": "2026-05-01"})
+    assert "must be before" in page.content.decode()
+
+
+def test_the_csv_export_has_every_event_and_is_itself_audited(owner, make_patient, client_for):
+    patient = make_patient()
+    client = client_for(owner)
+    client.get(reverse("patients:chart", args=[patient.public_id]))
+    response = client.get(reverse("core:audit_export"), {"patient": str(patient.public_id)})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows
+    assert {r["patient_id"] for r in rows} == {str(patient.public_id)}
+    assert {"at", "actor_username", "action", "outcome", "client_address"} <= set(rows[0])
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT, record_type="audit_event").exists()
+
+
+@pytest.mark.parametrize("role", ["therapist", "front_desk", "billing", "outsider"])
+def test_only_the_owner_sees_or_exports_the_trail(role, personas, client_for):
+    client = client_for(personas[role])
+    assert client.get(reverse("core:audit_list")).status_code == 403
+    assert client.get(reverse("core:audit_export")).status_code == 403
+
+
+def test_the_audit_list_does_a_fixed_number_of_queries(owner, make_patient, client_for, django_assert_num_queries):
+    client = client_for(owner)
+    for _ in range(3):
+        make_patient()
+    client.get(reverse("core:audit_list"))
+    with django_assert_num_queries(6):  # session, user, demo flag, user filter choices, count, page
+        client.get(reverse("core:audit_list"))
+    for _ in range(30):
+        make_patient()
+    with django_assert_num_queries(6):  # session, user, demo flag, user filter choices, count, page
+        client.get(reverse("core:audit_list"))

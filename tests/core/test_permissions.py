@@ -1,0 +1,159 @@
+"""The permission table is the single source of truth: every URL is in it, and every
+URL answers each role exactly as the table says."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from effleura.core import permissions
+from effleura.core.models import AuditEvent
+from effleura.patients import actions as patient_actions
+from effleura.patients.models import ConsentDocument
+
+
+def _walk(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            yield from _walk(entry.url_patterns, f"{namespace}{ns}:" if ns else namespace)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", entry
+
+
+def url_names():
+    return sorted({name for name, _ in _walk(get_resolver().url_patterns)})
+
+
+def test_every_url_has_an_entry_in_the_permission_table():
+    missing = [name for name in url_names() if name not in permissions.URL_RULES]
+    assert missing == [], f"Add these URLs to URL_RULES in core/permissions.py: {missing}"
+
+
+def test_the_table_lists_no_url_that_does_not_exist():
+    stale = sorted(set(permissions.URL_RULES) - set(url_names()))
+    assert stale == [], f"URL_RULES names URLs that no longer exist: {stale}"
+
+
+def test_every_permission_key_in_the_url_table_is_defined():
+    keys = set()
+    for entry in permissions.URL_RULES.values():
+        keys.update(entry.values() if isinstance(entry, dict) else [entry])
+    keys.discard(permissions.PUBLIC)
+    assert keys <= set(permissions.RULES)
+
+
+def test_front_desk_and_billing_hold_no_clinical_permission():
+    for key, rule in permissions.RULES.items():
+        if key.startswith("health_history."):
+            assert permissions.FRONT_DESK not in rule.roles
+            assert permissions.BILLING not in rule.roles
+
+
+def test_an_inactive_user_holds_nothing(owner):
+    owner.is_active = False
+    assert not permissions.has_permission(owner, "patient.view")
+    assert not permissions.has_permission(owner, "account.use")
+
+
+@pytest.fixture
+def url_kwargs(owner, make_patient):
+    """Real objects for every URL parameter, so each URL resolves to something that exists."""
+    patient = make_patient()
+    document = patient_actions.do_create_consent_document(
+        owner, title="Treatment consent", kind="treatment", required=True, body="I agree to massage treatment."
+    )
+    version = document.versions.get()
+    consent = patient_actions.do_capture_consent(owner, patient, version, "Testpatient Synthetic")
+    clean = patient_actions.check_add_health_history(owner, patient, {"presenting_complaint": "neck"})
+    patient_actions.do_add_health_history(owner, patient, clean)
+    from effleura.core.actions import do_create_api_token
+
+    token, _raw = do_create_api_token(owner, "walk")
+    return {
+        "patient_id": patient.public_id,
+        "id": patient.public_id,
+        "document_id": document.public_id,
+        "record_id": consent.public_id,
+        "version": 1,
+        "token_id": token.public_id,
+        "user_id": owner.public_id,
+        "uidb64": "MQ",
+        "token": "set-password",
+    }
+
+
+def _methods(name):
+    entry = permissions.URL_RULES[name]
+    return list(entry) if isinstance(entry, dict) else ["GET"]
+
+
+def _url(name, pattern, kwargs):
+    params = list(pattern.pattern.converters) or []
+    if not params and hasattr(pattern.pattern, "_route"):
+        params = []
+    missing = [p for p in params if p not in kwargs]
+    assert not missing, f"test_permissions.url_kwargs needs a value for {missing} of {name}"
+    return reverse(name, kwargs={p: kwargs[p] for p in params})
+
+
+@pytest.mark.parametrize("role", ["owner", "therapist", "front_desk", "billing", "outsider", "anonymous"])
+def test_every_url_answers_each_role_as_the_table_says(role, personas, url_kwargs):
+    client = Client()
+    user = personas.get(role)
+    if user is not None:
+        client.force_login(user)
+    failures = []
+    for name, pattern in _walk(get_resolver().url_patterns):
+        if name in ("core:logout", "core:password_reset_confirm"):
+            continue  # logging out ends the walk's session; the reset link needs a real token
+        url = _url(name, pattern, url_kwargs)
+        for method in _methods(name):
+            response = (
+                getattr(client, method.lower())(url, content_type="application/json")
+                if method != "GET"
+                else client.get(url)
+            )
+            key = permissions.url_permission(name, method)
+            refused = response.status_code in (401, 403) or (
+                response.status_code == 302 and "/login/" in response.get("Location", "")
+            )
+            if key == permissions.PUBLIC:
+                expected_refused = False
+            else:
+                expected_refused = user is None or not permissions.has_permission(user, key)
+            if refused != expected_refused:
+                failures.append(f"{method} {name} -> {response.status_code} (refusal expected: {expected_refused})")
+    assert failures == []
+
+
+def test_a_refused_attempt_at_a_patient_url_is_audited_as_denied(front_desk, make_patient, client_for):
+    patient = make_patient()
+    response = client_for(front_desk).get(reverse("patients:history", args=[patient.public_id]))
+    assert response.status_code == 403
+    event = AuditEvent.objects.filter(outcome="denied").get()
+    assert event.patient_id == patient.public_id
+    assert event.actor_username == "front_desk"
+    assert event.record_type == "health_history"
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(db, client):
+    response = client.get(reverse("patients:list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("core:login"))
+
+
+def test_a_url_missing_from_the_table_is_refused(monkeypatch, owner, client_for):
+    monkeypatch.delitem(permissions.URL_RULES, "patients:list")
+    assert client_for(owner).get(reverse("patients:list")).status_code == 403
+
+
+def test_consent_documents_are_listed_for_every_role_but_managed_by_the_owner(personas, client_for, owner):
+    document = patient_actions.do_create_consent_document(
+        owner, title="Privacy notice", kind="privacy", required=True, body="How we keep and share your records."
+    )
+    for role, user in personas.items():
+        page = client_for(user).get(reverse("patients:consent_document", args=[document.public_id]))
+        assert page.status_code == (403 if role == "outsider" else 200)
+        toggle = client_for(user).post(reverse("patients:consent_document", args=[document.public_id]), {"active": "0"})
+        assert toggle.status_code == (302 if role == "owner" else 403)
+    assert not ConsentDocument.objects.get(pk=document.pk).is_active

@@ -1,0 +1,69 @@
+"""Owners manage staff accounts and roles; nobody else can."""
+
+import pytest
+from django.urls import reverse
+
+from effleura.core.models import AuditEvent, User
+
+
+def _form(**overrides):
+    data = {
+        "username": "newtherapist",
+        "first_name": "Nova",
+        "last_name": "Tester",
+        "credentials": "LMT",
+        "email": "nova@example.test",
+        "role": "therapist",
+        "is_active": "on",
+        "password": "a-long-enough-passphrase-1",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_an_owner_adds_a_therapist_who_can_then_sign_in(client_for, owner, client):
+    response = client_for(owner).post(reverse("core:staff_create"), _form())
+    assert response.status_code == 302
+    member = User.objects.get(username="newtherapist")
+    assert member.role == "therapist"
+    assert client.login(username="newtherapist", password="a-long-enough-passphrase-1")
+    assert AuditEvent.objects.filter(record_type="user", action="create", record_id=str(member.public_id)).exists()
+
+
+def test_it_refuses_a_taken_username_or_a_weak_password(client_for, owner, therapist):
+    client = client_for(owner)
+    taken = client.post(reverse("core:staff_create"), _form(username="THERAPIST"))
+    assert "already has this username" in taken.content.decode()
+    weak = client.post(reverse("core:staff_create"), _form(password="password"))
+    assert "too common" in weak.content.decode() or "too short" in weak.content.decode()
+    assert not User.objects.filter(username="newtherapist").exists()
+
+
+def test_an_owner_changes_a_role_and_suspends_an_account(client_for, owner, front_desk):
+    client = client_for(owner)
+    url = reverse("core:staff_edit", args=[front_desk.public_id])
+    client.post(url, _form(username="front_desk", role="billing", password=""))
+    front_desk.refresh_from_db()
+    assert front_desk.role == "billing"
+    data = _form(username="front_desk", role="billing", password="")
+    del data["is_active"]
+    client.post(url, data)
+    front_desk.refresh_from_db()
+    assert not front_desk.is_active
+
+
+def test_the_last_owner_cannot_demote_themselves(client_for, owner):
+    response = client_for(owner).post(
+        reverse("core:staff_edit", args=[owner.public_id]), _form(username="owner", role="therapist", password="")
+    )
+    assert "at least one active owner" in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.role == "owner"
+
+
+@pytest.mark.parametrize("role", ["therapist", "front_desk", "billing", "outsider"])
+def test_only_the_owner_manages_staff(role, personas, client_for):
+    client = client_for(personas[role])
+    assert client.get(reverse("core:staff_list")).status_code == 403
+    assert client.post(reverse("core:staff_create"), _form()).status_code == 403
+    assert not User.objects.filter(username="newtherapist").exists()
