@@ -1,0 +1,246 @@
+"""The JSON API under /api/v1/ (django-ninja). Routers live in each app's api.py.
+
+Who may call what is decided before any operation runs: ApiTokenMiddleware signs in
+``Authorization: Bearer <token>`` callers and PermissionMiddleware applies the URL_RULES
+of core/permissions.py (401 for anonymous callers, 403 audited for refused roles). The
+operations' names (``url_name``) are the keys of that table.
+
+The API's own auth below is a second, simpler gate: a token caller, or a signed-in
+browser session. Session callers must pass Django's CSRF check on unsafe methods (send
+the csrftoken cookie's value in X-CSRFToken), because ninja exempts its views from
+CsrfViewMiddleware and leaves CSRF to the cookie auth. Token callers need no CSRF token:
+a bearer token is never sent by a browser on its own.
+
+Every error answers JSON ``{"detail": "<message>", "errors": {field: message}}``
+(``errors`` only when fields are at fault), whatever raised it.
+"""
+
+import functools
+import logging
+import traceback
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import SessionAuth
+from ninja.security.base import AuthBase
+from ninja.utils import check_csrf
+
+from effleura.patients.actions import DuplicatePatient
+from effleura.patients.api import router as patients_router
+
+log = logging.getLogger(__name__)
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+MAX_FIELD_NAME = 100  # an unknown field's name is echoed back; keep a huge one short
+
+
+# Authentication -------------------------------------------------------------------
+
+
+class BearerToken(AuthBase):
+    """``Authorization: Bearer <token>``; the token was checked by ApiTokenMiddleware."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+    openapi_description = "A personal API token: create one on your profile page, or with `effleura token create`."
+
+    def __call__(self, request: HttpRequest):
+        user = request.user
+        if getattr(request, "api_token", None) is not None and user.is_authenticated:
+            return user
+        return None
+
+
+class BrowserSession(SessionAuth):
+    """A signed-in browser session, with Django's CSRF check on unsafe methods."""
+
+    openapi_description = "The session cookie of a signed-in user; unsafe methods need X-CSRFToken."
+
+    def _get_key(self, request: HttpRequest):
+        if check_csrf(request):
+            raise HttpError(403, "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header.")
+        return request.COOKIES.get(self.param_name)
+
+
+class EffleuraAPI(NinjaAPI):
+    def _get_urls(self):
+        # Ninja answers 405 in plain text and reads any body as JSON whatever its type;
+        # wrap every operation's view so those answers are JSON too.
+        urls = super()._get_urls()
+        for pattern in urls:
+            pattern.callback = _json_edges(pattern.callback, self)
+        return urls
+
+
+def _json_edges(view, api: NinjaAPI):
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.method in BODY_METHODS:
+            try:
+                has_body = bool(request.body)
+            except RequestDataTooBig:
+                return _error(api, request, 413, "The request body is too large.")
+            if has_body and not _is_json(request.content_type):
+                return _error(api, request, 415, "Send the body as JSON, with Content-Type: application/json.")
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = _error(
+                api, request, 405, f"This address does not answer {request.method}; it answers {allowed}."
+            )
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+api = EffleuraAPI(
+    title="Effleura API",
+    version="1",
+    urls_namespace="api",
+    description="Clinical massage practice records. Authenticate with a personal token: "
+    "`Authorization: Bearer <token>` (create one on your profile page). "
+    "Every error answers `{detail, errors}`: a message, and what is wrong with each field.",
+    auth=[BearerToken(), BrowserSession()],
+)
+api.add_router("/", patients_router)
+
+
+# Errors ------------------------------------------------------------------------------
+
+
+def _error(api: NinjaAPI, request, status: int, detail: str, errors: dict | None = None, **extra) -> HttpResponse:
+    body = {"detail": detail}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return api.create_response(request, body, status=status)
+
+
+def _summary(errors: dict[str, str]) -> str:
+    if len(errors) == 1:
+        field, message = next(iter(errors.items()))
+        return message if field in ("body", "__all__") else f"{field}: {message}"
+    return "These fields need attention: " + ", ".join(errors) + "."
+
+
+@api.exception_handler(DuplicatePatient)
+def _duplicate(request, exc: DuplicatePatient):
+    duplicates = [{"id": str(p.public_id), "chart_number": p.chart_number} for p in exc.duplicates]
+    return _error(api, request, 409, exc.messages[0], duplicates=duplicates)
+
+
+@api.exception_handler(DjangoValidationError)
+def _invalid(request, exc: DjangoValidationError):
+    if hasattr(exc, "error_dict"):
+        errors = {field: " ".join(messages) for field, messages in exc.message_dict.items()}
+        return _error(api, request, 422, _summary(errors), errors)
+    return _error(api, request, 422, " ".join(exc.messages))
+
+
+@api.exception_handler(PermissionDenied)
+def _denied(request, exc: PermissionDenied):
+    return _error(api, request, 403, str(exc) or "Your role does not allow this.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc: Http404):
+    return _error(api, request, 404, str(exc) or "Not found.")
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc: AuthenticationError):
+    return _error(api, request, 401, "Sign in first: send 'Authorization: Bearer <token>'.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        return _error(api, request, 400, "The request body is not valid JSON.")
+    return _error(api, request, exc.status_code, str(exc))
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc: SuspiciousOperation):
+    if isinstance(exc, RequestDataTooBig):
+        return _error(api, request, 413, "The request body is too large.")
+    return _error(api, request, 400, "The request could not be read.")
+
+
+@api.exception_handler(NinjaValidationError)
+def _unreadable(request, exc: NinjaValidationError):
+    errors: dict[str, str] = {}
+    for error in exc.errors:
+        field = _field_name(error.get("loc", ()))
+        errors.setdefault(field, _message(error))
+    return _error(api, request, 422, _summary(errors), errors)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc: Exception):
+    # The exception's message may quote patient data (a database error repeats the
+    # values), so the log gets its type and where it happened, never its text.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("Unexpected %s in %s %s\n%s", type(exc).__name__, request.method, request.path, frames)
+    return _error(api, request, 500, "Something went wrong on our side; it has been logged.")
+
+
+def _field_name(loc) -> str:
+    """("body", "payload", "medications", 0, "name") -> "medications.0.name"."""
+    source, *parts = loc or ("body",)
+    if source == "body":
+        parts = parts[1:]  # the operation's parameter name, not the client's field
+    name = ".".join(str(p) for p in parts) or "body"
+    return name[:MAX_FIELD_NAME]
+
+
+def _message(error: dict) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return (
+            "Send a JSON object in the request body."
+            if _field_name(error.get("loc")) == "body"
+            else "This is required."
+        )
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "Give a JSON object."
+    template = _MESSAGES.get(kind, "{msg}")
+    try:
+        return template.format(msg=error.get("msg", "Not valid."), **ctx)
+    except (KeyError, IndexError):  # a pydantic release that names its context differently
+        return str(error.get("msg", "Not valid."))
+
+
+# pydantic error types -> what a person reads. {msg} is pydantic's own wording.
+_MESSAGES = {
+    "extra_forbidden": "This field is not known.",
+    "string_type": "Give text (a JSON string).",
+    "string_too_long": "Keep this under {max_length} characters.",
+    "string_too_short": "This is too short.",
+    "bool_type": "Give true or false.",
+    "bool_parsing": "Give true or false.",
+    "int_type": "Give a whole number.",
+    "int_parsing": "Give a whole number.",
+    "int_from_float": "Give a whole number.",
+    "greater_than_equal": "Give a number of at least {ge}.",
+    "less_than_equal": "Give a number of at most {le}.",
+    "list_type": "Give a list.",
+    "too_long": "Give at most {max_length} items.",
+    "enum": "Choose one of: {expected}.",
+    "literal_error": "Choose one of: {expected}.",
+    "uuid_type": "Give an id (a UUID).",
+    "uuid_parsing": "Give an id (a UUID).",
+    "date_type": "Enter a real date as YYYY-MM-DD, e.g. 1980-04-23.",
+    "date_parsing": "Enter a real date as YYYY-MM-DD, e.g. 1980-04-23.",
+    "date_from_datetime_parsing": "Enter a real date as YYYY-MM-DD, e.g. 1980-04-23.",
+    "none_required": "Leave this empty.",
+}

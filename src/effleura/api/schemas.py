@@ -1,0 +1,106 @@
+"""Schemas and field types shared by every router of the JSON API.
+
+Input rules that hold for the whole API live here, once:
+
+* Inputs refuse unknown fields (``InputSchema``), so a typo is an error, not a no-op.
+* Text never contains a NUL character: PostgreSQL text columns refuse it, and a request
+  must fail with 422 naming the field, never with a 500 from the database.
+* Text has a length limit; dates are ``YYYY-MM-DD`` strings and real calendar days;
+  booleans and whole numbers in a JSON body are JSON booleans and numbers, not "yes"/"3".
+
+This module depends on nothing but pydantic and ninja, so every app's api.py may use it.
+"""
+
+import datetime
+import re
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+from ninja import Schema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic_core import PydanticCustomError
+
+# Free text with no column limit (notes, complaints) is still bounded in the API, so one
+# request cannot store megabytes in a record.
+LONG_TEXT = 10_000
+
+NUL_MESSAGE = "Remove the NUL character (\\u0000): text may not contain it."
+DATE_MESSAGE = "Enter a real date as YYYY-MM-DD, e.g. 1980-04-23."
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def refuse_nul(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", NUL_MESSAGE)
+    return value
+
+
+def text(max_length: int = LONG_TEXT) -> Any:
+    """A str type of at most ``max_length`` characters with no NUL."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(refuse_nul)]
+
+
+def _iso_date(value: Any) -> Any:
+    # pydantic would also take 19800423, unix timestamps and "1980-04-23T00:00"; a
+    # date of birth is a calendar day, written one way.
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", DATE_MESSAGE)
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:  # 2023-02-30
+        raise PydanticCustomError("date_format", DATE_MESSAGE) from None
+
+
+IsoDate = Annotated[datetime.date, BeforeValidator(_iso_date)]
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+# An optional choice or date that reads back as "" when unset: a client may send back
+# what it read, so "" means "none" on the way in too.
+BlankIsNone = BeforeValidator(_blank_is_none)
+Flag = StrictBool
+WholeNumber = StrictInt
+
+
+class InputSchema(Schema):
+    """Base of every request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(Schema):
+    """Every error answer of the API."""
+
+    detail: str = Field(description="A message for a person.")
+    errors: dict[str, str] | None = Field(
+        None, description="Field name (dotted for nested fields) -> what is wrong with it."
+    )
+
+
+class StaffRef(Schema):
+    """A member of staff as other records show them."""
+
+    id: UUID
+    name: str
+
+
+T = TypeVar("T")
+
+
+class Page(Schema, Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    count: int = Field(description="How many items there are in all pages.")
+    page: int = Field(description="This page's number, from 1.")
+    pages: int = Field(description="How many pages there are.")
+
+
+# The error answers any authenticated operation may give, for the OpenAPI document.
+ERRORS = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
+ERRORS_WITH_ID = {**ERRORS, 404: ErrorOut}
