@@ -1,0 +1,722 @@
+"""The synthetic demo clinic that `effleura demo` loads.
+
+Six staff (one per role, three therapists) who share DEMO_PASSWORD, and 60 patients
+with health histories and consents. Every person is made up: names are drawn from
+short lists, phone numbers are in the fictional 555-01xx range, email addresses are at
+example.com/.org/.net, and the town is "Anytown". A fixed seed makes every installation
+get the same 60 patients, so guides and browser tests can name them.
+
+Everything is written through the same check_*/do_* actions the screens use, acting as
+the member of staff who would do it, so the demo fills the audit trail like real use.
+The whole load is one transaction: it happens completely or not at all.
+"""
+
+import datetime
+import random
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.utils import timezone
+
+from effleura.core import actions as core_actions
+from effleura.core.choices import Role
+from effleura.core.models import User
+from effleura.patients import actions
+from effleura.patients.choices import ConsentKind, ConsentState, PatientStatus
+from effleura.patients.models import Patient
+
+# At least 10 characters and not on Django's common-password list: it passes the same
+# validators as a real password. It is published here, so never load the demo on a
+# server that holds real patient data (`effleura demo` refuses to).
+DEMO_PASSWORD = "demo-clinic-2026"  # noqa: S105 (published on purpose: demo accounts only)
+DEMO_SEED = 2026
+PATIENT_COUNT = 60
+REFERENCE_YEAR = 2026  # birth years count back from here, so ages never drift between installs
+URL = "http://127.0.0.1:8000/"
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    username: str
+    first_name: str
+    last_name: str
+    credentials: str
+    role: str
+
+
+STAFF = [
+    DemoStaff("owner", "Morgan", "Ellery", "LMT, CLT", Role.OWNER),
+    DemoStaff("therapist", "Jordan", "Reyes", "LMT", Role.THERAPIST),
+    DemoStaff("therapist2", "Priya", "Natarajan", "LMT, CLT", Role.THERAPIST),
+    DemoStaff("therapist3", "Sam", "Okafor", "CMT", Role.THERAPIST),
+    DemoStaff("frontdesk", "Casey", "Brooks", "", Role.FRONT_DESK),
+    DemoStaff("billing", "Robin", "Hale", "", Role.BILLING),
+]
+
+
+class RealDataPresent(Exception):
+    """The database holds accounts or patients that are not part of the demo."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    created: bool  # False when the demo was already there and nothing was written
+    staff: int
+    patients: int
+
+
+# Consent wording ------------------------------------------------------------------------
+
+TREATMENT_TITLE = "Consent to clinical massage therapy"
+PRIVACY_TITLE = "Privacy notice"
+
+TREATMENT_V1 = """\
+Nature of the treatment. Clinical massage therapy is the hands-on treatment of muscles, \
+fascia and other soft tissues to relieve pain, improve movement and support recovery. \
+Your therapist will first ask about your health and assess you, then explain the \
+techniques proposed (for example Swedish massage, myofascial release, trigger point \
+therapy or manual lymphatic drainage) and agree a plan with you.
+
+Benefits. Massage may reduce pain and muscle tension, improve circulation and range of \
+motion, and help you relax. Results vary from person to person and are not guaranteed.
+
+Risks. Most people feel only mild soreness for a day or two. Less often massage can \
+cause bruising, light-headedness, or a temporary increase in symptoms. Some conditions \
+(such as blood clots, fever, recent surgery or blood-thinning medication) change what is \
+safe, so tell your therapist about any change in your health before each session. \
+Massage therapy does not replace the care of your physician.
+
+Draping and privacy. You undress only to the level you are comfortable with. You are \
+covered with a sheet or towel at all times and only the area being treated is uncovered.
+
+Your rights. You may refuse any technique, ask for more or less pressure, or ask your \
+therapist to stop at any time, for any reason. You may withdraw this consent at any \
+time by telling any member of staff; it then applies to no further treatment.
+
+By signing I confirm that I have read and understood this information, that I have had \
+the chance to ask questions, and that I consent to clinical massage therapy."""
+
+TREATMENT_V2 = (
+    TREATMENT_V1.replace(
+        "Draping and privacy.",
+        """\
+Other therapies. Your plan may include heat or cold packs, gentle stretching and joint \
+mobilization, or electrical stimulation. Your therapist will explain each one before it \
+is used and will not use it where your health history makes it unsafe.
+
+Working with your doctor. If you were referred by a physician or your care is billed to \
+insurance, your therapist will send progress reports to the referring provider.
+
+Draping and privacy.""",
+    )
+    + """
+
+This version (2) adds other therapies and reports to your referring provider."""
+)
+
+PRIVACY_V1 = """\
+What we collect. Your contact details, date of birth, health history, consent forms, \
+treatment notes, appointments and payments.
+
+Why. To give you safe and effective care, to keep you informed about your appointments, \
+to bill you or your insurer, and to meet our legal duty to keep clinical records.
+
+Who can see it. Only staff who need it for their work: therapists see your clinical \
+records; front-desk and billing staff see your contact and billing details but not your \
+health history or treatment notes. Every time someone opens your record it is written \
+to an audit trail that cannot be changed.
+
+Sharing. We share your information with your referring provider or insurer only for \
+your care or its payment, and otherwise only when the law requires it or you ask us to \
+in writing.
+
+Your rights. You may ask to see or receive a copy of your record, ask us to correct it, \
+and ask who has looked at it. Ask at the front desk; we answer within 30 days."""
+
+
+# Names and contact details (synthetic) ----------------------------------------------------
+
+FEMALE_FIRST = [
+    "Amelia", "Beatrice", "Carmen", "Dana", "Eleanor", "Fatima", "Grace", "Hannah", "Ines",
+    "Julia", "Katherine", "Leila", "Maya", "Nadia", "Olivia", "Paula", "Rosa", "Sofia",
+    "Tamara", "Vera", "Wendy", "Yasmin", "Zoe", "Margaret", "Elizabeth", "Lucia", "Mei", "Ruth",
+]  # fmt: skip
+MALE_FIRST = [
+    "Aaron", "Benjamin", "Carlos", "Daniel", "Elliot", "Felix", "Gabriel", "Hassan", "Isaac",
+    "James", "Kenji", "Leon", "Marcus", "Nathan", "Omar", "Peter", "Rafael", "Samuel",
+    "Thomas", "Victor", "William", "Robert", "Anthony", "Dmitri", "Ethan", "Hugo",
+]  # fmt: skip
+NEUTRAL_FIRST = ["Alex", "Avery", "Charlie", "Jamie", "Quinn", "Riley", "Rowan", "Sasha"]
+LAST_NAMES = [
+    "Abbott", "Alvarez", "Bauer", "Bennett", "Chen", "Costa", "Dalton", "Diaz", "Ellison",
+    "Fischer", "Fleming", "Garcia", "Greene", "Haddad", "Hughes", "Ibrahim", "Jensen",
+    "Kowalski", "Lambert", "Lindqvist", "Marsh", "Morales", "Nakamura", "Novak", "O'Brien",
+    "Okoye", "Patel", "Quinlan", "Ramos", "Rossi", "Sandoval", "Schmidt", "Sullivan",
+    "Tanaka", "Thornton", "Ueda", "Vargas", "Walsh", "Whitaker", "Yilmaz", "Zhang", "Nguyen",
+]  # fmt: skip
+NICKNAMES = {
+    "Katherine": "Kate", "Elizabeth": "Liz", "Margaret": "Peggy", "William": "Will",
+    "Robert": "Bob", "Benjamin": "Ben", "Samuel": "Sam", "Anthony": "Tony", "Gabriel": "Gabe",
+}  # fmt: skip
+STREETS = ["Maple Avenue", "Oak Street", "Linden Lane", "Birch Road", "Cedar Court", "Willow Way"]
+# (relationship, whose first names fit it)
+RELATIONSHIPS = [
+    ("spouse", "any"), ("partner", "any"), ("friend", "any"), ("sister", "female"), ("brother", "male"),
+]  # fmt: skip
+PARENTS_AND_SIBLINGS = [("mother", "female"), ("father", "male"), ("sister", "female"), ("brother", "male")]
+ADULT_CHILDREN = [("daughter", "female"), ("son", "male")]
+EMAIL_DOMAINS = ["example.com", "example.org", "example.net"]
+
+
+# Health histories ------------------------------------------------------------------------
+# Each scenario is a list of versions; each version after the first lists only what
+# changed. "days_ago" in a surgery becomes a date relative to today, so a recent
+# operation stays recent (and derives the recent_surgery condition) whenever it loads.
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    versions: list
+    sex: str = ""  # "female" when the story needs it
+    ages: tuple = (22, 78)
+    therapist: str = ""  # username; the default spreads patients over the team
+
+
+def _med(name, dose, blood_thinner=False):
+    return {"name": name, "dose": dose, "blood_thinner": blood_thinner}
+
+
+# fmt: off
+SPECIAL = [  # contraindications and precautions: each one appears at least once
+    Scenario("dvt", [
+        {"presenting_complaint": "Low back ache after long drives for work.",
+         "goals": "Drive for two hours without back pain.", "pain_areas": ["low_back"],
+         "pressure_preference": "firm"},
+        {"presenting_complaint": "Low back ache; now also a swollen, painful left calf. Diagnosed "
+         "with a deep vein thrombosis 10 days ago and started on rivaroxaban.",
+         "conditions": ["dvt"], "medications": [_med("Rivaroxaban", "20 mg daily", True)],
+         "pain_areas": ["low_back", "lower_leg_l"], "areas_to_avoid": ["lower_leg_l", "thigh_l"],
+         "areas_to_avoid_notes": "No massage on the left leg until the clot is resolved."},
+    ], ages=(45, 75)),
+    Scenario("anticoagulant_afib", [
+        {"presenting_complaint": "Neck and shoulder tension from caring for a grandchild.",
+         "goals": "Sleep without waking from shoulder pain.", "pain_areas": ["neck", "shoulder_l", "shoulder_r"],
+         "pressure_preference": "firm"},
+        {"condition_notes": "Atrial fibrillation found at a check-up; started apixaban.",
+         "medications": [_med("Apixaban", "5 mg twice daily", True), _med("Metoprolol", "25 mg daily")],
+         "pressure_preference": "moderate"},
+    ], ages=(60, 82)),
+    Scenario("anticoagulant_valve", [
+        {"presenting_complaint": "Stiff upper back and rounded shoulders; works at a drafting table.",
+         "goals": "Sit upright at work without aching.", "pain_areas": ["upper_back", "mid_back"],
+         "condition_notes": "Mechanical aortic valve since 2018; bruises easily.",
+         "medications": [_med("Warfarin", "5 mg daily", True)], "pressure_preference": "light"},
+    ], ages=(40, 70)),
+    Scenario("pregnancy", [
+        {"presenting_complaint": "Pregnancy-related pelvic girdle pain; aching low back by evening.",
+         "goals": "Stay active and keep working until 36 weeks.", "pain_areas": ["low_back", "hip_l", "hip_r"],
+         "pregnant": True, "pregnancy_weeks": 18, "pressure_preference": "moderate"},
+        {"pregnancy_weeks": 24, "pain_areas": ["low_back", "hip_l", "hip_r", "glutes"]},
+        {"pregnancy_weeks": 31, "presenting_complaint": "Pelvic girdle pain, now with swollen ankles "
+         "in the evening; midwife says blood pressure is normal.",
+         "pain_areas": ["low_back", "glutes", "ankle_foot_l", "ankle_foot_r"], "pressure_preference": "light"},
+    ], sex="female", ages=(26, 39)),
+    Scenario("pregnancy_early", [
+        {"presenting_complaint": "Neck and upper-back tension; nausea in the mornings.",
+         "goals": "Manage tension headaches without medication during pregnancy.",
+         "pain_areas": ["neck", "upper_back"], "pregnant": True, "pregnancy_weeks": 12,
+         "pressure_preference": "light"},
+    ], sex="female", ages=(24, 38)),
+    Scenario("pacemaker", [
+        {"presenting_complaint": "Tight left shoulder and chest wall since a pacemaker was fitted.",
+         "goals": "Lift the arm to comb hair without pulling at the chest.",
+         "pain_areas": ["shoulder_l", "chest", "upper_back"], "implanted_devices": ["pacemaker"],
+         "implanted_devices_notes": "Pacemaker, left upper chest, fitted 2021 for heart block.",
+         "areas_to_avoid": ["chest"], "pressure_preference": "moderate"},
+    ], ages=(62, 85)),
+    Scenario("stimulator", [
+        {"presenting_complaint": "Chronic low back pain after two lumbar fusions.",
+         "goals": "Walk the dog for 30 minutes; reduce pain medication.",
+         "pain_areas": ["low_back", "glutes", "thigh_r"], "implanted_devices": ["nerve_stimulator"],
+         "implanted_devices_notes": "Spinal cord stimulator, battery in the right buttock.",
+         "surgeries": [{"what": "Lumbar fusion L4-L5", "date": "2017-03-14"},
+                       {"what": "Lumbar fusion L5-S1", "date": "2020-09-02"}],
+         "medications": [_med("Gabapentin", "300 mg three times daily")], "pressure_preference": "moderate"},
+    ], ages=(45, 70)),
+    Scenario("cancer_treatment", [
+        {"presenting_complaint": "Fatigue, neck and shoulder tension, and numb feet during chemotherapy "
+         "for colon cancer.", "goals": "Relaxation and better sleep between chemotherapy cycles.",
+         "pain_areas": ["neck", "shoulder_l", "shoulder_r", "ankle_foot_l", "ankle_foot_r"],
+         "conditions": ["cancer_treatment"], "implanted_devices": ["port_catheter"],
+         "implanted_devices_notes": "Port, right upper chest.", "areas_to_avoid": ["chest", "abdomen"],
+         "pressure_preference": "light"},
+    ], ages=(40, 75), therapist="therapist2"),
+    Scenario("lymphedema", [
+        {"presenting_complaint": "Heaviness and swelling of the left arm after left mastectomy and "
+         "removal of axillary lymph nodes; finishing radiation therapy.",
+         "goals": "Reduce arm swelling; return to gardening.",
+         "pain_areas": ["arm_l", "shoulder_l", "chest"], "conditions": ["lymphedema", "cancer_treatment"],
+         "surgeries": [{"what": "Left mastectomy with axillary lymph node dissection", "date": "2025-06-10"}],
+         "areas_to_avoid": ["arm_l"],
+         "areas_to_avoid_notes": "No deep work or blood-pressure cuffs on the left arm.",
+         "pressure_preference": "light"},
+        {"presenting_complaint": "Lymphedema of the left arm after mastectomy; radiation finished, "
+         "wears a compression sleeve daily.", "conditions": ["lymphedema"]},
+    ], sex="female", ages=(38, 72), therapist="therapist2"),
+    Scenario("hypertension", [
+        {"presenting_complaint": "Tension headaches most afternoons, starting at the base of the skull.",
+         "goals": "Fewer headache days; less ibuprofen.", "pain_areas": ["head", "neck"],
+         "medications": [_med("Ibuprofen", "400 mg as needed")], "pressure_preference": "moderate"},
+        {"conditions": ["hypertension_uncontrolled"],
+         "condition_notes": "Blood pressure 172/98 at the pharmacy last week; not treated yet, "
+         "appointment with family doctor booked."},
+    ], ages=(45, 70)),
+    Scenario("fever", [
+        {"presenting_complaint": "Mid and low back stiffness from warehouse work.",
+         "goals": "Finish a shift without back pain.", "pain_areas": ["mid_back", "low_back"],
+         "pressure_preference": "deep"},
+        {"conditions": ["fever"], "recent_illness_or_fever": True,
+         "recent_illness_notes": "Fever 38.5 °C and cough since yesterday."},
+    ]),
+    Scenario("recent_surgery", [
+        {"presenting_complaint": "Recovering from a left total hip replacement; tight thigh and buttock, "
+         "swelling at the ankle.", "goals": "Walk without a cane; climb stairs one foot per step.",
+         "pain_areas": ["hip_l", "thigh_l", "glutes"],
+         "surgeries": [{"what": "Left total hip replacement", "days_ago": 26}],
+         "implanted_devices": ["joint_replacement"], "areas_to_avoid": ["hip_l"],
+         "areas_to_avoid_notes": "Incision site, left hip.", "pressure_preference": "light"},
+        {"condition_notes": "Surgeon cleared gentle massage around (not on) the incision."},
+    ], ages=(55, 80)),
+    Scenario("diabetic_neuropathy", [
+        {"presenting_complaint": "Calf cramps at night; numbness in both feet.",
+         "goals": "Sleep through the night without cramps.", "pain_areas": ["lower_leg_l", "lower_leg_r"],
+         "conditions": ["diabetic_neuropathy"], "medications": [_med("Metformin", "1000 mg twice daily")],
+         "areas_to_avoid": ["ankle_foot_l", "ankle_foot_r"],
+         "areas_to_avoid_notes": "No heat or cold packs on the feet.", "pressure_preference": "light"},
+    ], ages=(50, 80)),
+    Scenario("varicose_veins", [
+        {"presenting_complaint": "Aching legs after 12-hour nursing shifts.",
+         "goals": "Less leg fatigue at the end of a shift.", "pain_areas": ["lower_leg_l", "lower_leg_r"],
+         "conditions": ["varicose_veins"], "areas_to_avoid": ["lower_leg_l", "lower_leg_r"],
+         "areas_to_avoid_notes": "Varicose veins behind both knees.", "pressure_preference": "moderate"},
+    ], ages=(35, 65)),
+    Scenario("osteoporosis", [
+        {"presenting_complaint": "Upper-back ache and rounded posture; compression fracture of T8 in 2023.",
+         "goals": "Stand taller; walk to the market without resting.", "pain_areas": ["upper_back", "mid_back"],
+         "conditions": ["osteoporosis_severe"], "medications": [_med("Alendronate", "70 mg weekly")],
+         "pressure_preference": "light"},
+    ], sex="female", ages=(68, 88)),
+    Scenario("chf", [
+        {"presenting_complaint": "Swollen ankles and tiredness; referred for gentle relaxation massage.",
+         "goals": "Feel rested; enjoy a weekly outing.", "pain_areas": ["ankle_foot_l", "ankle_foot_r"],
+         "conditions": ["chf"], "medications": [_med("Furosemide", "40 mg daily")],
+         "condition_notes": "Cannot lie flat; treat seated or semi-reclined.", "pressure_preference": "light"},
+    ], ages=(70, 90)),
+    Scenario("raynauds", [
+        {"presenting_complaint": "Forearm tightness from typing; fingers turn white in the cold.",
+         "goals": "Type through a work day without forearm pain.",
+         "pain_areas": ["arm_l", "arm_r", "wrist_hand_l", "wrist_hand_r"], "conditions": ["raynauds"],
+         "pressure_preference": "moderate"},
+    ]),
+    Scenario("ankle_sprain", [
+        {"presenting_complaint": "Sprained right ankle playing soccer five days ago; swollen and bruised.",
+         "goals": "Back to training in four weeks.", "pain_areas": ["ankle_foot_r", "lower_leg_r"],
+         "conditions": ["acute_inflammation"], "areas_to_avoid": ["ankle_foot_r"],
+         "pressure_preference": "firm"},
+    ], ages=(18, 35)),
+    Scenario("fracture", [
+        {"presenting_complaint": "Broken left wrist four weeks ago, cast removed yesterday; stiff forearm "
+         "and shoulder.", "goals": "Open jars and carry shopping again.",
+         "pain_areas": ["wrist_hand_l", "arm_l", "shoulder_l"], "conditions": ["fracture"],
+         "areas_to_avoid": ["wrist_hand_l"], "pressure_preference": "moderate"},
+    ]),
+    Scenario("epilepsy", [
+        {"presenting_complaint": "Shoulder and neck tension; seizures well controlled.",
+         "goals": "Fewer stiff-neck days.", "pain_areas": ["neck", "shoulder_r"], "conditions": ["epilepsy"],
+         "medications": [_med("Levetiracetam", "500 mg twice daily")], "pressure_preference": "moderate"},
+    ]),
+    Scenario("skin_infection", [
+        {"presenting_complaint": "Neck tension; healing scratch wound on the right forearm.",
+         "goals": "Relax neck and shoulders.", "pain_areas": ["neck", "upper_back"],
+         "conditions": ["skin_infection"], "areas_to_avoid": ["arm_r"],
+         "areas_to_avoid_notes": "Dressing on the right forearm.", "pressure_preference": "moderate"},
+    ]),
+]
+
+COMMON = [  # everyday clinical massage, no contraindication
+    Scenario("low_back", [
+        {"presenting_complaint": "Low back pain for three months after lifting boxes while moving house; "
+         "worse after sitting for 30 minutes.", "goals": "Sit through a work day without pain; return to tennis.",
+         "pain_areas": ["low_back", "glutes"], "pressure_preference": "firm"},
+        {"presenting_complaint": "Low back pain, now mostly on the right, with tingling into the right "
+         "thigh since last week.", "pain_areas": ["low_back", "glutes", "thigh_r"],
+         "pressure_preference": "moderate"},
+    ]),
+    Scenario("neck_desk", [
+        {"presenting_complaint": "Neck and upper-back tightness from long days at a laptop; stiff turning "
+         "the head to the left.", "goals": "Check the blind spot when driving; fewer tension days a week.",
+         "pain_areas": ["neck", "upper_back", "shoulder_l"], "pressure_preference": "moderate"},
+    ]),
+    Scenario("tension_headache", [
+        {"presenting_complaint": "Tension-type headaches three or four times a week, from the base of the "
+         "skull to the temples.", "goals": "Halve the number of headache days.",
+         "pain_areas": ["head", "neck", "face_jaw"], "medications": [_med("Ibuprofen", "400 mg as needed")],
+         "pressure_preference": "moderate"},
+    ]),
+    Scenario("fibromyalgia", [
+        {"presenting_complaint": "Fibromyalgia since 2019: widespread aching, poor sleep, flare-ups after stress.",
+         "goals": "Better sleep; keep walking 20 minutes a day.",
+         "pain_areas": ["neck", "upper_back", "low_back", "hip_l", "hip_r"],
+         "medications": [_med("Duloxetine", "60 mg daily")], "pressure_preference": "light"},
+        {"condition_notes": "Flare in the last two weeks after a family bereavement.",
+         "pain_areas": ["neck", "upper_back", "low_back", "hip_l", "hip_r", "thigh_l", "thigh_r"]},
+    ]),
+    Scenario("sciatica", [
+        {"presenting_complaint": "Sciatica down the left leg, worse in the mornings; L5-S1 disc bulge on MRI.",
+         "goals": "Put on socks and shoes without pain.",
+         "pain_areas": ["low_back", "glutes", "thigh_l", "lower_leg_l"], "pressure_preference": "moderate"},
+    ]),
+    Scenario("frozen_shoulder", [
+        {"presenting_complaint": "Right shoulder stiffness (adhesive capsulitis) for five months; can't "
+         "reach overhead.", "goals": "Reach the top kitchen shelf; sleep on the right side.",
+         "pain_areas": ["shoulder_r", "arm_r", "upper_back"], "pressure_preference": "moderate"},
+        {"goals": "Reach the top kitchen shelf; sleep on the right side; swim breaststroke again.",
+         "condition_notes": "Physiotherapist added a home stretching programme."},
+    ]),
+    Scenario("carpal_tunnel", [
+        {"presenting_complaint": "Numbness and tingling in the right thumb and first two fingers at night; "
+         "works as a dental hygienist.", "goals": "Work a full day without numbness.",
+         "pain_areas": ["wrist_hand_r", "arm_r", "neck"], "pressure_preference": "moderate"},
+    ]),
+    Scenario("plantar_fasciitis", [
+        {"presenting_complaint": "Heel pain with the first steps in the morning; training for a half marathon.",
+         "goals": "Run the half marathon in October.", "pain_areas": ["ankle_foot_l", "lower_leg_l"],
+         "pressure_preference": "deep"},
+    ], ages=(20, 55)),
+    Scenario("tmj", [
+        {"presenting_complaint": "Jaw clenching and clicking; grinds teeth at night and wears a night guard.",
+         "goals": "Chew without jaw pain; wake without a headache.", "pain_areas": ["face_jaw", "head", "neck"],
+         "pressure_preference": "light"},
+    ]),
+    Scenario("it_band", [
+        {"presenting_complaint": "Pain on the outside of the right knee on runs longer than 5 km.",
+         "goals": "Run 10 km pain-free.", "pain_areas": ["hip_r", "thigh_r", "knee_r"],
+         "pressure_preference": "deep"},
+    ], ages=(20, 50)),
+    Scenario("stress", [
+        {"presenting_complaint": "General muscle tension and stress; primary care suggested massage for "
+         "relaxation and sleep.", "goals": "Fall asleep within 30 minutes; fewer tight-shoulder days.",
+         "pain_areas": ["neck", "upper_back", "shoulder_l", "shoulder_r"], "pressure_preference": "moderate"},
+    ]),
+    Scenario("whiplash", [
+        {"presenting_complaint": "Neck strain after a rear-end car accident eight weeks ago; stiffness and "
+         "headaches.", "goals": "Turn the head fully; drive without neck pain.",
+         "pain_areas": ["neck", "upper_back", "head"], "pressure_preference": "light"},
+        {"presenting_complaint": "Neck strain after a car accident, improving; headaches now once a week.",
+         "pain_areas": ["neck", "upper_back"], "pressure_preference": "moderate"},
+        {"goals": "Turn the head fully; drive without neck pain; return to yoga.",
+         "pressure_preference": "firm"},
+    ]),
+    Scenario("knee_oa", [
+        {"presenting_complaint": "Osteoarthritis in both knees; stiff on stairs and after sitting.",
+         "goals": "Garden for an hour; climb stairs without the handrail.",
+         "pain_areas": ["knee_l", "knee_r", "thigh_l", "thigh_r"],
+         "surgeries": [{"what": "Right knee arthroscopy", "date": "2015-05-20"}], "pressure_preference": "moderate"},
+    ], ages=(55, 85)),
+    Scenario("acl_rehab", [
+        {"presenting_complaint": "Scar tissue and thigh tightness five months after right ACL reconstruction.",
+         "goals": "Return to basketball.", "pain_areas": ["knee_r", "thigh_r"],
+         "surgeries": [{"what": "Right ACL reconstruction", "days_ago": 150}], "pressure_preference": "firm"},
+    ], ages=(18, 40)),
+]
+# fmt: on
+
+PATIENTS_WITHOUT_HISTORY = 8  # registered, intake not done yet
+
+
+# Building the plan -----------------------------------------------------------------------
+
+
+# How a patient ends up with the treatment consent (the four ConsentStates, and one path).
+CURRENT, OUTDATED, WITHDRAWN, MISSING = (
+    ConsentState.CURRENT, ConsentState.OUTDATED, ConsentState.WITHDRAWN, ConsentState.MISSING
+)  # fmt: skip
+RESIGNED = "resigned"  # signed version 1, then version 2: current, with a history
+
+
+@dataclass
+class PlannedPatient:
+    data: dict  # fields for check_create_patient
+    scenario: Scenario | None
+    treatment: str  # CURRENT, RESIGNED, OUTDATED, WITHDRAWN or MISSING
+    privacy: bool  # signed the privacy notice
+    therapist: str
+    registered_by: str
+
+
+def _age_date(rng: random.Random, age: int) -> datetime.date:
+    return datetime.date(REFERENCE_YEAR - age, rng.randint(1, 12), rng.randint(1, 28))
+
+
+def plan(seed: int = DEMO_SEED) -> list[PlannedPatient]:
+    """The 60 demo patients: the same list for the same seed. Pure (no database)."""
+    rng = random.Random(seed)
+    common_count = PATIENT_COUNT - PATIENTS_WITHOUT_HISTORY - len(SPECIAL)
+    scenarios = SPECIAL + [COMMON[i % len(COMMON)] for i in range(common_count)]
+    scenarios += [None] * PATIENTS_WITHOUT_HISTORY
+    rng.shuffle(scenarios)
+
+    names_used: set = set()
+    # Each surname at most twice, so a few patients look related and none is a crowd.
+    surnames = LAST_NAMES * 2
+    rng.shuffle(surnames)
+    pools = {"female": list(FEMALE_FIRST), "male": list(MALE_FIRST), "neutral": list(NEUTRAL_FIRST)}
+    for pool in pools.values():
+        rng.shuffle(pool)
+    drawn = dict.fromkeys(pools, 0)
+
+    def first_name(kind: str) -> str:
+        # Through the shuffled list, then round again: a second Grace gets another surname.
+        name = pools[kind][drawn[kind] % len(pools[kind])]
+        drawn[kind] += 1
+        return name
+
+    therapists = [s.username for s in STAFF if s.role in (Role.THERAPIST, Role.OWNER)]
+
+    planned = []
+    for i, scenario in enumerate(scenarios):
+        sex = (scenario.sex if scenario else "") or rng.choices(["female", "male"], [6, 4])[0]
+        neutral = not (scenario and scenario.sex) and rng.random() < 0.08
+        first = first_name("neutral" if neutral else sex)
+        last = next(name for name in surnames if (first, name) not in names_used)
+        surnames.remove(last)
+        names_used.add((first, last))
+        low, high = scenario.ages if scenario else (20, 80)
+        dob = _age_date(rng, rng.randint(low, high))
+        pronouns = "they/them" if neutral else {"female": "she/her", "male": "he/him"}[sex]
+        if rng.random() < 0.1:
+            pronouns = ""  # not asked at registration
+        email = ""
+        if rng.random() < 0.85:
+            email = f"{first}.{last}".lower().replace("'", "") + f"@{rng.choice(EMAIL_DOMAINS)}"
+        contact = rng.choices(["phone", "text", "email", "post"], [4, 4, 3, 1])[0]
+        if contact == "email" and not email:
+            contact = "text"
+        age = REFERENCE_YEAR - dob.year
+        if age < 25:
+            relationship, fits = rng.choice(PARENTS_AND_SIBLINGS)
+        else:
+            relationship, fits = rng.choice(RELATIONSHIPS + (ADULT_CHILDREN * 2 if age >= 50 else PARENTS_AND_SIBLINGS))
+        names = {"female": FEMALE_FIRST, "male": MALE_FIRST}.get(fits, FEMALE_FIRST + MALE_FIRST)
+        ec_first = rng.choice([n for n in names if n != first])
+        ec_last = rng.choice(LAST_NAMES) if relationship in ("friend", "partner") else last
+        data = {
+            "legal_first_name": first,
+            "legal_last_name": last,
+            "preferred_name": NICKNAMES.get(first, "") if rng.random() < 0.7 else "",
+            "pronouns": pronouns,
+            "date_of_birth": dob,
+            "sex_at_birth": sex,
+            "gender_identity": "Non-binary" if neutral else "",
+            "phone": f"(503) 555-01{i:02d}",
+            "email": email,
+            "preferred_contact": contact,
+            "emergency_contact_name": f"{ec_first} {ec_last}",
+            "emergency_contact_relationship": relationship,
+            "emergency_contact_phone": f"(971) 555-01{(i * 7 + 3) % 100:02d}",
+            "notes": "",
+        }
+        if rng.random() < 0.7:
+            data |= {
+                "address_line1": f"{rng.randint(10, 990)} {rng.choice(STREETS)}",
+                "city": "Anytown",
+                "region": "OR",
+                "postal_code": "97000",
+                "country": "United States",
+            }
+        planned.append(
+            PlannedPatient(
+                data=data,
+                scenario=scenario,
+                treatment=CURRENT,
+                privacy=True,
+                therapist=(scenario.therapist if scenario and scenario.therapist else therapists[i % len(therapists)]),
+                registered_by=rng.choices(["frontdesk", "owner", "therapist"], [8, 1, 1])[0],
+            )
+        )
+    _assign_statuses_and_consents(planned, rng)
+    return planned
+
+
+def _assign_statuses_and_consents(planned: list[PlannedPatient], rng: random.Random) -> None:
+    """Mostly active patients with current consents; a few of every other kind."""
+    common_keys = {s.key for s in COMMON}
+    new = [p for p in planned if p.scenario is None]
+    everyday = [p for p in planned if p.scenario is not None and p.scenario.key in common_keys]
+    special = [p for p in planned if p.scenario is not None and p.scenario.key not in common_keys]
+    rng.shuffle(everyday)
+    # Registered but not seen yet: most have signed nothing; the last one signed online.
+    for p in new[:7]:
+        p.treatment, p.privacy = MISSING, False
+    for p in new[5:7]:
+        p.data["status"] = PatientStatus.INACTIVE
+        p.data["notes"] = "Registered by phone; did not book a first visit."
+    # Stopped coming before the consent wording changed.
+    for p in everyday[:6]:
+        p.data["status"] = PatientStatus.INACTIVE
+        p.treatment = OUTDATED
+    for p in everyday[6:9]:
+        p.data["status"] = PatientStatus.DISCHARGED
+        p.data["notes"] = "Goals met; discharged with a home-care plan."
+        p.treatment = OUTDATED
+    # Still coming, but has not signed the new wording yet.
+    for p in everyday[9:12]:
+        p.treatment = OUTDATED
+    for p in everyday[12:20]:
+        p.treatment = RESIGNED
+    everyday[20].treatment = WITHDRAWN
+    everyday[21].privacy = False
+    special[0].data["notes"] = "Prefers afternoon appointments."
+    special[1].data["notes"] = "Uses a walker; book the ground-floor room."
+
+
+def _resolve_days_ago(value, today: datetime.date):
+    if isinstance(value, list):
+        return [_resolve_days_ago(v, today) for v in value]
+    if isinstance(value, dict) and "days_ago" in value:
+        rest = {k: v for k, v in value.items() if k != "days_ago"}
+        return rest | {"date": (today - datetime.timedelta(days=value["days_ago"])).isoformat()}
+    return value
+
+
+def history_versions(scenario: Scenario, today: datetime.date) -> list[dict]:
+    """Each version of a scenario as the full health-history form (later ones build on earlier)."""
+    versions, current = [], {}
+    for change in scenario.versions:
+        current = current | {k: _resolve_days_ago(v, today) for k, v in change.items()}
+        versions.append(dict(current))
+    return versions
+
+
+# Loading -------------------------------------------------------------------------------
+
+
+def demo_loaded() -> bool:
+    return User.objects.filter(is_demo=True, username=STAFF[0].username).exists()
+
+
+def real_data_present() -> bool:
+    return User.objects.filter(is_demo=False).exists() or Patient.objects.filter(is_demo=False).exists()
+
+
+def load_demo(seed: int = DEMO_SEED) -> LoadResult:
+    """Load the demo clinic once. Does nothing if it is already loaded; refuses (raises
+    RealDataPresent) if the database holds any non-demo account or patient."""
+    with transaction.atomic():
+        if demo_loaded():
+            return LoadResult(
+                created=False,
+                staff=User.objects.filter(is_demo=True).count(),
+                patients=Patient.objects.filter(is_demo=True).count(),
+            )
+        if real_data_present():
+            raise RealDataPresent(
+                "This database already holds accounts or patients that are not part of the demo; "
+                "the demo clinic is only loaded into an empty database."
+            )
+        staff = _create_staff()
+        documents = _create_consent_documents(staff["owner"])
+        _create_patients(staff, documents, plan(seed), timezone.localdate())
+    return LoadResult(created=True, staff=len(staff), patients=PATIENT_COUNT)
+
+
+def _create_staff() -> dict[str, User]:
+    validate_password(DEMO_PASSWORD)
+    users: dict[str, User] = {}
+    for member in STAFF:
+        fields = {
+            "username": member.username,
+            "first_name": member.first_name,
+            "last_name": member.last_name,
+            "credentials": member.credentials,
+            "email": f"{member.username}@example.com",
+            "role": member.role,
+            "is_active": True,
+            "is_demo": True,
+        }
+        # The first owner has nobody to create them: the command line does (audited
+        # with no actor and the client address "cli"). The owner creates the rest.
+        actor = users.get("owner") or AnonymousUser()
+        if "owner" in users:
+            core_actions.check_save_staff(actor, username=member.username, password=DEMO_PASSWORD)
+        users[member.username] = core_actions.do_save_staff(actor, user=None, fields=fields, password=DEMO_PASSWORD)
+    return users
+
+
+def _create_consent_documents(owner: User) -> dict:
+    documents = {}
+    for key, title, kind, body in (
+        ("treatment", TREATMENT_TITLE, ConsentKind.TREATMENT, TREATMENT_V1),
+        ("privacy", PRIVACY_TITLE, ConsentKind.PRIVACY, PRIVACY_V1),
+    ):
+        actions.check_save_consent_document(owner, title=title, kind=kind, body=body)
+        documents[key] = actions.do_create_consent_document(owner, title=title, kind=kind, required=True, body=body)
+    return documents
+
+
+def _latest_version(document):
+    return document.versions.order_by("-version").first()
+
+
+def _sign(actor, patient, document, typed_name: str):
+    version = _latest_version(document)
+    typed_name = actions.check_capture_consent(actor, patient, version, typed_name, True)
+    return actions.do_capture_consent(actor, patient, version, typed_name)
+
+
+def _create_patients(staff: dict, documents: dict, planned: list[PlannedPatient], today) -> None:
+    """Register, take histories, collect signatures, then publish the new consent wording
+    and carry on, in the order a clinic would live it."""
+    patients, versions = [], []
+    for p in planned:
+        registrar = staff[p.registered_by]
+        clean = actions.check_create_patient(registrar, p.data)
+        patient = actions.do_create_patient(registrar, clean, is_demo=True)
+        patients.append(patient)
+        versions.append(history_versions(p.scenario, today) if p.scenario else [])
+
+    def add_history(p: PlannedPatient, patient, data: dict) -> None:
+        therapist = staff[p.therapist]
+        clean = actions.check_add_health_history(therapist, patient, data)
+        actions.do_add_health_history(therapist, patient, clean)
+
+    # Before the treatment consent's second version: first intakes and signatures.
+    for p, patient, chain in zip(planned, patients, versions, strict=True):
+        if chain:
+            add_history(p, patient, chain[0])
+        desk = staff["frontdesk"]
+        if p.privacy:
+            _sign(desk, patient, documents["privacy"], patient.legal_name)
+        if p.treatment in (OUTDATED, RESIGNED):
+            _sign(desk, patient, documents["treatment"], patient.legal_name)
+
+    owner = staff["owner"]
+    actions.check_save_consent_document(owner, title="", kind="", body=TREATMENT_V2, document=documents["treatment"])
+    actions.do_publish_consent_version(owner, documents["treatment"], TREATMENT_V2)
+
+    # Afterwards: updated histories, signatures on the new wording, one withdrawal.
+    for p, patient, chain in zip(planned, patients, versions, strict=True):
+        for data in chain[1:]:
+            add_history(p, patient, data)
+        if p.treatment in (CURRENT, RESIGNED, WITHDRAWN):
+            signer = staff[p.therapist] if p.treatment == RESIGNED else staff["frontdesk"]
+            consent = _sign(signer, patient, documents["treatment"], patient.legal_name)
+            if p.treatment == WITHDRAWN:
+                therapist = staff[p.therapist]
+                reason = actions.check_withdraw_consent(
+                    therapist, consent, "Patient's request: wants to pause treatment for now."
+                )
+                actions.do_withdraw_consent(therapist, consent, reason)
