@@ -131,3 +131,16 @@ def test_the_audit_list_does_a_fixed_number_of_queries(owner, make_patient, clie
         make_patient()
     with django_assert_num_queries(6):  # session, user, demo flag, user filter choices, count, page
         client.get(reverse("core:audit_list"))
+
+
+def test_a_failed_sign_in_is_recorded_without_the_username_typed(client, owner):
+    client.post(reverse("core:login"), {"username": "owner", "password": "wrong-guess"})
+    event = AuditEvent.objects.get()
+    assert (event.action, event.outcome, event.detail) == (AuditAction.LOGIN, AuditOutcome.DENIED, "failed sign-in")
+    assert event.actor_username == ""
+
+
+def test_a_refused_visit_to_an_owner_page_is_recorded(client_for, therapist):
+    assert client_for(therapist).get(reverse("core:staff_list")).status_code == 403
+    event = AuditEvent.objects.get(outcome=AuditOutcome.DENIED)
+    assert (event.actor_username, event.record_type, event.patient_id) == ("therapist", "user", None)

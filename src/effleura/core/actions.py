@@ -55,12 +55,9 @@ def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str
     """Create (``user`` None) or update a member of staff. Owners only; audited."""
     with transaction.atomic():
         creating = user is None
-        if creating:
-            user = User(username=fields["username"])
-        else:
-            # Re-read under a lock: a ModelForm has already copied the new values onto
-            # the caller's instance, and the last-owner rule must see the stored role.
-            user = User.objects.select_for_update().get(pk=user.pk)
+        # Re-read under a lock: a ModelForm has already copied the new values onto the
+        # caller's instance, and the last-owner rule must see the stored role.
+        user = User(username=fields["username"]) if creating else User.objects.select_for_update().get(pk=user.pk)
         demoting_last_owner = (
             not creating
             and user.role == permissions.OWNER

@@ -88,18 +88,19 @@ class PermissionMiddleware:
         return self._refuse(request, key, view_kwargs)
 
     def _refuse(self, request, key, view_kwargs):
+        # Every refusal is recorded, patient data or not: a pattern of refused attempts at
+        # the staff or audit pages is as telling as one at a chart.
         patient_id = view_kwargs.get("patient_id")
         rule = permissions.RULES.get(key) if key else None
-        if rule is None or rule.patient_data or patient_id:
-            audit.record(
-                request.user,
-                rule.action if rule else "read",
-                rule.record_type if rule else "unknown",
-                record_id=view_kwargs.get("record_id", patient_id or ""),
-                patient_id=patient_id,
-                outcome=AuditOutcome.DENIED,
-                detail=f"{request.method} {key or 'unlisted URL'}",
-            )
+        audit.record(
+            request.user,
+            rule.action if rule else "read",
+            rule.record_type if rule else "unknown",
+            record_id=view_kwargs.get("record_id", patient_id or ""),
+            patient_id=patient_id,
+            outcome=AuditOutcome.DENIED,
+            detail=f"{request.method} {key or 'unlisted URL'}",
+        )
         if is_api(request):
             return _api_error(403, "Your role does not allow this.")
         raise PermissionDenied("Your role does not allow this page.")

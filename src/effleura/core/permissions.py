@@ -101,7 +101,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:openapi-json": PUBLIC,
     "api:openapi-view": PUBLIC,
     "api:patients": {"GET": "patient.view", "POST": "patient.create"},
-    "api:patient": {"GET": "patient.view", "PATCH": "patient.update", "PUT": "patient.update"},
+    "api:patient": {"GET": "patient.view", "PATCH": "patient.update"},
     "api:health_history": {"GET": "health_history.view", "POST": "health_history.create"},
     "api:health_history_versions": "health_history.view",
     "api:health_history_version": "health_history.view",
@@ -135,6 +135,6 @@ def url_permission(view_name: str, method: str) -> str | None:
         return entry
     if method in ("HEAD", "OPTIONS"):
         method = "GET"
-    # A method the URL does not serve: ask for the strictest key it has, so the view
-    # answers 405 only to someone who could use it at all.
+    # A method the URL does not serve: ask for the first key listed (its read key), so
+    # the view's 405 goes only to someone who may use the URL at all.
     return entry.get(method) or next(iter(entry.values()))

@@ -10,7 +10,7 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from effleura.core import actions, audit
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm
+from effleura.core.middleware import is_api
 from effleura.core.models import AuditEvent, User
 
 
@@ -29,6 +30,13 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         audit.record(self.request.user, AuditAction.LOGIN, "session")
         return response
+
+    def form_invalid(self, form):
+        # The attempted username is not kept: people type passwords into it by mistake.
+        audit.record(
+            self.request.user, AuditAction.LOGIN, "session", outcome=AuditOutcome.DENIED, detail="failed sign-in"
+        )
+        return super().form_invalid(form)
 
 
 @require_POST
@@ -210,16 +218,23 @@ def audit_export(request):
     return response
 
 
-# Error pages: no details, never patient data. ----------------------------------------
+# Error pages: no details, never patient data. API paths answer JSON. --------------------
+
+
+def _error(request, status: int, template: str, message: str, context=None):
+    if is_api(request):
+        return JsonResponse({"detail": message}, status=status)
+    return render(request, template, context or {}, status=status)
 
 
 def permission_denied(request, exception=None):
-    return render(request, "403.html", {"reason": "Your role does not allow this page."}, status=403)
+    message = "Your role does not allow this."
+    return _error(request, 403, "403.html", message, {"reason": "Your role does not allow this page."})
 
 
 def not_found(request, exception=None):
-    return render(request, "404.html", status=404)
+    return _error(request, 404, "404.html", "Not found: there is nothing at this address.")
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    return _error(request, 500, "500.html", "Something went wrong on our side; nothing was half-saved. Try again.")

@@ -93,7 +93,8 @@ def _clean_patient(data: dict, *, partial: bool) -> dict:
             validate_email(clean["email"])
         except ValidationError:
             errors["email"] = "Enter a valid email address, e.g. name@example.com."
-    if clean.get("preferred_contact") == ContactMethod.EMAIL and "email" in clean and not clean["email"]:
+    email_given = not partial or "email" in clean
+    if clean.get("preferred_contact") == ContactMethod.EMAIL and email_given and not clean.get("email"):
         errors["email"] = "Add an email address, or choose another contact method."
     for name, field in ((f.name, f) for f in Patient._meta.get_fields() if f.name in clean):
         limit = getattr(field, "max_length", None)

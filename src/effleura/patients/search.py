@@ -1,7 +1,7 @@
 """Turning what someone types in the patient search box into a query.
 
-Each word must match: a date (2026-03-01, 03/01/2026 or 1.3.2026 read as month/day
-when ambiguous is US style) matches the date of birth; three or more digits match the
+Each word must match: a date matches the date of birth (2026-03-01; 03/01/2026 and
+03-01-2026 are month first, US style; 1.3.2026 is day first, European style); three or more digits match the
 phone number or the chart number; anything else matches any part of a name.
 """
 
