@@ -67,3 +67,25 @@ def test_only_the_owner_manages_staff(role, personas, client_for):
     assert client.get(reverse("core:staff_list")).status_code == 403
     assert client.post(reverse("core:staff_create"), _form()).status_code == 403
     assert not User.objects.filter(username="newtherapist").exists()
+
+
+def test_an_owner_names_the_practice_and_every_page_shows_it(client_for, owner, therapist):
+    response = client_for(owner).post(
+        reverse("core:practice"), {"name": "Riverside Clinical Massage", "phone": "(503) 555-0199"}
+    )
+    assert response.status_code == 302
+    page = client_for(therapist).get(reverse("core:home"))
+    assert "Riverside Clinical Massage" in page.content.decode()
+    assert AuditEvent.objects.filter(record_type="practice", actor_username="owner").exists()
+
+
+def test_it_refuses_a_practice_without_a_name(client_for, owner):
+    response = client_for(owner).post(reverse("core:practice"), {"name": "  "})
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode() or "needs a name" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ["therapist", "front_desk", "billing", "outsider"])
+def test_only_the_owner_edits_the_practice(role, personas, client_for):
+    response = client_for(personas[role]).post(reverse("core:practice"), {"name": "Taken over"})
+    assert response.status_code == 403

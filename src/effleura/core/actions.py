@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from effleura.core import audit, permissions
 from effleura.core.choices import AuditAction
-from effleura.core.models import ApiToken, User, hash_token
+from effleura.core.models import ApiToken, Practice, User, hash_token
 
 
 def do_create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
@@ -81,3 +81,30 @@ def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str
             detail=f"role={user.role or 'none'} active={user.is_active}",
         )
     return user
+
+
+PRACTICE_FIELDS = [
+    "name", "address_line1", "address_line2", "city", "region", "postal_code", "country",
+    "phone", "fax", "email", "website",
+]  # fmt: skip
+
+
+def check_save_practice(actor: User, fields: dict) -> dict:
+    permissions.require(actor, "practice.manage")
+    clean = {name: (fields.get(name) or "").strip() for name in PRACTICE_FIELDS}
+    if not clean["name"]:
+        raise ValidationError({"name": "The practice needs a name: it heads every page and document."})
+    return clean
+
+
+def do_save_practice(actor: User, clean: dict, *, is_demo: bool | None = None) -> Practice:
+    """Create or update the one practice row."""
+    with transaction.atomic():
+        practice = Practice.objects.select_for_update().order_by("pk").first() or Practice()
+        for name, value in clean.items():
+            setattr(practice, name, value)
+        if is_demo is not None:
+            practice.is_demo = is_demo
+        practice.save()
+        audit.record(actor, AuditAction.UPDATE, "practice", record_id=practice.pk, detail="practice details")
+    return practice

@@ -1,5 +1,3 @@
-from django.conf import settings
-
 from effleura.core.permissions import has_permission
 
 
@@ -16,11 +14,13 @@ class _Can:
 
 
 def effleura(request):
-    from effleura.core.models import User
+    from effleura.core.models import Practice
 
     user = getattr(request, "user", None)
+    practice = Practice.current()  # one query per page: name, and whether it is the demo
     return {
-        "practice_name": settings.EFFLEURA_PRACTICE_NAME,
+        "practice": practice,
+        "practice_name": practice.name,
         "can": _Can(user) if user is not None else {},
-        "demo_mode": User.objects.filter(is_demo=True).exists() if user is not None else False,
+        "demo_mode": practice.is_demo,
     }

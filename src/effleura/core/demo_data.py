@@ -628,6 +628,7 @@ def load_demo(seed: int = DEMO_SEED) -> LoadResult:
                 "the demo clinic is only loaded into an empty database."
             )
         staff = _create_staff()
+        _create_practice(staff["owner"])
         documents = _create_consent_documents(staff["owner"])
         _create_patients(staff, documents, plan(seed), timezone.localdate())
     return LoadResult(created=True, staff=len(staff), patients=PATIENT_COUNT)
@@ -654,6 +655,24 @@ def _create_staff() -> dict[str, User]:
             core_actions.check_save_staff(actor, username=member.username, password=DEMO_PASSWORD)
         users[member.username] = core_actions.do_save_staff(actor, user=None, fields=fields, password=DEMO_PASSWORD)
     return users
+
+
+def _create_practice(owner: User) -> None:
+    clean = core_actions.check_save_practice(
+        owner,
+        {
+            "name": "Anytown Clinical Massage (demo)",
+            "address_line1": "100 Example Street, Suite 2",
+            "city": "Anytown",
+            "region": "OR",
+            "postal_code": "97000",
+            "country": "United States",
+            "phone": "(503) 555-0100",
+            "fax": "(503) 555-0101",
+            "email": "front@example.com",
+        },
+    )
+    core_actions.do_save_practice(owner, clean, is_demo=True)
 
 
 def _create_consent_documents(owner: User) -> dict:

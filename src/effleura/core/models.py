@@ -117,3 +117,32 @@ class ApiToken(models.Model):
     @classmethod
     def new_raw_token(cls) -> str:
         return cls.PREFIX + secrets.token_urlsafe(32)
+
+
+class Practice(models.Model):
+    """The practice itself: its name and how to reach it, shown on every page and (later)
+    on letterheads, receipts and superbills. One row; the owner edits it."""
+
+    name = models.CharField(max_length=150)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField("state / province", max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=60, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    fax = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    is_demo = models.BooleanField(default=False, editable=False, help_text="Holds the synthetic demo clinic.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def current(cls) -> "Practice":
+        """The practice row, or an unsaved one named from EFFLEURA_PRACTICE_NAME before set-up."""
+        from django.conf import settings
+
+        return cls.objects.order_by("pk").first() or cls(name=settings.EFFLEURA_PRACTICE_NAME)

@@ -51,6 +51,7 @@ RULES: dict[str, Rule] = {
     "consent_document.view": _rule(ALL_STAFF, AuditAction.READ, "consent_document", False),
     "consent_document.manage": _rule({OWNER}, AuditAction.UPDATE, "consent_document", False),
     "staff.manage": _rule({OWNER}, AuditAction.UPDATE, "user", False),
+    "practice.manage": _rule({OWNER}, AuditAction.UPDATE, "practice", False),
     "audit.view": _rule({OWNER}, AuditAction.READ, "audit_event", False),
     "audit.export": _rule({OWNER}, AuditAction.EXPORT, "audit_event", False),
     # Anyone signed in, whatever their role (or none): their own account.
@@ -79,6 +80,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "core:staff_list": "staff.manage",
     "core:staff_create": "staff.manage",
     "core:staff_edit": "staff.manage",
+    "core:practice": "practice.manage",
     "core:audit_list": "audit.view",
     "core:audit_export": "audit.export",
     # patients

@@ -20,7 +20,7 @@ from effleura.core import actions, audit
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm
 from effleura.core.middleware import is_api
-from effleura.core.models import AuditEvent, User
+from effleura.core.models import AuditEvent, Practice, User
 
 
 class LoginView(auth_views.LoginView):
@@ -130,6 +130,32 @@ def _staff_form(request, member):
             messages.success(request, f"Saved {saved.display_name}.")
             return redirect("core:staff_list")
     return render(request, "core/staff_form.html", {"form": form, "member": member, "nav": "staff"})
+
+
+# Practice -----------------------------------------------------------------------
+
+
+class PracticeForm(forms.ModelForm):
+    website = forms.URLField(required=False, assume_scheme="https")
+
+    class Meta:
+        model = Practice
+        fields = actions.PRACTICE_FIELDS
+
+
+def practice_settings(request):
+    practice = Practice.current()
+    form = PracticeForm(request.POST or None, instance=practice)
+    if request.method == "POST" and form.is_valid():
+        try:
+            clean = actions.check_save_practice(request.user, form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            actions.do_save_practice(request.user, clean)
+            messages.success(request, "Practice details saved.")
+            return redirect("core:practice")
+    return render(request, "core/practice.html", {"form": form, "nav": "practice"})
 
 
 # Audit trail --------------------------------------------------------------------
