@@ -3,9 +3,43 @@
 Pure: takes model instances (or anything with the same attributes), touches no database.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from effleura.patients.choices import BodyRegion, Condition, ImplantedDevice, PressurePreference
+
+RECENT_SURGERY_DAYS = 42  # PRODUCT.md: "surgery in the last 6 weeks"
+STIMULATING_DEVICES = {ImplantedDevice.PACEMAKER, ImplantedDevice.DEFIBRILLATOR, ImplantedDevice.NERVE_STIMULATOR}
+
+
+def implied_conditions(history, today: datetime.date) -> list[str]:
+    """Conditions the answers imply though not ticked, as of ``today``: a blood thinner
+    among the medications, a pregnancy, a pacemaker-like device, surgery in the last six
+    weeks. Computed when read, never stored, so a surgery stops counting as recent and a
+    stopped blood thinner stops flagging without anyone unticking anything."""
+    implied = []
+    if any(m.get("blood_thinner") for m in history.medications):
+        implied.append(Condition.ANTICOAGULANT)
+    if history.pregnant:
+        implied.append(Condition.PREGNANCY)
+    if STIMULATING_DEVICES & set(history.implanted_devices):
+        implied.append(Condition.PACEMAKER)
+    for surgery in history.surgeries:
+        when = surgery.get("date")
+        if when and 0 <= (today - datetime.date.fromisoformat(when)).days <= RECENT_SURGERY_DAYS:
+            implied.append(Condition.RECENT_SURGERY)
+            break
+    return [str(c) for c in implied if c not in history.conditions]
+
+
+def condition_labels(keys) -> list[str]:
+    names = dict(Condition.choices)
+    return [names.get(k, k) for k in keys]
+
+
+def screening_conditions(history, today: datetime.date) -> list[str]:
+    """What screening must consider: the ticked conditions, then those the answers imply."""
+    return [*history.conditions, *implied_conditions(history, today)]
 
 
 def _labels(keys, choices) -> str:
@@ -75,7 +109,8 @@ def describe(history) -> list[tuple[str, str]]:
 
 
 def changes(previous, current) -> list[Change]:
-    """What differs from ``previous`` to ``current`` (everything when previous is None)."""
+    """What differs from ``previous`` to ``current`` (nothing when previous is None: a first
+    version has nothing to compare with)."""
     if previous is None:
         return []
     return [Change(label, read(previous), read(current)) for label, read in FIELDS if read(previous) != read(current)]

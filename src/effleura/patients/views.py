@@ -1,10 +1,13 @@
 """Patient pages: list and search, registration, the chart, health history and consent.
 Thin: parse, access_*/check_*, do_*, render."""
 
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from effleura.core.access import allowed, authorize
@@ -84,7 +87,9 @@ def patient_create(request):
 
 def patient_edit(request, patient_id):
     patient = access.access_patient(request.user, patient_id, key="patient.update", audit_it=False)
-    form = PatientForm(request.POST or None, instance=patient)
+    # Validating copies the submitted values onto the form's instance; give it a copy so a
+    # refused edit still shows (and checks against) the stored record, not the typed name.
+    form = PatientForm(request.POST or None, instance=copy.copy(patient))
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.PATIENT_FIELDS}
         try:
@@ -120,6 +125,8 @@ def chart(request, patient_id):
     if context["can_clinical"]:
         _p, current, _prev = access.access_health_history(request.user, patient.public_id)
         context["current_history"] = current
+        if current is not None:
+            context["screening"] = history_rules.condition_labels(current.screening_conditions)
     return render(request, "patients/chart.html", context)
 
 
@@ -145,6 +152,9 @@ def _render_history(request, patient, current, previous, versions):
             "versions": versions,
             "latest_version": versions[0].version if versions else None,
             "facts": history_rules.describe(current) if current else [],
+            "implied": history_rules.condition_labels(
+                history_rules.implied_conditions(current, timezone.localdate()) if current else []
+            ),
             "changes": history_rules.changes(previous, current) if current else [],
         }
     )
@@ -168,8 +178,10 @@ def history_new(request, patient_id):
         surgery_forms = SurgeryFormSet(request.POST, prefix="surgery")
         if form.is_valid() and med_forms.is_valid() and surgery_forms.is_valid():
             data = dict(form.cleaned_data)
-            data["medications"] = [f.cleaned_data for f in med_forms if f.cleaned_data.get("name")]
-            data["surgeries"] = [f.cleaned_data for f in surgery_forms if f.cleaned_data.get("what")]
+            # Keep every row with anything in it: a blood-thinner tick or a surgery date on a
+            # row without a name must be refused by the action, not silently dropped.
+            data["medications"] = [f.cleaned_data for f in med_forms if any(f.cleaned_data.values())]
+            data["surgeries"] = [f.cleaned_data for f in surgery_forms if any(f.cleaned_data.values())]
             try:
                 clean = actions.check_add_health_history(request.user, patient, data)
             except ValidationError as exc:
