@@ -163,8 +163,9 @@ def test_it_adds_a_new_version_and_keeps_the_old_one(api_as, therapist, patient)
     body = response.json()
     assert body["version"] == 2
     assert body["recorded_by"]["id"] == str(therapist.public_id)
-    # Conditions the answers imply are added, so screening never misses them.
-    assert {"anticoagulant", "pregnancy", "pacemaker"} <= set(body["conditions"])
+    # Conditions the answers imply are screened, without being ticked on the checklist.
+    assert {"anticoagulant", "pregnancy", "pacemaker"} <= set(body["screening_conditions"])
+    assert not {"anticoagulant", "pregnancy", "pacemaker"} & set(body["conditions"])
     assert body["surgeries"] == [
         {"what": "Appendix removed", "date": "2001-05-02"},
         {"what": "Tonsils", "date": ""},
@@ -187,7 +188,7 @@ def test_it_accepts_a_version_read_back_as_the_next_version(api_as, therapist, p
     current = client.send(
         "POST", base, {"surgeries": [{"what": "Knee", "date": ""}], "medications": [{"name": "Ibuprofen"}]}
     ).json()
-    for key in ("id", "version", "recorded_at", "recorded_by"):
+    for key in ("id", "version", "recorded_at", "recorded_by", "screening_conditions"):  # read-only
         current.pop(key)
     current["goals"] = "Walk the dog"
     response = client.send("POST", base, current)

@@ -125,9 +125,9 @@ def test_demo_loads_sixty_patients_mostly_active_with_some_inactive_and_discharg
 
 @pytest.mark.django_db
 def test_demo_histories_include_contraindications_and_several_versions(demo):
-    conditions = {c for history in current_histories() for c in history.conditions}
+    conditions = {c for history in current_histories() for c in history.screening_conditions}
     assert conditions >= CONTRAINDICATING
-    anticoagulated = [h for h in current_histories() if Condition.ANTICOAGULANT in h.conditions]
+    anticoagulated = [h for h in current_histories() if Condition.ANTICOAGULANT in h.screening_conditions]
     assert any(h.on_blood_thinner for h in anticoagulated)
     assert HealthHistory.objects.filter(pregnant=True, pregnancy_weeks__isnull=False).exists()
     assert any("pacemaker" in h.implanted_devices for h in current_histories())

@@ -195,7 +195,6 @@ HISTORY_FIELDS = [
     "implanted_devices", "implanted_devices_notes", "recent_illness_or_fever", "recent_illness_notes",
     "pressure_preference", "areas_to_avoid", "areas_to_avoid_notes",
 ]  # fmt: skip
-RECENT_SURGERY_DAYS = 42  # PRODUCT.md: "surgery in the last 6 weeks"
 
 
 def _keys(value, choices, field: str, errors: dict, what: str) -> list[str]:
@@ -310,29 +309,7 @@ def clean_health_history(data: dict, today: datetime.date) -> dict:
 
     if errors:
         raise ValidationError(errors)
-    clean["conditions"] = derived_conditions(clean, today)
     return clean
-
-
-def derived_conditions(clean: dict, today: datetime.date) -> list[str]:
-    """The ticked conditions plus those the details imply, so screening never misses a
-    blood thinner listed under medications or a pacemaker listed under devices."""
-    conditions = list(clean["conditions"])
-
-    def add(key):
-        if key not in conditions:
-            conditions.append(key)
-
-    if clean["pregnant"]:
-        add(Condition.PREGNANCY)
-    if any(m["blood_thinner"] for m in clean["medications"]):
-        add(Condition.ANTICOAGULANT)
-    if {"pacemaker", "defibrillator", "nerve_stimulator"} & set(clean["implanted_devices"]):
-        add(Condition.PACEMAKER)
-    for surgery in clean["surgeries"]:
-        if surgery["date"] and (today - datetime.date.fromisoformat(surgery["date"])).days <= RECENT_SURGERY_DAYS:
-            add(Condition.RECENT_SURGERY)
-    return [str(c) for c in conditions]
 
 
 def check_add_health_history(actor, patient: Patient, data: dict) -> dict:
@@ -443,6 +420,8 @@ def check_save_consent_document(actor, *, title: str, kind: str, body: str, docu
             errors["title"] = "Another document already has this title."
         if kind not in ConsentKind.values:
             errors["kind"] = f"Choose one of: {', '.join(ConsentKind.labels)}."
+    elif not document.is_active:
+        errors["body"] = "This form is no longer in use. Use it again before publishing new wording."
     if len((body or "").strip()) < 20:
         errors["body"] = "Write the full wording the patient reads (at least a sentence)."
     if errors:

@@ -267,7 +267,11 @@ class HealthHistoryOut(HealthHistorySummary):
     presenting_complaint: str
     goals: str
     pain_areas: list[str]
-    conditions: list[str] = Field(description="Ticked conditions plus those the answers imply.")
+    conditions: list[str] = Field(description="The conditions ticked on the checklist.")
+    screening_conditions: list[str] = Field(
+        description="Ticked conditions plus those the answers imply today (a blood thinner, a pregnancy, "
+        "a pacemaker-like device, surgery in the last 6 weeks): what screening considers."
+    )
     condition_notes: str
     medications: list[MedicationOut]
     allergies: str

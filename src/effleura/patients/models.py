@@ -143,6 +143,13 @@ class HealthHistory(models.Model):
     def on_blood_thinner(self) -> bool:
         return any(m.get("blood_thinner") for m in self.medications)
 
+    @property
+    def screening_conditions(self) -> list[str]:
+        """Ticked conditions plus those the answers imply today (patients/history.py)."""
+        from effleura.patients.history import screening_conditions
+
+        return screening_conditions(self, timezone.localdate())
+
 
 class ConsentDocument(models.Model):
     """A consent form of the practice (treatment consent, privacy notice, ...).
