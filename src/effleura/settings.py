@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ninja",
     "effleura.core",
     "effleura.patients",
+    "effleura.scheduling",
     "effleura.api",
 ]
 

@@ -5,6 +5,7 @@ from effleura.api.api import api
 urlpatterns = [
     path("", include("effleura.core.urls")),
     path("patients/", include("effleura.patients.urls")),
+    path("schedule/", include("effleura.scheduling.urls")),
     path("api/v1/", api.urls),
 ]
 

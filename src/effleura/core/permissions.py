@@ -47,6 +47,17 @@ RULES: dict[str, Rule] = {
     "consent.view": _rule(ALL_STAFF, AuditAction.READ, "consent"),
     "consent.capture": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.CREATE, "consent"),
     "consent.withdraw": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "consent"),
+    # Scheduling. Appointments name the patient, so they are patient data (audited); the
+    # calendar shows no clinical content, so every role may read it.
+    "schedule.view": _rule(ALL_STAFF, AuditAction.READ, "appointment"),
+    "appointment.book": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.CREATE, "appointment"),
+    "appointment.change": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "appointment"),
+    "waitlist.view": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.READ, "waitlist_entry"),
+    "waitlist.manage": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "waitlist_entry"),
+    "scheduling_setup.view": _rule(ALL_STAFF, AuditAction.READ, "scheduling_setup", False),
+    "scheduling_setup.manage": _rule({OWNER}, AuditAction.UPDATE, "scheduling_setup", False),
+    # A practitioner's own calendar subscription (iCalendar feed).
+    "calendar_feed.manage": _rule({OWNER, THERAPIST}, AuditAction.UPDATE, "calendar_feed", False),
     # Practice administration.
     "consent_document.view": _rule(ALL_STAFF, AuditAction.READ, "consent_document", False),
     "consent_document.manage": _rule({OWNER}, AuditAction.UPDATE, "consent_document", False),
@@ -98,6 +109,9 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "patients:consent_document_new": "consent_document.manage",
     "patients:consent_document": {"GET": "consent_document.view", "POST": "consent_document.manage"},
     "patients:consent_document_version_new": "consent_document.manage",
+    # scheduling: calendar and appointments (scheduling/views/calendar.py)
+    # scheduling: series and waitlist (scheduling/views/series.py, waitlist.py)
+    # scheduling: set-up (scheduling/views/setup.py) and calendar feed (feed.py)
     # API (django-ninja operation names under the "api" namespace)
     "api:api-root": PUBLIC,
     "api:openapi-json": PUBLIC,
@@ -107,6 +121,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:health_history": {"GET": "health_history.view", "POST": "health_history.create"},
     "api:health_history_versions": "health_history.view",
     "api:health_history_version": "health_history.view",
+    # API: scheduling
 }
 
 

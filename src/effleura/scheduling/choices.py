@@ -1,0 +1,70 @@
+from django.db import models
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CHECKED_IN = "checked_in", "Checked in"
+    IN_SESSION = "in_session", "In session"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+# Every status but cancelled holds its time: a no-show or an interrupted session still
+# used the room and the therapist. Only a cancellation frees the slot.
+HOLDS_TIME = [s for s in AppointmentStatus.values if s != AppointmentStatus.CANCELLED]
+
+# Which status may follow which. Completed, cancelled, no-show and interrupted are final
+# (a mistake is corrected by booking again, and the history keeps both).
+STATUS_FLOW = {
+    AppointmentStatus.BOOKED: {
+        AppointmentStatus.CHECKED_IN,
+        AppointmentStatus.IN_SESSION,
+        AppointmentStatus.COMPLETED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.NO_SHOW,
+    },
+    AppointmentStatus.CHECKED_IN: {
+        AppointmentStatus.IN_SESSION,
+        AppointmentStatus.COMPLETED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.INTERRUPTED,
+    },
+    AppointmentStatus.IN_SESSION: {AppointmentStatus.COMPLETED, AppointmentStatus.INTERRUPTED},
+    AppointmentStatus.COMPLETED: set(),
+    AppointmentStatus.CANCELLED: set(),
+    AppointmentStatus.NO_SHOW: set(),
+    AppointmentStatus.INTERRUPTED: set(),
+}
+
+
+class ChangeKind(models.TextChoices):
+    """What happened to an appointment, for its history."""
+
+    CREATED = "created", "Booked"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    STATUS = "status", "Status changed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    BOOKED = "booked", "Booked"
+    REMOVED = "removed", "Removed"
+
+
+class NotificationKind(models.TextChoices):
+    CONFIRMATION = "confirmation", "Confirmation"
+    REMINDER = "reminder", "Reminder"
+    CANCELLATION = "cancellation", "Cancellation notice"

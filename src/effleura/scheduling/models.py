@@ -1,0 +1,373 @@
+"""Scheduling data: where (locations, rooms), who and when (working hours, exceptions,
+time off), what (services), and the appointments themselves.
+
+Times of day in weekly patterns are local to the location; appointment instants are
+timezone-aware and stored in UTC. The no-double-booking rule is enforced in
+scheduling/booking.py and, on PostgreSQL, by exclusion constraints (migration 0002).
+"""
+
+import uuid
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from effleura.patients.models import Patient
+from effleura.scheduling.choices import (
+    AppointmentStatus,
+    ChangeKind,
+    NotificationKind,
+    WaitlistStatus,
+    Weekday,
+)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone we know, e.g. America/Chicago.")
+
+
+class Location(models.Model):
+    """A place where the practice treats: an office, a clinic, a hospital ward."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120, unique=True)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField("state / province", max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    time_zone = models.CharField(max_length=60, default="UTC", validators=[validate_time_zone])
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class OpeningHours(models.Model):
+    """When a location is open on a weekday (local time). Several rows make a split day."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["location", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=Q(closes__gt=F("opens")), name="opening_hours_closes_after_opens")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Room(models.Model):
+    """A room or table at a location: one session at a time."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=80)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location", "name"]
+        constraints = [models.UniqueConstraint(fields=["location", "name"], name="room_name_unique_per_location")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location.name})"
+
+
+class WorkingHours(models.Model):
+    """A practitioner's weekly pattern at one location (local time), optionally for a
+    dated period (valid_from / valid_until, both inclusive)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField()
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["practitioner", "location", "weekday", "start"]
+        verbose_name_plural = "working hours"
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="working_hours_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class ScheduleException(models.Model):
+    """A dated change to a practitioner's pattern: on ``date`` they work ``start``–``end``
+    instead (at ``location``), or, with no times, not at all."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    start = models.TimeField(null=True, blank=True)
+    end = models.TimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(start__isnull=True) & Q(end__isnull=True)) | Q(end__gt=F("start")),
+                name="schedule_exception_times_make_sense",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'off' if self.start is None else f'{self.start:%H:%M}–{self.end:%H:%M}'}"
+
+
+class TimeOff(models.Model):
+    """A practitioner away between two instants (holiday, training, sick leave)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name_plural = "time off"
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="time_off_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"time off {self.start:%Y-%m-%d}"
+
+
+class Service(models.Model):
+    """Something the practice books: a treatment type with its lengths and price."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120, unique=True)
+    durations = models.JSONField(default=list, help_text="Minutes, e.g. [30, 60, 90]. The first is the default.")
+    default_price = models.DecimalField(max_digits=9, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="USD")
+    changeover_minutes = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(240)], help_text="Time after each visit to turn the room around."
+    )
+    practitioners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="services", blank=True)
+    needs_room = models.BooleanField(default=True)
+    bookable_online = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def default_duration(self) -> int:
+        return self.durations[0] if self.durations else 60
+
+
+class SchedulingPolicy(models.Model):
+    """The practice's booking rules. One row (SchedulingPolicy.current())."""
+
+    late_cancel_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="A cancellation closer to the start than this is marked late."
+    )
+    minimum_notice_minutes = models.PositiveIntegerField(default=60, help_text="No booking closer to now than this.")
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(5), MaxValueValidator(120)], help_text="Offer a start every …"
+    )
+    reminder_hours_before = models.PositiveSmallIntegerField(default=24)
+    send_confirmations = models.BooleanField(default=True)
+    send_reminders = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "scheduling policy"
+
+    def __str__(self) -> str:
+        return "scheduling policy"
+
+    @classmethod
+    def current(cls) -> "SchedulingPolicy":
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class Series(models.Model):
+    """A treatment series: N visits booked together (twice a week for four weeks, …)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="series")
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    duration_minutes = models.PositiveSmallIntegerField()
+    visits = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(60)])
+    every_days = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Every K days, or …")
+    weekdays = models.JSONField(default=list, blank=True, help_text="… on these weekdays (0 = Monday).")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "series"
+
+    def __str__(self) -> str:
+        return f"series of {self.visits}"
+
+
+class Appointment(models.Model):
+    """A booked visit: who, with whom, what, where and when, and what became of it.
+
+    ``busy_until`` is ``end`` plus the service's changeover: the practitioner and the room
+    are busy until then; the patient only until ``end``.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
+    duration_minutes = models.PositiveSmallIntegerField()
+    start = models.DateTimeField(db_index=True)
+    end = models.DateTimeField()
+    busy_until = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
+    series = models.ForeignKey(Series, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
+    notes = models.CharField(max_length=300, blank=True, help_text="Front-desk notes; no clinical details.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=300, blank=True)
+    late_cancel = models.BooleanField(default=False)
+    interrupted_reason = models.CharField(max_length=300, blank=True)
+    minutes_delivered = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [
+            models.Index(fields=["practitioner", "start"]),
+            models.Index(fields=["location", "start"]),
+            models.Index(fields=["patient", "start"]),
+            models.Index(fields=["room", "start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_end_after_start"),
+            models.CheckConstraint(condition=Q(busy_until__gte=F("end")), name="appointment_busy_until_after_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"appointment {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def holds_time(self) -> bool:
+        return self.status != AppointmentStatus.CANCELLED
+
+
+class AppointmentChange(models.Model):
+    """One line of an appointment's history: what changed, when and by whom."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    kind = models.CharField(max_length=12, choices=ChangeKind.choices)
+    from_start = models.DateTimeField(null=True, blank=True)
+    to_start = models.DateTimeField(null=True, blank=True)
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for an earlier or better slot, with the times that suit them.
+
+    ``windows`` is a list of {"weekday": 0-6, "start": "HH:MM", "end": "HH:MM"} in the
+    location's local time.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="waitlist_entries")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    duration_minutes = models.PositiveSmallIntegerField()
+    windows = models.JSONField(default=list)
+    earliest = models.DateField(null=True, blank=True)
+    latest = models.DateField(null=True, blank=True)
+    notes = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    appointment = models.ForeignKey(Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name_plural = "waitlist entries"
+
+    def __str__(self) -> str:
+        return "waitlist entry"
+
+
+class CalendarFeed(models.Model):
+    """A practitioner's private iCalendar subscription. Only the token's hash is kept."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds")
+    key_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"calendar feed {self.hint}…"
+
+
+class Notification(models.Model):
+    """An email sent (or queued) about an appointment: what, to whom, when. Never its body."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=12, choices=NotificationKind.choices)
+    to = models.EmailField()
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "kind", "due_at"], name="notification_once_per_kind_and_time"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.appointment_id}"

@@ -1,0 +1,3 @@
+"""Scheduling pages: series. URL names are listed in core/permissions.py URL_RULES."""
+
+urlpatterns: list = []
