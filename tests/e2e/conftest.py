@@ -84,8 +84,7 @@ def _effleura(env: dict[str, str], *args: str, check: bool = True):
     )
     if check and result.returncode != 0:
         pytest.fail(
-            f"`effleura {' '.join(args)}` failed (exit {result.returncode}):\n"
-            f"{result.stdout}{result.stderr}",
+            f"`effleura {' '.join(args)}` failed (exit {result.returncode}):\n{result.stdout}{result.stderr}",
             pytrace=False,
         )
     return result

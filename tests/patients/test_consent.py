@@ -243,8 +243,8 @@ def test_it_refuses_a_signature_without_the_tick(client_for, front_desk, patient
 @pytest.mark.parametrize(
     "typed_name, message",
     [
-        ("", "This field is required."),
-        ("   ", "This field is required."),
+        ("", "The patient types their full name to sign."),
+        ("   ", "The patient types their full name to sign."),
         ("A", "The patient types their full name to sign."),
     ],
 )
@@ -513,3 +513,18 @@ def test_it_refuses_new_wording_for_a_form_no_longer_in_use(owner):
         consent_actions.check_save_consent_document(
             owner, title=document.title, kind=document.kind, body="New wording for a retired form.", document=document
         )
+
+
+def test_it_reports_a_missing_name_and_a_missing_tick_together(client_for, front_desk, make_patient, owner):
+    from effleura.patients import actions as consent_actions
+
+    document = consent_actions.do_create_consent_document(
+        owner, title="Consent to treatment (both errors)", kind="treatment", required=True, body="I agree to treatment."
+    )
+    patient = make_patient()
+    response = client_for(front_desk).post(
+        reverse("patients:consent_capture", args=[patient.public_id, document.public_id]), {"typed_name": ""}
+    )
+    text = response.content.decode()
+    assert "types their full name" in text
+    assert "Tick the box" in text

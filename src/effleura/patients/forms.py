@@ -54,7 +54,7 @@ class HealthHistoryForm(forms.Form):
         choices=Condition.choices,
         required=False,
         widget=MultiCheckbox,
-        label="Conditions (tick every one that applies now)",
+        label="Tick every condition that applies now",
     )
     condition_notes = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Notes on conditions"
@@ -92,7 +92,9 @@ SurgeryFormSet = forms.formset_factory(SurgeryForm, extra=1, max_num=30)
 
 
 class ConsentCaptureForm(forms.Form):
-    typed_name = forms.CharField(max_length=200, label="Patient’s full name (typed as signature)")
+    # Not required here: check_capture_consent reports a missing name and a missing tick
+    # together, rather than one per submit.
+    typed_name = forms.CharField(max_length=200, required=False, label="Patient’s full name (typed as signature)")
     agreed = forms.BooleanField(
         required=False, label="I have read this document, had my questions answered, and I agree"
     )
