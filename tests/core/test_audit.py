@@ -144,3 +144,15 @@ def test_a_refused_visit_to_an_owner_page_is_recorded(client_for, therapist):
     assert client_for(therapist).get(reverse("core:staff_list")).status_code == 403
     event = AuditEvent.objects.get(outcome=AuditOutcome.DENIED)
     assert (event.actor_username, event.record_type, event.patient_id) == ("therapist", "user", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_may_write_audit_events(owner, make_patient):
+    # Its clean-up empties the table; the next test checks the triggers came back.
+    make_patient()
+    assert AuditEvent.objects.exists()
+
+
+def test_the_triggers_are_back_after_a_transactional_test_emptied_the_tables(event):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_auditevent")
