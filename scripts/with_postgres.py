@@ -238,10 +238,7 @@ def main(argv: list[str]) -> int:
     try:
         started = time.monotonic()
         cluster.start()
-        log(
-            f"PostgreSQL ({bindir}) ready in {time.monotonic() - started:.1f}s: "
-            f"EFFLEURA_DATABASE_URL={cluster.url}"
-        )
+        log(f"PostgreSQL ({bindir}) ready in {time.monotonic() - started:.1f}s: EFFLEURA_DATABASE_URL={cluster.url}")
         env = dict(os.environ, EFFLEURA_DATABASE_URL=cluster.url)
         child = subprocess.Popen(argv, env=env)
         code = child.wait()

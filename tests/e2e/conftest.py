@@ -224,3 +224,23 @@ def login(site):
         return page
 
     return _login
+
+
+@pytest.fixture
+def register_patient():
+    """register_patient(page, first, last, date_of_birth): register through the form and
+    land on the new chart (the signed-in user must be allowed to register)."""
+    import re
+
+    from playwright.sync_api import expect
+
+    def _register(page, first: str, last: str, date_of_birth: str):
+        page.goto("/patients/new/")
+        page.get_by_label("Legal first name").fill(first)
+        page.get_by_label("Legal last name").fill(last)
+        page.get_by_label(re.compile(r"^Date of birth")).fill(date_of_birth)
+        page.get_by_role("button", name="Register patient").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"{first} {last}")
+        return page
+
+    return _register

@@ -10,15 +10,6 @@ TYPED_NAME_LABEL = "full name (typed as signature)"
 AGREE_LABEL = "I have read this document, had my questions answered, and I agree"
 
 
-def register_patient(page, first, last, date_of_birth):
-    page.goto("/patients/new/")
-    page.get_by_label("Legal first name").fill(first)
-    page.get_by_label("Legal last name").fill(last)
-    page.get_by_label(re.compile(r"^Date of birth")).fill(date_of_birth)
-    page.get_by_role("button", name="Register patient").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"{first} {last}")
-
-
 def treatment_consent(page):
     """The treatment consent's entry in the chart's Consent section."""
     return page.get_by_role("region", name="Consent").locator(".consent-row", has_text=TREATMENT_TITLE)
@@ -37,7 +28,7 @@ def log_out(page):
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
-def test_front_desk_captures_a_missing_consent_and_the_badge_becomes_current(page, login):
+def test_front_desk_captures_a_missing_consent_and_the_badge_becomes_current(page, login, register_patient):
     login(page, "frontdesk")
     register_patient(page, "Odile", "Farrow", "1975-09-30")
     flags = page.get_by_role("group", name="Flags")
@@ -58,7 +49,7 @@ def test_front_desk_captures_a_missing_consent_and_the_badge_becomes_current(pag
     expect(flags).not_to_contain_text(TREATMENT_TITLE)  # no longer flagged at the top
 
 
-def test_signing_without_the_tick_shows_the_error_and_records_nothing(page, login):
+def test_signing_without_the_tick_shows_the_error_and_records_nothing(page, login, register_patient):
     login(page, "frontdesk")
     register_patient(page, "Barnaby", "Quillfeather", "1962-02-11")
     treatment_consent(page).get_by_role("link", name="Capture consent").click()
@@ -77,7 +68,7 @@ def test_signing_without_the_tick_shows_the_error_and_records_nothing(page, logi
     expect(treatment_consent(page)).to_contain_text("Not signed")
 
 
-def test_publishing_new_treatment_wording_makes_an_earlier_signature_outdated(page, login):
+def test_publishing_new_treatment_wording_makes_an_earlier_signature_outdated(page, login, register_patient):
     login(page, "frontdesk")
     register_patient(page, "Clementine", "Ashgrove", "1988-12-24")
     chart_url = page.url

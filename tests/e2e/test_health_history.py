@@ -7,15 +7,6 @@ from playwright.sync_api import expect
 CONDITIONS = "Tick every condition that applies now"
 
 
-def register_patient(page, first, last, date_of_birth):
-    page.goto("/patients/new/")
-    page.get_by_label("Legal first name").fill(first)
-    page.get_by_label("Legal last name").fill(last)
-    page.get_by_label(re.compile(r"^Date of birth")).fill(date_of_birth)
-    page.get_by_role("button", name="Register patient").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"{first} {last}")
-
-
 def open_patient(page, name):
     """Find the patient with the search box and open their chart."""
     page.goto("/patients/")
@@ -49,7 +40,9 @@ def facts(page) -> dict[str, str]:
     return dict(zip(terms, definitions, strict=True))
 
 
-def test_weeks_of_pregnancy_without_the_pregnant_tick_is_refused_beside_the_field_then_saves_as_version_1(page, login):
+def test_weeks_of_pregnancy_without_the_pregnant_tick_is_refused_beside_the_field_then_saves_as_version_1(
+    page, login, register_patient
+):
     login(page, "therapist")
     register_patient(page, "Marisol", "Quennell", "1990-05-17")
     open_patient(page, "Marisol Quennell")
@@ -98,7 +91,7 @@ def test_weeks_of_pregnancy_without_the_pregnant_tick_is_refused_beside_the_fiel
     expect(page.get_by_role("region", name="Health history")).to_contain_text("Version 1")
 
 
-def test_updating_the_health_history_shows_what_changed_since_version_1(page, login):
+def test_updating_the_health_history_shows_what_changed_since_version_1(page, login, register_patient):
     login(page, "therapist")
     register_patient(page, "Leopold", "Vantongeren", "1968-11-03")
     page.get_by_role("link", name="Take the health history").click()
