@@ -1,0 +1,682 @@
+"""The practice's scheduling set-up: locations and their opening hours, rooms, services,
+practitioners' working hours, dated exceptions, time off, and the booking policy.
+
+Same pattern as every other write: check_*() authorizes (scheduling_setup.manage: the
+owner) and validates, raising ValidationError in words for a clinic (a dict of field ->
+message when one field is at fault); do_*() writes inside a transaction and appends the
+audit event in the same transaction. Reads (get_*, list_*) need scheduling_setup.view,
+which every role holds. None of this is patient data, so reads are not audited.
+
+check_save_*() takes the fields to change (all of them for a new record); it merges them
+over the record's current values and validates the whole, so a partial update (PATCH) is
+checked exactly like a full one.
+
+Weekly patterns are local times at the location; time off is a pair of aware instants.
+"""
+
+import datetime
+import difflib
+import itertools
+import uuid
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404
+
+from effleura.core import audit
+from effleura.core.access import authorize
+from effleura.core.choices import AuditAction, Role
+from effleura.scheduling.choices import Weekday
+from effleura.scheduling.models import (
+    Appointment,
+    Location,
+    OpeningHours,
+    Room,
+    SchedulingPolicy,
+    Series,
+    Service,
+    WaitlistEntry,
+    WorkingHours,
+)
+
+VIEW = "scheduling_setup.view"
+MANAGE = "scheduling_setup.manage"
+PRACTITIONER_ROLES = (Role.THERAPIST, Role.OWNER)
+
+LONGEST_VISIT = 480  # minutes: a full working day
+DURATION_STEP = 5
+MAX_CHANGEOVER = 240
+MAX_PRICE = Decimal("9999999.99")  # the column holds 9 digits, 2 after the point
+WEEKDAY_KEYS = [day.name.lower() for day in Weekday]  # "monday" … "sunday": error keys for a week
+
+User = get_user_model()
+
+
+# Shared helpers -----------------------------------------------------------------------------------
+
+
+def as_uuid(value, what: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise Http404(f"No such {what}.") from None
+
+
+def get_by_public_id(model, public_id, what: str, **related):
+    found = model.objects.filter(public_id=as_uuid(public_id, what))
+    if related.get("select"):
+        found = found.select_related(*related["select"])
+    found = found.first()
+    if found is None:
+        raise Http404(f"No such {what}.")
+    return found
+
+
+def clean_text(value, limit: int) -> str:
+    return " ".join(str(value or "").split())[:limit] if value is not None else ""
+
+
+def _unknown(data: dict, fields) -> None:
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+
+
+def merge_fields(instance, fields, defaults: dict, data: dict) -> dict:
+    """The record's current values (or the defaults), with ``data`` laid over them."""
+    _unknown(data, fields)
+    base = {f: getattr(instance, f) for f in fields} if instance is not None else dict(defaults)
+    return {**base, **data}
+
+
+def parse_time(value, field: str, errors: dict) -> datetime.time | None:
+    """'09:00' or a time -> a time; a wrong value adds a message under ``field``."""
+    if isinstance(value, datetime.time):
+        return value.replace(second=0, microsecond=0, tzinfo=None)
+    if value in (None, ""):
+        errors.setdefault(field, "Give a time, e.g. 09:00.")
+        return None
+    try:
+        return datetime.time.fromisoformat(str(value).strip()).replace(second=0, microsecond=0, tzinfo=None)
+    except ValueError:
+        errors.setdefault(field, f"“{str(value)[:20]}” is not a time; write it as HH:MM, e.g. 09:00 or 17:30.")
+        return None
+
+
+def parse_date(value, field: str, errors: dict, *, required: bool) -> datetime.date | None:
+    if value in (None, ""):
+        if required:
+            errors.setdefault(field, "Give a date.")
+        return None
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        errors.setdefault(field, "Enter a real date as YYYY-MM-DD.")
+        return None
+
+
+def clean_weekday(value, field: str, errors: dict) -> int | None:
+    try:
+        day = None if isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        day = None
+    if day not in Weekday.values:
+        errors.setdefault(field, "Choose a weekday (0 = Monday … 6 = Sunday).")
+        return None
+    return day
+
+
+def hhmm(value: datetime.time | None) -> str:
+    return "" if value is None else f"{value:%H:%M}"
+
+
+def day_name(weekday: int) -> str:
+    return Weekday(weekday).label
+
+
+def _changed(instance, clean: dict) -> str:
+    if instance is None:
+        return "created"
+    names = sorted(name for name, value in clean.items() if getattr(instance, name, None) != value)
+    return ("changed: " + ", ".join(names)) if names else "no change"
+
+
+def save_and_audit(actor, model, instance, clean: dict, record_type: str, *, note: str = ""):
+    """Create ``model`` from ``clean`` (``instance`` None) or update ``instance``, and append
+    the audit event naming the fields that changed (never their values). Call inside the
+    write's transaction."""
+    detail = _changed(instance, clean)
+    created = instance is None
+    if created:
+        instance = model.objects.create(**clean)
+    else:
+        for name, value in clean.items():
+            setattr(instance, name, value)
+        instance.save()
+    action = AuditAction.CREATE if created else AuditAction.UPDATE
+    detail = f"{detail}; {note}" if note else detail
+    audit.record(actor, action, record_type, record_id=instance.public_id, detail=detail[:200])
+    return instance
+
+
+def delete_and_audit(actor, instance, record_type: str) -> None:
+    with transaction.atomic():
+        public_id = instance.public_id
+        instance.delete()
+        audit.record(actor, AuditAction.DELETE, record_type, record_id=public_id)
+
+
+def practitioners_qs():
+    """Who may give services and have working hours: active therapists and the owner."""
+    return User.objects.filter(is_active=True, role__in=PRACTITIONER_ROLES).order_by("last_name", "first_name")
+
+
+def clean_practitioner(value, field: str, errors: dict):
+    if value in (None, ""):
+        errors.setdefault(field, "Choose a practitioner.")
+        return None
+    if isinstance(value, User):
+        user = value
+    else:
+        try:
+            user = User.objects.filter(public_id=as_uuid(value, "practitioner")).first()
+        except Http404:
+            user = None
+    if user is None or not user.is_active or user.role not in PRACTITIONER_ROLES:
+        errors.setdefault(field, "Choose an active therapist or the owner.")
+        return None
+    return user
+
+
+def clean_location(value, field: str, errors: dict, *, active: bool = True) -> Location | None:
+    if value in (None, ""):
+        errors.setdefault(field, "Choose a location.")
+        return None
+    if isinstance(value, Location):
+        loc = value
+    else:
+        try:
+            loc = Location.objects.filter(public_id=as_uuid(value, "location")).first()
+        except Http404:
+            loc = None
+    if loc is None:
+        errors.setdefault(field, "Choose one of the practice’s locations.")
+        return None
+    if active and not loc.is_active:
+        errors.setdefault(field, f"{loc.name} is inactive; reactivate it first.")
+        return None
+    return loc
+
+
+def lock_practitioner(user) -> None:
+    """Serialise writes to one person's hours, so two saves at once can't both pass the
+    overlap check (SQLite already serialises writers: IMMEDIATE transactions)."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+
+
+def holds(model, instance_field: str, obj) -> bool:
+    return model.objects.filter(**{instance_field: obj}).exists()
+
+
+# Reading ------------------------------------------------------------------------------------------
+
+
+def list_locations(actor, *, active_only: bool = False):
+    authorize(actor, VIEW)
+    found = Location.objects.prefetch_related("opening_hours", "rooms")
+    return found.filter(is_active=True) if active_only else found
+
+
+def get_location(actor, location_id, *, key: str = VIEW) -> Location:
+    authorize(actor, key, record_id=location_id)
+    return get_by_public_id(Location, location_id, "location")
+
+
+def list_rooms(actor, *, location=None):
+    authorize(actor, VIEW)
+    found = Room.objects.select_related("location")
+    return found.filter(location=location) if location is not None else found
+
+
+def get_room(actor, room_id, *, key: str = VIEW) -> Room:
+    authorize(actor, key, record_id=room_id)
+    return get_by_public_id(Room, room_id, "room", select=["location"])
+
+
+def list_services(actor, *, active_only: bool = False):
+    authorize(actor, VIEW)
+    found = Service.objects.prefetch_related("practitioners")
+    return found.filter(is_active=True) if active_only else found
+
+
+def get_service(actor, service_id, *, key: str = VIEW) -> Service:
+    authorize(actor, key, record_id=service_id)
+    found = Service.objects.filter(public_id=as_uuid(service_id, "service")).prefetch_related("practitioners").first()
+    if found is None:
+        raise Http404("No such service.")
+    return found
+
+
+def get_practitioner(actor, user_id, *, key: str = VIEW):
+    """A member of staff whose hours may be kept (any user with a practitioner role, active or not)."""
+    authorize(actor, key, record_id=user_id)
+    user = User.objects.filter(public_id=as_uuid(user_id, "practitioner"), role__in=PRACTITIONER_ROLES).first()
+    if user is None:
+        raise Http404("No such practitioner.")
+    return user
+
+
+def get_policy(actor) -> SchedulingPolicy:
+    authorize(actor, VIEW)
+    return SchedulingPolicy.current()
+
+
+# Time zones ---------------------------------------------------------------------------------------
+
+
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def clean_time_zone(value) -> str:
+    """A region's IANA name (America/Chicago), which follows its daylight-saving rules.
+
+    Abbreviations and fixed offsets (EST, CST6CDT, Etc/GMT+5) are refused: "EST" is five
+    hours behind UTC all year, so a New York clinic set to it would be an hour off all
+    summer. UTC is allowed for a practice that really wants it.
+    """
+    text = str(value or "").strip().replace(" ", "_")
+    if not text:
+        raise ValidationError("Choose the location’s time zone, e.g. America/Chicago.")
+    names = _zone_names()
+    name = names.get(text.lower())
+    if name in ("UTC", "Etc/UTC"):
+        return "UTC"
+    if name is None:
+        close = difflib.get_close_matches(text, list(names.values()), n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]}?" if close and "/" in close[0] else ""
+        raise ValidationError(
+            f"“{text[:60]}” is not a time zone we know.{hint} Use a region and city, e.g. America/Chicago."
+        )
+    if "/" not in name or name.startswith("Etc/") or name.startswith("SystemV/"):
+        raise ValidationError(
+            f"“{name}” is a fixed offset or abbreviation that ignores daylight saving time. "
+            "Choose the region and city instead, e.g. America/New_York."
+        )
+    return name
+
+
+# Locations and opening hours ----------------------------------------------------------------------
+
+LOCATION_FIELDS = ["name", "address_line1", "city", "region", "postal_code", "phone", "time_zone", "is_active"]
+LOCATION_DEFAULTS = {f: "" for f in LOCATION_FIELDS} | {"time_zone": "", "is_active": True}
+
+
+def parse_day_hours(text: str) -> list[tuple[datetime.time, datetime.time]]:
+    """'08:00-12:00, 13:00-18:00' -> [(08:00, 12:00), (13:00, 18:00)]; empty -> closed.
+    Raises ValidationError with a message for a person."""
+    intervals = []
+    for part in str(text or "").replace(";", ",").split(","):
+        part = part.strip().replace("–", "-").replace("—", "-")
+        if not part:
+            continue
+        opens, sep, closes = part.partition("-")
+        errors: dict = {}
+        start = parse_time(opens.strip(), "x", errors) if sep else None
+        end = parse_time(closes.strip(), "x", errors) if sep else None
+        if not sep or errors:
+            raise ValidationError(f"“{part[:40]}” is not a time range; write it as 09:00-17:00.")
+        intervals.append((start, end))
+    return intervals
+
+
+def format_day_hours(intervals) -> str:
+    """The inverse of parse_day_hours: [(08:00, 12:00)] -> '08:00-12:00'."""
+    return ", ".join(f"{hhmm(a)}-{hhmm(b)}" for a, b in intervals)
+
+
+def clean_week(intervals) -> list[dict]:
+    """Validate a week of intervals [{"weekday", "opens", "closes"}]: closes after opens and
+    no two overlapping on one day (touching is fine). Errors are keyed by weekday name."""
+    errors: dict[str, str] = {}
+    clean = []
+    for item in intervals or []:
+        if not isinstance(item, dict) or set(item) - {"weekday", "opens", "closes"}:
+            raise ValidationError({"opening_hours": "Give each interval as weekday, opens and closes."})
+        day = clean_weekday(item.get("weekday"), "opening_hours", errors)
+        if day is None:
+            continue
+        key = WEEKDAY_KEYS[day]
+        opens = parse_time(item.get("opens"), key, errors)
+        closes = parse_time(item.get("closes"), key, errors)
+        if opens is None or closes is None:
+            continue
+        if closes <= opens:
+            errors.setdefault(key, f"{day_name(day)}: closing time {hhmm(closes)} must be after {hhmm(opens)}.")
+            continue
+        clean.append({"weekday": day, "opens": opens, "closes": closes})
+    clean.sort(key=lambda i: (i["weekday"], i["opens"]))
+    for prev, cur in itertools.pairwise(clean):
+        if prev["weekday"] == cur["weekday"] and cur["opens"] < prev["closes"]:
+            errors.setdefault(
+                WEEKDAY_KEYS[cur["weekday"]],
+                f"{day_name(cur['weekday'])}: {hhmm(prev['opens'])}–{hhmm(prev['closes'])} and "
+                f"{hhmm(cur['opens'])}–{hhmm(cur['closes'])} overlap.",
+            )
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def check_save_location(actor, data: dict, location: Location | None = None) -> dict:
+    """Validate a new location (``location`` None) or changes to one. ``data`` may carry
+    ``opening_hours``: the whole week as [{"weekday", "opens", "closes"}], replacing it."""
+    authorize(actor, MANAGE, record_id=location.public_id if location else "")
+    data = dict(data)
+    week = data.pop("opening_hours", None)
+    merged = merge_fields(location, LOCATION_FIELDS, LOCATION_DEFAULTS, data)
+    errors: dict[str, str] = {}
+    clean = {
+        f: clean_text(merged[f], Location._meta.get_field(f).max_length) for f in LOCATION_FIELDS if f != "is_active"
+    }
+    clean["is_active"] = bool(merged["is_active"])
+    if not clean["name"]:
+        errors["name"] = "Give the location a name, e.g. Main Street."
+    elif Location.objects.filter(name__iexact=clean["name"]).exclude(pk=getattr(location, "pk", None)).exists():
+        errors["name"] = f"There is already a location called {clean['name']}."
+    try:
+        clean["time_zone"] = clean_time_zone(merged["time_zone"])
+    except ValidationError as exc:
+        errors["time_zone"] = exc.messages[0]
+    if week is not None:
+        try:
+            clean["opening_hours"] = clean_week(week)
+        except ValidationError as exc:
+            errors.update({k: " ".join(v) for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_location(actor, clean: dict, location: Location | None = None) -> Location:
+    clean = dict(clean)
+    week = clean.pop("opening_hours", None)
+    with transaction.atomic():
+        location = save_and_audit(
+            actor, Location, location, clean, "location", note="opening hours set" if week is not None else ""
+        )
+        if week is not None:
+            location.opening_hours.all().delete()
+            OpeningHours.objects.bulk_create(OpeningHours(location=location, **item) for item in week)
+    return location
+
+
+def check_delete_location(actor, location: Location) -> None:
+    """A location that was ever booked stays (its appointments need it): deactivate it."""
+    authorize(actor, MANAGE, record_id=location.public_id)
+    if holds(Appointment, "location", location) or holds(Series, "location", location):
+        raise ValidationError(
+            f"{location.name} has appointments, so it can’t be deleted. Mark it inactive instead: "
+            "it stays in the history and nothing new can be booked there."
+        )
+    if holds(WaitlistEntry, "location", location):
+        raise ValidationError(
+            f"Patients on the waitlist are waiting for {location.name}. Remove them from the waitlist, "
+            "or mark the location inactive instead."
+        )
+
+
+def do_delete_location(actor, location: Location) -> None:
+    with transaction.atomic():
+        location.rooms.all().delete()  # rooms are protected; none was booked (checked above)
+        delete_and_audit(actor, location, "location")
+
+
+# Rooms --------------------------------------------------------------------------------------------
+
+ROOM_FIELDS = ["location", "name", "is_active"]
+
+
+def check_save_room(actor, data: dict, room: Room | None = None) -> dict:
+    authorize(actor, MANAGE, record_id=room.public_id if room else "")
+    merged = merge_fields(room, ROOM_FIELDS, {"location": None, "name": "", "is_active": True}, data)
+    errors: dict[str, str] = {}
+    clean = {
+        "location": clean_location(merged["location"], "location", errors, active=room is None),
+        "name": clean_text(merged["name"], Room._meta.get_field("name").max_length),
+        "is_active": bool(merged["is_active"]),
+    }
+    moved = room is not None and clean["location"] is not None and clean["location"].pk != room.location_id
+    if moved and holds(Appointment, "room", room):
+        errors["location"] = "This room has appointments, so it can’t move to another location."
+    if not clean["name"]:
+        errors["name"] = "Give the room a name, e.g. Room 1 or Table A."
+    elif clean["location"] is not None:
+        same = Room.objects.filter(location=clean["location"], name__iexact=clean["name"])
+        if same.exclude(pk=getattr(room, "pk", None)).exists():
+            errors["name"] = f"{clean['location'].name} already has a room called {clean['name']}."
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_room(actor, clean: dict, room: Room | None = None) -> Room:
+    with transaction.atomic():
+        return save_and_audit(actor, Room, room, clean, "room")
+
+
+def check_delete_room(actor, room: Room) -> None:
+    authorize(actor, MANAGE, record_id=room.public_id)
+    if holds(Appointment, "room", room):
+        raise ValidationError(
+            f"{room.name} has appointments, so it can’t be deleted. Mark it inactive instead: "
+            "it stays in the history and is no longer offered for booking."
+        )
+
+
+def do_delete_room(actor, room: Room) -> None:
+    delete_and_audit(actor, room, "room")
+
+
+# Services -----------------------------------------------------------------------------------------
+
+SERVICE_FIELDS = [
+    "name", "durations", "default_price", "currency", "changeover_minutes", "practitioners",
+    "needs_room", "bookable_online", "is_active",
+]  # fmt: skip
+SERVICE_DEFAULTS = {
+    "name": "", "durations": [], "default_price": Decimal("0.00"), "currency": "USD", "changeover_minutes": 0,
+    "practitioners": [], "needs_room": True, "bookable_online": False, "is_active": True,
+}  # fmt: skip
+
+
+def clean_durations(value) -> list[int]:
+    """Minutes a service can last: distinct, each a multiple of 5 from 5 to 480; the first
+    is the default. Accepts a list or '60, 30, 90'."""
+    if isinstance(value, str):
+        value = [v for v in value.replace(";", ",").replace(" ", ",").split(",") if v]
+    if not isinstance(value, list | tuple) or not value:
+        raise ValidationError("Give at least one length in minutes, e.g. 60 or 30, 60, 90.")
+    minutes = []
+    for item in value:
+        try:
+            if isinstance(item, bool) or (isinstance(item, float) and not item.is_integer()):
+                raise ValueError
+            n = int(item)
+        except (TypeError, ValueError):
+            raise ValidationError(f"“{str(item)[:20]}” is not a number of minutes.") from None
+        if not DURATION_STEP <= n <= LONGEST_VISIT or n % DURATION_STEP:
+            raise ValidationError(
+                f"{n} minutes won’t do: each length is a multiple of {DURATION_STEP} minutes "
+                f"from {DURATION_STEP} to {LONGEST_VISIT}."
+            )
+        if n in minutes:
+            raise ValidationError(f"{n} minutes is listed twice.")
+        minutes.append(n)
+    return minutes
+
+
+def _price(value, errors: dict) -> Decimal | None:
+    try:
+        price = value if isinstance(value, Decimal) else Decimal(str(value).strip() or "x")
+        if isinstance(value, bool) or not price.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors["default_price"] = "Give the price as an amount, e.g. 95.00."
+        return None
+    if price < 0:
+        errors["default_price"] = "The price can’t be negative (0 for a free visit)."
+    elif price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
+        errors["default_price"] = "Give the price in whole cents, at most 9,999,999.99."
+    else:
+        return price.quantize(Decimal("0.01"))
+    return None
+
+
+def check_save_service(actor, data: dict, service: Service | None = None) -> dict:
+    authorize(actor, MANAGE, record_id=service.public_id if service else "")
+    data = dict(data)
+    if "practitioners" in data:
+        people = data.pop("practitioners")
+    else:
+        people = list(service.practitioners.all()) if service is not None else []
+    merged = merge_fields(service, [f for f in SERVICE_FIELDS if f != "practitioners"], SERVICE_DEFAULTS, data)
+    errors: dict[str, str] = {}
+    clean: dict = {"name": clean_text(merged["name"], Service._meta.get_field("name").max_length)}
+    if not clean["name"]:
+        errors["name"] = "Give the service a name, e.g. Clinical massage."
+    elif Service.objects.filter(name__iexact=clean["name"]).exclude(pk=getattr(service, "pk", None)).exists():
+        errors["name"] = f"There is already a service called {clean['name']}."
+    try:
+        clean["durations"] = clean_durations(merged["durations"])
+    except ValidationError as exc:
+        errors["durations"] = exc.messages[0]
+    clean["default_price"] = _price(merged["default_price"], errors)
+    currency = str(merged["currency"] or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
+        errors["currency"] = "Give the currency as a three-letter code, e.g. USD, CAD or EUR."
+    clean["currency"] = currency
+    try:
+        changeover = merged["changeover_minutes"]
+        if isinstance(changeover, bool) or changeover in (None, ""):
+            raise ValueError
+        clean["changeover_minutes"] = int(changeover)
+        if not 0 <= clean["changeover_minutes"] <= MAX_CHANGEOVER:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["changeover_minutes"] = f"Give the changeover in minutes, from 0 to {MAX_CHANGEOVER}."
+    people = people or []
+    if not isinstance(people, list | tuple):
+        errors["practitioners"] = "Give the practitioners as a list."
+        people = []
+    chosen = []
+    for person in people:
+        user = clean_practitioner(person, "practitioners", errors)
+        if user is not None and user not in chosen:
+            chosen.append(user)
+    clean["practitioners"] = chosen
+    for flag in ("needs_room", "bookable_online", "is_active"):
+        clean[flag] = bool(merged[flag])
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_service(actor, clean: dict, service: Service | None = None) -> Service:
+    clean = dict(clean)
+    people = clean.pop("practitioners")
+    with transaction.atomic():
+        before = {u.pk for u in service.practitioners.all()} if service is not None else set()
+        changed = service is not None and before != {u.pk for u in people}
+        service = save_and_audit(actor, Service, service, clean, "service", note="practitioners" if changed else "")
+        service.practitioners.set(people)
+    return service
+
+
+def check_delete_service(actor, service: Service) -> None:
+    authorize(actor, MANAGE, record_id=service.public_id)
+    if any(holds(model, "service", service) for model in (Appointment, Series, WaitlistEntry)):
+        raise ValidationError(
+            f"{service.name} has appointments or waitlist entries, so it can’t be deleted. Mark it inactive "
+            "instead: it stays in the history and can no longer be booked."
+        )
+
+
+def do_delete_service(actor, service: Service) -> None:
+    delete_and_audit(actor, service, "service")
+
+
+# The booking policy -------------------------------------------------------------------------------
+
+# field: (lowest, highest, what a person reads when it is out of range)
+POLICY_LIMITS = {
+    "late_cancel_hours": (0, 720, "Give the late-cancellation window in hours, from 0 to 720 (30 days)."),
+    "minimum_notice_minutes": (0, 43_200, "Give the minimum notice in minutes, from 0 to 43,200 (30 days)."),
+    "slot_step_minutes": (5, 120, "Offer a start every 5 to 120 minutes."),
+    "reminder_hours_before": (1, 336, "Send reminders 1 to 336 hours (14 days) before."),
+}
+POLICY_FLAGS = ["send_confirmations", "send_reminders"]
+POLICY_FIELDS = [*POLICY_LIMITS, *POLICY_FLAGS]
+
+
+def check_save_policy(actor, data: dict) -> dict:
+    authorize(actor, MANAGE)
+    merged = merge_fields(SchedulingPolicy.current(), POLICY_FIELDS, {}, data)
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for name, (low, high, message) in POLICY_LIMITS.items():
+        value = merged[name]
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors[name] = message
+            continue
+        number = value
+        if not low <= number <= high:
+            errors[name] = message
+        clean[name] = number
+    for name in POLICY_FLAGS:
+        clean[name] = bool(merged[name])
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_policy(actor, clean: dict) -> SchedulingPolicy:
+    with transaction.atomic():
+        policy = SchedulingPolicy.objects.select_for_update().order_by("pk").first() or SchedulingPolicy()
+        detail = _changed(policy, clean) if policy.pk else "created"
+        for name, value in clean.items():
+            setattr(policy, name, value)
+        policy.save()
+        audit.record(actor, AuditAction.UPDATE, "scheduling_policy", record_id=policy.pk, detail=detail[:200])
+    return policy
+
+
+# The set-up overview ------------------------------------------------------------------------------
+
+
+def overview(actor) -> dict:
+    """Everything the set-up index shows, in a fixed number of queries whatever its size."""
+    authorize(actor, VIEW)
+    hours = list(
+        WorkingHours.objects.select_related("location").order_by("practitioner_id", "location__name", "weekday")
+    )
+    by_person: dict[int, list] = {}
+    for row in hours:
+        by_person.setdefault(row.practitioner_id, []).append(row)
+    people = list(practitioners_qs().annotate(services_count=Count("services")))
+    for person in people:
+        person.hours_rows = by_person.get(person.pk, [])
+    return {
+        "locations": list(list_locations(actor)),
+        "services": list(list_services(actor)),
+        "practitioners": people,
+        "policy": SchedulingPolicy.current(),
+    }
