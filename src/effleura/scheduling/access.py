@@ -1,0 +1,206 @@
+"""The only way a view, API call or task fetches appointments and series. Each function
+asks the permission table (core.access.authorize, which audits a refusal) and audits the
+permitted read with the patient's id.
+
+Lists take a date range and do a bounded number of queries whatever the number of
+appointments: the list (everything shown joined in with select_related) and one insert
+of audit events, one per patient shown.
+
+The look-ups at the end turn the ids a client sends (UUID public_id) into set-up objects
+(practitioner, service, location, room) for the booking actions; a wrong id is a field
+error (ValidationError), not a 404, since it is the request's content that is wrong.
+"""
+
+import datetime
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+
+from effleura.core import audit
+from effleura.core.access import allowed, authorize
+from effleura.core.choices import AuditAction
+from effleura.core.permissions import has_permission
+from effleura.patients.models import Patient
+from effleura.scheduling.choices import HOLDS_TIME
+from effleura.scheduling.models import Appointment, AppointmentChange, Location, Room, Series, Service
+
+MAX_RANGE_DAYS = 62
+# A calendar list never returns more than this, whatever the range (a busy 30-practitioner
+# clinic books about 250 visits a day; a week view of one location stays well under it).
+MAX_LIST = 2000
+
+_RELATED = ("patient", "practitioner", "service", "location", "room", "series")
+
+
+def _as_uuid(value, what: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise Http404(f"No such {what}.") from None
+
+
+def appointments():
+    """Appointments with everything a calendar shows joined in (one query)."""
+    return Appointment.objects.select_related(*_RELATED)
+
+
+def access_appointment(user, appointment_id, *, key: str = "schedule.view", audit_it: bool = True) -> Appointment:
+    """The appointment ``appointment_id`` (its public_id) if ``user`` may use it under
+    ``key`` (default: read). Pass ``audit_it=False`` when an action that audits follows.
+    A refusal is audited with the patient's id when the appointment exists."""
+    appointment_id = _as_uuid(appointment_id, "appointment")
+    appointment = appointments().filter(public_id=appointment_id).first()
+    patient_id = appointment.patient.public_id if appointment is not None else None
+    authorize(user, key, patient_id=patient_id, record_id=appointment_id)
+    if appointment is None:
+        raise Http404("No such appointment.")
+    if audit_it:
+        allowed(user, key, patient_id=patient_id, record_id=appointment_id)
+    return appointment
+
+
+def access_appointment_history(user, appointment_id) -> tuple[Appointment, list[AppointmentChange]]:
+    """The appointment and every change to it, oldest first. Three queries."""
+    appointment = access_appointment(user, appointment_id, audit_it=False)
+    changes = list(AppointmentChange.objects.filter(appointment=appointment).select_related("actor"))
+    patient_id = appointment.patient.public_id
+    allowed(user, "schedule.view", patient_id=patient_id, record_id=appointment.public_id, detail="history")
+    return appointment, changes
+
+
+def check_range(start: datetime.datetime, end: datetime.datetime) -> None:
+    """A list's range: aware, in order, at most MAX_RANGE_DAYS long."""
+    if start is None or end is None:
+        raise ValidationError({"start": "Give the start and end of the range."})
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValidationError({"start": "Give the range with its UTC offset, e.g. 2025-03-04T00:00:00-06:00."})
+    if end <= start:
+        raise ValidationError({"end": "The end of the range must come after its start."})
+    if end - start > datetime.timedelta(days=MAX_RANGE_DAYS):
+        raise ValidationError({"end": f"Ask for at most {MAX_RANGE_DAYS} days at a time."})
+
+
+def _in_range(start, end, *, location=None, practitioner=None, patient=None, holding_only: bool = False):
+    check_range(start, end)
+    found = appointments().filter(start__lt=end, end__gt=start)
+    if location is not None:
+        found = found.filter(location=location)
+    if practitioner is not None:
+        found = found.filter(practitioner=practitioner)
+    if patient is not None:
+        found = found.filter(patient=patient)
+    if holding_only:
+        found = found.filter(status__in=HOLDS_TIME)
+    return found.order_by("start", "pk")
+
+
+def _audit_shown(user, shown, detail: str) -> None:
+    patient_ids = list(dict.fromkeys(a.patient.public_id for a in shown))
+    audit.record_many(user, AuditAction.READ, "appointment", patient_ids, detail=detail)
+
+
+def access_appointments(
+    user,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    *,
+    location: Location | None = None,
+    practitioner=None,
+    patient: Patient | None = None,
+    holding_only: bool = False,
+    limit: int = MAX_LIST,
+) -> list[Appointment]:
+    """Appointments overlapping [start, end) (at most ``limit``), for a calendar: by
+    location, practitioner or patient. ``holding_only`` leaves out cancelled ones. Two
+    queries."""
+    authorize(user, "schedule.view", patient_id=patient.public_id if patient is not None else None)
+    found = _in_range(
+        start, end, location=location, practitioner=practitioner, patient=patient, holding_only=holding_only
+    )
+    found = list(found[:limit])
+    _audit_shown(user, found, "calendar")
+    return found
+
+
+def access_appointment_page(
+    user,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    *,
+    page_number=1,
+    per_page: int = 100,
+    location: Location | None = None,
+    practitioner=None,
+    patient: Patient | None = None,
+    holding_only: bool = False,
+):
+    """One page of the appointments overlapping [start, end). Three queries (count, page,
+    audit)."""
+    authorize(user, "schedule.view", patient_id=patient.public_id if patient is not None else None)
+    found = _in_range(
+        start, end, location=location, practitioner=practitioner, patient=patient, holding_only=holding_only
+    )
+    page = Paginator(found, per_page).get_page(page_number)
+    _audit_shown(user, page.object_list, "appointment list")
+    return page
+
+
+def access_series(user, series_id, *, key: str = "schedule.view", audit_it: bool = True) -> tuple[Series, list]:
+    """The series ``series_id`` and its appointments (oldest first). Two queries."""
+    series_id = _as_uuid(series_id, "series")
+    series = (
+        Series.objects.select_related("patient", "practitioner", "service", "location")
+        .filter(public_id=series_id)
+        .first()
+    )
+    patient_id = series.patient.public_id if series is not None else None
+    authorize(user, key, patient_id=patient_id, record_id=series_id)
+    if series is None:
+        raise Http404("No such series.")
+    visits = list(appointments().filter(series=series).order_by("start", "pk"))
+    if audit_it:
+        allowed(user, key, patient_id=patient_id, record_id=series_id, detail="series")
+    return series, visits
+
+
+# Look-ups for the booking actions ----------------------------------------------------------
+
+
+def _find(model, value, field: str, what: str, **extra):
+    try:
+        key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError({field: f"Give the {what}'s id (a UUID)."}) from None
+    found = model.objects.filter(public_id=key, **extra).first()
+    if found is None:
+        raise ValidationError({field: f"No such {what}."})
+    return found
+
+
+def patient_for_booking(user, patient_id, *, key: str = "appointment.book", field: str = "patient") -> Patient:
+    """The patient named in a request body, if ``user`` holds ``key`` (the action that
+    follows audits the use; a refusal is audited here)."""
+    if not has_permission(user, key):
+        authorize(user, key, record_id=patient_id)  # audits the refusal and raises
+    patient = _find(Patient, patient_id, field, "patient")
+    authorize(user, key, patient_id=patient.public_id, record_id=patient.public_id)
+    return patient
+
+
+def practitioner_by_id(value, field: str = "practitioner"):
+    return _find(get_user_model(), value, field, "practitioner")
+
+
+def service_by_id(value, field: str = "service") -> Service:
+    return _find(Service, value, field, "service")
+
+
+def location_by_id(value, field: str = "location") -> Location:
+    return _find(Location, value, field, "location")
+
+
+def room_by_id(value, field: str = "room") -> Room:
+    return _find(Room, value, field, "room")
