@@ -18,7 +18,11 @@ os.environ.setdefault("EFFLEURA_TASK_BACKEND", "django_tasks.backends.immediate.
 
 @pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # MD5 for speed; Argon2 still verifies passwords set before this fixture (module-scoped data).
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {

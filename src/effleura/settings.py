@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "effleura.patients",
     "effleura.scheduling",
     "effleura.api",
+    "effleura.demo",
 ]
 
 MIDDLEWARE = [

@@ -201,10 +201,10 @@ def login(site):
     The password defaults to the demo data's DEMO_PASSWORD. Fails the test, naming the
     user, if the form is shown again (wrong password, unknown user)."""
     try:
-        from effleura.core.demo_data import DEMO_PASSWORD
+        from effleura.demo.data import DEMO_PASSWORD
     except ImportError as exc:
         pytest.fail(
-            "the login fixture needs DEMO_PASSWORD from effleura.core.demo_data "
+            "the login fixture needs DEMO_PASSWORD from effleura.demo.data "
             f"(the demo data's shared password), which could not be imported: {exc}",
             pytrace=False,
         )

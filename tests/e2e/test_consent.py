@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from effleura.core.demo_data import TREATMENT_TITLE
+from effleura.demo.data import TREATMENT_TITLE
 
 TYPED_NAME_LABEL = "full name (typed as signature)"
 AGREE_LABEL = "I have read this document, had my questions answered, and I agree"

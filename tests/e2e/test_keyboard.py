@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from effleura.core.demo_data import DEMO_PASSWORD
+from effleura.demo.data import DEMO_PASSWORD
 
 
 def test_the_login_form_can_be_completed_and_submitted_with_the_keyboard_only(page):

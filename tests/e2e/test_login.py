@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from effleura.core.demo_data import DEMO_PASSWORD
+from effleura.demo.data import DEMO_PASSWORD
 
 # (username, name shown in the header, role shown beside it)
 DEMO_STAFF = [

@@ -26,6 +26,7 @@ from effleura.core.models import User
 from effleura.patients import actions
 from effleura.patients.choices import ConsentKind, ConsentState, PatientStatus
 from effleura.patients.models import Patient
+from effleura.scheduling.demo import load_scheduling_demo
 
 # At least 10 characters and not on Django's common-password list: it passes the same
 # validators as a real password. It is published here, so never load the demo on a
@@ -631,6 +632,7 @@ def load_demo(seed: int = DEMO_SEED) -> LoadResult:
         _create_practice(staff["owner"])
         documents = _create_consent_documents(staff["owner"])
         _create_patients(staff, documents, plan(seed), timezone.localdate())
+        load_scheduling_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
     return LoadResult(created=True, staff=len(staff), patients=PATIENT_COUNT)
 
 

@@ -1,4 +1,4 @@
-"""`effleura demo`: load the synthetic demo clinic (core/demo_data.py) and print its logins.
+"""`effleura demo`: load the synthetic demo clinic (demo/data.py) and print its logins.
 
 Safe to run again: once the demo is loaded it changes nothing and only prints the
 logins. It refuses to touch a database that holds real (non-demo) accounts or patients.
@@ -6,7 +6,8 @@ logins. It refuses to touch a database that holds real (non-demo) accounts or pa
 
 from django.core.management.base import BaseCommand, CommandError
 
-from effleura.core import audit, demo_data
+from effleura.core import audit
+from effleura.demo import data as demo_data
 
 
 class Command(BaseCommand):
