@@ -69,7 +69,9 @@ def url_kwargs(owner, make_patient):
     from effleura.core.actions import do_create_api_token
 
     token, _raw = do_create_api_token(owner, "walk")
+    scheduling = _scheduling_objects(owner, patient)
     return {
+        **scheduling,
         "patient_id": patient.public_id,
         "id": patient.public_id,
         "document_id": document.public_id,
@@ -79,6 +81,57 @@ def url_kwargs(owner, make_patient):
         "user_id": owner.public_id,
         "uidb64": "MQ",
         "token": "set-password",
+    }
+
+
+def _scheduling_objects(owner, patient) -> dict:
+    """One of each scheduling object, made directly: the walk tests the permission table,
+    not the booking rules."""
+    import datetime
+
+    from django.utils import timezone
+
+    from effleura.core.models import hash_token
+    from effleura.scheduling import models as sched
+
+    location = sched.Location.objects.create(name="Walk clinic", time_zone="UTC")
+    room = sched.Room.objects.create(location=location, name="Room 1")
+    service = sched.Service.objects.create(name="Walk massage", durations=[60], changeover_minutes=0)
+    service.practitioners.add(owner)
+    hours = sched.WorkingHours.objects.create(
+        practitioner=owner, location=location, weekday=0, start=datetime.time(9), end=datetime.time(17)
+    )
+    exception = sched.ScheduleException.objects.create(
+        practitioner=owner, location=location, date=timezone.localdate() + datetime.timedelta(days=30)
+    )
+    start = timezone.now() + datetime.timedelta(days=7)
+    time_off = sched.TimeOff.objects.create(practitioner=owner, start=start, end=start + datetime.timedelta(days=1))
+    series = sched.Series.objects.create(
+        patient=patient, practitioner=owner, service=service, location=location, duration_minutes=60,
+        visits=1, every_days=7, created_by=owner,
+    )  # fmt: skip
+    appointment = sched.Appointment.objects.create(
+        patient=patient, practitioner=owner, service=service, location=location, room=room, duration_minutes=60,
+        start=start, end=start + datetime.timedelta(hours=1), busy_until=start + datetime.timedelta(hours=1),
+        series=series, created_by=owner,
+    )  # fmt: skip
+    entry = sched.WaitlistEntry.objects.create(
+        patient=patient, service=service, location=location, duration_minutes=60,
+        windows=[{"weekday": 0, "start": "09:00", "end": "12:00"}], created_by=owner,
+    )  # fmt: skip
+    feed = sched.CalendarFeed.objects.create(practitioner=owner, key_hash=hash_token("walk-feed"), hint="walk")
+    return {
+        "location_id": location.public_id,
+        "room_id": room.public_id,
+        "service_id": service.public_id,
+        "hours_id": hours.public_id,
+        "exception_id": exception.public_id,
+        "time_off_id": time_off.public_id,
+        "series_id": series.public_id,
+        "appointment_id": appointment.public_id,
+        "entry_id": entry.public_id,
+        "feed_id": feed.public_id,
+        "key": "not-a-real-feed-key",
     }
 
 
@@ -103,10 +156,19 @@ def test_every_url_answers_each_role_as_the_table_says(role, personas, url_kwarg
     if user is not None:
         client.force_login(user)
     failures = []
+    kwargs = dict(url_kwargs)
+    if user is not None and user.role == "therapist":
+        # A therapist may revoke only their own calendar feed (an object rule beyond the table).
+        from effleura.core.models import hash_token
+        from effleura.scheduling.models import CalendarFeed
+
+        kwargs["feed_id"] = CalendarFeed.objects.create(
+            practitioner=user, key_hash=hash_token("walk-feed-therapist"), hint="walk"
+        ).public_id
     for name, pattern in _walk(get_resolver().url_patterns):
         if name in ("core:logout", "core:password_reset_confirm"):
             continue  # logging out ends the walk's session; the reset link needs a real token
-        url = _url(name, pattern, url_kwargs)
+        url = _url(name, pattern, kwargs)
         for method in _methods(name):
             response = (
                 getattr(client, method.lower())(url, content_type="application/json")

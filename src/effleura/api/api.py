@@ -31,6 +31,11 @@ from ninja.utils import check_csrf
 
 from effleura.patients.actions import DuplicatePatient
 from effleura.patients.api import router as patients_router
+from effleura.scheduling.api_appointments import router as appointments_router
+from effleura.scheduling.api_availability import router as availability_router
+from effleura.scheduling.api_setup import router as scheduling_setup_router
+from effleura.scheduling.api_waitlist import router as waitlist_router
+from effleura.scheduling.booking import BookingConflict
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +117,10 @@ api = EffleuraAPI(
     auth=[BearerToken(), BrowserSession()],
 )
 api.add_router("/", patients_router)
+api.add_router("/", scheduling_setup_router)
+api.add_router("/", availability_router)
+api.add_router("/", appointments_router)
+api.add_router("/", waitlist_router)
 
 
 # Errors ------------------------------------------------------------------------------
@@ -136,6 +145,12 @@ def _summary(errors: dict[str, str]) -> str:
 def _duplicate(request, exc: DuplicatePatient):
     duplicates = [{"id": str(p.public_id), "chart_number": p.chart_number} for p in exc.duplicates]
     return _error(api, request, 409, exc.messages[0], duplicates=duplicates)
+
+
+@api.exception_handler(BookingConflict)
+def _conflict(request, exc: BookingConflict):
+    # The message names who or what is taken and when; never another patient.
+    return _error(api, request, 409, exc.messages[0])
 
 
 @api.exception_handler(DjangoValidationError)
