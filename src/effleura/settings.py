@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "effleura.core",
     "effleura.patients",
     "effleura.scheduling",
+    "effleura.clinical",
     "effleura.api",
     "effleura.demo",
 ]

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("effleura.core.urls")),
     path("patients/", include("effleura.patients.urls")),
     path("schedule/", include("effleura.scheduling.urls")),
+    path("clinical/", include("effleura.clinical.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -47,6 +47,12 @@ RULES: dict[str, Rule] = {
     "consent.view": _rule(ALL_STAFF, AuditAction.READ, "consent"),
     "consent.capture": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.CREATE, "consent"),
     "consent.withdraw": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "consent"),
+    # The clinical record (episodes, assessments, plans, notes, measures, home care,
+    # screening flags): clinicians only. Front desk and billing never see any of it.
+    "clinical.view": _rule(CLINICAL, AuditAction.READ, "clinical_record"),
+    "clinical.write": _rule(CLINICAL, AuditAction.UPDATE, "clinical_record"),
+    "clinical.print": _rule(CLINICAL, AuditAction.PRINT, "clinical_record"),
+    "knowledge.view": _rule(CLINICAL, AuditAction.READ, "knowledge_base", False),
     # Scheduling. Appointments name the patient, so they are patient data (audited); the
     # calendar shows no clinical content, so every role may read it.
     "schedule.view": _rule(ALL_STAFF, AuditAction.READ, "appointment"),
@@ -154,6 +160,11 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "scheduling:feed": "calendar_feed.manage",
     "scheduling:feed_revoke": {"POST": "calendar_feed.manage"},
     "scheduling:feed_ics": PUBLIC,  # the secret key in the address authenticates (scheduling/feed.py)
+    # clinical: episodes, plans and discharge (clinical/views/episodes.py, plans.py)
+    # clinical: assessments and body chart (clinical/views/assessments.py)
+    # clinical: session notes (clinical/views/notes.py)
+    # clinical: outcome measures and home care (clinical/views/measures.py, homecare.py)
+    # clinical: knowledge base (clinical/views/knowledge.py)
     # API (django-ninja operation names under the "api" namespace)
     "api:api-root": PUBLIC,
     "api:openapi-json": PUBLIC,
@@ -163,6 +174,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:health_history": {"GET": "health_history.view", "POST": "health_history.create"},
     "api:health_history_versions": "health_history.view",
     "api:health_history_version": "health_history.view",
+    # API: clinical
     # API: scheduling
     "api:availability": "schedule.view",
     "api:appointments": {"GET": "schedule.view", "POST": "appointment.book"},
@@ -175,6 +187,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:series_book": "appointment.book",
     "api:series": "schedule.view",
     "api:series_cancel_remaining": "appointment.change",
+    # API: clinical
     # API: scheduling set-up (scheduling/api_setup.py)
     "api:locations": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
     "api:location": {

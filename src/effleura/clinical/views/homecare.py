@@ -1,0 +1,3 @@
+"""Clinical pages: homecare. URL names are listed in core/permissions.py URL_RULES."""
+
+urlpatterns: list = []

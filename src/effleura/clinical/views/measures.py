@@ -1,0 +1,3 @@
+"""Clinical pages: measures. URL names are listed in core/permissions.py URL_RULES."""
+
+urlpatterns: list = []
