@@ -29,6 +29,9 @@ class TreatmentPlan(models.Model):
     session_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(180)])
     home_care_summary = models.TextField(blank=True)
     reassess_on = models.DateField(null=True, blank=True)
+    # The series booked by "Schedule this plan" (clinical/plans.py); discharge cancels
+    # what is left of it.
+    series = models.ForeignKey("scheduling.Series", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 

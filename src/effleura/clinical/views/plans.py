@@ -1,3 +1,464 @@
-"""Clinical pages: plans. URL names are listed in core/permissions.py URL_RULES."""
+"""Clinical pages: treatment plans, goals and "schedule this plan". URL names are listed
+in core/permissions.py URL_RULES (# clinical: episodes, plans and discharge).
 
-urlpatterns: list = []
+Thin: parse, access_* to read, check_*/do_* to write (clinical/plans.py), render. A plan
+whose techniques screening restricts is shown with the warnings and saved once the
+therapist confirms (a warning, never a refusal).
+"""
+
+import datetime
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from effleura.clinical import access, knowledge, plans, scoring
+from effleura.clinical.choices import EpisodeStatus, GoalDirection, GoalStatus, PlanStatus, Pressure
+from effleura.clinical.views.episodes import DateInput, _episode_context
+from effleura.scheduling import series as planning
+from effleura.scheduling.booking import BookingConflict
+from effleura.scheduling.choices import Weekday
+from effleura.scheduling.models import Location, Room, Service
+from effleura.scheduling.setup import practitioners_qs
+
+GOAL_ROWS = 3  # blank goal rows offered beyond the plan's own
+LEAVE_OUT = "leave-out"
+
+
+# Forms ----------------------------------------------------------------------------------------
+
+
+class PlanForm(forms.Form):
+    diagnosis_codes = forms.CharField(
+        max_length=300,
+        label="Diagnosis codes (ICD-10-CM)",
+        help_text="Separate codes with commas, e.g. M54.50, M62.830. Search below by code or words.",
+    )
+    techniques = forms.MultipleChoiceField(
+        choices=(), widget=forms.CheckboxSelectMultiple, label="Planned techniques and strokes"
+    )
+    modalities = forms.MultipleChoiceField(
+        choices=(), widget=forms.CheckboxSelectMultiple, required=False, label="Adjunct modalities"
+    )
+    pressure_min = forms.ChoiceField(choices=Pressure.choices, label="Pressure from")
+    pressure_max = forms.ChoiceField(choices=Pressure.choices, label="Pressure up to")
+    sessions_per_week = forms.IntegerField(min_value=1, max_value=7, label="Sessions a week")
+    weeks = forms.IntegerField(min_value=1, max_value=52, label="For how many weeks")
+    session_minutes = forms.IntegerField(min_value=5, max_value=180, label="Minutes a session")
+    home_care_summary = forms.CharField(
+        required=False,
+        max_length=plans.HOME_CARE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Home care",
+        help_text="In a sentence or two; the full home-care programme is on the episode's Home care page.",
+    )
+    reassess_on = forms.DateField(required=False, widget=DateInput(), label="Re-assess on")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["techniques"].choices = [
+            (kind.title() + "s", [(t.key, t.label) for t in knowledge.all_techniques() if t.kind == kind])
+            for kind in ("technique", "stroke")
+        ]
+        self.fields["modalities"].choices = [(t.key, t.label) for t in knowledge.modalities()]
+
+
+class GoalForm(forms.Form):
+    description = forms.CharField(max_length=plans.DESCRIPTION_MAX, required=False, label="Goal")
+    measure = forms.CharField(
+        max_length=60,
+        required=False,
+        label="Measured by",
+        widget=forms.TextInput(attrs={"list": "goal-measures"}),
+    )
+    baseline = forms.CharField(max_length=20, required=False, label="Baseline")
+    target = forms.CharField(max_length=20, required=False, label="Target")
+    direction = forms.ChoiceField(
+        choices=[("", "As the measure says"), *GoalDirection.choices], required=False, label="Better is"
+    )
+    target_date = forms.DateField(required=False, widget=DateInput(), label="By")
+    status = forms.ChoiceField(choices=GoalStatus.choices, required=False, label="Status")
+
+    def has_content(self) -> bool:
+        data = self.cleaned_data
+        return any(data.get(name) not in (None, "") for name in ("description", "measure", "baseline", "target"))
+
+
+GoalFormSet = forms.formset_factory(GoalForm, extra=0, max_num=plans.MAX_GOALS, validate_max=True)
+
+
+class ScheduleForm(forms.Form):
+    service = forms.ModelChoiceField(
+        Service.objects.filter(is_active=True), to_field_name="public_id", empty_label="Choose a service"
+    )
+    location = forms.ModelChoiceField(
+        Location.objects.filter(is_active=True), to_field_name="public_id", empty_label=None
+    )
+    practitioner = forms.ModelChoiceField(practitioners_qs(), to_field_name="public_id", empty_label=None)
+    room = forms.ModelChoiceField(
+        Room.objects.filter(is_active=True, location__is_active=True).select_related("location"),
+        to_field_name="public_id",
+        required=False,
+        empty_label="Any free room (chosen for you)",
+    )
+    start = forms.DateTimeField(
+        label="First visit",
+        help_text="At the location, in its own time zone.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    repeat = forms.ChoiceField(
+        choices=[("weekdays", "On chosen weekdays"), ("days", "Every few days")],
+        initial="weekdays",
+        widget=forms.RadioSelect,
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=Weekday.choices, coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label="On"
+    )
+    every_days = forms.IntegerField(required=False, min_value=1, max_value=90, label="Every … days")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].label_from_instance = lambda user: user.display_name
+        self.fields["room"].label_from_instance = lambda room: f"{room.name} ({room.location.name})"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("repeat") == "days":
+            data["weekdays"] = []
+            if not data.get("every_days"):
+                self.add_error("every_days", "Say how many days apart the visits are.")
+        else:
+            data["every_days"] = None
+            if not data.get("weekdays"):
+                self.add_error("weekdays", "Tick the weekdays of the visits.")
+        return data
+
+
+# Helpers ----------------------------------------------------------------------------------------
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _safe_next(request, fallback: str) -> str:
+    wanted = request.POST.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}):
+        return wanted
+    return fallback
+
+
+def _with_measure_names(plan) -> None:
+    for goal in plan.goals.all():
+        goal.measure_name = plans.measure_label(goal.measure)
+
+
+def _measure_suggestions() -> list[tuple[str, str]]:
+    out = [(key, spec.name) for key, spec in scoring.SPECS.items()]
+    for m in knowledge.rom_movements():
+        if m.sided:
+            out += [(plans.rom_measure_key(m, side), f"{m.label}, {side}") for side in plans.SIDES]
+        else:
+            out.append((plans.rom_measure_key(m), m.label))
+    return out
+
+
+# Plans ------------------------------------------------------------------------------------------
+
+
+def plan_new(request, episode_id):
+    """Write the plan of an episode, or change it: the new plan supersedes the one in force
+    (which stays readable). Starts from a copy of the plan in force."""
+    episode = access.access_episode(request.user, episode_id, key="clinical.write")
+    current = plans.current_plan(episode)
+    warnings, confirm_needed = [], False
+    if request.method == "POST":
+        form = PlanForm(request.POST)
+        goal_forms = GoalFormSet(request.POST, prefix="goals")
+        if form.is_valid() & goal_forms.is_valid():
+            rows = [g for g in goal_forms if g.has_content()]
+            data = {**form.cleaned_data, "goals": [_goal_data(g.cleaned_data) for g in rows]}
+            try:
+                clean = plans.check_create_plan(request.user, episode, data)
+            except ValidationError as exc:
+                _plan_errors(form, goal_forms, rows, exc)
+            else:
+                warnings = clean["warnings"]
+                if warnings and not request.POST.get("confirm_warnings"):
+                    confirm_needed = True
+                else:
+                    plan = plans.do_create_plan(request.user, episode, clean)
+                    replaced = " It replaces the earlier plan, which stays on the record." if current else ""
+                    messages.success(request, f"Treatment plan saved: {plan.visits} visits.{replaced}")
+                    return redirect("clinical:episode", episode_id=episode.public_id)
+    else:
+        initial = plans.plan_initial(current)
+        goals = initial.pop("goals")
+        for goal in goals:  # 7.0 reads as 7
+            goal.update({k: f"{goal[k]:g}" for k in ("baseline", "target") if goal.get(k) is not None})
+        initial["diagnosis_codes"] = ", ".join(initial.get("diagnosis_codes") or [])
+        form = PlanForm(initial=initial)
+        goal_forms = GoalFormSet(prefix="goals", initial=goals)
+        goal_forms.extra = GOAL_ROWS
+    context = _episode_context(
+        request,
+        episode,
+        "plan",
+        form=form,
+        goal_forms=goal_forms,
+        current=current,
+        warnings=warnings,
+        confirm_needed=confirm_needed,
+        measure_suggestions=_measure_suggestions(),
+    )
+    return render(request, "clinical/plan_form.html", context)
+
+
+def _goal_data(cleaned: dict) -> dict:
+    data = {k: v for k, v in cleaned.items() if v not in (None, "")}
+    data.setdefault("description", "")
+    return data
+
+
+def _plan_errors(form, goal_forms, rows, exc: ValidationError) -> None:
+    """Put the action's errors beside their fields: goals.<n>.<field> on the n-th goal
+    given (blank rows skipped), plan fields on the plan form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for key, errors in exc.error_dict.items():
+        parts = key.split(".")
+        if parts[0] == "goals" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(rows):
+            goal_form = rows[int(parts[1])]
+            field = parts[2] if len(parts) > 2 and parts[2] in goal_form.fields else None
+            goal_form.add_error(field, errors)
+        elif key == "goals":
+            form.add_error(None, errors)
+        else:
+            form.add_error(key if key in form.fields else None, errors)
+
+
+def episode_plans(request, episode_id):
+    """Every plan of an episode: the one in force in full, the replaced ones listed."""
+    episode = access.access_episode(request.user, episode_id)
+    all_plans = access.episode_plans(episode)
+    current = next((p for p in all_plans if p.status != PlanStatus.SUPERSEDED), None)
+    warnings = []
+    if current is not None:
+        _with_measure_names(current)
+        warnings = plans.plan_warnings(current, access.current_conditions(episode.patient))
+    context = _episode_context(
+        request,
+        episode,
+        "plan",
+        plan=current,
+        past_plans=[p for p in all_plans if p is not current],
+        warnings=warnings,
+    )
+    return render(request, "clinical/plan_list.html", context)
+
+
+def plan_detail(request, plan_id):
+    """One plan as it was written, in force or replaced."""
+    plan = access.access_plan(request.user, plan_id)
+    episode = plan.episode
+    _with_measure_names(plan)
+    warnings = plans.plan_warnings(plan, access.current_conditions(episode.patient))
+    newer = None
+    if plan.status == PlanStatus.SUPERSEDED:
+        newer = plans.current_plan(episode)
+    context = _episode_context(request, episode, "plan", plan=plan, warnings=warnings, newer=newer)
+    return render(request, "clinical/plan.html", context)
+
+
+@require_POST
+def goal_status(request, goal_id):
+    goal = access.access_goal(request.user, goal_id, key="clinical.write")
+    episode = goal.plan.episode
+    try:
+        status = plans.check_update_goal(request.user, goal, request.POST.get("status"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        plans.do_update_goal(request.user, goal, status)
+        messages.success(request, f"Goal “{goal.description}”: {GoalStatus(status).label.lower()}.")
+    fallback = f"{_episode_url(episode)}#goal-{goal.public_id}"
+    return redirect(_safe_next(request, fallback))
+
+
+def _episode_url(episode) -> str:
+    from django.urls import reverse
+
+    return reverse("clinical:episode", kwargs={"episode_id": episode.public_id})
+
+
+def plan_screening(request, episode_id):
+    """The screening warnings for the techniques ticked on the plan form (htmx)."""
+    episode = access.access_episode(request.user, episode_id)
+    known = set(knowledge.technique_keys())
+    keys = [k for k in request.GET.getlist("techniques") + request.GET.getlist("modalities") if k in known]
+    warnings = plans.technique_warnings(access.current_conditions(episode.patient), keys)
+    return render(request, "clinical/plan_warnings.html", {"warnings": warnings, "live": True})
+
+
+def diagnosis_search(request):
+    """ICD-10-CM codes matching the words or code typed (htmx; knowledge base only)."""
+    q = request.GET.get("q", "").strip()[:60]
+    results = knowledge.search_diagnosis(q, limit=12) if len(q) >= 2 else []
+    return render(request, "clinical/plan_diagnosis_results.html", {"results": results, "q": q})
+
+
+# Schedule this plan ------------------------------------------------------------------------
+
+
+def _visit_value(start: datetime.datetime, practitioner=None) -> str:
+    return f"{start.isoformat()}|{practitioner.public_id if practitioner is not None else ''}"
+
+
+def _parse_visit(value: str, practitioners: dict):
+    start_text, _, practitioner_text = (value or "").partition("|")
+    try:
+        start = datetime.datetime.fromisoformat(start_text)
+    except ValueError:
+        return None
+    if timezone.is_naive(start):
+        return None
+    practitioner = None
+    if practitioner_text:
+        try:
+            practitioner = practitioners.get(uuid.UUID(practitioner_text))
+        except ValueError:
+            return None
+        if practitioner is None:
+            return None
+    return planning.Visit(start, practitioner)
+
+
+def _rows(proposals, tz, practitioner, chosen: dict) -> list[dict]:
+    rows = []
+    for visit in proposals:
+        local = visit.start.astimezone(tz)
+        row = {
+            "number": visit.number,
+            "when": f"{local:%a} {local.day} {local:%b %Y, %H:%M}",
+            "ok": visit.status == planning.OK,
+            "problem": visit.problem,
+            "room": visit.room.name if visit.room is not None else "",
+            "value": _visit_value(visit.start),
+            "chosen": chosen.get(visit.number, ""),
+            "choices": [],
+        }
+        for alt in visit.alternatives:
+            a = alt.start.astimezone(tz)
+            other = alt.practitioner != practitioner
+            label = f"{a:%a} {a.day} {a:%b, %H:%M}" + (f" with {alt.practitioner.display_name}" if other else "")
+            row["choices"].append((_visit_value(alt.start, alt.practitioner if other else None), label))
+        rows.append(row)
+    return rows
+
+
+def plan_schedule(request, plan_id):
+    """Propose every visit of the plan through the scheduling engine (free, or a conflict
+    with alternatives to choose from), then book them all as one series, or none."""
+    plan = access.access_plan(request.user, plan_id, key="clinical.write")
+    episode = plan.episode
+    if request.method == "POST":
+        form = ScheduleForm(request.POST)
+    else:
+        first = Location.objects.filter(is_active=True).first()
+        form = ScheduleForm(
+            initial={
+                "practitioner": episode.therapist.public_id,
+                "location": first.public_id if first else None,
+                "weekdays": [],
+            }
+        )
+    rows, conflict = None, []
+    if request.method == "POST" and form.is_valid():
+        cleaned = form.cleaned_data
+        schedule = plans.ScheduleRequest(
+            practitioner=cleaned["practitioner"],
+            service=cleaned["service"],
+            location=cleaned["location"],
+            first_start=cleaned["start"].replace(tzinfo=cleaned["location"].tz),
+            weekdays=tuple(cleaned.get("weekdays") or ()) or None,
+            every_days=cleaned.get("every_days"),
+            room=cleaned.get("room"),
+        )
+        proposals = None
+        try:
+            schedule = plans.check_schedule_plan(request.user, plan, schedule)
+            if request.POST.get("action") == "book":
+                visits = _chosen_visits(request, form, plan.visits)
+                if visits is not None:
+                    try:
+                        plans.do_schedule_plan(request.user, plan, schedule, visits)
+                    except BookingConflict as exc:
+                        conflict = exc.messages
+                    else:
+                        messages.success(request, f"Booked {len(visits)} visits of the plan as a series.")
+                        return redirect("clinical:episode", episode_id=episode.public_id)
+            # The proposal again, with today's calendar (after a conflict, too).
+            proposals = plans.propose_plan_series(request.user, plan, schedule)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        if proposals is not None:
+            chosen = {n: request.POST.get(f"visit_{n}", "") for n in range(1, len(proposals) + 1)}
+            rows = _rows(proposals, cleaned["location"].tz, cleaned["practitioner"], chosen)
+    context = _episode_context(
+        request,
+        episode,
+        "plan",
+        plan=plan,
+        form=form,
+        rows=rows,
+        conflicts=sum(1 for r in rows or [] if not r["ok"]),
+        conflict=conflict,
+        leave_out=LEAVE_OUT,
+        already=plans.remaining_visits(plan) if plan.series_id else 0,
+        episode_open=episode.status == EpisodeStatus.OPEN,
+    )
+    return render(request, "clinical/plan_schedule.html", context, status=409 if conflict else 200)
+
+
+def _chosen_visits(request, form, count: int):
+    practitioners = {p.public_id: p for p in practitioners_qs()}
+    visits, missing = [], []
+    for n in range(1, count + 1):
+        value = request.POST.get(f"visit_{n}", "")
+        if value == LEAVE_OUT:
+            continue
+        visit = _parse_visit(value, practitioners)
+        if visit is None:
+            missing.append(str(n))
+        else:
+            visits.append(visit)
+    if missing:
+        form.add_error(None, f"Choose a time for visit {', '.join(missing)}, or leave it out.")
+        return None
+    if not visits:
+        form.add_error(None, "Every visit is left out: there is nothing to book.")
+        return None
+    return visits
+
+
+urlpatterns = [
+    path("episodes/<uuid:episode_id>/plans/", episode_plans, name="episode_plans"),
+    path("episodes/<uuid:episode_id>/plans/new/", plan_new, name="plan_new"),
+    path("episodes/<uuid:episode_id>/plans/screening/", plan_screening, name="plan_screening"),
+    path("plans/<uuid:plan_id>/", plan_detail, name="plan"),
+    path("plans/<uuid:plan_id>/schedule/", plan_schedule, name="plan_schedule"),
+    path("goals/<uuid:goal_id>/status/", goal_status, name="goal_status"),
+    path("diagnosis-codes/", diagnosis_search, name="diagnosis_search"),
+]

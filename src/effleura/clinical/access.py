@@ -1,0 +1,136 @@
+"""The only way a view, API call or task fetches clinical records. Each function asks the
+permission table (core.access.authorize) and writes the audit event, allowed or denied,
+with the patient's id so the patient's access log shows every look at their record."""
+
+import uuid
+
+from django.db.models import Prefetch
+from django.http import Http404
+
+from effleura.clinical.models import Discharge, Episode, Goal, OutcomeMeasurement, TreatmentPlan
+from effleura.core.access import allowed, authorize
+from effleura.patients.models import HealthHistory, Patient
+
+
+def as_uuid(value, what: str = "record") -> uuid.UUID:
+    """``value`` as a UUID, or Http404 (a malformed id names nothing)."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        raise Http404(f"No such {what}.") from None
+
+
+def access_patient_clinical(user, patient_id, *, key: str = "clinical.view") -> Patient:
+    """The patient ``patient_id`` if ``user`` may use their clinical record under ``key``.
+
+    A refusal is audited before anything is looked up, so a front-desk or billing user
+    learns nothing (not even whether the patient exists)."""
+    patient_id = as_uuid(patient_id, "patient")
+    authorize(user, key, patient_id=patient_id, record_id=patient_id)
+    patient = Patient.objects.filter(public_id=patient_id).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    allowed(user, key, patient_id=patient_id, record_id=patient_id)
+    return patient
+
+
+def access_episode(user, episode_id, *, key: str = "clinical.view") -> Episode:
+    """The episode ``episode_id`` (with its patient and therapist) if ``user`` may use it
+    under ``key``: "clinical.view" to read, "clinical.write" to change. One query plus
+    the audit insert. A refused user gets PermissionDenied whether or not it exists."""
+    episode_id = as_uuid(episode_id, "episode")
+    episode = Episode.objects.select_related("patient", "therapist").filter(public_id=episode_id).first()
+    # Refused before saying whether it exists; the refusal names the patient (their access log).
+    authorize(user, key, patient_id=episode.patient.public_id if episode else None, record_id=episode_id)
+    if episode is None:
+        raise Http404("No such episode.")
+    allowed(user, key, patient_id=episode.patient.public_id, record_id=episode_id)
+    return episode
+
+
+def episodes_for(user, patient: Patient) -> list[Episode]:
+    """The patient's episodes, newest first (patient already accessed): one query."""
+    authorize(user, "clinical.view", patient_id=patient.public_id)
+    return list(Episode.objects.filter(patient=patient).select_related("therapist").order_by("-opened_on", "-id"))
+
+
+def access_plan(user, plan_id, *, key: str = "clinical.view") -> TreatmentPlan:
+    """The treatment plan ``plan_id`` (with its episode, patient and series) if ``user``
+    may use it under ``key``. One query plus the audit insert."""
+    plan_id = as_uuid(plan_id, "treatment plan")
+    plan = (
+        TreatmentPlan.objects.select_related("episode__patient", "episode__therapist", "series")
+        .filter(public_id=plan_id)
+        .first()
+    )
+    authorize(user, key, patient_id=plan.episode.patient.public_id if plan else None, record_id=plan_id)
+    if plan is None:
+        raise Http404("No such treatment plan.")
+    allowed(user, key, patient_id=plan.episode.patient.public_id, record_id=plan_id)
+    return plan
+
+
+def access_goal(user, goal_id, *, key: str = "clinical.view") -> Goal:
+    """The goal ``goal_id`` (with its plan, episode and patient) if ``user`` may use it."""
+    goal_id = as_uuid(goal_id, "goal")
+    goal = Goal.objects.select_related("plan__episode__patient").filter(public_id=goal_id).first()
+    authorize(user, key, patient_id=goal.plan.episode.patient.public_id if goal else None, record_id=goal_id)
+    if goal is None:
+        raise Http404("No such goal.")
+    allowed(user, key, patient_id=goal.plan.episode.patient.public_id, record_id=goal_id)
+    return goal
+
+
+def episode_plans(episode: Episode) -> list[TreatmentPlan]:
+    """Every plan of an episode (episode already accessed), newest first, with goals:
+    two queries."""
+    return list(
+        TreatmentPlan.objects.filter(episode=episode)
+        .select_related("created_by", "series")
+        .prefetch_related("goals")
+        .order_by("-created_at", "-id")
+    )
+
+
+def episodes_with_plans(user, patient: Patient) -> list[Episode]:
+    """The patient's episodes (patient already accessed), newest first, each with
+    ``plan_list`` (newest first, goals prefetched) and its discharge: four queries
+    whatever the number of episodes, plans and goals."""
+    authorize(user, "clinical.view", patient_id=patient.public_id)
+    plans = Prefetch(
+        "plans",
+        queryset=TreatmentPlan.objects.prefetch_related("goals").order_by("-created_at", "-id"),
+        to_attr="plan_list",
+    )
+    return list(
+        Episode.objects.filter(patient=patient)
+        .select_related("therapist", "discharge")
+        .prefetch_related(plans)
+        .order_by("-opened_on", "-id")
+    )
+
+
+def current_history(patient: Patient) -> HealthHistory | None:
+    """The patient's current health-history version (patient already accessed for a
+    clinical use, which was audited): one query."""
+    return HealthHistory.objects.filter(patient=patient).order_by("-version").first()
+
+
+def current_conditions(patient: Patient) -> list[str]:
+    """The screening condition keys of the current health history (ticked plus implied);
+    empty without a history. One query."""
+    history = current_history(patient)
+    return history.screening_conditions if history is not None else []
+
+
+def episode_measurements(episode: Episode) -> list[OutcomeMeasurement]:
+    """The outcome measurements of an episode (episode already accessed), oldest first."""
+    return list(OutcomeMeasurement.objects.filter(episode=episode).order_by("taken_on", "created_at", "id"))
+
+
+def episode_discharge(episode: Episode) -> Discharge:
+    """The discharge of a discharged episode (episode already accessed); Http404 if none."""
+    record = Discharge.objects.select_related("discharged_by").filter(episode=episode).first()
+    if record is None:
+        raise Http404("This episode has not been discharged.")
+    return record
