@@ -15,6 +15,7 @@ class SessionNote(models.Model):
 
     ``overrides`` records each contraindication the therapist charted past, with the reason:
     [{"condition": key, "technique": key, "verdict": str, "reason": str, "by": user id, "at": iso}].
+    Rules and writes live in clinical/notes.py.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -33,6 +34,10 @@ class SessionNote(models.Model):
     plan = models.TextField("P: plan", blank=True)
     home_care_given = models.TextField(blank=True)
     overrides = models.JSONField(default=list, blank=True)
+    # Where the draft's first content came from, so a copied note is never mistaken for a
+    # fresh one: {} (blank), {"kind": "template", "id": uuid, "label": name} or
+    # {"kind": "carry_forward", "id": uuid of the earlier note, "label": its session date}.
+    started_from = models.JSONField(default=dict, blank=True)
     total_minutes = models.PositiveSmallIntegerField(default=0, help_text="Sum of the technique minutes.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

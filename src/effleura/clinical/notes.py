@@ -1,0 +1,662 @@
+"""Session notes (SOAP): reading them, and every write to them.
+
+A note belongs to an episode of care and, usually, to one appointment. It starts as a
+draft (blank, from a template of the service, or carried forward from the episode's last
+signed note); only its author edits the draft; signing locks it, and later changes are
+addenda with their own author and time.
+
+Screening: every technique row is checked against the patient's current health history
+(clinical/screening.py). A technique the knowledge base calls contraindicated for one of
+the patient's conditions, or one charted over an area the patient must avoid when a
+condition rules out local work, is refused unless the row carries a reason; the reason is
+kept in ``SessionNote.overrides`` and each new one is written to the audit trail.
+
+Total treatment minutes are the sum of the rows (billing reads ``total_minutes``). A total
+beyond the appointment's length plus OVERRUN_MINUTES is refused: billing turns minutes
+into units, and an over-long total would bill time that was never booked.
+
+The pure rules (cleaning, what screening asks of a row, the total) are in
+clinical/note_rules.py.
+
+access_*() read (authorize + audit), check_*() validate and authorize and raise
+ValidationError in plain clinic words (a dict of field -> message), do_*() write inside
+a transaction with their audit events.
+"""
+
+import dataclasses
+import datetime
+import uuid
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from effleura.clinical import screening
+from effleura.clinical.access import access_episode, as_uuid, current_history
+from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
+from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry
+from effleura.clinical.note_rules import (
+    TEMPLATE_NAME_MAX,
+    TEMPLATE_ROW_FIELDS,
+    TEXT_FIELDS,
+    UNSCHEDULED_MAX_MINUTES,
+    RowScreening,
+    Screening,
+    check_total,
+    clean_note_fields,
+    clean_rows,
+    overrides_for,
+    row_screening,
+)
+from effleura.clinical.note_rules import clean_text as _text
+from effleura.core import audit
+from effleura.core.access import allowed, authorize
+from effleura.core.choices import AuditAction, AuditOutcome
+from effleura.patients.models import Patient
+from effleura.scheduling.choices import AppointmentStatus
+from effleura.scheduling.models import Appointment, Service
+
+RECORD_TYPE = "session_note"
+TEMPLATE_RECORD_TYPE = "note_template"
+
+TEMPLATE_FIELDS = frozenset(
+    {"service", "name", "subjective", "objective", "assessment", "plan", "techniques", "is_active"}
+)
+
+# A note documents treatment given: none for a cancelled appointment or a no-show.
+NO_NOTE_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW})
+# Signing may complete an appointment still in one of these; the others are final.
+OPEN_STATUSES = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_SESSION})
+
+
+class Start:
+    """How a new draft begins."""
+
+    BLANK = "blank"
+    TEMPLATE = "template"
+    CARRY_FORWARD = "carry_forward"
+    ALL = (BLANK, TEMPLATE, CARRY_FORWARD)
+
+
+# Reading ------------------------------------------------------------------------------------
+
+
+def _notes():
+    return SessionNote.objects.select_related(
+        "episode__patient", "episode__therapist", "author", "appointment__service", "appointment__location"
+    )
+
+
+def access_note(user, note_id, *, key: str = "clinical.view", audit_it: bool = True) -> SessionNote:
+    """The note ``note_id`` (its public id) with its episode, patient, author and
+    appointment, if ``user`` may use it under ``key``. One query plus the audit insert.
+    A refusal is audited before anything is looked up."""
+    note_id = as_uuid(note_id, "note")
+    authorize(user, key, record_id=note_id)
+    note = _notes().filter(public_id=note_id).first()
+    if note is None:
+        raise Http404("No such note.")
+    if audit_it:
+        allowed(user, key, patient_id=note.episode.patient.public_id, record_id=note_id)
+    return note
+
+
+def screening_for(patient: Patient) -> Screening:
+    """The screening flags of the patient's current health history: one query. Call only
+    after the patient's clinical record was accessed."""
+    history = current_history(patient)
+    conditions = list(history.screening_conditions) if history is not None else []
+    avoid = list(history.areas_to_avoid) if history is not None else []
+    return Screening(history, conditions, screening.screen(conditions), avoid)
+
+
+def plan_goals(episode: Episode) -> list[Goal]:
+    """The goals of the episode's active plan, shown read-only beside A: one query."""
+    return list(Goal.objects.filter(plan__episode=episode, plan__status=PlanStatus.ACTIVE).order_by("plan", "id"))
+
+
+@dataclasses.dataclass
+class NoteDetail:
+    note: SessionNote
+    techniques: list[TechniqueEntry]
+    addenda: list[Addendum]
+    screening: Screening
+    goals: list[Goal]
+    rows: list["RowScreening"]
+
+
+def note_detail(note: SessionNote) -> NoteDetail:
+    """Everything a note's page shows (note already accessed): four queries."""
+    techniques = list(note.techniques.all())
+    addenda = list(note.addenda.select_related("author"))
+    found = screening_for(note.episode.patient)
+    rows = [row_screening(found, t.technique, t.regions, note.body_marks) for t in techniques]
+    return NoteDetail(note, techniques, addenda, found, plan_goals(note.episode), rows)
+
+
+def access_episode_notes(user, episode_id) -> tuple[Episode, list[SessionNote]]:
+    """The episode and its notes, newest first: two queries plus the audit insert."""
+    episode = access_episode(user, episode_id)
+    notes = list(
+        SessionNote.objects.filter(episode=episode)
+        .select_related("author", "appointment__service")
+        .order_by("-session_date", "-id")
+    )
+    return episode, notes
+
+
+def open_episodes(patient: Patient) -> list[Episode]:
+    return list(
+        Episode.objects.filter(patient=patient, status=EpisodeStatus.OPEN)
+        .select_related("therapist")
+        .order_by("-opened_on", "-id")
+    )
+
+
+def last_signed_note(episode: Episode, *, before: SessionNote | None = None) -> SessionNote | None:
+    """The episode's most recent signed note (what carry-forward copies)."""
+    notes = SessionNote.objects.filter(episode=episode, status=RecordStatus.SIGNED)
+    if before is not None:
+        notes = notes.exclude(pk=before.pk)
+    return notes.order_by("-session_date", "-signed_at", "-id").first()
+
+
+def templates_for(service: Service | None) -> list[NoteTemplate]:
+    """Active templates: the service's when there is one, else all (bedside notes)."""
+    found = NoteTemplate.objects.filter(is_active=True).select_related("service")
+    if service is not None:
+        found = found.filter(service=service)
+    return list(found.order_by("service__name", "name"))
+
+
+def access_note_templates(user) -> list[NoteTemplate]:
+    authorize(user, "clinical.view")
+    return list(NoteTemplate.objects.select_related("service").order_by("service__name", "name"))
+
+
+def access_note_template(user, template_id, *, key: str = "clinical.view") -> NoteTemplate:
+    template_id = as_uuid(template_id, "note template")
+    authorize(user, key, record_id=template_id)
+    template = NoteTemplate.objects.select_related("service").filter(public_id=template_id).first()
+    if template is None:
+        raise Http404("No such note template.")
+    return template
+
+
+# Starting a draft ----------------------------------------------------------------------------
+
+
+class EpisodeChoiceNeeded(ValidationError):
+    """The patient has several open episodes and none was chosen."""
+
+    def __init__(self, episodes: list[Episode]):
+        self.episodes = episodes
+        super().__init__(
+            {"episode": f"This patient has {len(episodes)} open episodes of care: choose the one this session is for."}
+        )
+
+
+class NoOpenEpisode(ValidationError):
+    """The patient has no open episode: one must be opened before a note."""
+
+    def __init__(self, patient: Patient):
+        self.patient = patient
+        super().__init__({"episode": "This patient has no open episode of care. Open one first, then write the note."})
+
+
+class NoteExists(ValidationError):
+    """The appointment already has a note."""
+
+    def __init__(self, note: SessionNote):
+        self.note = note
+        super().__init__({"appointment": "This appointment already has a session note."})
+
+
+@dataclasses.dataclass(frozen=True)
+class NoteStart:
+    episode: Episode
+    appointment: Appointment | None
+    start: str
+    template: NoteTemplate | None
+    source: SessionNote | None  # the note carried forward
+    session_date: datetime.date
+
+
+def session_day(appointment: Appointment) -> datetime.date:
+    return timezone.localtime(appointment.start, appointment.location.tz).date()
+
+
+def check_start_note(
+    actor,
+    *,
+    appointment: Appointment | None = None,
+    episode: Episode | None = None,
+    start: str = Start.BLANK,
+    template: NoteTemplate | None = None,
+) -> NoteStart:
+    """May ``actor`` start a note for ``appointment`` (its patient's open episode: the one
+    given, the only one, or the user must choose) or, without one, for ``episode``?"""
+    if appointment is None and episode is None:
+        authorize(actor, "clinical.write")
+        raise ValidationError({"episode": "Choose the appointment or the episode of care the note is for."})
+    patient = appointment.patient if appointment is not None else episode.patient
+    authorize(actor, "clinical.write", patient_id=patient.public_id)
+    errors: dict[str, str] = {}
+    if appointment is not None:
+        if appointment.status in NO_NOTE_STATUSES:
+            label = AppointmentStatus(appointment.status).label.lower()
+            raise ValidationError({"appointment": f"This appointment is {label}: there is no session to write up."})
+        existing = SessionNote.objects.filter(appointment=appointment).first()
+        if existing is not None:
+            raise NoteExists(existing)
+        if episode is None:
+            choices = open_episodes(patient)
+            if not choices:
+                raise NoOpenEpisode(patient)
+            if len(choices) > 1:
+                raise EpisodeChoiceNeeded(choices)
+            episode = choices[0]
+    if episode.patient_id != patient.pk:
+        errors["episode"] = "This episode of care belongs to another patient."
+    elif episode.status != EpisodeStatus.OPEN:
+        errors["episode"] = "This episode of care was discharged; open a new one to write notes."
+    source = None
+    if start not in Start.ALL:
+        errors["start"] = "Start from a blank note, a template or the last note."
+    elif start == Start.TEMPLATE:
+        if template is None or not template.is_active:
+            errors["template"] = "Choose one of the practice's note templates."
+    elif start == Start.CARRY_FORWARD and "episode" not in errors:
+        source = last_signed_note(episode)
+        if source is None:
+            errors["start"] = "There is no signed note in this episode to carry forward yet."
+    if errors:
+        raise ValidationError(errors)
+    day = session_day(appointment) if appointment is not None else timezone.localdate()
+    return NoteStart(episode, appointment, start, template if start == Start.TEMPLATE else None, source, day)
+
+
+def _rows_from(source) -> list[dict]:
+    keys = ("technique", "minutes", "regions", "pressure", "position", "notes")
+    return [{k: row.get(k, [] if k == "regions" else "") for k in keys} for row in source]
+
+
+def do_start_note(actor, start: NoteStart) -> SessionNote:
+    """Create the draft ``start`` describes (from check_start_note), with the template's
+    or the last note's content as a clearly marked starting point. Overrides are never
+    carried: a contraindicated technique needs today's reason."""
+    fields: dict = {}
+    rows: list[dict] = []
+    started_from: dict = {}
+    if start.template is not None:
+        template = start.template
+        fields = {name: getattr(template, name) for name in ("subjective", "objective", "assessment", "plan")}
+        rows = _rows_from(template.techniques)
+        started_from = {"kind": Start.TEMPLATE, "id": str(template.public_id), "label": template.name}
+    elif start.source is not None:
+        source = start.source
+        fields = {name: getattr(source, name) for name in ("subjective", "objective", "assessment", "plan")}
+        fields["home_care_given"] = source.home_care_given
+        rows = _rows_from(source.techniques.values("technique", "minutes", "regions", "pressure", "position", "notes"))
+        started_from = {
+            "kind": Start.CARRY_FORWARD,
+            "id": str(source.public_id),
+            "label": source.session_date.isoformat(),
+        }
+    patient_id = start.episode.patient.public_id
+    with transaction.atomic():
+        note = SessionNote.objects.create(
+            episode=start.episode,
+            appointment=start.appointment,
+            author=actor,
+            session_date=start.session_date,
+            status=RecordStatus.DRAFT,
+            started_from=started_from,
+            total_minutes=sum(int(r["minutes"] or 0) for r in rows),
+            **fields,
+        )
+        _write_rows(note, rows)
+        detail = "draft started" + (f" from {started_from['kind']}" if started_from else "")
+        audit.record(
+            actor, AuditAction.CREATE, RECORD_TYPE, record_id=note.public_id, patient_id=patient_id, detail=detail
+        )
+    return note
+
+
+def _write_rows(note: SessionNote, rows: list[dict]) -> None:
+    TechniqueEntry.objects.bulk_create(
+        TechniqueEntry(
+            note=note,
+            technique=row["technique"],
+            minutes=row["minutes"],
+            regions=list(row.get("regions") or []),
+            pressure=row.get("pressure") or "",
+            position=row.get("position") or "",
+            notes=row.get("notes") or "",
+        )
+        for row in rows
+    )
+
+
+# Editing a draft ------------------------------------------------------------------------------
+
+
+def _refuse(actor, note: SessionNote, why: str, message: str):
+    """Audit a refused write on a note the role may use, then refuse."""
+    audit.record(
+        actor,
+        AuditAction.UPDATE,
+        RECORD_TYPE,
+        record_id=note.public_id,
+        patient_id=note.episode.patient.public_id,
+        outcome=AuditOutcome.DENIED,
+        detail=why,
+    )
+    raise PermissionDenied(message)
+
+
+def require_author_draft(actor, note: SessionNote, what: str = "edit") -> None:
+    """Only the author changes a draft; nobody changes a signed note (add an addendum)."""
+    authorize(actor, "clinical.write", patient_id=note.episode.patient.public_id, record_id=note.public_id)
+    if note.status == RecordStatus.SIGNED:
+        raise ValidationError(f"This note is signed and locked: it cannot be {what}ed. Add an addendum instead.")
+    if note.author_id != actor.pk:
+        _refuse(
+            actor,
+            note,
+            f"not the author: {what}",
+            f"Only {note.author.display_name}, who wrote this draft, may {what} it.",
+        )
+
+
+@dataclasses.dataclass
+class NoteChange:
+    fields: dict
+    rows: list[dict] | None  # None: the techniques stay as they are
+    overrides: list[dict]
+    new_overrides: list[dict]
+    total_minutes: int
+    warnings: list[str]
+
+
+def _stored_rows(note: SessionNote) -> list[dict]:
+    return [
+        {
+            "technique": t.technique,
+            "minutes": t.minutes,
+            "regions": t.regions,
+            "pressure": t.pressure,
+            "position": t.position,
+            "notes": t.notes,
+        }
+        for t in note.techniques.all()
+    ]
+
+
+def check_update_note(actor, note: SessionNote, data: dict, *, now=None) -> NoteChange:
+    """Validate a change to a draft (only the fields in ``data``; ``techniques``, when
+    given, replaces every row). Refuses, beside the row, a technique screening rules out
+    unless the row gives a reason, and a total beyond what the appointment allows."""
+    require_author_draft(actor, note)
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    clean = clean_note_fields(data, errors)
+    if "session_date" in clean and clean["session_date"] is not None:
+        if note.appointment_id is not None and clean["session_date"] != session_day(note.appointment):
+            errors["session_date"] = "The session date is the appointment's date."
+        elif clean["session_date"] > timezone.localdate():
+            errors["session_date"] = "The session date can’t be in the future."
+    rows = clean.pop("techniques", None)
+    checked_rows = rows if rows is not None else _stored_rows(note)
+    body_marks = clean.get("body_marks", note.body_marks)
+    found = screening_for(note.episode.patient)
+    if rows is not None or "body_marks" in clean:
+        overrides, fresh = overrides_for(found, checked_rows, body_marks, note.overrides, actor, now, errors)
+    else:
+        # Only the text changed: the rows were checked when they were saved, and signing
+        # checks them again, so a reason still missing does not block saving the words.
+        overrides, fresh = list(note.overrides or []), []
+    total = check_total(checked_rows, note.appointment, errors)
+    if errors:
+        raise ValidationError(errors)
+    warnings = [w for row in checked_rows for w in row_screening(found, row["technique"], row["regions"]).warnings]
+    return NoteChange(clean, rows, overrides, fresh, total, list(dict.fromkeys(warnings)))
+
+
+def do_update_note(actor, note: SessionNote, change: NoteChange) -> SessionNote:
+    patient_id = note.episode.patient.public_id
+    with transaction.atomic():
+        locked = SessionNote.objects.select_for_update().get(pk=note.pk)
+        if locked.status != RecordStatus.DRAFT or locked.author_id != actor.pk:
+            raise ValidationError("This note was signed meanwhile: add an addendum instead.")
+        changed = sorted(name for name, value in change.fields.items() if getattr(locked, name) != value)
+        for name, value in change.fields.items():
+            setattr(locked, name, value)
+        if change.rows is not None:
+            if change.rows != _stored_rows(locked):
+                changed.append("techniques")
+            locked.techniques.all().delete()
+            _write_rows(locked, change.rows)
+        locked.total_minutes = change.total_minutes
+        locked.overrides = change.overrides
+        locked.save()
+        # Field names only: the text is patient data and stays out of the audit trail.
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            RECORD_TYPE,
+            record_id=locked.public_id,
+            patient_id=patient_id,
+            detail=("changed: " + ", ".join(changed))[:200] if changed else "no change",
+        )
+        for override in change.new_overrides:
+            audit.record(
+                actor,
+                AuditAction.UPDATE,
+                RECORD_TYPE,
+                record_id=locked.public_id,
+                patient_id=patient_id,
+                detail=f"contraindication override: {override['technique']} despite {override['condition']}",
+            )
+    return _notes().get(pk=locked.pk)
+
+
+def check_discard_draft(actor, note: SessionNote) -> None:
+    require_author_draft(actor, note, "discard")
+
+
+def do_discard_draft(actor, note: SessionNote) -> None:
+    """Delete a draft (started by mistake, or for the wrong episode). Signed notes stay."""
+    with transaction.atomic():
+        locked = SessionNote.objects.select_for_update().get(pk=note.pk)
+        if locked.status != RecordStatus.DRAFT:
+            raise ValidationError("This note was signed meanwhile: it cannot be discarded.")
+        locked.techniques.all().delete()
+        locked.delete()
+        audit.record(
+            actor,
+            AuditAction.DELETE,
+            RECORD_TYPE,
+            record_id=note.public_id,
+            patient_id=note.episode.patient.public_id,
+            detail="draft discarded",
+        )
+
+
+# Signing ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Signing:
+    complete_appointment: bool
+    status_change: object | None  # scheduling.actions.StatusChange
+
+
+def check_sign_note(actor, note: SessionNote, *, complete_appointment: bool = True, now=None) -> Signing:
+    """May ``actor`` sign ``note``? Only its author, only a draft; the note says something;
+    every technique screening rules out carries its reason (checked again against the
+    health history as it stands now); the total fits the appointment, which has started.
+
+    ``complete_appointment``: mark the appointment completed if it is still booked,
+    checked in or in session (through scheduling's status action)."""
+    require_author_draft(actor, note, "sign")
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    rows = _stored_rows(note)
+    if not rows and not any(getattr(note, name).strip() for name in TEXT_FIELDS):
+        errors["__all__"] = "The note is empty: write what happened in the session before signing."
+    found = screening_for(note.episode.patient)
+    given = {(o["condition"], o["technique"]) for o in note.overrides or [] if o.get("reason")}
+    for i, row in enumerate(rows):
+        for need in row_screening(found, row["technique"], row["regions"], note.body_marks).requirements:
+            if (need.condition, need.technique) not in given:
+                errors[f"techniques.{i}.override_reason"] = need.message
+    check_total(rows, note.appointment, errors)
+    status_change = None
+    appointment = note.appointment
+    if appointment is not None:
+        if appointment.start > now:
+            local = timezone.localtime(appointment.start, appointment.location.tz)
+            errors["__all__"] = f"The appointment starts at {local:%Y-%m-%d %H:%M}: sign the note after the session."
+        elif complete_appointment and appointment.status in OPEN_STATUSES:
+            from effleura.scheduling import actions as scheduling_actions
+
+            try:
+                status_change = scheduling_actions.check_set_status(
+                    actor, appointment, AppointmentStatus.COMPLETED, now=now
+                )
+            except ValidationError as exc:
+                errors["appointment"] = " ".join(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    return Signing(complete_appointment, status_change)
+
+
+def do_sign_note(actor, note: SessionNote, signing: Signing, *, now=None) -> SessionNote:
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = SessionNote.objects.select_for_update().get(pk=note.pk)
+        if locked.status != RecordStatus.DRAFT:
+            raise ValidationError("This note is already signed.")
+        locked.status = RecordStatus.SIGNED
+        locked.signed_at = now
+        locked.save(update_fields=["status", "signed_at", "updated_at"])
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            RECORD_TYPE,
+            record_id=locked.public_id,
+            patient_id=note.episode.patient.public_id,
+            detail="signed",
+        )
+        if signing.status_change is not None:
+            from effleura.scheduling import actions as scheduling_actions
+
+            scheduling_actions.do_set_status(actor, note.appointment, signing.status_change, now=now)
+    return _notes().get(pk=locked.pk)
+
+
+# Addenda ------------------------------------------------------------------------------------
+
+
+def check_add_addendum(actor, note: SessionNote, text) -> str:
+    """Any clinician may add an addendum to a signed note; a draft is edited instead."""
+    authorize(actor, "clinical.write", patient_id=note.episode.patient.public_id, record_id=note.public_id)
+    if note.status != RecordStatus.SIGNED:
+        raise ValidationError({"text": "This note is still a draft: its author edits it. Addenda follow signing."})
+    errors: dict[str, str] = {}
+    text = _text(text, "text", errors)
+    if not text and "text" not in errors:
+        errors["text"] = "Write the addendum."
+    if errors:
+        raise ValidationError(errors)
+    return text
+
+
+def do_add_addendum(actor, note: SessionNote, text: str, *, now=None) -> Addendum:
+    with transaction.atomic():
+        addendum = Addendum.objects.create(note=note, author=actor, at=now or timezone.now(), text=text)
+        audit.record(
+            actor,
+            AuditAction.CREATE,
+            RECORD_TYPE,
+            record_id=note.public_id,
+            patient_id=note.episode.patient.public_id,
+            detail="addendum",
+        )
+    return addendum
+
+
+# Templates ----------------------------------------------------------------------------------
+
+
+def _service(value, errors: dict) -> Service | None:
+    if isinstance(value, Service):
+        return value
+    if value in (None, ""):
+        errors["service"] = "Choose the service this template is for."
+        return None
+    try:
+        found = Service.objects.filter(public_id=uuid.UUID(str(value))).first()
+    except ValueError:
+        found = None
+    if found is None:
+        errors["service"] = "Choose one of the practice's services."
+    return found
+
+
+def check_save_template(actor, data: dict, template: NoteTemplate | None = None) -> dict:
+    """Validate a note template (new, or a change to ``template``: only the fields sent).
+    Its techniques are checked like a note's, without screening (no patient yet)."""
+    authorize(actor, "clinical.write", record_id=template.public_id if template else "")
+    unknown = set(data) - TEMPLATE_FIELDS
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    if template is None or "service" in data:
+        clean["service"] = _service(data.get("service"), errors)
+    if template is None or "name" in data:
+        name = " ".join(_text(data.get("name"), "name", errors, TEMPLATE_NAME_MAX).split())
+        if not name and "name" not in errors:
+            errors["name"] = "Name the template, e.g. 'Bedside 15 minutes'."
+        clean["name"] = name
+    for name in ("subjective", "objective", "assessment", "plan"):
+        if name in data:
+            clean[name] = _text(data[name], name, errors)
+    if "techniques" in data:
+        rows = clean_rows(data["techniques"], errors, fields=TEMPLATE_ROW_FIELDS)
+        clean["techniques"] = rows
+        total = sum(row["minutes"] or 0 for row in rows)
+        if total > UNSCHEDULED_MAX_MINUTES and "techniques" not in errors:
+            errors["techniques"] = f"The techniques add up to {total} minutes; keep it to {UNSCHEDULED_MAX_MINUTES}."
+    if "is_active" in data:
+        clean["is_active"] = bool(data["is_active"])
+    service = clean.get("service") or (template.service if template else None)
+    name = clean.get("name") or (template.name if template else "")
+    if service is not None and name and "name" not in errors:
+        clash = NoteTemplate.objects.filter(service=service, name__iexact=name)
+        if template is not None:
+            clash = clash.exclude(pk=template.pk)
+        if clash.exists():
+            errors["name"] = "This service already has a template with this name."
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_template(actor, clean: dict, template: NoteTemplate | None = None) -> NoteTemplate:
+    with transaction.atomic():
+        if template is None:
+            template = NoteTemplate.objects.create(**clean)
+            action, detail = AuditAction.CREATE, "template created"
+        else:
+            template = NoteTemplate.objects.select_for_update().get(pk=template.pk)
+            changed = sorted(name for name, value in clean.items() if getattr(template, name) != value)
+            for name, value in clean.items():
+                setattr(template, name, value)
+            template.save()
+            action, detail = AuditAction.UPDATE, "changed: " + (", ".join(changed) or "nothing")
+        audit.record(actor, action, TEMPLATE_RECORD_TYPE, record_id=template.public_id, detail=detail[:200])
+    return NoteTemplate.objects.select_related("service").get(pk=template.pk)
