@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "effleura.patients",
     "effleura.scheduling",
     "effleura.clinical",
+    "effleura.documents",
     "effleura.api",
     "effleura.demo",
 ]
@@ -165,7 +166,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 NODE_MODULES = BASE_DIR / "node_modules"
-STATICFILES_DIRS = [("vendor/htmx", NODE_MODULES / "htmx.org" / "dist")]
+STATICFILES_DIRS = [
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

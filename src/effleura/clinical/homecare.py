@@ -1,0 +1,244 @@
+"""Home care: a per-episode plan assembled from the self-care library (clinical/knowledge/
+selfcare.yaml), with this patient's dosage and notes and a short introduction, shown on
+the episode and printed as a plain-language PDF handout (documents/pdf.py).
+
+The plan is saved whole: check_save_homecare() validates and authorizes the introduction
+and the ordered items; do_save_homecare() replaces the plan inside a transaction with its
+audit event. Adding, removing and reordering on the page are edits of that whole list, so
+there is one write path for the page and the API. Printing the handout is audited as a
+print (permission clinical.print).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from effleura.clinical import knowledge
+from effleura.clinical.access import access_episode, as_uuid
+from effleura.clinical.episodes import require_open
+from effleura.clinical.models import Episode, HomeCareItem, HomeCarePlan
+from effleura.core import audit
+from effleura.core.access import allowed, authorize
+from effleura.core.choices import AuditAction
+
+RECORD_TYPE = "home_care_plan"
+INTRODUCTION_MAX = 2000
+MAX_ITEMS = 20  # a handout a person will follow, not a library
+DOSAGE_MAX = HomeCareItem._meta.get_field("dosage").max_length
+NOTES_MAX = HomeCareItem._meta.get_field("notes").max_length
+ITEM_FIELDS = {"item", "dosage", "notes"}
+
+CATEGORY_LABELS = {
+    "stretch": "Stretches",
+    "strengthening": "Strengthening",
+    "heat_cold": "Heat and cold",
+    "posture": "Posture",
+    "ergonomics": "Ergonomics",
+    "self_massage": "Self-massage",
+    "breathing": "Breathing and relaxation",
+}
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One item as the page and the handout show it: the library's words with this
+    patient's dosage (when the therapist set one) and notes."""
+
+    key: str
+    title: str
+    category: str
+    steps: tuple[str, ...]
+    dosage: str  # the patient's, else the library's
+    custom_dosage: str  # what the therapist typed ("" = the library's)
+    library_dosage: str
+    notes: str
+    cautions: tuple[str, ...]
+    source: str
+    known: bool  # False when the library no longer has the key (shown, not printed blank)
+
+
+@dataclass(frozen=True)
+class HomeCare:
+    episode: Episode
+    plan: HomeCarePlan | None
+    items: list[PlanItem]
+
+    @property
+    def introduction(self) -> str:
+        return self.plan.introduction if self.plan else ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.items and not self.introduction
+
+
+def library() -> list[knowledge.SelfCareItem]:
+    return knowledge.selfcare()
+
+
+def library_by_category() -> list[tuple[str, list[knowledge.SelfCareItem]]]:
+    groups: dict[str, list] = {}
+    for item in library():
+        groups.setdefault(item.category, []).append(item)
+    return [(CATEGORY_LABELS.get(category, category), items) for category, items in groups.items()]
+
+
+def _plan_item(row: HomeCareItem) -> PlanItem:
+    try:
+        entry = knowledge.selfcare_item(row.item)
+    except KeyError:
+        return PlanItem(row.item, row.item, "", (), row.dosage, row.dosage, "", row.notes, (), "", known=False)
+    return PlanItem(
+        key=entry.key,
+        title=entry.title,
+        category=entry.category,
+        steps=entry.steps,
+        dosage=row.dosage or entry.dosage,
+        custom_dosage=row.dosage,
+        library_dosage=entry.dosage,
+        notes=row.notes,
+        cautions=entry.cautions,
+        source=entry.source,
+        known=True,
+    )
+
+
+def home_care_of(episode: Episode) -> HomeCare:
+    """The plan and its items of an episode the caller already accessed (e.g. the episode
+    page, with access_episode): two queries, no audit of its own."""
+    plan = HomeCarePlan.objects.filter(episode=episode).select_related("updated_by").first()
+    rows = list(plan.items.order_by("position", "id")) if plan else []
+    return HomeCare(episode, plan, [_plan_item(row) for row in rows])
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+def access_homecare(user, episode_id, *, key: str = "clinical.view") -> HomeCare:
+    """The episode's home-care plan (an empty one when none was made yet)."""
+    return home_care_of(access_episode(user, episode_id, key=key))
+
+
+def access_homecare_handout(user, episode_id) -> HomeCare:
+    """The plan for printing: needs clinical.print, and the print is audited as such."""
+    episode_id = as_uuid(episode_id, "episode")
+    authorize(user, "clinical.print", record_id=episode_id)
+    episode = Episode.objects.select_related("patient").filter(public_id=episode_id).first()
+    if episode is None:
+        raise Http404("No such episode.")
+    allowed(
+        user, "clinical.print", patient_id=episode.patient.public_id, record_id=episode_id, detail="home-care handout"
+    )
+    return home_care_of(episode)
+
+
+def handout_context(home_care: HomeCare, *, today: datetime.date | None = None) -> dict:
+    """What documents/letterhead.html and clinical/homecare_handout.html need. Only the
+    home-care content and the patient's preferred name: nothing else of the record."""
+    patient = home_care.episode.patient
+    return {
+        "recipient_name": patient.preferred_name or patient.legal_first_name,
+        "document_date": today or timezone.localdate(),
+        "introduction": home_care.introduction,
+        "items": [item for item in home_care.items if item.known],
+    }
+
+
+def handout_filename(home_care: HomeCare, today: datetime.date | None = None) -> str:
+    # No name in the file name: it shows in download lists and browser histories.
+    return f"home-care-{(today or timezone.localdate()):%Y-%m-%d}.pdf"
+
+
+# Writing ------------------------------------------------------------------------------
+
+
+def check_save_homecare(actor, episode: Episode, data: dict) -> dict:
+    """May ``actor`` set ``episode``'s home-care plan to ``data``, and is it sound?
+
+    ``data``: introduction (text, optional) and items, in order: [{"item": library key,
+    "dosage": text (blank = the library's), "notes": text}]. Each library item appears
+    once. Raises ValidationError naming the field ("items.2.item") at fault."""
+    authorize(actor, "clinical.write", patient_id=episode.patient.public_id, record_id=episode.public_id)
+    unknown = set(data) - {"introduction", "items"}
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    require_open(episode, "change its home-care plan")
+    errors: dict[str, str] = {}
+    introduction = data.get("introduction") or ""
+    if not isinstance(introduction, str):
+        errors["introduction"] = "Write the introduction as text."
+        introduction = ""
+    introduction = introduction.strip()
+    if len(introduction) > INTRODUCTION_MAX:
+        errors["introduction"] = f"Keep the introduction under {INTRODUCTION_MAX} characters."
+    items = data.get("items") or []
+    if not isinstance(items, list | tuple):
+        raise ValidationError({"items": "Give the items as a list."})
+    if len(items) > MAX_ITEMS:
+        errors["items"] = f"Keep the plan to {MAX_ITEMS} items or fewer: a handout a person will follow."
+    known = {entry.key for entry in library()}
+    clean_items, seen = [], set()
+    for n, raw in enumerate(items):
+        field = f"items.{n}"
+        if not isinstance(raw, dict) or set(raw) - ITEM_FIELDS:
+            errors[field] = "Give each item as {item, dosage, notes}."
+            continue
+        key = raw.get("item")
+        dosage = " ".join(str(raw.get("dosage") or "").split())
+        notes = " ".join(str(raw.get("notes") or "").split())
+        if key not in known:
+            errors[f"{field}.item"] = "Choose an item of the self-care library."
+            continue
+        if key in seen:
+            errors[f"{field}.item"] = f"{knowledge.selfcare_item(key).title} is already in the plan."
+            continue
+        seen.add(key)
+        if len(dosage) > DOSAGE_MAX:
+            errors[f"{field}.dosage"] = f"Keep the dosage under {DOSAGE_MAX} characters."
+        if len(notes) > NOTES_MAX:
+            errors[f"{field}.notes"] = f"Keep the notes under {NOTES_MAX} characters."
+        clean_items.append({"item": key, "dosage": dosage, "notes": notes})
+    if errors:
+        raise ValidationError(errors)
+    return {"introduction": introduction, "items": clean_items}
+
+
+def do_save_homecare(actor, episode: Episode, clean: dict) -> HomeCarePlan:
+    """Replace the episode's plan with ``clean`` (from check_save_homecare)."""
+    with transaction.atomic():
+        # Lock the episode so two saves of the same plan queue instead of both creating it.
+        Episode.objects.select_for_update().filter(pk=episode.pk).first()
+        plan = HomeCarePlan.objects.filter(episode=episode).first()
+        created = plan is None
+        if created:
+            plan = HomeCarePlan(episode=episode)
+        plan.introduction = clean["introduction"]
+        plan.updated_at = timezone.now()
+        plan.updated_by = actor
+        plan.save()
+        plan.items.all().delete()
+        HomeCareItem.objects.bulk_create(
+            HomeCareItem(plan=plan, item=row["item"], dosage=row["dosage"], notes=row["notes"], position=n)
+            for n, row in enumerate(clean["items"])
+        )
+        audit.record(
+            actor,
+            AuditAction.CREATE if created else AuditAction.UPDATE,
+            RECORD_TYPE,
+            record_id=plan.public_id,
+            patient_id=episode.patient.public_id,
+            detail=f"home-care plan saved, {len(clean['items'])} item(s)",
+        )
+    return plan
+
+
+def as_data(home_care: HomeCare) -> dict:
+    """The plan as check_save_homecare() takes it: the page edits this and saves it back."""
+    return {
+        "introduction": home_care.introduction,
+        "items": [{"item": i.key, "dosage": i.custom_dosage, "notes": i.notes} for i in home_care.items],
+    }

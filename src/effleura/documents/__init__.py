@@ -1,0 +1,1 @@
+"""Printable documents: PDFs rendered from HTML templates with WeasyPrint (documents/pdf.py)."""

@@ -1,0 +1,120 @@
+"""PDFs from HTML templates: every printable document of the practice (home-care handouts,
+referral forms, progress reports, superbills) is a Django template that extends
+``documents/letterhead.html`` and is rendered here by WeasyPrint.
+
+Rendering never reaches the network: the URL fetcher below serves the practice's own
+static files (from STATIC_ROOT or the static finders) and ``data:`` URIs, and refuses
+everything else, so a stray ``<img src="https://…">`` in a template or in typed text
+cannot make the server fetch an address. Fonts come from the system (Debian's
+fonts-dejavu-core), never from a web font service.
+"""
+
+import logging
+import mimetypes
+import re
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+# The letterhead every document extends; its stylesheet is documents/letterhead.css.
+LETTERHEAD = "documents/letterhead.html"
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+class RefusedResource(ValueError):
+    """A document asked for something other than our own static files or a data: URI."""
+
+
+def _static_url_prefix(base_url: str) -> str:
+    """The absolute address static files hang off, e.g. "http://clinic.example/static/"."""
+    return urljoin(base_url, settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL)
+
+
+def static_file(name: str) -> Path | None:
+    """The file on disk for static ``name`` (as ``{% static %}`` wrote it), or None.
+
+    The finders first (the apps' static/ folders and STATICFILES_DIRS: the current
+    sources), then STATIC_ROOT, where collectstatic put the manifest storage's hashed
+    names, so rendering works with or without collectstatic."""
+    name = name.lstrip("/")
+    if not name or ".." in Path(name).parts or "\\" in name:
+        return None
+    found = finders.find(name)
+    if found:
+        return Path(found)
+    root = Path(settings.STATIC_ROOT).resolve()
+    collected = (root / name).resolve()
+    if collected.is_file() and collected.is_relative_to(root):
+        return collected
+    return None
+
+
+def _make_fetcher(base_url: str):
+    # Imported here so that merely importing this module (URL configuration, checks)
+    # does not load Pango; only rendering needs it.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    prefix = _static_url_prefix(base_url)
+
+    class OwnFilesOnly(URLFetcher):
+        """Our static files and data: URIs; everything else is refused (no network)."""
+
+        def fetch(self, url, headers=None):
+            scheme = urlsplit(url).scheme.lower()
+            if scheme == "data":
+                # urllib's DataHandler decodes it in memory; no other handler can match.
+                return super().fetch(url, headers)
+            if url.startswith(prefix):
+                path = static_file(unquote(urlsplit(url).path)[len(urlsplit(prefix).path) :])
+                if path is not None:
+                    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+            raise RefusedResource("PDFs load only the practice's own static files and data: URIs.")
+
+    return OwnFilesOnly(allowed_protocols=("http", "https", "data"), allow_redirects=False)
+
+
+def render_html(template_name: str, context: dict) -> str:
+    """The document's HTML, with the letterhead's defaults filled in: ``practice``
+    (core.models.Practice.current()) and ``document_date`` (today)."""
+    from effleura.core.models import Practice
+
+    full = {"practice": None, "document_date": None, **context}
+    if full["practice"] is None:
+        full["practice"] = Practice.current()
+    if full["document_date"] is None:
+        full["document_date"] = timezone.localdate()
+    return render_to_string(template_name, full)
+
+
+def render_pdf(template_name: str, context: dict, *, base_url: str) -> bytes:
+    """Render ``template_name`` (a template extending documents/letterhead.html) to PDF bytes.
+
+    ``base_url`` is the site's own address (``request.build_absolute_uri("/")``, or
+    ``"http://localhost/"`` outside a request): the ``{% static %}`` links resolve against
+    it and are served from disk by the fetcher, never over the network.
+    """
+    from weasyprint import HTML
+
+    html = render_html(template_name, context)
+    document = HTML(string=html, base_url=base_url, url_fetcher=_make_fetcher(base_url))
+    return document.write_pdf()
+
+
+def pdf_response(request, template_name: str, context: dict, *, filename: str) -> HttpResponse:
+    """The rendered PDF as a response shown in the browser (and saved as ``filename``).
+
+    Never cached: a document carries patient data."""
+    data = render_pdf(template_name, context, base_url=request.build_absolute_uri("/"))
+    filename = re.sub(r"[^A-Za-z0-9._-]", "-", filename) or "document.pdf"
+    response = HttpResponse(data, content_type=PDF_CONTENT_TYPE)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
