@@ -70,8 +70,10 @@ def url_kwargs(owner, make_patient):
 
     token, _raw = do_create_api_token(owner, "walk")
     scheduling = _scheduling_objects(owner, patient)
+    clinical = _clinical_objects(owner, patient)
     return {
         **scheduling,
+        **clinical,
         "patient_id": patient.public_id,
         "id": patient.public_id,
         "document_id": document.public_id,
@@ -135,6 +137,40 @@ def _scheduling_objects(owner, patient) -> dict:
     }
 
 
+def _clinical_objects(owner, patient) -> dict:
+    """One of each clinical record, made directly (the walk tests the table, not the rules)."""
+    from effleura.clinical import models as clinical
+    from effleura.scheduling.models import Service
+
+    episode = clinical.Episode.objects.create(patient=patient, title="Walk episode", therapist=owner, created_by=owner)
+    plan = clinical.TreatmentPlan.objects.create(
+        episode=episode, diagnosis_codes=["M54.50"], sessions_per_week=2, weeks=4, session_minutes=60, created_by=owner
+    )
+    goal = clinical.Goal.objects.create(plan=plan, description="Less pain", measure="nprs", baseline=7, target=3)
+    measurement = clinical.OutcomeMeasurement.objects.create(
+        episode=episode, measure="nprs", answers=[5], score=5, unit="/10", recorded_by=owner
+    )
+    template = clinical.NoteTemplate.objects.create(service=Service.objects.get(name="Walk massage"), name="Walk")
+    return {
+        "episode_id": episode.public_id,
+        "plan_id": plan.public_id,
+        "goal_id": goal.public_id,
+        "measurement_id": measurement.public_id,
+        "template_id": template.public_id,
+        **_drafts_by(owner, episode),
+    }
+
+
+def _drafts_by(author, episode) -> dict:
+    """A draft assessment and note written by ``author``: only a draft's author may edit or
+    sign it (an object rule beyond the table), so each clinician walks their own."""
+    from effleura.clinical import models as clinical
+
+    assessment = clinical.Assessment.objects.create(episode=episode, author=author)
+    note = clinical.SessionNote.objects.create(episode=episode, author=author)
+    return {"assessment_id": assessment.public_id, "note_id": note.public_id}
+
+
 def _methods(name):
     entry = permissions.URL_RULES[name]
     return list(entry) if isinstance(entry, dict) else ["GET"]
@@ -165,6 +201,10 @@ def test_every_url_answers_each_role_as_the_table_says(role, personas, url_kwarg
         kwargs["feed_id"] = CalendarFeed.objects.create(
             practitioner=user, key_hash=hash_token("walk-feed-therapist"), hint="walk"
         ).public_id
+    if user is not None and user.role == "therapist":
+        from effleura.clinical.models import Episode
+
+        kwargs.update(_drafts_by(user, Episode.objects.get(public_id=url_kwargs["episode_id"])))
     for name, pattern in _walk(get_resolver().url_patterns):
         if name in ("core:logout", "core:password_reset_confirm"):
             continue  # logging out ends the walk's session; the reset link needs a real token

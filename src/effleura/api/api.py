@@ -29,6 +29,10 @@ from ninja.security import SessionAuth
 from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
 
+from effleura.clinical.api_assessments import router as assessments_router
+from effleura.clinical.api_episodes import router as episodes_router
+from effleura.clinical.api_measures import router as measures_router
+from effleura.clinical.api_notes import router as notes_router
 from effleura.patients.actions import DuplicatePatient
 from effleura.patients.api import router as patients_router
 from effleura.scheduling.api_appointments import router as appointments_router
@@ -117,6 +121,10 @@ api = EffleuraAPI(
     auth=[BearerToken(), BrowserSession()],
 )
 api.add_router("/", patients_router)
+api.add_router("/", episodes_router)
+api.add_router("/", assessments_router)
+api.add_router("/", notes_router)
+api.add_router("/", measures_router)
 api.add_router("/", scheduling_setup_router)
 api.add_router("/", availability_router)
 api.add_router("/", appointments_router)

@@ -5,3 +5,8 @@ class SchedulingConfig(AppConfig):
     name = "effleura.scheduling"
     label = "scheduling"
     verbose_name = "Scheduling: locations, rooms, hours, services and appointments"
+
+    def ready(self) -> None:
+        from effleura.scheduling import badges
+
+        badges.register(badges.consent_badges)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from effleura.core.permissions import has_permission
 from effleura.patients import access as patient_access
-from effleura.scheduling import access, actions, calendars
+from effleura.scheduling import access, actions, badges, calendars
 from effleura.scheduling.booking import BookingConflict
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location, SchedulingPolicy
@@ -33,7 +33,6 @@ from effleura.scheduling.views.calendar_forms import (
 )
 from effleura.scheduling.views.calendar_support import (
     apply_errors,
-    consent_flags,
     day_span,
     describe_when,
     home_tz,
@@ -290,7 +289,7 @@ def book_patients(request):
 def appointment(request, appointment_id):
     """Details, status, history and what can be done next."""
     appt, history = access.access_appointment_history(request.user, appointment_id)
-    consent_flags(request.user, [appt])
+    badges.apply(request.user, [appt])
     when = describe_when(appt)
     appt.next_actions = next_actions(request.user, appt)
     tz = appt.location.tz

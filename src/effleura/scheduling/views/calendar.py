@@ -17,14 +17,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from effleura.core.permissions import has_permission
-from effleura.scheduling import access
+from effleura.scheduling import access, badges
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location
 from effleura.scheduling.setup import list_locations, practitioners_qs
 from effleura.scheduling.views import appointments, grid
 from effleura.scheduling.views.calendar_support import (
     ONE_DAY,
-    consent_flags,
     day_span,
     home_tz,
     local_labels,
@@ -63,7 +62,7 @@ def day(request):
     shown = access.access_appointments(request.user, start=start, end=end, location=location)
     held = [a for a in shown if a.holds_time]
     context["cancelled"] = [a for a in shown if not a.holds_time]
-    consent_flags(request.user, held)
+    badges.apply(request.user, held)
     can_book = has_permission(request.user, "appointment.book")
     can_move = has_permission(request.user, "appointment.change")
     hours = grid.time_minutes(
@@ -202,7 +201,7 @@ def week(request):
     if practitioner is None:
         return render(request, "scheduling/calendar_week.html", context)
 
-    consent_flags(request.user, held)
+    badges.apply(request.user, held)
     working = working_time(location, [practitioner], start, end)[practitioner.pk] if location else []
     today = today_in(tz)
     where = location.public_id if location else ""
@@ -254,7 +253,7 @@ def today(request):
     if practitioner is not None:
         start, end = day_span(the_day, tz)
         appointments = access.access_appointments(request.user, start=start, end=end, practitioner=practitioner)
-        consent_flags(request.user, appointments)
+        badges.apply(request.user, appointments)
         for a in appointments:
             local_labels(a)
             a.next_actions = next_actions(request.user, a)

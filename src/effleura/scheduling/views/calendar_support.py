@@ -3,20 +3,15 @@ location's zone, where to go back to, and putting an action's errors on a form."
 
 import datetime
 import urllib.parse
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from effleura.core import audit
-from effleura.core.choices import AuditAction
 from effleura.core.permissions import has_permission
-from effleura.patients import access as patient_access
-from effleura.patients.consent import consent_statuses
-from effleura.patients.models import PatientConsent
 from effleura.scheduling import calendars
+from effleura.scheduling.badges import Flag  # noqa: F401  (re-exported for the views)
 from effleura.scheduling.choices import STATUS_FLOW, AppointmentStatus
 from effleura.scheduling.views.calendar_forms import parse_uuid
 
@@ -30,15 +25,6 @@ STATUS_BUTTONS = {
     AppointmentStatus.INTERRUPTED: "Interrupted",
 }
 ONE_DAY = datetime.timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A badge on an appointment (appointment_badges.html)."""
-
-    label: str
-    tone: str = "warn"  # "", "ok", "warn" or "danger" (core CSS badge classes)
-    title: str = ""
 
 
 def apply_errors(form, exc: ValidationError) -> None:
@@ -96,40 +82,6 @@ def working_time(location, practitioners, start, end) -> dict:
     the shading on the grid is the time the engine offers."""
     data = calendars._load(location, practitioners, [], start, end, busy_end=start)
     return {p.pk: data.working_time(p.pk) for p in practitioners}
-
-
-def consent_flags(user, appointments) -> None:
-    """Put a "consent" flag on each appointment whose patient has not signed the current
-    version of a required consent document. Three queries and one audit insert for the
-    whole page, whatever the number of appointments."""
-    patients = {a.patient_id: a.patient for a in appointments}
-    for appointment in appointments:
-        appointment.flags = []
-    if not patients or not has_permission(user, "consent.view"):
-        return
-    documents, latest = patient_access.current_consent_documents()
-    required = [d for d in documents if d.required]
-    if not required:
-        return
-    by_patient: dict = {pid: [] for pid in patients}
-    consents = PatientConsent.objects.filter(patient_id__in=list(patients), document_version__document__in=required)
-    for consent in consents.select_related("document_version"):
-        by_patient[consent.patient_id].append(consent)
-    missing = {}
-    for pid, consents_of_patient in by_patient.items():
-        lacking = [s for s in consent_statuses(required, latest, consents_of_patient) if s.needs_attention]
-        if lacking:
-            missing[pid] = Flag(
-                "consent",
-                "danger",
-                "; ".join(f"{s.document.title}: {s.state_label}" for s in lacking),
-            )
-    audit.record_many(
-        user, AuditAction.READ, "consent", [p.public_id for p in patients.values()], detail="calendar consent badges"
-    )
-    for appointment in appointments:
-        if appointment.patient_id in missing:
-            appointment.flags.append(missing[appointment.patient_id])
 
 
 def next_actions(user, appointment) -> list[tuple[str, str]]:

@@ -1,0 +1,37 @@
+"""Screening flags on calendar entries, for clinicians only (front desk and billing never
+see clinical content). Registered with scheduling/badges.py in clinical/apps.py."""
+
+from django.utils import timezone
+
+from effleura.clinical import screening
+from effleura.core import audit
+from effleura.core.choices import AuditAction
+from effleura.core.permissions import has_permission
+from effleura.patients.history import screening_conditions
+from effleura.patients.models import HealthHistory
+from effleura.scheduling.badges import Flag
+
+
+def screening_badges(user, appointments) -> None:
+    """One "screening" badge per appointment whose patient's current health history raises
+    flags: red when something defers the visit, amber otherwise. Two queries per page."""
+    if not has_permission(user, "clinical.view"):
+        return
+    patient_ids = {a.patient_id for a in appointments}
+    current: dict = {}
+    # Newest version first per patient; the first seen is the current one.
+    for history in HealthHistory.objects.filter(patient_id__in=patient_ids).order_by("patient_id", "-version"):
+        current.setdefault(history.patient_id, history)
+    today = timezone.localdate()
+    badges = {}
+    for patient_id, history in current.items():
+        flags = screening.screen(screening_conditions(history, today))
+        if flags:
+            tone = "danger" if any(flag.severity == "absolute" for flag in flags) else "warn"
+            badges[patient_id] = Flag("screening", tone, screening.summary(flags))
+    if badges:
+        shown = {a.patient_id: a.patient.public_id for a in appointments if a.patient_id in badges}
+        audit.record_many(user, AuditAction.READ, "health_history", list(shown.values()), detail="calendar screening")
+    for appointment in appointments:
+        if appointment.patient_id in badges:
+            appointment.flags.append(badges[appointment.patient_id])

@@ -1,0 +1,80 @@
+"""Badges on appointments in the calendar, the today list and the appointment page.
+
+Scheduling knows only the consent badge. Apps further down the dependency chain (the
+clinical record's screening flags, later referrals' authorizations) add theirs by
+registering a provider in their AppConfig.ready(), so scheduling never imports them.
+A provider is called with (user, appointments) once per page and appends Flag objects
+to each appointment.flags; it must do a fixed number of queries whatever the page size,
+ask the permission table, and audit what it reads.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from effleura.core import audit
+from effleura.core.choices import AuditAction
+from effleura.core.permissions import has_permission
+from effleura.patients import access as patient_access
+from effleura.patients.consent import consent_statuses
+from effleura.patients.models import PatientConsent
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A badge on an appointment (appointment_badges.html)."""
+
+    label: str
+    tone: str = "warn"  # "", "ok", "warn" or "danger" (core CSS badge classes)
+    title: str = ""
+
+
+_providers: list[Callable] = []
+
+
+def register(provider: Callable) -> None:
+    """Add a badge provider (idempotent: ready() may run more than once in tests)."""
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def apply(user, appointments) -> None:
+    """Give every appointment its ``flags`` list from every registered provider."""
+    appointments = list(appointments)
+    for appointment in appointments:
+        appointment.flags = []
+    if not appointments:
+        return
+    for provider in _providers:
+        provider(user, appointments)
+
+
+def consent_badges(user, appointments) -> None:
+    """Put a "consent" flag on each appointment whose patient has not signed the current
+    version of a required consent document. Three queries and one audit insert for the
+    whole page, whatever the number of appointments."""
+    patients = {a.patient_id: a.patient for a in appointments}
+    if not patients or not has_permission(user, "consent.view"):
+        return
+    documents, latest = patient_access.current_consent_documents()
+    required = [d for d in documents if d.required]
+    if not required:
+        return
+    by_patient: dict = {pid: [] for pid in patients}
+    consents = PatientConsent.objects.filter(patient_id__in=list(patients), document_version__document__in=required)
+    for consent in consents.select_related("document_version"):
+        by_patient[consent.patient_id].append(consent)
+    missing = {}
+    for pid, consents_of_patient in by_patient.items():
+        lacking = [s for s in consent_statuses(required, latest, consents_of_patient) if s.needs_attention]
+        if lacking:
+            missing[pid] = Flag(
+                "consent",
+                "danger",
+                "; ".join(f"{s.document.title}: {s.state_label}" for s in lacking),
+            )
+    audit.record_many(
+        user, AuditAction.READ, "consent", [p.public_id for p in patients.values()], detail="calendar consent badges"
+    )
+    for appointment in appointments:
+        if appointment.patient_id in missing:
+            appointment.flags.append(missing[appointment.patient_id])
