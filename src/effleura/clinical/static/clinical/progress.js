@@ -30,8 +30,11 @@
         borderColor: GOAL_COLOUR,
         borderDash: [6, 4],
         borderWidth: 2,
-        pointRadius: 0,
-        pointHoverRadius: 0,
+        // With a single date there is no segment to draw (a first visit): mark the goal
+        // with a wide horizontal dash instead, so it is never invisible.
+        pointStyle: "line",
+        pointRadius: data.dates.length === 1 ? 14 : 0,
+        pointHoverRadius: data.dates.length === 1 ? 14 : 0,
         fill: false
       });
     });
