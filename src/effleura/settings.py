@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "effleura.patients",
     "effleura.scheduling",
     "effleura.clinical",
+    "effleura.referrals",
     "effleura.documents",
     "effleura.api",
     "effleura.demo",

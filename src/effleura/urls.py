@@ -7,6 +7,7 @@ urlpatterns = [
     path("patients/", include("effleura.patients.urls")),
     path("schedule/", include("effleura.scheduling.urls")),
     path("clinical/", include("effleura.clinical.urls")),
+    path("referrals/", include("effleura.referrals.urls")),
     path("api/v1/", api.urls),
 ]
 

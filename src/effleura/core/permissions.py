@@ -53,6 +53,17 @@ RULES: dict[str, Rule] = {
     "clinical.write": _rule(CLINICAL, AuditAction.UPDATE, "clinical_record"),
     "clinical.print": _rule(CLINICAL, AuditAction.PRINT, "clinical_record"),
     "knowledge.view": _rule(CLINICAL, AuditAction.READ, "knowledge_base", False),
+    # Referrals and reports. Providers are contacts every role may look up. Referrals are
+    # read by every role: billing bills against the authorization and front desk books
+    # within it. Reports back to the provider carry clinical content: clinicians only.
+    "provider.view": _rule(ALL_STAFF, AuditAction.READ, "referring_provider", False),
+    "provider.manage": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "referring_provider", False),
+    "referral.view": _rule(ALL_STAFF, AuditAction.READ, "referral"),
+    "referral.manage": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "referral"),
+    "report.view": _rule(CLINICAL, AuditAction.READ, "report"),
+    "report.write": _rule(CLINICAL, AuditAction.UPDATE, "report"),
+    "report.print": _rule(CLINICAL, AuditAction.PRINT, "report"),
+    "report.send": _rule(CLINICAL, AuditAction.EXPORT, "report"),
     # Scheduling. Appointments name the patient, so they are patient data (audited); the
     # calendar shows no clinical content, so every role may read it.
     "schedule.view": _rule(ALL_STAFF, AuditAction.READ, "appointment"),
@@ -198,6 +209,8 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "clinical:homecare_pdf": "clinical.print",
     # clinical: knowledge base (clinical/views/knowledge.py)
     "clinical:knowledge": "knowledge.view",
+    # referrals: providers and referrals (referrals/views/providers.py, referrals.py)
+    # referrals: reports and forms (referrals/views/reports.py)
     # API (django-ninja operation names under the "api" namespace)
     "api:api-root": PUBLIC,
     "api:openapi-json": PUBLIC,
@@ -207,6 +220,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:health_history": {"GET": "health_history.view", "POST": "health_history.create"},
     "api:health_history_versions": "health_history.view",
     "api:health_history_version": "health_history.view",
+    # API: referrals
     # API: clinical
     # API: clinical episodes, plans, goals, discharge and screening (clinical/api_episodes.py)
     "api:patient_screening": "clinical.view",

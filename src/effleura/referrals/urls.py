@@ -1,0 +1,7 @@
+"""Referrals URLs, gathered from the view modules (each keeps its own urlpatterns)."""
+
+from effleura.referrals.views import providers, referrals, reports
+
+app_name = "referrals"
+
+urlpatterns = [*providers.urlpatterns, *referrals.urlpatterns, *reports.urlpatterns]

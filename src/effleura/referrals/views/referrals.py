@@ -1,0 +1,3 @@
+"""Referrals pages: referrals. URL names are listed in core/permissions.py URL_RULES."""
+
+urlpatterns: list = []
