@@ -1,0 +1,124 @@
+"""The only way a view, API call or task reads providers and referrals. Each function asks
+the permission table (core.access.authorize) and writes the audit event; every list is a
+bounded number of queries whatever its length."""
+
+import uuid
+
+from django.db.models import Q
+from django.http import Http404
+
+from effleura.core import audit
+from effleura.core.access import allowed, authorize
+from effleura.core.choices import AuditAction
+from effleura.patients.access import access_patient
+from effleura.referrals.models import Referral, ReferringProvider
+
+SEARCH_LIMIT = 20
+PROVIDER_PAGE = 200
+PATIENTS_LIMIT = 200
+
+
+def _as_uuid(value, what: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise Http404(f"No such {what}.") from None
+
+
+# Providers ------------------------------------------------------------------------------
+
+
+def provider_filter(text: str) -> Q:
+    """Every word must match a name or the practice; digits also match the NPI's start."""
+    q = Q()
+    for word in text.split()[:6]:
+        part = Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(practice_name__icontains=word)
+        if word.isdigit():
+            part |= Q(npi__startswith=word)
+        q &= part
+    return q
+
+
+def access_providers(
+    user, text: str = "", *, include_inactive: bool = False, limit: int = PROVIDER_PAGE
+) -> list[ReferringProvider]:
+    """Providers matching ``text`` (names, practice, NPI), at most ``limit``: one query."""
+    authorize(user, "provider.view")
+    providers = ReferringProvider.objects.all()
+    if not include_inactive:
+        providers = providers.filter(is_active=True)
+    text = (text or "").strip()[:100]
+    if text:
+        providers = providers.filter(provider_filter(text))
+    return list(providers[:limit])
+
+
+def access_provider(user, provider_id, *, key: str = "provider.view") -> ReferringProvider:
+    provider_id = _as_uuid(provider_id, "provider")
+    authorize(user, key, record_id=provider_id)
+    provider = ReferringProvider.objects.filter(public_id=provider_id).first()
+    if provider is None:
+        raise Http404("No such provider.")
+    return provider
+
+
+def access_provider_referrals(user, provider: ReferringProvider, *, limit: int = PATIENTS_LIMIT) -> list[Referral]:
+    """The provider's referrals, newest first, each with its patient: two queries (the list
+    and one audit insert per patient shown, in bulk)."""
+    authorize(user, "referral.view", record_id=provider.public_id)
+    referrals = list(Referral.objects.filter(provider=provider).select_related("patient")[:limit])
+    patient_ids = list(dict.fromkeys(r.patient.public_id for r in referrals))
+    audit.record_many(user, AuditAction.READ, "referral", patient_ids, detail="provider's referred patients")
+    return referrals
+
+
+# Referrals -------------------------------------------------------------------------------
+
+
+def access_patient_referrals(user, patient_id) -> tuple:
+    """(patient, their referrals newest first with provider and episode): bounded queries."""
+    patient_id = _as_uuid(patient_id, "patient")
+    authorize(user, "referral.view", patient_id=patient_id, record_id=patient_id)
+    patient = access_patient(user, patient_id, audit_it=False)
+    referrals = list(Referral.objects.filter(patient=patient).select_related("provider", "episode"))
+    allowed(user, "referral.view", patient_id=patient.public_id, record_id=patient.public_id, detail="referral list")
+    return patient, referrals
+
+
+def access_referral(
+    user, referral_id, *, key: str = "referral.view", audit_it: bool = True, detail: str = ""
+) -> Referral:
+    """The referral ``referral_id`` with its patient, provider and episode, if ``user`` may use it."""
+    referral_id = _as_uuid(referral_id, "referral")
+    authorize(user, key, record_id=referral_id)
+    referral = Referral.objects.filter(public_id=referral_id).select_related("patient", "provider", "episode").first()
+    if referral is None:
+        raise Http404("No such referral.")
+    if audit_it:
+        allowed(user, key, patient_id=referral.patient.public_id, record_id=referral.public_id, detail=detail)
+    return referral
+
+
+def access_referral_original(user, referral_id) -> Referral:
+    """The referral whose scanned original is about to be served (audited as a READ of it)."""
+    referral = access_referral(user, referral_id, audit_it=False)
+    if not referral.original:
+        raise Http404("This referral has no scanned original.")
+    allowed(
+        user,
+        "referral.view",
+        patient_id=referral.patient.public_id,
+        record_id=referral.public_id,
+        detail="original viewed",
+    )
+    return referral
+
+
+def patient_episodes(user, patient) -> list:
+    """The patient's episodes to link a referral to; only for those who may see the clinical
+    record (episode titles are clinical). One query."""
+    from effleura.core.permissions import has_permission
+
+    if not has_permission(user, "clinical.view"):
+        return []
+    return list(patient.episodes.order_by("-opened_on", "-id"))

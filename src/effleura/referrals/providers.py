@@ -1,0 +1,115 @@
+"""Referring providers: the physicians and other prescribers who send patients.
+
+check_save_provider() validates and authorizes (provider.manage); do_save_provider()
+writes inside a transaction with its audit event. Providers are contacts, not patient
+data; their list of referred patients is (referrals/access.py).
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from effleura.core import audit
+from effleura.core.access import authorize
+from effleura.core.choices import AuditAction
+from effleura.referrals.models import ReferringProvider
+from effleura.referrals.npi import is_valid_npi
+
+FIELDS = (
+    "first_name",
+    "last_name",
+    "credentials",
+    "practice_name",
+    "npi",
+    "phone",
+    "fax",
+    "email",
+    "address_line1",
+    "city",
+    "region",
+    "postal_code",
+)
+REQUIRED = {"first_name": "Enter the provider's first name.", "last_name": "Enter the provider's last name."}
+NPI_MESSAGE = "An NPI is 10 digits and its last digit must match the check digit; check the number on the referral."
+
+
+def _text(value) -> str:
+    return " ".join(str(value or "").split())
+
+
+def check_save_provider(actor, data: dict, provider: ReferringProvider | None = None) -> dict:
+    """May ``actor`` create (or change ``provider``) with ``data``, and is it sound?
+
+    Only the fields in ``data`` change on an update. Returns the cleaned fields."""
+    authorize(actor, "provider.manage", record_id=provider.public_id if provider else "")
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    current = {f: getattr(provider, f) for f in FIELDS} if provider else {}
+    merged = {**current, **data}
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for field in FIELDS:
+        value = _text(merged.get(field))
+        limit = ReferringProvider._meta.get_field(field).max_length
+        if field in REQUIRED and not value:
+            errors[field] = REQUIRED[field]
+        elif len(value) > limit and field != "npi":
+            errors[field] = f"Keep it under {limit} characters."
+        clean[field] = value
+    if clean["npi"] and "npi" not in errors:
+        if not is_valid_npi(clean["npi"]):
+            errors["npi"] = NPI_MESSAGE
+        else:
+            existing = ReferringProvider.objects.filter(npi=clean["npi"])
+            if provider is not None:
+                existing = existing.exclude(pk=provider.pk)
+            other = existing.first()
+            if other is not None:
+                errors["npi"] = f"NPI {clean['npi']} already belongs to {other.display_name}."
+    if clean["email"] and "email" not in errors:
+        try:
+            validate_email(clean["email"])
+        except ValidationError:
+            errors["email"] = "Enter an email address such as office@example.com."
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_provider(actor, clean: dict, provider: ReferringProvider | None = None) -> ReferringProvider:
+    """Create the provider, or change ``provider``, from check_save_provider's answer."""
+    with transaction.atomic():
+        if provider is None:
+            provider = ReferringProvider.objects.create(**clean)
+            action, detail = AuditAction.CREATE, "provider created"
+        else:
+            for field, value in clean.items():
+                setattr(provider, field, value)
+            provider.save()
+            action, detail = AuditAction.UPDATE, "provider changed"
+        audit.record(actor, action, "referring_provider", record_id=provider.public_id, detail=detail)
+    return provider
+
+
+def check_set_provider_active(actor, provider: ReferringProvider, active: bool) -> bool:
+    authorize(actor, "provider.manage", record_id=provider.public_id)
+    if provider.is_active == active:
+        raise ValidationError("This provider is already active." if active else "This provider is already inactive.")
+    return active
+
+
+def do_set_provider_active(actor, provider: ReferringProvider, active: bool) -> ReferringProvider:
+    """Deactivate (or reactivate) ``provider``: inactive ones are not offered for new referrals;
+    their referrals stay as they are."""
+    with transaction.atomic():
+        provider.is_active = active
+        provider.save(update_fields=["is_active"])
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            "referring_provider",
+            record_id=provider.public_id,
+            detail="provider reactivated" if active else "provider deactivated",
+        )
+    return provider
