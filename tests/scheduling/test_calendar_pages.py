@@ -21,9 +21,9 @@ from effleura.scheduling.models import Appointment, AppointmentChange
 # patients' consents, one audit insert); the practitioners and their working time as the
 # slot engine sees it (working hours, exceptions, time off, opening hours, busy time:
 # calendars._load); the layout's practice row.
-DAY_QUERIES = 18
+DAY_QUERIES = 19  # + the referral badges (open referrals; visits and audit only when some exist)
 # The week view: the same, with the practitioners read before the locations.
-WEEK_QUERIES = 18
+WEEK_QUERIES = 19  # + the referral badges
 
 
 def text_of(response) -> str:

@@ -5,3 +5,18 @@ class ReferralsConfig(AppConfig):
     name = "effleura.referrals"
     label = "referrals"
     verbose_name = "Referrals: referring providers, authorizations and reports back"
+
+    def ready(self) -> None:
+        # Authorization warnings where people look (referrals/authorization_warnings.py):
+        # a badge on calendar entries and a confirmation before booking past the limit.
+        from effleura.referrals.authorization_warnings import authorization_badges, booking_warnings
+        from effleura.scheduling import badges
+        from effleura.scheduling import booking_warnings as booking_warning_registry
+
+        badges.register(authorization_badges)
+        booking_warning_registry.register(booking_warnings)
+
+        from effleura.patients import chart_sections
+        from effleura.referrals.chart import referrals_section
+
+        chart_sections.register(referrals_section)

@@ -21,8 +21,8 @@ from ninja import Query, Router, Schema, Status
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, Page, StaffRef, WholeNumber, text
-from effleura.scheduling import access, actions
+from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, Flag, InputSchema, Page, StaffRef, WholeNumber, text
+from effleura.scheduling import access, actions, booking_warnings
 from effleura.scheduling import series as planning
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, AppointmentChange, Series
@@ -184,6 +184,13 @@ class BookIn(InputSchema):
     duration: Minutes | None = Field(None, description="Minutes: one of the service's (its first if left out).")
     start: AwareTime = Field(description="ISO 8601 with its offset, e.g. 2025-03-04T10:00:00-06:00.")
     notes: text(actions.MAX_TEXT) = Field("", description="Front-desk notes; nothing clinical.")
+    confirm_warnings: Flag = Field(
+        False, description="Book despite the warnings (e.g. no referral visits left) a 409 answer listed."
+    )
+
+
+class WarningsOut(ErrorOut):
+    warnings: list[str] = Field(default_factory=list, description="What needs confirming: send confirm_warnings.")
 
 
 def _references(payload) -> dict:
@@ -198,16 +205,22 @@ def _references(payload) -> dict:
 
 
 @router.post(
-    "/appointments", response={201: AppointmentOut, 400: ErrorOut, **CONFLICT, **ERRORS}, url_name="appointments"
+    "/appointments", response={201: AppointmentOut, 400: ErrorOut, 409: WarningsOut, **ERRORS}, url_name="appointments"
 )
 def book(request, payload: BookIn):
     """Book a visit. 409 when the practitioner, the room or the patient is already booked
-    then (changeover counted); the message gives that appointment's time."""
+    then (changeover counted); the message gives that appointment's time. 409 with
+    ``warnings`` when something needs confirming first (e.g. the referral has no visits
+    left): send again with ``confirm_warnings`` true to book anyway."""
     patient = access.patient_for_booking(request.user, payload.patient)
     refs = _references(payload)
     plan = actions.check_book(
         request.user, patient, start=payload.start, duration=payload.duration, notes=payload.notes, **refs
     )
+    warnings = booking_warnings.warnings_for(plan.patient, plan.start, tz=plan.location.tz)
+    if warnings and not payload.confirm_warnings:
+        detail = "Confirm before booking: " + " ".join(warnings)
+        return Status(409, {"detail": detail, "warnings": warnings})
     return Status(201, actions.do_book(request.user, plan))
 
 

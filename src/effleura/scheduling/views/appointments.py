@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from effleura.core.permissions import has_permission
 from effleura.patients import access as patient_access
-from effleura.scheduling import access, actions, badges, calendars
+from effleura.scheduling import access, actions, badges, booking_warnings, calendars
 from effleura.scheduling.booking import BookingConflict
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location, SchedulingPolicy
@@ -173,24 +173,28 @@ def book(request):
     service = form_value(form, "service")
     if service is not None:
         form = BookingForm(form.data if form.is_bound else None, initial=form.initial, service=service)
-    conflict = []
+    conflict, warnings = [], []
     if request.method == "POST" and form.is_valid():
         data = _booking_data(form, patient, request.POST.get("slot", ""))
         if data is not None:
             try:
                 plan = actions.check_book(request.user, **data)
-                appointment = actions.do_book(request.user, plan)
+                # Registered warnings (e.g. a referral with no visits left) need "Book anyway".
+                warnings = booking_warnings.warnings_for(plan.patient, plan.start, tz=plan.location.tz)
+                confirmed = not warnings or request.POST.get("confirm_warnings") == "1"
+                appointment = actions.do_book(request.user, plan) if confirmed else None
             except BookingConflict as exc:
                 conflict = exc.messages
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                messages.success(
-                    request,
-                    f"Booked {appointment.patient.display_name} with {appointment.practitioner.display_name}: "
-                    f"{appointment.service.name}, {describe_when(appointment)}.",
-                )
-                return redirect("scheduling:appointment", appointment_id=appointment.public_id)
+                if appointment is not None:
+                    messages.success(
+                        request,
+                        f"Booked {appointment.patient.display_name} with {appointment.practitioner.display_name}: "
+                        f"{appointment.service.name}, {describe_when(appointment)}.",
+                    )
+                    return redirect("scheduling:appointment", appointment_id=appointment.public_id)
     default_day = _default_slot_day(form, locations)
     context = {
         "nav": "calendar",
@@ -201,6 +205,7 @@ def book(request):
         "chosen": source.get("patient", ""),
         "search_url": reverse("scheduling:book_patients"),
         "conflict": conflict,
+        "booking_warnings": warnings,
         "next": source.get("next", ""),
         "back_url": _back_to_day(form, default_day),
         **_slot_context(request, form, default_day, source),
