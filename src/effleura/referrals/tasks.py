@@ -1,0 +1,12 @@
+"""Background tasks of referrals, run by `effleura worker`."""
+
+from django_tasks import task
+
+
+@task()
+def email_report(delivery_id: int, base_url: str = "http://localhost/") -> None:
+    """Email a signed report to its recipient with the PDF attached (referrals/reports.py);
+    the delivery records when it left or why it did not."""
+    from effleura.referrals.reports import email_delivery
+
+    email_delivery(delivery_id, base_url)
