@@ -71,9 +71,11 @@ def url_kwargs(owner, make_patient):
     token, _raw = do_create_api_token(owner, "walk")
     scheduling = _scheduling_objects(owner, patient)
     clinical = _clinical_objects(owner, patient)
+    referrals = _referral_objects(owner, patient, clinical["episode_id"])
     return {
         **scheduling,
         **clinical,
+        **referrals,
         "patient_id": patient.public_id,
         "id": patient.public_id,
         "document_id": document.public_id,
@@ -159,6 +161,28 @@ def _clinical_objects(owner, patient) -> dict:
         "template_id": template.public_id,
         **_drafts_by(owner, episode),
     }
+
+
+def _referral_objects(owner, patient, episode_id) -> dict:
+    import datetime
+
+    from django.utils import timezone
+
+    from effleura.clinical.models import Episode
+    from effleura.referrals import models as referrals
+
+    today = timezone.localdate()
+    provider = referrals.ReferringProvider.objects.create(first_name="Walk", last_name="Provider", npi="1234567893")
+    referral = referrals.Referral.objects.create(
+        patient=patient, provider=provider, referral_date=today, diagnosis_codes=["M54.50"], visits_authorized=8,
+        valid_from=today, valid_until=today + datetime.timedelta(days=60), created_by=owner,
+    )  # fmt: skip
+    # Signed: a draft's PDF and send pages redirect with a message instead of answering.
+    report = referrals.Report.objects.create(
+        episode=Episode.objects.get(public_id=episode_id), referral=referral, period_start=today, period_end=today,
+        author=owner, status="signed", signed_at=timezone.now(),
+    )  # fmt: skip
+    return {"provider_id": provider.public_id, "referral_id": referral.public_id, "report_id": report.public_id}
 
 
 def _drafts_by(author, episode) -> dict:

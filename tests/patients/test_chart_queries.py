@@ -12,10 +12,11 @@ from effleura.patients import actions
 # count, one page of patients, one bulk audit insert
 LIST_QUERIES = 6
 # patient + audit read; consent documents + their versions (prefetch) + audit read +
-# the patient's consents; health history: patient again + two newest versions + audit read
-CHART_QUERIES_CLINICAL = 12
+# the patient's consents; health history: patient again + two newest versions + audit read;
+# the referrals card (open referrals; visits and an audit read only when some exist)
+CHART_QUERIES_CLINICAL = 13
 # as above without the health history
-CHART_QUERIES_FRONT_DESK = 9
+CHART_QUERIES_FRONT_DESK = 10
 # patient, all versions, audit read; the consent block of the chart heading (4)
 HISTORY_QUERIES = 10
 # the version and the one before it (patient, pair, audit), then the version list

@@ -35,6 +35,8 @@ from effleura.clinical.api_measures import router as measures_router
 from effleura.clinical.api_notes import router as notes_router
 from effleura.patients.actions import DuplicatePatient
 from effleura.patients.api import router as patients_router
+from effleura.referrals.api_referrals import router as referrals_router
+from effleura.referrals.api_reports import router as reports_router
 from effleura.scheduling.api_appointments import router as appointments_router
 from effleura.scheduling.api_availability import router as availability_router
 from effleura.scheduling.api_setup import router as scheduling_setup_router
@@ -85,10 +87,23 @@ class EffleuraAPI(NinjaAPI):
         return urls
 
 
+# url_name of each operation that receives a file as multipart/form-data.
+FILE_OPERATIONS = frozenset({"referral_original"})
+
+
 def _json_edges(view, api: NinjaAPI):
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.method in BODY_METHODS:
+        # The operations that take a file (a referral's scanned original) accept multipart,
+        # read by ninja's File parameters; reading request.body here would also apply
+        # Django's in-memory size limit to a file that is allowed to be larger. Every other
+        # operation takes JSON only.
+        takes_file = (
+            request.content_type == "multipart/form-data"
+            and request.resolver_match is not None
+            and request.resolver_match.url_name in FILE_OPERATIONS
+        )
+        if request.method in BODY_METHODS and not takes_file:
             try:
                 has_body = bool(request.body)
             except RequestDataTooBig:
@@ -125,6 +140,8 @@ api.add_router("/", episodes_router)
 api.add_router("/", assessments_router)
 api.add_router("/", notes_router)
 api.add_router("/", measures_router)
+api.add_router("/", referrals_router)
+api.add_router("/", reports_router)
 api.add_router("/", scheduling_setup_router)
 api.add_router("/", availability_router)
 api.add_router("/", appointments_router)

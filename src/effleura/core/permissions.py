@@ -210,7 +210,32 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     # clinical: knowledge base (clinical/views/knowledge.py)
     "clinical:knowledge": "knowledge.view",
     # referrals: providers and referrals (referrals/views/providers.py, referrals.py)
+    "referrals:providers": "provider.view",
+    "referrals:provider_search": "provider.view",
+    "referrals:provider_new": {"GET": "provider.manage", "POST": "provider.manage"},
+    "referrals:provider": "provider.view",
+    "referrals:provider_edit": {"GET": "provider.manage", "POST": "provider.manage"},
+    "referrals:provider_active": {"POST": "provider.manage"},
+    "referrals:patient_referrals": "referral.view",
+    "referrals:referral_new": {"GET": "referral.manage", "POST": "referral.manage"},
+    "referrals:diagnosis_search": "referral.manage",
+    "referrals:referral": "referral.view",
+    "referrals:referral_edit": {"GET": "referral.manage", "POST": "referral.manage"},
+    "referrals:referral_original": "referral.view",
+    "referrals:referral_original_upload": {"POST": "referral.manage"},
+    "referrals:referral_original_remove": {"POST": "referral.manage"},
+    "referrals:referral_close": {"POST": "referral.manage"},
+    "referrals:running_out": "referral.view",  # referrals/views/authorizations.py
     # referrals: reports and forms (referrals/views/reports.py)
+    "referrals:permission_form": "referral.view",
+    "referrals:episode_reports": "report.view",
+    "referrals:report_new": {"GET": "report.write", "POST": "report.write"},
+    "referrals:patient_reports": "report.view",
+    "referrals:report": "report.view",
+    "referrals:report_edit": {"GET": "report.write", "POST": "report.write"},
+    "referrals:report_sign": {"POST": "report.write"},
+    "referrals:report_pdf": "report.print",
+    "referrals:report_send": {"GET": "report.send", "POST": "report.send"},
     # API (django-ninja operation names under the "api" namespace)
     "api:api-root": PUBLIC,
     "api:openapi-json": PUBLIC,
@@ -221,6 +246,17 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:health_history_versions": "health_history.view",
     "api:health_history_version": "health_history.view",
     # API: referrals
+    "api:referring_providers": {"GET": "provider.view", "POST": "provider.manage"},
+    "api:referring_provider": {"GET": "provider.view", "PATCH": "provider.manage"},
+    "api:patient_referrals": {"GET": "referral.view", "POST": "referral.manage"},
+    "api:referral": {"GET": "referral.view", "PATCH": "referral.manage"},
+    "api:referral_original": {"POST": "referral.manage", "DELETE": "referral.manage"},
+    "api:referral_close": {"POST": "referral.manage"},
+    "api:episode_reports": {"GET": "report.view", "POST": "report.write"},
+    "api:report": {"GET": "report.view", "PATCH": "report.write"},
+    "api:report_sign": {"POST": "report.write"},
+    "api:report_send": {"POST": "report.send"},
+    "api:report_pdf": "report.print",
     # API: clinical
     # API: clinical episodes, plans, goals, discharge and screening (clinical/api_episodes.py)
     "api:patient_screening": "clinical.view",

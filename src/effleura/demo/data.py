@@ -27,6 +27,7 @@ from effleura.core.models import User
 from effleura.patients import actions
 from effleura.patients.choices import ConsentKind, ConsentState, PatientStatus
 from effleura.patients.models import Patient
+from effleura.referrals.demo import load_referrals_demo
 from effleura.scheduling.demo import load_scheduling_demo
 
 # At least 10 characters and not on Django's common-password list: it passes the same
@@ -635,6 +636,7 @@ def load_demo(seed: int = DEMO_SEED) -> LoadResult:
         _create_patients(staff, documents, plan(seed), timezone.localdate())
         load_scheduling_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
         load_clinical_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
+        load_referrals_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
     return LoadResult(created=True, staff=len(staff), patients=PATIENT_COUNT)
 
 

@@ -1,7 +1,7 @@
 """Referrals URLs, gathered from the view modules (each keeps its own urlpatterns)."""
 
-from effleura.referrals.views import providers, referrals, reports
+from effleura.referrals.views import authorizations, providers, referrals, reports
 
 app_name = "referrals"
 
-urlpatterns = [*providers.urlpatterns, *referrals.urlpatterns, *reports.urlpatterns]
+urlpatterns = [*providers.urlpatterns, *referrals.urlpatterns, *reports.urlpatterns, *authorizations.urlpatterns]

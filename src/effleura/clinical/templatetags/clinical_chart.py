@@ -17,6 +17,8 @@ EPISODE_SECTIONS = (
     ("measures", "Outcome measures", "clinical:measures"),
     ("homecare", "Home care", "clinical:homecare"),
     ("discharge", "Discharge", "clinical:discharge"),
+    # Downstream app, linked by name only: left out when referrals is not installed.
+    ("reports", "Reports to the provider", "referrals:episode_reports"),
 )
 
 
