@@ -156,3 +156,13 @@ def test_a_transactional_test_may_write_audit_events(owner, make_patient):
 def test_the_triggers_are_back_after_a_transactional_test_emptied_the_tables(event):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM core_auditevent")
+
+
+def test_a_refusal_at_an_episode_url_is_audited_against_its_patient(front_desk, owner, make_patient, client_for):
+    from effleura.clinical.models import Episode
+
+    patient = make_patient()
+    episode = Episode.objects.create(patient=patient, title="Neck (synthetic)", therapist=owner, created_by=owner)
+    assert client_for(front_desk).get(reverse("clinical:episode", args=[episode.public_id])).status_code == 403
+    event = AuditEvent.objects.get(outcome=AuditOutcome.DENIED)
+    assert event.patient_id == patient.public_id

@@ -19,3 +19,15 @@ class ClinicalConfig(AppConfig):
         from effleura.scheduling import badges
 
         badges.register(screening_badges)
+
+        # Refusals at an episode's, assessment's or note's URL are audited against the patient.
+        from effleura.clinical.models import Assessment, Episode, SessionNote, TreatmentPlan
+        from effleura.core.middleware import PATIENT_RESOLVERS
+
+        def resolver(model, path):
+            return lambda value: model.objects.filter(public_id=value).values_list(path, flat=True).first()
+
+        PATIENT_RESOLVERS["episode_id"] = resolver(Episode, "patient__public_id")
+        PATIENT_RESOLVERS["assessment_id"] = resolver(Assessment, "episode__patient__public_id")
+        PATIENT_RESOLVERS["note_id"] = resolver(SessionNote, "episode__patient__public_id")
+        PATIENT_RESOLVERS["plan_id"] = resolver(TreatmentPlan, "episode__patient__public_id")

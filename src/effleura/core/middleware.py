@@ -55,6 +55,20 @@ class ApiTokenMiddleware:
         return self.get_response(request)
 
 
+# URL parameter name -> function(value) -> the patient's public id, or None. Apps further
+# down the chain register theirs (clinical: episode_id, note_id, …) in AppConfig.ready(), so
+# a refusal at one of their URLs is audited against the patient without core importing them.
+PATIENT_RESOLVERS: dict = {}
+
+
+def _patient_behind(view_kwargs):
+    for name, value in view_kwargs.items():
+        resolver = PATIENT_RESOLVERS.get(name)
+        if resolver is not None:
+            return resolver(value)
+    return None
+
+
 class PermissionMiddleware:
     """Refuses any request whose URL the permission table does not allow for the user.
 
@@ -90,7 +104,7 @@ class PermissionMiddleware:
     def _refuse(self, request, key, view_kwargs):
         # Every refusal is recorded, patient data or not: a pattern of refused attempts at
         # the staff or audit pages is as telling as one at a chart.
-        patient_id = view_kwargs.get("patient_id")
+        patient_id = view_kwargs.get("patient_id") or _patient_behind(view_kwargs)
         rule = permissions.RULES.get(key) if key else None
         audit.record(
             request.user,

@@ -20,3 +20,13 @@ class ReferralsConfig(AppConfig):
         from effleura.referrals.chart import referrals_section
 
         chart_sections.register(referrals_section)
+
+        from effleura.core.middleware import PATIENT_RESOLVERS
+        from effleura.referrals.models import Referral, Report
+
+        PATIENT_RESOLVERS["referral_id"] = lambda value: (
+            Referral.objects.filter(public_id=value).values_list("patient__public_id", flat=True).first()
+        )
+        PATIENT_RESOLVERS["report_id"] = lambda value: (
+            Report.objects.filter(public_id=value).values_list("episode__patient__public_id", flat=True).first()
+        )
