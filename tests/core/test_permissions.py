@@ -283,3 +283,41 @@ def test_consent_documents_are_listed_for_every_role_but_managed_by_the_owner(pe
         toggle = client_for(user).post(reverse("patients:consent_document", args=[document.public_id]), {"active": "0"})
         assert toggle.status_code == (302 if role == "owner" else 403)
     assert not ConsentDocument.objects.get(pk=document.pk).is_active
+
+
+GARBAGE = {
+    "q": "\x00<script>",
+    "page": "abc",
+    "date": "2026-02-30",
+    "start": "not-a-time",
+    "end": "2026-13-01",
+    "location": "not-a-uuid",
+    "practitioner": "12",
+    "patient": "x",
+    "service": "%",
+    "duration": "-5",
+    "status": "nonsense",
+    "measure": "../etc",
+    "kind": "???",
+    "format": "exe",
+    "by": "nobody",
+    "user": "nobody",
+    "outcome": "maybe",
+    "appointment": "nope",
+    "episode": "nope",
+}
+
+
+def test_no_page_answers_500_to_malformed_query_parameters(owner, url_kwargs):
+    client = Client(raise_request_exception=False)
+    client.force_login(owner)
+    failures = []
+    for name, pattern in _walk(get_resolver().url_patterns):
+        if name in ("core:logout", "core:password_reset_confirm"):
+            continue
+        if "GET" not in _methods(name):
+            continue
+        response = client.get(_url(name, pattern, url_kwargs), GARBAGE)
+        if response.status_code >= 500:
+            failures.append(f"{name} -> {response.status_code}")
+    assert failures == []
