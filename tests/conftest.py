@@ -10,6 +10,9 @@ from django.test import Client
 
 from effleura.core.choices import Role
 
+# Location, rooms, service, hours, next_monday, at, book and api_as: see the module.
+pytest_plugins = ["scheduling_fixtures"]
+
 PASSWORD = "correct-horse-battery-9"
 
 # Fast hashing in tests; production uses Argon2 (settings.PASSWORD_HASHERS).

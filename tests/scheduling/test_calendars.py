@@ -1,6 +1,6 @@
 """calendars.py: the engine's inputs from the database, and why a chosen booking fails.
 
-Uses the shared fixtures of tests/scheduling/conftest.py: ``location`` (America/Chicago,
+Uses the shared fixtures of tests/scheduling_fixtures.py: ``location`` (America/Chicago,
 open Monday–Saturday 08:00–20:00), ``room``, ``room2``, ``service`` (60 or 30 minutes,
 15 minutes changeover, needs a room, given by ``therapist``), ``hours`` (the therapist
 works Monday–Friday 09:00–17:00), ``next_monday`` and ``at(day, "HH:MM")``.

@@ -1,5 +1,8 @@
-"""Shared scheduling fixtures: one location with two rooms, one service, the therapist's
-weekly hours, and helpers for dates and times in the location's zone. Everything is made
+"""Shared scheduling fixtures, loaded for the whole suite by tests/conftest.py
+(pytest_plugins): scheduling, clinical and referrals tests all book visits.
+
+One location with two rooms, one service, the therapist's weekly hours, and helpers for
+dates and times in the location's zone. Everything is made
 by the owner through the set-up actions (scheduling/setup.py, hours.py), so the fixtures
 obey the same rules as the pages and the API. Those actions write audit events
 (record types location, room, service, working_hours): filter by record type when a test
