@@ -289,3 +289,12 @@ def test_it_escapes_what_was_typed_when_echoing_it(client_for, therapist, people
     body = response.content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_it_ignores_control_characters_such_as_a_null_byte():
+    # PostgreSQL refuses a NUL in a query string; the search must never send one.
+    from effleura.patients import search as search_rules
+
+    terms = search_rules.parse("Riv\x00era 555\x000134")
+    assert terms.words == ["Riv", "era"]
+    assert "\x00" not in "".join(terms.words + terms.numbers)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from effleura.core.text import printable
+
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%d.%m.%Y")
 MAX_TERMS = 6
 
@@ -28,7 +30,7 @@ class Terms:
 
 def parse(text: str) -> Terms:
     terms = Terms()
-    for token in (text or "").split()[:MAX_TERMS]:
+    for token in printable(text).split()[:MAX_TERMS]:
         token = token.strip(",;")
         if not token:
             continue

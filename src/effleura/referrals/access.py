@@ -10,6 +10,7 @@ from django.http import Http404
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.text import printable
 from effleura.patients.access import access_patient
 from effleura.referrals.models import Referral, ReferringProvider
 
@@ -47,7 +48,7 @@ def access_providers(
     providers = ReferringProvider.objects.all()
     if not include_inactive:
         providers = providers.filter(is_active=True)
-    text = (text or "").strip()[:100]
+    text = printable(text).strip()[:100]
     if text:
         providers = providers.filter(provider_filter(text))
     return list(providers[:limit])
