@@ -4,6 +4,7 @@ Defaults are safe: DEBUG is off, and the embedded SQLite database and a generate
 secret key live in var/ so that `make run` works on a fresh machine.
 """
 
+import re
 import secrets
 import zoneinfo
 from pathlib import Path
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "effleura.scheduling",
     "effleura.clinical",
     "effleura.referrals",
+    "effleura.billing",
     "effleura.documents",
     "effleura.api",
     "effleura.demo",
@@ -214,3 +216,8 @@ LOGGING = {
 EFFLEURA_PRACTICE_NAME = envstr("EFFLEURA_PRACTICE_NAME", "Effleura Clinic")
 # Demo data is synthetic; while any is loaded every page says so.
 EFFLEURA_API_PAGE_SIZE = 50
+
+# Money: every amount is a Decimal in this currency (ISO 4217), stored beside it.
+EFFLEURA_CURRENCY = envstr("EFFLEURA_CURRENCY", "USD").upper()
+if not re.fullmatch(r"[A-Z]{3}", EFFLEURA_CURRENCY):
+    raise ConfigError(f"EFFLEURA_CURRENCY {EFFLEURA_CURRENCY!r} is not a currency code: three letters, e.g. USD.")

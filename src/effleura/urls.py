@@ -8,6 +8,7 @@ urlpatterns = [
     path("schedule/", include("effleura.scheduling.urls")),
     path("clinical/", include("effleura.clinical.urls")),
     path("referrals/", include("effleura.referrals.urls")),
+    path("billing/", include("effleura.billing.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -8,11 +8,11 @@ from django.test import override_settings
 from django.utils import timezone
 
 from effleura.core.models import User
+from effleura.core.npi import is_valid_npi
 from effleura.demo import data as demo_data
 from effleura.patients.models import Patient
 from effleura.referrals import demo
 from effleura.referrals.models import Referral, ReferringProvider
-from effleura.referrals.npi import is_valid_npi
 
 
 @pytest.fixture(scope="module")

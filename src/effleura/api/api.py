@@ -29,6 +29,11 @@ from ninja.security import SessionAuth
 from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
 
+from effleura.billing.api_accounts import router as billing_accounts_router
+from effleura.billing.api_charges import router as billing_charges_router
+from effleura.billing.api_insurance import router as billing_insurance_router
+from effleura.billing.api_reports import router as billing_reports_router
+from effleura.billing.api_setup import router as billing_setup_router
 from effleura.clinical.api_assessments import router as assessments_router
 from effleura.clinical.api_episodes import router as episodes_router
 from effleura.clinical.api_measures import router as measures_router
@@ -146,6 +151,11 @@ api.add_router("/", scheduling_setup_router)
 api.add_router("/", availability_router)
 api.add_router("/", appointments_router)
 api.add_router("/", waitlist_router)
+api.add_router("/", billing_setup_router)
+api.add_router("/", billing_charges_router)
+api.add_router("/", billing_accounts_router)
+api.add_router("/", billing_insurance_router)
+api.add_router("/", billing_reports_router)
 
 
 # Errors ------------------------------------------------------------------------------

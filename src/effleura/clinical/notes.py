@@ -32,7 +32,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from effleura.clinical import screening
+from effleura.clinical import screening, signing_hooks
 from effleura.clinical.access import access_episode, as_uuid, current_history
 from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry
@@ -554,6 +554,7 @@ def do_sign_note(actor, note: SessionNote, signing: Signing, *, now=None) -> Ses
             from effleura.scheduling import actions as scheduling_actions
 
             scheduling_actions.do_set_status(actor, note.appointment, signing.status_change, now=now)
+        signing_hooks.run(actor, locked, now=now)
     return _notes().get(pk=locked.pk)
 
 

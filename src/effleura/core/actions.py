@@ -9,6 +9,7 @@ from django.utils import timezone
 from effleura.core import audit, permissions
 from effleura.core.choices import AuditAction
 from effleura.core.models import ApiToken, Practice, User, hash_token
+from effleura.core.npi import is_valid_npi
 
 
 def do_create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
@@ -40,8 +41,12 @@ def do_revoke_api_token(actor: User, token: ApiToken) -> None:
         audit.record(actor, AuditAction.UPDATE, "api_token", record_id=token.public_id, detail="token revoked")
 
 
-def check_save_staff(actor: User, *, username: str, password: str | None, user: User | None = None) -> None:
+def check_save_staff(
+    actor: User, *, username: str, password: str | None, user: User | None = None, npi: str = ""
+) -> None:
     permissions.require(actor, "staff.manage")
+    if npi and not is_valid_npi(npi):
+        raise ValidationError({"npi": "This is not a valid NPI: 10 digits, the last a check digit. Check the number."})
     clash = User.objects.filter(username__iexact=username)
     if user is not None:
         clash = clash.exclude(pk=user.pk)
@@ -85,7 +90,7 @@ def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str
 
 PRACTICE_FIELDS = [
     "name", "address_line1", "address_line2", "city", "region", "postal_code", "country",
-    "phone", "fax", "email", "website",
+    "phone", "fax", "email", "website", "tax_id", "npi",
 ]  # fmt: skip
 
 
@@ -94,6 +99,8 @@ def check_save_practice(actor: User, fields: dict) -> dict:
     clean = {name: (fields.get(name) or "").strip() for name in PRACTICE_FIELDS}
     if not clean["name"]:
         raise ValidationError({"name": "The practice needs a name: it heads every page and document."})
+    if clean["npi"] and not is_valid_npi(clean["npi"]):
+        raise ValidationError({"npi": "This is not a valid NPI: 10 digits, the last a check digit. Check the number."})
     return clean
 
 

@@ -18,6 +18,9 @@ class User(AbstractUser):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     credentials = models.CharField(max_length=60, blank=True, help_text="Shown after the name, e.g. LMT, CMT.")
+    npi = models.CharField(
+        "NPI", max_length=10, blank=True, help_text="The practitioner's own NPI, for superbills and claims."
+    )
     is_demo = models.BooleanField(default=False, help_text="Synthetic demo account.")
 
     class Meta:
@@ -134,6 +137,10 @@ class Practice(models.Model):
     fax = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     website = models.URLField(blank=True)
+    tax_id = models.CharField(
+        "tax ID", max_length=20, blank=True, help_text="EIN or SSN the practice bills under (superbills, claims)."
+    )
+    npi = models.CharField("NPI", max_length=10, blank=True, help_text="The practice's (group) NPI.")
     is_demo = models.BooleanField(default=False, editable=False, help_text="Holds the synthetic demo clinic.")
     updated_at = models.DateTimeField(auto_now=True)
 

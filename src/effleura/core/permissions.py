@@ -75,6 +75,29 @@ RULES: dict[str, Rule] = {
     "scheduling_setup.manage": _rule({OWNER}, AuditAction.UPDATE, "scheduling_setup", False),
     # A practitioner's own calendar subscription (iCalendar feed).
     "calendar_feed.manage": _rule({OWNER, THERAPIST}, AuditAction.UPDATE, "calendar_feed", False),
+    # Billing (billing/). Billing staff and owners run it. The front desk sees a patient's
+    # account (balance, invoices, payments, packages, policies), takes payments, sells
+    # packages, enters insurance cards and prints superbills. Therapists see the charges
+    # of their own visits (and adjust them, with a reason) and their own production only:
+    # access_* narrows "charge.*" and "production.view" to the actor's own unless they
+    # also hold "billing.view" (billing/access.py).
+    "billing_setup.view": _rule(ALL_STAFF, AuditAction.READ, "billing_setup", False),
+    "billing_setup.manage": _rule({OWNER, BILLING}, AuditAction.UPDATE, "billing_setup", False),
+    "billing.view": _rule({OWNER, BILLING}, AuditAction.READ, "billing"),
+    "billing.manage": _rule({OWNER, BILLING}, AuditAction.UPDATE, "billing"),
+    "charge.view": _rule({OWNER, THERAPIST, BILLING}, AuditAction.READ, "charge"),
+    "charge.adjust": _rule({OWNER, THERAPIST, BILLING}, AuditAction.UPDATE, "charge"),
+    "account.view": _rule({OWNER, FRONT_DESK, BILLING}, AuditAction.READ, "patient_account"),
+    "payment.take": _rule({OWNER, FRONT_DESK, BILLING}, AuditAction.CREATE, "payment"),
+    "policy.manage": _rule({OWNER, FRONT_DESK, BILLING}, AuditAction.UPDATE, "policy"),
+    "superbill.print": _rule({OWNER, FRONT_DESK, BILLING}, AuditAction.PRINT, "superbill"),
+    "invoice.print": _rule({OWNER, FRONT_DESK, BILLING}, AuditAction.PRINT, "invoice"),
+    "claim.view": _rule({OWNER, BILLING}, AuditAction.READ, "claim"),
+    "claim.manage": _rule({OWNER, BILLING}, AuditAction.UPDATE, "claim"),
+    "claim.export": _rule({OWNER, BILLING}, AuditAction.EXPORT, "claim"),
+    "billing_report.view": _rule({OWNER, BILLING}, AuditAction.READ, "billing_report"),
+    "billing_report.export": _rule({OWNER, BILLING}, AuditAction.EXPORT, "billing_report"),
+    "production.view": _rule({OWNER, THERAPIST, BILLING}, AuditAction.READ, "production_report"),
     # Practice administration.
     "consent_document.view": _rule(ALL_STAFF, AuditAction.READ, "consent_document", False),
     "consent_document.manage": _rule({OWNER}, AuditAction.UPDATE, "consent_document", False),
@@ -236,6 +259,11 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "referrals:report_sign": {"POST": "report.write"},
     "referrals:report_pdf": "report.print",
     "referrals:report_send": {"GET": "report.send", "POST": "report.send"},
+    # billing: codes, mapping, fee schedule, payers, package plans (billing/views/setup.py)
+    # billing: charges (billing/views/charges.py)
+    # billing: accounts, invoices, payments, packages (billing/views/accounts.py)
+    # billing: policies, superbills, claims (billing/views/insurance.py)
+    # billing: reports (billing/views/reports.py)
     # API (django-ninja operation names under the "api" namespace)
     "api:api-root": PUBLIC,
     "api:openapi-json": PUBLIC,
@@ -299,6 +327,11 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:series_book": "appointment.book",
     "api:series": "schedule.view",
     "api:series_cancel_remaining": "appointment.change",
+    # API: billing set-up: codes, mapping, fee schedule, payers, package plans (billing/api_setup.py)
+    # API: billing charges (billing/api_charges.py)
+    # API: billing accounts, invoices, payments, packages (billing/api_accounts.py)
+    # API: billing policies and claims (billing/api_insurance.py)
+    # API: billing reports (billing/api_reports.py)
     # API: clinical
     # API: scheduling set-up (scheduling/api_setup.py)
     "api:locations": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},

@@ -94,7 +94,7 @@ class StaffForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["username", "first_name", "last_name", "credentials", "email", "role", "is_active"]
+        fields = ["username", "first_name", "last_name", "credentials", "npi", "email", "role", "is_active"]
         labels = {"is_active": "Active (may sign in)", "role": "Role"}
         help_texts = {"username": "Letters, digits and @ . + - _ only.", "role": "Leave empty to suspend access."}
 
@@ -118,7 +118,9 @@ def _staff_form(request, member):
         data = {k: v for k, v in form.cleaned_data.items() if k != "password"}
         password = form.cleaned_data["password"] or None
         try:
-            actions.check_save_staff(request.user, username=data["username"], password=password, user=member)
+            actions.check_save_staff(
+                request.user, username=data["username"], password=password, user=member, npi=data.get("npi", "")
+            )
             saved = actions.do_save_staff(request.user, user=member, fields=data, password=password)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):

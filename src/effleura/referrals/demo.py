@@ -15,10 +15,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from effleura.clinical.models import Episode
+from effleura.core.npi import check_digit
 from effleura.referrals import providers as provider_actions
 from effleura.referrals import referral_actions
 from effleura.referrals.models import Referral, ReferringProvider
-from effleura.referrals.npi import check_digit
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
 

@@ -12,8 +12,8 @@ from django.db import transaction
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.npi import is_valid_npi
 from effleura.referrals.models import ReferringProvider
-from effleura.referrals.npi import is_valid_npi
 
 FIELDS = (
     "first_name",

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from effleura.referrals.npi import is_valid_npi
+from effleura.core.npi import is_valid_npi
 
 
 def luhn_valid(number: str) -> bool:

@@ -1,0 +1,73 @@
+from django.db import models
+
+
+class UnitMethod(models.TextChoices):
+    """How a payer counts timed units (billing/units.py)."""
+
+    CMS = "cms", "CMS 8-minute rule (total timed minutes)"
+    PER_CODE = "per_code", "Each code counted alone"
+
+
+class Relationship(models.TextChoices):
+    """The patient's relationship to the policy's subscriber (CMS-1500 box 6)."""
+
+    SELF = "self", "Self"
+    SPOUSE = "spouse", "Spouse"
+    CHILD = "child", "Child"
+    OTHER = "other", "Other"
+
+
+class Priority(models.TextChoices):
+    PRIMARY = "primary", "Primary"
+    SECONDARY = "secondary", "Secondary"
+    TERTIARY = "tertiary", "Tertiary"
+
+
+class ChargeStatus(models.TextChoices):
+    """A visit's charge: open until it is invoiced (or covered by a package), or void."""
+
+    OPEN = "open", "Not invoiced yet"
+    INVOICED = "invoiced", "Invoiced"
+    PACKAGE = "package", "Covered by a package"
+    VOID = "void", "Void"
+
+
+class InvoiceKind(models.TextChoices):
+    VISIT = "visit", "One visit"
+    PERIOD = "period", "A period"
+    PACKAGE = "package", "Package sale"
+
+
+class InvoiceStatus(models.TextChoices):
+    """Stored state; "paid" and "partly paid" are read from the payments (billing/ledger.py)."""
+
+    DRAFT = "draft", "Draft"
+    ISSUED = "issued", "Issued"
+    VOID = "void", "Void"
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    CHEQUE = "cheque", "Cheque"
+    TRANSFER = "transfer", "Bank transfer"
+
+
+class PaymentKind(models.TextChoices):
+    PAYMENT = "payment", "Payment"
+    REFUND = "refund", "Refund"
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    PAID = "paid", "Paid"
+    DENIED = "denied", "Denied"
+    RESUBMITTED = "resubmitted", "Resubmitted"
+
+
+class PackageStatus(models.TextChoices):
+    """Stored state of a package; "used up" and "expired" are read from uses and dates."""
+
+    ACTIVE = "active", "Active"
+    CANCELLED = "cancelled", "Cancelled"

@@ -1,0 +1,3 @@
+"""Billing pages: accounts (URL names in core/permissions.py URL_RULES, # billing: accounts)."""
+
+urlpatterns: list = []
