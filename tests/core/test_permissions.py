@@ -9,6 +9,7 @@ from effleura.core import permissions
 from effleura.core.models import AuditEvent
 from effleura.patients import actions as patient_actions
 from effleura.patients.models import ConsentDocument
+from effleura.scheduling.models import Service
 
 
 def _walk(patterns, namespace=""):
@@ -72,10 +73,12 @@ def url_kwargs(owner, make_patient):
     scheduling = _scheduling_objects(owner, patient)
     clinical = _clinical_objects(owner, patient)
     referrals = _referral_objects(owner, patient, clinical["episode_id"])
+    billing = _billing_objects(owner, patient, scheduling["service_id"])
     return {
         **scheduling,
         **clinical,
         **referrals,
+        **billing,
         "patient_id": patient.public_id,
         "id": patient.public_id,
         "document_id": document.public_id,
@@ -185,6 +188,69 @@ def _referral_objects(owner, patient, episode_id) -> dict:
     return {"provider_id": provider.public_id, "referral_id": referral.public_id, "report_id": report.public_id}
 
 
+def _billing_objects(owner, patient, service_id) -> dict:
+    """One of each billing record, made directly (the walk tests the table, not the rules)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from effleura.billing import models as billing
+    from effleura.scheduling.models import Service
+
+    today = timezone.localdate()
+    code = billing.ProcedureCode.objects.get(code="97124")
+    payer = billing.Payer.objects.create(name="Walk payer")
+    fee = billing.FeeScheduleEntry.objects.create(code=code, amount=Decimal("30.00"))
+    plan = billing.PackagePlan.objects.create(name="Walk 5 visits", sessions=5, price=Decimal("400.00"))
+    package = billing.Package.objects.create(
+        patient=patient, plan=plan, name=plan.name, sessions=5, price=plan.price, expires_on=today, created_by=owner
+    )
+    policy = billing.Policy.objects.create(patient=patient, payer=payer, member_id="WALK1", created_by=owner)
+    invoice = billing.Invoice.objects.create(number="WALK-1", patient=patient, total=Decimal("60.00"), created_by=owner)
+    payment = billing.Payment.objects.create(patient=patient, method="cash", amount=Decimal("20.00"), recorded_by=owner)
+    billing.PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=Decimal("20.00"), by=owner)
+    return {
+        "code_id": code.public_id,
+        "payer_id": payer.public_id,
+        "fee_id": fee.public_id,
+        "plan_id": plan.public_id,
+        "package_id": package.public_id,
+        "policy_id": policy.public_id,
+        "invoice_id": invoice.public_id,
+        "payment_id": payment.public_id,
+        "technique": "swedish",
+        **_charge_by(owner, patient, invoice, policy, Service.objects.get(public_id=service_id)),
+    }
+
+
+def _charge_by(practitioner, patient, invoice, policy, service) -> dict:
+    """A visit's charge (and a claim for it) by ``practitioner``: a therapist sees only the
+    charges of their own visits (an object rule beyond the table), so each walks their own."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from effleura.billing import models as billing
+
+    charge = billing.Charge.objects.create(
+        patient=patient, practitioner=practitioner, service=service, date_of_service=timezone.localdate(),
+        diagnosis_codes=["M54.50"], total=Decimal("60.00"), created_by=practitioner, status="invoiced",
+        payer=policy.payer, policy=policy,
+    )  # fmt: skip
+    billing.ChargeLine.objects.create(
+        charge=charge, code=billing.ProcedureCode.objects.get(code="97124"), minutes=30, computed_units=2, units=2,
+        unit_price=Decimal("30.00"), amount=Decimal("60.00"), diagnosis_pointer="A",
+    )  # fmt: skip
+    billing.InvoiceLine.objects.create(
+        invoice=invoice, charge=charge, date_of_service=charge.date_of_service, code="97124", description="Massage",
+        units=2, amount=Decimal("60.00"),
+    )  # fmt: skip
+    claim = billing.Claim.objects.create(
+        charge=charge, policy=policy, billed_amount=charge.total, created_by=practitioner
+    )
+    return {"charge_id": charge.public_id, "claim_id": claim.public_id}
+
+
 def _drafts_by(author, episode) -> dict:
     """A draft assessment and note written by ``author``: only a draft's author may edit or
     sign it (an object rule beyond the table), so each clinician walks their own."""
@@ -229,6 +295,12 @@ def test_every_url_answers_each_role_as_the_table_says(role, personas, url_kwarg
         from effleura.clinical.models import Episode
 
         kwargs.update(_drafts_by(user, Episode.objects.get(public_id=url_kwargs["episode_id"])))
+        from effleura.billing.models import Invoice, Policy
+
+        policy = Policy.objects.get(public_id=url_kwargs["policy_id"])
+        invoice = Invoice.objects.get(public_id=url_kwargs["invoice_id"])
+        service = Service.objects.get(public_id=url_kwargs["service_id"])
+        kwargs.update(_charge_by(user, policy.patient, invoice, policy, service))
     for name, pattern in _walk(get_resolver().url_patterns):
         if name in ("core:logout", "core:password_reset_confirm"):
             continue  # logging out ends the walk's session; the reset link needs a real token
