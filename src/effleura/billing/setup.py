@@ -1,0 +1,554 @@
+"""The practice's billing set-up: its procedure codes, which technique bills as which code
+(practice-wide, and per payer where a payer wants another code), payers and how each
+counts units, the fee schedule (per code or per service; the standard price or a payer's)
+and the package plans it sells.
+
+Same pattern as every other write: check_*() authorizes (billing_setup.manage: the owner
+and billing staff) and validates, raising ValidationError in the clinic's words (a dict of
+field -> message when one field is at fault); do_*() writes inside a transaction, locking
+the row it changes, and appends the audit event in the same transaction. Reads (list_*,
+get_*) need billing_setup.view, which every role holds: a therapist may look up which code
+a technique bills as. None of this is patient data, so reads are not audited.
+
+check_save_*() takes the fields to change (all of them for a new record), merges them over
+the record's current values and validates the whole, so a partial update (PATCH) is
+checked exactly like a full one.
+
+Codes are never deleted: charges, claims and superbills name them. A code is retired
+(is_active false) instead, which takes it off the lists offered for new mappings and fees.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404
+
+from effleura.billing.access import as_uuid
+from effleura.billing.catalog import CODE_PATTERN
+from effleura.billing.choices import UnitMethod
+from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
+from effleura.billing.models.money import CENT, MAX_DIGITS
+from effleura.clinical import knowledge
+from effleura.core import audit
+from effleura.core.access import authorize
+from effleura.core.choices import AuditAction
+from effleura.scheduling.models import Service
+
+VIEW = "billing_setup.view"
+MANAGE = "billing_setup.manage"
+RECORD_TYPE = "billing_setup"
+
+# The money columns hold MAX_DIGITS digits, two after the point.
+MAX_AMOUNT = Decimal(10 ** (MAX_DIGITS - 2)) - CENT
+AMOUNT_MESSAGE = "Enter an amount in dollars and cents, e.g. 95.00."
+MAX_PACKAGE_SESSIONS = 100
+MAX_VALID_DAYS = 1830  # five years
+
+
+# Shared helpers -----------------------------------------------------------------------------------
+
+
+def _text(value) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _limit(model, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+def _unknown(data: dict, fields) -> None:
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+
+
+def _merge(instance, fields, defaults: dict, data: dict) -> dict:
+    """The record's current values (or the defaults), with ``data`` laid over them."""
+    _unknown(data, fields)
+    base = {f: getattr(instance, f) for f in fields} if instance is not None else dict(defaults)
+    return {**base, **data}
+
+
+def _flag(value, field: str, errors: dict) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if value in ("1", "true", "on", "yes"):
+        return True
+    if value in ("0", "false", "off", "no", "", None):
+        return False
+    errors[field] = "Answer yes or no."
+    return None
+
+
+def parse_amount(value, field: str, errors: dict) -> Decimal | None:
+    """A money amount: a Decimal, a whole number or a string such as "95.00"; never a float,
+    which cannot hold most cent amounts exactly."""
+    if value in (None, ""):
+        errors[field] = "Enter an amount, e.g. 95.00 (0.00 for no charge)."
+        return None
+    if isinstance(value, bool | float):
+        errors[field] = AMOUNT_MESSAGE
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().lstrip("$").replace(",", ""))
+    except InvalidOperation:
+        errors[field] = AMOUNT_MESSAGE
+        return None
+    if not amount.is_finite():
+        errors[field] = AMOUNT_MESSAGE
+        return None
+    if amount != amount.quantize(CENT):
+        errors[field] = "Give the amount to the cent: at most two digits after the point."
+        return None
+    if amount < 0:
+        errors[field] = "An amount cannot be negative."
+        return None
+    if amount > MAX_AMOUNT:
+        errors[field] = f"Keep the amount under {MAX_AMOUNT + CENT:,.0f}."
+        return None
+    return amount.quantize(CENT)
+
+
+def _whole(value, field: str, errors: dict, low: int, high: int, message: str) -> int | None:
+    try:
+        number = None if isinstance(value, bool) else int(str(value).strip())
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not low <= number <= high:
+        errors[field] = message
+        return None
+    return number
+
+
+def _get(model, public_id, what: str, *, select=()):
+    found = model.objects.filter(public_id=as_uuid(public_id, what)).select_related(*select).first()
+    if found is None:
+        raise Http404(f"No such {what}.")
+    return found
+
+
+def _ref(model, value, field: str, errors: dict, what: str, *, required: bool, active: bool = True):
+    """A related record given as itself, its UUID, or (for codes) its code; None when blank."""
+    if value in (None, ""):
+        if required:
+            errors[field] = f"Choose a {what}."
+        return None
+    if isinstance(value, model):
+        found = value
+    elif model is ProcedureCode and isinstance(value, str) and CODE_PATTERN.match(value.strip().upper()):
+        found = ProcedureCode.objects.filter(code=value.strip().upper()).first()
+    else:
+        try:
+            key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        except ValueError:
+            key = None
+        found = model.objects.filter(public_id=key).first() if key else None
+    if found is None:
+        errors[field] = f"There is no such {what}."
+        return None
+    if active and not found.is_active:
+        errors[field] = f"This {what} is no longer active; choose an active one."
+        return None
+    return found
+
+
+def _changed(instance, clean: dict) -> str:
+    if instance is None:
+        return "created"
+    names = sorted(name for name, value in clean.items() if getattr(instance, name, None) != value)
+    return ("changed: " + ", ".join(names)) if names else "no change"
+
+
+def _save(actor, model, instance, clean: dict, what: str, *, unique_message: dict | None = None):
+    """Create ``model`` from ``clean`` (``instance`` None) or update ``instance`` (locked), and
+    audit which fields changed (never their values). A unique constraint lost to a
+    concurrent write comes back as ``unique_message``."""
+    detail = f"{what} {_changed(instance, clean)}"
+    try:
+        with transaction.atomic():
+            if instance is None:
+                instance = model.objects.create(**clean)
+                action = AuditAction.CREATE
+            else:
+                model.objects.select_for_update().filter(pk=instance.pk).order_by("pk").first()
+                for name, value in clean.items():
+                    setattr(instance, name, value)
+                instance.save()
+                action = AuditAction.UPDATE
+            audit.record(actor, action, RECORD_TYPE, record_id=instance.public_id, detail=detail[:200])
+    except IntegrityError:
+        raise ValidationError(unique_message or "Someone saved the same thing at the same time; try again.") from None
+    return instance
+
+
+# Procedure codes ----------------------------------------------------------------------------------
+
+CODE_FIELDS = ("code", "description", "timed")
+CODE_EDITABLE = ("description", "timed")
+
+
+def list_codes(user, *, include_retired: bool = True):
+    authorize(user, VIEW)
+    found = ProcedureCode.objects.order_by("-is_active", "code")
+    return found if include_retired else found.filter(is_active=True)
+
+
+def get_code(user, code_id, key: str = VIEW) -> ProcedureCode:
+    authorize(user, key, record_id=code_id)
+    return _get(ProcedureCode, code_id, "procedure code")
+
+
+def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dict:
+    """A new code (code, description, timed), or a change to ``code``'s description or
+    whether it is timed. The code itself never changes: charges and claims name it."""
+    authorize(actor, MANAGE, record_id=code.public_id if code else "")
+    fields = CODE_EDITABLE if code is not None else CODE_FIELDS
+    merged = _merge(code, fields, {"code": "", "description": "", "timed": None}, data)
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    if code is None:
+        value = _text(merged["code"]).upper()
+        if not value:
+            errors["code"] = "Enter the code, e.g. 97124."
+        elif not CODE_PATTERN.match(value):
+            errors["code"] = "A CPT code is five digits (e.g. 97124); a HCPCS code a letter and four digits (G0283)."
+        elif ProcedureCode.objects.filter(code=value).exists():
+            errors["code"] = f"{value} is already in the catalog; edit it there (or reactivate it if retired)."
+        clean["code"] = value
+    description = _text(merged["description"])
+    if not description:
+        errors["description"] = "Describe the code as the CPT book does, e.g. “Massage, each 15 minutes”."
+    elif len(description) > _limit(ProcedureCode, "description"):
+        errors["description"] = f"Keep it under {_limit(ProcedureCode, 'description')} characters."
+    clean["description"] = description
+    if merged["timed"] is None:
+        errors["timed"] = "Say whether it is billed in 15-minute units (timed) or once per visit."
+    else:
+        clean["timed"] = _flag(merged["timed"], "timed", errors)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_code(actor, clean: dict, code: ProcedureCode | None = None) -> ProcedureCode:
+    return _save(
+        actor, ProcedureCode, code, clean, "procedure code",
+        unique_message={"code": f"{clean.get('code', '')} is already in the catalog."},
+    )  # fmt: skip
+
+
+def check_set_code_active(actor, code: ProcedureCode, active: bool) -> bool:
+    """Retire (or reactivate) ``code``. A code still mapped from a technique can't be retired:
+    its visits would be billed under a retired code. Re-map the techniques first."""
+    authorize(actor, MANAGE, record_id=code.public_id)
+    if code.is_active == active:
+        raise ValidationError(f"{code.code} is already {'active' if active else 'retired'}.")
+    if not active:
+        mapped = sorted(set(code.technique_mappings.values_list("technique", flat=True)))
+        if mapped:
+            names = ", ".join(knowledge.label(t) for t in mapped)
+            raise ValidationError(
+                f"{code.code} is still the code for {names}. Map them to another code (or to none) first."
+            )
+    return active
+
+
+def do_set_code_active(actor, code: ProcedureCode, active: bool) -> ProcedureCode:
+    with transaction.atomic():
+        ProcedureCode.objects.select_for_update().filter(pk=code.pk).order_by("pk").first()
+        code.is_active = active
+        code.save(update_fields=["is_active"])
+        audit.record(
+            actor, AuditAction.UPDATE, RECORD_TYPE, record_id=code.public_id,
+            detail=f"procedure code {code.code} {'reactivated' if active else 'retired'}",
+        )  # fmt: skip
+    return code
+
+
+# Technique -> code mapping ------------------------------------------------------------------------
+
+
+def technique_choices() -> list[tuple[str, str]]:
+    """Every technique, stroke and modality of the knowledge base: (key, label)."""
+    return [(t.key, t.label) for t in knowledge.all_techniques()]
+
+
+def clean_technique(value) -> str:
+    """A known technique key, or 404 (it comes from the URL)."""
+    key = str(value or "").strip()
+    if key not in set(knowledge.technique_keys()):
+        raise Http404("No such technique.")
+    return key
+
+
+def list_mappings(user):
+    """Every mapping row, practice-wide first then per payer, with code and payer loaded."""
+    authorize(user, VIEW)
+    return TechniqueCode.objects.select_related("code", "payer").order_by("technique", "payer__name", "id")
+
+
+def mapping_table(user) -> list[dict]:
+    """One row per technique in knowledge-base order: its practice-wide code (or None: not
+    billed) and its payer overrides. Two queries whatever the number of rows."""
+    rows = {key: {"key": key, "label": label, "code": None, "overrides": []} for key, label in technique_choices()}
+    for mapping in list_mappings(user):
+        row = rows.get(mapping.technique)
+        if row is None:  # a technique the knowledge base no longer has: still shown
+            row = rows[mapping.technique] = {
+                "key": mapping.technique, "label": mapping.technique, "code": None, "overrides": [],
+            }  # fmt: skip
+        if mapping.payer_id is None:
+            row["code"] = mapping.code
+        else:
+            row["overrides"].append(mapping)
+    return list(rows.values())
+
+
+def check_map_technique(actor, technique: str, data: dict) -> dict:
+    """Make ``technique`` bill as ``data["code"]`` (a ProcedureCode, its UUID or the code),
+    practice-wide, or for ``data["payer"]`` only. A blank code removes the mapping: the
+    practice-wide one (the technique is then not billed, and charges list it as unmapped),
+    or the payer's override (the payer then gets the practice-wide code)."""
+    authorize(actor, MANAGE, record_id=technique)
+    technique = clean_technique(technique)
+    _unknown(data, ("code", "payer"))
+    errors: dict[str, str] = {}
+    payer = _ref(Payer, data.get("payer"), "payer", errors, "payer", required=False, active=False)
+    code = _ref(ProcedureCode, data.get("code"), "code", errors, "procedure code", required=False)
+    if errors:
+        raise ValidationError(errors)
+    current = TechniqueCode.objects.filter(technique=technique, payer=payer).first()
+    if code is None and current is None:
+        raise ValidationError({"code": "There is no mapping to remove; choose a code."})
+    return {"technique": technique, "payer": payer, "code": code}
+
+
+def do_map_technique(actor, clean: dict) -> TechniqueCode | None:
+    """Create, change or remove the mapping; returns it (None once removed)."""
+    technique, payer, code = clean["technique"], clean["payer"], clean["code"]
+    who = f" for payer {payer.public_id}" if payer else ""
+    try:
+        with transaction.atomic():
+            # order_by("pk"): the default ordering joins the (nullable) payer, which PostgreSQL
+            # will not lock through.
+            found = TechniqueCode.objects.select_for_update().filter(technique=technique, payer=payer)
+            current = found.order_by("pk").first()
+            if code is None:
+                if current is not None:
+                    current.delete()
+                detail = f"technique {technique} unmapped{who}"
+                result = None
+            elif current is None:
+                result = TechniqueCode.objects.create(technique=technique, payer=payer, code=code)
+                detail = f"technique {technique} mapped to {code.code}{who}"
+            else:
+                current.code = code
+                current.save(update_fields=["code"])
+                result = current
+                detail = f"technique {technique} mapped to {code.code}{who}"
+            audit.record(actor, AuditAction.UPDATE, RECORD_TYPE, record_id=technique, detail=detail[:200])
+    except IntegrityError:
+        raise ValidationError({"code": "Someone changed this mapping at the same time; try again."}) from None
+    return result
+
+
+# Payers -------------------------------------------------------------------------------------------
+
+PAYER_FIELDS = (
+    "name", "payer_id", "address_line1", "address_line2", "city", "region", "postal_code", "phone",
+    "unit_method", "is_active",
+)  # fmt: skip
+PAYER_DEFAULTS = {**{f: "" for f in PAYER_FIELDS}, "unit_method": UnitMethod.CMS, "is_active": True}
+
+
+def list_payers(user, *, include_inactive: bool = True):
+    authorize(user, VIEW)
+    found = Payer.objects.order_by("-is_active", "name", "id")
+    return found if include_inactive else found.filter(is_active=True)
+
+
+def get_payer(user, payer_id, key: str = VIEW) -> Payer:
+    authorize(user, key, record_id=payer_id)
+    return _get(Payer, payer_id, "payer")
+
+
+def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
+    """A payer: its name (unique), electronic payer ID, claims address and phone, and how it
+    counts timed units (the CMS 8-minute rule over all timed minutes, or each code alone)."""
+    authorize(actor, MANAGE, record_id=payer.public_id if payer else "")
+    merged = _merge(payer, PAYER_FIELDS, PAYER_DEFAULTS, data)
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for field in PAYER_FIELDS:
+        if field in ("unit_method", "is_active"):
+            continue
+        value = _text(merged[field])
+        if len(value) > _limit(Payer, field):
+            errors[field] = f"Keep it under {_limit(Payer, field)} characters."
+        clean[field] = value
+    if not clean["name"] and "name" not in errors:
+        errors["name"] = "Enter the payer's name, as on the insurance card."
+    elif "name" not in errors:
+        twin = Payer.objects.filter(name__iexact=clean["name"])
+        if payer is not None:
+            twin = twin.exclude(pk=payer.pk)
+        if twin.exists():
+            errors["name"] = "There is already a payer with this name."
+    if clean["payer_id"] and not re.fullmatch(r"[A-Za-z0-9-]+", clean["payer_id"]):
+        errors["payer_id"] = "An electronic payer ID has only letters, digits and dashes, e.g. 60054."
+    method = str(merged["unit_method"] or "")
+    if method not in UnitMethod.values:
+        errors["unit_method"] = "Choose how this payer counts units: the CMS 8-minute rule or each code alone."
+    clean["unit_method"] = method
+    clean["is_active"] = _flag(merged["is_active"], "is_active", errors)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_payer(actor, clean: dict, payer: Payer | None = None) -> Payer:
+    message = {"name": "There is already a payer with this name."}
+    return _save(actor, Payer, payer, clean, "payer", unique_message=message)
+
+
+# Fee schedule -------------------------------------------------------------------------------------
+
+FEE_FIELDS = ("code", "service", "payer", "amount")
+
+
+def list_fees(user, *, payer_id=None):
+    """Every fee entry with its code, service and payer loaded: standard prices first."""
+    authorize(user, VIEW)
+    found = FeeScheduleEntry.objects.select_related("code", "service", "payer").order_by(
+        F("payer__name").asc(nulls_first=True), "payer_id", "code__code", "service__name", "id"
+    )
+    if payer_id is not None:
+        found = found.filter(payer__public_id=as_uuid(payer_id, "payer"))
+    return found
+
+
+def get_fee(user, fee_id, key: str = VIEW) -> FeeScheduleEntry:
+    authorize(user, key, record_id=fee_id)
+    return _get(FeeScheduleEntry, fee_id, "fee", select=("code", "service", "payer"))
+
+
+def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> dict:
+    """A price for a code (per unit) or for a service (per visit), either the practice's
+    standard price (no payer) or what one payer pays. One price per code (or service) per
+    payer: a second is refused with a pointer to the first."""
+    authorize(actor, MANAGE, record_id=fee.public_id if fee else "")
+    merged = _merge(fee, FEE_FIELDS, dict.fromkeys(FEE_FIELDS), data)
+    errors: dict[str, str] = {}
+    code = _ref(ProcedureCode, merged["code"], "code", errors, "procedure code", required=False,
+                active=fee is None or merged["code"] != fee.code)  # fmt: skip
+    service = _ref(Service, merged["service"], "service", errors, "service", required=False,
+                   active=fee is None or merged["service"] != fee.service)  # fmt: skip
+    payer = _ref(Payer, merged["payer"], "payer", errors, "payer", required=False,
+                 active=fee is None or merged["payer"] != fee.payer)  # fmt: skip
+    amount = parse_amount(merged["amount"], "amount", errors)
+    if "code" not in errors and "service" not in errors:
+        if code is None and service is None:
+            errors["code"] = "Choose a procedure code (a price per unit) or a service (a price per visit)."
+        elif code is not None and service is not None:
+            errors["service"] = "A fee is for a code or for a service, not both: leave one empty."
+    if not errors:
+        twin = FeeScheduleEntry.objects.filter(payer=payer, code=code, service=service)
+        if fee is not None:
+            twin = twin.exclude(pk=fee.pk)
+        if twin.exists():
+            what = code.code if code else service.name
+            whose = payer.name if payer else "the standard price"
+            errors["amount"] = f"{what} already has a fee for {whose}; change that one instead."
+    if errors:
+        raise ValidationError(errors)
+    return {"code": code, "service": service, "payer": payer, "amount": amount, "currency": settings.EFFLEURA_CURRENCY}
+
+
+def do_save_fee(actor, clean: dict, fee: FeeScheduleEntry | None = None) -> FeeScheduleEntry:
+    return _save(
+        actor, FeeScheduleEntry, fee, clean, "fee",
+        unique_message={"amount": "There is already a fee for this; change that one instead."},
+    )  # fmt: skip
+
+
+def check_delete_fee(actor, fee: FeeScheduleEntry) -> None:
+    """Removing a price: charges already made keep theirs; new ones fall back (a payer's
+    price to the standard price; a service's visit price to the per-code prices)."""
+    authorize(actor, MANAGE, record_id=fee.public_id)
+
+
+def do_delete_fee(actor, fee: FeeScheduleEntry) -> None:
+    with transaction.atomic():
+        public_id = fee.public_id
+        FeeScheduleEntry.objects.select_for_update().filter(pk=fee.pk).order_by("pk").first()
+        FeeScheduleEntry.objects.filter(pk=fee.pk).delete()
+        audit.record(actor, AuditAction.DELETE, RECORD_TYPE, record_id=public_id, detail="fee removed")
+
+
+def fee_label(fee: FeeScheduleEntry) -> str:
+    what = f"{fee.code.code} per unit" if fee.code_id else f"{fee.service.name} per visit"
+    return f"{what}, {fee.payer.name if fee.payer_id else 'standard'}: {fee.amount} {fee.currency}"
+
+
+# Package plans ------------------------------------------------------------------------------------
+
+PLAN_FIELDS = ("name", "sessions", "price", "valid_days", "service", "is_active")
+PLAN_DEFAULTS = {"name": "", "sessions": None, "price": None, "valid_days": 365, "service": None, "is_active": True}
+
+
+def list_plans(user, *, include_inactive: bool = True):
+    authorize(user, VIEW)
+    found = PackagePlan.objects.select_related("service").order_by("-is_active", "name", "id")
+    return found if include_inactive else found.filter(is_active=True)
+
+
+def get_plan(user, plan_id, key: str = VIEW) -> PackagePlan:
+    authorize(user, key, record_id=plan_id)
+    return _get(PackagePlan, plan_id, "package plan", select=("service",))
+
+
+def check_save_plan(actor, data: dict, plan: PackagePlan | None = None) -> dict:
+    """A package the practice sells: N sessions for a price, valid so many days from the
+    purchase, for one service or any. Packages already sold keep their own terms."""
+    authorize(actor, MANAGE, record_id=plan.public_id if plan else "")
+    merged = _merge(plan, PLAN_FIELDS, PLAN_DEFAULTS, data)
+    errors: dict[str, str] = {}
+    name = _text(merged["name"])
+    if not name:
+        errors["name"] = "Name the package, e.g. “10 × 60-minute massage”."
+    elif len(name) > _limit(PackagePlan, "name"):
+        errors["name"] = f"Keep it under {_limit(PackagePlan, 'name')} characters."
+    sessions = _whole(
+        merged["sessions"], "sessions", errors, 1, MAX_PACKAGE_SESSIONS,
+        f"Give the number of sessions, from 1 to {MAX_PACKAGE_SESSIONS}.",
+    )  # fmt: skip
+    price = parse_amount(merged["price"], "price", errors)
+    valid_days = _whole(
+        merged["valid_days"], "valid_days", errors, 1, MAX_VALID_DAYS,
+        f"Give how many days it stays valid after purchase, from 1 to {MAX_VALID_DAYS} (five years).",
+    )  # fmt: skip
+    service = _ref(Service, merged["service"], "service", errors, "service", required=False,
+                   active=plan is None or merged["service"] != plan.service)  # fmt: skip
+    is_active = _flag(merged["is_active"], "is_active", errors)
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "name": name, "sessions": sessions, "price": price, "valid_days": valid_days, "service": service,
+        "is_active": is_active, "currency": settings.EFFLEURA_CURRENCY,
+    }  # fmt: skip
+
+
+def do_save_plan(actor, clean: dict, plan: PackagePlan | None = None) -> PackagePlan:
+    return _save(actor, PackagePlan, plan, clean, "package plan")
+
+
+def per_session(plan: PackagePlan) -> Decimal:
+    """What one session of the plan costs, to the cent (for comparing with the visit price)."""
+    return (plan.price / plan.sessions).quantize(CENT, rounding=ROUND_HALF_UP)
