@@ -333,8 +333,9 @@ def consent_form(owner):
 # session, user; the note with episode, patient, therapist, author, appointment, service and
 # location (1) + audit read; the chart heading's consent block (4: documents, versions,
 # signatures, audit); rows, addenda with their authors, the current health history, the
-# plan's goals; the layout's practice row.
-NOTE_QUERIES = 13
+# plan's goals; the layout's practice row; the visit's charge card (3: the charge, its
+# lines, the audit read; billing/templatetags/billing_charges.py).
+NOTE_QUERIES = 16
 # session, user; the note (1); the current health history; the audit read; the rows; the
 # consent block (4); the plan's goals; the layout's practice row.
 EDIT_QUERIES = 12
