@@ -1,0 +1,23 @@
+"""The Account card on the patient chart (patients/chart_sections.py): balance, credit,
+sessions left on packages and open invoices. For holders of "account.view" only; a fixed
+number of queries whatever the account's length."""
+
+from effleura.billing import ledger, packages
+from effleura.core.permissions import has_permission
+from effleura.patients.chart_sections import Section
+
+OPEN_SHOWN = 5
+
+
+def account_section(user, patient) -> Section | None:
+    if not has_permission(user, "account.view"):
+        return None
+    open_invoices = list(ledger.open_invoices(patient)[:OPEN_SHOWN])
+    return Section(
+        "billing/accounts/chart_section.html",
+        {
+            "account": ledger.account(patient),
+            "sessions_left": packages.sessions_left(patient),
+            "open_invoices": [(i, i.total - i.paid) for i in open_invoices],
+        },
+    )

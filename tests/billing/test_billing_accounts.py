@@ -1,0 +1,108 @@
+"""Account pages and API (billing/views/accounts.py, billing/api_accounts.py)."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from effleura.billing import ledger
+from effleura.billing.models import Invoice, Payment
+from effleura.core.models import AuditEvent
+
+from .billing_ledger_helpers import make_charge, make_plan
+
+ALLOWED = {"owner", "front_desk", "billing"}
+
+
+@pytest.fixture
+def patient(make_patient):
+    return make_patient()
+
+
+@pytest.mark.parametrize("who", ["owner", "therapist", "front_desk", "billing", "outsider"])
+def test_the_account_page_and_desk_follow_account_view(request, who, client_for, patient, therapist):
+    make_charge(patient, therapist, "80.00")
+    client = client_for(request.getfixturevalue(who))
+    page = client.get(reverse("billing:account", kwargs={"patient_id": patient.public_id}))
+    desk = client.get(reverse("billing:home"))
+    expected = 200 if who in ALLOWED else 403
+    assert (page.status_code, desk.status_code) == (expected, expected)
+    if expected == 200:
+        assert "80.00" in page.content.decode()
+
+
+def test_the_desk_takes_a_partial_payment_through_the_page(client_for, front_desk, therapist, patient):
+    charge = make_charge(patient, therapist, "80.00")
+    client = client_for(front_desk)
+    response = client.post(reverse("billing:account_invoice", args=[patient.public_id]), {"charge": charge.public_id})
+    invoice = Invoice.objects.get(patient=patient)
+    assert response.status_code == 302 and str(invoice.public_id) in response["Location"]
+    client.post(reverse("billing:account_pay", args=[patient.public_id]), {"amount": "30.00", "method": "card"})
+    page = client.get(reverse("billing:invoice", args=[invoice.public_id])).content.decode()
+    assert "Partly paid" in page and "50.00" in page
+    pdf = client.get(reverse("billing:invoice_pdf", args=[invoice.public_id]) + "?receipt=1")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+
+def test_a_bad_payment_is_refused_in_plain_words(client_for, front_desk, patient):
+    client = client_for(front_desk)
+    response = client.post(
+        reverse("billing:account_pay", args=[patient.public_id]), {"amount": "-3", "method": "cash"}, follow=True
+    )
+    assert "The amount must be more than zero." in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["therapist", "outsider", "front_desk"])
+def test_it_refuses_refunds_and_voids_to_all_but_billing_staff(request, who, client_for, owner, therapist, patient):
+    invoice = ledger.do_issue_invoice(
+        owner, patient, ledger.check_issue_visit_invoice(owner, patient, {"charge": make_charge(patient, therapist)})
+    )
+    client = client_for(request.getfixturevalue(who))
+    void = client.post(reverse("billing:invoice_void", args=[invoice.public_id]), {"reason": "x"})
+    refund = client.post(
+        reverse("billing:account_refund", args=[patient.public_id]), {"amount": "1", "method": "cash", "reason": "x"}
+    )
+    assert (void.status_code, refund.status_code) == (403, 403)
+    invoice.refresh_from_db()
+    assert invoice.status == "issued"
+    assert AuditEvent.objects.filter(outcome="denied").exists()
+
+
+def test_the_chart_shows_the_account_card_to_the_desk_only(client_for, front_desk, therapist, patient):
+    url = reverse("patients:chart", args=[patient.public_id])
+    assert "Package sessions left" in client_for(front_desk).get(url).content.decode()
+    assert "Package sessions left" not in client_for(therapist).get(url).content.decode()
+
+
+def test_the_api_sells_a_package_takes_a_payment_and_reads_the_account(client_for, front_desk, patient):
+    client = client_for(front_desk)
+    plan = make_plan(sessions=5, price="250.00")
+    sold = client.post(
+        f"/api/v1/billing/accounts/{patient.public_id}/packages", {"plan": str(plan.public_id)}, "application/json"
+    )
+    assert sold.status_code == 201, sold.content
+    assert sold.json()["sessions_left"] == 5
+    paid = client.post(
+        f"/api/v1/billing/accounts/{patient.public_id}/payments",
+        {"amount": "300.00", "method": "transfer"},
+        "application/json",
+    )
+    assert paid.status_code == 201, paid.content
+    account = client.get(f"/api/v1/billing/accounts/{patient.public_id}").json()
+    assert Decimal(account["outstanding"]) == 0 and Decimal(account["credit"]) == Decimal("50.00")
+    assert account["package_sessions_left"] == 5
+    bad = client.post(
+        f"/api/v1/billing/accounts/{patient.public_id}/payments", {"amount": "0", "method": "cash"}, "application/json"
+    )
+    assert bad.status_code == 422 and "amount" in bad.json()["errors"]
+
+
+@pytest.mark.parametrize("who", ["therapist", "outsider"])
+def test_the_api_refuses_accounts_to_roles_without_account_view(request, who, client_for, patient):
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(f"/api/v1/billing/accounts/{patient.public_id}").status_code == 403
+    response = client.post(
+        f"/api/v1/billing/accounts/{patient.public_id}/payments", {"amount": "5", "method": "cash"}, "application/json"
+    )
+    assert response.status_code == 403
