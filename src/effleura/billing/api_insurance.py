@@ -1,6 +1,289 @@
 """The billing insurance part of the JSON API (operation names in core/permissions.py URL_RULES,
-# API: billing ...). Registered in effleura/api/api.py."""
+# API: billing policies and claims). Registered in effleura/api/api.py.
 
-from ninja import Router
+Thin, like the views: access_* to read and check_*/do_* to write (billing/policies.py,
+billing/claims.py, billing/cms1500.py); those authorize and audit. Ids are public UUIDs.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, InputSchema, IsoDate, text
+from effleura.billing import claims, cms1500, policies
+from effleura.billing.models import Claim, ClaimEvent, Policy
 
 router = Router(tags=["billing: insurance"])
+
+
+# Policies ------------------------------------------------------------------------------
+
+
+class PolicyFields(InputSchema):
+    payer_id: UUID | None = None
+    member_id: text(40) | None = None
+    group_number: text(40) | None = None
+    plan_name: text(100) | None = None
+    relationship: Literal["self", "spouse", "child", "other"] | None = None
+    priority: Literal["primary", "secondary", "tertiary"] | None = None
+    subscriber_first_name: text(100) | None = None
+    subscriber_last_name: text(100) | None = None
+    subscriber_date_of_birth: IsoDate | None = None
+    subscriber_address_line1: text(200) | None = None
+    subscriber_city: text(100) | None = None
+    subscriber_region: text(100) | None = None
+    subscriber_postal_code: text(20) | None = None
+    subscriber_phone: text(40) | None = None
+    valid_from: IsoDate | None = None
+    valid_until: IsoDate | None = None
+
+
+class PolicyCreate(PolicyFields):
+    payer_id: UUID
+    member_id: text(40)
+
+
+class PolicyUpdate(PolicyFields):
+    """Only the fields sent change; ``is_active`` deactivates or reactivates."""
+
+    is_active: bool | None = None
+
+
+class PolicyOut(Schema):
+    id: UUID
+    patient_id: UUID
+    payer_id: UUID
+    payer_name: str
+    member_id: str
+    group_number: str
+    plan_name: str
+    relationship: str
+    priority: str
+    subscriber_first_name: str
+    subscriber_last_name: str
+    subscriber_date_of_birth: date | None
+    subscriber_address_line1: str
+    subscriber_city: str
+    subscriber_region: str
+    subscriber_postal_code: str
+    subscriber_phone: str
+    valid_from: date | None
+    valid_until: date | None
+    is_active: bool
+
+    @staticmethod
+    def resolve_id(obj: Policy) -> UUID:
+        return obj.public_id
+
+    @staticmethod
+    def resolve_patient_id(obj: Policy) -> UUID:
+        return obj.patient.public_id
+
+    @staticmethod
+    def resolve_payer_id(obj: Policy) -> UUID:
+        return obj.payer.public_id
+
+    @staticmethod
+    def resolve_payer_name(obj: Policy) -> str:
+        return obj.payer.name
+
+
+def _policy_data(payload: PolicyFields) -> dict:
+    data = payload.model_dump(exclude_unset=True)
+    if "payer_id" in data:
+        data["payer"] = data.pop("payer_id")
+    return data
+
+
+@router.get(
+    "/billing/patients/{uuid:patient_id}/policies",
+    response={200: list[PolicyOut], **ERRORS_WITH_ID},
+    url_name="billing_policies",
+)
+def list_policies(request, patient_id: UUID):
+    """The patient's policies, active first by priority."""
+    _patient, found = policies.access_patient_policies(request.user, patient_id)
+    return found
+
+
+@router.post(
+    "/billing/patients/{uuid:patient_id}/policies",
+    response={201: PolicyOut, **ERRORS_WITH_ID},
+    url_name="billing_policies",
+)
+def create_policy(request, patient_id: UUID, payload: PolicyCreate):
+    """Add a policy: one active per priority; the subscriber's name and date of birth are
+    required unless the relationship is self."""
+    patient, _found = policies.access_patient_policies(request.user, patient_id)
+    clean = policies.check_save_policy(request.user, patient, _policy_data(payload))
+    return Status(201, policies.do_save_policy(request.user, patient, clean))
+
+
+@router.get(
+    "/billing/policies/{uuid:policy_id}", response={200: PolicyOut, **ERRORS_WITH_ID}, url_name="billing_policy"
+)
+def get_policy(request, policy_id: UUID):
+    return policies.access_policy(request.user, policy_id)
+
+
+@router.patch(
+    "/billing/policies/{uuid:policy_id}", response={200: PolicyOut, **ERRORS_WITH_ID}, url_name="billing_policy"
+)
+def update_policy(request, policy_id: UUID, payload: PolicyUpdate):
+    policy = policies.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
+    data = _policy_data(payload)
+    active = data.pop("is_active", None)
+    if active is True and not policy.is_active:
+        policies.check_set_policy_active(request.user, policy, True)
+        policy = policies.do_set_policy_active(request.user, policy, True)
+    if data:
+        clean = policies.check_save_policy(request.user, policy.patient, data, policy)
+        policy = policies.do_save_policy(request.user, policy.patient, clean, policy)
+    if active is False and policy.is_active:
+        policies.check_set_policy_active(request.user, policy, False)
+        policy = policies.do_set_policy_active(request.user, policy, False)
+    return policy
+
+
+# Claims --------------------------------------------------------------------------------
+
+
+class ClaimEventOut(Schema):
+    status: str
+    at: datetime
+    by: str
+    note: str
+
+    @staticmethod
+    def resolve_by(obj: ClaimEvent) -> str:
+        return obj.by.display_name
+
+
+class ClaimOut(Schema):
+    id: UUID
+    charge_id: UUID
+    patient_id: UUID
+    policy_id: UUID
+    payer_name: str
+    date_of_service: date
+    status: str
+    billed_amount: Decimal
+    paid_amount: Decimal | None
+    currency: str
+    payer_claim_number: str
+    denial_reason: str
+    submitted_on: date | None
+    resubmissions: int
+    next_statuses: list[str]
+
+    @staticmethod
+    def resolve_id(obj: Claim) -> UUID:
+        return obj.public_id
+
+    @staticmethod
+    def resolve_charge_id(obj: Claim) -> UUID:
+        return obj.charge.public_id
+
+    @staticmethod
+    def resolve_patient_id(obj: Claim) -> UUID:
+        return obj.charge.patient.public_id
+
+    @staticmethod
+    def resolve_policy_id(obj: Claim) -> UUID:
+        return obj.policy.public_id
+
+    @staticmethod
+    def resolve_payer_name(obj: Claim) -> str:
+        return obj.policy.payer.name
+
+    @staticmethod
+    def resolve_date_of_service(obj: Claim) -> date:
+        return obj.charge.date_of_service
+
+    @staticmethod
+    def resolve_next_statuses(obj: Claim) -> list[str]:
+        return list(claims.next_statuses(obj))
+
+
+class ClaimDetailOut(ClaimOut):
+    events: list[ClaimEventOut]
+    missing: list[str] = Field(description="What the form still lacks before it can be submitted.")
+
+    @staticmethod
+    def resolve_events(obj: Claim) -> list[ClaimEvent]:
+        return claims.claim_events(obj)
+
+    @staticmethod
+    def resolve_missing(obj: Claim) -> list[str]:
+        return cms1500.missing(obj)
+
+
+class ClaimQuery(Schema):
+    status: Literal["", "draft", "submitted", "paid", "denied", "resubmitted"] = ""
+
+
+class ClaimCreate(InputSchema):
+    policy_id: UUID | None = Field(None, description="Default: the charge's policy, else the active primary.")
+
+
+class ClaimMove(InputSchema):
+    to: Literal["submitted", "paid", "denied", "resubmitted"]
+    on: IsoDate | None = None
+    payer_claim_number: text(40) | None = None
+    paid_amount: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    reason: text(1000) | None = None
+    note: text(1000) | None = None
+
+
+@router.get("/billing/claims", response={200: list[ClaimOut], **ERRORS}, url_name="billing_claims")
+def list_claims(request, filters: Query[ClaimQuery]):
+    """Claims, newest first (at most 200), optionally of one status."""
+    return claims.access_claims(request.user, status=filters.status)
+
+
+@router.post(
+    "/billing/charges/{uuid:charge_id}/claims",
+    response={201: ClaimDetailOut, **ERRORS_WITH_ID},
+    url_name="billing_charge_claims",
+)
+def create_claim(request, charge_id: UUID, payload: ClaimCreate):
+    """A draft claim for the visit's charge under one of the patient's policies."""
+    charge = claims.access_charge_for_claim(request.user, charge_id)
+    data = {"policy": payload.policy_id} if payload.policy_id else {}
+    claim = claims.do_create_claim(request.user, charge, claims.check_create_claim(request.user, charge, data))
+    return Status(201, claims.access_claim_quiet(claim.pk))
+
+
+@router.get(
+    "/billing/claims/{uuid:claim_id}", response={200: ClaimDetailOut, **ERRORS_WITH_ID}, url_name="billing_claim"
+)
+def get_claim(request, claim_id: UUID):
+    return claims.access_claim(request.user, claim_id)
+
+
+@router.post(
+    "/billing/claims/{uuid:claim_id}/moves",
+    response={200: ClaimDetailOut, **ERRORS_WITH_ID},
+    url_name="billing_claim_move",
+)
+def move_claim(request, claim_id: UUID, payload: ClaimMove):
+    """Move the claim: draft → submitted → paid | denied (reason) → resubmitted → paid | denied."""
+    claim = claims.access_claim(request.user, claim_id, key="claim.manage", audit_it=False)
+    data = payload.model_dump(exclude_unset=True, exclude={"to"})
+    data = {k: v for k, v in data.items() if v is not None}
+    clean = claims.check_move_claim(request.user, claim, payload.to, data)
+    return claims.do_move_claim(request.user, claim, clean)
+
+
+@router.get(
+    "/billing/claims/{uuid:claim_id}/cms1500", response={200: dict, **ERRORS_WITH_ID}, url_name="billing_claim_cms1500"
+)
+def claim_form(request, claim_id: UUID):
+    """The CMS-1500 (02/12) data keyed by box number, one dict per page of six lines."""
+    claim = claims.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
+    cms1500.record_export(request.user, claim, "JSON (API)")
+    return cms1500.claim_data(claim)

@@ -1,0 +1,323 @@
+"""Insurance claims (CMS-1500) for a visit's charge under one of the patient's policies.
+
+A claim moves draft → submitted → paid, or → denied (with the payer's reason) →
+resubmitted → paid or denied again. Each move is a ClaimEvent with who, when and a note.
+Any other move is refused in plain words. A claim cannot be submitted while the form
+would be incomplete (billing/cms1500.py ``missing``). Reading: claim.view; writing:
+claim.manage (owner and billing staff).
+"""
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from effleura.billing.access import as_uuid
+from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
+from effleura.billing.models import Charge, Claim, ClaimEvent, Policy
+from effleura.billing.models.money import CENT
+from effleura.core import audit
+from effleura.core.access import allowed, authorize
+from effleura.core.choices import AuditAction
+from effleura.core.text import printable
+
+LIST_LIMIT = 200
+NOTE_MAX = 1000
+
+# Where a claim may go from each status.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    ClaimStatus.DRAFT: (ClaimStatus.SUBMITTED,),
+    ClaimStatus.SUBMITTED: (ClaimStatus.PAID, ClaimStatus.DENIED),
+    ClaimStatus.DENIED: (ClaimStatus.RESUBMITTED,),
+    ClaimStatus.RESUBMITTED: (ClaimStatus.PAID, ClaimStatus.DENIED),
+    ClaimStatus.PAID: (),
+}
+ACTION_LABELS = {
+    ClaimStatus.SUBMITTED: "Mark submitted",
+    ClaimStatus.PAID: "Record payment",
+    ClaimStatus.DENIED: "Record denial",
+    ClaimStatus.RESUBMITTED: "Mark resubmitted",
+}
+
+
+def next_statuses(claim: Claim) -> tuple[str, ...]:
+    return TRANSITIONS.get(claim.status, ())
+
+
+# Reading -------------------------------------------------------------------------------
+
+
+def access_claims(user, *, status: str = "", limit: int = LIST_LIMIT) -> list[Claim]:
+    """Claims, newest first, optionally of one status, each with charge, patient, policy and
+    payer: one query, one bulk audit insert."""
+    authorize(user, "claim.view")
+    claims = Claim.objects.select_related("charge__patient", "policy__payer")
+    if status:
+        if status not in ClaimStatus.values:
+            raise ValidationError({"status": "Choose draft, submitted, paid, denied or resubmitted."})
+        claims = claims.filter(status=status)
+    found = list(claims[:limit])
+    patient_ids = list(dict.fromkeys(c.charge.patient.public_id for c in found))
+    audit.record_many(user, AuditAction.READ, "claim", patient_ids, detail="claim list")
+    return found
+
+
+def access_claim(user, claim_id, *, key: str = "claim.view", audit_it: bool = True, detail: str = "") -> Claim:
+    """The claim ``claim_id`` with its charge, patient, practitioner, policy and payer."""
+    claim_id = as_uuid(claim_id, "claim")
+    authorize(user, key, record_id=claim_id)
+    claim = (
+        Claim.objects.filter(public_id=claim_id)
+        .select_related("charge__patient", "charge__practitioner", "charge__location", "policy__payer", "created_by")
+        .first()
+    )
+    if claim is None:
+        raise Http404("No such claim.")
+    if audit_it:
+        allowed(user, key, patient_id=claim.charge.patient.public_id, record_id=claim.public_id, detail=detail)
+    return claim
+
+
+def claim_events(claim: Claim) -> list[ClaimEvent]:
+    return list(claim.events.select_related("by"))
+
+
+def charge_claims(charge: Charge) -> list[Claim]:
+    return list(charge.claims.select_related("policy__payer"))
+
+
+# Creating ------------------------------------------------------------------------------
+
+
+def _policy(value, charge: Charge, errors: dict) -> Policy | None:
+    if value in (None, ""):
+        policy = charge.policy
+        if policy is None:
+            policy = (
+                Policy.objects.filter(patient_id=charge.patient_id, is_active=True, priority=Priority.PRIMARY)
+                .select_related("payer")
+                .first()
+            )
+        if policy is None:
+            errors["policy"] = "The patient has no active insurance policy; add one on their account first."
+        return policy
+    policy = value
+    if not isinstance(value, Policy):
+        try:
+            policy = Policy.objects.filter(public_id=as_uuid(value, "policy")).select_related("payer").first()
+        except Http404:
+            policy = None
+    if policy is None or policy.patient_id != charge.patient_id:
+        errors["policy"] = "Choose one of this patient's policies."
+        return None
+    if not policy.is_active:
+        errors["policy"] = "This policy is inactive; choose an active one."
+        return None
+    return policy
+
+
+def check_create_claim(actor, charge: Charge, data: dict | None = None) -> dict:
+    """May ``actor`` claim ``charge`` and under which policy? ``data``: policy (optional; the
+    charge's policy or the patient's active primary by default). The charge must not be
+    void, must have procedure lines and a diagnosis code, and may not already have an open
+    or paid claim under the same policy."""
+    data = data or {}
+    authorize(actor, "claim.manage", patient_id=charge.patient.public_id, record_id=charge.public_id)
+    unknown = set(data) - {"policy"}
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    if charge.status == ChargeStatus.VOID:
+        raise ValidationError("This charge is void; there is nothing to claim.")
+    errors: dict[str, str] = {}
+    policy = _policy(data.get("policy"), charge, errors)
+    if errors:
+        raise ValidationError(errors)
+    if not charge.lines.exists():
+        raise ValidationError("This charge has no procedure codes to claim; adjust the charge first.")
+    if not charge.diagnosis_codes:
+        raise ValidationError(
+            "This visit has no diagnosis code; a claim needs at least one (record the referral's diagnosis)."
+        )
+    existing = Claim.objects.filter(charge=charge, policy=policy).exclude(status=ClaimStatus.DENIED).first()
+    if existing is not None:
+        raise ValidationError(
+            f"This visit already has a {existing.get_status_display().lower()} claim to {policy.payer.name}."
+        )
+    return {"policy": policy}
+
+
+def do_create_claim(actor, charge: Charge, clean: dict) -> Claim:
+    """A draft claim for the charge's total, with its first event."""
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().select_related("patient").get(pk=charge.pk)
+        policy = clean["policy"]
+        if Claim.objects.filter(charge=charge, policy=policy).exclude(status=ClaimStatus.DENIED).exists():
+            raise ValidationError("This visit already has a claim to this payer.")
+        claim = Claim.objects.create(
+            charge=charge, policy=policy, billed_amount=charge.total, currency=charge.currency, created_by=actor
+        )
+        ClaimEvent.objects.create(claim=claim, status=ClaimStatus.DRAFT, by=actor, note="Claim created.")
+        audit.record(
+            actor,
+            AuditAction.CREATE,
+            "claim",
+            record_id=claim.public_id,
+            patient_id=charge.patient.public_id,
+            detail="claim created",
+        )
+    return claim
+
+
+# Moving --------------------------------------------------------------------------------
+
+
+def _amount(value, errors: dict, billed: Decimal) -> Decimal | None:
+    if value in (None, ""):
+        errors["paid_amount"] = "Enter the amount the payer paid (0 if nothing)."
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors["paid_amount"] = "Enter the amount as a number, e.g. 85.00."
+        return None
+    if not amount.is_finite() or amount < 0:
+        errors["paid_amount"] = "The amount paid cannot be negative."
+        return None
+    if amount != amount.quantize(CENT):
+        errors["paid_amount"] = "Enter the amount in cents at most, e.g. 85.25."
+        return None
+    if amount > billed:
+        errors["paid_amount"] = f"The payer cannot pay more than was billed ({billed})."
+        return None
+    return amount.quantize(CENT)
+
+
+def _day(value, field: str, errors: dict) -> datetime.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        errors[field] = "Give the date as a date, e.g. 2025-03-04."
+        return None
+
+
+def _refuse_move(claim: Claim, to: str) -> ValidationError:
+    now = claim.get_status_display().lower()
+    allowed_now = TRANSITIONS.get(claim.status, ())
+    if not allowed_now:
+        return ValidationError(f"This claim is {now}; it cannot change any more.")
+    names = " or ".join(ClaimStatus(s).label.lower() for s in allowed_now)
+    target = ClaimStatus(to).label.lower() if to in ClaimStatus.values else "that"
+    return ValidationError(f"A {now} claim cannot be marked {target}; it can only be marked {names}.")
+
+
+def check_move_claim(actor, claim: Claim, to: str, data: dict | None = None) -> dict:
+    """May ``actor`` move ``claim`` to status ``to``, and is ``data`` sound?
+
+    ``data``: note (any move), payer_claim_number (optional), on (the day it happened;
+    today by default; not in the future), paid_amount (required for paid; not above the
+    billed amount), reason (required for denied). Submitting needs a complete form."""
+    data = data or {}
+    authorize(actor, "claim.manage", patient_id=claim.charge.patient.public_id, record_id=claim.public_id)
+    unknown = set(data) - {"note", "payer_claim_number", "on", "paid_amount", "reason"}
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    if to not in TRANSITIONS.get(claim.status, ()):
+        raise _refuse_move(claim, to)
+    errors: dict[str, str] = {}
+    clean: dict = {"to": to}
+    note = printable(str(data.get("note") or "")).strip()
+    if len(note) > NOTE_MAX:
+        errors["note"] = f"Keep the note under {NOTE_MAX} characters."
+    clean["note"] = note
+    number = " ".join(printable(str(data.get("payer_claim_number") or "")).split())
+    if len(number) > 40:
+        errors["payer_claim_number"] = "Keep the payer's claim number under 40 characters."
+    clean["payer_claim_number"] = number
+    on = _day(data.get("on"), "on", errors)
+    if on is not None and on > timezone.localdate():
+        errors["on"] = "The date cannot be in the future."
+    clean["on"] = on or timezone.localdate()
+    if to == ClaimStatus.PAID:
+        clean["paid_amount"] = _amount(data.get("paid_amount"), errors, claim.billed_amount)
+    if to == ClaimStatus.DENIED:
+        reason = printable(str(data.get("reason") or "")).strip()
+        if not reason:
+            errors["reason"] = "Enter the payer's reason for the denial."
+        elif len(reason) > NOTE_MAX:
+            errors["reason"] = f"Keep the reason under {NOTE_MAX} characters."
+        clean["reason"] = reason
+    if to in (ClaimStatus.SUBMITTED, ClaimStatus.RESUBMITTED):
+        from effleura.billing import cms1500
+
+        gaps = cms1500.missing(claim)
+        if gaps:
+            raise ValidationError("The claim form is incomplete: " + "; ".join(gaps) + ".")
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_move_claim(actor, claim: Claim, clean: dict) -> Claim:
+    """Move the claim (locked; refused if someone else moved it first) and keep the event."""
+    to = clean["to"]
+    with transaction.atomic():
+        claim = Claim.objects.select_for_update().get(pk=claim.pk)
+        if to not in TRANSITIONS.get(claim.status, ()):
+            raise _refuse_move(claim, to)
+        note = clean["note"]
+        if to == ClaimStatus.SUBMITTED:
+            claim.submitted_on = clean["on"]
+        elif to == ClaimStatus.RESUBMITTED:
+            claim.submitted_on = clean["on"]
+            claim.resubmissions += 1
+            claim.denial_reason = ""
+        elif to == ClaimStatus.PAID:
+            claim.paid_amount = clean["paid_amount"]
+            note = note or f"Paid {claim.paid_amount} {claim.currency} on {clean['on']:%Y-%m-%d}."
+        elif to == ClaimStatus.DENIED:
+            claim.denial_reason = clean["reason"]
+            note = f"{clean['reason']}\n{note}".strip()
+        if clean["payer_claim_number"]:
+            claim.payer_claim_number = clean["payer_claim_number"]
+        claim.status = to
+        claim.save()
+        ClaimEvent.objects.create(claim=claim, status=to, by=actor, note=note)
+        patient_id = Charge.objects.filter(pk=claim.charge_id).values_list("patient__public_id", flat=True).first()
+        audit.record(
+            actor, AuditAction.UPDATE, "claim", record_id=claim.public_id, patient_id=patient_id, detail=f"claim {to}"
+        )
+    return access_claim_quiet(claim.pk)
+
+
+def access_claim_quiet(pk: int) -> Claim:
+    """Re-read a claim just written (the caller was authorized), with what pages show."""
+    return Claim.objects.select_related(
+        "charge__patient", "charge__practitioner", "charge__location", "policy__payer", "created_by"
+    ).get(pk=pk)
+
+
+def access_charge_for_claim(user, charge_id) -> Charge:
+    """The charge a claim is about to be made for (claim.manage), with its patient and lines."""
+    charge_id = as_uuid(charge_id, "charge")
+    authorize(user, "claim.manage", record_id=charge_id)
+    charge = (
+        Charge.objects.filter(public_id=charge_id)
+        .select_related("patient", "practitioner", "policy__payer")
+        .prefetch_related("lines__code")
+        .first()
+    )
+    if charge is None:
+        raise Http404("No such charge.")
+    allowed(user, "claim.manage", patient_id=charge.patient.public_id, record_id=charge.public_id, detail="new claim")
+    return charge
+
+
+def patient_active_policies(charge: Charge) -> list[Policy]:
+    return list(Policy.objects.filter(patient_id=charge.patient_id, is_active=True).select_related("payer"))
