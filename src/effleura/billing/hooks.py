@@ -5,7 +5,16 @@ the patient chart, and the patient behind billing URLs for refusal audits."""
 
 def register_all() -> None:
     from effleura.billing import models
+    from effleura.billing.charges import charge_for_signed_note
+    from effleura.clinical import signing_hooks
     from effleura.core.middleware import PATIENT_RESOLVERS
+
+    signing_hooks.register(charge_for_signed_note)
+
+    from effleura.billing.chart import account_section
+    from effleura.patients import chart_sections
+
+    chart_sections.register(account_section)
 
     def resolver(model, path="patient__public_id"):
         return lambda value: model.objects.filter(public_id=value).values_list(path, flat=True).first()
