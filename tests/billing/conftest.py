@@ -91,7 +91,10 @@ def sign_visit(db, therapist, make_patient, past_appointment):
     technique minutes, signed by its author through clinical.notes (which makes the charge)."""
     from effleura.clinical import episodes, notes
 
-    def make(techniques=(("swedish", 30),), patient=None, minutes=60, author=therapist, hours_ago=2, **note_fields):
+    earlier = iter(range(2, 200, 2))  # each visit 2 hours before the last: no overlap (PostgreSQL refuses it)
+
+    def make(techniques=(("swedish", 30),), patient=None, minutes=60, author=therapist, hours_ago=None, **note_fields):
+        hours_ago = next(earlier) if hours_ago is None else hours_ago
         patient = patient or make_patient()
         open_ = patient.episodes.filter(status="open").first() if hasattr(patient, "episodes") else None
         if open_ is None:

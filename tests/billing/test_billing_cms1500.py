@@ -140,3 +140,11 @@ def test_the_api_gives_the_form_data(api_as, billing, front_desk, claim):
     answer = api_as(billing).send("GET", f"/billing/claims/{claim.public_id}/cms1500")
     assert answer.status_code == 200 and answer.json()["pages"][0]["23"] == "AUTH-555"
     assert api_as(front_desk).send("GET", f"/billing/claims/{claim.public_id}/cms1500").status_code == 403
+
+
+def test_box_1_is_the_payers_insurance_type(claim):
+    payer = claim.policy.payer
+    payer.plan_type = "medicare"
+    payer.save(update_fields=["plan_type"])
+    claim.policy.refresh_from_db()
+    assert cms1500.claim_data(claim)["pages"][0]["1"] == "Medicare"

@@ -180,3 +180,20 @@ def test_a_signed_visit_is_covered_by_the_patients_package(owner, sign_visit, ma
         pytest.skip("visit before the purchase date around midnight")
     assert charge.status == ChargeStatus.PACKAGE
     assert packages.state(package).left == 1
+
+
+def test_a_package_does_not_cover_a_visit_billed_to_an_insurer(
+    owner, therapist, make_patient, make_payer, make_policy, sign_visit
+):
+    patient = make_patient()
+    make_policy(patient, make_payer())
+    Package.objects.create(
+        patient=patient, name="5 visits (synthetic)", sessions=5, price=Decimal("400.00"),
+        expires_on=timezone.localdate() + datetime.timedelta(days=90), created_by=owner,
+        purchased_on=timezone.localdate() - datetime.timedelta(days=1),
+    )  # fmt: skip
+    note = sign_visit(patient=patient)
+    charge = note.charge
+    assert charge.payer_id is not None
+    assert charge.status == "open"
+    assert not PackageUse.objects.filter(charge=charge).exists()

@@ -118,12 +118,14 @@ def test_the_owner_gives_a_payer_its_own_code_for_a_technique_and_takes_it_back(
 
 def test_a_payer_form_refuses_a_twin_and_saves_a_change(billing, client_for, setup_data):
     client = client_for(billing)
-    twin = client.post(reverse("billing:payer_new"), {"name": "SYNTHETIC MUTUAL", "unit_method": "cms"})
+    twin = client.post(
+        reverse("billing:payer_new"), {"name": "SYNTHETIC MUTUAL", "unit_method": "cms", "plan_type": "group"}
+    )
     assert "already a payer" in twin.content.decode()
     payer = setup_data["payer"]
     url = reverse("billing:payer_edit", args=[payer.public_id])
     assert 'value="SYN01"' in client.get(url).content.decode()
-    client.post(url, {"name": "Synthetic Mutual", "payer_id": "SYN02", "unit_method": "per_code"})
+    client.post(url, {"name": "Synthetic Mutual", "payer_id": "SYN02", "unit_method": "per_code", "plan_type": "group"})
     payer.refresh_from_db()
     assert (payer.payer_id, payer.unit_method, payer.is_active) == ("SYN02", "per_code", False)
 

@@ -324,3 +324,16 @@ def test_a_concurrent_twin_payer_comes_back_as_a_plain_message(owner):
     with pytest.raises(ValidationError) as caught:
         setup.do_save_payer(owner, clean)
     assert "already a payer" in _errors(caught)["name"]
+
+
+def test_it_refuses_an_unknown_insurance_type_and_keeps_a_known_one(owner):
+    from django.core.exceptions import ValidationError as Invalid
+
+    from effleura.billing import setup as billing_setup
+
+    with pytest.raises(Invalid) as refused:
+        billing_setup.check_save_payer(owner, {"name": "Typeless (synthetic)", "plan_type": "pension"})
+    assert "plan_type" in refused.value.message_dict
+    clean = billing_setup.check_save_payer(owner, {"name": "Federal (synthetic)", "plan_type": "medicare"})
+    payer = billing_setup.do_save_payer(owner, clean)
+    assert payer.get_plan_type_display() == "Medicare"

@@ -15,8 +15,10 @@ LIST_QUERIES = 6
 # the patient's consents; health history: patient again + two newest versions + audit read;
 # the referrals card (open referrals; visits and an audit read only when some exist)
 CHART_QUERIES_CLINICAL = 13
-# as above without the health history
-CHART_QUERIES_FRONT_DESK = 10
+# as above without the health history; plus the billing account card (billing/chart.py):
+# the account's invoice, payment and credit sums (4), open invoices, package sessions
+# left and an audit read
+CHART_QUERIES_FRONT_DESK = 17
 # patient, all versions, audit read; the consent block of the chart heading (4)
 HISTORY_QUERIES = 10
 # the version and the one before it (patient, pair, audit), then the version list

@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, Flag, InputSchema, Page, WholeNumber, text
 from effleura.billing import setup
-from effleura.billing.choices import UnitMethod
+from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import PackagePlan, Payer, ProcedureCode
 
 router = Router(tags=["billing: setup"])
@@ -247,6 +247,7 @@ class PayerFields(InputSchema):
     postal_code: text(_limit(Payer, "postal_code")) | None = None
     phone: text(_limit(Payer, "phone")) | None = None
     unit_method: UnitMethod | None = Field(None, description="cms: the 8-minute rule; per_code: each code alone.")
+    plan_type: PlanType | None = Field(None, description="The kind of insurance (CMS-1500 box 1); group by default.")
     is_active: Flag | None = None
 
 
@@ -265,6 +266,7 @@ class PayerOut(Schema):
     postal_code: str
     phone: str
     unit_method: str
+    plan_type: str
     is_active: bool
 
     @staticmethod

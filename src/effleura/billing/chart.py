@@ -3,6 +3,7 @@ sessions left on packages and open invoices. For holders of "account.view" only;
 number of queries whatever the account's length."""
 
 from effleura.billing import ledger, packages
+from effleura.core.access import allowed
 from effleura.core.permissions import has_permission
 from effleura.patients.chart_sections import Section
 
@@ -13,6 +14,7 @@ def account_section(user, patient) -> Section | None:
     if not has_permission(user, "account.view"):
         return None
     open_invoices = list(ledger.open_invoices(patient)[:OPEN_SHOWN])
+    allowed(user, "account.view", patient_id=patient.public_id, record_id=patient.public_id, detail="chart card")
     return Section(
         "billing/accounts/chart_section.html",
         {

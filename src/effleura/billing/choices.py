@@ -8,6 +8,18 @@ class UnitMethod(models.TextChoices):
     PER_CODE = "per_code", "Each code counted alone"
 
 
+class PlanType(models.TextChoices):
+    """The kind of insurance a payer offers (CMS-1500 box 1)."""
+
+    MEDICARE = "medicare", "Medicare"
+    MEDICAID = "medicaid", "Medicaid"
+    TRICARE = "tricare", "TRICARE"
+    CHAMPVA = "champva", "CHAMPVA"
+    GROUP = "group", "Group health plan"
+    FECA = "feca", "FECA / Black lung"
+    OTHER = "other", "Other"
+
+
 class Relationship(models.TextChoices):
     """The patient's relationship to the policy's subscriber (CMS-1500 box 6)."""
 

@@ -152,7 +152,7 @@ def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
         resubmission = f"7 {claim.payer_claim_number}"
     location = charge.location
     common = {
-        "1": "Group health plan" if policy.group_number else "Other",
+        "1": policy.payer.get_plan_type_display(),
         "1a": policy.member_id,
         "2": _last_first(patient.legal_last_name, patient.legal_first_name),
         "3": {"dob": _mmddyyyy(patient.date_of_birth), "sex": SEX.get(patient.sex_at_birth, "")},

@@ -75,10 +75,11 @@ def _covering(patient_id: int, day: datetime.date, service_id: int | None):
 def use_package_for_charge(actor, charge: Charge) -> PackageUse | None:
     """Cover ``charge`` with the patient's oldest-expiring usable package, if any.
 
-    Only an open charge not yet covered is considered. Returns the PackageUse, or None when
-    no package applies. Call inside a transaction (the signing hook's); it opens its own
-    atomic block either way."""
-    if charge.status != ChargeStatus.OPEN or charge.pk is None:
+    Only an open, self-pay charge not yet covered is considered: a visit billed to an
+    insurer is paid by the insurer, and covering it from a prepaid package as well would
+    make the patient pay twice. Returns the PackageUse, or None when no package applies.
+    Call inside a transaction (the signing hook's); it opens its own atomic block either way."""
+    if charge.status != ChargeStatus.OPEN or charge.pk is None or charge.payer_id is not None:
         return None
     with transaction.atomic():
         if PackageUse.objects.filter(charge_id=charge.pk).exists():

@@ -32,7 +32,7 @@ from django.http import Http404
 
 from effleura.billing.access import as_uuid
 from effleura.billing.catalog import CODE_PATTERN
-from effleura.billing.choices import UnitMethod
+from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
 from effleura.billing.models.money import CENT, MAX_DIGITS
 from effleura.clinical import knowledge
@@ -363,9 +363,11 @@ def do_map_technique(actor, clean: dict) -> TechniqueCode | None:
 
 PAYER_FIELDS = (
     "name", "payer_id", "address_line1", "address_line2", "city", "region", "postal_code", "phone",
-    "unit_method", "is_active",
+    "unit_method", "plan_type", "is_active",
 )  # fmt: skip
-PAYER_DEFAULTS = {**{f: "" for f in PAYER_FIELDS}, "unit_method": UnitMethod.CMS, "is_active": True}
+PAYER_DEFAULTS = {
+    **{f: "" for f in PAYER_FIELDS}, "unit_method": UnitMethod.CMS, "plan_type": PlanType.GROUP, "is_active": True,
+}  # fmt: skip
 
 
 def list_payers(user, *, include_inactive: bool = True):
@@ -387,7 +389,7 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
     errors: dict[str, str] = {}
     clean: dict = {}
     for field in PAYER_FIELDS:
-        if field in ("unit_method", "is_active"):
+        if field in ("unit_method", "plan_type", "is_active"):
             continue
         value = _text(merged[field])
         if len(value) > _limit(Payer, field):
@@ -407,6 +409,10 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
     if method not in UnitMethod.values:
         errors["unit_method"] = "Choose how this payer counts units: the CMS 8-minute rule or each code alone."
     clean["unit_method"] = method
+    plan_type = str(merged["plan_type"] or "")
+    if plan_type not in PlanType.values:
+        errors["plan_type"] = "Choose the kind of insurance: Medicare, Medicaid, a group health plan, or another."
+    clean["plan_type"] = plan_type
     clean["is_active"] = _flag(merged["is_active"], "is_active", errors)
     if errors:
         raise ValidationError(errors)

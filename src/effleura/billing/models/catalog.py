@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from effleura.billing.choices import UnitMethod
+from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models.money import currency_field, money_field
 
 
@@ -42,6 +42,9 @@ class Payer(models.Model):
     postal_code = models.CharField(max_length=20, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     unit_method = models.CharField(max_length=10, choices=UnitMethod.choices, default=UnitMethod.CMS)
+    plan_type = models.CharField(
+        "insurance type", max_length=10, choices=PlanType.choices, default=PlanType.GROUP, help_text="CMS-1500 box 1."
+    )
     is_active = models.BooleanField(default=True)
     is_demo = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -109,6 +109,11 @@ def _page(request, charge, *, adjust_form=None, void_form=None, status=200):
         "can_adjust": can_adjust,
         "can_void": can_void,
         "can_see_note": charge.note_id is not None and has_permission(request.user, "clinical.view"),
+        "claims": (
+            list(charge.claims.select_related("policy__payer").order_by("created_at", "id"))
+            if has_permission(request.user, "claim.view")
+            else []
+        ),
         "adjust_form": adjust_form if adjust_form is not None else (AdjustForm(charge) if can_adjust else None),
         "void_form": void_form if void_form is not None else (VoidForm() if can_void else None),
     }

@@ -14,7 +14,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from effleura.billing import setup
-from effleura.billing.choices import UnitMethod
+from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import Payer, ProcedureCode
 from effleura.core.permissions import has_permission
 from effleura.scheduling.models import Service
@@ -76,6 +76,9 @@ class PayerForm(forms.Form):
         label="Counts timed units by",
         help_text="Medicare and many others: the 8-minute rule over all timed minutes. Some commercial payers: "
         "each code counted alone.",
+    )
+    plan_type = forms.ChoiceField(
+        choices=PlanType.choices, initial=PlanType.GROUP, label="Insurance type", help_text="Box 1 of the claim form."
     )
     is_active = forms.BooleanField(required=False, initial=True, label="Active (offered for new policies)")
 
