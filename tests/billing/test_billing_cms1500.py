@@ -148,3 +148,16 @@ def test_box_1_is_the_payers_insurance_type(claim):
     payer.save(update_fields=["plan_type"])
     claim.policy.refresh_from_db()
     assert cms1500.claim_data(claim)["pages"][0]["1"] == "Medicare"
+
+
+def test_a_line_the_rule_gave_no_unit_stays_off_the_claim(claim):
+    from decimal import Decimal
+
+    from effleura.billing.models import ChargeLine, ProcedureCode
+
+    ChargeLine.objects.create(
+        charge=claim.charge, code=ProcedureCode.objects.get(code="97140"), minutes=7, computed_units=0, units=0,
+        unit_price=Decimal("30.00"), amount=Decimal("0.00"),
+    )  # fmt: skip
+    codes = [row["D"]["code"] for row in cms1500.claim_data(claim)["pages"][0]["24"]]
+    assert "97140" not in codes and codes

@@ -135,7 +135,7 @@ def check_create_claim(actor, charge: Charge, data: dict | None = None) -> dict:
     policy = _policy(data.get("policy"), charge, errors)
     if errors:
         raise ValidationError(errors)
-    if not charge.lines.exists():
+    if not charge.lines.filter(units__gt=0).exists():
         raise ValidationError("This charge has no procedure codes to claim; adjust the charge first.")
     if not charge.diagnosis_codes:
         raise ValidationError(

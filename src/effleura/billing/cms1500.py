@@ -140,7 +140,8 @@ def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
     practitioner = charge.practitioner
     insured = _insured(policy, patient)
     referral = referral_for(claim)
-    lines = list(charge.lines.select_related("code").order_by("id"))
+    # A line the rule gave no unit (e.g. 7 minutes beside a longer code) is not billed.
+    lines = list(charge.lines.filter(units__gt=0).select_related("code").order_by("id"))
     other_plan = (
         Policy.objects.filter(patient_id=patient.pk, is_active=True).exclude(pk=policy.pk).exists()
         if policy.pk

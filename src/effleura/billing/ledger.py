@@ -380,7 +380,11 @@ def do_issue_invoice(actor, patient: Patient, clean: dict) -> Invoice:
             currency=charges[0].currency,
             created_by=actor,
         )
-        lines = ChargeLine.objects.filter(charge__in=charges).select_related("code", "charge").order_by("charge", "id")
+        lines = (
+            ChargeLine.objects.filter(charge__in=charges, units__gt=0)  # a line with no unit bills nothing
+            .select_related("code", "charge")
+            .order_by("charge", "id")
+        )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
                 invoice=invoice,

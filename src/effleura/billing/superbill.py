@@ -136,6 +136,8 @@ def superbill_context(patient: Patient, charges: list[Charge], *, start=None, en
         own = list(charge.diagnosis_codes or [])
         lines = []
         for line in charge.lines.all():
+            if not line.units:
+                continue  # the rule gave it no unit: nothing billed for it
             letters = line.diagnosis_pointer or ("A" if own else "")
             pointers = "".join(
                 POINTERS[merged.index(own[POINTERS.index(letter)])]
