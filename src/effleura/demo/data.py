@@ -20,6 +20,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
+from effleura.billing.demo import load_billing_ledger_demo, load_billing_setup_demo
 from effleura.clinical.demo import load_clinical_demo
 from effleura.core import actions as core_actions
 from effleura.core.choices import Role
@@ -635,8 +636,11 @@ def load_demo(seed: int = DEMO_SEED) -> LoadResult:
         documents = _create_consent_documents(staff["owner"])
         _create_patients(staff, documents, plan(seed), timezone.localdate())
         load_scheduling_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
+        # Before the notes are signed: their charges need payers, prices and packages.
+        load_billing_setup_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
         load_clinical_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
         load_referrals_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
+        load_billing_ledger_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
     return LoadResult(created=True, staff=len(staff), patients=PATIENT_COUNT)
 
 
