@@ -135,7 +135,7 @@ def test_a_signed_visit_is_charged_invoiced_part_paid_and_printed_on_a_superbill
     # The charge on the signed note: self-pay, 97124 × 2 and 97140 × 1 at the standard fees.
     card = page.get_by_role("region", name=re.compile(r"^Charge ·"))
     expect(card.get_by_role("heading")).to_contain_text(f"Charge · {total} {currency}")
-    expect(card.get_by_role("heading")).to_contain_text("Open")
+    expect(card.get_by_role("heading")).to_contain_text("Not invoiced yet")
     expect(card).to_contain_text("Self-pay")
     lines = card.locator("table.charge-lines tbody tr")
     expect(lines).to_have_count(2)
@@ -179,7 +179,7 @@ def test_a_signed_visit_is_charged_invoiced_part_paid_and_printed_on_a_superbill
     expect(figure(page, "Outstanding").locator("dd")).to_have_text(f"{total} {currency}")
     page.get_by_label(re.compile(r"^Amount")).fill(str(paid))
     page.get_by_label("Method").select_option(label="Cash")
-    page.get_by_label(re.compile(f"^{re.escape(number)} ")).check()
+    page.get_by_role("checkbox", name=f"{number} (owes {total})").check()
     page.get_by_role("button", name="Record the payment").click()
     expect(messages(page)).to_have_text(f"Payment of {paid} {currency} recorded.")
     expect(figure(page, "Invoiced").locator("dd")).to_have_text(f"{total} {currency}")
@@ -206,8 +206,10 @@ def test_a_signed_visit_is_charged_invoiced_part_paid_and_printed_on_a_superbill
     assert "Superbill" in text
     assert PATIENT in text
     assert "Date of birth: 1983-09-14" in text
-    assert re.search(rf"97124 .*? 2 .*?{re.escape(str(amount_97124))} {currency}", text), text
-    assert re.search(rf"97140 .*? 1 .*?{re.escape(str(amount_97140))} {currency}", text), text
+    # Each row: date of service, code, description (… each 15 minutes), units, (no pointer), fee.
+    day = prepared["day"]
+    assert re.search(rf"{day} 97124 [^·]*?15 minutes 2 {re.escape(str(amount_97124))} {currency}", text), text
+    assert re.search(rf"{day} 97140 [^·]*?15 minutes 1 {re.escape(str(amount_97140))} {currency}", text), text
     assert f"Total charges {total} {currency}" in text
     assert f"Amount paid {paid} {currency}" in text
     assert f"Balance {owed} {currency}" in text
