@@ -36,7 +36,7 @@ def test_each_demo_user_logs_in_and_sees_their_name_and_role_in_the_header(page,
     expect(page).to_have_url(re.compile(r"/$"))
     header = page.get_by_role("banner")
     expect(header.get_by_role("link", name=name, exact=True)).to_be_visible()
-    expect(header.get_by_text(role, exact=True)).to_be_visible()
+    expect(header.locator(".role").get_by_text(role, exact=True)).to_be_visible()  # not the "Billing" nav link
     expect(header.get_by_role("button", name="Log out")).to_be_visible()
     first_name = name.split()[0]
     expect(page.get_by_role("heading", level=1)).to_contain_text(first_name)
