@@ -147,7 +147,7 @@ def test_a_payment_goes_to_the_chosen_invoice(front_desk, therapist, patient):
 @pytest.mark.parametrize(
     ("amount", "message"),
     [("", "Enter the amount"), ("-5", "more than zero"), ("0", "more than zero"), ("ten", "as a number"),
-     ("10.001", "whole cents"), ("1000000", "larger than"), ("nan", "more than zero")],
+     ("10.001", "whole cents"), ("1000000", "larger than"), ("nan", "as a number")],
 )  # fmt: skip
 def test_it_refuses_bad_amounts_in_plain_words(front_desk, patient, amount, message):
     with pytest.raises(ValidationError) as error:

@@ -157,7 +157,7 @@ def test_a_package_plan_form_adds_and_edits(owner, client_for, setup_data):
     plan = PackagePlan.objects.get(name="Ten visits")
     assert plan.price == Decimal("800.00")
     bad = client.post(reverse("billing:plan_edit", args=[plan.public_id]), {**data, "price": "8.001"})
-    assert "to the cent" in bad.content.decode()
+    assert "whole cents" in bad.content.decode()
 
 
 def test_an_empty_post_answers_with_the_form_not_an_error(owner, client_for, setup_data):

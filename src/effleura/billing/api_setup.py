@@ -43,7 +43,7 @@ def _money(value: Any) -> Any:
     return value
 
 
-# Range and cents are checked by setup.parse_amount, which answers {field: message}.
+# Range and cents are checked by billing.values.parse_amount, which answers {field: message}.
 Money = Annotated[str, BeforeValidator(_money), Field(max_length=20, description='e.g. "95.00".')]
 
 

@@ -7,8 +7,7 @@ would be incomplete (billing/cms1500.py ``missing``). Reading: claim.view; writi
 claim.manage (owner and billing staff).
 """
 
-import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,7 +17,7 @@ from django.utils import timezone
 from effleura.billing.access import as_uuid
 from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
 from effleura.billing.models import Charge, Claim, ClaimEvent, Policy
-from effleura.billing.models.money import CENT
+from effleura.billing.values import parse_amount, parse_date
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
@@ -175,36 +174,11 @@ def do_create_claim(actor, charge: Charge, clean: dict) -> Claim:
 
 
 def _amount(value, errors: dict, billed: Decimal) -> Decimal | None:
-    if value in (None, ""):
-        errors["paid_amount"] = "Enter the amount the payer paid (0 if nothing)."
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        errors["paid_amount"] = "Enter the amount as a number, e.g. 85.00."
-        return None
-    if not amount.is_finite() or amount < 0:
-        errors["paid_amount"] = "The amount paid cannot be negative."
-        return None
-    if amount != amount.quantize(CENT):
-        errors["paid_amount"] = "Enter the amount in cents at most, e.g. 85.25."
-        return None
-    if amount > billed:
+    amount = parse_amount(value, "paid_amount", errors, empty_message="Enter the amount the payer paid (0 if nothing).")
+    if amount is not None and amount > billed:
         errors["paid_amount"] = f"The payer cannot pay more than was billed ({billed})."
         return None
-    return amount.quantize(CENT)
-
-
-def _day(value, field: str, errors: dict) -> datetime.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        errors[field] = "Give the date as a date, e.g. 2025-03-04."
-        return None
+    return amount
 
 
 def _refuse_move(claim: Claim, to: str) -> ValidationError:
@@ -240,7 +214,7 @@ def check_move_claim(actor, claim: Claim, to: str, data: dict | None = None) -> 
     if len(number) > 40:
         errors["payer_claim_number"] = "Keep the payer's claim number under 40 characters."
     clean["payer_claim_number"] = number
-    on = _day(data.get("on"), "on", errors)
+    on = parse_date(data.get("on"), "on", errors)
     if on is not None and on > timezone.localdate():
         errors["on"] = "The date cannot be in the future."
     clean["on"] = on or timezone.localdate()

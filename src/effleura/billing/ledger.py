@@ -22,7 +22,7 @@ Permissions: issuing invoices, taking payments and applying credit need "payment
 
 import datetime
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -35,6 +35,7 @@ from effleura.billing.access import as_uuid
 from effleura.billing.choices import ChargeStatus, InvoiceKind, InvoiceStatus, PaymentKind, PaymentMethod
 from effleura.billing.models import Charge, ChargeLine, Invoice, InvoiceLine, Package, Payment, PaymentAllocation
 from effleura.billing.models.money import CENT, default_currency
+from effleura.billing.values import parse_amount, parse_date
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
@@ -217,44 +218,6 @@ def _lock_patient(patient_id: int) -> Patient:
 
 
 # Parsing --------------------------------------------------------------------------------------
-
-
-def parse_amount(value, field: str, errors: dict, *, required: bool = True) -> Decimal | None:
-    if value in (None, ""):
-        if required:
-            errors[field] = "Enter the amount, e.g. 40.00."
-        return None
-    if isinstance(value, float):
-        value = str(value)
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        errors[field] = "Enter the amount as a number, e.g. 40.00."
-        return None
-    if not amount.is_finite() or amount <= 0:
-        errors[field] = "The amount must be more than zero."
-        return None
-    if amount != amount.quantize(CENT):
-        errors[field] = "Give the amount in whole cents, e.g. 40.50."
-        return None
-    if amount > MAX_AMOUNT:
-        errors[field] = f"The amount is larger than {MAX_AMOUNT:,.2f}; check it."
-        return None
-    return money(amount)
-
-
-def parse_date(value, field: str, errors: dict, default=None):
-    if value in (None, ""):
-        return default
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors[field] = "Give the date as a date, e.g. 2025-03-04."
-        return default
 
 
 def _reason(data: dict) -> str:
@@ -503,7 +466,7 @@ def check_take_payment(actor, patient: Patient, data: dict) -> dict:
     authorize(actor, "payment.take", patient_id=patient.public_id)
     _unknown(data, {"amount", "method", "received_on", "reference", "note", "invoices"})
     errors: dict[str, str] = {}
-    amount = parse_amount(data.get("amount"), "amount", errors)
+    amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False, maximum=MAX_AMOUNT)
     method = _method(data.get("method"), errors)
     today = timezone.localdate()
     received_on = parse_date(data.get("received_on"), "received_on", errors, today)
@@ -609,7 +572,7 @@ def check_apply_credit(actor, invoice: Invoice, data: dict) -> dict:
     authorize(actor, "payment.take", patient_id=invoice.patient.public_id, record_id=invoice.public_id)
     _unknown(data, {"amount"})
     errors: dict[str, str] = {}
-    amount = parse_amount(data.get("amount"), "amount", errors, required=False)
+    amount = parse_amount(data.get("amount"), "amount", errors, required=False, zero_allowed=False, maximum=MAX_AMOUNT)
     if errors:
         raise ValidationError(errors)
     if invoice.status == InvoiceStatus.VOID:
@@ -659,7 +622,7 @@ def check_refund(actor, patient: Patient, data: dict) -> dict:
     authorize(actor, "billing.manage", patient_id=patient.public_id)
     _unknown(data, {"amount", "method", "reference", "reason"})
     errors: dict[str, str] = {}
-    amount = parse_amount(data.get("amount"), "amount", errors)
+    amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False, maximum=MAX_AMOUNT)
     method = _method(data.get("method"), errors)
     reference = printable(str(data.get("reference") or "")).strip()
     if len(reference) > 60:

@@ -16,6 +16,7 @@ from django.http import Http404
 from effleura.billing.access import as_uuid
 from effleura.billing.choices import Priority, Relationship
 from effleura.billing.models import Payer, Policy
+from effleura.billing.values import parse_date
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
@@ -72,20 +73,6 @@ def active_payers() -> list[Payer]:
 
 
 # Saving --------------------------------------------------------------------------------
-
-
-def _date(value, field: str, errors: dict):
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        errors[field] = "Give the date as a date, e.g. 2025-03-04."
-        return None
 
 
 def _payer(value, errors: dict, current: Payer | None):
@@ -159,7 +146,7 @@ def check_save_policy(actor, patient: Patient, data: dict, policy: Policy | None
         errors["priority"] = "Choose primary, secondary or tertiary."
     clean["priority"] = priority
 
-    dob = _date(merged.get("subscriber_date_of_birth"), "subscriber_date_of_birth", errors)
+    dob = parse_date(merged.get("subscriber_date_of_birth"), "subscriber_date_of_birth", errors)
     clean["subscriber_date_of_birth"] = dob
     if relationship == Relationship.SELF:
         for field in SUBSCRIBER_FIELDS:
@@ -175,8 +162,8 @@ def check_save_policy(actor, patient: Patient, data: dict, policy: Policy | None
         elif dob is not None and dob > datetime.date.today():
             errors["subscriber_date_of_birth"] = "The subscriber's date of birth cannot be in the future."
 
-    valid_from = _date(merged.get("valid_from"), "valid_from", errors)
-    valid_until = _date(merged.get("valid_until"), "valid_until", errors)
+    valid_from = parse_date(merged.get("valid_from"), "valid_from", errors)
+    valid_until = parse_date(merged.get("valid_until"), "valid_until", errors)
     if valid_from and valid_until and valid_until < valid_from:
         errors["valid_until"] = (
             "The policy cannot end before it starts: “valid until” must be on or after “valid from”."

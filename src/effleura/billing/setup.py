@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,7 +34,8 @@ from effleura.billing.access import as_uuid
 from effleura.billing.catalog import CODE_PATTERN
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
-from effleura.billing.models.money import CENT, MAX_DIGITS
+from effleura.billing.models.money import CENT
+from effleura.billing.values import parse_amount
 from effleura.clinical import knowledge
 from effleura.core import audit
 from effleura.core.access import authorize
@@ -46,10 +47,10 @@ MANAGE = "billing_setup.manage"
 RECORD_TYPE = "billing_setup"
 
 # The money columns hold MAX_DIGITS digits, two after the point.
-MAX_AMOUNT = Decimal(10 ** (MAX_DIGITS - 2)) - CENT
-AMOUNT_MESSAGE = "Enter an amount in dollars and cents, e.g. 95.00."
 MAX_PACKAGE_SESSIONS = 100
 MAX_VALID_DAYS = 1830  # five years
+
+FEE_EMPTY = "Enter an amount, e.g. 95.00 (0.00 for no charge)."
 
 
 # Shared helpers -----------------------------------------------------------------------------------
@@ -85,35 +86,6 @@ def _flag(value, field: str, errors: dict) -> bool | None:
         return False
     errors[field] = "Answer yes or no."
     return None
-
-
-def parse_amount(value, field: str, errors: dict) -> Decimal | None:
-    """A money amount: a Decimal, a whole number or a string such as "95.00"; never a float,
-    which cannot hold most cent amounts exactly."""
-    if value in (None, ""):
-        errors[field] = "Enter an amount, e.g. 95.00 (0.00 for no charge)."
-        return None
-    if isinstance(value, bool | float):
-        errors[field] = AMOUNT_MESSAGE
-        return None
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().lstrip("$").replace(",", ""))
-    except InvalidOperation:
-        errors[field] = AMOUNT_MESSAGE
-        return None
-    if not amount.is_finite():
-        errors[field] = AMOUNT_MESSAGE
-        return None
-    if amount != amount.quantize(CENT):
-        errors[field] = "Give the amount to the cent: at most two digits after the point."
-        return None
-    if amount < 0:
-        errors[field] = "An amount cannot be negative."
-        return None
-    if amount > MAX_AMOUNT:
-        errors[field] = f"Keep the amount under {MAX_AMOUNT + CENT:,.0f}."
-        return None
-    return amount.quantize(CENT)
 
 
 def _whole(value, field: str, errors: dict, low: int, high: int, message: str) -> int | None:
@@ -458,7 +430,7 @@ def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> di
                    active=fee is None or merged["service"] != fee.service)  # fmt: skip
     payer = _ref(Payer, merged["payer"], "payer", errors, "payer", required=False,
                  active=fee is None or merged["payer"] != fee.payer)  # fmt: skip
-    amount = parse_amount(merged["amount"], "amount", errors)
+    amount = parse_amount(merged["amount"], "amount", errors, empty_message=FEE_EMPTY)
     if "code" not in errors and "service" not in errors:
         if code is None and service is None:
             errors["code"] = "Choose a procedure code (a price per unit) or a service (a price per visit)."
@@ -535,7 +507,7 @@ def check_save_plan(actor, data: dict, plan: PackagePlan | None = None) -> dict:
         merged["sessions"], "sessions", errors, 1, MAX_PACKAGE_SESSIONS,
         f"Give the number of sessions, from 1 to {MAX_PACKAGE_SESSIONS}.",
     )  # fmt: skip
-    price = parse_amount(merged["price"], "price", errors)
+    price = parse_amount(merged["price"], "price", errors, empty_message=FEE_EMPTY)
     valid_days = _whole(
         merged["valid_days"], "valid_days", errors, 1, MAX_VALID_DAYS,
         f"Give how many days it stays valid after purchase, from 1 to {MAX_VALID_DAYS} (five years).",
