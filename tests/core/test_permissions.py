@@ -393,3 +393,38 @@ def test_no_page_answers_500_to_malformed_query_parameters(owner, url_kwargs):
         if response.status_code >= 500:
             failures.append(f"{name} -> {response.status_code}")
     assert failures == []
+
+
+POSTED_GARBAGE = {
+    **GARBAGE,
+    "amount": "12,50€",
+    "method": "bitcoin",
+    "units": "-1",
+    "reason": "x" * 5000,
+    "charge": "not-a-uuid",
+    "invoices": "not-a-uuid",
+    "code": "\x00",
+    "payer": "nobody",
+    "priority": "first",
+    "relationship": "cousin",
+    "received_on": "yesterday",
+    "due_on": "2026-02-30",
+    "paid_amount": "NaN",
+    "plan": "nope",
+    "sessions": "1e9",
+    "technique": "\x00",
+}
+
+
+def test_no_billing_form_answers_500_to_nonsense(owner, url_kwargs):
+    """Every billing form posted with nonsense answers with a message (or a redirect), never 500."""
+    client = Client(raise_request_exception=False)
+    client.force_login(owner)
+    failures = []
+    for name, pattern in _walk(get_resolver().url_patterns):
+        if not name.startswith("billing:") or "POST" not in _methods(name):
+            continue
+        response = client.post(_url(name, pattern, url_kwargs), POSTED_GARBAGE)
+        if response.status_code >= 500:
+            failures.append(f"{name} -> {response.status_code}")
+    assert failures == []
