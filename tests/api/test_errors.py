@@ -11,7 +11,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from effleura.api.schemas import NUL_MESSAGE
+from effleura.core.api_schemas import NUL_MESSAGE
 from effleura.patients import actions
 from effleura.patients.models import Patient
 

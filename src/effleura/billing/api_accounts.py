@@ -13,9 +13,9 @@ from uuid import UUID
 
 from ninja import Router, Schema, Status
 
-from effleura.api.schemas import ERRORS_WITH_ID, ErrorOut, InputSchema, text
 from effleura.billing import ledger, packages
 from effleura.billing.models import Invoice, Package, Payment
+from effleura.core.api_schemas import ERRORS_WITH_ID, ErrorOut, InputSchema, text
 from effleura.patients.access import access_patient
 
 router = Router(tags=["billing: accounts"])

@@ -14,10 +14,10 @@ from uuid import UUID
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, BlankIsNone, ErrorOut, InputSchema, WholeNumber, text
 from effleura.billing import charges
 from effleura.billing.choices import ChargeStatus
 from effleura.billing.models import Charge, ChargeAdjustment, ChargeLine
+from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, BlankIsNone, ErrorOut, InputSchema, WholeNumber, text
 
 router = Router(tags=["billing: charges"])
 

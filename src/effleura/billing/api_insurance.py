@@ -13,9 +13,9 @@ from uuid import UUID
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, InputSchema, IsoDate, text
 from effleura.billing import claims, cms1500, policies
 from effleura.billing.models import Claim, ClaimEvent, Policy
+from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, InputSchema, IsoDate, text
 
 router = Router(tags=["billing: insurance"])
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from effleura.api.schemas import ERRORS, text
 from effleura.billing import reports
+from effleura.core.api_schemas import ERRORS, text
 
 router = Router(tags=["billing: reports"])
 

@@ -21,10 +21,10 @@ from ninja import Query, Router, Schema, Status
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, Flag, InputSchema, Page, WholeNumber, text
 from effleura.billing import setup
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import PackagePlan, Payer, ProcedureCode
+from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, Flag, InputSchema, Page, WholeNumber, text
 
 router = Router(tags=["billing: setup"])
 

@@ -17,12 +17,12 @@ from uuid import UUID
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from effleura.api.schemas import ERRORS_WITH_ID, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.clinical import assessments
 from effleura.clinical.access import access_episode
 from effleura.clinical.bodychart import MAX_MARKS
 from effleura.clinical.choices import AssessmentKind
 from effleura.clinical.models import Assessment
+from effleura.core.api_schemas import ERRORS_WITH_ID, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
 
 router = Router(tags=["assessments"])
 

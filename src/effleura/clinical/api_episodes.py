@@ -18,10 +18,10 @@ from ninja import Router, Schema, Status
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from effleura.api.schemas import ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.clinical import access, discharge, episodes, plans, screening
 from effleura.clinical.choices import DischargeReason, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.models import Discharge, Episode, Goal, TreatmentPlan
+from effleura.core.api_schemas import ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.scheduling import series as planning
 
 router = Router(tags=["clinical: episodes, plans and discharge"])

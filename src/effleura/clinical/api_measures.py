@@ -15,10 +15,10 @@ from uuid import UUID
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from effleura.api.schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.clinical import homecare, measures, scoring
 from effleura.clinical.access import access_episode, as_uuid
 from effleura.clinical.models import OutcomeMeasurement, SessionNote
+from effleura.core.api_schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.documents.pdf import pdf_response
 
 router = Router(tags=["clinical: outcome measures and home care"])

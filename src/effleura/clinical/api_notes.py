@@ -15,7 +15,11 @@ from uuid import UUID
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from effleura.api.schemas import (
+from effleura.clinical import note_rules, notes
+from effleura.clinical.access import access_episode
+from effleura.clinical.models import Addendum, NoteTemplate, SessionNote, TechniqueEntry
+from effleura.core.access import authorize
+from effleura.core.api_schemas import (
     ERRORS,
     ERRORS_WITH_ID,
     ErrorOut,
@@ -26,10 +30,6 @@ from effleura.api.schemas import (
     WholeNumber,
     text,
 )
-from effleura.clinical import note_rules, notes
-from effleura.clinical.access import access_episode
-from effleura.clinical.models import Addendum, NoteTemplate, SessionNote, TechniqueEntry
-from effleura.core.access import authorize
 from effleura.scheduling import access as scheduling_access
 
 router = Router(tags=["session notes"])

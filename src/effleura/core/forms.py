@@ -1,8 +1,21 @@
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.template import loader
 
 from effleura.core.tasks import send_email
+
+
+def apply_errors(form, exc: ValidationError) -> None:
+    """Put an action's ValidationError beside the fields it names, the rest on top.
+
+    Every page shows an action's refusal this way, so a check_*() that names a field the
+    form does not have still reaches the person (as a form-wide error)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
 
 
 class QueuedPasswordResetForm(PasswordResetForm):

@@ -9,6 +9,18 @@ from django.utils import timezone
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 
 
+class PublicIdModel(models.Model):
+    """A record that pages and the API name by an opaque UUID, never by its sequential key.
+
+    Every model whose id appears in a URL or an API answer inherits from this (or, where a
+    Django base class is already the parent, declares the same field)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class User(AbstractUser):
     """A member of staff who signs in. Their role decides what they may see and do.
 

@@ -16,7 +16,7 @@ from django.http import Http404
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
-from effleura.api.schemas import (
+from effleura.core.api_schemas import (
     ERRORS,
     ERRORS_WITH_ID,
     BlankIsNone,

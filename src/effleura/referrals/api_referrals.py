@@ -15,7 +15,7 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, WholeNumber, text
+from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, WholeNumber, text
 from effleura.referrals import access, providers, referral_actions
 from effleura.referrals.models import Referral, ReferringProvider
 

@@ -14,7 +14,7 @@ from uuid import UUID
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from effleura.api.schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, text
+from effleura.core.api_schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, text
 from effleura.documents.pdf import pdf_response
 from effleura.referrals import reports
 from effleura.referrals.models import Report, ReportDelivery

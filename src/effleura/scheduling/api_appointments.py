@@ -21,7 +21,17 @@ from ninja import Query, Router, Schema, Status
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, Flag, InputSchema, Page, StaffRef, WholeNumber, text
+from effleura.core.api_schemas import (
+    ERRORS,
+    ERRORS_WITH_ID,
+    ErrorOut,
+    Flag,
+    InputSchema,
+    Page,
+    StaffRef,
+    WholeNumber,
+    text,
+)
 from effleura.scheduling import access, actions, booking_warnings
 from effleura.scheduling import series as planning
 from effleura.scheduling.choices import AppointmentStatus

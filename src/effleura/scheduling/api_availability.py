@@ -15,8 +15,8 @@ from django.http import Http404
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from effleura.api.schemas import ERRORS_WITH_ID, text
 from effleura.core.access import authorize
+from effleura.core.api_schemas import ERRORS_WITH_ID, text
 from effleura.scheduling import calendars
 from effleura.scheduling.models import Location, Service
 

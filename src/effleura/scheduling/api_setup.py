@@ -20,7 +20,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from effleura.api.schemas import (
+from effleura.core.api_schemas import (
     ERRORS,
     ERRORS_WITH_ID,
     BlankIsNone,

@@ -17,7 +17,7 @@ from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
-from effleura.api.schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, Page, StaffRef, text
+from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, Page, StaffRef, text
 from effleura.patients import access as patient_access
 from effleura.scheduling import waitlist as rules
 from effleura.scheduling.choices import WaitlistStatus

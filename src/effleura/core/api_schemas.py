@@ -8,7 +8,8 @@ Input rules that hold for the whole API live here, once:
 * Text has a length limit; dates are ``YYYY-MM-DD`` strings and real calendar days;
   booleans and whole numbers in a JSON body are JSON booleans and numbers, not "yes"/"3".
 
-This module depends on nothing but pydantic and ninja, so every app's api.py may use it.
+It lives in core and depends on nothing but pydantic and ninja, so every app's api_*.py
+modules may use it without importing the api app above them.
 """
 
 import datetime
