@@ -87,9 +87,12 @@ test-e2e: install test-static
 	$(TEST_ENV) $(BIN)/pytest -m e2e $(PYTEST_ARGS) || { rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no browser tests collected"; else exit $$rc; fi; }
 
+# lint-imports holds the import contracts of pyproject.toml [tool.importlinter]: the
+# apps' one-way chain and their public boundaries (docs/architecture.md).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=scripts $(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .
