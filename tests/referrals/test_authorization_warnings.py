@@ -17,6 +17,7 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 
 from effleura import urls as root_urls
+from effleura.core import extension_points
 from effleura.core.models import AuditEvent
 from effleura.referrals import authorization
 from effleura.referrals import urls as referral_urls
@@ -25,7 +26,6 @@ from effleura.referrals.choices import AuthorizationState as S
 from effleura.referrals.models import Referral, ReferringProvider
 from effleura.referrals.views import authorizations as authorization_views
 from effleura.scheduling import badges, setup
-from effleura.scheduling import booking_warnings as warning_registry
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
 
@@ -233,7 +233,7 @@ def test_no_auth_badge_without_referral_view(outsider, badge_scene):
 def test_the_badge_provider_is_registered_and_its_queries_do_not_grow(
     front_desk, badge_scene, make_patient, make_referral, visit, today
 ):
-    assert authorization_badges in badges._providers
+    assert authorization_badges in extension_points.calendar_badges.providers
     page = _page(badge_scene)
     for a in page:
         a.flags = []
@@ -296,9 +296,9 @@ def test_the_ninth_booking_of_eight_warns_counting_booked_visits(make_patient, m
     visit(patient, today + 5 * DAY, "10:00", AppointmentStatus.CHECKED_IN)  # the 8th
     visit(patient, today + 6 * DAY, "10:00", AppointmentStatus.CANCELLED)  # does not count
     start = datetime.datetime.combine(today + 7 * DAY, datetime.time(10), tzinfo=TZ)
-    warnings = warning_registry.warnings_for(patient, start, tz=TZ)
+    warnings = [w for found in extension_points.booking_warnings.collect(patient, start, tz=TZ) for w in found]
     assert len(warnings) == 1 and "No visits left" in warnings[0] and "8 of 8" in warnings[0]
-    assert booking_warnings in warning_registry._providers
+    assert booking_warnings in extension_points.booking_warnings.providers
 
 
 def test_the_eighth_booking_of_eight_does_not_warn(make_patient, make_referral, visit, today):

@@ -39,6 +39,7 @@ from django.utils import timezone
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.extension_points import booking_warnings
 from effleura.scheduling import calendars, notifications
 from effleura.scheduling.booking import (
     BookingConflict,
@@ -253,6 +254,13 @@ def _write_visit(plan: BookingPlan, write, *, ignore_id=None):
 
 
 # Booking -------------------------------------------------------------------------------
+
+
+def warnings_for(plan: BookingPlan) -> list[str]:
+    """What the person booking ``plan`` must confirm first: every provider's warnings
+    (core/extension_points.py booking_warnings), in plain words."""
+    found = booking_warnings.collect(plan.patient, plan.start, tz=plan.location.tz)
+    return [warning for warnings in found for warning in warnings]
 
 
 def check_book(

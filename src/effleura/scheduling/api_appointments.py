@@ -32,7 +32,7 @@ from effleura.core.api_schemas import (
     WholeNumber,
     text,
 )
-from effleura.scheduling import access, actions, booking_warnings
+from effleura.scheduling import access, actions
 from effleura.scheduling import series as planning
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, AppointmentChange, Series
@@ -227,7 +227,7 @@ def book(request, payload: BookIn):
     plan = actions.check_book(
         request.user, patient, start=payload.start, duration=payload.duration, notes=payload.notes, **refs
     )
-    warnings = booking_warnings.warnings_for(plan.patient, plan.start, tz=plan.location.tz)
+    warnings = actions.warnings_for(plan)
     if warnings and not payload.confirm_warnings:
         detail = "Confirm before booking: " + " ".join(warnings)
         return Status(409, {"detail": detail, "warnings": warnings})

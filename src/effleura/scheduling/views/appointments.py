@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from effleura.core.permissions import has_permission
 from effleura.patients import access as patient_access
-from effleura.scheduling import access, actions, badges, booking_warnings, calendars
+from effleura.scheduling import access, actions, badges, calendars
 from effleura.scheduling.booking import BookingConflict
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location, SchedulingPolicy
@@ -180,7 +180,7 @@ def book(request):
             try:
                 plan = actions.check_book(request.user, **data)
                 # Registered warnings (e.g. a referral with no visits left) need "Book anyway".
-                warnings = booking_warnings.warnings_for(plan.patient, plan.start, tz=plan.location.tz)
+                warnings = actions.warnings_for(plan)
                 confirmed = not warnings or request.POST.get("confirm_warnings") == "1"
                 appointment = actions.do_book(request.user, plan) if confirmed else None
             except BookingConflict as exc:
