@@ -9,6 +9,7 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
@@ -25,9 +26,10 @@ from effleura.referrals.authorization_warnings import authorization_badges, auth
 from effleura.referrals.choices import AuthorizationState as S
 from effleura.referrals.models import Referral, ReferringProvider
 from effleura.referrals.views import authorizations as authorization_views
-from effleura.scheduling import badges, setup
-from effleura.scheduling.choices import AppointmentStatus
-from effleura.scheduling.models import Appointment
+from effleura.scheduling import actions, badges, setup
+from effleura.scheduling.booking import NeedsConfirmation
+from effleura.scheduling.choices import AppointmentStatus, WaitlistStatus
+from effleura.scheduling.models import Appointment, WaitlistEntry
 
 TZ = zoneinfo.ZoneInfo("America/Chicago")
 DAY = datetime.timedelta(days=1)
@@ -381,6 +383,42 @@ def test_the_api_answers_409_with_warnings_until_confirmed(
     response = api.post("/api/v1/appointments", {**body, "confirm_warnings": True}, content_type="application/json")
     assert response.status_code == 201, response.json()
     assert Appointment.objects.count() == before + 1
+
+
+def test_check_book_itself_refuses_a_booking_past_the_authorized_visits_until_confirmed(
+    front_desk, therapist, auth_service, auth_location, full_referral, today
+):
+    start = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    args = (front_desk, full_referral, therapist, auth_service, auth_location, start)
+    with pytest.raises(NeedsConfirmation) as refused:
+        actions.check_book(*args)
+    assert len(refused.value.warnings) == 1 and "No visits left" in refused.value.warnings[0]
+    assert refused.value.messages == ["Confirm before booking: " + refused.value.warnings[0]]
+    assert isinstance(refused.value, ValidationError)  # a transport that knows nothing of it still refuses
+    before = Appointment.objects.count()
+    appointment = actions.do_book(front_desk, actions.check_book(*args, confirm_warnings=True))
+    assert appointment.patient == full_referral and Appointment.objects.count() == before + 1
+
+
+def test_booking_from_the_waitlist_past_the_authorized_visits_needs_confirming_too(
+    front_desk, therapist, auth_service, auth_location, full_referral, today
+):
+    from effleura.scheduling import waitlist
+
+    entry = WaitlistEntry.objects.create(
+        patient=full_referral,
+        service=auth_service,
+        location=auth_location,
+        duration_minutes=60,
+        created_by=front_desk,
+    )
+    start = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    with pytest.raises(NeedsConfirmation):
+        waitlist.do_book_from_waitlist(front_desk, entry, start, therapist)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.WAITING
+    appointment = waitlist.do_book_from_waitlist(front_desk, entry, start, therapist, confirm_warnings=True)
+    assert appointment.patient == full_referral
 
 
 @pytest.fixture

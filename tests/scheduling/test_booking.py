@@ -116,15 +116,18 @@ def test_front_desk_books_a_visit_with_the_first_free_room(book, patient, front_
     assert event.patient_id == patient.public_id and event.record_id == str(appointment.public_id)
 
 
-def test_do_book_also_takes_the_check_arguments(front_desk, therapist, patient, clinic):
+def test_check_book_also_takes_the_duration_under_the_models_name(front_desk, therapist, patient, clinic):
     appointment = actions.do_book(
         front_desk,
-        patient=patient,
-        practitioner=therapist,
-        service=clinic["service"],
-        location=clinic["location"],
-        start=clinic["at"](clinic["day"], "11:00"),
-        duration_minutes=30,
+        actions.check_book(
+            front_desk,
+            patient=patient,
+            practitioner=therapist,
+            service=clinic["service"],
+            location=clinic["location"],
+            start=clinic["at"](clinic["day"], "11:00"),
+            duration_minutes=30,
+        ),
     )
     assert appointment.duration_minutes == 30
 
@@ -553,3 +556,16 @@ def test_a_deadlock_victim_tries_again(book, patient, monkeypatch):
     monkeypatch.setattr(actions, "_insert", insert_once_aborted)
     assert book(patient, "10:00").status == Status.BOOKED
     assert len(calls) == 2 and Appointment.objects.count() == 1
+
+
+def test_do_book_cannot_be_called_without_the_plan_check_book_returned(front_desk, therapist, patient, clinic):
+    start = clinic["at"](clinic["day"], "11:00")
+    args = (patient, therapist, clinic["service"], clinic["location"], start)
+    with pytest.raises(TypeError):
+        actions.do_book(front_desk, *args)
+    with pytest.raises(TypeError):
+        actions.do_book(front_desk, patient=patient, practitioner=therapist, start=start)
+    with pytest.raises(TypeError):
+        actions.do_book(front_desk, {"patient": patient, "start": start})
+    assert not Appointment.objects.filter(patient=patient).exists()
+    assert actions.do_book(front_desk, actions.check_book(front_desk, *args)).start == start

@@ -43,6 +43,7 @@ from effleura.core.extension_points import booking_warnings
 from effleura.scheduling import calendars, notifications
 from effleura.scheduling.booking import (
     BookingConflict,
+    NeedsConfirmation,
     find_conflict,
     free_room,
     is_exclusion_violation,
@@ -277,14 +278,23 @@ def check_book(
     *,
     now=None,
     duration_minutes=None,
+    confirm_warnings=False,
 ) -> BookingPlan:
-    """May ``actor`` book this visit, and can it be booked? Returns the plan for do_book().
+    """May ``actor`` book this visit, and can it be booked? Returns the plan for do_book(),
+    the only way to book.
 
     ``duration`` in minutes (one of the service's; its first when None; also accepted as
     ``duration_minutes``, the model's name). ``room``: None takes the location's first free
-    active room when the service needs one. ``start``: an aware datetime."""
+    active room when the service needs one. ``start``: an aware datetime.
+
+    Raises PermissionDenied (audited) for a role that may not book, ValidationError for
+    bad input or a time that does not work, BookingConflict when someone or something is
+    booked then, and NeedsConfirmation (with ``.warnings``) when a booking warning applies
+    (a referral with no visits left, for one: core/extension_points.py booking_warnings)
+    and the caller did not pass ``confirm_warnings=True``: every transport asks the person
+    booking first, then checks again with the confirmation."""
     authorize(actor, "appointment.book", patient_id=patient.public_id)
-    return plan_visit(
+    plan = plan_visit(
         patient=patient,
         practitioner=practitioner,
         service=service,
@@ -296,16 +306,19 @@ def check_book(
         series=series,
         now=now,
     )
+    warnings = warnings_for(plan)
+    if warnings and not confirm_warnings:
+        raise NeedsConfirmation(warnings)
+    return plan
 
 
-def do_book(actor, *args, **kwargs) -> Appointment:
-    """Book a visit: ``do_book(actor, plan)`` with check_book()'s plan, or
-    ``do_book(actor, patient, practitioner, …)`` with check_book()'s arguments (it checks
-    first). Raises BookingConflict if the time was taken since the check."""
-    if len(args) == 1 and not kwargs and isinstance(args[0], BookingPlan):
-        plan = args[0]
-    else:
-        plan = check_book(actor, *args, **kwargs)
+def do_book(actor, plan: BookingPlan) -> Appointment:
+    """Book the visit check_book() planned (precondition: ``plan`` is its answer, for the
+    same ``actor``). Writes the appointment, its history line, the audit event and the
+    patient's notification in one transaction. Raises BookingConflict if the time was
+    taken since the check."""
+    if not isinstance(plan, BookingPlan):
+        raise TypeError("do_book() books only the BookingPlan that check_book() returned.")
     return _write_visit(plan, lambda settled: _insert(actor, settled))
 
 
@@ -359,7 +372,9 @@ def check_reschedule(
 ) -> BookingPlan:
     """May ``actor`` move ``appointment``, and is the new time free? What is not given stays
     as it was; with no room given the current room is kept when free, else another free
-    room is taken. Same checks as a booking, leaving the appointment itself out."""
+    room is taken. Same checks as a booking, leaving the appointment itself out. The
+    booking warnings do not apply: the visit moved is already counted against the
+    referral, so moving it uses no more visits."""
     authorize(actor, "appointment.change", patient_id=appointment.patient.public_id, record_id=appointment.public_id)
     if appointment.status != Status.BOOKED:
         raise ValidationError(

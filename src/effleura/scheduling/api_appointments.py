@@ -34,6 +34,7 @@ from effleura.core.api_schemas import (
 )
 from effleura.scheduling import access, actions
 from effleura.scheduling import series as planning
+from effleura.scheduling.booking import NeedsConfirmation
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, AppointmentChange, Series
 
@@ -224,13 +225,18 @@ def book(request, payload: BookIn):
     left): send again with ``confirm_warnings`` true to book anyway."""
     patient = access.patient_for_booking(request.user, payload.patient)
     refs = _references(payload)
-    plan = actions.check_book(
-        request.user, patient, start=payload.start, duration=payload.duration, notes=payload.notes, **refs
-    )
-    warnings = actions.warnings_for(plan)
-    if warnings and not payload.confirm_warnings:
-        detail = "Confirm before booking: " + " ".join(warnings)
-        return Status(409, {"detail": detail, "warnings": warnings})
+    try:
+        plan = actions.check_book(
+            request.user,
+            patient,
+            start=payload.start,
+            duration=payload.duration,
+            notes=payload.notes,
+            confirm_warnings=payload.confirm_warnings,
+            **refs,
+        )
+    except NeedsConfirmation as exc:
+        return Status(409, {"detail": exc.messages[0], "warnings": exc.warnings})
     return Status(201, actions.do_book(request.user, plan))
 
 

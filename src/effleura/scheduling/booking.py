@@ -258,3 +258,15 @@ class BookingConflict(ValidationError):
             end=self.end,
             appointment=self.appointment,
         )
+
+
+class NeedsConfirmation(ValidationError):
+    """The visit can be booked, but the person booking must confirm something first (the
+    booking warnings of core/extension_points.py: a referral with no visits left, for
+    one). check_book() raises it unless called with ``confirm_warnings=True``; the booking
+    page shows the warnings with "Book anyway", the API answers 409 with them.
+    ``warnings``: the list, in plain words, never naming another patient."""
+
+    def __init__(self, warnings):
+        self.warnings = list(warnings)
+        super().__init__("Confirm before booking: " + " ".join(self.warnings), code="needs_confirmation")
