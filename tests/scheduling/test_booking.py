@@ -9,7 +9,7 @@ from django.db import connection
 
 from effleura.core.choices import AuditOutcome, Role
 from effleura.core.models import AuditEvent
-from effleura.scheduling import actions, booking
+from effleura.scheduling import actions, booking, booking_actions
 from effleura.scheduling.booking import BookingConflict, Slot
 from effleura.scheduling.choices import AppointmentStatus, ChangeKind
 from effleura.scheduling.models import Appointment, AppointmentChange, Location, Room, SchedulingPolicy, WorkingHours
@@ -505,7 +505,7 @@ def test_postgres_refusal_becomes_a_booking_conflict(front_desk, therapist, pati
     plan_two = actions.check_book(front_desk, make_patient(), *args)
     actions.do_book(front_desk, plan_one)
     # Skip the second look so that the INSERT reaches the database, as in a race.
-    monkeypatch.setattr(actions, "_settle", lambda plan, ignore_id: plan)
+    monkeypatch.setattr(booking_actions, "_settle", lambda plan, ignore_id: plan)
     with pytest.raises(BookingConflict) as caught:
         actions.do_book(front_desk, plan_two)
     assert "Therapist Tester is already booked 10:00–11:00" in caught.value.messages[0]
@@ -525,13 +525,13 @@ def test_postgres_room_race_takes_the_next_free_room(
     )
     assert plan_one.room == plan_two.room
     actions.do_book(front_desk, plan_one)
-    real_settle, calls = actions._settle, []
+    real_settle, calls = booking_actions._settle, []
 
     def settle_late(plan, ignore_id):
         calls.append(plan)
         return plan if len(calls) == 1 else real_settle(plan, ignore_id)  # the first look came too early
 
-    monkeypatch.setattr(actions, "_settle", settle_late)
+    monkeypatch.setattr(booking_actions, "_settle", settle_late)
     assert actions.do_book(front_desk, plan_two).room == room2
     assert len(calls) == 2
 
@@ -543,7 +543,7 @@ def test_a_deadlock_victim_tries_again(book, patient, monkeypatch):
     class Deadlock(Exception):
         sqlstate = "40P01"
 
-    real_insert, calls = actions._insert, []
+    real_insert, calls = booking_actions._insert, []
 
     def insert_once_aborted(actor, plan):
         calls.append(plan)
@@ -553,7 +553,7 @@ def test_a_deadlock_victim_tries_again(book, patient, monkeypatch):
             raise error
         return real_insert(actor, plan)
 
-    monkeypatch.setattr(actions, "_insert", insert_once_aborted)
+    monkeypatch.setattr(booking_actions, "_insert", insert_once_aborted)
     assert book(patient, "10:00").status == Status.BOOKED
     assert len(calls) == 2 and Appointment.objects.count() == 1
 
