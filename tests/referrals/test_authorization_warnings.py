@@ -29,7 +29,7 @@ from effleura.referrals.views import authorizations as authorization_views
 from effleura.scheduling import actions, badges, setup
 from effleura.scheduling.booking import NeedsConfirmation
 from effleura.scheduling.choices import AppointmentStatus, WaitlistStatus
-from effleura.scheduling.models import Appointment, WaitlistEntry
+from effleura.scheduling.models import Appointment, Series, WaitlistEntry
 
 TZ = zoneinfo.ZoneInfo("America/Chicago")
 DAY = datetime.timedelta(days=1)
@@ -419,6 +419,70 @@ def test_booking_from_the_waitlist_past_the_authorized_visits_needs_confirming_t
     assert entry.status == WaitlistStatus.WAITING
     appointment = waitlist.do_book_from_waitlist(front_desk, entry, start, therapist, confirm_warnings=True)
     assert appointment.patient == full_referral
+
+
+def test_a_series_counts_its_own_visits_and_lists_every_warning_before_saving_anything(
+    front_desk, therapist, auth_service, auth_location, make_patient, make_referral, visit, today, auth_hours, auth_room
+):
+    patient = make_patient()
+    make_referral(patient, visits=3)
+    used(patient, visit, today - DAY, 2)  # one visit left
+    starts = [datetime.datetime.combine(today + n * DAY, datetime.time(10), tzinfo=TZ) for n in (5, 6, 7)]
+    args = (front_desk, patient, therapist, auth_service, auth_location, starts)
+    before = (Appointment.objects.count(), Series.objects.count())
+    with pytest.raises(NeedsConfirmation) as refused:
+        actions.do_book_series(*args)
+    assert [w.split(":")[0] for w in refused.value.warnings] == ["Visit 2 of 3", "Visit 3 of 3"]
+    assert all("No visits left" in w for w in refused.value.warnings)
+    assert (Appointment.objects.count(), Series.objects.count()) == before
+    series = actions.do_book_series(*args, confirm_warnings=True)
+    assert series.appointments.count() == 3
+
+
+def test_the_series_page_asks_to_book_anyway_and_the_api_answers_409_until_confirmed(
+    client_for, api_as_auth, front_desk, therapist, auth_service, auth_location, full_referral, today
+):
+    first = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    visits = [first, first + 7 * DAY]
+    data = {
+        "patient": full_referral.public_id,
+        "service": auth_service.public_id,
+        "duration": "60",
+        "location": auth_location.public_id,
+        "practitioner": therapist.public_id,
+        "room": "",
+        "start": first.strftime("%Y-%m-%dT%H:%M"),
+        "visits": "2",
+        "repeat": "days",
+        "every_days": "7",
+        "action": "book",
+        **{f"visit_{n}": f"{v.isoformat()}|" for n, v in enumerate(visits, 1)},
+    }
+    client = client_for(front_desk)
+    response = client.post(reverse("scheduling:series_new"), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Visit 1 of 2: No visits left" in page and "Book anyway" in page
+    assert not Series.objects.exists()
+    response = client.post(reverse("scheduling:series_new"), {**data, "confirm_warnings": "1"})
+    assert response.status_code == 302
+    assert Series.objects.count() == 1
+    body = {
+        "patient": str(full_referral.public_id),
+        "practitioner": str(therapist.public_id),
+        "service": str(auth_service.public_id),
+        "location": str(auth_location.public_id),
+        "every_days": 7,
+        "visits": [{"start": (v + DAY).isoformat()} for v in visits],
+    }
+    api = api_as_auth(front_desk)
+    response = api.post("/api/v1/series", body, content_type="application/json")
+    assert response.status_code == 409, response.json()
+    assert len(response.json()["warnings"]) == 2 and "No visits left" in response.json()["detail"]
+    assert Series.objects.count() == 1
+    response = api.post("/api/v1/series", {**body, "confirm_warnings": True}, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert Series.objects.count() == 2
 
 
 @pytest.fixture

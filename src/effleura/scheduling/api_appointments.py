@@ -482,6 +482,9 @@ class VisitIn(InputSchema):
 class SeriesBookIn(SeriesPattern):
     visits: list[VisitIn] = Field(min_length=1, max_length=planning.MAX_VISITS)
     notes: text(actions.MAX_TEXT) = ""
+    confirm_warnings: Flag = Field(
+        False, description="Book despite the warnings (e.g. no referral visits left) a 409 answer listed."
+    )
 
 
 class SeriesOut(Schema):
@@ -514,10 +517,12 @@ def _series_out(series: Series, visits: list[Appointment]) -> dict:
     }
 
 
-@router.post("/series", response={201: SeriesOut, 400: ErrorOut, **CONFLICT, **ERRORS}, url_name="series_book")
+@router.post("/series", response={201: SeriesOut, 400: ErrorOut, 409: WarningsOut, **ERRORS}, url_name="series_book")
 def book_series(request, payload: SeriesBookIn):
     """Book the chosen visits together, all or none: 409 naming the first visit whose time
-    is taken, and nothing saved."""
+    is taken, and nothing saved. 409 with ``warnings`` when visits need confirming first
+    (e.g. the referral has no visits left for them): send again with ``confirm_warnings``
+    true to book anyway."""
     patient = access.patient_for_booking(request.user, payload.patient)
     refs = _references(payload)
     visits = [
@@ -528,19 +533,23 @@ def book_series(request, payload: SeriesBookIn):
         )
         for n, v in enumerate(payload.visits)
     ]
-    series = actions.do_book_series(
-        request.user,
-        patient,
-        refs["practitioner"],
-        refs["service"],
-        refs["location"],
-        visits,
-        duration=payload.duration,
-        room=refs["room"],
-        every_days=payload.every_days,
-        weekdays=payload.weekdays,
-        notes=payload.notes,
-    )
+    try:
+        series = actions.do_book_series(
+            request.user,
+            patient,
+            refs["practitioner"],
+            refs["service"],
+            refs["location"],
+            visits,
+            duration=payload.duration,
+            room=refs["room"],
+            every_days=payload.every_days,
+            weekdays=payload.weekdays,
+            notes=payload.notes,
+            confirm_warnings=payload.confirm_warnings,
+        )
+    except NeedsConfirmation as exc:
+        return Status(409, {"detail": exc.messages[0], "warnings": exc.warnings})
     series, appointments = access.access_series(request.user, series.public_id, key="appointment.book", audit_it=False)
     return Status(201, _series_out(series, appointments))
 

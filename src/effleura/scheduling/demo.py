@@ -334,6 +334,7 @@ def _series(book: _Book, staff, setup_data, patients, today, now, rng) -> int:
                 weekdays=weekdays,
                 every_days=None if weekdays else 7,
                 now=as_of,
+                confirm_warnings=True,  # the story's desk confirmed what it was told
             )
         except (BookingConflict, ValidationError):
             continue

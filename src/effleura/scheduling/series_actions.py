@@ -16,8 +16,8 @@ from effleura.core.values import clean_text
 from effleura.scheduling import calendars
 from effleura.scheduling import series as planning
 from effleura.scheduling.action_support import MAX_TEXT, Status, raise_errors
-from effleura.scheduling.booking import BookingConflict
-from effleura.scheduling.booking_actions import do_book, plan_visit
+from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
+from effleura.scheduling.booking_actions import check_book, do_book, plan_visit
 from effleura.scheduling.choices import HOLDS_TIME, STATUS_FLOW
 from effleura.scheduling.models import Appointment, SchedulingPolicy, Series
 from effleura.scheduling.status_actions import cancel_locked
@@ -138,10 +138,16 @@ def do_book_series(
     weekdays=None,
     notes="",
     now=None,
+    confirm_warnings=False,
 ) -> Series:
     """Book every visit of a series, or none: one transaction for the Series row and all
     its appointments. The first visit that cannot be booked raises (BookingConflict or
-    ValidationError) naming it ("Visit 5 of 8: …"), and nothing is saved."""
+    ValidationError) naming it ("Visit 5 of 8: …"), and nothing is saved.
+
+    Each visit goes through check_book() with the visits before it already in, so the
+    booking warnings count them (the 4th visit of a series on a referral with three left
+    warns). Without ``confirm_warnings`` the warnings of every visit are gathered and
+    raised together as NeedsConfirmation, and nothing is saved."""
     chosen = check_book_series(
         actor, patient, practitioner, service, location, visits, every_days=every_days, weekdays=weekdays
     )
@@ -159,25 +165,25 @@ def do_book_series(
             weekdays=sorted(set(weekdays or [])),
             created_by=actor,
         )
+        warnings: list[str] = []
         for number, visit in enumerate(chosen, 1):
+            args = (patient, visit.practitioner or practitioner, service, location, visit.start, duration)
+            fields = {"room": visit.room or room, "notes": notes, "series": series, "now": now}
             try:
-                plan = plan_visit(
-                    patient=patient,
-                    practitioner=visit.practitioner or practitioner,
-                    service=service,
-                    location=location,
-                    start=visit.start,
-                    duration=duration,
-                    room=visit.room or room,
-                    notes=notes,
-                    series=series,
-                    now=now,
-                )
+                try:
+                    plan = check_book(actor, *args, **fields, confirm_warnings=confirm_warnings)
+                except NeedsConfirmation as exc:
+                    # Note what this visit needs confirming, and book on (rolled back below),
+                    # so the visits after it count it and every warning is listed at once.
+                    warnings += [f"Visit {number} of {total}: {w}" for w in exc.warnings]
+                    plan = check_book(actor, *args, **fields, confirm_warnings=True)
                 do_book(actor, plan)
             except BookingConflict as exc:
                 raise exc.for_visit(number, total) from None
             except ValidationError as exc:
                 raise ValidationError(f"Visit {number} of {total}: {' '.join(exc.messages)}") from None
+        if warnings:
+            raise NeedsConfirmation(warnings)  # leaves the transaction: nothing is saved
         audit.record(
             actor,
             AuditAction.CREATE,
