@@ -117,7 +117,7 @@ def book(front_desk, therapist, service, location, room, hours, make_patient, ne
             "location": fields.pop("location", location),
             "start": at(day or next_monday, hhmm),
         }
-        return actions.do_book(actor, **args, **fields)
+        return actions.do_book(actor, actions.check_book(actor, **args, **fields))
 
     return make
 

@@ -9,6 +9,7 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
@@ -17,6 +18,7 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 
 from effleura import urls as root_urls
+from effleura.core import extension_points
 from effleura.core.models import AuditEvent
 from effleura.referrals import authorization
 from effleura.referrals import urls as referral_urls
@@ -24,10 +26,10 @@ from effleura.referrals.authorization_warnings import authorization_badges, auth
 from effleura.referrals.choices import AuthorizationState as S
 from effleura.referrals.models import Referral, ReferringProvider
 from effleura.referrals.views import authorizations as authorization_views
-from effleura.scheduling import badges, setup
-from effleura.scheduling import booking_warnings as warning_registry
-from effleura.scheduling.choices import AppointmentStatus
-from effleura.scheduling.models import Appointment
+from effleura.scheduling import actions, badges, setup
+from effleura.scheduling.booking import NeedsConfirmation
+from effleura.scheduling.choices import AppointmentStatus, WaitlistStatus
+from effleura.scheduling.models import Appointment, Series, WaitlistEntry
 
 TZ = zoneinfo.ZoneInfo("America/Chicago")
 DAY = datetime.timedelta(days=1)
@@ -233,7 +235,7 @@ def test_no_auth_badge_without_referral_view(outsider, badge_scene):
 def test_the_badge_provider_is_registered_and_its_queries_do_not_grow(
     front_desk, badge_scene, make_patient, make_referral, visit, today
 ):
-    assert authorization_badges in badges._providers
+    assert authorization_badges in extension_points.calendar_badges.providers
     page = _page(badge_scene)
     for a in page:
         a.flags = []
@@ -296,9 +298,9 @@ def test_the_ninth_booking_of_eight_warns_counting_booked_visits(make_patient, m
     visit(patient, today + 5 * DAY, "10:00", AppointmentStatus.CHECKED_IN)  # the 8th
     visit(patient, today + 6 * DAY, "10:00", AppointmentStatus.CANCELLED)  # does not count
     start = datetime.datetime.combine(today + 7 * DAY, datetime.time(10), tzinfo=TZ)
-    warnings = warning_registry.warnings_for(patient, start, tz=TZ)
+    warnings = [w for found in extension_points.booking_warnings.collect(patient, start, tz=TZ) for w in found]
     assert len(warnings) == 1 and "No visits left" in warnings[0] and "8 of 8" in warnings[0]
-    assert booking_warnings in warning_registry._providers
+    assert booking_warnings in extension_points.booking_warnings.providers
 
 
 def test_the_eighth_booking_of_eight_does_not_warn(make_patient, make_referral, visit, today):
@@ -381,6 +383,106 @@ def test_the_api_answers_409_with_warnings_until_confirmed(
     response = api.post("/api/v1/appointments", {**body, "confirm_warnings": True}, content_type="application/json")
     assert response.status_code == 201, response.json()
     assert Appointment.objects.count() == before + 1
+
+
+def test_check_book_itself_refuses_a_booking_past_the_authorized_visits_until_confirmed(
+    front_desk, therapist, auth_service, auth_location, full_referral, today
+):
+    start = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    args = (front_desk, full_referral, therapist, auth_service, auth_location, start)
+    with pytest.raises(NeedsConfirmation) as refused:
+        actions.check_book(*args)
+    assert len(refused.value.warnings) == 1 and "No visits left" in refused.value.warnings[0]
+    assert refused.value.messages == ["Confirm before booking: " + refused.value.warnings[0]]
+    assert isinstance(refused.value, ValidationError)  # a transport that knows nothing of it still refuses
+    before = Appointment.objects.count()
+    appointment = actions.do_book(front_desk, actions.check_book(*args, confirm_warnings=True))
+    assert appointment.patient == full_referral and Appointment.objects.count() == before + 1
+
+
+def test_booking_from_the_waitlist_past_the_authorized_visits_needs_confirming_too(
+    front_desk, therapist, auth_service, auth_location, full_referral, today
+):
+    from effleura.scheduling import waitlist
+
+    entry = WaitlistEntry.objects.create(
+        patient=full_referral,
+        service=auth_service,
+        location=auth_location,
+        duration_minutes=60,
+        created_by=front_desk,
+    )
+    start = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    with pytest.raises(NeedsConfirmation):
+        waitlist.do_book_from_waitlist(front_desk, entry, start, therapist)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.WAITING
+    appointment = waitlist.do_book_from_waitlist(front_desk, entry, start, therapist, confirm_warnings=True)
+    assert appointment.patient == full_referral
+
+
+def test_a_series_counts_its_own_visits_and_lists_every_warning_before_saving_anything(
+    front_desk, therapist, auth_service, auth_location, make_patient, make_referral, visit, today, auth_hours, auth_room
+):
+    patient = make_patient()
+    make_referral(patient, visits=3)
+    used(patient, visit, today - DAY, 2)  # one visit left
+    starts = [datetime.datetime.combine(today + n * DAY, datetime.time(10), tzinfo=TZ) for n in (5, 6, 7)]
+    args = (front_desk, patient, therapist, auth_service, auth_location, starts)
+    before = (Appointment.objects.count(), Series.objects.count())
+    with pytest.raises(NeedsConfirmation) as refused:
+        actions.do_book_series(*args)
+    assert [w.split(":")[0] for w in refused.value.warnings] == ["Visit 2 of 3", "Visit 3 of 3"]
+    assert all("No visits left" in w for w in refused.value.warnings)
+    assert (Appointment.objects.count(), Series.objects.count()) == before
+    series = actions.do_book_series(*args, confirm_warnings=True)
+    assert series.appointments.count() == 3
+
+
+def test_the_series_page_asks_to_book_anyway_and_the_api_answers_409_until_confirmed(
+    client_for, api_as_auth, front_desk, therapist, auth_service, auth_location, full_referral, today
+):
+    first = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    visits = [first, first + 7 * DAY]
+    data = {
+        "patient": full_referral.public_id,
+        "service": auth_service.public_id,
+        "duration": "60",
+        "location": auth_location.public_id,
+        "practitioner": therapist.public_id,
+        "room": "",
+        "start": first.strftime("%Y-%m-%dT%H:%M"),
+        "visits": "2",
+        "repeat": "days",
+        "every_days": "7",
+        "action": "book",
+        **{f"visit_{n}": f"{v.isoformat()}|" for n, v in enumerate(visits, 1)},
+    }
+    client = client_for(front_desk)
+    response = client.post(reverse("scheduling:series_new"), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Visit 1 of 2: No visits left" in page and "Book anyway" in page
+    assert not Series.objects.exists()
+    response = client.post(reverse("scheduling:series_new"), {**data, "confirm_warnings": "1"})
+    assert response.status_code == 302
+    assert Series.objects.count() == 1
+    body = {
+        "patient": str(full_referral.public_id),
+        "practitioner": str(therapist.public_id),
+        "service": str(auth_service.public_id),
+        "location": str(auth_location.public_id),
+        "every_days": 7,
+        "visits": [{"start": (v + DAY).isoformat()} for v in visits],
+    }
+    api = api_as_auth(front_desk)
+    response = api.post("/api/v1/series", body, content_type="application/json")
+    assert response.status_code == 409, response.json()
+    assert len(response.json()["warnings"]) == 2 and "No visits left" in response.json()["detail"]
+    assert Series.objects.count() == 1
+    response = api.post("/api/v1/series", {**body, "confirm_warnings": True}, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert Series.objects.count() == 2
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.db import connection
 
 from effleura.core.choices import AuditOutcome, Role
 from effleura.core.models import AuditEvent
-from effleura.scheduling import actions, booking
+from effleura.scheduling import actions, booking, booking_actions
 from effleura.scheduling.booking import BookingConflict, Slot
 from effleura.scheduling.choices import AppointmentStatus, ChangeKind
 from effleura.scheduling.models import Appointment, AppointmentChange, Location, Room, SchedulingPolicy, WorkingHours
@@ -116,15 +116,18 @@ def test_front_desk_books_a_visit_with_the_first_free_room(book, patient, front_
     assert event.patient_id == patient.public_id and event.record_id == str(appointment.public_id)
 
 
-def test_do_book_also_takes_the_check_arguments(front_desk, therapist, patient, clinic):
+def test_check_book_also_takes_the_duration_under_the_models_name(front_desk, therapist, patient, clinic):
     appointment = actions.do_book(
         front_desk,
-        patient=patient,
-        practitioner=therapist,
-        service=clinic["service"],
-        location=clinic["location"],
-        start=clinic["at"](clinic["day"], "11:00"),
-        duration_minutes=30,
+        actions.check_book(
+            front_desk,
+            patient=patient,
+            practitioner=therapist,
+            service=clinic["service"],
+            location=clinic["location"],
+            start=clinic["at"](clinic["day"], "11:00"),
+            duration_minutes=30,
+        ),
     )
     assert appointment.duration_minutes == 30
 
@@ -502,7 +505,7 @@ def test_postgres_refusal_becomes_a_booking_conflict(front_desk, therapist, pati
     plan_two = actions.check_book(front_desk, make_patient(), *args)
     actions.do_book(front_desk, plan_one)
     # Skip the second look so that the INSERT reaches the database, as in a race.
-    monkeypatch.setattr(actions, "_settle", lambda plan, ignore_id: plan)
+    monkeypatch.setattr(booking_actions, "_settle", lambda plan, ignore_id: plan)
     with pytest.raises(BookingConflict) as caught:
         actions.do_book(front_desk, plan_two)
     assert "Therapist Tester is already booked 10:00–11:00" in caught.value.messages[0]
@@ -522,13 +525,13 @@ def test_postgres_room_race_takes_the_next_free_room(
     )
     assert plan_one.room == plan_two.room
     actions.do_book(front_desk, plan_one)
-    real_settle, calls = actions._settle, []
+    real_settle, calls = booking_actions._settle, []
 
     def settle_late(plan, ignore_id):
         calls.append(plan)
         return plan if len(calls) == 1 else real_settle(plan, ignore_id)  # the first look came too early
 
-    monkeypatch.setattr(actions, "_settle", settle_late)
+    monkeypatch.setattr(booking_actions, "_settle", settle_late)
     assert actions.do_book(front_desk, plan_two).room == room2
     assert len(calls) == 2
 
@@ -540,7 +543,7 @@ def test_a_deadlock_victim_tries_again(book, patient, monkeypatch):
     class Deadlock(Exception):
         sqlstate = "40P01"
 
-    real_insert, calls = actions._insert, []
+    real_insert, calls = booking_actions._insert, []
 
     def insert_once_aborted(actor, plan):
         calls.append(plan)
@@ -550,6 +553,19 @@ def test_a_deadlock_victim_tries_again(book, patient, monkeypatch):
             raise error
         return real_insert(actor, plan)
 
-    monkeypatch.setattr(actions, "_insert", insert_once_aborted)
+    monkeypatch.setattr(booking_actions, "_insert", insert_once_aborted)
     assert book(patient, "10:00").status == Status.BOOKED
     assert len(calls) == 2 and Appointment.objects.count() == 1
+
+
+def test_do_book_cannot_be_called_without_the_plan_check_book_returned(front_desk, therapist, patient, clinic):
+    start = clinic["at"](clinic["day"], "11:00")
+    args = (patient, therapist, clinic["service"], clinic["location"], start)
+    with pytest.raises(TypeError):
+        actions.do_book(front_desk, *args)
+    with pytest.raises(TypeError):
+        actions.do_book(front_desk, patient=patient, practitioner=therapist, start=start)
+    with pytest.raises(TypeError):
+        actions.do_book(front_desk, {"patient": patient, "start": start})
+    assert not Appointment.objects.filter(patient=patient).exists()
+    assert actions.do_book(front_desk, actions.check_book(front_desk, *args)).start == start

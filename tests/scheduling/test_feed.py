@@ -18,21 +18,30 @@ def booked(front_desk, therapist, service, location, room, hours, make_patient, 
     """Three visits with the therapist: one booked, one cancelled, one a month in the past."""
     amelia = make_patient(legal_first_name="Amelia", legal_last_name="Rossi", email="a@example.com")
     kate = make_patient(legal_first_name="Katherine", preferred_name="Kate", legal_last_name="O'Brien")
-    first = actions.do_book(front_desk, amelia, therapist, service, location, at(next_monday, "10:00"), 60, room)
-    second = actions.do_book(front_desk, kate, therapist, service, location, at(next_monday, "14:00"), 30, room)
+    first = actions.do_book(
+        front_desk,
+        actions.check_book(front_desk, amelia, therapist, service, location, at(next_monday, "10:00"), 60, room),
+    )
+    second = actions.do_book(
+        front_desk,
+        actions.check_book(front_desk, kate, therapist, service, location, at(next_monday, "14:00"), 30, room),
+    )
     actions.do_cancel(front_desk, second, "Unwell")
     old_day = next_monday - datetime.timedelta(weeks=8)
     old_start = at(old_day, "10:00")
     actions.do_book(
         front_desk,
-        amelia,
-        therapist,
-        service,
-        location,
-        old_start,
-        60,
-        room,
-        now=old_start - datetime.timedelta(days=1),
+        actions.check_book(
+            front_desk,
+            amelia,
+            therapist,
+            service,
+            location,
+            old_start,
+            60,
+            room,
+            now=old_start - datetime.timedelta(days=1),
+        ),
     )
     return first, second
 
@@ -135,7 +144,10 @@ def test_the_feed_does_a_fixed_number_of_queries(
         client.get(url)
     day = next_monday + datetime.timedelta(days=1)
     for hhmm in ["09:00", "11:15", "12:30", "15:00"]:
-        actions.do_book(front_desk, make_patient(), therapist, service, location, at(day, hhmm), 60, room)
+        actions.do_book(
+            front_desk,
+            actions.check_book(front_desk, make_patient(), therapist, service, location, at(day, hhmm), 60, room),
+        )
     with django_assert_max_num_queries(len(few)):
         assert client.get(url).status_code == 200
 

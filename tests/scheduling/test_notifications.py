@@ -35,7 +35,9 @@ def book(front_desk, therapist, service, location, room, hours, django_capture_o
 
     def make(patient, start, duration=60):
         with django_capture_on_commit_callbacks(execute=True):
-            return actions.do_book(front_desk, patient, therapist, service, location, start, duration, room)
+            return actions.do_book(
+                front_desk, actions.check_book(front_desk, patient, therapist, service, location, start, duration, room)
+            )
 
     return make
 
@@ -183,7 +185,18 @@ def test_a_visit_entered_after_the_fact_sends_nothing(
     start = at(last_monday, "10:00")
     with django_capture_on_commit_callbacks(execute=True):
         appointment = actions.do_book(
-            front_desk, patient, therapist, service, location, start, 60, room, now=start - datetime.timedelta(days=1)
+            front_desk,
+            actions.check_book(
+                front_desk,
+                patient,
+                therapist,
+                service,
+                location,
+                start,
+                60,
+                room,
+                now=start - datetime.timedelta(days=1),
+            ),
         )
         actions.do_cancel(front_desk, appointment, "Entered late.")
     assert not appointment.notifications.exists() and mail.outbox == []
@@ -207,7 +220,7 @@ def test_the_worker_sends_the_confirmation_and_the_reminder_waits_for_its_time(
     database_queue, practice, front_desk, therapist, service, location, room, hours, patient, next_monday, at
 ):
     start = at(next_monday, "10:00")
-    actions.do_book(front_desk, patient, therapist, service, location, start, 60, room)
+    actions.do_book(front_desk, actions.check_book(front_desk, patient, therapist, service, location, start, 60, room))
     queued = {(r.task_path.rsplit(".", 1)[1], r.run_after) for r in DBTaskResult.objects.all()}
     reminder_time = start - datetime.timedelta(hours=24)
     assert ("send_due_notifications", reminder_time) in queued

@@ -244,13 +244,16 @@ def cancelled(location, room, service, hours, therapist, front_desk, make_patien
     """Monday 10:00–11:00 with the therapist in Room 1, booked and then cancelled."""
     appointment = actions.do_book(
         front_desk,
-        make_patient(legal_first_name="Cancelling"),
-        therapist,
-        service,
-        location,
-        at(next_monday, "10:00"),
-        60,
-        room,
+        actions.check_book(
+            front_desk,
+            make_patient(legal_first_name="Cancelling"),
+            therapist,
+            service,
+            location,
+            at(next_monday, "10:00"),
+            60,
+            room,
+        ),
     )
     return actions.do_cancel(front_desk, appointment, "Patient is unwell.")
 
@@ -276,7 +279,10 @@ def test_no_matches_once_the_freed_time_is_booked_again(
     add_entry, cancelled, make_patient, front_desk, therapist, service, location, room
 ):
     add_entry(make_patient())
-    actions.do_book(front_desk, make_patient(), therapist, service, location, cancelled.start, 60, room)
+    actions.do_book(
+        front_desk,
+        actions.check_book(front_desk, make_patient(), therapist, service, location, cancelled.start, 60, room),
+    )
     assert rules.matches_for_appointment(cancelled) == []
 
 
@@ -292,7 +298,9 @@ def test_the_patient_who_cancelled_and_patients_busy_then_are_left_out(
     WorkingHours.objects.create(
         practitioner=owner, location=location, weekday=0, start=datetime.time(9), end=datetime.time(17)
     )
-    actions.do_book(front_desk, busy, owner, service, location, cancelled.start, 60, room2)
+    actions.do_book(
+        front_desk, actions.check_book(front_desk, busy, owner, service, location, cancelled.start, 60, room2)
+    )
     assert rules.matches_for_appointment(cancelled) == []
 
 
@@ -328,7 +336,10 @@ def test_a_clash_books_nothing_and_leaves_the_entry_waiting(
     add_entry, cancelled, make_patient, front_desk, therapist, service, location, room
 ):
     entry = add_entry(make_patient())
-    taken = actions.do_book(front_desk, make_patient(), therapist, service, location, cancelled.start, 60, room)
+    taken = actions.do_book(
+        front_desk,
+        actions.check_book(front_desk, make_patient(), therapist, service, location, cancelled.start, 60, room),
+    )
     with pytest.raises(BookingConflict):
         rules.do_book_from_waitlist(front_desk, entry, cancelled.start, therapist, room=room)
     entry.refresh_from_db()

@@ -42,7 +42,10 @@ def body(make_patient, service, location):
 @pytest.fixture
 def cancelled(location, room, service, hours, therapist, front_desk, make_patient, next_monday, at):
     appointment = actions.do_book(
-        front_desk, make_patient(), therapist, service, location, at(next_monday, "10:00"), 60, room
+        front_desk,
+        actions.check_book(
+            front_desk, make_patient(), therapist, service, location, at(next_monday, "10:00"), 60, room
+        ),
     )
     return actions.do_cancel(front_desk, appointment, "Called to cancel.")
 
@@ -130,7 +133,10 @@ def test_booking_a_taken_time_answers_409_with_the_time(
 ):
     client = api(front_desk)
     entry_id = _post(client, BASE, body(practitioner=str(therapist.public_id))).json()["id"]
-    actions.do_book(front_desk, make_patient(), therapist, service, location, cancelled.start, 60, room)
+    actions.do_book(
+        front_desk,
+        actions.check_book(front_desk, make_patient(), therapist, service, location, cancelled.start, 60, room),
+    )
     response = _post(client, f"{BASE}/{entry_id}/book", {"start": cancelled.start.isoformat()})
     assert response.status_code == 409, response.json()
     assert "already booked 10:00–11:00" in response.json()["detail"]

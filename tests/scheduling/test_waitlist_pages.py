@@ -25,7 +25,10 @@ def waiting(location, service, front_desk):
 @pytest.fixture
 def cancelled(location, room, service, hours, therapist, front_desk, make_patient, next_monday, at):
     appointment = actions.do_book(
-        front_desk, make_patient(), therapist, service, location, at(next_monday, "10:00"), 60, room
+        front_desk,
+        actions.check_book(
+            front_desk, make_patient(), therapist, service, location, at(next_monday, "10:00"), 60, room
+        ),
     )
     return actions.do_cancel(front_desk, appointment, "Called to cancel.")
 

@@ -225,7 +225,7 @@ def _notes(*parts: str) -> str:
 
 
 def charge_for_signed_note(actor, note, *, now) -> Charge:
-    """The signing hook (clinical/signing_hooks.py): make the visit's charge for ``note``,
+    """The signing hook (core/extension_points.py note_signed): make the visit's charge for ``note``,
     which has just been signed. Call inside do_sign_note's transaction, holding the note's
     row lock; a note that already has a charge keeps it."""
     existing = Charge.objects.filter(note=note).first()

@@ -1,11 +1,11 @@
-"""The Account card on the patient chart (patients/chart_sections.py): balance, credit,
+"""The Account card on the patient chart (core/extension_points.py chart_sections): balance, credit,
 sessions left on packages and open invoices. For holders of "account.view" only; a fixed
 number of queries whatever the account's length."""
 
 from effleura.billing import ledger, packages
 from effleura.core.access import allowed
+from effleura.core.extension_points import Section
 from effleura.core.permissions import has_permission
-from effleura.patients.chart_sections import Section
 
 OPEN_SHOWN = 5
 

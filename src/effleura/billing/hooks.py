@@ -1,27 +1,21 @@
 """Where billing plugs into the apps upstream of it (called from BillingConfig.ready()), so
 that they never import billing: the charge made when a note is signed, the account card on
-the patient chart, and the patient behind billing URLs for refusal audits."""
+the patient chart, and the patient behind billing URLs for refusal audits
+(core/extension_points.py)."""
 
 
 def register_all() -> None:
     from effleura.billing import models
     from effleura.billing.charges import charge_for_signed_note
-    from effleura.clinical import signing_hooks
-    from effleura.core.middleware import PATIENT_RESOLVERS
-
-    signing_hooks.register(charge_for_signed_note)
-
     from effleura.billing.chart import account_section
-    from effleura.patients import chart_sections
+    from effleura.core import extension_points
+    from effleura.core.extension_points import register_patient_url
 
-    chart_sections.register(account_section)
-
-    def resolver(model, path="patient__public_id"):
-        return lambda value: model.objects.filter(public_id=value).values_list(path, flat=True).first()
-
-    PATIENT_RESOLVERS["charge_id"] = resolver(models.Charge)
-    PATIENT_RESOLVERS["invoice_id"] = resolver(models.Invoice)
-    PATIENT_RESOLVERS["payment_id"] = resolver(models.Payment)
-    PATIENT_RESOLVERS["package_id"] = resolver(models.Package)
-    PATIENT_RESOLVERS["policy_id"] = resolver(models.Policy)
-    PATIENT_RESOLVERS["claim_id"] = resolver(models.Claim, "charge__patient__public_id")
+    extension_points.note_signed.register(charge_for_signed_note)
+    extension_points.chart_sections.register(account_section)
+    register_patient_url("charge_id", models.Charge)
+    register_patient_url("invoice_id", models.Invoice)
+    register_patient_url("payment_id", models.Payment)
+    register_patient_url("package_id", models.Package)
+    register_patient_url("policy_id", models.Policy)
+    register_patient_url("claim_id", models.Claim, "charge__patient__public_id")

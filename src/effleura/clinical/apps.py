@@ -16,18 +16,15 @@ class ClinicalConfig(AppConfig):
         knowledge.reload(knowledge.configured_dir())
 
         from effleura.clinical.calendar_badges import screening_badges
-        from effleura.scheduling import badges
+        from effleura.core import extension_points
 
-        badges.register(screening_badges)
+        extension_points.calendar_badges.register(screening_badges)
 
         # Refusals at an episode's, assessment's or note's URL are audited against the patient.
         from effleura.clinical.models import Assessment, Episode, SessionNote, TreatmentPlan
-        from effleura.core.middleware import PATIENT_RESOLVERS
+        from effleura.core.extension_points import register_patient_url
 
-        def resolver(model, path):
-            return lambda value: model.objects.filter(public_id=value).values_list(path, flat=True).first()
-
-        PATIENT_RESOLVERS["episode_id"] = resolver(Episode, "patient__public_id")
-        PATIENT_RESOLVERS["assessment_id"] = resolver(Assessment, "episode__patient__public_id")
-        PATIENT_RESOLVERS["note_id"] = resolver(SessionNote, "episode__patient__public_id")
-        PATIENT_RESOLVERS["plan_id"] = resolver(TreatmentPlan, "episode__patient__public_id")
+        register_patient_url("episode_id", Episode)
+        register_patient_url("assessment_id", Assessment, "episode__patient__public_id")
+        register_patient_url("note_id", SessionNote, "episode__patient__public_id")
+        register_patient_url("plan_id", TreatmentPlan, "episode__patient__public_id")

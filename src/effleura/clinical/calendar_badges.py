@@ -1,15 +1,15 @@
 """Screening flags on calendar entries, for clinicians only (front desk and billing never
-see clinical content). Registered with scheduling/badges.py in clinical/apps.py."""
+see clinical content). Registered in clinical/apps.py (core/extension_points.py calendar_badges)."""
 
 from django.utils import timezone
 
 from effleura.clinical import screening
 from effleura.core import audit
 from effleura.core.choices import AuditAction
+from effleura.core.extension_points import Flag
 from effleura.core.permissions import has_permission
 from effleura.patients.history import screening_conditions
 from effleura.patients.models import HealthHistory
-from effleura.scheduling.badges import Flag
 
 
 def screening_badges(user, appointments) -> None:

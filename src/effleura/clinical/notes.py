@@ -32,7 +32,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from effleura.clinical import screening, signing_hooks
+from effleura.clinical import screening
 from effleura.clinical.access import access_episode, as_uuid, current_history
 from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry
@@ -50,7 +50,7 @@ from effleura.clinical.note_rules import (
     row_screening,
 )
 from effleura.clinical.note_rules import clean_text as _text
-from effleura.core import audit
+from effleura.core import audit, extension_points
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.patients.models import Patient
@@ -554,7 +554,7 @@ def do_sign_note(actor, note: SessionNote, signing: Signing, *, now=None) -> Ses
             from effleura.scheduling import actions as scheduling_actions
 
             scheduling_actions.do_set_status(actor, note.appointment, signing.status_change, now=now)
-        signing_hooks.run(actor, locked, now=now)
+        extension_points.note_signed.call_all(actor, locked, now=now)
     return _notes().get(pk=locked.pk)
 
 

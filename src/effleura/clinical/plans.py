@@ -621,6 +621,7 @@ def do_schedule_plan(actor, plan: TreatmentPlan, request: ScheduleRequest, visit
             weekdays=list(request.weekdays) if request.weekdays else None,
             notes="",
             now=now,
+            confirm_warnings=True,  # the plan-schedule page does not ask "Book anyway" yet
         )
         TreatmentPlan.objects.filter(pk=plan.pk).update(series=series)
         plan.series = series

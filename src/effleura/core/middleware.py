@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from effleura.core import audit, permissions
 from effleura.core.choices import AuditOutcome
+from effleura.core.extension_points import patient_urls
 from effleura.core.models import ApiToken, hash_token
 
 log = logging.getLogger(__name__)
@@ -55,20 +56,6 @@ class ApiTokenMiddleware:
         return self.get_response(request)
 
 
-# URL parameter name -> function(value) -> the patient's public id, or None. Apps further
-# down the chain register theirs (clinical: episode_id, note_id, …) in AppConfig.ready(), so
-# a refusal at one of their URLs is audited against the patient without core importing them.
-PATIENT_RESOLVERS: dict = {}
-
-
-def _patient_behind(view_kwargs):
-    for name, value in view_kwargs.items():
-        resolver = PATIENT_RESOLVERS.get(name)
-        if resolver is not None:
-            return resolver(value)
-    return None
-
-
 class PermissionMiddleware:
     """Refuses any request whose URL the permission table does not allow for the user.
 
@@ -103,8 +90,9 @@ class PermissionMiddleware:
 
     def _refuse(self, request, key, view_kwargs):
         # Every refusal is recorded, patient data or not: a pattern of refused attempts at
-        # the staff or audit pages is as telling as one at a chart.
-        patient_id = view_kwargs.get("patient_id") or _patient_behind(view_kwargs)
+        # the staff or audit pages is as telling as one at a chart. Apps further down the
+        # chain say who the patient behind their URLs is (core/extension_points.py).
+        patient_id = view_kwargs.get("patient_id") or patient_urls.first(view_kwargs)
         rule = permissions.RULES.get(key) if key else None
         audit.record(
             request.user,

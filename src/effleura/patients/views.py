@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from effleura.core.access import allowed, authorize
+from effleura.core.extension_points import chart_sections
 from effleura.core.permissions import has_permission
-from effleura.patients import access, actions, chart_sections
+from effleura.patients import access, actions
 from effleura.patients import history as history_rules
 from effleura.patients.choices import PatientStatus
 from effleura.patients.forms import (
@@ -122,7 +123,7 @@ def _chart_context(request, patient, tab: str) -> dict:
 def chart(request, patient_id):
     patient = access.access_patient(request.user, patient_id)
     context = _chart_context(request, patient, "overview")
-    context["sections"] = chart_sections.sections(request.user, patient)
+    context["sections"] = chart_sections.collect(request.user, patient)
     if context["can_clinical"]:
         _p, current, _prev = access.access_health_history(request.user, patient.public_id)
         context["current_history"] = current

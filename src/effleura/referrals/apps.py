@@ -7,26 +7,16 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals: referring providers, authorizations and reports back"
 
     def ready(self) -> None:
-        # Authorization warnings where people look (referrals/authorization_warnings.py):
-        # a badge on calendar entries and a confirmation before booking past the limit.
+        from effleura.core import extension_points
+        from effleura.core.extension_points import register_patient_url
         from effleura.referrals.authorization_warnings import authorization_badges, booking_warnings
-        from effleura.scheduling import badges
-        from effleura.scheduling import booking_warnings as booking_warning_registry
-
-        badges.register(authorization_badges)
-        booking_warning_registry.register(booking_warnings)
-
-        from effleura.patients import chart_sections
         from effleura.referrals.chart import referrals_section
-
-        chart_sections.register(referrals_section)
-
-        from effleura.core.middleware import PATIENT_RESOLVERS
         from effleura.referrals.models import Referral, Report
 
-        PATIENT_RESOLVERS["referral_id"] = lambda value: (
-            Referral.objects.filter(public_id=value).values_list("patient__public_id", flat=True).first()
-        )
-        PATIENT_RESOLVERS["report_id"] = lambda value: (
-            Report.objects.filter(public_id=value).values_list("episode__patient__public_id", flat=True).first()
-        )
+        # Authorization warnings where people look (referrals/authorization_warnings.py):
+        # a badge on calendar entries and a confirmation before booking past the limit.
+        extension_points.calendar_badges.register(authorization_badges)
+        extension_points.booking_warnings.register(booking_warnings)
+        extension_points.chart_sections.register(referrals_section)
+        register_patient_url("referral_id", Referral)
+        register_patient_url("report_id", Report, "episode__patient__public_id")

@@ -1,8 +1,9 @@
 """Where authorization warnings show: the calendar badge, the patient chart, the booking
 confirmation and the "running out" report. The rule is referrals/authorization.py.
 
-Registered in referrals/apps.py: ``authorization_badges`` with scheduling/badges.py and
-``booking_warnings`` with scheduling/booking_warnings.py (scheduling never imports referrals).
+Registered in referrals/apps.py with core/extension_points.py: ``authorization_badges``
+as a calendar badge and ``booking_warnings`` as a booking warning (scheduling never
+imports referrals).
 """
 
 import datetime
@@ -11,11 +12,11 @@ from django.utils import timezone
 
 from effleura.core import audit
 from effleura.core.choices import AuditAction
+from effleura.core.extension_points import Flag
 from effleura.core.permissions import has_permission, require
 from effleura.referrals import authorization
 from effleura.referrals.choices import AuthorizationState
 from effleura.referrals.models import Referral
-from effleura.scheduling.badges import Flag
 
 REPORT_DAYS = 30
 # Visits that count against an authorization when booking: done, or still to come.

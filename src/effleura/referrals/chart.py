@@ -1,7 +1,7 @@
-"""The Referrals card on the patient chart (patients/chart_sections.py)."""
+"""The Referrals card on the patient chart (core/extension_points.py chart_sections)."""
 
+from effleura.core.extension_points import Section
 from effleura.core.permissions import has_permission
-from effleura.patients.chart_sections import Section
 from effleura.referrals.authorization_warnings import authorizations_for
 
 

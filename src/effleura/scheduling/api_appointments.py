@@ -32,8 +32,9 @@ from effleura.core.api_schemas import (
     WholeNumber,
     text,
 )
-from effleura.scheduling import access, actions, booking_warnings
+from effleura.scheduling import access, actions
 from effleura.scheduling import series as planning
+from effleura.scheduling.booking import NeedsConfirmation
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, AppointmentChange, Series
 
@@ -224,13 +225,18 @@ def book(request, payload: BookIn):
     left): send again with ``confirm_warnings`` true to book anyway."""
     patient = access.patient_for_booking(request.user, payload.patient)
     refs = _references(payload)
-    plan = actions.check_book(
-        request.user, patient, start=payload.start, duration=payload.duration, notes=payload.notes, **refs
-    )
-    warnings = booking_warnings.warnings_for(plan.patient, plan.start, tz=plan.location.tz)
-    if warnings and not payload.confirm_warnings:
-        detail = "Confirm before booking: " + " ".join(warnings)
-        return Status(409, {"detail": detail, "warnings": warnings})
+    try:
+        plan = actions.check_book(
+            request.user,
+            patient,
+            start=payload.start,
+            duration=payload.duration,
+            notes=payload.notes,
+            confirm_warnings=payload.confirm_warnings,
+            **refs,
+        )
+    except NeedsConfirmation as exc:
+        return Status(409, {"detail": exc.messages[0], "warnings": exc.warnings})
     return Status(201, actions.do_book(request.user, plan))
 
 
@@ -476,6 +482,9 @@ class VisitIn(InputSchema):
 class SeriesBookIn(SeriesPattern):
     visits: list[VisitIn] = Field(min_length=1, max_length=planning.MAX_VISITS)
     notes: text(actions.MAX_TEXT) = ""
+    confirm_warnings: Flag = Field(
+        False, description="Book despite the warnings (e.g. no referral visits left) a 409 answer listed."
+    )
 
 
 class SeriesOut(Schema):
@@ -508,10 +517,12 @@ def _series_out(series: Series, visits: list[Appointment]) -> dict:
     }
 
 
-@router.post("/series", response={201: SeriesOut, 400: ErrorOut, **CONFLICT, **ERRORS}, url_name="series_book")
+@router.post("/series", response={201: SeriesOut, 400: ErrorOut, 409: WarningsOut, **ERRORS}, url_name="series_book")
 def book_series(request, payload: SeriesBookIn):
     """Book the chosen visits together, all or none: 409 naming the first visit whose time
-    is taken, and nothing saved."""
+    is taken, and nothing saved. 409 with ``warnings`` when visits need confirming first
+    (e.g. the referral has no visits left for them): send again with ``confirm_warnings``
+    true to book anyway."""
     patient = access.patient_for_booking(request.user, payload.patient)
     refs = _references(payload)
     visits = [
@@ -522,19 +533,23 @@ def book_series(request, payload: SeriesBookIn):
         )
         for n, v in enumerate(payload.visits)
     ]
-    series = actions.do_book_series(
-        request.user,
-        patient,
-        refs["practitioner"],
-        refs["service"],
-        refs["location"],
-        visits,
-        duration=payload.duration,
-        room=refs["room"],
-        every_days=payload.every_days,
-        weekdays=payload.weekdays,
-        notes=payload.notes,
-    )
+    try:
+        series = actions.do_book_series(
+            request.user,
+            patient,
+            refs["practitioner"],
+            refs["service"],
+            refs["location"],
+            visits,
+            duration=payload.duration,
+            room=refs["room"],
+            every_days=payload.every_days,
+            weekdays=payload.weekdays,
+            notes=payload.notes,
+            confirm_warnings=payload.confirm_warnings,
+        )
+    except NeedsConfirmation as exc:
+        return Status(409, {"detail": exc.messages[0], "warnings": exc.warnings})
     series, appointments = access.access_series(request.user, series.public_id, key="appointment.book", audit_it=False)
     return Status(201, _series_out(series, appointments))
 

@@ -7,6 +7,7 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling: locations, rooms, hours, services and appointments"
 
     def ready(self) -> None:
+        from effleura.core import extension_points
         from effleura.scheduling import badges
 
-        badges.register(badges.consent_badges)
+        extension_points.calendar_badges.register(badges.consent_badges)

@@ -1,40 +1,20 @@
 """Badges on appointments in the calendar, the today list and the appointment page.
 
 Scheduling knows only the consent badge. Apps further down the dependency chain (the
-clinical record's screening flags, later referrals' authorizations) add theirs by
-registering a provider in their AppConfig.ready(), so scheduling never imports them.
-A provider is called with (user, appointments) once per page and appends Flag objects
-to each appointment.flags; it must do a fixed number of queries whatever the page size,
-ask the permission table, and audit what it reads.
+clinical record's screening flags, referrals' authorizations) add theirs to the
+``calendar_badges`` extension point (core/extension_points.py, where the contract is), so
+scheduling never imports them.
 """
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from effleura.core import audit
 from effleura.core.choices import AuditAction
+from effleura.core.extension_points import Flag, calendar_badges
 from effleura.core.permissions import has_permission
 from effleura.patients import access as patient_access
 from effleura.patients.consent import consent_statuses
 from effleura.patients.models import PatientConsent
 
-
-@dataclass(frozen=True)
-class Flag:
-    """A badge on an appointment (appointment_badges.html)."""
-
-    label: str
-    tone: str = "warn"  # "", "ok", "warn" or "danger" (core CSS badge classes)
-    title: str = ""
-
-
-_providers: list[Callable] = []
-
-
-def register(provider: Callable) -> None:
-    """Add a badge provider (idempotent: ready() may run more than once in tests)."""
-    if provider not in _providers:
-        _providers.append(provider)
+__all__ = ["Flag", "apply", "consent_badges"]
 
 
 def apply(user, appointments) -> None:
@@ -44,8 +24,7 @@ def apply(user, appointments) -> None:
         appointment.flags = []
     if not appointments:
         return
-    for provider in _providers:
-        provider(user, appointments)
+    calendar_badges.call_all(user, appointments)
 
 
 def consent_badges(user, appointments) -> None:

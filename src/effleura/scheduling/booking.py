@@ -8,10 +8,10 @@ the time to turn the room around); the patient only from ``start`` until ``end``
 do not wait while the table is remade. Intervals are half-open, so a visit may begin the
 minute the previous one's busy time ends.
 
-Two layers enforce it (docs/decisions/0005-no-double-booking.md): scheduling/actions.py
+Two layers enforce it (docs/decisions/0005-no-double-booking.md): scheduling/booking_actions.py
 runs ``find_conflict`` inside the transaction that writes, which on SQLite holds the
 database's write lock from its BEGIN; on PostgreSQL three exclusion constraints
-(migration 0002) refuse an overlapping row whatever wrote it, and actions.py turns that
+(migration 0002) refuse an overlapping row whatever wrote it, and booking_actions.py turns that
 refusal into the same BookingConflict.
 """
 
@@ -138,7 +138,7 @@ def find_conflict(
     None. One query. ``ignore_id``: the appointment being moved.
 
     Only a check: to rely on the answer, call it inside the transaction that writes the
-    visit, while that transaction holds the write lock (SQLite; see actions.py)."""
+    visit, while that transaction holds the write lock (SQLite; see booking_actions.py)."""
     busy = Q(start__lt=busy_until, busy_until__gt=start)
     wanted = Q(practitioner_id=practitioner_id) & busy
     if room_id is not None:
@@ -258,3 +258,15 @@ class BookingConflict(ValidationError):
             end=self.end,
             appointment=self.appointment,
         )
+
+
+class NeedsConfirmation(ValidationError):
+    """The visit can be booked, but the person booking must confirm something first (the
+    booking warnings of core/extension_points.py: a referral with no visits left, for
+    one). check_book() raises it unless called with ``confirm_warnings=True``; the booking
+    page shows the warnings with "Book anyway", the API answers 409 with them.
+    ``warnings``: the list, in plain words, never naming another patient."""
+
+    def __init__(self, warnings):
+        self.warnings = list(warnings)
+        super().__init__("Confirm before booking: " + " ".join(self.warnings), code="needs_confirmation")

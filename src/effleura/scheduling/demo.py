@@ -203,7 +203,7 @@ class _Book:
 
     def one(self, patient, practitioner, service, location, start, duration, rng) -> Appointment | None:
         try:
-            appointment = actions.do_book(
+            plan = actions.check_book(
                 self.desk,
                 patient,
                 practitioner,
@@ -213,7 +213,9 @@ class _Book:
                 duration,
                 None,
                 now=self.booked_as_of(start, rng),
+                confirm_warnings=True,  # the story's desk confirmed what it was told
             )
+            appointment = actions.do_book(self.desk, plan)
         except (BookingConflict, ValidationError):
             return None  # taken, or outside hours: a real desk would pick another time
         self.count += 1
@@ -332,6 +334,7 @@ def _series(book: _Book, staff, setup_data, patients, today, now, rng) -> int:
                 weekdays=weekdays,
                 every_days=None if weekdays else 7,
                 now=as_of,
+                confirm_warnings=True,  # the story's desk confirmed what it was told
             )
         except (BookingConflict, ValidationError):
             continue

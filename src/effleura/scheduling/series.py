@@ -7,7 +7,7 @@ date. Every visit keeps the first one's wall-clock time in the location's zone, 
 series that crosses a daylight-saving change stays at 10:00 local (a time that does not
 exist that day is read with the offset before the change, as calendars.py does).
 
-scheduling/actions.py checks each planned visit against the calendar (propose_series) and
+scheduling/series_actions.py checks each planned visit against the calendar (propose_series) and
 books the visits chosen (do_book_series), all or none.
 """
 

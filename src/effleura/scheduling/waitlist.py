@@ -376,17 +376,21 @@ def check_book_from_waitlist(actor, entry: WaitlistEntry) -> None:
         raise ValidationError("This entry is no longer waiting: it was booked or removed.")
 
 
-def do_book_from_waitlist(actor, entry: WaitlistEntry, start: datetime.datetime, practitioner, room=None):
+def do_book_from_waitlist(
+    actor, entry: WaitlistEntry, start: datetime.datetime, practitioner, room=None, *, confirm_warnings=False
+):
     """Book ``entry``'s patient at ``start`` with ``practitioner`` (and ``room``) for the
     entry's service, location and duration, and mark the entry booked, together or not
-    at all. Raises BookingConflict (a ValidationError) when the time is taken."""
+    at all. Raises BookingConflict (a ValidationError) when the time is taken, and
+    NeedsConfirmation when a booking warning applies and ``confirm_warnings`` is false
+    (actions.check_book())."""
     from effleura.scheduling import actions as booking_actions
 
     with transaction.atomic():
         locked = WaitlistEntry.objects.select_for_update().filter(pk=entry.pk).first()
         if locked is None or locked.status != WaitlistStatus.WAITING:
             raise ValidationError("This entry is no longer waiting: it was booked or removed.")
-        appointment = booking_actions.do_book(
+        plan = booking_actions.check_book(
             actor,
             patient=entry.patient,
             practitioner=practitioner,
@@ -395,7 +399,9 @@ def do_book_from_waitlist(actor, entry: WaitlistEntry, start: datetime.datetime,
             room=room,
             start=start,
             duration_minutes=entry.duration_minutes,
+            confirm_warnings=confirm_warnings,
         )
+        appointment = booking_actions.do_book(actor, plan)
         WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.BOOKED, appointment=appointment)
         audit.record(
             actor,

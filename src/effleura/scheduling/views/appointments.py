@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 
 from effleura.core.permissions import has_permission
 from effleura.patients import access as patient_access
-from effleura.scheduling import access, actions, badges, booking_warnings, calendars
-from effleura.scheduling.booking import BookingConflict
+from effleura.scheduling import access, actions, badges, calendars
+from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location, SchedulingPolicy
 from effleura.scheduling.setup import practitioners_qs
@@ -177,24 +177,23 @@ def book(request):
     if request.method == "POST" and form.is_valid():
         data = _booking_data(form, patient, request.POST.get("slot", ""))
         if data is not None:
+            confirmed = request.POST.get("confirm_warnings") == "1"
             try:
-                plan = actions.check_book(request.user, **data)
-                # Registered warnings (e.g. a referral with no visits left) need "Book anyway".
-                warnings = booking_warnings.warnings_for(plan.patient, plan.start, tz=plan.location.tz)
-                confirmed = not warnings or request.POST.get("confirm_warnings") == "1"
-                appointment = actions.do_book(request.user, plan) if confirmed else None
+                plan = actions.check_book(request.user, **data, confirm_warnings=confirmed)
+                appointment = actions.do_book(request.user, plan)
             except BookingConflict as exc:
                 conflict = exc.messages
+            except NeedsConfirmation as exc:
+                warnings = exc.warnings  # e.g. a referral with no visits left: "Book anyway"
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                if appointment is not None:
-                    messages.success(
-                        request,
-                        f"Booked {appointment.patient.display_name} with {appointment.practitioner.display_name}: "
-                        f"{appointment.service.name}, {describe_when(appointment)}.",
-                    )
-                    return redirect("scheduling:appointment", appointment_id=appointment.public_id)
+                messages.success(
+                    request,
+                    f"Booked {appointment.patient.display_name} with {appointment.practitioner.display_name}: "
+                    f"{appointment.service.name}, {describe_when(appointment)}.",
+                )
+                return redirect("scheduling:appointment", appointment_id=appointment.public_id)
     default_day = _default_slot_day(form, locations)
     context = {
         "nav": "calendar",

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from effleura.patients import access as patient_access
 from effleura.scheduling import access, actions
 from effleura.scheduling import series as planning
-from effleura.scheduling.booking import BookingConflict
+from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import HOLDS_TIME
 from effleura.scheduling.models import Location
 from effleura.scheduling.setup import practitioners_qs
@@ -91,7 +91,7 @@ def series_new(request):
     service = form_value(form, "service")
     if service is not None:
         form = SeriesForm(form.data if form.is_bound else None, initial=form.initial, service=service)
-    proposals, conflict = None, []
+    proposals, conflict, warnings = None, [], []
     if request.method == "POST" and form.is_valid():
         args = _series_args(form, patient)
         if args is not None:
@@ -103,6 +103,9 @@ def series_new(request):
                 proposals = _propose(request.user, form, args)
             except BookingConflict as exc:
                 conflict = exc.messages
+                proposals = _propose(request.user, form, args)
+            except NeedsConfirmation as exc:
+                warnings = exc.warnings  # e.g. visits past the referral's: "Book anyway"
                 proposals = _propose(request.user, form, args)
             except ValidationError as exc:
                 apply_errors(form, exc)
@@ -123,6 +126,7 @@ def series_new(request):
         "rows": rows,
         "conflicts": sum(1 for r in rows or [] if not r["ok"]),
         "conflict": conflict,
+        "booking_warnings": warnings,
         "leave_out": LEAVE_OUT,
     }
     return render(request, "scheduling/series_form.html", context, status=409 if conflict else 200)
@@ -198,6 +202,7 @@ def _book(request, form, args):
         room=args["room"],
         every_days=args["every_days"],
         weekdays=args["weekdays"],
+        confirm_warnings=request.POST.get("confirm_warnings") == "1",
     )
     who, whom = args["patient"].display_name, args["practitioner"].display_name
     messages.success(request, f"Booked {len(visits)} visits for {who} with {whom}.")

@@ -1,0 +1,137 @@
+"""Every extension point of Effleura, each with its contract (core/extensions.py).
+
+An app upstream (patients, scheduling, clinical) calls a point; apps further down the
+dependency chain (clinical, referrals, billing) register providers in their
+AppConfig.ready(), so the upstream app never imports them. A provider that reads patient
+data asks the permission table itself (core/permissions.py) and writes the audit event for
+what it read, and keeps to a fixed number of queries whatever the page shows: a page
+calls the point once, for all its rows.
+
+The small value types a provider answers with live here too, so a provider needs only
+core to speak the contract.
+"""
+
+from dataclasses import dataclass, field
+
+from effleura.core.extensions import ExtensionPoint
+
+# Patient chart -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A card on the patient chart's overview."""
+
+    template: str  # rendered with `section` in its context
+    data: dict = field(default_factory=dict)
+
+
+chart_sections = ExtensionPoint(
+    "chart_sections",
+    """Cards that apps further down the chain add to the patient chart's overview
+    (referrals' authorizations, billing's account).
+
+    Called by patients/views.py once per chart view: ``chart_sections.collect(user, patient)``.
+    A provider returns a Section to show, or None (nothing to show, or the user's role may
+    not see it). It asks the permission table, audits what it reads against the patient,
+    and does a fixed number of queries.""",
+)
+
+
+# Calendar badges -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A badge on an appointment (scheduling/includes/appointment_badges.html)."""
+
+    label: str
+    tone: str = "warn"  # "", "ok", "warn" or "danger" (core CSS badge classes)
+    title: str = ""
+
+
+calendar_badges = ExtensionPoint(
+    "calendar_badges",
+    """Badges on appointments in the calendar, the today list and the appointment page
+    (scheduling's consent badge, clinical screening flags, referral authorizations).
+
+    Called by scheduling/badges.py apply(): ``calendar_badges.call_all(user, appointments)``,
+    once per page, with a non-empty list of appointments whose ``flags`` list is already
+    there. A provider appends Flag objects to ``appointment.flags`` and returns nothing. It
+    asks the permission table (a role that may not see the fact gets no badge), does a
+    fixed number of queries whatever the number of appointments, and audits what it read
+    (one audit insert for the page).""",
+)
+
+
+# Booking warnings ----------------------------------------------------------------------------
+
+
+booking_warnings = ExtensionPoint(
+    "booking_warnings",
+    """Things the person booking must confirm before a visit is booked (a referral with
+    no visits left, or expired).
+
+    Called by scheduling's check_book(): ``booking_warnings.collect(patient, start, tz=tz)``
+    (``start`` an aware datetime, ``tz`` the location's zone for the local date). A
+    provider returns a list of warnings in plain words (empty when it has nothing to say),
+    never naming another patient; it does a fixed number of queries and no writes. When
+    any provider warns, check_book() raises scheduling's NeedsConfirmation unless the
+    caller passed ``confirm_warnings=True``: the booking page asks "Book anyway", the API
+    answers 409 with the warnings.""",
+)
+
+
+# Signing a session note ----------------------------------------------------------------------
+
+
+note_signed = ExtensionPoint(
+    "note_signed",
+    """What follows elsewhere when a session note is signed (billing makes the visit's
+    charge from the note's technique minutes).
+
+    Called by clinical/notes.py do_sign_note() inside its transaction, after the note is
+    signed: ``note_signed.call_all(actor, note, now=now)``, so the signature and what
+    follows from it are saved together or not at all. A hook does its own authorization
+    and auditing, and raises ValidationError to refuse the signature (which then rolls
+    back).""",
+)
+
+
+# The patient behind a URL --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientUrl:
+    """The resolver for one URL parameter: ``model``'s row with that ``public_id``, and the
+    patient's public id found along ``path``. A value, so registering the same one again
+    (ready() run twice) adds nothing. One query, only when the URL has the parameter."""
+
+    kwarg: str
+    model: type
+    path: str = "patient__public_id"
+
+    def __call__(self, view_kwargs: dict):
+        value = view_kwargs.get(self.kwarg)
+        if value is None:
+            return None
+        return self.model.objects.filter(public_id=value).values_list(self.path, flat=True).first()
+
+
+patient_urls = ExtensionPoint(
+    "patient_urls",
+    """Who is the patient behind a URL, so that a refusal at an episode's, a note's or an
+    invoice's URL is audited against the patient.
+
+    Called by core/middleware.py PermissionMiddleware when it refuses a request whose URL
+    has no ``patient_id``: ``patient_urls.first(view_kwargs)``. A provider returns the
+    patient's public id, or None when the URL is not its own (or names no such record). Use
+    PatientUrl(kwarg, model, path) rather than a hand-written function: one query, only
+    for the URL parameter it knows, no permission check (it audits a refusal, it shows
+    nothing).""",
+)
+
+
+def register_patient_url(kwarg: str, model, path: str = "patient__public_id") -> None:
+    """Register PatientUrl(kwarg, model, path): the one way to fill ``patient_urls``."""
+    patient_urls.register(PatientUrl(kwarg, model, path))

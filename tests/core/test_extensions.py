@@ -1,0 +1,139 @@
+"""The one extension mechanism (core/extensions.py) and the points declared with it
+(core/extension_points.py)."""
+
+import pytest
+
+from effleura.billing.charges import charge_for_signed_note
+from effleura.billing.chart import account_section
+from effleura.clinical.calendar_badges import screening_badges
+from effleura.clinical.models import Episode, SessionNote
+from effleura.core import extension_points
+from effleura.core.extension_points import PatientUrl
+from effleura.core.extensions import ExtensionPoint
+from effleura.referrals.authorization_warnings import authorization_badges, booking_warnings
+from effleura.referrals.chart import referrals_section
+from effleura.scheduling.badges import consent_badges
+
+
+def point() -> ExtensionPoint:
+    return ExtensionPoint("test_point", "Called by the test with (x); a provider answers x plus its own.")
+
+
+def test_it_calls_the_providers_in_the_order_they_registered():
+    calls = []
+    p = point()
+    p.register(lambda x: calls.append(("first", x)))
+    p.register(lambda x: calls.append(("second", x)))
+    p.call_all(7)
+    assert calls == [("first", 7), ("second", 7)]
+
+
+def test_registering_a_provider_twice_keeps_one_in_its_first_place():
+    p = point()
+
+    def a(x):
+        return f"a{x}"
+
+    def b(x):
+        return f"b{x}"
+
+    assert p.register(a) is a  # usable as a decorator
+    p.register(b)
+    p.register(a)
+    assert p.providers == (a, b)
+    assert p.collect(1) == ["a1", "b1"]
+
+
+def test_equal_value_providers_count_as_one():
+    p = point()
+    p.register(PatientUrl("episode_id", Episode))
+    p.register(PatientUrl("episode_id", Episode))
+    assert len(p.providers) == 1
+    p.register(PatientUrl("note_id", SessionNote, "episode__patient__public_id"))
+    assert len(p.providers) == 2
+
+
+def test_collect_leaves_out_providers_with_nothing_to_add():
+    p = point()
+    p.register(lambda x: None)
+    p.register(lambda x: [x])
+    p.register(lambda x: [])
+    assert p.collect("w") == [["w"], []]
+
+
+def test_first_stops_at_the_first_answer():
+    asked = []
+    p = point()
+
+    def nothing(x):
+        asked.append("nothing")
+
+    def answer(x):
+        asked.append("answer")
+        return x * 2
+
+    def never(x):
+        asked.append("never")
+        return "too late"
+
+    for provider in (nothing, answer, never):
+        p.register(provider)
+    assert p.first(21) == 42
+    assert asked == ["nothing", "answer"]
+    assert point().first(1) is None
+
+
+def test_an_exception_in_a_provider_reaches_the_caller_and_stops_the_rest():
+    calls = []
+    p = point()
+
+    def refuse(x):
+        raise ValueError("no")
+
+    p.register(refuse)
+    p.register(lambda x: calls.append(x))
+    with pytest.raises(ValueError):
+        p.call_all(1)
+    assert calls == []
+
+
+def test_it_refuses_a_point_without_a_contract_or_a_provider_that_cannot_be_called():
+    with pytest.raises(ValueError):
+        ExtensionPoint("nameless", "  ")
+    with pytest.raises(TypeError):
+        point().register("not a function")
+
+
+def test_every_declared_point_documents_its_contract_where_it_is_declared():
+    points = [v for v in vars(extension_points).values() if isinstance(v, ExtensionPoint)]
+    assert {p.name for p in points} == {
+        "chart_sections",
+        "calendar_badges",
+        "booking_warnings",
+        "note_signed",
+        "patient_urls",
+    }
+    for p in points:
+        assert getattr(extension_points, p.name) is p
+        assert "Called by" in p.contract, p.name
+
+
+def test_the_apps_fill_the_points_at_start_up():
+    assert extension_points.calendar_badges.providers == (consent_badges, screening_badges, authorization_badges)
+    assert extension_points.chart_sections.providers == (referrals_section, account_section)
+    assert extension_points.booking_warnings.providers == (booking_warnings,)
+    assert extension_points.note_signed.providers == (charge_for_signed_note,)
+    kwargs = {p.kwarg for p in extension_points.patient_urls.providers}
+    assert {"episode_id", "note_id", "referral_id", "invoice_id", "claim_id"} <= kwargs
+
+
+@pytest.mark.django_db
+def test_a_patient_url_finds_the_patient_behind_the_record(make_patient, therapist, django_assert_num_queries):
+    patient = make_patient()
+    episode = Episode.objects.create(patient=patient, title="Low back pain", therapist=therapist, created_by=therapist)
+    resolver = PatientUrl("episode_id", Episode)
+    with django_assert_num_queries(1):
+        assert resolver({"episode_id": episode.public_id}) == patient.public_id
+    with django_assert_num_queries(0):
+        assert resolver({"invoice_id": episode.public_id}) is None
+    assert extension_points.patient_urls.first({"episode_id": episode.public_id}) == patient.public_id
