@@ -218,7 +218,7 @@ def test_the_csv_export_is_audited_against_the_patient_it_was_filtered_to(owner,
 @pytest.mark.parametrize("role", ["therapist", "front_desk", "billing", "outsider"])
 def test_it_refuses_and_audits_a_read_of_the_trail_outside_a_page(role, personas):
     with pytest.raises(PermissionDenied):
-        access.access_audit_page(personas[role], access.AuditFilters(), 1)
+        access.access_audit_events(personas[role], access.AuditFilters(), 1)
     with pytest.raises(PermissionDenied):
         access.access_audit_export(personas[role], access.AuditFilters(), ("at",))
     denied = AuditEvent.objects.filter(record_type="audit_event", outcome=AuditOutcome.DENIED)

@@ -110,7 +110,7 @@ def _audit_events(filters: AuditFilters | None) -> QuerySet:
     return events
 
 
-def access_audit_page(user, filters: AuditFilters | None, page_number, *, per_page: int = AUDIT_PAGE_SIZE) -> Page:
+def access_audit_events(user, filters: AuditFilters | None, page_number, *, per_page: int = AUDIT_PAGE_SIZE) -> Page:
     """One page of the audit trail, newest first, narrowed by ``filters`` (None: filters that
     did not validate, so nothing is shown). Filtered to one patient it is that patient's
     access report. Audited as a read of "audit_event" (with the patient's id when filtered

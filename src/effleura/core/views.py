@@ -190,7 +190,7 @@ def _filters(form: AuditFilterForm) -> access.AuditFilters | None:
 
 def audit_list(request):
     form = AuditFilterForm(request.GET or None)
-    page = access.access_audit_page(request.user, _filters(form), request.GET.get("page"))
+    page = access.access_audit_events(request.user, _filters(form), request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
