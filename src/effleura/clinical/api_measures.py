@@ -1,7 +1,7 @@
 """The outcome-measures and home-care part of the JSON API.
 
-Thin, like the views: clinical/measures.py and clinical/homecare.py read (access_*) and
-write (check_*/do_*); they authorize and audit. A questionnaire the scorer refuses
+Thin, like the views: clinical/access.py reads (access_*), clinical/measures.py and
+clinical/homecare.py write (check_*/do_*); they authorize and audit. A questionnaire the scorer refuses
 answers 422 with its reason under ``errors.answers``, and nothing is saved.
 
 Ids are the records' UUIDs. The router is registered in effleura/api/api.py; its

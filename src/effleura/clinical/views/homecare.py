@@ -1,7 +1,7 @@
 """Clinical pages: the home-care plan and its PDF handout. URL names are listed in
 core/permissions.py URL_RULES (# clinical: outcome measures and home care).
 
-Thin: clinical/homecare.py reads (access_*) and saves the whole plan (check_*/do_*);
+Thin: clinical/access.py reads (access_*), clinical/homecare.py saves the whole plan (check_*/do_*);
 adding, removing and moving an item are edits of the list the form sends back, saved
 at once, so the page works without scripts."""
 

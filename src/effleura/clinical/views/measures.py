@@ -1,8 +1,8 @@
 """Clinical pages: outcome measures and progress charts. URL names are listed in
 core/permissions.py URL_RULES (# clinical: outcome measures and home care).
 
-Thin: parse the tablet form, then clinical/measures.py (access_* to read, check_*/do_* to
-record), render."""
+Thin: parse the tablet form, then clinical/access.py (access_* to read) and
+clinical/measures.py (check_*/do_* to record), render."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
