@@ -126,9 +126,6 @@ def access_charges(user, *, status: str = ChargeStatus.OPEN, limit: int = LIST_L
     return found
 
 
-LIST_LIMIT = 200
-
-
 # Claims (billing/claims.py writes them) -----------------------------------------------------
 
 
