@@ -1,11 +1,15 @@
 """Account pages and API (billing/views/accounts.py, billing/api_accounts.py)."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from effleura.billing import ledger
+from effleura.billing import access, ledger
 from effleura.billing.models import Invoice, Payment
 from effleura.core.models import AuditEvent
 
@@ -106,3 +110,49 @@ def test_the_api_refuses_accounts_to_roles_without_account_view(request, who, cl
         f"/api/v1/billing/accounts/{patient.public_id}/payments", {"amount": "5", "method": "cash"}, "application/json"
     )
     assert response.status_code == 403
+
+
+def _issue_visit_invoices(front_desk, therapist, patient, count):
+    for n in range(count):
+        charge = make_charge(patient, therapist, day=datetime.date.today() - datetime.timedelta(days=n + 1))
+        clean = ledger.check_issue_visit_invoice(front_desk, patient, {"charge": str(charge.public_id)})
+        ledger.do_issue_invoice(front_desk, patient, clean)
+
+
+def test_the_api_lists_an_accounts_invoices_and_payments_in_a_fixed_number_of_queries(
+    client_for, front_desk, therapist, patient
+):
+    client = client_for(front_desk)
+    invoices = f"/api/v1/billing/accounts/{patient.public_id}/invoices"
+    payments = f"/api/v1/billing/accounts/{patient.public_id}/payments"
+
+    def queries(url, expected):
+        with CaptureQueriesContext(connection) as done:
+            assert len(client.get(url).json()) == expected
+        return len(done.captured_queries)
+
+    _issue_visit_invoices(front_desk, therapist, patient, 1)
+    client.post(payments, {"amount": "10.00", "method": "cash"}, "application/json")
+    one_invoice, one_payment = queries(invoices, 1), queries(payments, 1)
+    assert one_invoice and one_payment
+    _issue_visit_invoices(front_desk, therapist, patient, 4)
+    for _ in range(4):
+        client.post(payments, {"amount": "10.00", "method": "cash"}, "application/json")
+    assert (queries(invoices, 5), queries(payments, 5)) == (one_invoice, one_payment)
+
+
+def test_reading_an_accounts_invoices_or_payments_is_audited_once_for_the_patient(front_desk, patient):
+    access.access_patient_invoices(front_desk, patient.public_id)
+    access.access_patient_payments(front_desk, patient.public_id)
+    events = AuditEvent.objects.filter(record_type="patient_account", patient_id=patient.public_id)
+    assert [(e.action, e.outcome) for e in events] == [("read", "allowed")] * 2
+
+
+@pytest.mark.parametrize("who", ["therapist", "outsider"])
+def test_it_refuses_and_audits_an_accounts_invoices_and_payments_outside_a_page(request, who, patient):
+    user = request.getfixturevalue(who)
+    for read in (access.access_patient_invoices, access.access_patient_payments):
+        with pytest.raises(PermissionDenied):
+            read(user, patient.public_id)
+    denied = AuditEvent.objects.filter(outcome="denied", patient_id=patient.public_id)
+    assert denied.count() == 2

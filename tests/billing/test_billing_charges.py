@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from effleura.billing import charges
+from effleura.billing import access, charges
 from effleura.billing.models import Charge, ChargeAdjustment, Package, PackageUse, TechniqueCode
 from effleura.core.models import AuditEvent
 
@@ -240,23 +240,23 @@ def other_therapist(django_user_model):
 def test_a_therapist_sees_their_own_charges_only(sign_visit, therapist, other_therapist, owner, billing):
     mine = sign_visit().charge
     theirs = sign_visit(author=other_therapist, hours_ago=4).charge  # rooms do not overlap
-    assert charges.access_charge(therapist, mine.public_id) == mine
+    assert access.access_charge(therapist, mine.public_id) == mine
     with pytest.raises(PermissionDenied):
-        charges.access_charge(therapist, theirs.public_id)
+        access.access_charge(therapist, theirs.public_id)
     denied = AuditEvent.objects.get(outcome="denied", record_type="charge")
     assert denied.patient_id == theirs.patient.public_id
-    assert charges.access_charges(therapist) == [mine]
-    assert set(charges.access_charges(billing)) == {mine, theirs}
-    assert charges.access_charge(owner, theirs.public_id) == theirs
+    assert access.access_charges(therapist) == [mine]
+    assert set(access.access_charges(billing)) == {mine, theirs}
+    assert access.access_charge(owner, theirs.public_id) == theirs
 
 
 def test_front_desk_and_outsiders_cannot_read_charges(sign_visit, front_desk, outsider):
     charge = sign_visit().charge
     for user in (front_desk, outsider):
         with pytest.raises(PermissionDenied):
-            charges.access_charge(user, charge.public_id)
+            access.access_charge(user, charge.public_id)
         with pytest.raises(PermissionDenied):
-            charges.access_charges(user)
+            access.access_charges(user)
 
 
 # Adjusting ---------------------------------------------------------------------------------

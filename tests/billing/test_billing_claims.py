@@ -11,7 +11,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from effleura.billing import claims
+from effleura.billing import access, claims
 from effleura.billing.models import Claim
 from effleura.core.models import AuditEvent
 
@@ -142,7 +142,7 @@ def test_it_refuses_claims_to_roles_without_claim_manage(request, persona, billi
     with pytest.raises(PermissionDenied):
         claims.check_move_claim(user, claim, "submitted")
     with pytest.raises(PermissionDenied):
-        claims.access_claims(user)
+        access.access_claims(user)
     assert AuditEvent.objects.filter(outcome="denied", record_type="claim").exists()
 
 

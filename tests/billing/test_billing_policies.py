@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from effleura.billing import policies
+from effleura.billing import access, policies
 from effleura.billing.models import Policy
 from effleura.core.models import AuditEvent
 
@@ -127,7 +127,7 @@ def test_it_refuses_managing_policies_to_roles_without_policy_manage(request, pe
         policies.check_save_policy(user, patient, _data(make_payer()))
     assert AuditEvent.objects.filter(outcome="denied", record_type="policy").exists()
     with pytest.raises(PermissionDenied):
-        policies.access_patient_policies(user, patient.public_id)
+        access.access_patient_policies(user, patient.public_id)
 
 
 # Pages ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from effleura.billing import reports
+from effleura.billing import access, reports
 from effleura.billing.models import Charge, ChargeLine, Invoice, Payment, PaymentAllocation, ProcedureCode
 from effleura.core.models import AuditEvent
 from effleura.scheduling.models import Appointment, Service
@@ -371,8 +371,8 @@ def test_a_therapist_sees_only_their_own_production(charge, owner, therapist):
     charge("60.00", timezone.localdate(), practitioner=therapist, units=2)
     charge("45.00", timezone.localdate(), practitioner=owner, units=1)
 
-    own = reports.access_report(therapist, "production", {})
-    everyone = reports.access_report(owner, "production", {})
+    own = access.access_report(therapist, "production", {})
+    everyone = access.access_report(owner, "production", {})
 
     assert [r["label"] for r in own.rows] == ["Therapist Tester, LMT"]
     assert own.totals["amount"] == D("60.00")
@@ -384,7 +384,7 @@ def test_a_therapist_sees_only_their_own_production(charge, owner, therapist):
 def test_it_refuses_practice_reports_to_roles_without_billing_report_view(request, name, persona):
     user = request.getfixturevalue(persona)
     with pytest.raises(PermissionDenied):
-        reports.access_report(user, name, {})
+        access.access_report(user, name, {})
     assert AuditEvent.objects.filter(actor_id=user.pk, outcome="denied", record_type="billing_report").exists()
 
 
@@ -392,12 +392,12 @@ def test_it_refuses_practice_reports_to_roles_without_billing_report_view(reques
 def test_it_refuses_production_to_roles_without_production_view(request, persona):
     user = request.getfixturevalue(persona)
     with pytest.raises(PermissionDenied):
-        reports.access_report(user, "production", {})
+        access.access_report(user, "production", {})
 
 
 def test_running_a_report_is_audited(billing):
-    reports.access_report(billing, "revenue", {"start": "2026-03-01", "end": "2026-03-31"})
-    reports.access_report(billing, "revenue", {}, export=True)
+    access.access_report(billing, "revenue", {"start": "2026-03-01", "end": "2026-03-31"})
+    access.access_report(billing, "revenue", {}, export=True)
     events = AuditEvent.objects.filter(actor_id=billing.pk, record_type="billing_report").order_by("id")
     actions = list(events.values_list("action", flat=True))
     assert actions == ["read", "export"]

@@ -151,3 +151,27 @@ def test_unknown_ids_are_404(api):
 
 def test_anonymous_callers_are_401(api_as, episode):
     assert api_as(None).send("GET", f"/episodes/{episode.public_id}").status_code == 401
+
+
+def test_the_episode_and_plan_lists_do_a_fixed_number_of_queries_and_are_audited(
+    api, patient_with_history, django_assert_max_num_queries
+):
+    pid = patient_with_history.public_id
+    eid = api.send("POST", f"/patients/{pid}/episodes", {"title": "Neck pain (synthetic)"}).json()["id"]
+    api.send("POST", f"/episodes/{eid}/plans", plan_body())
+    with django_assert_max_num_queries(20) as one:
+        assert len(api.send("GET", f"/patients/{pid}/episodes").json()) == 1
+    with django_assert_max_num_queries(20) as one_plan:
+        assert len(api.send("GET", f"/episodes/{eid}/plans").json()) == 1
+    few, few_plans = len(one.captured_queries), len(one_plan.captured_queries)
+    assert few and few_plans
+    for n in range(3):
+        other = api.send("POST", f"/patients/{pid}/episodes", {"title": f"Episode {n} (synthetic)"}).json()["id"]
+        api.send("POST", f"/episodes/{other}/plans", plan_body())
+        api.send("POST", f"/episodes/{eid}/plans", plan_body(weeks=4 + n))
+    with django_assert_max_num_queries(few):
+        assert len(api.send("GET", f"/patients/{pid}/episodes").json()) == 4
+    with django_assert_max_num_queries(few_plans):
+        assert len(api.send("GET", f"/episodes/{eid}/plans").json()) == 4
+    reads = AuditEvent.objects.filter(patient_id=pid, record_type="clinical_record", action="read")
+    assert reads.count() >= 4

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from effleura.clinical import homecare, knowledge
+from effleura.clinical import access, homecare, knowledge
 from effleura.clinical.models import HomeCareItem, HomeCarePlan
 from effleura.core.models import AuditEvent, Practice
 
@@ -51,7 +51,7 @@ def test_a_plan_is_assembled_from_the_library_in_order_with_this_clients_dosage(
         ("chin_tuck", "5 repetitions, twice a day.", "At your desk."),
         ("heat_at_home", "", ""),
     ]
-    shown = homecare.access_homecare(therapist, episode.public_id)
+    shown = access.access_homecare(therapist, episode.public_id)
     assert shown.introduction == "Little and often."
     assert [i.dosage for i in shown.items] == [
         "5 repetitions, twice a day.",

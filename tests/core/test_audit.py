@@ -5,11 +5,12 @@ import datetime
 import io
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from effleura.core import audit
+from effleura.core import access, audit
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.models import AuditEvent
 
@@ -125,11 +126,13 @@ def test_the_audit_list_does_a_fixed_number_of_queries(owner, make_patient, clie
     for _ in range(3):
         make_patient()
     client.get(reverse("core:audit_list"))
-    with django_assert_num_queries(6):  # session, user, demo flag, user filter choices, count, page
+    # 7 since reading the trail is itself audited: session, user, demo flag, user filter
+    # choices, count, page, and the insert of that read's audit event.
+    with django_assert_num_queries(7):
         client.get(reverse("core:audit_list"))
     for _ in range(30):
         make_patient()
-    with django_assert_num_queries(6):  # session, user, demo flag, user filter choices, count, page
+    with django_assert_num_queries(7):
         client.get(reverse("core:audit_list"))
 
 
@@ -166,3 +169,57 @@ def test_a_refusal_at_an_episode_url_is_audited_against_its_patient(front_desk, 
     assert client_for(front_desk).get(reverse("clinical:episode", args=[episode.public_id])).status_code == 403
     event = AuditEvent.objects.get(outcome=AuditOutcome.DENIED)
     assert event.patient_id == patient.public_id
+
+
+def test_reading_the_trail_is_itself_audited(owner, client_for):
+    client_for(owner).get(reverse("core:audit_list"))
+    event = AuditEvent.objects.get(record_type="audit_event")
+    assert (event.actor_username, event.action, event.outcome) == ("owner", AuditAction.READ, AuditOutcome.ALLOWED)
+    assert (event.patient_id, event.detail) == (None, "audit trail")
+
+
+def test_a_page_of_the_trail_does_not_show_its_own_reading(owner, make_patient, client_for):
+    patient = make_patient()
+    page = client_for(owner).get(reverse("core:audit_list"), {"patient": str(patient.public_id)})
+    assert [e.record_type for e in page.context["page"]] == ["patient"]  # its creation
+    assert AuditEvent.objects.filter(record_type="audit_event", patient_id=patient.public_id).count() == 1
+
+
+def test_reading_a_patients_access_report_is_audited_against_that_patient_without_details(
+    owner, therapist, make_patient, client_for
+):
+    patient = make_patient()
+    client_for(therapist).get(reverse("patients:chart", args=[patient.public_id]))
+    client_for(owner).get(reverse("core:audit_list"), {"patient": str(patient.public_id), "outcome": "allowed"})
+    event = AuditEvent.objects.get(record_type="audit_event")
+    assert (event.action, event.patient_id) == (AuditAction.READ, patient.public_id)
+    assert event.detail == "audit trail by patient_id, outcome"
+    assert str(patient.public_id) not in event.detail
+
+
+def test_a_filter_that_does_not_validate_shows_nothing_and_records_no_read(owner, client_for):
+    page = client_for(owner).get(reverse("core:audit_list"), {"start": "2026-05-02", "end": "2026-05-01"})
+    assert list(page.context["page"]) == []
+    assert not AuditEvent.objects.filter(record_type="audit_event").exists()
+
+
+def test_the_csv_export_is_audited_against_the_patient_it_was_filtered_to(owner, make_patient, client_for):
+    patient = make_patient()
+    response = client_for(owner).get(reverse("core:audit_export"), {"patient": str(patient.public_id)})
+    b"".join(response.streaming_content)
+    event = AuditEvent.objects.get(record_type="audit_event")
+    assert (event.action, event.patient_id, event.detail) == (
+        AuditAction.EXPORT,
+        patient.public_id,
+        "audit trail by patient_id CSV",
+    )
+
+
+@pytest.mark.parametrize("role", ["therapist", "front_desk", "billing", "outsider"])
+def test_it_refuses_and_audits_a_read_of_the_trail_outside_a_page(role, personas):
+    with pytest.raises(PermissionDenied):
+        access.access_audit_events(personas[role], access.AuditFilters(), 1)
+    with pytest.raises(PermissionDenied):
+        access.access_audit_export(personas[role], access.AuditFilters(), ("at",))
+    denied = AuditEvent.objects.filter(record_type="audit_event", outcome=AuditOutcome.DENIED)
+    assert denied.count() == 2

@@ -1,8 +1,12 @@
 """Owners manage staff accounts and roles; nobody else can."""
 
+import uuid
+
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from effleura.core import access
 from effleura.core.models import AuditEvent, User
 
 
@@ -89,3 +93,28 @@ def test_it_refuses_a_practice_without_a_name(client_for, owner):
 def test_only_the_owner_edits_the_practice(role, personas, client_for):
     response = client_for(personas[role]).post(reverse("core:practice"), {"name": "Taken over"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", ["therapist", "front_desk", "billing", "outsider"])
+def test_it_refuses_and_audits_a_read_of_the_staff_accounts_outside_a_page(role, personas):
+    with pytest.raises(PermissionDenied):
+        access.access_staff_list(personas[role])
+    with pytest.raises(PermissionDenied):
+        access.access_staff_member(personas[role], personas["owner"].public_id)
+    assert AuditEvent.objects.filter(record_type="user", outcome="denied").count() == 2
+
+
+def test_it_answers_404_for_a_member_of_staff_who_does_not_exist(client_for, owner):
+    client = client_for(owner)
+    assert client.get(reverse("core:staff_edit", args=[uuid.uuid4()])).status_code == 404
+
+
+def test_the_staff_list_does_a_fixed_number_of_queries(client_for, owner, therapist, django_assert_num_queries):
+    client = client_for(owner)
+    client.get(reverse("core:staff_list"))
+    with django_assert_num_queries(4):  # session, user, demo flag, the accounts
+        client.get(reverse("core:staff_list"))
+    for n in range(5):
+        User.objects.create_user(username=f"extra{n}", password="a-long-enough-passphrase-1")
+    with django_assert_num_queries(4):
+        client.get(reverse("core:staff_list"))

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from effleura.core.models import AuditEvent
-from effleura.scheduling import actions
+from effleura.scheduling import access, actions
 from effleura.scheduling import waitlist as rules
 from effleura.scheduling.booking import BookingConflict
 from effleura.scheduling.choices import AppointmentStatus, WaitlistStatus
@@ -312,7 +312,7 @@ def test_a_past_cancelled_appointment_has_no_matches(add_entry, cancelled, make_
 def test_reading_matches_is_audited_per_patient_shown(add_entry, cancelled, make_patient, front_desk):
     entry = add_entry(make_patient())
     before = AuditEvent.objects.count()
-    assert rules.access_waitlist_matches(front_desk, cancelled) == [entry]
+    assert access.access_waitlist_matches(front_desk, cancelled) == [entry]
     events = list(AuditEvent.objects.order_by("-id")[: AuditEvent.objects.count() - before])
     assert [e.patient_id for e in events] == [entry.patient.public_id]
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from ninja import Router, Schema, Status
 
-from effleura.billing import ledger, packages
+from effleura.billing import access, ledger, packages
 from effleura.billing.models import Invoice, Package, Payment
 from effleura.core.api_schemas import ERRORS_WITH_ID, ErrorOut, InputSchema, text
 from effleura.patients.access import access_patient
@@ -148,11 +148,7 @@ def _account_out(patient) -> dict:
 
 def _invoices_out(invoices: list[Invoice]) -> list[dict]:
     amounts = ledger.invoice_amounts(invoices)
-    lines: dict[int, list] = {i.pk: [] for i in invoices}
-    from effleura.billing.models import InvoiceLine
-
-    for line in InvoiceLine.objects.filter(invoice__in=invoices).order_by("invoice", "date_of_service", "id"):
-        lines[line.invoice_id].append(line)
+    lines = access.invoice_lines(invoices)
     return [
         {
             "id": i.public_id,
@@ -224,8 +220,8 @@ def get_account(request, patient_id: UUID):
     url_name="billing_account_invoices",
 )
 def list_invoices(request, patient_id: UUID):
-    patient = _patient(request, patient_id)
-    return _invoices_out(list(Invoice.objects.filter(patient=patient).select_related("patient")))
+    invoices = access.access_patient_invoices(request.user, patient_id)[1]
+    return _invoices_out(invoices)
 
 
 @router.post(
@@ -242,7 +238,8 @@ def issue_invoice(request, patient_id: UUID, payload: InvoiceIn):
         data = {"start": payload.start, "end": payload.end, **due}
         clean = ledger.check_issue_period_invoice(request.user, patient, data)
     invoice = ledger.do_issue_invoice(request.user, patient, clean)
-    return Status(201, _invoices_out([Invoice.objects.select_related("patient").get(pk=invoice.pk)])[0])
+    invoice.refresh_from_db()  # its total, as stored
+    return Status(201, _invoices_out([invoice])[0])
 
 
 @router.get(
@@ -251,8 +248,8 @@ def issue_invoice(request, patient_id: UUID, payload: InvoiceIn):
     url_name="billing_account_payments",
 )
 def list_payments(request, patient_id: UUID):
-    patient = _patient(request, patient_id)
-    return [_payment_out(p) for p in Payment.objects.filter(patient=patient).select_related("patient")]
+    found = access.access_patient_payments(request.user, patient_id)[1]
+    return [_payment_out(p) for p in found]
 
 
 @router.post(
@@ -313,7 +310,8 @@ def void_invoice(request, invoice_id: UUID, payload: ReasonIn):
     ledger.do_void_invoice(
         request.user, invoice, ledger.check_void_invoice(request.user, invoice, payload.model_dump())
     )
-    return _invoices_out([Invoice.objects.select_related("patient").get(pk=invoice.pk)])[0]
+    invoice.refresh_from_db()  # its status and amounts, as stored
+    return _invoices_out([invoice])[0]
 
 
 @router.post(
@@ -324,7 +322,8 @@ def apply_credit(request, invoice_id: UUID, payload: CreditIn):
     ledger.do_apply_credit(
         request.user, invoice, ledger.check_apply_credit(request.user, invoice, payload.model_dump())
     )
-    return _invoices_out([Invoice.objects.select_related("patient").get(pk=invoice.pk)])[0]
+    invoice.refresh_from_db()  # its status and amounts, as stored
+    return _invoices_out([invoice])[0]
 
 
 @router.get("/billing/packages/{package_id}", response={200: PackageOut, **ERRORS_WITH_ID}, url_name="billing_package")
@@ -340,4 +339,5 @@ def cancel_package(request, package_id: UUID, payload: ReasonIn):
     packages.do_cancel_package(
         request.user, package, packages.check_cancel_package(request.user, package, payload.model_dump())
     )
-    return _package_out(packages.state(Package.objects.select_related("patient").get(pk=package.pk)))
+    package.refresh_from_db()  # its status, as stored
+    return _package_out(packages.state(package))

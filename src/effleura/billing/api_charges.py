@@ -14,7 +14,7 @@ from uuid import UUID
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from effleura.billing import charges
+from effleura.billing import access, charges
 from effleura.billing.choices import ChargeStatus
 from effleura.billing.models import Charge, ChargeAdjustment, ChargeLine
 from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, BlankIsNone, ErrorOut, InputSchema, WholeNumber, text
@@ -124,7 +124,7 @@ class ChargeQuery(Schema):
     status: Annotated[ChargeStatus | None, BlankIsNone] = Field(
         ChargeStatus.OPEN, description="Leave empty for every status."
     )
-    limit: int = Field(charges.LIST_LIMIT, ge=1, le=charges.LIST_LIMIT)
+    limit: int = Field(access.LIST_LIMIT, ge=1, le=access.LIST_LIMIT)
 
 
 class LineIn(InputSchema):
@@ -148,12 +148,12 @@ class VoidIn(InputSchema):
 def list_charges(request, filters: Query[ChargeQuery]):
     """Charges in a status (open by default: waiting to be invoiced), oldest visit first.
     A therapist sees their own visits' charges only."""
-    return charges.access_charges(request.user, status=filters.status or "", limit=filters.limit)
+    return access.access_charges(request.user, status=filters.status or "", limit=filters.limit)
 
 
 @router.get("/billing/charges/{uuid:charge_id}", response={200: ChargeOut, **ERRORS_WITH_ID}, url_name="billing_charge")
 def get_charge(request, charge_id: UUID):
-    return charges.access_charge(request.user, charge_id)
+    return access.access_charge(request.user, charge_id)
 
 
 @router.post(
@@ -163,7 +163,7 @@ def get_charge(request, charge_id: UUID):
 )
 def adjust_charge(request, charge_id: UUID, payload: AdjustIn):
     """Change units, add or remove codes, with the reason (kept); only while the charge is open."""
-    charge = charges.access_charge(request.user, charge_id, key="charge.adjust", audit_it=False)
+    charge = access.access_charge(request.user, charge_id, key="charge.adjust", audit_it=False)
     adjustment = charges.check_adjust_charge(request.user, charge, payload.model_dump())
     return charges.do_adjust_charge(request.user, charge, adjustment)
 
@@ -175,6 +175,6 @@ def adjust_charge(request, charge_id: UUID, payload: AdjustIn):
 )
 def void_charge(request, charge_id: UUID, payload: VoidIn):
     """Void a charge not invoiced, with the reason; a package session it used is given back."""
-    charge = charges.access_charge(request.user, charge_id, key="billing.manage", audit_it=False)
+    charge = access.access_charge(request.user, charge_id, key="billing.manage", audit_it=False)
     reason = charges.check_void_charge(request.user, charge, payload.model_dump())
     return charges.do_void_charge(request.user, charge, reason)

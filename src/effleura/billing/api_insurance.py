@@ -13,7 +13,7 @@ from uuid import UUID
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from effleura.billing import claims, cms1500, policies
+from effleura.billing import access, claims, cms1500, policies
 from effleura.billing.models import Claim, ClaimEvent, Policy
 from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, InputSchema, IsoDate, text
 
@@ -106,7 +106,7 @@ def _policy_data(payload: PolicyFields) -> dict:
 )
 def list_policies(request, patient_id: UUID):
     """The patient's policies, active first by priority."""
-    _patient, found = policies.access_patient_policies(request.user, patient_id)
+    _patient, found = access.access_patient_policies(request.user, patient_id)
     return found
 
 
@@ -118,7 +118,7 @@ def list_policies(request, patient_id: UUID):
 def create_policy(request, patient_id: UUID, payload: PolicyCreate):
     """Add a policy: one active per priority; the subscriber's name and date of birth are
     required unless the relationship is self."""
-    patient, _found = policies.access_patient_policies(request.user, patient_id)
+    patient, _found = access.access_patient_policies(request.user, patient_id)
     clean = policies.check_save_policy(request.user, patient, _policy_data(payload))
     return Status(201, policies.do_save_policy(request.user, patient, clean))
 
@@ -127,14 +127,14 @@ def create_policy(request, patient_id: UUID, payload: PolicyCreate):
     "/billing/policies/{uuid:policy_id}", response={200: PolicyOut, **ERRORS_WITH_ID}, url_name="billing_policy"
 )
 def get_policy(request, policy_id: UUID):
-    return policies.access_policy(request.user, policy_id)
+    return access.access_policy(request.user, policy_id)
 
 
 @router.patch(
     "/billing/policies/{uuid:policy_id}", response={200: PolicyOut, **ERRORS_WITH_ID}, url_name="billing_policy"
 )
 def update_policy(request, policy_id: UUID, payload: PolicyUpdate):
-    policy = policies.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
+    policy = access.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
     data = _policy_data(payload)
     active = data.pop("is_active", None)
     if active is True and not policy.is_active:
@@ -242,7 +242,7 @@ class ClaimMove(InputSchema):
 @router.get("/billing/claims", response={200: list[ClaimOut], **ERRORS}, url_name="billing_claims")
 def list_claims(request, filters: Query[ClaimQuery]):
     """Claims, newest first (at most 200), optionally of one status."""
-    return claims.access_claims(request.user, status=filters.status)
+    return access.access_claims(request.user, status=filters.status)
 
 
 @router.post(
@@ -252,17 +252,17 @@ def list_claims(request, filters: Query[ClaimQuery]):
 )
 def create_claim(request, charge_id: UUID, payload: ClaimCreate):
     """A draft claim for the visit's charge under one of the patient's policies."""
-    charge = claims.access_charge_for_claim(request.user, charge_id)
+    charge = access.access_charge_for_claim(request.user, charge_id)
     data = {"policy": payload.policy_id} if payload.policy_id else {}
     claim = claims.do_create_claim(request.user, charge, claims.check_create_claim(request.user, charge, data))
-    return Status(201, claims.access_claim_quiet(claim.pk))
+    return Status(201, access.access_claim_quiet(claim.pk))
 
 
 @router.get(
     "/billing/claims/{uuid:claim_id}", response={200: ClaimDetailOut, **ERRORS_WITH_ID}, url_name="billing_claim"
 )
 def get_claim(request, claim_id: UUID):
-    return claims.access_claim(request.user, claim_id)
+    return access.access_claim(request.user, claim_id)
 
 
 @router.post(
@@ -272,7 +272,7 @@ def get_claim(request, claim_id: UUID):
 )
 def move_claim(request, claim_id: UUID, payload: ClaimMove):
     """Move the claim: draft → submitted → paid | denied (reason) → resubmitted → paid | denied."""
-    claim = claims.access_claim(request.user, claim_id, key="claim.manage", audit_it=False)
+    claim = access.access_claim(request.user, claim_id, key="claim.manage", audit_it=False)
     data = payload.model_dump(exclude_unset=True, exclude={"to"})
     data = {k: v for k, v in data.items() if v is not None}
     clean = claims.check_move_claim(request.user, claim, payload.to, data)
@@ -284,6 +284,6 @@ def move_claim(request, claim_id: UUID, payload: ClaimMove):
 )
 def claim_form(request, claim_id: UUID):
     """The CMS-1500 (02/12) data keyed by box number, one dict per page of six lines."""
-    claim = claims.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
+    claim = access.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
     cms1500.record_export(request.user, claim, "JSON (API)")
     return cms1500.claim_data(claim)

@@ -1,7 +1,7 @@
 """The billing reports part of the JSON API (operation names in core/permissions.py URL_RULES,
 # API: billing ...). Registered in effleura/api/api.py.
 
-Thin, like the pages: billing.reports.access_report validates the parameters (422 with
+Thin, like the pages: billing.access.access_report validates the parameters (422 with
 {field: message} when they are wrong), asks the permission table and audits. Each answer
 carries the columns, the rows and the totals of the report shown on its page; amounts are
 strings with two decimals ("1234.50"), never floats, in ``currency``.
@@ -14,7 +14,7 @@ from decimal import Decimal
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from effleura.billing import reports
+from effleura.billing import access
 from effleura.core.api_schemas import ERRORS, text
 
 router = Router(tags=["billing: reports"])
@@ -70,7 +70,7 @@ def _row(row: dict) -> dict:
 
 
 def _answer(request, name: str, query: Schema) -> dict:
-    report = reports.access_report(request.user, name, query.model_dump(exclude_none=True))
+    report = access.access_report(request.user, name, query.model_dump(exclude_none=True))
     return {
         "name": report.name,
         "title": report.title,

@@ -13,7 +13,7 @@ From note to charge (issue 6, item 3), inside the signing's transaction:
    closed), else from its latest treatment plan; each line points at them ("A", "AB", ...).
 5. A prepaid package covering the visit is used (billing/packages.py).
 
-Reading: ``access_charge`` / ``access_charges`` ask "charge.view"; a user without
+Reading (billing/access.py): ``access_charge`` / ``access_charges`` ask "charge.view"; a user without
 "billing.view" (a therapist) sees only the charges of their own visits.
 
 Adjusting (``check_adjust_charge`` / ``do_adjust_charge``, "charge.adjust", own only for a
@@ -28,20 +28,18 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Prefetch, Q, When
-from django.http import Http404
 
 from effleura.billing import pricing
-from effleura.billing.access import as_uuid, sees_everyones
+from effleura.billing.access import _charges, _refuse_not_own, sees_everyones
 from effleura.billing.choices import ChargeStatus, UnitMethod
 from effleura.billing.models import Charge, ChargeAdjustment, ChargeLine, Policy, ProcedureCode, TechniqueCode
 from effleura.billing.units import timed_units
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
-from effleura.core.choices import AuditAction, AuditOutcome
-from effleura.core.permissions import RULES
+from effleura.core.choices import AuditAction
 
 RECORD_TYPE = "charge"
 MAX_DIAGNOSES = 12
@@ -50,69 +48,10 @@ MAX_POINTERS = 4  # CMS-1500 box 24E takes up to four pointers per line
 MAX_UNITS = 99
 MAX_LINES = 20
 REASON_MAX = 1000
-LIST_LIMIT = 200
 NOTES_MAX = Charge._meta.get_field("notes").max_length
 
 
 # Reading ---------------------------------------------------------------------------------
-
-
-def _charges():
-    return Charge.objects.select_related(
-        "patient", "practitioner", "service", "location", "payer", "policy", "note", "appointment"
-    ).prefetch_related(
-        Prefetch("lines", queryset=ChargeLine.objects.select_related("code")),
-        Prefetch("adjustments", queryset=ChargeAdjustment.objects.select_related("by")),
-    )
-
-
-def _refuse_not_own(user, key: str, charge: Charge) -> None:
-    """A therapist may use only the charges of their own visits: refuse like authorize does."""
-    if not sees_everyones(user) and charge.practitioner_id != user.pk:
-        rule = RULES[key]
-        audit.record(
-            user,
-            rule.action,
-            rule.record_type,
-            record_id=charge.public_id,
-            patient_id=charge.patient.public_id,
-            outcome=AuditOutcome.DENIED,
-            detail=f"{key}: not their visit",
-        )
-        raise PermissionDenied("You can see and adjust only the charges of your own visits.")
-
-
-def access_charge(user, charge_id, *, key: str = "charge.view", audit_it: bool = True, detail: str = "") -> Charge:
-    """The charge ``charge_id`` with its lines and adjustments, if ``user`` may use it (``key``)."""
-    charge_id = as_uuid(charge_id, "charge")
-    authorize(user, key, record_id=charge_id)
-    charge = _charges().filter(public_id=charge_id).first()
-    if charge is None:
-        raise Http404("No such charge.")
-    if key.startswith("charge."):
-        _refuse_not_own(user, key, charge)
-    if audit_it:
-        allowed(user, key, patient_id=charge.patient.public_id, record_id=charge.public_id, detail=detail)
-    return charge
-
-
-def access_charges(user, *, status: str = ChargeStatus.OPEN, limit: int = LIST_LIMIT) -> list[Charge]:
-    """Charges in ``status`` (all when ""), oldest visit first, at most ``limit``: everyone's
-    for billing staff, a therapist's own otherwise. Three queries (list, lines, audit)."""
-    authorize(user, "charge.view")
-    charges = Charge.objects.select_related("patient", "practitioner", "service", "payer")
-    if status:
-        charges = charges.filter(status=status)
-    if not sees_everyones(user):
-        charges = charges.filter(practitioner=user)
-    found = list(
-        charges.prefetch_related(Prefetch("lines", queryset=ChargeLine.objects.select_related("code"))).order_by(
-            "date_of_service", "id"
-        )[:limit]
-    )
-    patient_ids = list(dict.fromkeys(c.patient.public_id for c in found))
-    audit.record_many(user, AuditAction.READ, RECORD_TYPE, patient_ids, detail="charge list")
-    return found
 
 
 def charge_for_note(user, note) -> Charge | None:

@@ -14,16 +14,15 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from effleura.billing.access import as_uuid
+from effleura.billing.access import access_claim_quiet, as_uuid
 from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
 from effleura.billing.models import Charge, Claim, ClaimEvent, Policy
 from effleura.billing.values import parse_amount, parse_date
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
 
-LIST_LIMIT = 200
 NOTE_MAX = 1000
 
 # Where a claim may go from each status.
@@ -47,37 +46,6 @@ def next_statuses(claim: Claim) -> tuple[str, ...]:
 
 
 # Reading -------------------------------------------------------------------------------
-
-
-def access_claims(user, *, status: str = "", limit: int = LIST_LIMIT) -> list[Claim]:
-    """Claims, newest first, optionally of one status, each with charge, patient, policy and
-    payer: one query, one bulk audit insert."""
-    authorize(user, "claim.view")
-    claims = Claim.objects.select_related("charge__patient", "policy__payer")
-    if status:
-        if status not in ClaimStatus.values:
-            raise ValidationError({"status": "Choose draft, submitted, paid, denied or resubmitted."})
-        claims = claims.filter(status=status)
-    found = list(claims[:limit])
-    patient_ids = list(dict.fromkeys(c.charge.patient.public_id for c in found))
-    audit.record_many(user, AuditAction.READ, "claim", patient_ids, detail="claim list")
-    return found
-
-
-def access_claim(user, claim_id, *, key: str = "claim.view", audit_it: bool = True, detail: str = "") -> Claim:
-    """The claim ``claim_id`` with its charge, patient, practitioner, policy and payer."""
-    claim_id = as_uuid(claim_id, "claim")
-    authorize(user, key, record_id=claim_id)
-    claim = (
-        Claim.objects.filter(public_id=claim_id)
-        .select_related("charge__patient", "charge__practitioner", "charge__location", "policy__payer", "created_by")
-        .first()
-    )
-    if claim is None:
-        raise Http404("No such claim.")
-    if audit_it:
-        allowed(user, key, patient_id=claim.charge.patient.public_id, record_id=claim.public_id, detail=detail)
-    return claim
 
 
 def claim_events(claim: Claim) -> list[ClaimEvent]:
@@ -268,29 +236,6 @@ def do_move_claim(actor, claim: Claim, clean: dict) -> Claim:
             actor, AuditAction.UPDATE, "claim", record_id=claim.public_id, patient_id=patient_id, detail=f"claim {to}"
         )
     return access_claim_quiet(claim.pk)
-
-
-def access_claim_quiet(pk: int) -> Claim:
-    """Re-read a claim just written (the caller was authorized), with what pages show."""
-    return Claim.objects.select_related(
-        "charge__patient", "charge__practitioner", "charge__location", "policy__payer", "created_by"
-    ).get(pk=pk)
-
-
-def access_charge_for_claim(user, charge_id) -> Charge:
-    """The charge a claim is about to be made for (claim.manage), with its patient and lines."""
-    charge_id = as_uuid(charge_id, "charge")
-    authorize(user, "claim.manage", record_id=charge_id)
-    charge = (
-        Charge.objects.filter(public_id=charge_id)
-        .select_related("patient", "practitioner", "policy__payer")
-        .prefetch_related("lines__code")
-        .first()
-    )
-    if charge is None:
-        raise Http404("No such charge.")
-    allowed(user, "claim.manage", patient_id=charge.patient.public_id, record_id=charge.public_id, detail="new claim")
-    return charge
 
 
 def patient_active_policies(charge: Charge) -> list[Policy]:

@@ -18,10 +18,9 @@ from effleura.billing.choices import Priority, Relationship
 from effleura.billing.models import Payer, Policy
 from effleura.billing.values import parse_date
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
-from effleura.patients.access import access_patient
 from effleura.patients.models import Patient
 
 SUBSCRIBER_FIELDS = (
@@ -39,32 +38,6 @@ FIELDS = ("payer", "relationship", "priority", "valid_from", "valid_until", *TEX
 
 
 # Reading -------------------------------------------------------------------------------
-
-
-def access_patient_policies(user, patient_id, *, include_inactive: bool = True) -> tuple[Patient, list[Policy]]:
-    """(patient, their policies, active first by priority, with the payer): two queries and the audit."""
-    patient_id = as_uuid(patient_id, "patient")
-    authorize(user, "account.view", patient_id=patient_id, record_id=patient_id)
-    patient = access_patient(user, patient_id, key="account.view", audit_it=False)
-    policies = Policy.objects.filter(patient=patient).select_related("payer")
-    if not include_inactive:
-        policies = policies.filter(is_active=True)
-    order = {p: i for i, p in enumerate(Priority.values)}
-    found = sorted(policies, key=lambda p: (not p.is_active, order.get(p.priority, 9), p.pk))
-    allowed(user, "account.view", patient_id=patient.public_id, record_id=patient.public_id, detail="policy list")
-    return patient, found
-
-
-def access_policy(user, policy_id, *, key: str = "account.view", audit_it: bool = True) -> Policy:
-    """The policy ``policy_id`` with its patient and payer, if ``user`` may use it under ``key``."""
-    policy_id = as_uuid(policy_id, "policy")
-    authorize(user, key, record_id=policy_id)
-    policy = Policy.objects.filter(public_id=policy_id).select_related("patient", "payer").first()
-    if policy is None:
-        raise Http404("No such policy.")
-    if audit_it:
-        allowed(user, key, patient_id=policy.patient.public_id, record_id=policy.public_id, detail="policy")
-    return policy
 
 
 def active_payers() -> list[Payer]:

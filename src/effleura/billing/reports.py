@@ -36,13 +36,9 @@ from django.db.models import Count, DateField, DecimalField, ExpressionWrapper, 
 from django.db.models.functions import Coalesce, Trunc, TruncDate
 from django.utils import timezone
 
-from effleura.billing.access import sees_everyones
 from effleura.billing.choices import ChargeStatus, InvoiceStatus, PaymentKind, PaymentMethod
 from effleura.billing.models import Charge, ChargeLine, Invoice, Payment, PaymentAllocation
 from effleura.billing.models.money import CENT
-from effleura.core import audit
-from effleura.core.access import allowed, authorize
-from effleura.core.choices import AuditAction
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
@@ -415,38 +411,10 @@ def production(start: datetime.date, end: datetime.date, by: str = "month", *, p
     )  # fmt: skip
 
 
-# Access: the only way a view or the API runs a report ---------------------------------------
+# Which reports there are (billing/access.py access_report runs them) -------------------------
 
 PRACTICE_REPORTS = {"revenue": revenue, "payments": payments, "visits": visits}
 REPORT_NAMES = ("revenue", "payments", "aging", "visits", "production")
-
-
-def access_report(user, name: str, data: Mapping, *, export: bool = False) -> Report:
-    """Run report ``name`` for ``user`` with the parameters in ``data`` (validated by
-    check_params). Practice reports need billing_report.view (billing_report.export for a
-    file); production needs production.view and shows a therapist only their own.
-    Audits the use; the outstanding report, which names patients, one event per patient."""
-    if name not in REPORT_NAMES:
-        raise ValueError(f"unknown report {name!r}")
-    if name == "production":
-        authorize(user, "production.view", record_id=name)
-        params = check_params(name, data)
-        mine_only = None if sees_everyones(user) else user.pk
-        report = production(**params, practitioner_id=mine_only)
-        allowed(user, "production.view", record_id=name, detail=f"production report{' CSV' if export else ''}")
-        return report
-    key = "billing_report.export" if export else "billing_report.view"
-    authorize(user, key, record_id=name)
-    params = check_params(name, data)
-    if name == "aging":
-        report, patient_ids = aging(**params)
-        action = AuditAction.EXPORT if export else AuditAction.READ
-        audit.record_many(user, action, "billing_report", patient_ids, detail=f"outstanding balances {params['as_of']}")
-        allowed(user, key, record_id=name, detail=f"{key} {name}")
-        return report
-    report = PRACTICE_REPORTS[name](**params)
-    allowed(user, key, record_id=name, detail=f"{key} {name}")
-    return report
 
 
 def csv_value(value) -> str:

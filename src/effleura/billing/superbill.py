@@ -14,16 +14,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
-from django.http import Http404
 
-from effleura.billing.access import as_uuid
 from effleura.billing.choices import ChargeStatus, InvoiceStatus
 from effleura.billing.models import Charge, InvoiceLine, PaymentAllocation
 from effleura.billing.models.money import CENT
-from effleura.core import audit
-from effleura.core.access import authorize
-from effleura.core.choices import AuditAction
-from effleura.patients.access import access_patient
 from effleura.patients.models import Patient
 
 KEY = "superbill.print"
@@ -40,22 +34,6 @@ def _charges(patient: Patient):
         .prefetch_related("lines__code")
         .order_by("date_of_service", "id")
     )
-
-
-def access_visit_superbill(user, charge_id) -> tuple[Patient, list[Charge]]:
-    """(patient, [the visit's charge]) if ``user`` may print it; audited as PRINT."""
-    charge_id = as_uuid(charge_id, "charge")
-    authorize(user, KEY, record_id=charge_id)
-    charge = Charge.objects.filter(public_id=charge_id).select_related("patient").first()
-    if charge is None:
-        raise Http404("No such charge.")
-    if charge.status == ChargeStatus.VOID:
-        raise Http404("This charge is void; there is no superbill for it.")
-    audit.record(
-        user, AuditAction.PRINT, "superbill", record_id=charge.public_id, patient_id=charge.patient.public_id,
-        detail="superbill for a visit",
-    )  # fmt: skip
-    return charge.patient, list(_charges(charge.patient).filter(pk=charge.pk))
 
 
 def parse_period(start, end) -> tuple[datetime.date, datetime.date]:
@@ -77,20 +55,6 @@ def parse_period(start, end) -> tuple[datetime.date, datetime.date]:
     if errors:
         raise ValidationError(errors)
     return days["start"], days["end"]
-
-
-def access_period_superbill(user, patient_id, start, end) -> tuple[Patient, list[Charge]]:
-    """(patient, their charges (not void) with a date of service in [start, end]); audited."""
-    patient_id = as_uuid(patient_id, "patient")
-    authorize(user, KEY, patient_id=patient_id, record_id=patient_id)
-    start, end = parse_period(start, end)
-    patient = access_patient(user, patient_id, key=KEY, audit_it=False)
-    charges = list(_charges(patient).filter(date_of_service__range=(start, end))[:MAX_VISITS])
-    audit.record(
-        user, AuditAction.PRINT, "superbill", record_id=patient.public_id, patient_id=patient.public_id,
-        detail=f"superbill {start:%Y-%m-%d} to {end:%Y-%m-%d}",
-    )  # fmt: skip
-    return patient, charges
 
 
 def paid_for(charges: list[Charge]) -> Decimal:

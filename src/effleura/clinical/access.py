@@ -7,7 +7,8 @@ import uuid
 from django.db.models import Prefetch
 from django.http import Http404
 
-from effleura.clinical.models import Discharge, Episode, Goal, OutcomeMeasurement, TreatmentPlan
+from effleura.clinical import homecare, measures
+from effleura.clinical.models import Discharge, Episode, Goal, OutcomeMeasurement, SessionNote, TreatmentPlan
 from effleura.core.access import allowed, authorize
 from effleura.patients.models import HealthHistory, Patient
 
@@ -134,3 +135,111 @@ def episode_discharge(episode: Episode) -> Discharge:
     if record is None:
         raise Http404("This episode has not been discharged.")
     return record
+
+
+# Home care (clinical/homecare.py assembles and writes it) -------------------------------------
+
+
+def access_homecare(user, episode_id, *, key: str = "clinical.view") -> homecare.HomeCare:
+    """The episode's home-care plan (an empty one when none was made yet)."""
+    return homecare.home_care_of(access_episode(user, episode_id, key=key))
+
+
+def access_homecare_handout(user, episode_id) -> homecare.HomeCare:
+    """The plan for printing: needs clinical.print, and the print is audited as such."""
+    episode_id = as_uuid(episode_id, "episode")
+    authorize(user, "clinical.print", record_id=episode_id)
+    episode = Episode.objects.select_related("patient").filter(public_id=episode_id).first()
+    if episode is None:
+        raise Http404("No such episode.")
+    allowed(
+        user, "clinical.print", patient_id=episode.patient.public_id, record_id=episode_id, detail="home-care handout"
+    )
+    return homecare.home_care_of(episode)
+
+
+# Outcome measures (clinical/measures.py scores and writes them) --------------------------------
+
+
+def access_measurements(user, episode_id) -> tuple[Episode, list[OutcomeMeasurement]]:
+    """The episode and its measurements, oldest first: two queries and the audit insert."""
+    episode = access_episode(user, episode_id)
+    measurements = list(
+        OutcomeMeasurement.objects.filter(episode=episode).select_related("recorded_by").order_by("taken_on", "id")
+    )
+    for m in measurements:
+        m.episode = episode  # the one just accessed: no query per row
+    return episode, measurements
+
+
+def access_measurement(user, episode_id, measurement_id) -> tuple[Episode, OutcomeMeasurement]:
+    measurement_id = as_uuid(measurement_id, "measurement")
+    episode = access_episode(user, episode_id)
+    measurement = (
+        OutcomeMeasurement.objects.filter(episode=episode, public_id=measurement_id)
+        .select_related("recorded_by")
+        .first()
+    )
+    if measurement is None:
+        raise Http404("No such measurement.")
+    measurement.episode = episode
+    return episode, measurement
+
+
+def access_progress(user, episode_id) -> tuple[Episode, list[OutcomeMeasurement], list[measures.Progress]]:
+    """The episode, its measurements and one Progress per chart: a bounded number of
+    queries (episode, measurements, notes' pain, the plan's goals) whatever the data."""
+    episode, measurements = access_measurements(user, episode_id)
+    pain_notes = list(
+        SessionNote.objects.filter(episode=episode, pain_now__isnull=False)
+        .order_by("session_date", "id")
+        .values_list("session_date", "pain_now")
+    )
+    return episode, measurements, measures.progress(measurements, pain_notes, measures.episode_goals(episode))
+
+
+def episode_note(episode: Episode, note_id) -> SessionNote | None:
+    """The session note ``note_id`` of ``episode`` (already accessed), or None: one query."""
+    return SessionNote.objects.filter(episode=episode, public_id=note_id).first()
+
+
+def measurement_notes(measurements: list[OutcomeMeasurement]) -> None:
+    """Attach to each measurement the session note it was taken at (the measurements were
+    read through an access_* function, which audited them): one query for any number."""
+    note_ids = {m.note_id for m in measurements if m.note_id}
+    notes = {n.pk: n for n in SessionNote.objects.filter(pk__in=note_ids)} if note_ids else {}
+    for m in measurements:
+        if m.note_id:
+            m.note = notes.get(m.note_id)
+
+
+# Episodes and plans for the API -------------------------------------------------------------
+
+
+def access_patient_episodes(user, patient_id) -> tuple[Patient, list[Episode]]:
+    """The patient and their episodes of care, newest first, each with its therapist and
+    discharge, if ``user`` may read the clinical record (audited for the patient). Two
+    queries and the audit insert."""
+    patient = access_patient_clinical(user, patient_id)
+    episodes = list(
+        Episode.objects.filter(patient=patient).select_related("therapist", "discharge").order_by("-opened_on", "-id")
+    )
+    for e in episodes:
+        e.patient = patient
+    return patient, episodes
+
+
+def episode_plan(episode: Episode, plan_pk: int) -> TreatmentPlan:
+    """One plan of ``episode`` (already accessed: e.g. the plan just written), with what
+    episode_plans() loads: two queries."""
+    return (
+        TreatmentPlan.objects.filter(episode=episode, pk=plan_pk)
+        .select_related("created_by", "series")
+        .prefetch_related("goals")
+        .get()
+    )
+
+
+def appointment_note(appointment) -> SessionNote | None:
+    """The session note written for ``appointment`` (already accessed), if any: one query."""
+    return SessionNote.objects.filter(appointment=appointment).first()

@@ -146,15 +146,8 @@ def _episode(e: Episode) -> dict:
 )
 def list_episodes(request, patient_id: UUID):
     """The patient's episodes of care, newest first."""
-    patient = access.access_patient_clinical(request.user, patient_id)
-    found = (
-        Episode.objects.filter(patient=patient).select_related("therapist", "discharge").order_by("-opened_on", "-id")
-    )
-    out = []
-    for e in found:
-        e.patient = patient
-        out.append(_episode(e))
-    return out
+    _patient, found = access.access_patient_episodes(request.user, patient_id)
+    return [_episode(e) for e in found]
 
 
 @router.post(
@@ -290,15 +283,6 @@ def _plan(p: TreatmentPlan, episode: Episode, conditions) -> dict:
     }
 
 
-def _plans_of(episode: Episode, **filters) -> list[TreatmentPlan]:
-    return list(
-        TreatmentPlan.objects.filter(episode=episode, **filters)
-        .select_related("created_by", "series")
-        .prefetch_related("goals")
-        .order_by("-created_at", "-id")
-    )
-
-
 @router.get(
     "/episodes/{uuid:episode_id}/plans",
     response={200: list[PlanOut], **ERRORS_WITH_ID},
@@ -309,7 +293,7 @@ def list_plans(request, episode_id: UUID):
     discharge) and the ones it replaced (superseded)."""
     episode = access.access_episode(request.user, episode_id)
     conditions = access.current_conditions(episode.patient)
-    return [_plan(p, episode, conditions) for p in _plans_of(episode)]
+    return [_plan(p, episode, conditions) for p in access.episode_plans(episode)]
 
 
 @router.post(
@@ -325,7 +309,7 @@ def create_plan(request, episode_id: UUID, payload: PlanIn):
     data["goals"] = [{k: v for k, v in g.items() if v is not None} for g in data["goals"]]
     clean = plans.check_create_plan(request.user, episode, data)
     plan = plans.do_create_plan(request.user, episode, clean)
-    plan = _plans_of(episode, pk=plan.pk)[0]
+    plan = access.episode_plan(episode, plan.pk)
     return Status(201, _plan(plan, episode, access.current_conditions(episode.patient)))
 
 
@@ -339,7 +323,7 @@ def current_plan(request, episode_id: UUID):
     from django.http import Http404
 
     episode = access.access_episode(request.user, episode_id)
-    found = _plans_of(episode, status__in=[PlanStatus.ACTIVE, PlanStatus.CLOSED])
+    found = [p for p in access.episode_plans(episode) if p.status in (PlanStatus.ACTIVE, PlanStatus.CLOSED)]
     if not found:
         raise Http404("This episode has no treatment plan yet.")
     return _plan(found[0], episode, access.current_conditions(episode.patient))
@@ -349,7 +333,7 @@ def current_plan(request, episode_id: UUID):
 def get_plan(request, plan_id: UUID):
     plan = access.access_plan(request.user, plan_id)
     episode = plan.episode
-    plan = _plans_of(episode, pk=plan.pk)[0]
+    plan = access.episode_plan(episode, plan.pk)
     return _plan(plan, episode, access.current_conditions(episode.patient))
 
 

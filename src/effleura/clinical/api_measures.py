@@ -1,7 +1,7 @@
 """The outcome-measures and home-care part of the JSON API.
 
-Thin, like the views: clinical/measures.py and clinical/homecare.py read (access_*) and
-write (check_*/do_*); they authorize and audit. A questionnaire the scorer refuses
+Thin, like the views: clinical/access.py reads (access_*), clinical/measures.py and
+clinical/homecare.py write (check_*/do_*); they authorize and audit. A questionnaire the scorer refuses
 answers 422 with its reason under ``errors.answers``, and nothing is saved.
 
 Ids are the records' UUIDs. The router is registered in effleura/api/api.py; its
@@ -16,8 +16,18 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from effleura.clinical import homecare, measures, scoring
-from effleura.clinical.access import access_episode, as_uuid
-from effleura.clinical.models import OutcomeMeasurement, SessionNote
+from effleura.clinical.access import (
+    access_episode,
+    access_homecare,
+    access_homecare_handout,
+    access_measurement,
+    access_measurements,
+    access_progress,
+    as_uuid,
+    episode_note,
+    measurement_notes,
+)
+from effleura.clinical.models import OutcomeMeasurement
 from effleura.core.api_schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.documents.pdf import pdf_response
 
@@ -83,7 +93,7 @@ def record_measure(request, episode_id: UUID, payload: MeasurementIn):
     episode = access_episode(request.user, episode_id)
     data = payload.model_dump(exclude={"note_id"})
     if payload.note_id is not None:
-        note = SessionNote.objects.filter(episode=episode, public_id=payload.note_id).first()
+        note = episode_note(episode, payload.note_id)
         data["note"] = note if note is not None else "unknown"
     measurement = measures.do_record_measure(
         request.user, episode, measures.check_record_measure(request.user, episode, data)
@@ -98,7 +108,7 @@ def record_measure(request, episode_id: UUID, payload: MeasurementIn):
 )
 def list_measures(request, episode_id: UUID):
     """Every measurement of the episode with its score, oldest first."""
-    _episode, found = measures.access_measurements(request.user, episode_id)
+    _episode, found = access_measurements(request.user, episode_id)
     return _with_related(found)
 
 
@@ -108,18 +118,14 @@ def list_measures(request, episode_id: UUID):
     url_name="episode_measurement",
 )
 def get_measure(request, episode_id: UUID, measurement_id: UUID):
-    _episode, measurement = measures.access_measurement(request.user, episode_id, measurement_id)
+    _episode, measurement = access_measurement(request.user, episode_id, measurement_id)
     return _with_related([measurement])[0]
 
 
 def _with_related(found: list[OutcomeMeasurement]) -> list[OutcomeMeasurement]:
     # access_* loaded recorded_by; the episode is the one accessed, and notes are looked up
     # in one query, so the list costs the same whatever its length.
-    note_ids = {m.note_id for m in found if m.note_id}
-    notes = {n.pk: n for n in SessionNote.objects.filter(pk__in=note_ids)} if note_ids else {}
-    for m in found:
-        if m.note_id:
-            m.note = notes.get(m.note_id)
+    measurement_notes(found)
     return found
 
 
@@ -165,7 +171,7 @@ class ProgressOut(Schema):
 def progress(request, episode_id: UUID):
     """Per measure (and pain): every value over time, the plan's goals, and first versus
     last against the minimal clinically important difference."""
-    _episode, _found, charts = measures.access_progress(request.user, episode_id)
+    _episode, _found, charts = access_progress(request.user, episode_id)
     return [
         {
             "key": c.key,
@@ -264,7 +270,7 @@ def _home_care_out(home_care: homecare.HomeCare) -> dict:
 )
 def get_home_care(request, episode_id: UUID):
     """The episode's home-care plan (empty when none was made yet)."""
-    return _home_care_out(homecare.access_homecare(request.user, episode_id))
+    return _home_care_out(access_homecare(request.user, episode_id))
 
 
 @router.put(
@@ -277,7 +283,7 @@ def put_home_care(request, episode_id: UUID, payload: HomeCareIn):
     episode = access_episode(request.user, episode_id)
     clean = homecare.check_save_homecare(request.user, episode, payload.model_dump())
     homecare.do_save_homecare(request.user, episode, clean)
-    return _home_care_out(homecare.access_homecare(request.user, episode.public_id))
+    return _home_care_out(access_homecare(request.user, episode.public_id))
 
 
 @router.get(
@@ -288,7 +294,7 @@ def put_home_care(request, episode_id: UUID, payload: HomeCareIn):
 )
 def home_care_handout(request, episode_id: UUID):
     """The plain-language handout as a PDF on the practice's letterhead (audited as a print)."""
-    home_care = homecare.access_homecare_handout(request.user, as_uuid(episode_id, "episode"))
+    home_care = access_homecare_handout(request.user, as_uuid(episode_id, "episode"))
     return pdf_response(
         request,
         "clinical/homecare_handout.html",

@@ -14,15 +14,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import knowledge
-from effleura.clinical.access import access_episode, as_uuid
 from effleura.clinical.episodes import require_open
 from effleura.clinical.models import Episode, HomeCareItem, HomeCarePlan
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 
 RECORD_TYPE = "home_care_plan"
@@ -115,25 +113,7 @@ def home_care_of(episode: Episode) -> HomeCare:
     return HomeCare(episode, plan, [_plan_item(row) for row in rows])
 
 
-# Reading ------------------------------------------------------------------------------
-
-
-def access_homecare(user, episode_id, *, key: str = "clinical.view") -> HomeCare:
-    """The episode's home-care plan (an empty one when none was made yet)."""
-    return home_care_of(access_episode(user, episode_id, key=key))
-
-
-def access_homecare_handout(user, episode_id) -> HomeCare:
-    """The plan for printing: needs clinical.print, and the print is audited as such."""
-    episode_id = as_uuid(episode_id, "episode")
-    authorize(user, "clinical.print", record_id=episode_id)
-    episode = Episode.objects.select_related("patient").filter(public_id=episode_id).first()
-    if episode is None:
-        raise Http404("No such episode.")
-    allowed(
-        user, "clinical.print", patient_id=episode.patient.public_id, record_id=episode_id, detail="home-care handout"
-    )
-    return home_care_of(episode)
+# The handout ----------------------------------------------------------------------------
 
 
 def handout_context(home_care: HomeCare, *, today: datetime.date | None = None) -> dict:

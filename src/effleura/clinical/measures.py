@@ -6,9 +6,10 @@ them; answers it cannot score (a wrong count, an answer out of range, too many m
 items) are refused with its message and nothing is saved.
 
 check_record_measure() validates and authorizes; do_record_measure() writes inside a
-transaction with its audit event. access_progress() reads an episode's measurements with
-their progress: a series per measure (pain joins NPRS with the session notes' "pain
-now"), the goals' targets, and the change from first to last against the MCID.
+transaction with its audit event. access_progress() (clinical/access.py) reads an
+episode's measurements with their progress (progress() here): a series per measure (pain
+joins NPRS with the session notes' "pain now"), the goals' targets, and the change from
+first to last against the MCID.
 """
 
 import datetime
@@ -20,7 +21,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import knowledge, scoring
-from effleura.clinical.access import access_episode, as_uuid
 from effleura.clinical.choices import PlanStatus
 from effleura.clinical.episodes import require_open
 from effleura.clinical.models import Episode, Goal, OutcomeMeasurement, SessionNote
@@ -303,43 +303,6 @@ class Progress:
             "series": series,
             "goals": [{"label": f"Goal: {g.description}", "value": g.target} for g in self.goals],
         }
-
-
-def access_measurements(user, episode_id) -> tuple[Episode, list[OutcomeMeasurement]]:
-    """The episode and its measurements, oldest first: two queries and the audit insert."""
-    episode = access_episode(user, episode_id)
-    measurements = list(
-        OutcomeMeasurement.objects.filter(episode=episode).select_related("recorded_by").order_by("taken_on", "id")
-    )
-    for m in measurements:
-        m.episode = episode  # the one just accessed: no query per row
-    return episode, measurements
-
-
-def access_measurement(user, episode_id, measurement_id) -> tuple[Episode, OutcomeMeasurement]:
-    measurement_id = as_uuid(measurement_id, "measurement")
-    episode = access_episode(user, episode_id)
-    measurement = (
-        OutcomeMeasurement.objects.filter(episode=episode, public_id=measurement_id)
-        .select_related("recorded_by")
-        .first()
-    )
-    if measurement is None:
-        raise Http404("No such measurement.")
-    measurement.episode = episode
-    return episode, measurement
-
-
-def access_progress(user, episode_id) -> tuple[Episode, list[OutcomeMeasurement], list[Progress]]:
-    """The episode, its measurements and one Progress per chart: a bounded number of
-    queries (episode, measurements, notes' pain, the plan's goals) whatever the data."""
-    episode, measurements = access_measurements(user, episode_id)
-    pain_notes = list(
-        SessionNote.objects.filter(episode=episode, pain_now__isnull=False)
-        .order_by("session_date", "id")
-        .values_list("session_date", "pain_now")
-    )
-    return episode, measurements, progress(measurements, pain_notes, episode_goals(episode))
 
 
 def episode_goals(episode: Episode) -> list[Goal]:

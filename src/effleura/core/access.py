@@ -1,10 +1,27 @@
 """The shared step of every access_* and check_* function: ask the permission table,
-and write the refusal to the audit trail before raising."""
+and write the refusal to the audit trail before raising.
+
+Below it, core's own reads: the staff accounts (the owner's staff pages) and the audit
+trail. Reading the audit trail is itself audited: it shows who looked at which patient's
+record, so looking at it (a page of it, one patient's access report, the CSV export) is a
+read or export of "audit_event", with the patient's id when filtered to one patient and
+never any health details in ``detail``.
+"""
+
+import datetime
+import uuid
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
 
 from effleura.core import audit, permissions
 from effleura.core.choices import AuditOutcome
+from effleura.core.models import AuditEvent, User
+from effleura.core.values import as_uuid
 
 
 def authorize(user, key: str, *, patient_id=None, record_id: object = "") -> permissions.Rule:
@@ -28,3 +45,89 @@ def allowed(user, key: str, *, patient_id=None, record_id: object = "", detail: 
     """Audit a permitted use of ``key`` (call after the object was found)."""
     rule = permissions.RULES[key]
     audit.record(user, rule.action, rule.record_type, record_id=record_id, patient_id=patient_id, detail=detail or key)
+
+
+# Staff accounts ---------------------------------------------------------------------------
+# Not patient data: the table is asked (a refusal is audited by authorize), a permitted
+# read is not audited, like every rule with patient_data=False.
+
+STAFF_ORDER = ("-is_active", "last_name", "first_name", "username")
+
+
+def access_staff_list(user) -> QuerySet:
+    """Every staff account, active ones first, for the owner's staff page. One query."""
+    authorize(user, "staff.manage")
+    return User.objects.order_by(*STAFF_ORDER)
+
+
+def access_staff_member(user, user_id) -> User:
+    """The staff account ``user_id`` (its public_id) for editing; Http404 when there is none."""
+    user_id = as_uuid(user_id, "member of staff")
+    authorize(user, "staff.manage", record_id=user_id)
+    member = User.objects.filter(public_id=user_id).first()
+    if member is None:
+        raise Http404("No such member of staff.")
+    return member
+
+
+# The audit trail ----------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit trail is narrowed to; every part optional (empty: the whole trail)."""
+
+    patient_id: uuid.UUID | None = None
+    actor: User | None = None
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    outcome: str = ""
+
+    def describe(self) -> str:
+        """Which filters were used, for the audit event's detail: names only, no values."""
+        used = [name for name in ("patient_id", "actor", "start", "end", "outcome") if getattr(self, name)]
+        return "audit trail" + (f" by {', '.join(used)}" if used else "")
+
+
+def _audit_events(filters: AuditFilters | None) -> QuerySet:
+    events = AuditEvent.objects.all()
+    if filters is None:
+        return events.none()
+    tz = timezone.get_current_timezone()
+    if filters.patient_id:
+        events = events.filter(patient_id=filters.patient_id)
+    if filters.actor is not None:
+        events = events.filter(actor_id=filters.actor.pk)
+    if filters.start:
+        events = events.filter(at__gte=datetime.datetime.combine(filters.start, datetime.time.min, tz))
+    if filters.end:
+        next_day = filters.end + datetime.timedelta(days=1)
+        events = events.filter(at__lt=datetime.datetime.combine(next_day, datetime.time.min, tz))
+    if filters.outcome:
+        events = events.filter(outcome=filters.outcome)
+    return events
+
+
+def access_audit_events(user, filters: AuditFilters | None, page_number, *, per_page: int = AUDIT_PAGE_SIZE) -> Page:
+    """One page of the audit trail, newest first, narrowed by ``filters`` (None: filters that
+    did not validate, so nothing is shown). Filtered to one patient it is that patient's
+    access report. Audited as a read of "audit_event" (with the patient's id when filtered
+    to one) after the page was read, so the page does not show its own reading. Three
+    queries: count, page, audit event."""
+    authorize(user, "audit.view", patient_id=filters.patient_id if filters else None)
+    page = Paginator(_audit_events(filters), per_page).get_page(page_number)
+    page.object_list = list(page.object_list)
+    if filters is not None:
+        allowed(user, "audit.view", patient_id=filters.patient_id, detail=filters.describe())
+    return page
+
+
+def access_audit_export(user, filters: AuditFilters, columns: tuple[str, ...]):
+    """The audit trail narrowed by ``filters``, as rows of ``columns`` (an iterator read in
+    chunks, so an export of any size streams). Audited as an export of "audit_event" (with
+    the patient's id when filtered to one) before the first row is read."""
+    authorize(user, "audit.export", patient_id=filters.patient_id)
+    allowed(user, "audit.export", patient_id=filters.patient_id, detail=f"{filters.describe()} CSV")
+    return _audit_events(filters).values_list(*columns).iterator(chunk_size=2000)

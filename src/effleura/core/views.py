@@ -9,18 +9,17 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import actions, audit
+from effleura.core import access, actions, audit
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm
 from effleura.core.middleware import is_api
-from effleura.core.models import AuditEvent, Practice, User
+from effleura.core.models import Practice, User
 
 
 class LoginView(auth_views.LoginView):
@@ -100,7 +99,7 @@ class StaffForm(forms.ModelForm):
 
 
 def staff_list(request):
-    staff = User.objects.order_by("-is_active", "last_name", "first_name", "username")
+    staff = access.access_staff_list(request.user)
     return render(request, "core/staff_list.html", {"staff": staff, "nav": "staff", "roles": Role})
 
 
@@ -109,7 +108,7 @@ def staff_create(request):
 
 
 def staff_edit(request, user_id):
-    return _staff_form(request, get_object_or_404(User, public_id=user_id))
+    return _staff_form(request, access.access_staff_member(request.user, user_id))
 
 
 def _staff_form(request, member):
@@ -177,31 +176,21 @@ class AuditFilterForm(forms.Form):
         return data
 
 
-def _filtered_events(form: AuditFilterForm):
-    events = AuditEvent.objects.all()
+def _filters(form: AuditFilterForm) -> access.AuditFilters | None:
+    """The filters asked for; None when they do not validate (nothing is shown)."""
+    if not form.is_bound:
+        return access.AuditFilters()
     if not form.is_valid():
-        return events.none()
+        return None
     data = form.cleaned_data
-    tz = timezone.get_current_timezone()
-    if data["patient"]:
-        events = events.filter(patient_id=data["patient"])
-    if data["user"]:
-        events = events.filter(actor_id=data["user"].pk)
-    if data["start"]:
-        events = events.filter(at__gte=datetime.datetime.combine(data["start"], datetime.time.min, tz))
-    if data["end"]:
-        events = events.filter(
-            at__lt=datetime.datetime.combine(data["end"] + datetime.timedelta(days=1), datetime.time.min, tz)
-        )
-    if data["outcome"]:
-        events = events.filter(outcome=data["outcome"])
-    return events
+    return access.AuditFilters(
+        patient_id=data["patient"], actor=data["user"], start=data["start"], end=data["end"], outcome=data["outcome"]
+    )
 
 
 def audit_list(request):
     form = AuditFilterForm(request.GET or None)
-    events = _filtered_events(form) if request.GET else AuditEvent.objects.all()
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = access.access_audit_events(request.user, _filters(form), request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -229,13 +218,12 @@ def audit_export(request):
     if request.GET and not form.is_valid():
         messages.error(request, "Fix the filters before exporting.")
         return redirect(f"{reverse('core:audit_list')}?{request.GET.urlencode()}")
-    events = _filtered_events(form) if request.GET else AuditEvent.objects.all()
-    audit.record(request.user, AuditAction.EXPORT, "audit_event", detail="audit trail CSV")
+    events = access.access_audit_export(request.user, _filters(form), tuple(AUDIT_CSV_COLUMNS))
     writer = csv.writer(_Echo())
 
     def rows():
         yield writer.writerow(AUDIT_CSV_COLUMNS)
-        for event in events.values_list(*AUDIT_CSV_COLUMNS).iterator(chunk_size=2000):
+        for event in events:
             yield writer.writerow(
                 [v.isoformat() if isinstance(v, datetime.datetime) else ("" if v is None else v) for v in event]
             )

@@ -123,3 +123,35 @@ def patient_episodes(user, patient) -> list:
     if not has_permission(user, "clinical.view"):
         return []
     return list(patient.episodes.order_by("-opened_on", "-id"))
+
+
+# Reports back to the provider and the permission form ---------------------------------------
+
+
+def referrals_of(patient) -> list[Referral]:
+    """The patient's referrals with their providers, to choose the one a report answers (the
+    patient already accessed, e.g. through access_episode_for_reports, which audited it):
+    one query."""
+    return list(Referral.objects.select_related("provider").filter(patient=patient))
+
+
+def episode_choices(episodes: list):
+    """The episodes read by patient_episodes (which asked for clinical.view), as a queryset
+    a form's choice field validates against; it queries only when the form is used."""
+    return episodes[0].patient.episodes.filter(pk__in=[e.pk for e in episodes])
+
+
+def access_permission_form(user, patient_id=None):
+    """The patient the blank referral / permission form (referrals/forms_pdf.py) is printed
+    for (None for a blank form) if ``user`` may print it; the print is audited as PRINT,
+    naming the patient when there is one."""
+    pid = _as_uuid(patient_id, "patient") if patient_id not in (None, "") else None
+    if pid is None:
+        authorize(user, "referral.view", record_id="")
+        patient = None
+    else:
+        patient = access_patient(user, pid, key="referral.view", audit_it=False)
+    audit.record(
+        user, AuditAction.PRINT, "referral_form", record_id=pid or "", patient_id=pid, detail="permission form"
+    )
+    return patient

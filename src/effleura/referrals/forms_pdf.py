@@ -2,37 +2,16 @@
 patient takes to their physician: fields for diagnosis, frequency, duration, visits,
 precautions, the prescriber's signature, printed name, NPI and date, and a short plain
 explanation of clinical massage. Printed for a patient it carries only their name and
-date of birth; a fully blank one carries no patient at all. Printing is audited (PRINT).
+date of birth; a fully blank one carries no patient at all. Printing is audited (PRINT):
+referrals/access.py access_permission_form.
 """
 
-from django.http import Http404
 from django.utils import timezone
 
-from effleura.clinical.access import as_uuid
-from effleura.core import audit
-from effleura.core.access import authorize
-from effleura.core.choices import AuditAction
 from effleura.documents.pdf import render_pdf
 from effleura.patients.models import Patient
 
 TEMPLATE = "referrals/pdf/permission_form.html"
-KEY = "referral.view"
-
-
-def access_permission_form(user, patient_id=None) -> Patient | None:
-    """The patient the form is printed for (None for a blank form) if ``user`` may print
-    it; the print is audited as PRINT, naming the patient when there is one."""
-    pid = as_uuid(patient_id, "patient") if patient_id not in (None, "") else None
-    authorize(user, KEY, patient_id=pid, record_id=pid or "")
-    patient = None
-    if pid is not None:
-        patient = Patient.objects.filter(public_id=pid).first()
-        if patient is None:
-            raise Http404("No such patient.")
-    audit.record(
-        user, AuditAction.PRINT, "referral_form", record_id=pid or "", patient_id=pid, detail="permission form"
-    )
-    return patient
 
 
 def form_context(patient: Patient | None) -> dict:

@@ -18,14 +18,26 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.utils import timezone
 
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.models import hash_token
 from effleura.core.permissions import has_permission
 from effleura.patients.models import Patient
-from effleura.scheduling.choices import HOLDS_TIME
-from effleura.scheduling.models import Appointment, AppointmentChange, Location, Room, Series, Service
+from effleura.scheduling import feed, waitlist
+from effleura.scheduling.choices import HOLDS_TIME, WaitlistStatus
+from effleura.scheduling.models import (
+    Appointment,
+    AppointmentChange,
+    CalendarFeed,
+    Location,
+    Room,
+    Series,
+    Service,
+    WaitlistEntry,
+)
 
 MAX_RANGE_DAYS = 62
 # A calendar list never returns more than this, whatever the range (a busy 30-practitioner
@@ -204,3 +216,74 @@ def location_by_id(value, field: str = "location") -> Location:
 
 def room_by_id(value, field: str = "room") -> Room:
     return _find(Room, value, field, "room")
+
+
+# The waitlist (scheduling/waitlist.py holds its rule and writes) ----------------------------
+
+
+def access_waitlist_matches(user, appointment: Appointment) -> list[WaitlistEntry]:
+    """``matches_for_appointment`` for ``user``: needs waitlist.view; audits each patient shown."""
+    authorize(user, "waitlist.view", record_id=appointment.public_id)
+    found = waitlist.matches_for_appointment(appointment)
+    audit.record_many(
+        user, AuditAction.READ, "waitlist_entry", [e.patient.public_id for e in found], detail="waitlist matches"
+    )
+    return found
+
+
+def access_freed_appointment(user, appointment_id) -> Appointment:
+    """The appointment whose time is offered to the waitlist (usually a cancelled one):
+    needs waitlist.view, and is read (and audited) like any appointment."""
+    authorize(user, "waitlist.view", record_id=appointment_id)
+    return access_appointment(user, appointment_id)
+
+
+def access_waitlist_page(user, page_number, *, location: Location | None = None, per_page: int = 50):
+    """One page of waiting entries (oldest first), optionally at one location; three queries."""
+    authorize(user, "waitlist.view")
+    entries = WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING).select_related(
+        "patient", "practitioner", "service", "location"
+    )
+    if location is not None:
+        entries = entries.filter(location=location)
+    page = Paginator(entries.order_by("created_at", "id"), per_page).get_page(page_number)
+    audit.record_many(user, AuditAction.READ, "waitlist_entry", [e.patient.public_id for e in page], detail="waitlist")
+    return page
+
+
+def access_waitlist_entry(user, entry_id, *, key: str = "waitlist.view", audit_it: bool = True) -> WaitlistEntry:
+    """The entry ``entry_id`` if ``user`` may use it under ``key`` (default: read)."""
+    entry_id = _as_uuid(entry_id, "waitlist entry")
+    authorize(user, key, record_id=entry_id)
+    entry = (
+        WaitlistEntry.objects.filter(public_id=entry_id)
+        .select_related("patient", "practitioner", "service", "location", "appointment")
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such waitlist entry.")
+    if audit_it:
+        allowed(user, key, patient_id=entry.patient.public_id, record_id=entry.public_id)
+    return entry
+
+
+# A practitioner's calendar feed (scheduling/feed.py builds it; the key authenticates) --------
+
+
+def access_feed(raw_key: str, *, now: datetime.datetime | None = None) -> bytes:
+    """The calendar behind ``raw_key``. Unknown, revoked, or belonging to someone who may no
+    longer have a feed: Http404, so a guess learns nothing. Four queries, whatever the size."""
+    now = now or timezone.now()
+    found = (
+        CalendarFeed.objects.select_related("practitioner")
+        .filter(key_hash=hash_token(raw_key), revoked_at__isnull=True)
+        .first()
+    )
+    if found is None or not has_permission(found.practitioner, "calendar_feed.manage"):
+        raise Http404("No such calendar.")
+    practitioner = found.practitioner
+    body = feed.build_calendar(practitioner, feed.feed_appointments(practitioner, now), now=now)
+    # One event per fetch, not one per patient: a calendar app polls every hour or so and
+    # the feed shows initials only. The event says whose calendar was read, and from where.
+    audit.record(practitioner, AuditAction.READ, "calendar_feed", record_id=found.public_id, detail="feed fetched")
+    return body

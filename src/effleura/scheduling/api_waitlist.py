@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, Field
 
 from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, Page, StaffRef, text
 from effleura.patients import access as patient_access
+from effleura.scheduling import access
 from effleura.scheduling import waitlist as rules
 from effleura.scheduling.choices import WaitlistStatus
 from effleura.scheduling.models import Location, Room, Service, WaitlistEntry
@@ -169,7 +170,7 @@ def list_entries(request, filters: Query[WaitlistQuery]):
         location = Location.objects.filter(public_id=filters.location).first()
         if location is None:
             raise ValidationError({"location": "No such location."})
-    page = rules.access_waitlist_page(request.user, filters.page, location=location, per_page=filters.page_size)
+    page = access.access_waitlist_page(request.user, filters.page, location=location, per_page=filters.page_size)
     return {"items": list(page), "count": page.paginator.count, "page": page.number, "pages": page.paginator.num_pages}
 
 
@@ -203,19 +204,19 @@ def add_entry(request, payload: WaitlistEntryIn):
 def matches(request, filters: Query[MatchesQuery]):
     """The waiting entries that fit the time a cancelled appointment freed, oldest first
     (empty when it is not cancelled, has started, or its time is taken again)."""
-    appointment = rules.access_freed_appointment(request.user, filters.appointment)
-    return rules.access_waitlist_matches(request.user, appointment)
+    appointment = access.access_freed_appointment(request.user, filters.appointment)
+    return access.access_waitlist_matches(request.user, appointment)
 
 
 @router.get("/waitlist/{uuid:entry_id}", response={200: WaitlistEntryOut, **ERRORS_WITH_ID}, url_name="waitlist_entry")
 def get_entry(request, entry_id: UUID):
-    return rules.access_waitlist_entry(request.user, entry_id)
+    return access.access_waitlist_entry(request.user, entry_id)
 
 
 @router.delete("/waitlist/{uuid:entry_id}", response={204: None, **ERRORS_WITH_ID}, url_name="waitlist_entry")
 def remove_entry(request, entry_id: UUID):
     """Take an entry off the waitlist (kept as removed, for the record)."""
-    entry = rules.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
+    entry = access.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
     rules.check_remove_waitlist_entry(request.user, entry)
     rules.do_remove_waitlist_entry(request.user, entry)
     return Status(204, None)
@@ -229,7 +230,7 @@ def remove_entry(request, entry_id: UUID):
 def book_entry(request, entry_id: UUID, payload: BookIn):
     """Book the entry's patient at ``start`` (its service, location and length) and mark
     the entry booked, together. A clash answers 409 with the conflicting time."""
-    entry = rules.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
+    entry = access.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
     rules.check_book_from_waitlist(request.user, entry)
     errors: dict[str, str] = {}
     practitioner = entry.practitioner

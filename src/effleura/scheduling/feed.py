@@ -95,25 +95,6 @@ def feed_appointments(practitioner, now: datetime.datetime):
     )
 
 
-def access_feed(raw_key: str, *, now: datetime.datetime | None = None) -> bytes:
-    """The calendar behind ``raw_key``. Unknown, revoked, or belonging to someone who may no
-    longer have a feed: Http404, so a guess learns nothing. Four queries, whatever the size."""
-    now = now or timezone.now()
-    feed = (
-        CalendarFeed.objects.select_related("practitioner")
-        .filter(key_hash=hash_token(raw_key), revoked_at__isnull=True)
-        .first()
-    )
-    if feed is None or not permissions.has_permission(feed.practitioner, "calendar_feed.manage"):
-        raise Http404("No such calendar.")
-    practitioner = feed.practitioner
-    body = build_calendar(practitioner, feed_appointments(practitioner, now), now=now)
-    # One event per fetch, not one per patient: a calendar app polls every hour or so and
-    # the feed shows initials only. The event says whose calendar was read, and from where.
-    audit.record(practitioner, AuditAction.READ, "calendar_feed", record_id=feed.public_id, detail="feed fetched")
-    return body
-
-
 # Managing feeds -----------------------------------------------------------------------------
 
 

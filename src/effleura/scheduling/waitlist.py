@@ -8,7 +8,7 @@ Three parts:
   that fit, oldest first. No database, no request.
 * Reading: ``matches_for_appointment`` finds the entries that fit a cancelled
   appointment's time (a few queries, whatever the size of the waitlist);
-  ``access_waitlist*`` authorize and audit for the pages and the API.
+  ``access_waitlist*`` (scheduling/access.py) authorize and audit for the pages and the API.
 * Writing: check_*/do_* add and remove entries, and book an entry into a slot through
   the same booking action as every other booking (scheduling.actions.do_book).
 
@@ -19,22 +19,18 @@ lies inside it on that weekday.
 
 import datetime
 import re
-import uuid
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
-from django.http import Http404
 from django.utils import timezone
 
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
-from effleura.scheduling.access import access_appointment
 from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus, WaitlistStatus, Weekday
 from effleura.scheduling.models import Appointment, Location, Service, WaitlistEntry
 
@@ -211,64 +207,11 @@ def matches_for_appointment(appointment: Appointment, *, now: datetime.datetime 
     return [entry for entry in fitting if free(entry)]
 
 
-def access_waitlist_matches(user, appointment: Appointment) -> list[WaitlistEntry]:
-    """``matches_for_appointment`` for ``user``: needs waitlist.view; audits each patient shown."""
-    authorize(user, "waitlist.view", record_id=appointment.public_id)
-    found = matches_for_appointment(appointment)
-    audit.record_many(
-        user, AuditAction.READ, "waitlist_entry", [e.patient.public_id for e in found], detail="waitlist matches"
-    )
-    return found
-
-
-def access_freed_appointment(user, appointment_id) -> Appointment:
-    """The appointment whose time is offered to the waitlist (usually a cancelled one):
-    needs waitlist.view, and is read (and audited) like any appointment."""
-    authorize(user, "waitlist.view", record_id=appointment_id)
-    return access_appointment(user, appointment_id)
-
-
-def access_waitlist_page(user, page_number, *, location: Location | None = None, per_page: int = 50):
-    """One page of waiting entries (oldest first), optionally at one location; three queries."""
-    authorize(user, "waitlist.view")
-    entries = WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING).select_related(
-        "patient", "practitioner", "service", "location"
-    )
-    if location is not None:
-        entries = entries.filter(location=location)
-    page = Paginator(entries.order_by("created_at", "id"), per_page).get_page(page_number)
-    audit.record_many(user, AuditAction.READ, "waitlist_entry", [e.patient.public_id for e in page], detail="waitlist")
-    return page
-
-
-def as_uuid(value, what: str = "waitlist entry") -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise Http404(f"No such {what}.") from None
-
-
 def local_when(appointment: Appointment) -> str:
     """ "Tue 3 Mar, 10:00–11:00" in the appointment's location's zone."""
     tz = appointment.location.tz
     start, end = appointment.start.astimezone(tz), appointment.end.astimezone(tz)
     return f"{start:%a} {start.day} {start:%b}, {start:%H:%M}–{end:%H:%M}"
-
-
-def access_waitlist_entry(user, entry_id, *, key: str = "waitlist.view", audit_it: bool = True) -> WaitlistEntry:
-    """The entry ``entry_id`` if ``user`` may use it under ``key`` (default: read)."""
-    entry_id = as_uuid(entry_id)
-    authorize(user, key, record_id=entry_id)
-    entry = (
-        WaitlistEntry.objects.filter(public_id=entry_id)
-        .select_related("patient", "practitioner", "service", "location", "appointment")
-        .first()
-    )
-    if entry is None:
-        raise Http404("No such waitlist entry.")
-    if audit_it:
-        allowed(user, key, patient_id=entry.patient.public_id, record_id=entry.public_id)
-    return entry
 
 
 # Writing ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from effleura.billing import charges
+from effleura.billing import access, charges
 from effleura.billing.choices import ChargeStatus
 from effleura.billing.models import ProcedureCode
 from effleura.core.permissions import has_permission
@@ -79,14 +79,14 @@ def charge_list(request):
     status = request.GET.get("status", ChargeStatus.OPEN)
     if status not in STATUSES:
         status = ChargeStatus.OPEN
-    found = charges.access_charges(request.user, status=status)
+    found = access.access_charges(request.user, status=status)
     context = {
         "nav": NAV,
         "charges": found,
         "status": status,
         "statuses": STATUSES.items(),
-        "limit": charges.LIST_LIMIT,
-        "everyone": charges.sees_everyones(request.user),
+        "limit": access.LIST_LIMIT,
+        "everyone": access.sees_everyones(request.user),
     }
     return render(request, "billing/charges/list.html", context)
 
@@ -95,7 +95,7 @@ def _page(request, charge, *, adjust_form=None, void_form=None, status=200):
     can_adjust = (
         charge.status == ChargeStatus.OPEN
         and has_permission(request.user, "charge.adjust")
-        and (charges.sees_everyones(request.user) or charge.practitioner_id == request.user.pk)
+        and (access.sees_everyones(request.user) or charge.practitioner_id == request.user.pk)
     )
     can_void = charge.status in (ChargeStatus.OPEN, ChargeStatus.PACKAGE) and has_permission(
         request.user, "billing.manage"
@@ -121,11 +121,11 @@ def _page(request, charge, *, adjust_form=None, void_form=None, status=200):
 
 
 def charge_page(request, charge_id):
-    return _page(request, charges.access_charge(request.user, charge_id))
+    return _page(request, access.access_charge(request.user, charge_id))
 
 
 def charge_adjust(request, charge_id):
-    charge = charges.access_charge(request.user, charge_id, key="charge.adjust", audit_it=False)
+    charge = access.access_charge(request.user, charge_id, key="charge.adjust", audit_it=False)
     form = AdjustForm(charge, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -137,13 +137,13 @@ def charge_adjust(request, charge_id):
             messages.success(request, "Charge adjusted; the change and its reason are kept.")
             return redirect("billing:charge", charge_id=charge.public_id)
     status = 400 if request.method == "POST" else 200
-    charge = charges.access_charge(request.user, charge_id, audit_it=request.method == "GET")
+    charge = access.access_charge(request.user, charge_id, audit_it=request.method == "GET")
     return _page(request, charge, adjust_form=form, status=status)
 
 
 @require_POST
 def charge_void(request, charge_id):
-    charge = charges.access_charge(request.user, charge_id, key="billing.manage", audit_it=False)
+    charge = access.access_charge(request.user, charge_id, key="billing.manage", audit_it=False)
     form = VoidForm(request.POST)
     if form.is_valid():
         try:

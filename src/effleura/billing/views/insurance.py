@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from effleura.billing import claims, cms1500, policies, superbill
+from effleura.billing import access, claims, cms1500, policies, superbill
 from effleura.billing.choices import ClaimStatus, Priority, Relationship
 from effleura.billing.models import Payer
 from effleura.core.permissions import has_permission
@@ -94,7 +94,7 @@ def _policy_context(request, patient, **extra) -> dict:
 
 def patient_policies(request, patient_id):
     """The patient's policies; POST adds one (policy.manage, enforced by URL_RULES and check_*)."""
-    patient, found = policies.access_patient_policies(request.user, patient_id)
+    patient, found = access.access_patient_policies(request.user, patient_id)
     form = PolicyForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -113,7 +113,7 @@ def patient_policies(request, patient_id):
 
 
 def policy_edit(request, policy_id):
-    policy = policies.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
+    policy = access.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
     patient = policy.patient
     initial = {f: getattr(policy, f) for f in policies.FIELDS if f != "payer"}
     initial["payer"] = policy.payer.public_id
@@ -138,7 +138,7 @@ def policy_edit(request, policy_id):
 
 @require_POST
 def policy_active(request, policy_id):
-    policy = policies.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
+    policy = access.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
     active = request.POST.get("active") == "1"
     try:
         policies.check_set_policy_active(request.user, policy, active)
@@ -154,7 +154,7 @@ def policy_active(request, policy_id):
 
 
 def superbill_visit(request, charge_id):
-    patient, charges = superbill.access_visit_superbill(request.user, charge_id)
+    patient, charges = access.access_visit_superbill(request.user, charge_id)
     context = superbill.superbill_context(patient, charges)
     return pdf_response(
         request, "billing/insurance/pdf/superbill.html", context, filename=superbill.filename(patient, context["start"])
@@ -165,14 +165,14 @@ def superbill_period(request, patient_id):
     """?start=&end= gives the PDF; without them (or with bad ones) the period form."""
     if "start" in request.GET or "end" in request.GET:
         try:
-            patient, charges = superbill.access_period_superbill(
+            patient, charges = access.access_period_superbill(
                 request.user, patient_id, request.GET.get("start"), request.GET.get("end")
             )
         except ValidationError as exc:
             form = PeriodForm(request.GET)
             form.is_valid()
             apply_errors(form, exc)
-            patient, _found = policies.access_patient_policies(request.user, patient_id)
+            patient, _found = access.access_patient_policies(request.user, patient_id)
             context = _policy_context(request, patient, form=form)
             return render(request, "billing/insurance/superbill_period.html", context, status=400)
         start, end = superbill.parse_period(request.GET.get("start"), request.GET.get("end"))
@@ -180,7 +180,7 @@ def superbill_period(request, patient_id):
         return pdf_response(
             request, "billing/insurance/pdf/superbill.html", context, filename=superbill.filename(patient, start)
         )
-    patient, _found = policies.access_patient_policies(request.user, patient_id)
+    patient, _found = access.access_patient_policies(request.user, patient_id)
     return render(
         request, "billing/insurance/superbill_period.html", _policy_context(request, patient, form=PeriodForm())
     )
@@ -193,19 +193,19 @@ def claim_list(request):
     status = request.GET.get("status", "")
     if status not in ClaimStatus.values:
         status = ""
-    found = claims.access_claims(request.user, status=status)
+    found = access.access_claims(request.user, status=status)
     context = {
         "nav": NAV,
         "claims": found,
         "status": status,
         "statuses": ClaimStatus.choices,
-        "limit": claims.LIST_LIMIT,
+        "limit": access.LIST_LIMIT,
     }
     return render(request, "billing/insurance/claim_list.html", context)
 
 
 def claim_new(request, charge_id):
-    charge = claims.access_charge_for_claim(request.user, charge_id)
+    charge = access.access_charge_for_claim(request.user, charge_id)
     options = claims.patient_active_policies(charge)
     error = ""
     if request.method == "POST":
@@ -239,13 +239,13 @@ def _claim_context(request, claim, **extra) -> dict:
 
 
 def claim_detail(request, claim_id):
-    claim = claims.access_claim(request.user, claim_id)
+    claim = access.access_claim(request.user, claim_id)
     return render(request, "billing/insurance/claim.html", _claim_context(request, claim))
 
 
 @require_POST
 def claim_move(request, claim_id):
-    claim = claims.access_claim(request.user, claim_id, key="claim.manage", audit_it=False)
+    claim = access.access_claim(request.user, claim_id, key="claim.manage", audit_it=False)
     form = MoveForm(request.POST)
     if form.is_valid():
         data = {k: v for k, v in _data(form).items() if k != "to" and v not in (None, "")}
@@ -261,7 +261,7 @@ def claim_move(request, claim_id):
 
 
 def claim_pdf(request, claim_id):
-    claim = claims.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
+    claim = access.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
     cms1500.record_export(request.user, claim, "PDF")
     return pdf_response(
         request,
@@ -279,14 +279,14 @@ def _download(body: str, content_type: str, name: str) -> HttpResponse:
 
 
 def claim_json(request, claim_id):
-    claim = claims.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
+    claim = access.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
     cms1500.record_export(request.user, claim, "JSON")
     body = cms1500.to_json(cms1500.claim_data(claim))
     return _download(body, "application/json", cms1500.filename(claim, "json"))
 
 
 def claim_csv(request, claim_id):
-    claim = claims.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
+    claim = access.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
     cms1500.record_export(request.user, claim, "CSV")
     body = cms1500.to_csv(cms1500.claim_data(claim))
     return _download(body, "text/csv; charset=utf-8", cms1500.filename(claim, "csv"))

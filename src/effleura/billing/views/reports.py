@@ -1,6 +1,6 @@
 """Billing pages: reports (URL names in core/permissions.py URL_RULES, # billing: reports).
 
-Thin: parse the date range, run the report through billing.reports.access_report (which
+Thin: parse the date range, run the report through billing.access.access_report (which
 asks the permission table, narrows production to the therapist's own, and audits), render
 a page or a CSV file. Each report page has its own CSV address so the table can require
 billing_report.export for the file and billing_report.view for the page."""
@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 
-from effleura.billing import reports
+from effleura.billing import access, reports
 from effleura.core.permissions import has_permission
 
 DESCRIPTIONS = {
@@ -105,7 +105,7 @@ def _page(name: str):
     def view(request):
         report, status = None, 200
         try:
-            report = reports.access_report(request.user, name, request.GET)
+            report = access.access_report(request.user, name, request.GET)
             # The form shows what the report was run with, defaults included.
             form = _form(name, {key: str(value) for key, value in report.params.items()})
         except ValidationError as error:
@@ -135,7 +135,7 @@ def _page(name: str):
 def _csv(name: str):
     def view(request):
         try:
-            report = reports.access_report(request.user, name, request.GET, export=True)
+            report = access.access_report(request.user, name, request.GET, export=True)
         except ValidationError as error:
             text = " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
             return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")

@@ -1,7 +1,7 @@
 """Clinical pages: the home-care plan and its PDF handout. URL names are listed in
 core/permissions.py URL_RULES (# clinical: outcome measures and home care).
 
-Thin: clinical/homecare.py reads (access_*) and saves the whole plan (check_*/do_*);
+Thin: clinical/access.py reads (access_*), clinical/homecare.py saves the whole plan (check_*/do_*);
 adding, removing and moving an item are edits of the list the form sends back, saved
 at once, so the page works without scripts."""
 
@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 
 from effleura.clinical import homecare
-from effleura.clinical.access import access_episode
+from effleura.clinical.access import access_episode, access_homecare, access_homecare_handout
 from effleura.clinical.choices import EpisodeStatus
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
@@ -39,14 +39,14 @@ def _context(request, home_care: homecare.HomeCare, **extra) -> dict:
 
 def homecare_view(request, episode_id):
     """The plan as the client will read it, with the way to edit and print it."""
-    home_care = homecare.access_homecare(request.user, episode_id)
+    home_care = access_homecare(request.user, episode_id)
     return render(request, "clinical/homecare.html", _context(request, home_care))
 
 
 def homecare_edit(request, episode_id):
     """Edit the plan: introduction, items (add, remove, move up or down), dosage and notes."""
     if request.method != "POST":
-        home_care = homecare.access_homecare(request.user, episode_id)
+        home_care = access_homecare(request.user, episode_id)
         return _render_form(request, home_care, homecare.as_data(home_care), {})
     episode = access_episode(request.user, episode_id)
     data, op = _parse(request.POST)
@@ -72,7 +72,7 @@ def homecare_edit(request, episode_id):
 
 def homecare_pdf(request, episode_id):
     """The handout as a PDF on the practice's letterhead (audited as a print)."""
-    home_care = homecare.access_homecare_handout(request.user, episode_id)
+    home_care = access_homecare_handout(request.user, episode_id)
     context = homecare.handout_context(home_care)
     return pdf_response(request, HANDOUT_TEMPLATE, context, filename=homecare.handout_filename(home_care))
 

@@ -1,8 +1,8 @@
 """Clinical pages: outcome measures and progress charts. URL names are listed in
 core/permissions.py URL_RULES (# clinical: outcome measures and home care).
 
-Thin: parse the tablet form, then clinical/measures.py (access_* to read, check_*/do_* to
-record), render."""
+Thin: parse the tablet form, then clinical/access.py (access_* to read) and
+clinical/measures.py (check_*/do_* to record), render."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 
 from effleura.clinical import measures
-from effleura.clinical.access import access_episode
+from effleura.clinical.access import access_episode, access_measurement, access_progress
 from effleura.clinical.choices import EpisodeStatus
 from effleura.core.permissions import has_permission
 from effleura.patients.views import _chart_context
@@ -38,7 +38,7 @@ def _context(request, episode, **extra) -> dict:
 def measure_list(request, episode_id):
     """The episode's measures: a chart per measure (pain with the notes' ratings), the goal
     as a line, first versus last against the MCID, and a data table under every chart."""
-    episode, measurements, charts = measures.access_progress(request.user, episode_id)
+    episode, measurements, charts = access_progress(request.user, episode_id)
     for m in measurements:
         m.short = measures.measure_short(m.measure)
     for chart in charts:
@@ -92,7 +92,7 @@ def measure_new(request, episode_id):
 
 def measurement_detail(request, episode_id, measurement_id):
     """One completed questionnaire: every item with the answer given (or "not answered")."""
-    episode, measurement = measures.access_measurement(request.user, episode_id, measurement_id)
+    episode, measurement = access_measurement(request.user, episode_id, measurement_id)
     form = measures.measure_form(measurement.measure)
     if form.is_psfs:
         answers = [(label, answer) for label, answer in zip(measurement.labels, measurement.answers, strict=False)]

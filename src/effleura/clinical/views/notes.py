@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
 from effleura.clinical import bodychart, knowledge, note_rules, notes, screening
-from effleura.clinical.access import access_episode
+from effleura.clinical.access import access_episode, appointment_note
 from effleura.clinical.choices import ClientPosition, Pressure, RecordStatus
 from effleura.clinical.models import NoteTemplate
 from effleura.core.access import allowed, authorize
@@ -266,7 +266,7 @@ def note_new(request):
     else:
         raise Http404("Start a note from an appointment or an episode of care.")
     if appointment is not None:
-        existing = notes.SessionNote.objects.filter(appointment=appointment).first()
+        existing = appointment_note(appointment)
         if existing is not None:
             messages.info(request, "This appointment already has a session note.")
             return _open_note(request, existing)

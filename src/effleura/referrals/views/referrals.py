@@ -72,9 +72,7 @@ class ReferralForm(forms.Form):
             active = ReferringProvider.objects.filter(is_active=True) | ReferringProvider.objects.filter(pk=provider.pk)
         self.fields["provider"].queryset = active
         if episodes:
-            from effleura.clinical.models import Episode
-
-            self.fields["episode"].queryset = Episode.objects.filter(pk__in=[e.pk for e in episodes])
+            self.fields["episode"].queryset = access.episode_choices(episodes)
             self.fields["episode"].label_from_instance = lambda e: f"{e.title} (opened {e.opened_on:%Y-%m-%d})"
         else:
             del self.fields["episode"]

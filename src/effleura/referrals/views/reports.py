@@ -16,9 +16,8 @@ from django.views.decorators.http import require_POST
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.views import _chart_context
-from effleura.referrals import forms_pdf, reports
+from effleura.referrals import access, forms_pdf, reports
 from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
-from effleura.referrals.models import Referral
 
 TAB = "clinical"
 
@@ -52,7 +51,7 @@ def _context(request, patient, **extra) -> dict:
 
 def permission_form(request):
     """The blank referral / permission form (PDF); ?patient=<uuid> pre-fills name and birth date."""
-    patient = forms_pdf.access_permission_form(request.user, request.GET.get("patient") or None)
+    patient = access.access_permission_form(request.user, request.GET.get("patient") or None)
     data = forms_pdf.render_form(patient, base_url=request.build_absolute_uri("/"))
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{forms_pdf.filename()}"'
@@ -95,7 +94,7 @@ class NewReportForm(forms.Form):
 def report_new(request, episode_id):
     """Choose the kind, the referral and the period; the report is generated as a draft."""
     episode = reports.access_episode_for_reports(request.user, episode_id, key="report.write")
-    referrals = list(Referral.objects.select_related("provider").filter(patient=episode.patient))
+    referrals = access.referrals_of(episode.patient)
     if request.method == "POST":
         form = NewReportForm(request.POST, referrals=referrals)
         if form.is_valid():

@@ -303,7 +303,7 @@ def appointment(request, appointment_id):
         change.to_label = status_label(change.to_status)
     matches = []
     if appt.status == AppointmentStatus.CANCELLED and has_permission(request.user, "waitlist.view"):
-        from effleura.scheduling.waitlist import access_waitlist_matches
+        from effleura.scheduling.access import access_waitlist_matches
 
         matches = access_waitlist_matches(request.user, appt)
     context = {

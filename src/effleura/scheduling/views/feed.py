@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from effleura.scheduling import access
 from effleura.scheduling import feed as feeds
 
 
@@ -49,7 +50,7 @@ def feed_revoke(request, feed_id):
 @require_safe
 def feed_ics(request, key):
     """The subscription itself: text/calendar, or 404 for an unknown or revoked key."""
-    body = feeds.access_feed(key)
+    body = access.access_feed(key)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="effleura.ics"'
     response["Cache-Control"] = "private, no-store"

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from effleura.core.access import authorize
 from effleura.patients import access as patient_access
+from effleura.scheduling import access
 from effleura.scheduling import waitlist as rules
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import Location, Service
@@ -102,7 +103,7 @@ def waitlist(request):
     wanted = request.GET.get("location", "")
     if wanted:
         location = next((loc for loc in locations if str(loc.public_id) == wanted), None)
-    page = rules.access_waitlist_page(request.user, request.GET.get("page"), location=location)
+    page = access.access_waitlist_page(request.user, request.GET.get("page"), location=location)
     rows = [(entry, rules.describe_windows(entry.windows)) for entry in page]
     q = request.GET.get("q", "").strip()
     found = patient_access.access_patient_search(request.user, q, limit=10) if q else None
@@ -147,7 +148,7 @@ def waitlist_add(request, patient_id):
 
 @require_POST
 def waitlist_remove(request, entry_id):
-    entry = rules.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
+    entry = access.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
     try:
         rules.check_remove_waitlist_entry(request.user, entry)
         rules.do_remove_waitlist_entry(request.user, entry)
@@ -160,8 +161,8 @@ def waitlist_remove(request, entry_id):
 
 def waitlist_matches(request, appointment_id):
     """Who on the waitlist could take the time this cancelled appointment freed."""
-    appointment = rules.access_freed_appointment(request.user, appointment_id)
-    matches = rules.access_waitlist_matches(request.user, appointment)
+    appointment = access.access_freed_appointment(request.user, appointment_id)
+    matches = access.access_waitlist_matches(request.user, appointment)
     context = {
         "nav": "waitlist",
         "freed": appointment,
@@ -174,8 +175,8 @@ def waitlist_matches(request, appointment_id):
 @require_POST
 def waitlist_book(request, entry_id, appointment_id):
     """Book the entry's patient into the time the cancelled appointment freed: one click."""
-    entry = rules.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
-    freed = rules.access_freed_appointment(request.user, appointment_id)
+    entry = access.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
+    freed = access.access_freed_appointment(request.user, appointment_id)
     try:
         rules.check_book_from_waitlist(request.user, entry)
         if entry not in rules.matches_for_appointment(freed):
