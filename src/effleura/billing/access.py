@@ -7,18 +7,10 @@ they see the charges and production of their own visits only. ``sees_everyones``
 table (never the role) which case applies.
 """
 
-import uuid
-
-from django.http import Http404
-
 from effleura.core.permissions import has_permission
 
-
-def as_uuid(value, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise Http404(f"No such {what}.") from None
+# Re-exported until ledger.py, packages.py and setup.py import it from core.values.
+from effleura.core.values import as_uuid  # noqa: F401
 
 
 def sees_everyones(user) -> bool:

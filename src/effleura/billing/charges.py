@@ -34,7 +34,7 @@ from django.db.models import Case, Prefetch, Q, When
 from django.http import Http404
 
 from effleura.billing import pricing
-from effleura.billing.access import as_uuid, sees_everyones
+from effleura.billing.access import sees_everyones
 from effleura.billing.choices import ChargeStatus, UnitMethod
 from effleura.billing.models import Charge, ChargeAdjustment, ChargeLine, Policy, ProcedureCode, TechniqueCode
 from effleura.billing.units import timed_units
@@ -42,6 +42,7 @@ from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.permissions import RULES
+from effleura.core.values import as_uuid
 
 RECORD_TYPE = "charge"
 MAX_DIAGNOSES = 12

@@ -16,13 +16,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.http import Http404
 
-from effleura.billing.access import as_uuid
 from effleura.billing.choices import ChargeStatus, InvoiceStatus
 from effleura.billing.models import Charge, InvoiceLine, PaymentAllocation
 from effleura.billing.models.money import CENT
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import as_uuid
 from effleura.patients.access import access_patient
 from effleura.patients.models import Patient
 

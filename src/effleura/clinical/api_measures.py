@@ -16,9 +16,10 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from effleura.clinical import homecare, measures, scoring
-from effleura.clinical.access import access_episode, as_uuid
+from effleura.clinical.access import access_episode
 from effleura.clinical.models import OutcomeMeasurement, SessionNote
 from effleura.core.api_schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, WholeNumber, text
+from effleura.core.values import as_uuid
 from effleura.documents.pdf import pdf_response
 
 router = Router(tags=["clinical: outcome measures and home care"])

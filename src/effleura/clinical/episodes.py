@@ -19,6 +19,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.permissions import CLINICAL
+from effleura.core.values import reject_unknown
 from effleura.patients.models import Patient
 
 TITLE_MAX = 150
@@ -56,9 +57,7 @@ def check_open_episode(actor, patient: Patient, data: dict) -> dict:
     ``data``: title (required), therapist (a clinician; default: the actor when a
     clinician), opened_on (a date, default today; not more than a week ahead)."""
     authorize(actor, "clinical.write", patient_id=patient.public_id, record_id=patient.public_id)
-    unknown = set(data) - {"title", "therapist", "opened_on"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"title", "therapist", "opened_on"})
     errors: dict[str, str] = {}
     title = " ".join(str(data.get("title") or "").split())
     if not title:

@@ -18,12 +18,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import knowledge
-from effleura.clinical.access import access_episode, as_uuid
+from effleura.clinical.access import access_episode
 from effleura.clinical.episodes import require_open
 from effleura.clinical.models import Episode, HomeCareItem, HomeCarePlan
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import as_uuid, reject_unknown
 
 RECORD_TYPE = "home_care_plan"
 INTRODUCTION_MAX = 2000
@@ -163,9 +164,7 @@ def check_save_homecare(actor, episode: Episode, data: dict) -> dict:
     "dosage": text (blank = the library's), "notes": text}]. Each library item appears
     once. Raises ValidationError naming the field ("items.2.item") at fault."""
     authorize(actor, "clinical.write", patient_id=episode.patient.public_id, record_id=episode.public_id)
-    unknown = set(data) - {"introduction", "items"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"introduction", "items"})
     require_open(episode, "change its home-care plan")
     errors: dict[str, str] = {}
     introduction = data.get("introduction") or ""

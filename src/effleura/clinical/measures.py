@@ -20,13 +20,14 @@ from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import knowledge, scoring
-from effleura.clinical.access import access_episode, as_uuid
+from effleura.clinical.access import access_episode
 from effleura.clinical.choices import PlanStatus
 from effleura.clinical.episodes import require_open
 from effleura.clinical.models import Episode, Goal, OutcomeMeasurement, SessionNote
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import as_uuid, reject_unknown
 
 RECORD_TYPE = "outcome_measurement"
 LABEL_MAX = 80  # a PSFS activity in the client's words: "climbing stairs", "lifting my grandchild"
@@ -144,9 +145,7 @@ def check_record_measure(actor, episode: Episode, data: dict) -> dict:
     this episode, optional). Raises ValidationError naming the field at fault; a
     questionnaire the scorer refuses is refused with its reason under "answers"."""
     authorize(actor, "clinical.write", patient_id=episode.patient.public_id, record_id=episode.public_id)
-    unknown = set(data) - {"measure", "answers", "labels", "taken_on", "note"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"measure", "answers", "labels", "taken_on", "note"})
     require_open(episode, "record a measure")
     errors: dict[str, str] = {}
     measure = data.get("measure")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from effleura.core.access import allowed, authorize
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.patients import access, actions, chart_sections
 from effleura.patients import history as history_rules
@@ -26,16 +27,6 @@ from effleura.patients.forms import (
     SurgeryFormSet,
 )
 from effleura.patients.models import ConsentDocument, ConsentDocumentVersion
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    """Put an action's ValidationError beside the fields it names (or on top)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
 
 # List and search --------------------------------------------------------------------
 
@@ -77,7 +68,7 @@ def patient_create(request):
             form = PatientForm(request.POST, show_confirm=True)
             form.is_valid()
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             patient = actions.do_create_patient(request.user, clean)
             messages.success(request, f"{patient.display_name} registered with chart number {patient.chart_number}.")
@@ -95,7 +86,7 @@ def patient_edit(request, patient_id):
         try:
             clean = actions.check_update_patient(request.user, patient, data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             actions.do_update_patient(request.user, patient, clean)
             messages.success(request, "Saved.")
@@ -186,7 +177,7 @@ def history_new(request, patient_id):
             try:
                 clean = actions.check_add_health_history(request.user, patient, data)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 saved = actions.do_add_health_history(request.user, patient, clean)
                 messages.success(request, f"Health history saved as version {saved.version}.")
@@ -225,7 +216,7 @@ def consent_capture(request, patient_id, document_id):
                 request.user, patient, version, form.cleaned_data["typed_name"], form.cleaned_data["agreed"]
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             actions.do_capture_consent(request.user, patient, version, typed_name)
             messages.success(request, f"Consent to “{version.document.title}” recorded.")
@@ -266,7 +257,7 @@ def consent_document_new(request):
         try:
             actions.check_save_consent_document(request.user, title=data["title"], kind=data["kind"], body=data["body"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             document = actions.do_create_consent_document(
                 request.user, title=data["title"], kind=data["kind"], required=data["required"], body=data["body"]
@@ -309,7 +300,7 @@ def consent_document_version_new(request, document_id):
                 document=document,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             version = actions.do_publish_consent_version(request.user, document, form.cleaned_data["body"])
             messages.success(

@@ -8,10 +8,10 @@ date of birth; a fully blank one carries no patient at all. Printing is audited 
 from django.http import Http404
 from django.utils import timezone
 
-from effleura.clinical.access import as_uuid
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import as_uuid
 from effleura.documents.pdf import render_pdf
 from effleura.patients.models import Patient
 

@@ -19,7 +19,6 @@ lies inside it on that weekday.
 
 import datetime
 import re
-import uuid
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from django.utils import timezone
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import as_uuid, clean_text, reject_unknown
 from effleura.scheduling.access import access_appointment
 from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus, WaitlistStatus, Weekday
 from effleura.scheduling.models import Appointment, Location, Service, WaitlistEntry
@@ -241,13 +241,6 @@ def access_waitlist_page(user, page_number, *, location: Location | None = None,
     return page
 
 
-def as_uuid(value, what: str = "waitlist entry") -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise Http404(f"No such {what}.") from None
-
-
 def local_when(appointment: Appointment) -> str:
     """ "Tue 3 Mar, 10:00–11:00" in the appointment's location's zone."""
     tz = appointment.location.tz
@@ -257,7 +250,7 @@ def local_when(appointment: Appointment) -> str:
 
 def access_waitlist_entry(user, entry_id, *, key: str = "waitlist.view", audit_it: bool = True) -> WaitlistEntry:
     """The entry ``entry_id`` if ``user`` may use it under ``key`` (default: read)."""
-    entry_id = as_uuid(entry_id)
+    entry_id = as_uuid(entry_id, "waitlist entry")
     authorize(user, key, record_id=entry_id)
     entry = (
         WaitlistEntry.objects.filter(public_id=entry_id)
@@ -282,9 +275,7 @@ def check_add_waitlist_entry(actor, patient, data: dict) -> dict:
     ``location`` and ``practitioner`` (or None), ``duration_minutes``, ``windows``,
     ``earliest``/``latest`` (dates or None) and ``notes``. Returns the clean fields."""
     authorize(actor, "waitlist.manage", patient_id=patient.public_id)
-    unknown = set(data) - ENTRY_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, ENTRY_FIELDS)
     errors: dict[str, str] = {}
     service: Service | None = data.get("service")
     location: Location | None = data.get("location")
@@ -314,9 +305,7 @@ def check_add_waitlist_entry(actor, patient, data: dict) -> dict:
         errors["latest"] = "The latest date must be on or after the earliest date."
     elif latest and location is not None and latest < timezone.now().astimezone(location.tz).date():
         errors["latest"] = "The latest date has already passed."
-    notes = (data.get("notes") or "").strip()
-    if len(notes) > NOTES_LIMIT:
-        errors["notes"] = f"Keep this under {NOTES_LIMIT} characters."
+    notes = clean_text(data.get("notes"), "notes", errors, limit=NOTES_LIMIT)
     if errors:
         raise ValidationError(errors)
     return {

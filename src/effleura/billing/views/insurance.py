@@ -19,10 +19,10 @@ from django.views.decorators.http import require_POST
 from effleura.billing import claims, cms1500, policies, superbill
 from effleura.billing.choices import ClaimStatus, Priority, Relationship
 from effleura.billing.models import Payer
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.views import _chart_context
-from effleura.referrals.views.providers import apply_errors
 
 NAV = "billing"
 TAB = "account"
