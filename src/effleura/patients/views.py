@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 
 from effleura.core.access import allowed, authorize
 from effleura.core.forms import apply_errors
-from effleura.core.permissions import has_permission
 from effleura.patients import access, actions, chart_sections
 from effleura.patients import history as history_rules
+from effleura.patients.chart import chart_context
 from effleura.patients.choices import PatientStatus
 from effleura.patients.forms import (
     ConsentCaptureForm,
@@ -100,19 +100,9 @@ def patient_edit(request, patient_id):
 # The chart ------------------------------------------------------------------------
 
 
-def _chart_context(request, patient, tab: str) -> dict:
-    return {
-        "patient": patient,
-        "tab": tab,
-        "nav": "patients",
-        "can_clinical": has_permission(request.user, "health_history.view"),
-        "consents": access.access_consent_statuses(request.user, patient),
-    }
-
-
 def chart(request, patient_id):
     patient = access.access_patient(request.user, patient_id)
-    context = _chart_context(request, patient, "overview")
+    context = chart_context(request, patient, "overview")
     context["sections"] = chart_sections.sections(request.user, patient)
     if context["can_clinical"]:
         _p, current, _prev = access.access_health_history(request.user, patient.public_id)
@@ -136,7 +126,7 @@ def history_version(request, patient_id, version):
 
 
 def _render_history(request, patient, current, previous, versions):
-    context = _chart_context(request, patient, "history")
+    context = chart_context(request, patient, "history")
     context.update(
         {
             "current": current,
@@ -186,7 +176,7 @@ def history_new(request, patient_id):
         form = HealthHistoryForm(initial=initial)
         med_forms = MedicationFormSet(initial=meds, prefix="med")
         surgery_forms = SurgeryFormSet(initial=surgeries, prefix="surgery")
-    context = _chart_context(request, patient, "history")
+    context = chart_context(request, patient, "history")
     context.update({"form": form, "med_forms": med_forms, "surgery_forms": surgery_forms, "current": current})
     return render(request, "patients/history_form.html", context)
 
@@ -221,7 +211,7 @@ def consent_capture(request, patient_id, document_id):
             actions.do_capture_consent(request.user, patient, version, typed_name)
             messages.success(request, f"Consent to “{version.document.title}” recorded.")
             return redirect("patients:chart", patient_id=patient.public_id)
-    context = _chart_context(request, patient, "overview")
+    context = chart_context(request, patient, "overview")
     context.update({"form": form, "version": version})
     return render(request, "patients/consent_capture.html", context)
 

@@ -19,7 +19,7 @@ from effleura.billing.models import PackagePlan
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.access import access_patient
-from effleura.patients.views import _chart_context
+from effleura.patients.chart import chart_context
 
 TAB = "account"
 
@@ -46,7 +46,7 @@ def home(request):
 
 def account(request, patient_id):
     patient = access_patient(request.user, patient_id, key="account.view")
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context.update(ledger.account_page(patient))
     context["methods"] = PaymentMethod.choices
     context["plans"] = PackagePlan.objects.filter(is_active=True).order_by("name", "id")
@@ -133,7 +133,7 @@ def package_cancel(request, package_id):
 
 def invoice(request, invoice_id):
     found = ledger.access_invoice(request.user, invoice_id)
-    context = _chart_context(request, found.patient, TAB)
+    context = chart_context(request, found.patient, TAB)
     context.update(ledger.invoice_page(found))
     context["can_take"] = has_permission(request.user, "payment.take")
     context["can_manage"] = has_permission(request.user, "billing.manage")

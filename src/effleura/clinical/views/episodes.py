@@ -18,7 +18,7 @@ from effleura.clinical.plans import measure_label, plan_warnings, remaining_visi
 from effleura.clinical.templatetags.clinical_chart import episode_links
 from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
-from effleura.patients.views import _chart_context
+from effleura.patients.chart import chart_context
 
 TAB = "clinical"
 
@@ -61,7 +61,7 @@ class DischargeForm(forms.Form):
 
 
 def _episode_context(request, episode, section: str, **extra) -> dict:
-    context = _chart_context(request, episode.patient, TAB)
+    context = chart_context(request, episode.patient, TAB)
     context.update(
         {
             "episode": episode,
@@ -94,7 +94,7 @@ def patient_clinical(request, patient_id):
         if episode.current_plan is not None:
             for goal in episode.current_plan.goals.all():
                 goal.measure_name = measure_label(goal.measure)
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context.update(
         {
             "history": history,
@@ -120,7 +120,7 @@ def episode_new(request, patient_id):
             episode = episodes.do_open_episode(request.user, patient, clean)
             messages.success(request, f"Episode “{episode.title}” opened.")
             return redirect("clinical:episode", episode_id=episode.public_id)
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context["form"] = form
     return render(request, "clinical/episode_form.html", context)
 
