@@ -92,17 +92,23 @@ def test_a_malformed_id_in_a_billing_api_address_is_not_found(request, who, meth
         assert _send(client, method, url).status_code == 404, (path, bad)
 
 
+def _refused_once(client, method, url, actor) -> AuditEvent:
+    """Send the request, check it was refused, and answer the one denial it audited."""
+    before = AuditEvent.objects.filter(outcome=AuditOutcome.DENIED).count()
+    assert _send(client, method, url).status_code == 403
+    denied = AuditEvent.objects.filter(outcome=AuditOutcome.DENIED)
+    assert denied.count() == before + 1
+    event = denied.latest("pk")
+    assert event.actor_id == actor.pk
+    return event
+
+
 @pytest.mark.parametrize(("name", "method", "kind"), PAGES)
 def test_it_audits_a_refused_attempt_at_a_billing_page_against_the_patient(
     name, method, kind, records, therapist, client_for
 ):
-    before = AuditEvent.objects.filter(outcome=AuditOutcome.DENIED).count()
-    response = _send(client_for(therapist), method, reverse(name, kwargs={kind: records[kind]}))
-    assert response.status_code == 403
-    denied = AuditEvent.objects.filter(outcome=AuditOutcome.DENIED)
-    assert denied.count() == before + 1
-    event = denied.latest("pk")
-    assert event.actor_id == therapist.pk
+    url = reverse(name, kwargs={kind: records[kind]})
+    event = _refused_once(client_for(therapist), method, url, therapist)
     assert event.patient_id == records["patient_id"]
     assert event.detail == f"{method} {url_permission(name, method)}"
 
@@ -111,12 +117,6 @@ def test_it_audits_a_refused_attempt_at_a_billing_page_against_the_patient(
 def test_it_audits_a_refused_attempt_at_a_billing_api_address_against_the_patient(
     method, path, records, therapist, client_for
 ):
-    before = AuditEvent.objects.filter(outcome=AuditOutcome.DENIED).count()
     url = "/api/v1" + path.format(**{k: records[k] for k in ("patient_id", "invoice_id", "package_id")})
-    response = _send(client_for(therapist), method, url)
-    assert response.status_code == 403
-    denied = AuditEvent.objects.filter(outcome=AuditOutcome.DENIED)
-    assert denied.count() == before + 1
-    event = denied.latest("pk")
-    assert event.actor_id == therapist.pk
+    event = _refused_once(client_for(therapist), method, url, therapist)
     assert event.patient_id == records["patient_id"]
