@@ -28,7 +28,7 @@ from effleura.clinical.plans import measure_label
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
-from effleura.core.values import reject_unknown
+from effleura.core.values import parse_date, reject_unknown
 
 SUMMARY_MAX = 10_000
 # The cancellation reason front desk and the patient's notice see: no clinical detail.
@@ -66,13 +66,8 @@ def check_discharge(actor, episode: Episode, data: dict) -> CleanDischarge:
         errors["summary"] = f"Keep the summary under {SUMMARY_MAX} characters."
     elif reason == DischargeReason.OTHER and not summary:
         errors["summary"] = "Say in the summary why the episode ends."
-    on = data.get("discharged_on") or timezone.localdate()
-    if isinstance(on, str):
-        try:
-            on = datetime.date.fromisoformat(on.strip())
-        except ValueError:
-            errors["discharged_on"] = "Give the date as a date, e.g. 2025-03-04."
-    if isinstance(on, datetime.date) and "discharged_on" not in errors:
+    on = parse_date(data.get("discharged_on") or timezone.localdate(), "discharged_on", errors)
+    if on is not None:
         if on < episode.opened_on:
             errors["discharged_on"] = "The discharge cannot be before the episode started."
         elif on > timezone.localdate():

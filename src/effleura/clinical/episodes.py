@@ -19,7 +19,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.permissions import CLINICAL
-from effleura.core.values import reject_unknown
+from effleura.core.values import parse_date, reject_unknown
 from effleura.patients.models import Patient
 
 TITLE_MAX = 150
@@ -68,14 +68,8 @@ def check_open_episode(actor, patient: Patient, data: dict) -> dict:
     if therapist in (None, "") and actor.role in CLINICAL:
         therapist = actor
     therapist = _therapist(therapist, errors)
-    opened_on = data.get("opened_on") or timezone.localdate()
-    if isinstance(opened_on, str):
-        try:
-            opened_on = datetime.date.fromisoformat(opened_on)
-        except ValueError:
-            errors["opened_on"] = "Give the date as a date, e.g. 2025-03-04."
-            opened_on = None
-    if isinstance(opened_on, datetime.date):
+    opened_on = parse_date(data.get("opened_on") or timezone.localdate(), "opened_on", errors)
+    if opened_on is not None:
         if opened_on > timezone.localdate() + datetime.timedelta(days=MAX_DAYS_AHEAD):
             errors["opened_on"] = "An episode cannot start more than a week ahead."
         elif opened_on < patient.date_of_birth:

@@ -27,7 +27,7 @@ from effleura.clinical.models import Episode, Goal, OutcomeMeasurement, SessionN
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
-from effleura.core.values import as_uuid, reject_unknown
+from effleura.core.values import as_uuid, parse_date, reject_unknown
 
 RECORD_TYPE = "outcome_measurement"
 LABEL_MAX = 80  # a PSFS activity in the client's words: "climbing stairs", "lifting my grandchild"
@@ -194,15 +194,8 @@ def _clean_labels(measure: str, labels, answers: list, errors: dict) -> list[str
 
 
 def _clean_date(value, episode: Episode, errors: dict):
-    taken_on = value or timezone.localdate()
-    if isinstance(taken_on, str):
-        try:
-            taken_on = datetime.date.fromisoformat(taken_on)
-        except ValueError:
-            errors["taken_on"] = "Give the date as a date, e.g. 2025-03-04."
-            return None
-    if not isinstance(taken_on, datetime.date) or isinstance(taken_on, datetime.datetime):
-        errors["taken_on"] = "Give the date as a date, e.g. 2025-03-04."
+    taken_on = parse_date(value or timezone.localdate(), "taken_on", errors)
+    if taken_on is None:
         return None
     if taken_on > timezone.localdate():
         errors["taken_on"] = "A measure can’t be dated in the future."

@@ -14,14 +14,13 @@ sources); this module only says what a verdict means for charting:
 """
 
 import dataclasses
-import datetime
 
 from django.core.exceptions import ValidationError
 
 from effleura.clinical import bodychart, knowledge, screening
 from effleura.clinical.choices import ClientPosition, Pressure
 from effleura.clinical.models import NoteTemplate, TechniqueEntry
-from effleura.core.values import clean_text, reject_unknown
+from effleura.core.values import clean_text, parse_date, reject_unknown
 from effleura.patients.choices import BodyRegion, Condition
 from effleura.patients.models import HealthHistory
 from effleura.scheduling.choices import AppointmentStatus
@@ -265,14 +264,8 @@ def clean_note_fields(data: dict, errors: dict) -> dict:
     if "body_marks" in data:
         clean["body_marks"] = _clean_marks(data["body_marks"], errors)
     if "session_date" in data:
-        day = data["session_date"]
-        if isinstance(day, str):
-            try:
-                day = datetime.date.fromisoformat(day)
-            except ValueError:
-                errors["session_date"] = "Give the date as YYYY-MM-DD."
-                day = None
-        if day is None or not isinstance(day, datetime.date):
+        day = parse_date(data["session_date"], "session_date", errors)
+        if day is None:
             errors.setdefault("session_date", "Give the date of the session.")
         clean["session_date"] = day
     if "techniques" in data:

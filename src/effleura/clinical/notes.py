@@ -25,7 +25,6 @@ a transaction with their audit events.
 
 import dataclasses
 import datetime
-import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -53,7 +52,7 @@ from effleura.clinical.note_rules import (
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction, AuditOutcome
-from effleura.core.values import as_uuid, clean_text, reject_unknown
+from effleura.core.values import as_uuid, clean_text, parse_uuid, reject_unknown
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, Service
@@ -599,10 +598,8 @@ def _service(value, errors: dict) -> Service | None:
     if value in (None, ""):
         errors["service"] = "Choose the service this template is for."
         return None
-    try:
-        found = Service.objects.filter(public_id=uuid.UUID(str(value))).first()
-    except ValueError:
-        found = None
+    key = parse_uuid(value)
+    found = Service.objects.filter(public_id=key).first() if key is not None else None
     if found is None:
         errors["service"] = "Choose one of the practice's services."
     return found
