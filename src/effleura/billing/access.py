@@ -7,7 +7,6 @@ they see the charges and production of their own visits only. ``sees_everyones``
 table (never the role) which case applies.
 """
 
-import uuid
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,15 +20,11 @@ from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.permissions import RULES, has_permission
+
+# Re-exported until ledger.py, packages.py and setup.py import it from core.values.
+from effleura.core.values import as_uuid
 from effleura.patients.access import access_patient
 from effleura.patients.models import Patient
-
-
-def as_uuid(value, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise Http404(f"No such {what}.") from None
 
 
 def sees_everyones(user) -> bool:

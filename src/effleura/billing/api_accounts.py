@@ -209,13 +209,15 @@ def _patient(request, patient_id, audit_it=True):
     return access_patient(request.user, patient_id, key="account.view", audit_it=audit_it)
 
 
-@router.get("/billing/accounts/{patient_id}", response={200: AccountOut, **ERRORS_WITH_ID}, url_name="billing_account")
+@router.get(
+    "/billing/accounts/{uuid:patient_id}", response={200: AccountOut, **ERRORS_WITH_ID}, url_name="billing_account"
+)
 def get_account(request, patient_id: UUID):
     return _account_out(_patient(request, patient_id))
 
 
 @router.get(
-    "/billing/accounts/{patient_id}/invoices",
+    "/billing/accounts/{uuid:patient_id}/invoices",
     response={200: list[InvoiceOut], **ERRORS_WITH_ID},
     url_name="billing_account_invoices",
 )
@@ -225,7 +227,7 @@ def list_invoices(request, patient_id: UUID):
 
 
 @router.post(
-    "/billing/accounts/{patient_id}/invoices",
+    "/billing/accounts/{uuid:patient_id}/invoices",
     response={201: InvoiceOut, **WITH_400},
     url_name="billing_account_invoices",
 )
@@ -243,7 +245,7 @@ def issue_invoice(request, patient_id: UUID, payload: InvoiceIn):
 
 
 @router.get(
-    "/billing/accounts/{patient_id}/payments",
+    "/billing/accounts/{uuid:patient_id}/payments",
     response={200: list[PaymentOut], **ERRORS_WITH_ID},
     url_name="billing_account_payments",
 )
@@ -253,7 +255,7 @@ def list_payments(request, patient_id: UUID):
 
 
 @router.post(
-    "/billing/accounts/{patient_id}/payments",
+    "/billing/accounts/{uuid:patient_id}/payments",
     response={201: PaymentOut, **WITH_400},
     url_name="billing_account_payments",
 )
@@ -266,7 +268,9 @@ def take_payment(request, patient_id: UUID, payload: PaymentIn):
 
 
 @router.post(
-    "/billing/accounts/{patient_id}/refunds", response={201: PaymentOut, **WITH_400}, url_name="billing_account_refunds"
+    "/billing/accounts/{uuid:patient_id}/refunds",
+    response={201: PaymentOut, **WITH_400},
+    url_name="billing_account_refunds",
 )
 def refund(request, patient_id: UUID, payload: RefundIn):
     patient = _patient(request, patient_id, audit_it=False)
@@ -275,7 +279,7 @@ def refund(request, patient_id: UUID, payload: RefundIn):
 
 
 @router.get(
-    "/billing/accounts/{patient_id}/packages",
+    "/billing/accounts/{uuid:patient_id}/packages",
     response={200: list[PackageOut], **ERRORS_WITH_ID},
     url_name="billing_account_packages",
 )
@@ -284,7 +288,7 @@ def list_packages(request, patient_id: UUID):
 
 
 @router.post(
-    "/billing/accounts/{patient_id}/packages",
+    "/billing/accounts/{uuid:patient_id}/packages",
     response={201: PackageOut, **WITH_400},
     url_name="billing_account_packages",
 )
@@ -297,13 +301,15 @@ def sell_package(request, patient_id: UUID, payload: SellIn):
     return Status(201, _package_out(packages.state(package)))
 
 
-@router.get("/billing/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS_WITH_ID}, url_name="billing_invoice")
+@router.get(
+    "/billing/invoices/{uuid:invoice_id}", response={200: InvoiceOut, **ERRORS_WITH_ID}, url_name="billing_invoice"
+)
 def get_invoice(request, invoice_id: UUID):
     return _invoices_out([ledger.access_invoice(request.user, invoice_id)])[0]
 
 
 @router.post(
-    "/billing/invoices/{invoice_id}/void", response={200: InvoiceOut, **WITH_400}, url_name="billing_invoice_void"
+    "/billing/invoices/{uuid:invoice_id}/void", response={200: InvoiceOut, **WITH_400}, url_name="billing_invoice_void"
 )
 def void_invoice(request, invoice_id: UUID, payload: ReasonIn):
     invoice = ledger.access_invoice(request.user, invoice_id)
@@ -315,7 +321,9 @@ def void_invoice(request, invoice_id: UUID, payload: ReasonIn):
 
 
 @router.post(
-    "/billing/invoices/{invoice_id}/credit", response={200: InvoiceOut, **WITH_400}, url_name="billing_invoice_credit"
+    "/billing/invoices/{uuid:invoice_id}/credit",
+    response={200: InvoiceOut, **WITH_400},
+    url_name="billing_invoice_credit",
 )
 def apply_credit(request, invoice_id: UUID, payload: CreditIn):
     invoice = ledger.access_invoice(request.user, invoice_id)
@@ -326,13 +334,17 @@ def apply_credit(request, invoice_id: UUID, payload: CreditIn):
     return _invoices_out([invoice])[0]
 
 
-@router.get("/billing/packages/{package_id}", response={200: PackageOut, **ERRORS_WITH_ID}, url_name="billing_package")
+@router.get(
+    "/billing/packages/{uuid:package_id}", response={200: PackageOut, **ERRORS_WITH_ID}, url_name="billing_package"
+)
 def get_package(request, package_id: UUID):
     return _package_out(packages.state(packages.access_package(request.user, package_id)))
 
 
 @router.post(
-    "/billing/packages/{package_id}/cancel", response={200: PackageOut, **WITH_400}, url_name="billing_package_cancel"
+    "/billing/packages/{uuid:package_id}/cancel",
+    response={200: PackageOut, **WITH_400},
+    url_name="billing_package_cancel",
 )
 def cancel_package(request, package_id: UUID, payload: ReasonIn):
     package = packages.access_package(request.user, package_id)

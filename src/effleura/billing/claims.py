@@ -14,14 +14,14 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from effleura.billing.access import access_claim_quiet, as_uuid
+from effleura.billing.access import access_claim_quiet
 from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
 from effleura.billing.models import Charge, Claim, ClaimEvent, Policy
-from effleura.billing.values import parse_amount, parse_date
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
+from effleura.core.values import as_uuid, parse_amount, parse_date
 
 NOTE_MAX = 1000
 

@@ -35,11 +35,11 @@ from effleura.billing.access import as_uuid
 from effleura.billing.choices import ChargeStatus, InvoiceKind, InvoiceStatus, PaymentKind, PaymentMethod
 from effleura.billing.models import Charge, ChargeLine, Invoice, InvoiceLine, Package, Payment, PaymentAllocation
 from effleura.billing.models.money import CENT, default_currency
-from effleura.billing.values import parse_amount, parse_date
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
+from effleura.core.values import parse_amount, parse_date
 from effleura.patients.models import Patient
 
 ZERO = Decimal("0.00")
@@ -236,7 +236,7 @@ def _unknown(data: dict, known: set[str]) -> None:
 
 
 def _due(data: dict, issued_on: datetime.date, errors: dict) -> datetime.date:
-    due = parse_date(data.get("due_on"), "due_on", errors, issued_on + datetime.timedelta(days=DUE_DAYS))
+    due = parse_date(data.get("due_on"), "due_on", errors, default=issued_on + datetime.timedelta(days=DUE_DAYS))
     if "due_on" not in errors and due < issued_on:
         errors["due_on"] = "The due date cannot be before the invoice date."
     return due
@@ -469,7 +469,7 @@ def check_take_payment(actor, patient: Patient, data: dict) -> dict:
     amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False, maximum=MAX_AMOUNT)
     method = _method(data.get("method"), errors)
     today = timezone.localdate()
-    received_on = parse_date(data.get("received_on"), "received_on", errors, today)
+    received_on = parse_date(data.get("received_on"), "received_on", errors, default=today)
     if "received_on" not in errors and received_on > today:
         errors["received_on"] = "The payment date cannot be in the future."
     reference = printable(str(data.get("reference") or "")).strip()

@@ -13,14 +13,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
-from effleura.billing.access import as_uuid
 from effleura.billing.choices import Priority, Relationship
 from effleura.billing.models import Payer, Policy
-from effleura.billing.values import parse_date
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
+from effleura.core.values import as_uuid, parse_date
 from effleura.patients.models import Patient
 
 SUBSCRIBER_FIELDS = (

@@ -39,6 +39,7 @@ from django.utils import timezone
 from effleura.billing.choices import ChargeStatus, InvoiceStatus, PaymentKind, PaymentMethod
 from effleura.billing.models import Charge, ChargeLine, Invoice, Payment, PaymentAllocation
 from effleura.billing.models.money import CENT
+from effleura.core.values import parse_date
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
@@ -73,16 +74,11 @@ class Report:
 
 
 def _date(data: Mapping, name: str, default: datetime.date, errors: dict) -> datetime.date:
-    value = data.get(name)
-    if value in (None, ""):
-        return default
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value).strip())
-    except ValueError:
+    day = parse_date(data.get(name), name, errors, default=default)
+    if name in errors:
+        # A report's parameters are query strings and API input: the API's own words.
         errors[name] = "Enter a real date as YYYY-MM-DD, e.g. 2026-03-01."
-        return default
+    return day
 
 
 def check_params(name: str, data: Mapping) -> dict:

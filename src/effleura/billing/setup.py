@@ -35,11 +35,11 @@ from effleura.billing.catalog import CODE_PATTERN
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
 from effleura.billing.models.money import CENT
-from effleura.billing.values import parse_amount
 from effleura.clinical import knowledge
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import parse_amount
 from effleura.scheduling.models import Service
 
 VIEW = "billing_setup.view"

@@ -2,23 +2,14 @@
 permission table (core.access.authorize) and writes the audit event, allowed or denied,
 with the patient's id so the patient's access log shows every look at their record."""
 
-import uuid
-
 from django.db.models import Prefetch
 from django.http import Http404
 
 from effleura.clinical import homecare, measures
 from effleura.clinical.models import Discharge, Episode, Goal, OutcomeMeasurement, SessionNote, TreatmentPlan
 from effleura.core.access import allowed, authorize
+from effleura.core.values import as_uuid
 from effleura.patients.models import HealthHistory, Patient
-
-
-def as_uuid(value, what: str = "record") -> uuid.UUID:
-    """``value`` as a UUID, or Http404 (a malformed id names nothing)."""
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        raise Http404(f"No such {what}.") from None
 
 
 def access_patient_clinical(user, patient_id, *, key: str = "clinical.view") -> Patient:

@@ -23,12 +23,12 @@ from effleura.clinical.access import (
     access_measurement,
     access_measurements,
     access_progress,
-    as_uuid,
     episode_note,
     measurement_notes,
 )
 from effleura.clinical.models import OutcomeMeasurement
 from effleura.core.api_schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, WholeNumber, text
+from effleura.core.values import as_uuid
 from effleura.documents.pdf import pdf_response
 
 router = Router(tags=["clinical: outcome measures and home care"])

@@ -24,13 +24,14 @@ from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import knowledge
-from effleura.clinical.access import access_episode, as_uuid
+from effleura.clinical.access import access_episode
 from effleura.clinical.bodychart import clean_body_marks
 from effleura.clinical.choices import AssessmentKind, EpisodeStatus, RecordStatus
 from effleura.clinical.models import Assessment, Episode
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction, AuditOutcome
+from effleura.core.values import as_uuid, parse_date, reject_unknown
 from effleura.patients.choices import BodyRegion
 
 __all__ = [
@@ -441,17 +442,11 @@ def clean_special_tests(value, errors: dict) -> list[dict]:
     return clean
 
 
-def _date(value, errors: dict, episode: Episode, today: datetime.date):
-    if isinstance(value, datetime.datetime):
-        value = value.date()
-    if isinstance(value, str):
-        try:
-            value = datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            errors["assessed_on"] = "Enter the date of the assessment, e.g. 2025-03-14."
-            return None
-    if not isinstance(value, datetime.date):
-        errors["assessed_on"] = "Enter the date of the assessment, e.g. 2025-03-14."
+def _assessed_on(value, errors: dict, episode: Episode, today: datetime.date):
+    """The assessment's date: today when not given, never in the future nor before the
+    episode opened."""
+    value = parse_date(value, "assessed_on", errors, default=today)
+    if "assessed_on" in errors:
         return None
     if value > today:
         errors["assessed_on"] = "An assessment can’t be dated in the future."
@@ -465,9 +460,7 @@ def _date(value, errors: dict, episode: Episode, today: datetime.date):
 def clean_assessment(data: dict, episode: Episode, *, partial: bool, today: datetime.date | None = None) -> dict:
     """Validate and normalise an assessment's fields (only those given when ``partial``).
     Raises ValidationError naming each field at fault."""
-    unknown = set(data) - set(FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
+    reject_unknown(data, FIELDS)
     today = today or timezone.localdate()
     errors: dict[str, str] = {}
     clean: dict = {}
@@ -477,7 +470,7 @@ def clean_assessment(data: dict, episode: Episode, *, partial: bool, today: date
             errors["kind"] = "Choose initial assessment or re-assessment."
         clean["kind"] = kind
     if "assessed_on" in data or not partial:
-        clean["assessed_on"] = _date(data.get("assessed_on") or today, errors, episode, today)
+        clean["assessed_on"] = _assessed_on(data.get("assessed_on") or today, errors, episode, today)
     cleaners = {
         "posture": clean_posture,
         "rom": clean_rom,

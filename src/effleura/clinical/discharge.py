@@ -28,6 +28,7 @@ from effleura.clinical.plans import measure_label
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import parse_date, reject_unknown
 
 SUMMARY_MAX = 10_000
 # The cancellation reason front desk and the patient's notice see: no clinical detail.
@@ -55,9 +56,7 @@ def check_discharge(actor, episode: Episode, data: dict) -> CleanDischarge:
     # Discharge cancels the visits still booked: the actor must be allowed to do that too.
     authorize(actor, "appointment.change", patient_id=patient_id, record_id=episode.public_id)
     _refuse_twice(episode)
-    unknown = set(data) - {"reason", "summary", "discharged_on"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(str(u)[:40] for u in unknown))}.")
+    reject_unknown(data, {"reason", "summary", "discharged_on"})
     errors: dict[str, str] = {}
     reason = data.get("reason") or ""
     if reason not in DischargeReason.values:
@@ -67,13 +66,8 @@ def check_discharge(actor, episode: Episode, data: dict) -> CleanDischarge:
         errors["summary"] = f"Keep the summary under {SUMMARY_MAX} characters."
     elif reason == DischargeReason.OTHER and not summary:
         errors["summary"] = "Say in the summary why the episode ends."
-    on = data.get("discharged_on") or timezone.localdate()
-    if isinstance(on, str):
-        try:
-            on = datetime.date.fromisoformat(on.strip())
-        except ValueError:
-            errors["discharged_on"] = "Give the date as a date, e.g. 2025-03-04."
-    if isinstance(on, datetime.date) and "discharged_on" not in errors:
+    on = parse_date(data.get("discharged_on") or timezone.localdate(), "discharged_on", errors)
+    if on is not None:
         if on < episode.opened_on:
             errors["discharged_on"] = "The discharge cannot be before the episode started."
         elif on > timezone.localdate():

@@ -19,6 +19,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.permissions import CLINICAL
+from effleura.core.values import parse_date, reject_unknown
 from effleura.patients.models import Patient
 
 TITLE_MAX = 150
@@ -56,9 +57,7 @@ def check_open_episode(actor, patient: Patient, data: dict) -> dict:
     ``data``: title (required), therapist (a clinician; default: the actor when a
     clinician), opened_on (a date, default today; not more than a week ahead)."""
     authorize(actor, "clinical.write", patient_id=patient.public_id, record_id=patient.public_id)
-    unknown = set(data) - {"title", "therapist", "opened_on"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"title", "therapist", "opened_on"})
     errors: dict[str, str] = {}
     title = " ".join(str(data.get("title") or "").split())
     if not title:
@@ -69,14 +68,8 @@ def check_open_episode(actor, patient: Patient, data: dict) -> dict:
     if therapist in (None, "") and actor.role in CLINICAL:
         therapist = actor
     therapist = _therapist(therapist, errors)
-    opened_on = data.get("opened_on") or timezone.localdate()
-    if isinstance(opened_on, str):
-        try:
-            opened_on = datetime.date.fromisoformat(opened_on)
-        except ValueError:
-            errors["opened_on"] = "Give the date as a date, e.g. 2025-03-04."
-            opened_on = None
-    if isinstance(opened_on, datetime.date):
+    opened_on = parse_date(data.get("opened_on") or timezone.localdate(), "opened_on", errors)
+    if opened_on is not None:
         if opened_on > timezone.localdate() + datetime.timedelta(days=MAX_DAYS_AHEAD):
             errors["opened_on"] = "An episode cannot start more than a week ahead."
         elif opened_on < patient.date_of_birth:

@@ -22,6 +22,7 @@ from effleura.clinical.models import Episode, HomeCareItem, HomeCarePlan
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import reject_unknown
 
 RECORD_TYPE = "home_care_plan"
 INTRODUCTION_MAX = 2000
@@ -143,9 +144,7 @@ def check_save_homecare(actor, episode: Episode, data: dict) -> dict:
     "dosage": text (blank = the library's), "notes": text}]. Each library item appears
     once. Raises ValidationError naming the field ("items.2.item") at fault."""
     authorize(actor, "clinical.write", patient_id=episode.patient.public_id, record_id=episode.public_id)
-    unknown = set(data) - {"introduction", "items"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"introduction", "items"})
     require_open(episode, "change its home-care plan")
     errors: dict[str, str] = {}
     introduction = data.get("introduction") or ""

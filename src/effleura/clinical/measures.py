@@ -27,6 +27,7 @@ from effleura.clinical.models import Episode, Goal, OutcomeMeasurement, SessionN
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import parse_date, reject_unknown
 
 RECORD_TYPE = "outcome_measurement"
 LABEL_MAX = 80  # a PSFS activity in the client's words: "climbing stairs", "lifting my grandchild"
@@ -144,9 +145,7 @@ def check_record_measure(actor, episode: Episode, data: dict) -> dict:
     this episode, optional). Raises ValidationError naming the field at fault; a
     questionnaire the scorer refuses is refused with its reason under "answers"."""
     authorize(actor, "clinical.write", patient_id=episode.patient.public_id, record_id=episode.public_id)
-    unknown = set(data) - {"measure", "answers", "labels", "taken_on", "note"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"measure", "answers", "labels", "taken_on", "note"})
     require_open(episode, "record a measure")
     errors: dict[str, str] = {}
     measure = data.get("measure")
@@ -195,15 +194,8 @@ def _clean_labels(measure: str, labels, answers: list, errors: dict) -> list[str
 
 
 def _clean_date(value, episode: Episode, errors: dict):
-    taken_on = value or timezone.localdate()
-    if isinstance(taken_on, str):
-        try:
-            taken_on = datetime.date.fromisoformat(taken_on)
-        except ValueError:
-            errors["taken_on"] = "Give the date as a date, e.g. 2025-03-04."
-            return None
-    if not isinstance(taken_on, datetime.date) or isinstance(taken_on, datetime.datetime):
-        errors["taken_on"] = "Give the date as a date, e.g. 2025-03-04."
+    taken_on = parse_date(value or timezone.localdate(), "taken_on", errors)
+    if taken_on is None:
         return None
     if taken_on > timezone.localdate():
         errors["taken_on"] = "A measure can’t be dated in the future."

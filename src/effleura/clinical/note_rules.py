@@ -14,13 +14,13 @@ sources); this module only says what a verdict means for charting:
 """
 
 import dataclasses
-import datetime
 
 from django.core.exceptions import ValidationError
 
 from effleura.clinical import bodychart, knowledge, screening
 from effleura.clinical.choices import ClientPosition, Pressure
 from effleura.clinical.models import NoteTemplate, TechniqueEntry
+from effleura.core.values import clean_text, parse_date, reject_unknown
 from effleura.patients.choices import BodyRegion, Condition
 from effleura.patients.models import HealthHistory
 from effleura.scheduling.choices import AppointmentStatus
@@ -156,15 +156,6 @@ def row_screening(found: Screening, technique: str, regions, body_marks=()) -> R
 # Cleaning input (pure) ------------------------------------------------------------------------
 
 
-def clean_text(value, field: str, errors: dict, limit: int = TEXT_MAX) -> str:
-    text = "" if value is None else str(value).strip()
-    if "\x00" in text:
-        errors[field] = "Remove the NUL character: text may not contain it."
-    elif len(text) > limit:
-        errors[field] = f"Keep this under {limit} characters."
-    return text
-
-
 def _whole(value, field: str, errors: dict, low: int, high: int, what: str):
     if value in (None, ""):
         return None
@@ -195,9 +186,10 @@ def clean_row(row, prefix: str, errors: dict, *, fields=ROW_FIELDS) -> dict | No
     if not isinstance(row, dict):
         errors[prefix] = "Each technique is a set of fields (technique, minutes, regions, …)."
         return None
-    unknown = set(row) - set(fields)
-    if unknown:
-        errors[prefix] = f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}."
+    try:
+        reject_unknown(row, fields)
+    except ValidationError as exc:
+        errors[prefix] = exc.messages[0]
         return None
     clean = {}
     technique = str(row.get("technique") or "").strip()
@@ -227,12 +219,12 @@ def clean_row(row, prefix: str, errors: dict, *, fields=ROW_FIELDS) -> dict | No
         errors[f"{prefix}.position"] = f"Choose one of: {', '.join(ClientPosition.labels)}."
     clean["position"] = position
     if "notes" in fields:
-        clean["notes"] = clean_text(row.get("notes"), f"{prefix}.notes", errors, ROW_NOTES_MAX)
+        clean["notes"] = clean_text(row.get("notes"), f"{prefix}.notes", errors, limit=ROW_NOTES_MAX)
     # Absent (not empty) means "keep the reason the note already holds" (an API client
     # sending back the rows it read); the web form always sends the field.
     if "override_reason" in fields and "override_reason" in row:
-        clean["override_reason"] = " ".join(
-            clean_text(row.get("override_reason"), f"{prefix}.override_reason", errors, REASON_MAX).split()
+        clean["override_reason"] = clean_text(
+            row.get("override_reason"), f"{prefix}.override_reason", errors, limit=REASON_MAX, one_line=True
         )
     return clean
 
@@ -262,26 +254,18 @@ def _clean_marks(value, errors: dict) -> list:
 
 def clean_note_fields(data: dict, errors: dict) -> dict:
     """The note's own fields present in ``data`` (partial: only what was sent)."""
-    unknown = set(data) - NOTE_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
+    reject_unknown(data, NOTE_FIELDS)
     clean = {}
     for name in TEXT_FIELDS:
         if name in data:
-            clean[name] = clean_text(data[name], name, errors)
+            clean[name] = clean_text(data[name], name, errors, limit=TEXT_MAX)
     if "pain_now" in data:
         clean["pain_now"] = _whole(data["pain_now"], "pain_now", errors, 0, 10, "pain now")
     if "body_marks" in data:
         clean["body_marks"] = _clean_marks(data["body_marks"], errors)
     if "session_date" in data:
-        day = data["session_date"]
-        if isinstance(day, str):
-            try:
-                day = datetime.date.fromisoformat(day)
-            except ValueError:
-                errors["session_date"] = "Give the date as YYYY-MM-DD."
-                day = None
-        if day is None or not isinstance(day, datetime.date):
+        day = parse_date(data["session_date"], "session_date", errors)
+        if day is None:
             errors.setdefault("session_date", "Give the date of the session.")
         clean["session_date"] = day
     if "techniques" in data:

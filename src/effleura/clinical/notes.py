@@ -25,7 +25,6 @@ a transaction with their audit events.
 
 import dataclasses
 import datetime
-import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -33,13 +32,14 @@ from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import screening
-from effleura.clinical.access import access_episode, as_uuid, current_history
+from effleura.clinical.access import access_episode, current_history
 from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry
 from effleura.clinical.note_rules import (
     TEMPLATE_NAME_MAX,
     TEMPLATE_ROW_FIELDS,
     TEXT_FIELDS,
+    TEXT_MAX,
     UNSCHEDULED_MAX_MINUTES,
     RowScreening,
     Screening,
@@ -49,10 +49,10 @@ from effleura.clinical.note_rules import (
     overrides_for,
     row_screening,
 )
-from effleura.clinical.note_rules import clean_text as _text
 from effleura.core import audit, extension_points
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction, AuditOutcome
+from effleura.core.values import as_uuid, clean_text, parse_uuid, reject_unknown
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, Service
@@ -567,7 +567,7 @@ def check_add_addendum(actor, note: SessionNote, text) -> str:
     if note.status != RecordStatus.SIGNED:
         raise ValidationError({"text": "This note is still a draft: its author edits it. Addenda follow signing."})
     errors: dict[str, str] = {}
-    text = _text(text, "text", errors)
+    text = clean_text(text, "text", errors, limit=TEXT_MAX)
     if not text and "text" not in errors:
         errors["text"] = "Write the addendum."
     if errors:
@@ -598,10 +598,8 @@ def _service(value, errors: dict) -> Service | None:
     if value in (None, ""):
         errors["service"] = "Choose the service this template is for."
         return None
-    try:
-        found = Service.objects.filter(public_id=uuid.UUID(str(value))).first()
-    except ValueError:
-        found = None
+    key = parse_uuid(value)
+    found = Service.objects.filter(public_id=key).first() if key is not None else None
     if found is None:
         errors["service"] = "Choose one of the practice's services."
     return found
@@ -611,21 +609,19 @@ def check_save_template(actor, data: dict, template: NoteTemplate | None = None)
     """Validate a note template (new, or a change to ``template``: only the fields sent).
     Its techniques are checked like a note's, without screening (no patient yet)."""
     authorize(actor, "clinical.write", record_id=template.public_id if template else "")
-    unknown = set(data) - TEMPLATE_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
+    reject_unknown(data, TEMPLATE_FIELDS)
     errors: dict[str, str] = {}
     clean: dict = {}
     if template is None or "service" in data:
         clean["service"] = _service(data.get("service"), errors)
     if template is None or "name" in data:
-        name = " ".join(_text(data.get("name"), "name", errors, TEMPLATE_NAME_MAX).split())
+        name = clean_text(data.get("name"), "name", errors, limit=TEMPLATE_NAME_MAX, one_line=True)
         if not name and "name" not in errors:
             errors["name"] = "Name the template, e.g. 'Bedside 15 minutes'."
         clean["name"] = name
     for name in ("subjective", "objective", "assessment", "plan"):
         if name in data:
-            clean[name] = _text(data[name], name, errors)
+            clean[name] = clean_text(data[name], name, errors, limit=TEXT_MAX)
     if "techniques" in data:
         rows = clean_rows(data["techniques"], errors, fields=TEMPLATE_ROW_FIELDS)
         clean["techniques"] = rows

@@ -36,6 +36,7 @@ from effleura.clinical.models import Episode, Goal, TreatmentPlan
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import parse_date, reject_unknown
 
 MAX_CODES = 12  # a claim form carries at most 12 diagnosis codes
 MAX_GOALS = 10
@@ -194,23 +195,6 @@ def _number(value, name: str, errors: dict) -> float | None:
     return number
 
 
-def _date(value, name: str, errors: dict) -> datetime.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime.datetime):
-        value = value.date()
-    if isinstance(value, str):
-        try:
-            value = datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            errors[name] = "Give the date as a date, e.g. 2025-03-04."
-            return None
-    if not isinstance(value, datetime.date):
-        errors[name] = "Give the date as a date, e.g. 2025-03-04."
-        return None
-    return value
-
-
 def _as_list(value) -> list:
     """A list from a list, or from text separated by commas, semicolons or spaces."""
     if value is None or value == "":
@@ -314,9 +298,10 @@ def clean_goal(data: dict, n: int, episode: Episode, errors: dict) -> dict:
     if not isinstance(data, dict):
         errors[prefix] = "Give each goal as a set of fields."
         return {}
-    unknown = set(data) - set(GOAL_FIELDS)
-    if unknown:
-        errors[prefix] = f"Unknown field(s): {', '.join(sorted(str(u)[:40] for u in unknown))}."
+    try:
+        reject_unknown(data, GOAL_FIELDS)
+    except ValidationError as exc:
+        errors[prefix] = exc.messages[0]
         return {}
     description = " ".join(_text(data.get("description"), DESCRIPTION_MAX).split())
     if not description:
@@ -350,7 +335,7 @@ def clean_goal(data: dict, n: int, episode: Episode, errors: dict) -> dict:
             errors[f"{prefix}.target"] = f"Lower is better here: the target must be below the baseline ({baseline:g})."
         elif direction == GoalDirection.INCREASE and not target > baseline:
             errors[f"{prefix}.target"] = f"Higher is better here: the target must be above the baseline ({baseline:g})."
-    target_date = _date(data.get("target_date"), f"{prefix}.target_date", errors)
+    target_date = parse_date(data.get("target_date"), f"{prefix}.target_date", errors)
     if target_date is not None and target_date < episode.opened_on:
         errors[f"{prefix}.target_date"] = "The target date cannot be before the episode started."
     status = data.get("status") or GoalStatus.NOT_STARTED
@@ -369,9 +354,7 @@ def clean_goal(data: dict, n: int, episode: Episode, errors: dict) -> dict:
 
 def clean_plan(episode: Episode, data: dict) -> dict:
     """Validate a plan (no database beyond the knowledge base); raise ValidationError."""
-    unknown = set(data) - set(PLAN_FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(str(u)[:40] for u in unknown))}.")
+    reject_unknown(data, PLAN_FIELDS)
     errors: dict[str, str] = {}
     clean: dict = {"diagnosis_codes": clean_codes(data.get("diagnosis_codes"), errors)}
     clean["techniques"] = _clean_keys(
@@ -395,7 +378,7 @@ def clean_plan(episode: Episode, data: dict) -> dict:
     if len(summary) > HOME_CARE_MAX:
         errors["home_care_summary"] = f"Keep the home-care summary under {HOME_CARE_MAX} characters."
     clean["home_care_summary"] = summary
-    clean["reassess_on"] = _date(data.get("reassess_on"), "reassess_on", errors)
+    clean["reassess_on"] = parse_date(data.get("reassess_on"), "reassess_on", errors)
     if clean["reassess_on"] is not None and clean["reassess_on"] < episode.opened_on:
         errors["reassess_on"] = "The re-assessment cannot be before the episode started."
 

@@ -12,8 +12,8 @@ from effleura.core.choices import AuditAction, AuditOutcome, Role
 class PublicIdModel(models.Model):
     """A record that pages and the API name by an opaque UUID, never by its sequential key.
 
-    Every model whose id appears in a URL or an API answer inherits from this (or, where a
-    Django base class is already the parent, declares the same field)."""
+    Every model whose id appears in a URL or an API answer inherits from this (put it
+    first where a Django base class is also a parent, as User does)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
@@ -21,13 +21,12 @@ class PublicIdModel(models.Model):
         abstract = True
 
 
-class User(AbstractUser):
+class User(PublicIdModel, AbstractUser):
     """A member of staff who signs in. Their role decides what they may see and do.
 
     A user with no role (a new or suspended account) may sign in but sees no records.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     credentials = models.CharField(max_length=60, blank=True, help_text="Shown after the name, e.g. LMT, CMT.")
     npi = models.CharField(
@@ -59,7 +58,7 @@ class AuditEventQuerySet(models.QuerySet):
         raise PermissionError("Audit events are append-only: they cannot be changed.")
 
 
-class AuditEvent(models.Model):
+class AuditEvent(PublicIdModel):
     """One access to patient data or one security event: who, when, what, and the outcome.
 
     Append-only. The model refuses updates and deletes, and database triggers (see the
@@ -67,7 +66,6 @@ class AuditEvent(models.Model):
     plain values, not foreign keys, so deleting a user or a record never rewrites history.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     actor_username = models.CharField(max_length=150, blank=True)
@@ -105,12 +103,11 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class ApiToken(models.Model):
+class ApiToken(PublicIdModel):
     """A personal API token. Only its hash is stored; the token is shown once at creation."""
 
     PREFIX = "eff_"
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     key_hash = models.CharField(max_length=64, unique=True)

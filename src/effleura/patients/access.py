@@ -1,8 +1,6 @@
 """The only way a view, API call or task fetches patient data. Each function asks the
 permission table (core.access.authorize) and writes the audit event."""
 
-import uuid
-
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404
@@ -10,6 +8,7 @@ from django.http import Http404
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import as_uuid
 from effleura.patients import search
 from effleura.patients.consent import consent_statuses
 from effleura.patients.models import ConsentDocument, ConsentDocumentVersion, HealthHistory, Patient, PatientConsent
@@ -17,16 +16,9 @@ from effleura.patients.models import ConsentDocument, ConsentDocumentVersion, He
 SEARCH_LIMIT = 20
 
 
-def _as_uuid(value) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise Http404("No such patient.") from None
-
-
 def access_patient(user, patient_id, *, key: str = "patient.view", audit_it: bool = True) -> Patient:
     """The patient ``patient_id`` if ``user`` may use it under ``key`` (default: read)."""
-    patient_id = _as_uuid(patient_id)
+    patient_id = as_uuid(patient_id, "patient")
     authorize(user, key, patient_id=patient_id, record_id=patient_id)
     patient = Patient.objects.filter(public_id=patient_id).first()
     if patient is None:
@@ -61,7 +53,7 @@ def access_patient_page(user, page_number, *, per_page: int = 50, status: str = 
 
 def access_health_history(user, patient_id, version: int | None = None):
     """(patient, the requested or current version or None, the version before it or None)."""
-    patient_id = _as_uuid(patient_id)
+    patient_id = as_uuid(patient_id, "patient")
     authorize(user, "health_history.view", patient_id=patient_id)
     patient = access_patient(user, patient_id, audit_it=False)
     versions = HealthHistory.objects.filter(patient=patient).select_related("recorded_by")
@@ -77,7 +69,7 @@ def access_health_history(user, patient_id, version: int | None = None):
 
 
 def access_health_history_versions(user, patient_id) -> tuple[Patient, list[HealthHistory]]:
-    patient_id = _as_uuid(patient_id)
+    patient_id = as_uuid(patient_id, "patient")
     authorize(user, "health_history.view", patient_id=patient_id)
     patient = access_patient(user, patient_id, audit_it=False)
     versions = list(HealthHistory.objects.filter(patient=patient).select_related("recorded_by").order_by("-version"))
@@ -110,7 +102,7 @@ def access_consent_statuses(user, patient: Patient):
 def access_consent(user, patient: Patient, consent_id, *, key: str) -> PatientConsent:
     authorize(user, key, patient_id=patient.public_id, record_id=consent_id)
     consent = (
-        PatientConsent.objects.filter(patient=patient, public_id=_as_uuid(consent_id))
+        PatientConsent.objects.filter(patient=patient, public_id=as_uuid(consent_id, "consent"))
         .select_related("document_version__document")
         .first()
     )

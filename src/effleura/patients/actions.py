@@ -15,6 +15,7 @@ from django.utils import timezone
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import reject_unknown
 from effleura.patients.choices import (
     BodyRegion,
     Condition,
@@ -52,9 +53,7 @@ def _clean_patient(data: dict, *, partial: bool) -> dict:
     """Normalise and validate patient fields; raise ValidationError naming each bad field."""
     errors: dict[str, str] = {}
     clean: dict = {}
-    unknown = set(data) - set(PATIENT_FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, PATIENT_FIELDS)
     for name in PATIENT_FIELDS:
         if name not in data:
             if not partial and name in REQUIRED_PATIENT_FIELDS:
@@ -217,9 +216,7 @@ def _text(value, limit: int | None = None) -> str:
 
 def clean_health_history(data: dict, today: datetime.date) -> dict:
     """Validate and normalise a health history; pure (no database)."""
-    unknown = set(data) - set(HISTORY_FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, HISTORY_FIELDS)
     errors: dict[str, str] = {}
     clean = {
         "presenting_complaint": _text(data.get("presenting_complaint")),

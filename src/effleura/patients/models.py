@@ -1,12 +1,12 @@
 import datetime
 import re
-import uuid
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from effleura.core.models import PublicIdModel
 from effleura.patients.choices import (
     ConsentKind,
     ContactMethod,
@@ -30,14 +30,13 @@ class ChartNumberSequence(models.Model):
         return f"next chart number {self.next_value}"
 
 
-class Patient(models.Model):
+class Patient(PublicIdModel):
     """A person who receives care from the practice: their identity and how to reach them.
 
     Clinical content (health history, notes) lives in separate records with their own
     permissions; this record is what front desk and billing also see.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     chart_number = models.CharField(max_length=20, unique=True, editable=False)
     legal_first_name = models.CharField("legal first name", max_length=100)
     legal_last_name = models.CharField("legal last name", max_length=100)
@@ -96,11 +95,10 @@ class Patient(models.Model):
         return day.year - self.date_of_birth.year - before_birthday
 
 
-class HealthHistory(models.Model):
+class HealthHistory(PublicIdModel):
     """One version of a patient's intake health history. Never edited: every save is a
     new version, so the chart can show what changed and when, and by whom."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="health_histories")
     version = models.PositiveIntegerField()
     recorded_at = models.DateTimeField(default=timezone.now)
@@ -151,14 +149,13 @@ class HealthHistory(models.Model):
         return screening_conditions(self, timezone.localdate())
 
 
-class ConsentDocument(models.Model):
+class ConsentDocument(PublicIdModel):
     """A consent form of the practice (treatment consent, privacy notice, ...).
 
     Its wording lives in versions; a patient signs one version. Publishing a new version
     makes earlier signatures outdated for a required document.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=12, choices=ConsentKind.choices)
     title = models.CharField(max_length=150, unique=True)
     required = models.BooleanField(default=True, help_text="Every active patient must have signed the current version.")
@@ -172,10 +169,9 @@ class ConsentDocument(models.Model):
         return self.title
 
 
-class ConsentDocumentVersion(models.Model):
+class ConsentDocumentVersion(PublicIdModel):
     """One wording of a consent document. Never edited once published."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="versions")
     version = models.PositiveIntegerField()
     body = models.TextField(help_text="Nature of the treatment, benefits, risks, and the right to refuse.")
@@ -190,13 +186,12 @@ class ConsentDocumentVersion(models.Model):
         return f"{self.document.title} v{self.version}"
 
 
-class PatientConsent(models.Model):
+class PatientConsent(PublicIdModel):
     """A patient's consent to one version of a document: typed full name, a tick and the time.
 
     Withdrawing keeps the record and stamps who withdrew it, when and why.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
     document_version = models.ForeignKey(ConsentDocumentVersion, on_delete=models.PROTECT, related_name="+")
     typed_name = models.CharField(max_length=200)

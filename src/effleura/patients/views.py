@@ -12,9 +12,10 @@ from django.views.decorators.http import require_POST
 
 from effleura.core.access import allowed, authorize
 from effleura.core.extension_points import chart_sections
-from effleura.core.permissions import has_permission
+from effleura.core.forms import apply_errors
 from effleura.patients import access, actions
 from effleura.patients import history as history_rules
+from effleura.patients.chart import chart_context
 from effleura.patients.choices import PatientStatus
 from effleura.patients.forms import (
     ConsentCaptureForm,
@@ -27,16 +28,6 @@ from effleura.patients.forms import (
     SurgeryFormSet,
 )
 from effleura.patients.models import ConsentDocument, ConsentDocumentVersion
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    """Put an action's ValidationError beside the fields it names (or on top)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
 
 # List and search --------------------------------------------------------------------
 
@@ -78,7 +69,7 @@ def patient_create(request):
             form = PatientForm(request.POST, show_confirm=True)
             form.is_valid()
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             patient = actions.do_create_patient(request.user, clean)
             messages.success(request, f"{patient.display_name} registered with chart number {patient.chart_number}.")
@@ -96,7 +87,7 @@ def patient_edit(request, patient_id):
         try:
             clean = actions.check_update_patient(request.user, patient, data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             actions.do_update_patient(request.user, patient, clean)
             messages.success(request, "Saved.")
@@ -110,19 +101,9 @@ def patient_edit(request, patient_id):
 # The chart ------------------------------------------------------------------------
 
 
-def _chart_context(request, patient, tab: str) -> dict:
-    return {
-        "patient": patient,
-        "tab": tab,
-        "nav": "patients",
-        "can_clinical": has_permission(request.user, "health_history.view"),
-        "consents": access.access_consent_statuses(request.user, patient),
-    }
-
-
 def chart(request, patient_id):
     patient = access.access_patient(request.user, patient_id)
-    context = _chart_context(request, patient, "overview")
+    context = chart_context(request, patient, "overview")
     context["sections"] = chart_sections.collect(request.user, patient)
     if context["can_clinical"]:
         _p, current, _prev = access.access_health_history(request.user, patient.public_id)
@@ -146,7 +127,7 @@ def history_version(request, patient_id, version):
 
 
 def _render_history(request, patient, current, previous, versions):
-    context = _chart_context(request, patient, "history")
+    context = chart_context(request, patient, "history")
     context.update(
         {
             "current": current,
@@ -187,7 +168,7 @@ def history_new(request, patient_id):
             try:
                 clean = actions.check_add_health_history(request.user, patient, data)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 saved = actions.do_add_health_history(request.user, patient, clean)
                 messages.success(request, f"Health history saved as version {saved.version}.")
@@ -196,7 +177,7 @@ def history_new(request, patient_id):
         form = HealthHistoryForm(initial=initial)
         med_forms = MedicationFormSet(initial=meds, prefix="med")
         surgery_forms = SurgeryFormSet(initial=surgeries, prefix="surgery")
-    context = _chart_context(request, patient, "history")
+    context = chart_context(request, patient, "history")
     context.update({"form": form, "med_forms": med_forms, "surgery_forms": surgery_forms, "current": current})
     return render(request, "patients/history_form.html", context)
 
@@ -226,12 +207,12 @@ def consent_capture(request, patient_id, document_id):
                 request.user, patient, version, form.cleaned_data["typed_name"], form.cleaned_data["agreed"]
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             actions.do_capture_consent(request.user, patient, version, typed_name)
             messages.success(request, f"Consent to “{version.document.title}” recorded.")
             return redirect("patients:chart", patient_id=patient.public_id)
-    context = _chart_context(request, patient, "overview")
+    context = chart_context(request, patient, "overview")
     context.update({"form": form, "version": version})
     return render(request, "patients/consent_capture.html", context)
 
@@ -267,7 +248,7 @@ def consent_document_new(request):
         try:
             actions.check_save_consent_document(request.user, title=data["title"], kind=data["kind"], body=data["body"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             document = actions.do_create_consent_document(
                 request.user, title=data["title"], kind=data["kind"], required=data["required"], body=data["body"]
@@ -310,7 +291,7 @@ def consent_document_version_new(request, document_id):
                 document=document,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             version = actions.do_publish_consent_version(request.user, document, form.cleaned_data["body"])
             messages.success(

@@ -2,8 +2,6 @@
 the permission table (core.access.authorize) and writes the audit event; every list is a
 bounded number of queries whatever its length."""
 
-import uuid
-
 from django.db.models import Q
 from django.http import Http404
 
@@ -11,19 +9,13 @@ from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
+from effleura.core.values import as_uuid
 from effleura.patients.access import access_patient
 from effleura.referrals.models import Referral, ReferringProvider
 
 SEARCH_LIMIT = 20
 PROVIDER_PAGE = 200
 PATIENTS_LIMIT = 200
-
-
-def _as_uuid(value, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise Http404(f"No such {what}.") from None
 
 
 # Providers ------------------------------------------------------------------------------
@@ -55,7 +47,7 @@ def access_providers(
 
 
 def access_provider(user, provider_id, *, key: str = "provider.view") -> ReferringProvider:
-    provider_id = _as_uuid(provider_id, "provider")
+    provider_id = as_uuid(provider_id, "provider")
     authorize(user, key, record_id=provider_id)
     provider = ReferringProvider.objects.filter(public_id=provider_id).first()
     if provider is None:
@@ -78,7 +70,7 @@ def access_provider_referrals(user, provider: ReferringProvider, *, limit: int =
 
 def access_patient_referrals(user, patient_id) -> tuple:
     """(patient, their referrals newest first with provider and episode): bounded queries."""
-    patient_id = _as_uuid(patient_id, "patient")
+    patient_id = as_uuid(patient_id, "patient")
     authorize(user, "referral.view", patient_id=patient_id, record_id=patient_id)
     patient = access_patient(user, patient_id, audit_it=False)
     referrals = list(Referral.objects.filter(patient=patient).select_related("provider", "episode"))
@@ -90,7 +82,7 @@ def access_referral(
     user, referral_id, *, key: str = "referral.view", audit_it: bool = True, detail: str = ""
 ) -> Referral:
     """The referral ``referral_id`` with its patient, provider and episode, if ``user`` may use it."""
-    referral_id = _as_uuid(referral_id, "referral")
+    referral_id = as_uuid(referral_id, "referral")
     authorize(user, key, record_id=referral_id)
     referral = Referral.objects.filter(public_id=referral_id).select_related("patient", "provider", "episode").first()
     if referral is None:
@@ -145,7 +137,7 @@ def access_permission_form(user, patient_id=None):
     """The patient the blank referral / permission form (referrals/forms_pdf.py) is printed
     for (None for a blank form) if ``user`` may print it; the print is audited as PRINT,
     naming the patient when there is one."""
-    pid = _as_uuid(patient_id, "patient") if patient_id not in (None, "") else None
+    pid = as_uuid(patient_id, "patient") if patient_id not in (None, "") else None
     if pid is None:
         authorize(user, "referral.view", record_id="")
         patient = None

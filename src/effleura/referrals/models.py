@@ -1,22 +1,20 @@
 """Referring providers, referrals (prescriptions) with their authorization, and the
 reports that go back to the referring provider."""
 
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from effleura.core.models import PublicIdModel
 from effleura.patients.models import Patient
 from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
 
 
-class ReferringProvider(models.Model):
+class ReferringProvider(PublicIdModel):
     """A physician or other prescriber who refers patients and receives reports."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     credentials = models.CharField(max_length=60, blank=True, help_text="e.g. MD, DO, NP, PA-C, DC")
@@ -48,14 +46,13 @@ class ReferringProvider(models.Model):
         return f"{name}, {self.credentials}" if self.credentials else name
 
 
-class Referral(models.Model):
+class Referral(PublicIdModel):
     """A referral or prescription for massage: diagnosis, what is asked for, how many visits
     are authorized and until when, the prescriber's precautions, and the scanned original.
 
     Visits used are the patient's completed appointments from valid_from to valid_until
     (referrals/authorization.py)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
     provider = models.ForeignKey(ReferringProvider, on_delete=models.PROTECT, related_name="referrals")
     episode = models.ForeignKey(
@@ -97,7 +94,7 @@ class Referral(models.Model):
         return f"referral of {self.referral_date}"
 
 
-class Report(models.Model):
+class Report(PublicIdModel):
     """A progress report or discharge summary for the referring provider.
 
     ``content`` holds the sections generated from the plan, notes and measures for the
@@ -105,7 +102,6 @@ class Report(models.Model):
     narrative fields and signs. A signed report is frozen and rendered to PDF as signed.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=10, choices=ReportKind.choices, default=ReportKind.PROGRESS)
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="reports")
     episode = models.ForeignKey("clinical.Episode", on_delete=models.PROTECT, related_name="reports")

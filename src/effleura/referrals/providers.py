@@ -13,6 +13,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.npi import is_valid_npi
+from effleura.core.values import clean_text, reject_unknown
 from effleura.referrals.models import ReferringProvider
 
 FIELDS = (
@@ -31,10 +32,8 @@ FIELDS = (
 )
 REQUIRED = {"first_name": "Enter the provider's first name.", "last_name": "Enter the provider's last name."}
 NPI_MESSAGE = "An NPI is 10 digits and its last digit must match the check digit; check the number on the referral."
-
-
-def _text(value) -> str:
-    return " ".join(str(value or "").split())
+# A typed NPI longer than this is refused for its length before the NPI check reads it.
+NPI_INPUT_MAX = 100
 
 
 def check_save_provider(actor, data: dict, provider: ReferringProvider | None = None) -> dict:
@@ -42,21 +41,17 @@ def check_save_provider(actor, data: dict, provider: ReferringProvider | None = 
 
     Only the fields in ``data`` change on an update. Returns the cleaned fields."""
     authorize(actor, "provider.manage", record_id=provider.public_id if provider else "")
-    unknown = set(data) - set(FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, FIELDS)
     current = {f: getattr(provider, f) for f in FIELDS} if provider else {}
     merged = {**current, **data}
     errors: dict[str, str] = {}
     clean: dict[str, str] = {}
     for field in FIELDS:
-        value = _text(merged.get(field))
-        limit = ReferringProvider._meta.get_field(field).max_length
-        if field in REQUIRED and not value:
-            errors[field] = REQUIRED[field]
-        elif len(value) > limit and field != "npi":
-            errors[field] = f"Keep it under {limit} characters."
-        clean[field] = value
+        # A wrong NPI is refused by the NPI check below, in its own words.
+        limit = ReferringProvider._meta.get_field(field).max_length if field != "npi" else NPI_INPUT_MAX
+        clean[field] = clean_text(
+            merged.get(field), field, errors, limit=limit, required=REQUIRED.get(field, ""), one_line=True
+        )
     if clean["npi"] and "npi" not in errors:
         if not is_valid_npi(clean["npi"]):
             errors["npi"] = NPI_MESSAGE

@@ -7,7 +7,6 @@ under MEDIA_ROOT with a random name, and is served only by referrals' own view
 (referrals/views/referrals.py referral_original) after access_referral.
 """
 
-import datetime
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -20,6 +19,7 @@ from effleura.clinical.models import Episode
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import clean_text, parse_date, reject_unknown
 from effleura.patients.models import Patient
 from effleura.referrals.models import Referral, ReferringProvider
 
@@ -49,20 +49,6 @@ ORIGINAL_TYPES = (
 )
 ORIGINAL_TYPE_MESSAGE = "Upload the scan as a PDF, PNG or JPEG file; this file is none of those."
 ORIGINAL_SIZE_MESSAGE = "The scan is larger than 10 MB; scan it at a lower resolution or as a PDF."
-
-
-def _date(value, field: str, errors: dict):
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        errors[field] = "Give the date as a date, e.g. 2025-03-04."
-        return None
 
 
 def _whole(value, field: str, low: int, high: int, errors: dict, message: str):
@@ -145,9 +131,7 @@ def check_save_referral(actor, patient: Patient, data: dict, referral: Referral 
     valid_from; default: valid_from), authorization_number, precautions, episode (one of
     the patient's, optional). On an update only the fields sent change."""
     authorize(actor, "referral.manage", patient_id=patient.public_id, record_id=referral.public_id if referral else "")
-    unknown = set(data) - set(FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, FIELDS)
     if referral is not None and referral.is_closed:
         raise ValidationError("This referral is closed; record a new referral instead.")
     merged = {**_current(referral), **data}
@@ -155,7 +139,7 @@ def check_save_referral(actor, patient: Patient, data: dict, referral: Referral 
     clean: dict = {}
     clean["provider"] = _provider(merged.get("provider"), errors, referral.provider if referral else None)
 
-    referral_date = _date(merged.get("referral_date"), "referral_date", errors)
+    referral_date = parse_date(merged.get("referral_date"), "referral_date", errors)
     if referral_date is None and "referral_date" not in errors:
         errors["referral_date"] = "Enter the date the prescriber signed the referral."
     elif referral_date is not None and referral_date > timezone.localdate():
@@ -175,10 +159,7 @@ def check_save_referral(actor, patient: Patient, data: dict, referral: Referral 
     clean["diagnosis_codes"] = codes
 
     for field in ("reason", "precautions"):
-        value = str(merged.get(field) or "").strip()
-        if len(value) > TEXT_MAX:
-            errors[field] = f"Keep it under {TEXT_MAX} characters."
-        clean[field] = value
+        clean[field] = clean_text(merged.get(field), field, errors, limit=TEXT_MAX)
     number = " ".join(str(merged.get("authorization_number") or "").split())
     if len(number) > 60:
         errors["authorization_number"] = "Keep the authorization number under 60 characters."
@@ -200,12 +181,12 @@ def check_save_referral(actor, patient: Patient, data: dict, referral: Referral 
         errors["visits_authorized"] = "Enter the number of visits authorized (1 to 500)."
     clean["visits_authorized"] = visits
 
-    valid_from = _date(merged.get("valid_from"), "valid_from", errors)
+    valid_from = parse_date(merged.get("valid_from"), "valid_from", errors)
     if valid_from is None and "valid_from" not in errors:
         valid_from = referral_date
         if valid_from is None:
             errors.setdefault("valid_from", "Enter the first day the referral covers.")
-    valid_until = _date(merged.get("valid_until"), "valid_until", errors)
+    valid_until = parse_date(merged.get("valid_until"), "valid_until", errors)
     if valid_until is None and "valid_until" not in errors:
         errors["valid_until"] = "Enter the last day the referral covers."
     elif valid_from is not None and valid_until is not None and valid_until < valid_from:

@@ -12,7 +12,6 @@ error (ValidationError), not a 404, since it is the request's content that is wr
 """
 
 import datetime
-import uuid
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -25,6 +24,7 @@ from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.models import hash_token
 from effleura.core.permissions import has_permission
+from effleura.core.values import as_uuid, parse_uuid
 from effleura.patients.models import Patient
 from effleura.scheduling import feed, waitlist
 from effleura.scheduling.choices import HOLDS_TIME, WaitlistStatus
@@ -47,13 +47,6 @@ MAX_LIST = 2000
 _RELATED = ("patient", "practitioner", "service", "location", "room", "series")
 
 
-def _as_uuid(value, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise Http404(f"No such {what}.") from None
-
-
 def appointments():
     """Appointments with everything a calendar shows joined in (one query)."""
     return Appointment.objects.select_related(*_RELATED)
@@ -63,7 +56,7 @@ def access_appointment(user, appointment_id, *, key: str = "schedule.view", audi
     """The appointment ``appointment_id`` (its public_id) if ``user`` may use it under
     ``key`` (default: read). Pass ``audit_it=False`` when an action that audits follows.
     A refusal is audited with the patient's id when the appointment exists."""
-    appointment_id = _as_uuid(appointment_id, "appointment")
+    appointment_id = as_uuid(appointment_id, "appointment")
     appointment = appointments().filter(public_id=appointment_id).first()
     patient_id = appointment.patient.public_id if appointment is not None else None
     authorize(user, key, patient_id=patient_id, record_id=appointment_id)
@@ -162,7 +155,7 @@ def access_appointment_page(
 
 def access_series(user, series_id, *, key: str = "schedule.view", audit_it: bool = True) -> tuple[Series, list]:
     """The series ``series_id`` and its appointments (oldest first). Two queries."""
-    series_id = _as_uuid(series_id, "series")
+    series_id = as_uuid(series_id, "series")
     series = (
         Series.objects.select_related("patient", "practitioner", "service", "location")
         .filter(public_id=series_id)
@@ -182,10 +175,9 @@ def access_series(user, series_id, *, key: str = "schedule.view", audit_it: bool
 
 
 def _find(model, value, field: str, what: str, **extra):
-    try:
-        key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationError({field: f"Give the {what}'s id (a UUID)."}) from None
+    key = parse_uuid(value)
+    if key is None:
+        raise ValidationError({field: f"Give the {what}'s id (a UUID)."})
     found = model.objects.filter(public_id=key, **extra).first()
     if found is None:
         raise ValidationError({field: f"No such {what}."})
@@ -253,7 +245,7 @@ def access_waitlist_page(user, page_number, *, location: Location | None = None,
 
 def access_waitlist_entry(user, entry_id, *, key: str = "waitlist.view", audit_it: bool = True) -> WaitlistEntry:
     """The entry ``entry_id`` if ``user`` may use it under ``key`` (default: read)."""
-    entry_id = _as_uuid(entry_id, "waitlist entry")
+    entry_id = as_uuid(entry_id, "waitlist entry")
     authorize(user, key, record_id=entry_id)
     entry = (
         WaitlistEntry.objects.filter(public_id=entry_id)

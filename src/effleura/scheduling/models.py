@@ -6,7 +6,6 @@ timezone-aware and stored in UTC. The no-double-booking rule is enforced in
 scheduling/booking.py and, on PostgreSQL, by exclusion constraints (migration 0002).
 """
 
-import uuid
 import zoneinfo
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from effleura.core.models import PublicIdModel
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import (
     AppointmentStatus,
@@ -32,10 +32,9 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a time zone we know, e.g. America/Chicago.")
 
 
-class Location(models.Model):
+class Location(PublicIdModel):
     """A place where the practice treats: an office, a clinic, a hospital ward."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120, unique=True)
     address_line1 = models.CharField("address", max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
@@ -74,10 +73,9 @@ class OpeningHours(models.Model):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
 
 
-class Room(models.Model):
+class Room(PublicIdModel):
     """A room or table at a location: one session at a time."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
     name = models.CharField(max_length=80)
     is_active = models.BooleanField(default=True)
@@ -90,11 +88,10 @@ class Room(models.Model):
         return f"{self.name} ({self.location.name})"
 
 
-class WorkingHours(models.Model):
+class WorkingHours(PublicIdModel):
     """A practitioner's weekly pattern at one location (local time), optionally for a
     dated period (valid_from / valid_until, both inclusive)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="working_hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
@@ -112,11 +109,10 @@ class WorkingHours(models.Model):
         return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
 
 
-class ScheduleException(models.Model):
+class ScheduleException(PublicIdModel):
     """A dated change to a practitioner's pattern: on ``date`` they work ``start``–``end``
     instead (at ``location``), or, with no times, not at all."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
@@ -137,10 +133,9 @@ class ScheduleException(models.Model):
         return f"{self.date} {'off' if self.start is None else f'{self.start:%H:%M}–{self.end:%H:%M}'}"
 
 
-class TimeOff(models.Model):
+class TimeOff(PublicIdModel):
     """A practitioner away between two instants (holiday, training, sick leave)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_off")
     start = models.DateTimeField()
     end = models.DateTimeField()
@@ -155,10 +150,9 @@ class TimeOff(models.Model):
         return f"time off {self.start:%Y-%m-%d}"
 
 
-class Service(models.Model):
+class Service(PublicIdModel):
     """Something the practice books: a treatment type with its lengths and price."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120, unique=True)
     durations = models.JSONField(default=list, help_text="Minutes, e.g. [30, 60, 90]. The first is the default.")
     default_price = models.DecimalField(max_digits=9, decimal_places=2, default=Decimal("0.00"))
@@ -207,10 +201,9 @@ class SchedulingPolicy(models.Model):
         return cls.objects.order_by("pk").first() or cls()
 
 
-class Series(models.Model):
+class Series(PublicIdModel):
     """A treatment series: N visits booked together (twice a week for four weeks, …)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="series")
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
@@ -230,14 +223,13 @@ class Series(models.Model):
         return f"series of {self.visits}"
 
 
-class Appointment(models.Model):
+class Appointment(PublicIdModel):
     """A booked visit: who, with whom, what, where and when, and what became of it.
 
     ``busy_until`` is ``end`` plus the service's changeover: the practitioner and the room
     are busy until then; the patient only until ``end``.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
@@ -302,14 +294,13 @@ class AppointmentChange(models.Model):
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
 
 
-class WaitlistEntry(models.Model):
+class WaitlistEntry(PublicIdModel):
     """A patient waiting for an earlier or better slot, with the times that suit them.
 
     ``windows`` is a list of {"weekday": 0-6, "start": "HH:MM", "end": "HH:MM"} in the
     location's local time.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="waitlist_entries")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
@@ -334,10 +325,9 @@ class WaitlistEntry(models.Model):
         return "waitlist entry"
 
 
-class CalendarFeed(models.Model):
+class CalendarFeed(PublicIdModel):
     """A practitioner's private iCalendar subscription. Only the token's hash is kept."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds")
     key_hash = models.CharField(max_length=64, unique=True)
     hint = models.CharField(max_length=12)

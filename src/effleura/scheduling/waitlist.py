@@ -31,6 +31,7 @@ from django.utils import timezone
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import clean_text, reject_unknown
 from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus, WaitlistStatus, Weekday
 from effleura.scheduling.models import Appointment, Location, Service, WaitlistEntry
 
@@ -225,9 +226,7 @@ def check_add_waitlist_entry(actor, patient, data: dict) -> dict:
     ``location`` and ``practitioner`` (or None), ``duration_minutes``, ``windows``,
     ``earliest``/``latest`` (dates or None) and ``notes``. Returns the clean fields."""
     authorize(actor, "waitlist.manage", patient_id=patient.public_id)
-    unknown = set(data) - ENTRY_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, ENTRY_FIELDS)
     errors: dict[str, str] = {}
     service: Service | None = data.get("service")
     location: Location | None = data.get("location")
@@ -257,9 +256,7 @@ def check_add_waitlist_entry(actor, patient, data: dict) -> dict:
         errors["latest"] = "The latest date must be on or after the earliest date."
     elif latest and location is not None and latest < timezone.now().astimezone(location.tz).date():
         errors["latest"] = "The latest date has already passed."
-    notes = (data.get("notes") or "").strip()
-    if len(notes) > NOTES_LIMIT:
-        errors["notes"] = f"Keep this under {NOTES_LIMIT} characters."
+    notes = clean_text(data.get("notes"), "notes", errors, limit=NOTES_LIMIT)
     if errors:
         raise ValidationError(errors)
     return {

@@ -1,21 +1,19 @@
 """The practice's procedure-code catalog, which technique maps to which code, payers and the
 fee schedule."""
 
-import uuid
-
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models.money import currency_field, money_field
+from effleura.core.models import PublicIdModel
 
 
-class ProcedureCode(models.Model):
+class ProcedureCode(PublicIdModel):
     """A CPT or HCPCS code the practice bills: timed (15-minute units) or untimed (once per
     visit). Seeded from billing/knowledge/codes.yaml; the practice adds and retires codes."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     code = models.CharField(max_length=5, unique=True)
     description = models.CharField(max_length=200)
     timed = models.BooleanField(help_text="Billed in 15-minute units (8-minute rule); untimed: once per visit.")
@@ -29,10 +27,9 @@ class ProcedureCode(models.Model):
         return self.code
 
 
-class Payer(models.Model):
+class Payer(PublicIdModel):
     """An insurer or other third party that pays for care, and how it counts units."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=150)
     payer_id = models.CharField("payer ID", max_length=20, blank=True, help_text="The electronic payer ID, if any.")
     address_line1 = models.CharField("address", max_length=200, blank=True)
@@ -81,11 +78,10 @@ class TechniqueCode(models.Model):
         return f"{self.technique} → {self.code_id}"
 
 
-class FeeScheduleEntry(models.Model):
+class FeeScheduleEntry(PublicIdModel):
     """A price: per unit of a code, or per visit of a service; the practice's standard price
     (no payer) or a payer's."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     payer = models.ForeignKey(Payer, on_delete=models.CASCADE, null=True, blank=True, related_name="fees")
     code = models.ForeignKey(ProcedureCode, on_delete=models.CASCADE, null=True, blank=True, related_name="fees")
     service = models.ForeignKey(

@@ -1,7 +1,5 @@
 """Patients' insurance policies and the claims sent to their payers."""
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -10,14 +8,14 @@ from django.utils import timezone
 from effleura.billing.choices import ClaimStatus, Priority, Relationship
 from effleura.billing.models.catalog import Payer
 from effleura.billing.models.money import currency_field, money_field
+from effleura.core.models import PublicIdModel
 from effleura.patients.models import Patient
 
 
-class Policy(models.Model):
+class Policy(PublicIdModel):
     """A patient's insurance with one payer: the card's member and group numbers, who the
     subscriber is, and whether it pays first, second or third."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="policies")
     payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="policies")
     member_id = models.CharField("member ID", max_length=40)
@@ -64,12 +62,11 @@ class Policy(models.Model):
         return f"{self.payer_id} {self.get_priority_display()}"
 
 
-class Claim(models.Model):
+class Claim(PublicIdModel):
     """A claim to a payer for one visit's charge under one of the patient's policies
     (CMS-1500 02/12). Status moves draft → submitted → paid or denied (with the reason) →
     resubmitted → paid or denied; every move is kept as a ClaimEvent."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     charge = models.ForeignKey("billing.Charge", on_delete=models.PROTECT, related_name="claims")
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="claims")
     status = models.CharField(max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)

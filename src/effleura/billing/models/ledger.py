@@ -7,8 +7,6 @@ applied to invoices. So invoiced = paid + outstanding holds by construction and 
 prove it.
 """
 
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -19,16 +17,16 @@ from effleura.billing.choices import ChargeStatus, InvoiceKind, InvoiceStatus, P
 from effleura.billing.models.catalog import Payer, ProcedureCode
 from effleura.billing.models.insurance import Policy
 from effleura.billing.models.money import currency_field, money_field
+from effleura.core.models import PublicIdModel
 from effleura.patients.models import Patient
 
 
-class Charge(models.Model):
+class Charge(PublicIdModel):
     """What one visit costs: made when its session note is signed, one line per procedure
     code with its minutes and units (by the payer's unit method) and its price from the
     fee schedule. Billing staff or the therapist may adjust it, with a reason, until it is
     invoiced; every adjustment is kept (ChargeAdjustment)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="charges")
     note = models.OneToOneField(
         "clinical.SessionNote", on_delete=models.PROTECT, null=True, blank=True, related_name="charge"
@@ -115,12 +113,11 @@ class ChargeAdjustment(models.Model):
         return f"adjustment {self.at:%Y-%m-%d}"
 
 
-class Invoice(models.Model):
+class Invoice(PublicIdModel):
     """A bill to the patient: for one visit, a period's visits, or a package sale. Its lines
     are copied from the charges when it is issued, so the invoice never changes after; it
     is voided (with a reason) rather than edited."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(max_length=20, unique=True, help_text="e.g. 2026-00042, in order of issue.")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="invoices")
     kind = models.CharField(max_length=8, choices=InvoiceKind.choices, default=InvoiceKind.VISIT)
@@ -179,11 +176,10 @@ class InvoiceLine(models.Model):
         return self.description
 
 
-class Payment(models.Model):
+class Payment(PublicIdModel):
     """Money in (a payment) or out (a refund), from or to the patient, or from a payer for a
     claim. No card processing: the desk records what the terminal took."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="payments")
     payer = models.ForeignKey(Payer, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
     kind = models.CharField(max_length=8, choices=PaymentKind.choices, default=PaymentKind.PAYMENT)

@@ -1,12 +1,10 @@
 """Money fields: Decimal with two places, never float, and the currency beside it."""
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 
-CENT = Decimal("0.01")
-MAX_DIGITS = 12
+from effleura.core.values import CENT  # noqa: F401  (billing's modules take it from here)
+from effleura.core.values import MONEY_MAX_DIGITS as MAX_DIGITS
 
 
 def money_field(verbose_name=None, **kwargs) -> models.DecimalField:

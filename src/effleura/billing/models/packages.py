@@ -1,7 +1,5 @@
 """Packages: N prepaid sessions sold together, used up one visit at a time before they expire."""
 
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -10,13 +8,13 @@ from django.utils import timezone
 
 from effleura.billing.choices import PackageStatus
 from effleura.billing.models.money import currency_field, money_field
+from effleura.core.models import PublicIdModel
 from effleura.patients.models import Patient
 
 
-class PackagePlan(models.Model):
+class PackagePlan(PublicIdModel):
     """What the practice sells, e.g. "10 × 60-minute clinical massage, valid a year"."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120)
     sessions = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(100)])
     price = money_field()
@@ -45,11 +43,10 @@ class PackagePlan(models.Model):
         return self.name
 
 
-class Package(models.Model):
+class Package(PublicIdModel):
     """A package a patient bought: how many sessions, what was paid, when it expires. What
     is left is sessions less its uses (billing/packages.py)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="packages")
     plan = models.ForeignKey(PackagePlan, on_delete=models.PROTECT, null=True, blank=True, related_name="packages")
     name = models.CharField(max_length=120)

@@ -19,7 +19,7 @@ from effleura.billing.models import PackagePlan
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.access import access_patient
-from effleura.patients.views import _chart_context
+from effleura.patients.chart import chart_context
 
 TAB = "account"
 
@@ -46,7 +46,7 @@ def home(request):
 
 def account(request, patient_id):
     patient = access_patient(request.user, patient_id, key="account.view")
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context.update(ledger.account_page(patient))
     context["methods"] = PaymentMethod.choices
     context["plans"] = PackagePlan.objects.filter(is_active=True).order_by("name", "id")
@@ -133,7 +133,7 @@ def package_cancel(request, package_id):
 
 def invoice(request, invoice_id):
     found = ledger.access_invoice(request.user, invoice_id)
-    context = _chart_context(request, found.patient, TAB)
+    context = chart_context(request, found.patient, TAB)
     context.update(ledger.invoice_page(found))
     context["can_take"] = has_permission(request.user, "payment.take")
     context["can_manage"] = has_permission(request.user, "billing.manage")
@@ -179,14 +179,14 @@ def invoice_credit(request, invoice_id):
 
 urlpatterns = [
     path("", home, name="home"),
-    path("accounts/<str:patient_id>/", account, name="account"),
-    path("accounts/<str:patient_id>/pay/", account_pay, name="account_pay"),
-    path("accounts/<str:patient_id>/invoice/", account_invoice, name="account_invoice"),
-    path("accounts/<str:patient_id>/refund/", account_refund, name="account_refund"),
-    path("accounts/<str:patient_id>/packages/sell/", package_sell, name="package_sell"),
-    path("packages/<str:package_id>/cancel/", package_cancel, name="package_cancel"),
-    path("invoices/<str:invoice_id>/", invoice, name="invoice"),
-    path("invoices/<str:invoice_id>/pdf/", invoice_pdf, name="invoice_pdf"),
-    path("invoices/<str:invoice_id>/void/", invoice_void, name="invoice_void"),
-    path("invoices/<str:invoice_id>/credit/", invoice_credit, name="invoice_credit"),
+    path("accounts/<uuid:patient_id>/", account, name="account"),
+    path("accounts/<uuid:patient_id>/pay/", account_pay, name="account_pay"),
+    path("accounts/<uuid:patient_id>/invoice/", account_invoice, name="account_invoice"),
+    path("accounts/<uuid:patient_id>/refund/", account_refund, name="account_refund"),
+    path("accounts/<uuid:patient_id>/packages/sell/", package_sell, name="package_sell"),
+    path("packages/<uuid:package_id>/cancel/", package_cancel, name="package_cancel"),
+    path("invoices/<uuid:invoice_id>/", invoice, name="invoice"),
+    path("invoices/<uuid:invoice_id>/pdf/", invoice_pdf, name="invoice_pdf"),
+    path("invoices/<uuid:invoice_id>/void/", invoice_void, name="invoice_void"),
+    path("invoices/<uuid:invoice_id>/credit/", invoice_credit, name="invoice_credit"),
 ]

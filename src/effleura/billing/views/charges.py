@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from effleura.billing import access, charges
 from effleura.billing.choices import ChargeStatus
 from effleura.billing.models import ProcedureCode
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 
 NAV = "billing"
@@ -65,14 +66,6 @@ class AdjustForm(forms.Form):
 
 class VoidForm(forms.Form):
     reason = forms.CharField(max_length=200, label="Why void this charge?")
-
-
-def apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def charge_list(request):

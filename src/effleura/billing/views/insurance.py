@@ -19,10 +19,10 @@ from django.views.decorators.http import require_POST
 from effleura.billing import access, claims, cms1500, policies, superbill
 from effleura.billing.choices import ClaimStatus, Priority, Relationship
 from effleura.billing.models import Payer
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
-from effleura.patients.views import _chart_context
-from effleura.referrals.views.providers import apply_errors
+from effleura.patients.chart import chart_context
 
 NAV = "billing"
 TAB = "account"
@@ -85,7 +85,7 @@ def _data(form) -> dict:
 
 
 def _policy_context(request, patient, **extra) -> dict:
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context["can_manage"] = has_permission(request.user, "policy.manage")
     context["can_superbill"] = has_permission(request.user, "superbill.print")
     context.update(extra)

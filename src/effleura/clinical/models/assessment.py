@@ -1,14 +1,13 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from effleura.clinical.choices import AssessmentKind, RecordStatus
 from effleura.clinical.models.episodes import Episode
+from effleura.core.models import PublicIdModel
 
 
-class Assessment(models.Model):
+class Assessment(PublicIdModel):
     """An initial or repeat assessment. Structured findings are JSON lists whose keys come
     from the knowledge base (clinical/knowledge/assessment.yaml):
 
@@ -19,7 +18,6 @@ class Assessment(models.Model):
     special_tests: [{"test": key, "side": str, "result": "positive|negative", "note": str}]
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="assessments")
     kind = models.CharField(max_length=10, choices=AssessmentKind.choices, default=AssessmentKind.INITIAL)
     assessed_on = models.DateField(default=timezone.localdate)

@@ -1,18 +1,16 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from effleura.clinical.choices import DischargeReason, EpisodeStatus
+from effleura.core.models import PublicIdModel
 from effleura.patients.models import Patient
 
 
-class Episode(models.Model):
+class Episode(PublicIdModel):
     """An episode of care: one course of treatment for one problem, from the first
     assessment to discharge. Plans, notes and measures belong to an episode."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="episodes")
     title = models.CharField(max_length=150, help_text="The problem in a few words, e.g. 'Low back pain after a fall'.")
     therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -28,10 +26,9 @@ class Episode(models.Model):
         return self.title
 
 
-class Discharge(models.Model):
+class Discharge(PublicIdModel):
     """The end of an episode: why, and what came of it (first versus last measures, goals)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="discharge")
     discharged_on = models.DateField(default=timezone.localdate)
     reason = models.CharField(max_length=24, choices=DischargeReason.choices)

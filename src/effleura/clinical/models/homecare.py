@@ -1,16 +1,14 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from effleura.clinical.models.episodes import Episode
+from effleura.core.models import PublicIdModel
 
 
-class HomeCarePlan(models.Model):
+class HomeCarePlan(PublicIdModel):
     """A patient's home-care programme for an episode, assembled from the self-care library."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="home_care")
     introduction = models.TextField(blank=True, help_text="A short personal note at the top of the handout.")
     updated_at = models.DateTimeField(default=timezone.now)

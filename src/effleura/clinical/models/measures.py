@@ -1,17 +1,15 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from effleura.clinical.models.episodes import Episode
+from effleura.core.models import PublicIdModel
 
 
-class OutcomeMeasurement(models.Model):
+class OutcomeMeasurement(PublicIdModel):
     """One completed outcome measure (NPRS, ODI, NDI, QuickDASH, LEFS, PSFS): the answers as
     given (None for an unanswered item) and the score clinical/scoring.py computed from them."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="measurements")
     measure = models.CharField(max_length=20)
     answers = models.JSONField()

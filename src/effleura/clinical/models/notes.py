@@ -1,5 +1,3 @@
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -7,9 +5,10 @@ from django.utils import timezone
 
 from effleura.clinical.choices import ClientPosition, Pressure, RecordStatus
 from effleura.clinical.models.episodes import Episode
+from effleura.core.models import PublicIdModel
 
 
-class SessionNote(models.Model):
+class SessionNote(PublicIdModel):
     """The SOAP note of one session. A draft is edited only by its author; once signed it is
     locked, and later changes are addenda with their own author and time.
 
@@ -18,7 +17,6 @@ class SessionNote(models.Model):
     Rules and writes live in clinical/notes.py.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="notes")
     appointment = models.OneToOneField(
         "scheduling.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="note"
@@ -72,10 +70,9 @@ class TechniqueEntry(models.Model):
         return f"{self.technique} {self.minutes} min"
 
 
-class Addendum(models.Model):
+class Addendum(PublicIdModel):
     """A later addition to a signed note: never an edit of it."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     note = models.ForeignKey(SessionNote, on_delete=models.PROTECT, related_name="addenda")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
@@ -89,10 +86,9 @@ class Addendum(models.Model):
         return f"addendum {self.at:%Y-%m-%d}"
 
 
-class NoteTemplate(models.Model):
+class NoteTemplate(PublicIdModel):
     """Starting text and techniques for a service's notes (e.g. 'Bedside 15 minutes')."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     service = models.ForeignKey("scheduling.Service", on_delete=models.CASCADE, related_name="note_templates")
     name = models.CharField(max_length=120)
     subjective = models.TextField(blank=True)

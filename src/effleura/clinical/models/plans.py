@@ -1,5 +1,3 @@
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -7,16 +5,16 @@ from django.utils import timezone
 
 from effleura.clinical.choices import GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.models.episodes import Episode
+from effleura.core.models import PublicIdModel
 
 
-class TreatmentPlan(models.Model):
+class TreatmentPlan(PublicIdModel):
     """What the therapist intends for an episode: diagnosis, techniques, dose, schedule.
 
     A changed plan is a new row (the old one becomes superseded), so notes and reports
     can always say which plan was in force.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="plans")
     status = models.CharField(max_length=12, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
     diagnosis_codes = models.JSONField(default=list, help_text="ICD-10-CM codes, e.g. ['M54.50'].")
@@ -47,7 +45,7 @@ class TreatmentPlan(models.Model):
         return self.sessions_per_week * self.weeks
 
 
-class Goal(models.Model):
+class Goal(PublicIdModel):
     """A measurable goal of a plan: pain from 7 to 3, ODI under 20 %, rotation to 70°.
 
     ``measure`` names what is measured: an outcome-measure key (nprs, odi, ...), or
@@ -55,7 +53,6 @@ class Goal(models.Model):
     by the therapist.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.CASCADE, related_name="goals")
     description = models.CharField(max_length=200)
     measure = models.CharField(max_length=60, blank=True)

@@ -20,9 +20,9 @@ from effleura.clinical.access import access_episode
 from effleura.clinical.choices import AssessmentKind, RecordStatus
 from effleura.core.access import allowed
 from effleura.core.permissions import has_permission
+from effleura.patients.chart import chart_context
 from effleura.patients.choices import BodyRegion
 from effleura.patients.forms import DateInput
-from effleura.patients.views import _chart_context
 
 TAB = "clinical"  # the chart's clinical tab (clinical/views/episodes.py)
 BODY_FIELD = "body_marks"
@@ -186,7 +186,7 @@ class Entry:
 
 
 def _context(request, episode, **extra) -> dict:
-    context = _chart_context(request, episode.patient, TAB)
+    context = chart_context(request, episode.patient, TAB)
     context.update({"episode": episode, "body_field": BODY_FIELD, **extra})
     return context
 

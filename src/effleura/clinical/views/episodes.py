@@ -16,8 +16,9 @@ from effleura.clinical import access, discharge, episodes, screening
 from effleura.clinical.choices import DischargeReason, EpisodeStatus, GoalStatus, PlanStatus
 from effleura.clinical.plans import measure_label, plan_warnings, remaining_visits
 from effleura.clinical.templatetags.clinical_chart import episode_links
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
-from effleura.patients.views import _chart_context
+from effleura.patients.chart import chart_context
 
 TAB = "clinical"
 
@@ -59,16 +60,8 @@ class DischargeForm(forms.Form):
     )
 
 
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _episode_context(request, episode, section: str, **extra) -> dict:
-    context = _chart_context(request, episode.patient, TAB)
+    context = chart_context(request, episode.patient, TAB)
     context.update(
         {
             "episode": episode,
@@ -101,7 +94,7 @@ def patient_clinical(request, patient_id):
         if episode.current_plan is not None:
             for goal in episode.current_plan.goals.all():
                 goal.measure_name = measure_label(goal.measure)
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context.update(
         {
             "history": history,
@@ -122,12 +115,12 @@ def episode_new(request, patient_id):
         try:
             clean = episodes.check_open_episode(request.user, patient, form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             episode = episodes.do_open_episode(request.user, patient, clean)
             messages.success(request, f"Episode “{episode.title}” opened.")
             return redirect("clinical:episode", episode_id=episode.public_id)
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context["form"] = form
     return render(request, "clinical/episode_form.html", context)
 
@@ -171,7 +164,7 @@ def episode_discharge(request, episode_id):
         try:
             clean = discharge.check_discharge(request.user, episode, form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             done = discharge.do_discharge(request.user, episode, clean)
             n = done.cancelled_appointments

@@ -15,7 +15,7 @@ from effleura.clinical.access import access_episode, access_homecare, access_hom
 from effleura.clinical.choices import EpisodeStatus
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
-from effleura.patients.views import _chart_context
+from effleura.patients.chart import chart_context
 
 TAB = "clinical"
 HANDOUT_TEMPLATE = "clinical/homecare_handout.html"
@@ -23,7 +23,7 @@ HANDOUT_TEMPLATE = "clinical/homecare_handout.html"
 
 def _context(request, home_care: homecare.HomeCare, **extra) -> dict:
     episode = home_care.episode
-    context = _chart_context(request, episode.patient, TAB)
+    context = chart_context(request, episode.patient, TAB)
     context.update(
         {
             "episode": episode,

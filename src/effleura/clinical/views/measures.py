@@ -13,7 +13,7 @@ from effleura.clinical import measures
 from effleura.clinical.access import access_episode, access_measurement, access_progress
 from effleura.clinical.choices import EpisodeStatus
 from effleura.core.permissions import has_permission
-from effleura.patients.views import _chart_context
+from effleura.patients.chart import chart_context
 
 TAB = "clinical"
 # Above the PSFS's five: rows beyond it are ignored, never stored.
@@ -23,7 +23,7 @@ ROW_FIELDS = ("item_", "activity_", "rating_")
 
 
 def _context(request, episode, **extra) -> dict:
-    context = _chart_context(request, episode.patient, TAB)
+    context = chart_context(request, episode.patient, TAB)
     context.update(
         {
             "episode": episode,

@@ -20,8 +20,8 @@ from effleura.clinical.access import access_episode, appointment_note
 from effleura.clinical.choices import ClientPosition, Pressure, RecordStatus
 from effleura.clinical.models import NoteTemplate
 from effleura.core.access import allowed, authorize
+from effleura.patients.chart import chart_context
 from effleura.patients.choices import BodyRegion
-from effleura.patients.views import _chart_context
 from effleura.scheduling import access as scheduling_access
 from effleura.scheduling.models import Service
 
@@ -301,7 +301,7 @@ def note_new(request):
             messages.success(request, "Draft note started.")
             return redirect("clinical:note_edit", note_id=note.public_id)
     carry = {e.pk: notes.last_signed_note(e) for e in choices}
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context.update(
         {
             "appointment": appointment,
@@ -379,7 +379,7 @@ def note_edit(request, note_id):
         rows = rows_from_entries(note.techniques.all(), note.overrides)
         marks = note.body_marks
     screen_rows(found, rows, marks)
-    context = _chart_context(request, note.episode.patient, TAB)
+    context = chart_context(request, note.episode.patient, TAB)
     context.update(
         {
             "note": note,
@@ -432,7 +432,7 @@ def _override_view(override: dict) -> dict:
 def note(request, note_id):
     found_note = notes.access_note(request.user, note_id)
     detail = notes.note_detail(found_note)
-    context = _chart_context(request, found_note.episode.patient, TAB)
+    context = chart_context(request, found_note.episode.patient, TAB)
     context.update(
         {
             "note": found_note,
@@ -498,7 +498,7 @@ def note_discard(request, note_id):
 
 def episode_notes(request, episode_id):
     episode, found = notes.access_episode_notes(request.user, episode_id)
-    context = _chart_context(request, episode.patient, TAB)
+    context = chart_context(request, episode.patient, TAB)
     context.update({"episode": episode, "notes": found})
     return render(request, "clinical/notes_list.html", context)
 

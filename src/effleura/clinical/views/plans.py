@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from effleura.clinical import access, knowledge, plans, scoring
 from effleura.clinical.choices import EpisodeStatus, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.views.episodes import DateInput, _episode_context
+from effleura.core.forms import apply_errors
 from effleura.scheduling import series as planning
 from effleura.scheduling.booking import BookingConflict
 from effleura.scheduling.choices import Weekday
@@ -142,14 +143,6 @@ class ScheduleForm(forms.Form):
 
 
 # Helpers ----------------------------------------------------------------------------------------
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -412,7 +405,7 @@ def plan_schedule(request, plan_id):
             # The proposal again, with today's calendar (after a conflict, too).
             proposals = plans.propose_plan_series(request.user, plan, schedule)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         if proposals is not None:
             chosen = {n: request.POST.get(f"visit_{n}", "") for n in range(1, len(proposals) + 1)}
             rows = _rows(proposals, cleaned["location"].tz, cleaned["practitioner"], chosen)

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.referrals import access, providers
 from effleura.referrals.models import ReferringProvider
@@ -38,14 +39,6 @@ class ProviderForm(forms.Form):
     city = forms.CharField(max_length=_limit("city"), required=False)
     region = forms.CharField(max_length=_limit("region"), required=False, label="State / province")
     postal_code = forms.CharField(max_length=_limit("postal_code"), required=False)
-
-
-def apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def provider_list(request):

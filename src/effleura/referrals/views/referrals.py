@@ -15,12 +15,12 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from effleura.clinical import knowledge
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.patients.access import access_patient
-from effleura.patients.views import _chart_context
+from effleura.patients.chart import chart_context
 from effleura.referrals import access, referral_actions
 from effleura.referrals.models import ReferringProvider
-from effleura.referrals.views.providers import apply_errors
 
 TAB = "referrals"
 
@@ -83,7 +83,7 @@ class OriginalForm(forms.Form):
 
 
 def _context(request, patient, **extra) -> dict:
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context["can_manage"] = has_permission(request.user, "referral.manage")
     context.update(extra)
     return context

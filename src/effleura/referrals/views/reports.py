@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
-from effleura.patients.views import _chart_context
+from effleura.patients.chart import chart_context
 from effleura.referrals import access, forms_pdf, reports
 from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
 
@@ -34,7 +34,7 @@ def _apply(form, exc: ValidationError) -> None:
 
 
 def _context(request, patient, **extra) -> dict:
-    context = _chart_context(request, patient, TAB)
+    context = chart_context(request, patient, TAB)
     context.update(
         {
             "can_write": has_permission(request.user, "report.write"),

@@ -7,11 +7,12 @@ and made aware in that location's zone by ``local_instant``, never in the server
 """
 
 import datetime
-import uuid
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+# Re-exported for views/appointments.py until it imports it from core.values.
+from effleura.core.values import parse_uuid  # noqa: F401
 from effleura.scheduling.choices import AppointmentStatus, Weekday
 from effleura.scheduling.models import Location, Room, Service
 from effleura.scheduling.setup import practitioners_qs
@@ -162,10 +163,3 @@ class SeriesForm(AppointmentFields):
             if not data.get("weekdays"):
                 self.add_error("weekdays", "Tick at least one weekday.")
         return data
-
-
-def parse_uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None

@@ -4,16 +4,17 @@ location's zone, where to go back to, and putting an action's errors on a form."
 import datetime
 import urllib.parse
 
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from effleura.core import values
+from effleura.core.forms import apply_errors  # noqa: F401  (re-exported for views/appointments.py)
 from effleura.core.permissions import has_permission
+from effleura.core.values import parse_uuid
 from effleura.scheduling import calendars
 from effleura.scheduling.badges import Flag  # noqa: F401  (re-exported for the views)
 from effleura.scheduling.choices import STATUS_FLOW, AppointmentStatus
-from effleura.scheduling.views.calendar_forms import parse_uuid
 
 # The buttons that move an appointment on, in the order they are shown. Cancelling has
 # its own page (it asks why).
@@ -27,15 +28,6 @@ STATUS_BUTTONS = {
 ONE_DAY = datetime.timedelta(days=1)
 
 
-def apply_errors(form, exc: ValidationError) -> None:
-    """Put an action's ValidationError beside the fields it names (or on top)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def safe_next(request, fallback: str) -> str:
     """Where to go after a change: ``next`` when it is a page of this site."""
     wanted = request.POST.get("next") or request.GET.get("next") or ""
@@ -45,10 +37,9 @@ def safe_next(request, fallback: str) -> str:
 
 
 def parse_date(text, default: datetime.date) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text) if text else default
-    except ValueError:
-        return default
+    """The day a query string names, or ``default`` when it names none (a page's
+    ``?date=`` is a choice, not a form: an unreadable one shows the default day)."""
+    return values.parse_date(text, "date", {}, default=default)
 
 
 def pick(rows, public_id):

@@ -16,6 +16,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from effleura.core.forms import apply_errors
+from effleura.core.values import parse_uuid
 from effleura.patients import access as patient_access
 from effleura.scheduling import access, actions
 from effleura.scheduling import series as planning
@@ -24,8 +26,7 @@ from effleura.scheduling.choices import HOLDS_TIME
 from effleura.scheduling.models import Location
 from effleura.scheduling.setup import practitioners_qs
 from effleura.scheduling.views.appointments import booking_initial, chosen_patient, form_value
-from effleura.scheduling.views.calendar_forms import CancelForm, SeriesForm, local_instant, parse_uuid
-from effleura.scheduling.views.calendar_support import apply_errors
+from effleura.scheduling.views.calendar_forms import CancelForm, SeriesForm, local_instant
 
 LEAVE_OUT = "leave-out"
 

@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from effleura.core.access import authorize
+from effleura.core.forms import apply_errors
 from effleura.patients import access as patient_access
 from effleura.scheduling import access
 from effleura.scheduling import waitlist as rules
@@ -78,19 +79,16 @@ class WaitlistEntryForm(forms.Form):
         return found
 
 
-def _apply_errors(form, exc: ValidationError) -> list[str]:
+def _apply_with_windows(form, exc: ValidationError) -> list[str]:
     """Put an action's errors beside their fields; answer those about the windows (the
     day table is not one field, the template shows them above it)."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
+    if not hasattr(exc, "error_dict") or "windows" not in exc.error_dict:
+        apply_errors(form, exc)
         return []
-    windows = []
-    for field, errors in exc.error_dict.items():
-        if field == "windows":
-            windows = [message for error in errors for message in error.messages]
-        else:
-            form.add_error(field if field in form.fields else None, errors)
-    return windows
+    rest = {field: errors for field, errors in exc.error_dict.items() if field != "windows"}
+    if rest:
+        apply_errors(form, ValidationError(rest))
+    return [message for error in exc.error_dict["windows"] for message in error.messages]
 
 
 # Pages ------------------------------------------------------------------------------------
@@ -135,7 +133,7 @@ def waitlist_add(request, patient_id):
         try:
             clean = rules.check_add_waitlist_entry(request.user, patient, data)
         except ValidationError as exc:
-            windows_errors = _apply_errors(form, exc)
+            windows_errors = _apply_with_windows(form, exc)
         else:
             entry = rules.do_add_waitlist_entry(request.user, patient, clean)
             messages.success(
