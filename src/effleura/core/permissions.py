@@ -172,25 +172,9 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     # scheduling: set-up (scheduling/views/setup.py) and calendar feed (feed.py)
     "scheduling:setup": "scheduling_setup.view",
     "scheduling:policy": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:location_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:location_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:location_delete": {"POST": "scheduling_setup.manage"},
-    "scheduling:room_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:room_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:room_delete": {"POST": "scheduling_setup.manage"},
-    "scheduling:service_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:service_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:service_delete": {"POST": "scheduling_setup.manage"},
     "scheduling:practitioner_hours": "scheduling_setup.view",
-    "scheduling:hours_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:hours_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:hours_delete": {"POST": "scheduling_setup.manage"},
-    "scheduling:exception_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:exception_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:exception_delete": {"POST": "scheduling_setup.manage"},
-    "scheduling:time_off_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:time_off_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:time_off_delete": {"POST": "scheduling_setup.manage"},
+    # The set-up resources' pages (<name>_new, _edit, _delete) are added from their specs
+    # (scheduling/resources.py) by core.resources.register().
     "scheduling:feed": "calendar_feed.manage",
     "scheduling:feed_revoke": {"POST": "calendar_feed.manage"},
     "scheduling:feed_ics": PUBLIC,  # the secret key in the address authenticates (scheduling/feed.py)
@@ -423,43 +407,8 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:billing_report_visits": {"GET": "billing_report.view"},
     "api:billing_report_production": {"GET": "production.view"},
     # API: clinical
-    # API: scheduling set-up (scheduling/api_setup.py)
-    "api:locations": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:location": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:rooms": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:room": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:services": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:service": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:working_hours": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:working_hours_entry": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:schedule_exceptions": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:schedule_exception": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:time_off_list": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:time_off": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
+    # API: scheduling set-up (scheduling/api_setup.py). The resources' operations come from
+    # their specs (scheduling/resources.py), added by core.resources.register().
     "api:scheduling_policy": {"GET": "scheduling_setup.view", "PUT": "scheduling_setup.manage"},
     "api:waitlist_entries": {"GET": "waitlist.view", "POST": "waitlist.manage"},
     "api:waitlist_entry": {"GET": "waitlist.view", "DELETE": "waitlist.manage"},

@@ -7,6 +7,7 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling: locations, rooms, hours, services and appointments"
 
     def ready(self) -> None:
-        from effleura.scheduling import badges
+        from effleura.scheduling import badges, resources
 
         badges.register(badges.consent_badges)
+        resources.register_all()  # the set-up resources' URL names join the permission table
