@@ -132,6 +132,27 @@ class ActiveQuery(PageQuery):
     active: bool | None = Field(None, description="true: only active ones; false: only inactive ones.")
 
 
+class RecordOut(Schema):
+    """A record as the API shows it: ``id`` is its public UUID, never the row's key."""
+
+    id: UUID
+
+    @staticmethod
+    def resolve_id(obj) -> UUID:
+        return obj.public_id
+
+
+class NamedRef(RecordOut):
+    """A record as others show it (a room's location, a fee's payer)."""
+
+    name: str
+
+
+def max_length(model, name: str) -> int:
+    """The column's length: what the API schema accepts is what the table holds."""
+    return model._meta.get_field(name).max_length
+
+
 def page_of(found, query: PageQuery) -> dict:
     page = Paginator(found, query.page_size).get_page(query.page)
     return {"items": list(page), "count": page.paginator.count, "page": page.number, "pages": page.paginator.num_pages}
@@ -242,6 +263,22 @@ class Resource:
             if self.deletable:
                 rules[f"{app}:{self.name}_delete"] = {"POST": manage}
         return rules
+
+
+def rules_of(module, singular: str, plural: str) -> dict:
+    """The read/check/do functions of a resource named by the house convention in
+    ``module``: list_<plural>, get_<singular>, check_save_/do_save_<singular> and, when it
+    may be deleted, check_delete_/do_delete_<singular>. Spread into Resource(...)."""
+    found = {
+        "list": getattr(module, f"list_{plural}"),
+        "get": getattr(module, f"get_{singular}"),
+        "check_save": getattr(module, f"check_save_{singular}"),
+        "do_save": getattr(module, f"do_save_{singular}"),
+    }
+    if hasattr(module, f"do_delete_{singular}"):
+        found["check_delete"] = getattr(module, f"check_delete_{singular}")
+        found["do_delete"] = getattr(module, f"do_delete_{singular}")
+    return found
 
 
 REGISTRY: dict[str, Resource] = {}

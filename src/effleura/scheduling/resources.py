@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.urls import reverse
 from django.utils import timezone
 
-from effleura.core.resources import ActiveQuery, Api, Pages, Resource, register
+from effleura.core.resources import ActiveQuery, Api, Pages, Resource, register, rules_of
 from effleura.scheduling import hours, setup
 from effleura.scheduling import setup_forms as forms
 from effleura.scheduling import setup_schemas as schemas
@@ -34,12 +34,21 @@ def _to_person(record, person) -> tuple[str, str]:
     return reverse("scheduling:practitioner_hours", args=[person.public_id]), f"Working hours of {person.display_name}"
 
 
-def _after_person(person) -> str:
-    return f"· {person.display_name}"
-
-
 def _practitioner(actor, user_id):
     return setup.get_practitioner(actor, user_id, key=MANAGE)
+
+
+def _pages(prefix: str, form, title_new: str, **more) -> Pages:
+    return Pages(app="scheduling", nav=NAV, prefix=f"setup/{prefix}", form=form, title_new=title_new, **more)
+
+
+def _person_pages(prefix: str, form, title_new: str, window: str, **more) -> Pages:
+    """A page of a practitioner's hours: new ones are made from the person's page."""
+    return _pages(
+        prefix, form, title_new, parent=("setup/practitioners/", "user_id"), get_parent=_practitioner,
+        parent_of=lambda row: row.practitioner, subtitle=lambda row, person: f"· {person.display_name}",
+        window=lambda row, person, title: f"{window or title} · {person.display_name}", back=_to_person, **more,
+    )  # fmt: skip
 
 
 def zone_for(person) -> zoneinfo.ZoneInfo:
@@ -77,9 +86,7 @@ def _after_location(request, saved, parent, created) -> str:
 
 LOCATIONS = Resource(
     name="location", label="location", model=Location, view_key=VIEW, manage_key=MANAGE,
-    list=setup.list_locations, get=setup.get_location,
-    check_save=setup.check_save_location, do_save=setup.do_save_location,
-    check_delete=setup.check_delete_location, do_delete=setup.do_delete_location,
+    **rules_of(setup, "location", "locations"),
     api=Api(
         path="/locations", names=("locations", "location"), query=ActiveQuery, filters={"active": "is_active"},
         out=schemas.LocationOut, create=schemas.LocationCreate, patch=schemas.LocationFields,
@@ -89,10 +96,9 @@ LOCATIONS = Resource(
             "delete": "Only a location that was never booked; otherwise set ``is_active`` false (422 says so).",
         },
     ),
-    pages=Pages(
-        app="scheduling", nav=NAV, prefix="setup/locations/", form=forms.LocationForm,
-        template="scheduling/setup_location_form.html", title_new="New location", title=lambda r: r.name,
-        back=_to_setup, initial=_location_initial,
+    pages=_pages(
+        "locations/", forms.LocationForm, "New location", template="scheduling/setup_location_form.html",
+        title=lambda r: r.name, back=_to_setup, initial=_location_initial,
         new_initial=lambda request: {"time_zone": settings.TIME_ZONE, "is_active": True},
         data=_location_data, saved=lambda loc, created: f"{loc.name} saved.", after_save=_after_location,
         delete_label="Delete this location",
@@ -107,21 +113,18 @@ LOCATIONS = Resource(
 
 ROOMS = Resource(
     name="room", label="room", model=Room, view_key=VIEW, manage_key=MANAGE,
-    list=setup.list_rooms, get=setup.get_room,
-    check_save=setup.check_save_room, do_save=setup.do_save_room,
-    check_delete=setup.check_delete_room, do_delete=setup.do_delete_room,
+    **rules_of(setup, "room", "rooms"),
     api=Api(
         path="/rooms", names=("rooms", "room"), query=schemas.RoomQuery,
         filters={"location": "location__public_id", "active": "is_active"},
         out=schemas.RoomOut, create=schemas.RoomCreate, patch=schemas.RoomFields,
         docs={"delete": "Only a room that was never booked; otherwise set ``is_active`` false (422 says so)."},
     ),
-    pages=Pages(
-        app="scheduling", nav=NAV, prefix="setup/rooms/", form=forms.RoomForm,
-        parent=("setup/locations/", "location_id"),
+    pages=_pages(
+        "rooms/", forms.RoomForm, "New room", parent=("setup/locations/", "location_id"),
         get_parent=lambda actor, location_id: setup.get_location(actor, location_id, key=MANAGE),
         parent_of=lambda room: room.location,
-        title_new="New room", title=lambda r: r.name, subtitle=lambda room, location: f"at {location.name}",
+        title=lambda r: r.name, subtitle=lambda room, location: f"at {location.name}",
         window=lambda room, location, title: f"{title} · {location.name}",
         back=lambda room, location: (reverse("scheduling:location_edit", args=[location.public_id]), location.name),
         new_initial=lambda request: {"is_active": True},
@@ -149,9 +152,7 @@ def _service_data(form, service, parent) -> dict:
 
 SERVICES = Resource(
     name="service", label="service", model=Service, view_key=VIEW, manage_key=MANAGE,
-    list=setup.list_services, get=setup.get_service,
-    check_save=setup.check_save_service, do_save=setup.do_save_service,
-    check_delete=setup.check_delete_service, do_delete=setup.do_delete_service,
+    **rules_of(setup, "service", "services"),
     api=Api(
         path="/services", names=("services", "service"), query=schemas.ServiceQuery,
         filters={"active": "is_active", "practitioner": "practitioners__public_id"},
@@ -162,9 +163,8 @@ SERVICES = Resource(
             "delete": "Only a service that was never booked; otherwise set ``is_active`` false (422 says so).",
         },
     ),
-    pages=Pages(
-        app="scheduling", nav=NAV, prefix="setup/services/", form=forms.ServiceForm,
-        title_new="New service", title=lambda s: s.name, back=_to_setup, initial=_service_initial,
+    pages=_pages(
+        "services/", forms.ServiceForm, "New service", title=lambda s: s.name, back=_to_setup, initial=_service_initial,
         new_initial=lambda request: {"currency": "USD", "changeover_minutes": 0, "needs_room": True, "is_active": True},
         data=_service_data,
         saved=lambda service, created: f"{service.name} saved.",
@@ -179,9 +179,7 @@ SERVICES = Resource(
 
 HOURS = Resource(
     name="hours", label="working hours", model=WorkingHours, view_key=VIEW, manage_key=MANAGE,
-    list=hours.list_working_hours, get=hours.get_working_hours,
-    check_save=hours.check_save_working_hours, do_save=hours.do_save_working_hours,
-    check_delete=hours.check_delete_working_hours, do_delete=hours.do_delete_working_hours,
+    **rules_of(hours, "working_hours", "working_hours"),
     api=Api(
         path="/working-hours", names=("working_hours", "working_hours_entry"), words=("working_hours", "working_hours"),
         query=schemas.HoursQuery,
@@ -193,13 +191,9 @@ HOURS = Resource(
             "delete": "Appointments already booked stay booked.",
         },
     ),
-    pages=Pages(
-        app="scheduling", nav=NAV, prefix="setup/hours/", form=forms.HoursForm,
+    pages=_person_pages(
+        "hours/", forms.HoursForm, "Add weekly hours", "Weekly hours", title_edit="Change weekly hours",
         form_kwargs=lambda row: {"many": row is None},
-        parent=("setup/practitioners/", "user_id"), get_parent=_practitioner, parent_of=lambda row: row.practitioner,
-        title_new="Add weekly hours", title_edit="Change weekly hours",
-        subtitle=lambda row, person: _after_person(person),
-        window=lambda row, person, title: f"Weekly hours · {person.display_name}", back=_to_person,
         hint="Local time at the location. One person can’t work two places at once: hours that overlap other hours "
         "on the same day are refused. Appointments already booked don’t move.",
         initial=lambda row: {f: getattr(row, f) for f in hours.HOURS_FIELDS} | {"location": row.location.public_id},
@@ -229,9 +223,7 @@ def _exception_data(form, row, person) -> dict | None:
 
 EXCEPTIONS = Resource(
     name="exception", label="schedule exception", model=ScheduleException, view_key=VIEW, manage_key=MANAGE,
-    list=hours.list_exceptions, get=hours.get_exception,
-    check_save=hours.check_save_exception, do_save=hours.do_save_exception,
-    check_delete=hours.check_delete_exception, do_delete=hours.do_delete_exception,
+    **rules_of(hours, "exception", "exceptions"),
     api=Api(
         path="/schedule-exceptions", names=("schedule_exceptions", "schedule_exception"),
         query=schemas.DatedQuery, filters={"practitioner": "practitioner__public_id"}, list_kwargs=("start", "end"),
@@ -241,11 +233,8 @@ EXCEPTIONS = Resource(
             "weekly hours there, or, with neither, not at all.",
         },
     ),
-    pages=Pages(
-        app="scheduling", nav=NAV, prefix="setup/exceptions/", form=forms.ExceptionForm,
-        parent=("setup/practitioners/", "user_id"), get_parent=_practitioner, parent_of=lambda row: row.practitioner,
-        title_new="Change one day", title_edit="Change one day", subtitle=lambda row, person: _after_person(person),
-        window=lambda row, person, title: f"{title} · {person.display_name}", back=_to_person,
+    pages=_person_pages(
+        "exceptions/", forms.ExceptionForm, "Change one day", "", title_edit="Change one day",
         hint="On this date the hours below replace the usual weekly hours at this location, or tick “Not working "
         "this day”. Visits already booked that day don’t move: check the calendar.",
         initial=_exception_initial, data=_exception_data,
@@ -284,9 +273,7 @@ def _after_time_off(request, saved, person, created) -> str:
 
 TIME_OFF = Resource(
     name="time_off", label="time off", model=TimeOff, view_key=VIEW, manage_key=MANAGE,
-    list=hours.list_time_off, get=hours.get_time_off,
-    check_save=hours.check_save_time_off, do_save=hours.do_save_time_off,
-    check_delete=hours.check_delete_time_off, do_delete=hours.do_delete_time_off,
+    **rules_of(hours, "time_off", "time_off"),
     api=Api(
         path="/time-off", names=("time_off_list", "time_off"), words=("time_off", "time_off"),
         query=schemas.TimeOffQuery, filters={"practitioner": "practitioner__public_id"}, list_kwargs=("start", "end"),
@@ -296,11 +283,8 @@ TIME_OFF = Resource(
             "already booked then are not moved.",
         },
     ),
-    pages=Pages(
-        app="scheduling", nav=NAV, prefix="setup/time-off/", form=forms.TimeOffForm,
-        parent=("setup/practitioners/", "user_id"), get_parent=_practitioner, parent_of=lambda row: row.practitioner,
-        title_new="Add time off", title_edit="Change time off", subtitle=lambda row, person: _after_person(person),
-        window=lambda row, person, title: f"Time off · {person.display_name}", back=_to_person,
+    pages=_person_pages(
+        "time-off/", forms.TimeOffForm, "Add time off", "Time off", title_edit="Change time off",
         hint=lambda row, person: f"Times in {zone_for(person).key}. No one can book {person.display_name} in this "
         "time; visits already booked are counted for you to move.",
         initial=_time_off_initial, data=_time_off_data, after_save=_after_time_off,

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from effleura.core.api_schemas import BlankIsNone, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
-from effleura.core.resources import ActiveQuery, PageQuery
+from effleura.core.resources import ActiveQuery, NamedRef, PageQuery, RecordOut, max_length
 from effleura.scheduling import setup
 from effleura.scheduling.models import Location, Room, ScheduleException, Service, TimeOff
 
@@ -51,21 +51,6 @@ def _hhmm(value: datetime.time | None) -> str | None:
     return None if value is None else f"{value:%H:%M}"
 
 
-def _limit(model, name: str) -> int:
-    return model._meta.get_field(name).max_length
-
-
-class Ref(Schema):
-    """A location or room as other records show it."""
-
-    id: UUID
-    name: str
-
-    @staticmethod
-    def resolve_id(obj) -> UUID:
-        return obj.public_id
-
-
 class PractitionerRef(StaffRef):
     @staticmethod
     def resolve_id(obj) -> UUID:
@@ -99,17 +84,17 @@ class OpeningHoursOut(Schema):
         return _hhmm(obj.closes)
 
 
-class RoomBrief(Ref):
+class RoomBrief(NamedRef):
     is_active: bool
 
 
 class LocationFields(InputSchema):
-    name: text(_limit(Location, "name")) | None = None
-    address_line1: text(_limit(Location, "address_line1")) | None = None
-    city: text(_limit(Location, "city")) | None = None
-    region: text(_limit(Location, "region")) | None = None
-    postal_code: text(_limit(Location, "postal_code")) | None = None
-    phone: text(_limit(Location, "phone")) | None = None
+    name: text(max_length(Location, "name")) | None = None
+    address_line1: text(max_length(Location, "address_line1")) | None = None
+    city: text(max_length(Location, "city")) | None = None
+    region: text(max_length(Location, "region")) | None = None
+    postal_code: text(max_length(Location, "postal_code")) | None = None
+    phone: text(max_length(Location, "phone")) | None = None
     time_zone: text(60) | None = Field(None, description="An IANA region/city name, e.g. America/Chicago.")
     is_active: Flag | None = None
     opening_hours: list[OpeningHoursIn] | None = Field(
@@ -121,12 +106,11 @@ class LocationFields(InputSchema):
 
 
 class LocationCreate(LocationFields):
-    name: text(_limit(Location, "name"))
+    name: text(max_length(Location, "name"))
     time_zone: text(60)
 
 
-class LocationOut(Schema):
-    id: UUID
+class LocationOut(RecordOut):
     name: str
     address_line1: str
     city: str
@@ -137,10 +121,6 @@ class LocationOut(Schema):
     is_active: bool
     opening_hours: list[OpeningHoursOut]
     rooms: list[RoomBrief]
-
-    @staticmethod
-    def resolve_id(obj) -> UUID:
-        return obj.public_id
 
     @staticmethod
     def resolve_opening_hours(obj) -> list:
@@ -161,17 +141,17 @@ def location_out(location: Location) -> Location:
 
 class RoomFields(InputSchema):
     location: UUID | None = None
-    name: text(_limit(Room, "name")) | None = None
+    name: text(max_length(Room, "name")) | None = None
     is_active: Flag | None = None
 
 
 class RoomCreate(RoomFields):
     location: UUID
-    name: text(_limit(Room, "name"))
+    name: text(max_length(Room, "name"))
 
 
-class RoomOut(Ref):
-    location: Ref
+class RoomOut(NamedRef):
+    location: NamedRef
     is_active: bool
 
 
@@ -183,7 +163,7 @@ class RoomQuery(ActiveQuery):
 
 
 class ServiceFields(InputSchema):
-    name: text(_limit(Service, "name")) | None = None
+    name: text(max_length(Service, "name")) | None = None
     durations: list[WholeNumber] | None = Field(
         None,
         min_length=1,
@@ -200,13 +180,12 @@ class ServiceFields(InputSchema):
 
 
 class ServiceCreate(ServiceFields):
-    name: text(_limit(Service, "name"))
+    name: text(max_length(Service, "name"))
     durations: list[WholeNumber] = Field(min_length=1, max_length=20)
     default_price: Money
 
 
-class ServiceOut(Schema):
-    id: UUID
+class ServiceOut(RecordOut):
     name: str
     durations: list[int]
     default_duration: int
@@ -217,10 +196,6 @@ class ServiceOut(Schema):
     needs_room: bool
     bookable_online: bool
     is_active: bool
-
-    @staticmethod
-    def resolve_id(obj) -> UUID:
-        return obj.public_id
 
     @staticmethod
     def resolve_practitioners(obj) -> list:
@@ -256,19 +231,14 @@ class WorkingHoursCreate(WorkingHoursFields):
     end: TimeOfDay
 
 
-class WorkingHoursOut(Schema):
-    id: UUID
+class WorkingHoursOut(RecordOut):
     practitioner: PractitionerRef
-    location: Ref
+    location: NamedRef
     weekday: int
     start: str
     end: str
     valid_from: datetime.date | None
     valid_until: datetime.date | None
-
-    @staticmethod
-    def resolve_id(obj) -> UUID:
-        return obj.public_id
 
     @staticmethod
     def resolve_start(obj) -> str:
@@ -293,7 +263,7 @@ class ExceptionFields(InputSchema):
     date: IsoDate | None = None
     start: TimeOfDay | None = Field(None, description="With end: the hours that day. Both null: not working.")
     end: TimeOfDay | None = None
-    reason: text(_limit(ScheduleException, "reason")) | None = None
+    reason: text(max_length(ScheduleException, "reason")) | None = None
 
 
 class ExceptionCreate(ExceptionFields):
@@ -302,19 +272,14 @@ class ExceptionCreate(ExceptionFields):
     date: IsoDate
 
 
-class ExceptionOut(Schema):
-    id: UUID
+class ExceptionOut(RecordOut):
     practitioner: PractitionerRef
-    location: Ref
+    location: NamedRef
     date: datetime.date
     start: str | None
     end: str | None
     off: bool = Field(description="True when the practitioner doesn't work there that day.")
     reason: str
-
-    @staticmethod
-    def resolve_id(obj) -> UUID:
-        return obj.public_id
 
     @staticmethod
     def resolve_start(obj) -> str | None:
@@ -342,7 +307,7 @@ class TimeOffFields(InputSchema):
     practitioner: UUID | None = None
     start: AwareDatetime | None = Field(None, description="ISO 8601 with an offset, e.g. 2025-03-01T09:00:00-06:00.")
     end: AwareDatetime | None = None
-    reason: text(_limit(TimeOff, "reason")) | None = None
+    reason: text(max_length(TimeOff, "reason")) | None = None
 
 
 class TimeOffCreate(TimeOffFields):
@@ -351,16 +316,11 @@ class TimeOffCreate(TimeOffFields):
     end: AwareDatetime
 
 
-class TimeOffOut(Schema):
-    id: UUID
+class TimeOffOut(RecordOut):
     practitioner: PractitionerRef
     start: datetime.datetime
     end: datetime.datetime
     reason: str
-
-    @staticmethod
-    def resolve_id(obj) -> UUID:
-        return obj.public_id
 
 
 class TimeOffQuery(PageQuery):
