@@ -245,17 +245,10 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "referrals:report_send": {"GET": "report.send", "POST": "report.send"},
     # billing: codes, mapping, fee schedule, payers, package plans (billing/views/setup.py)
     "billing:setup": "billing_setup.view",
-    "billing:code_new": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:code_edit": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
     "billing:code_active": {"POST": "billing_setup.manage"},
     "billing:technique": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:payer_new": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:payer_edit": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:fee_new": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:fee_edit": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:fee_delete": {"POST": "billing_setup.manage"},
-    "billing:plan_new": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:plan_edit": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
+    # The set-up resources' pages (code, payer, fee, plan: _new, _edit, _delete) are added
+    # from their specs (billing/resources.py) by core.resources.register().
     # billing: charges (billing/views/charges.py)
     "billing:charges": "charge.view",
     "billing:charge": "charge.view",
@@ -362,20 +355,14 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:series": "schedule.view",
     "api:series_cancel_remaining": "appointment.change",
     # API: billing set-up: codes, mapping, fee schedule, payers, package plans (billing/api_setup.py)
-    "api:billing_codes": {"GET": "billing_setup.view", "POST": "billing_setup.manage"},
-    "api:billing_code": {"GET": "billing_setup.view", "PATCH": "billing_setup.manage"},
+    # The codes', payers', fees' and plans' operations come from their specs
+    # (billing/resources.py), added by core.resources.register().
     "api:billing_technique_codes": "billing_setup.view",
     "api:billing_technique_code": {
         "GET": "billing_setup.view",
         "PUT": "billing_setup.manage",
         "DELETE": "billing_setup.manage",
     },
-    "api:billing_payers": {"GET": "billing_setup.view", "POST": "billing_setup.manage"},
-    "api:billing_payer": {"GET": "billing_setup.view", "PATCH": "billing_setup.manage"},
-    "api:billing_fees": {"GET": "billing_setup.view", "POST": "billing_setup.manage"},
-    "api:billing_fee": {"GET": "billing_setup.view", "PATCH": "billing_setup.manage", "DELETE": "billing_setup.manage"},
-    "api:billing_package_plans": {"GET": "billing_setup.view", "POST": "billing_setup.manage"},
-    "api:billing_package_plan": {"GET": "billing_setup.view", "PATCH": "billing_setup.manage"},
     # API: billing charges (billing/api_charges.py)
     "api:billing_charges": "charge.view",
     "api:billing_charge": "charge.view",
