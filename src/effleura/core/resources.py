@@ -187,12 +187,13 @@ class Pages:
 
     app: str
     nav: str  # the header's highlighted entry
-    prefix: str  # "setup/services/": the edit page is <prefix><id>/
+    prefix: str  # "setup/services/": the edit page is <prefix><id>/<edit_suffix>
     form: type[forms.Form]
     title_new: str  # "New service"
     back: Callable[[Any, Any], tuple[str, str]]  # (record, parent) -> (url, label): "← label" and Cancel
     section: str = "Set-up"  # the window title's suffix
     template: str = "core/resource_form.html"
+    edit_suffix: str = ""  # "edit/" where <prefix><id>/ is the record's own page
     # A new record belonging to another, named in the new page's URL (a room's location)
     parent: tuple[str, str] | None = None  # (URL part before the id, id kwarg)
     get_parent: Callable[[Any, Any], Any] | None = None  # (actor, id) -> parent, authorized
@@ -477,7 +478,7 @@ def page_urlpatterns(resource: Resource, *, new_page: Callable | None = None) ->
         new_path = f"{pages.parent[0]}<uuid:{pages.parent[1]}>/{pages.prefix.rstrip('/').rsplit('/', 1)[-1]}/new/"
     urls = [
         path(new_path, new, name=f"{name}_new"),
-        path(f"{pages.prefix}<uuid:{id_name}>/", edit, name=f"{name}_edit"),
+        path(f"{pages.prefix}<uuid:{id_name}>/{pages.edit_suffix}", edit, name=f"{name}_edit"),
     ]
     if resource.deletable:
         urls.append(path(f"{pages.prefix}<uuid:{id_name}>/delete/", delete, name=f"{name}_delete"))
