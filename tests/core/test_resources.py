@@ -34,7 +34,7 @@ def test_every_resource_is_registered_for_both_apps():
     names = {r.key for r in RESOURCES}
     assert {"scheduling:location", "scheduling:room", "scheduling:service", "scheduling:hours"} <= names
     assert {"scheduling:exception", "scheduling:time_off", "billing:code", "billing:payer", "billing:fee"} <= names
-    assert "billing:plan" in names
+    assert {"billing:plan", "referrals:provider"} <= names
 
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.key)
@@ -68,11 +68,12 @@ def test_it_refuses_every_role_the_table_refuses_and_audits_the_refusal(resource
                     assert AuditEvent.objects.filter(outcome=AuditOutcome.DENIED).latest("pk").actor_id == user.pk
 
 
-def test_the_owner_is_allowed_every_set_up_write_and_the_therapist_none(owner, therapist):
+def test_the_owner_may_change_every_resource_and_a_therapist_only_read_the_practice_set_up(owner, therapist):
     for resource in RESOURCES:
         assert permissions.has_permission(owner, resource.manage_key)
-        assert not permissions.has_permission(therapist, resource.manage_key)
         assert permissions.has_permission(therapist, resource.view_key)
+        if resource.manage_key.endswith("_setup.manage"):
+            assert not permissions.has_permission(therapist, resource.manage_key)
 
 
 def test_it_saves_and_audits_the_fields_changed_in_one_transaction(db, owner):

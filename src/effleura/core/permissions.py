@@ -219,9 +219,8 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     # referrals: providers and referrals (referrals/views/providers.py, referrals.py)
     "referrals:providers": "provider.view",
     "referrals:provider_search": "provider.view",
-    "referrals:provider_new": {"GET": "provider.manage", "POST": "provider.manage"},
     "referrals:provider": "provider.view",
-    "referrals:provider_edit": {"GET": "provider.manage", "POST": "provider.manage"},
+    # provider_new and provider_edit come from the provider's spec (referrals/resources.py).
     "referrals:provider_active": {"POST": "provider.manage"},
     "referrals:patient_referrals": "referral.view",
     "referrals:referral_new": {"GET": "referral.manage", "POST": "referral.manage"},

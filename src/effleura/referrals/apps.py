@@ -7,6 +7,9 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals: referring providers, authorizations and reports back"
 
     def ready(self) -> None:
+        from effleura.referrals import resources
+
+        resources.register_all()  # the provider's pages join the permission table
         # Authorization warnings where people look (referrals/authorization_warnings.py):
         # a badge on calendar entries and a confirmation before booking past the limit.
         from effleura.referrals.authorization_warnings import authorization_badges, booking_warnings
