@@ -5,7 +5,7 @@ and the shared save/delete helper is locked, audited and answers a lost race in 
 import uuid
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.urls import reverse
 
@@ -111,3 +111,21 @@ def test_it_deletes_and_audits_with_the_dependent_rows_first(db, owner):
     assert not ProcedureCode.objects.filter(code="97997").exists()
     event = AuditEvent.objects.latest("pk")
     assert (event.action, event.record_id, event.detail) == (AuditAction.DELETE, str(code.public_id), "removed")
+
+
+def test_it_refuses_a_spec_whose_urls_the_table_already_lists_by_hand():
+    from ninja import Schema
+
+    from effleura.core.resources import Api, Resource, register
+
+    def nothing(*args, **kwargs):
+        return None
+
+    probe = Resource(
+        name="probe", label="probe", model=ProcedureCode, view_key="scheduling_setup.view",
+        manage_key="scheduling_setup.manage", list=nothing, get=nothing, check_save=nothing, do_save=nothing,
+        api=Api(path="/probe", names=("scheduling_policy", "probe"), out=Schema, create=Schema, patch=Schema),
+    )  # fmt: skip
+    with pytest.raises(ImproperlyConfigured, match="api:scheduling_policy"):
+        register(probe)
+    assert "api:probe" not in permissions.URL_RULES and "api:probe" not in REGISTRY

@@ -36,8 +36,8 @@ from effleura.clinical import knowledge
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
-from effleura.core.resources import delete_record, save_record
-from effleura.core.values import CENT, as_uuid, merge_fields, parse_amount, parse_uuid, reject_unknown
+from effleura.core.resources import delete_record, get_record, max_length, save_record
+from effleura.core.values import CENT, as_uuid, clean_text, merge_fields, parse_amount, parse_uuid, reject_unknown
 from effleura.scheduling.models import Service
 
 VIEW = "billing_setup.view"
@@ -52,14 +52,6 @@ FEE_EMPTY = "Enter an amount, e.g. 95.00 (0.00 for no charge)."
 
 
 # Shared helpers -----------------------------------------------------------------------------------
-
-
-def _text(value) -> str:
-    return " ".join(str(value or "").split())
-
-
-def _limit(model, name: str) -> int:
-    return model._meta.get_field(name).max_length
 
 
 def _flag(value, field: str, errors: dict) -> bool | None:
@@ -82,13 +74,6 @@ def _whole(value, field: str, errors: dict, low: int, high: int, message: str) -
         errors[field] = message
         return None
     return number
-
-
-def _get(model, public_id, what: str, *, select=()):
-    found = model.objects.filter(public_id=as_uuid(public_id, what)).select_related(*select).first()
-    if found is None:
-        raise Http404(f"No such {what}.")
-    return found
 
 
 def _ref(model, value, field: str, errors: dict, what: str, *, required: bool, active: bool = True):
@@ -133,7 +118,7 @@ def list_codes(user, *, include_retired: bool = True):
 
 def get_code(user, code_id, key: str = VIEW) -> ProcedureCode:
     authorize(user, key, record_id=code_id)
-    return _get(ProcedureCode, code_id, "procedure code")
+    return get_record(ProcedureCode, code_id, "procedure code")
 
 
 def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dict:
@@ -145,7 +130,7 @@ def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dic
     errors: dict[str, str] = {}
     clean: dict = {}
     if code is None:
-        value = _text(merged["code"]).upper()
+        value = clean_text(merged["code"], "code", errors, limit=10, one_line=True).upper()
         if not value:
             errors["code"] = "Enter the code, e.g. 97124."
         elif not CODE_PATTERN.match(value):
@@ -153,12 +138,10 @@ def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dic
         elif ProcedureCode.objects.filter(code=value).exists():
             errors["code"] = f"{value} is already in the catalog; edit it there (or reactivate it if retired)."
         clean["code"] = value
-    description = _text(merged["description"])
-    if not description:
-        errors["description"] = "Describe the code as the CPT book does, e.g. “Massage, each 15 minutes”."
-    elif len(description) > _limit(ProcedureCode, "description"):
-        errors["description"] = f"Keep it under {_limit(ProcedureCode, 'description')} characters."
-    clean["description"] = description
+    clean["description"] = clean_text(
+        merged["description"], "description", errors, limit=max_length(ProcedureCode, "description"), one_line=True,
+        required="Describe the code as the CPT book does, e.g. “Massage, each 15 minutes”.",
+    )  # fmt: skip
     if merged["timed"] is None:
         errors["timed"] = "Say whether it is billed in 15-minute units (timed) or once per visit."
     else:
@@ -309,7 +292,7 @@ def list_payers(user, *, include_inactive: bool = True):
 
 def get_payer(user, payer_id, key: str = VIEW) -> Payer:
     authorize(user, key, record_id=payer_id)
-    return _get(Payer, payer_id, "payer")
+    return get_record(Payer, payer_id, "payer")
 
 
 def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
@@ -322,10 +305,7 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
     for field in PAYER_FIELDS:
         if field in ("unit_method", "plan_type", "is_active"):
             continue
-        value = _text(merged[field])
-        if len(value) > _limit(Payer, field):
-            errors[field] = f"Keep it under {_limit(Payer, field)} characters."
-        clean[field] = value
+        clean[field] = clean_text(merged[field], field, errors, limit=max_length(Payer, field), one_line=True)
     if not clean["name"] and "name" not in errors:
         errors["name"] = "Enter the payer's name, as on the insurance card."
     elif "name" not in errors:
@@ -373,7 +353,7 @@ def list_fees(user, *, payer_id=None):
 
 def get_fee(user, fee_id, key: str = VIEW) -> FeeScheduleEntry:
     authorize(user, key, record_id=fee_id)
-    return _get(FeeScheduleEntry, fee_id, "fee", select=("code", "service", "payer"))
+    return get_record(FeeScheduleEntry, fee_id, "fee", select=("code", "service", "payer"))
 
 
 def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> dict:
@@ -444,7 +424,7 @@ def list_plans(user, *, include_inactive: bool = True):
 
 def get_plan(user, plan_id, key: str = VIEW) -> PackagePlan:
     authorize(user, key, record_id=plan_id)
-    return _get(PackagePlan, plan_id, "package plan", select=("service",))
+    return get_record(PackagePlan, plan_id, "package plan", select=("service",))
 
 
 def check_save_plan(actor, data: dict, plan: PackagePlan | None = None) -> dict:
@@ -453,11 +433,10 @@ def check_save_plan(actor, data: dict, plan: PackagePlan | None = None) -> dict:
     authorize(actor, MANAGE, record_id=plan.public_id if plan else "")
     merged = merge_fields(plan, PLAN_FIELDS, PLAN_DEFAULTS, data)
     errors: dict[str, str] = {}
-    name = _text(merged["name"])
-    if not name:
-        errors["name"] = "Name the package, e.g. “10 × 60-minute massage”."
-    elif len(name) > _limit(PackagePlan, "name"):
-        errors["name"] = f"Keep it under {_limit(PackagePlan, 'name')} characters."
+    name = clean_text(
+        merged["name"], "name", errors, limit=max_length(PackagePlan, "name"), one_line=True,
+        required="Name the package, e.g. “10 × 60-minute massage”.",
+    )  # fmt: skip
     sessions = _whole(
         merged["sessions"], "sessions", errors, 1, MAX_PACKAGE_SESSIONS,
         f"Give the number of sessions, from 1 to {MAX_PACKAGE_SESSIONS}.",

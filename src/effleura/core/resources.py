@@ -30,9 +30,10 @@ from uuid import UUID
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
@@ -43,6 +44,7 @@ from effleura.core import audit, permissions
 from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, Page
 from effleura.core.choices import AuditAction
 from effleura.core.forms import apply_errors
+from effleura.core.values import as_uuid
 
 MAX_PAGE_SIZE = 100
 CONCURRENT = "Someone saved the same thing at the same time; try again."
@@ -52,8 +54,8 @@ CONCURRENT = "Someone saved the same thing at the same time; try again."
 
 
 def changed_fields(instance, clean: dict) -> str:
-    """ "created", "no change" or "changed: a, b": the names of the fields a save changes
-    (never their values, which the audit trail does not keep)."""
+    """What a save changes, for its audit event: "created", "no change" or "changed: a, b"
+    (the fields' names, never their values, which the audit trail does not keep)."""
     if instance is None:
         return "created"
     names = sorted(name for name, value in clean.items() if getattr(instance, name, None) != value)
@@ -102,6 +104,15 @@ def save_record(
     except IntegrityError:
         raise ValidationError(unique_message or CONCURRENT) from None
     return instance
+
+
+def get_record(model, public_id, what: str, *, select=()):
+    """The ``model`` row whose public id is ``public_id``, with ``select`` joined; Http404
+    ("No such <what>.") when the id is malformed or names nothing. Authorize first."""
+    found = model.objects.filter(public_id=as_uuid(public_id, what)).select_related(*select).first()
+    if found is None:
+        raise Http404(f"No such {what}.")
+    return found
 
 
 def delete_record(actor, instance, record_type: str, *, detail: str = "", first: Callable | None = None) -> None:
@@ -287,10 +298,20 @@ REGISTRY: dict[str, Resource] = {}
 
 def register(*resources: Resource) -> None:
     """Make the resources known: their URL names join the permission table. Called from
-    each app's AppConfig.ready() (through its resources module), once."""
+    each app's AppConfig.ready() (through its resources module). A URL name the table
+    already lists by hand is refused: the spec is the one place that decides it."""
     for resource in resources:
+        if REGISTRY.get(resource.key) is resource:
+            continue
+        rules = resource.url_rules()
+        clash = sorted(set(rules) & set(permissions.URL_RULES))
+        if clash or resource.key in REGISTRY:
+            raise ImproperlyConfigured(
+                f"The {resource.key} spec makes the permission entries of {', '.join(clash) or resource.key}: "
+                "remove them from core/permissions.py URL_RULES (or rename the spec)."
+            )
         REGISTRY[resource.key] = resource
-        permissions.URL_RULES.update(resource.url_rules())
+        permissions.URL_RULES.update(rules)
 
 
 # The API ------------------------------------------------------------------------------------------
@@ -311,7 +332,8 @@ def _keyword(name: str, annotation) -> inspect.Parameter:
 def add_api_routes(router: Router, resource: Resource, module: str) -> None:
     """Add the list, create, get, patch and (when deletable) delete operations of
     ``resource`` to ``router``. Each is as thin as a page: parse (the schemas), then the
-    resource's get/check/do, which authorize, validate, write and audit."""
+    resource's get/check/do, which authorize, validate, write and audit. ``module`` is the
+    app's API module: the operations are named (OpenAPI ids) as if written there."""
     api = resource.api
     many, one = api.names
     plural, singular = api.words or (f"{resource.name}s", resource.name)

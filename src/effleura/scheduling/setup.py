@@ -29,7 +29,7 @@ from django.http import Http404
 from effleura.core import audit, values
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, Role
-from effleura.core.resources import changed_fields, delete_record, save_record
+from effleura.core.resources import changed_fields, delete_record, get_record, save_record
 from effleura.core.values import as_uuid, merge_fields, parse_date, parse_time  # noqa: F401 (hours.py)
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import (
@@ -60,14 +60,8 @@ User = get_user_model()
 # Shared helpers -----------------------------------------------------------------------------------
 
 
-def get_by_public_id(model, public_id, what: str, **related):
-    found = model.objects.filter(public_id=as_uuid(public_id, what))
-    if related.get("select"):
-        found = found.select_related(*related["select"])
-    found = found.first()
-    if found is None:
-        raise Http404(f"No such {what}.")
-    return found
+def get_by_public_id(model, public_id, what: str, *, select=()):
+    return get_record(model, public_id, what, select=select)
 
 
 def clean_text(value, limit: int) -> str:
