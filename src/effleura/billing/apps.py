@@ -20,6 +20,7 @@ class BillingConfig(AppConfig):
             weak=False,
         )
 
-        from effleura.billing import hooks
+        from effleura.billing import hooks, resources
 
         hooks.register_all()
+        resources.register_all()  # the set-up resources' URL names join the permission table

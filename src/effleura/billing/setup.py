@@ -21,7 +21,6 @@ Codes are never deleted: charges, claims and superbills name them. A code is ret
 from __future__ import annotations
 
 import re
-import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -30,16 +29,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
 
-from effleura.billing.access import as_uuid
 from effleura.billing.catalog import CODE_PATTERN
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
-from effleura.billing.models.money import CENT
 from effleura.clinical import knowledge
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
-from effleura.core.values import parse_amount
+from effleura.core.resources import delete_record, get_record, max_length, save_record
+from effleura.core.values import CENT, as_uuid, clean_text, merge_fields, parse_amount, parse_uuid, reject_unknown
 from effleura.scheduling.models import Service
 
 VIEW = "billing_setup.view"
@@ -54,27 +52,6 @@ FEE_EMPTY = "Enter an amount, e.g. 95.00 (0.00 for no charge)."
 
 
 # Shared helpers -----------------------------------------------------------------------------------
-
-
-def _text(value) -> str:
-    return " ".join(str(value or "").split())
-
-
-def _limit(model, name: str) -> int:
-    return model._meta.get_field(name).max_length
-
-
-def _unknown(data: dict, fields) -> None:
-    unknown = set(data) - set(fields)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
-
-
-def _merge(instance, fields, defaults: dict, data: dict) -> dict:
-    """The record's current values (or the defaults), with ``data`` laid over them."""
-    _unknown(data, fields)
-    base = {f: getattr(instance, f) for f in fields} if instance is not None else dict(defaults)
-    return {**base, **data}
 
 
 def _flag(value, field: str, errors: dict) -> bool | None:
@@ -99,13 +76,6 @@ def _whole(value, field: str, errors: dict, low: int, high: int, message: str) -
     return number
 
 
-def _get(model, public_id, what: str, *, select=()):
-    found = model.objects.filter(public_id=as_uuid(public_id, what)).select_related(*select).first()
-    if found is None:
-        raise Http404(f"No such {what}.")
-    return found
-
-
 def _ref(model, value, field: str, errors: dict, what: str, *, required: bool, active: bool = True):
     """A related record given as itself, its UUID, or (for codes) its code; None when blank."""
     if value in (None, ""):
@@ -117,10 +87,7 @@ def _ref(model, value, field: str, errors: dict, what: str, *, required: bool, a
     elif model is ProcedureCode and isinstance(value, str) and CODE_PATTERN.match(value.strip().upper()):
         found = ProcedureCode.objects.filter(code=value.strip().upper()).first()
     else:
-        try:
-            key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-        except ValueError:
-            key = None
+        key = parse_uuid(value)
         found = model.objects.filter(public_id=key).first() if key else None
     if found is None:
         errors[field] = f"There is no such {what}."
@@ -131,33 +98,10 @@ def _ref(model, value, field: str, errors: dict, what: str, *, required: bool, a
     return found
 
 
-def _changed(instance, clean: dict) -> str:
-    if instance is None:
-        return "created"
-    names = sorted(name for name, value in clean.items() if getattr(instance, name, None) != value)
-    return ("changed: " + ", ".join(names)) if names else "no change"
-
-
 def _save(actor, model, instance, clean: dict, what: str, *, unique_message: dict | None = None):
-    """Create ``model`` from ``clean`` (``instance`` None) or update ``instance`` (locked), and
-    audit which fields changed (never their values). A unique constraint lost to a
-    concurrent write comes back as ``unique_message``."""
-    detail = f"{what} {_changed(instance, clean)}"
-    try:
-        with transaction.atomic():
-            if instance is None:
-                instance = model.objects.create(**clean)
-                action = AuditAction.CREATE
-            else:
-                model.objects.select_for_update().filter(pk=instance.pk).order_by("pk").first()
-                for name, value in clean.items():
-                    setattr(instance, name, value)
-                instance.save()
-                action = AuditAction.UPDATE
-            audit.record(actor, action, RECORD_TYPE, record_id=instance.public_id, detail=detail[:200])
-    except IntegrityError:
-        raise ValidationError(unique_message or "Someone saved the same thing at the same time; try again.") from None
-    return instance
+    """Create or update the record, locked and audited under billing_setup with ``what``
+    naming it (core.resources.save_record)."""
+    return save_record(actor, model, instance, clean, RECORD_TYPE, what=what, unique_message=unique_message)
 
 
 # Procedure codes ----------------------------------------------------------------------------------
@@ -174,7 +118,7 @@ def list_codes(user, *, include_retired: bool = True):
 
 def get_code(user, code_id, key: str = VIEW) -> ProcedureCode:
     authorize(user, key, record_id=code_id)
-    return _get(ProcedureCode, code_id, "procedure code")
+    return get_record(ProcedureCode, code_id, "procedure code")
 
 
 def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dict:
@@ -182,11 +126,11 @@ def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dic
     whether it is timed. The code itself never changes: charges and claims name it."""
     authorize(actor, MANAGE, record_id=code.public_id if code else "")
     fields = CODE_EDITABLE if code is not None else CODE_FIELDS
-    merged = _merge(code, fields, {"code": "", "description": "", "timed": None}, data)
+    merged = merge_fields(code, fields, {"code": "", "description": "", "timed": None}, data)
     errors: dict[str, str] = {}
     clean: dict = {}
     if code is None:
-        value = _text(merged["code"]).upper()
+        value = clean_text(merged["code"], "code", errors, limit=10, one_line=True).upper()
         if not value:
             errors["code"] = "Enter the code, e.g. 97124."
         elif not CODE_PATTERN.match(value):
@@ -194,12 +138,10 @@ def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dic
         elif ProcedureCode.objects.filter(code=value).exists():
             errors["code"] = f"{value} is already in the catalog; edit it there (or reactivate it if retired)."
         clean["code"] = value
-    description = _text(merged["description"])
-    if not description:
-        errors["description"] = "Describe the code as the CPT book does, e.g. “Massage, each 15 minutes”."
-    elif len(description) > _limit(ProcedureCode, "description"):
-        errors["description"] = f"Keep it under {_limit(ProcedureCode, 'description')} characters."
-    clean["description"] = description
+    clean["description"] = clean_text(
+        merged["description"], "description", errors, limit=max_length(ProcedureCode, "description"), one_line=True,
+        required="Describe the code as the CPT book does, e.g. “Massage, each 15 minutes”.",
+    )  # fmt: skip
     if merged["timed"] is None:
         errors["timed"] = "Say whether it is billed in 15-minute units (timed) or once per visit."
     else:
@@ -290,7 +232,7 @@ def check_map_technique(actor, technique: str, data: dict) -> dict:
     or the payer's override (the payer then gets the practice-wide code)."""
     authorize(actor, MANAGE, record_id=technique)
     technique = clean_technique(technique)
-    _unknown(data, ("code", "payer"))
+    reject_unknown(data, ("code", "payer"))
     errors: dict[str, str] = {}
     payer = _ref(Payer, data.get("payer"), "payer", errors, "payer", required=False, active=False)
     code = _ref(ProcedureCode, data.get("code"), "code", errors, "procedure code", required=False)
@@ -350,23 +292,20 @@ def list_payers(user, *, include_inactive: bool = True):
 
 def get_payer(user, payer_id, key: str = VIEW) -> Payer:
     authorize(user, key, record_id=payer_id)
-    return _get(Payer, payer_id, "payer")
+    return get_record(Payer, payer_id, "payer")
 
 
 def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
     """A payer: its name (unique), electronic payer ID, claims address and phone, and how it
     counts timed units (the CMS 8-minute rule over all timed minutes, or each code alone)."""
     authorize(actor, MANAGE, record_id=payer.public_id if payer else "")
-    merged = _merge(payer, PAYER_FIELDS, PAYER_DEFAULTS, data)
+    merged = merge_fields(payer, PAYER_FIELDS, PAYER_DEFAULTS, data)
     errors: dict[str, str] = {}
     clean: dict = {}
     for field in PAYER_FIELDS:
         if field in ("unit_method", "plan_type", "is_active"):
             continue
-        value = _text(merged[field])
-        if len(value) > _limit(Payer, field):
-            errors[field] = f"Keep it under {_limit(Payer, field)} characters."
-        clean[field] = value
+        clean[field] = clean_text(merged[field], field, errors, limit=max_length(Payer, field), one_line=True)
     if not clean["name"] and "name" not in errors:
         errors["name"] = "Enter the payer's name, as on the insurance card."
     elif "name" not in errors:
@@ -414,7 +353,7 @@ def list_fees(user, *, payer_id=None):
 
 def get_fee(user, fee_id, key: str = VIEW) -> FeeScheduleEntry:
     authorize(user, key, record_id=fee_id)
-    return _get(FeeScheduleEntry, fee_id, "fee", select=("code", "service", "payer"))
+    return get_record(FeeScheduleEntry, fee_id, "fee", select=("code", "service", "payer"))
 
 
 def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> dict:
@@ -422,7 +361,7 @@ def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> di
     standard price (no payer) or what one payer pays. One price per code (or service) per
     payer: a second is refused with a pointer to the first."""
     authorize(actor, MANAGE, record_id=fee.public_id if fee else "")
-    merged = _merge(fee, FEE_FIELDS, dict.fromkeys(FEE_FIELDS), data)
+    merged = merge_fields(fee, FEE_FIELDS, dict.fromkeys(FEE_FIELDS), data)
     errors: dict[str, str] = {}
     code = _ref(ProcedureCode, merged["code"], "code", errors, "procedure code", required=False,
                 active=fee is None or merged["code"] != fee.code)  # fmt: skip
@@ -463,11 +402,7 @@ def check_delete_fee(actor, fee: FeeScheduleEntry) -> None:
 
 
 def do_delete_fee(actor, fee: FeeScheduleEntry) -> None:
-    with transaction.atomic():
-        public_id = fee.public_id
-        FeeScheduleEntry.objects.select_for_update().filter(pk=fee.pk).order_by("pk").first()
-        FeeScheduleEntry.objects.filter(pk=fee.pk).delete()
-        audit.record(actor, AuditAction.DELETE, RECORD_TYPE, record_id=public_id, detail="fee removed")
+    delete_record(actor, fee, RECORD_TYPE, detail="fee removed")
 
 
 def fee_label(fee: FeeScheduleEntry) -> str:
@@ -489,20 +424,19 @@ def list_plans(user, *, include_inactive: bool = True):
 
 def get_plan(user, plan_id, key: str = VIEW) -> PackagePlan:
     authorize(user, key, record_id=plan_id)
-    return _get(PackagePlan, plan_id, "package plan", select=("service",))
+    return get_record(PackagePlan, plan_id, "package plan", select=("service",))
 
 
 def check_save_plan(actor, data: dict, plan: PackagePlan | None = None) -> dict:
     """A package the practice sells: N sessions for a price, valid so many days from the
     purchase, for one service or any. Packages already sold keep their own terms."""
     authorize(actor, MANAGE, record_id=plan.public_id if plan else "")
-    merged = _merge(plan, PLAN_FIELDS, PLAN_DEFAULTS, data)
+    merged = merge_fields(plan, PLAN_FIELDS, PLAN_DEFAULTS, data)
     errors: dict[str, str] = {}
-    name = _text(merged["name"])
-    if not name:
-        errors["name"] = "Name the package, e.g. “10 × 60-minute massage”."
-    elif len(name) > _limit(PackagePlan, "name"):
-        errors["name"] = f"Keep it under {_limit(PackagePlan, 'name')} characters."
+    name = clean_text(
+        merged["name"], "name", errors, limit=max_length(PackagePlan, "name"), one_line=True,
+        required="Name the package, e.g. “10 × 60-minute massage”.",
+    )  # fmt: skip
     sessions = _whole(
         merged["sessions"], "sessions", errors, 1, MAX_PACKAGE_SESSIONS,
         f"Give the number of sessions, from 1 to {MAX_PACKAGE_SESSIONS}.",

@@ -172,25 +172,9 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     # scheduling: set-up (scheduling/views/setup.py) and calendar feed (feed.py)
     "scheduling:setup": "scheduling_setup.view",
     "scheduling:policy": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:location_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:location_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:location_delete": {"POST": "scheduling_setup.manage"},
-    "scheduling:room_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:room_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:room_delete": {"POST": "scheduling_setup.manage"},
-    "scheduling:service_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:service_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:service_delete": {"POST": "scheduling_setup.manage"},
     "scheduling:practitioner_hours": "scheduling_setup.view",
-    "scheduling:hours_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:hours_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:hours_delete": {"POST": "scheduling_setup.manage"},
-    "scheduling:exception_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:exception_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:exception_delete": {"POST": "scheduling_setup.manage"},
-    "scheduling:time_off_new": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:time_off_edit": {"GET": "scheduling_setup.manage", "POST": "scheduling_setup.manage"},
-    "scheduling:time_off_delete": {"POST": "scheduling_setup.manage"},
+    # The set-up resources' pages (<name>_new, _edit, _delete) are added from their specs
+    # (scheduling/resources.py) by core.resources.register().
     "scheduling:feed": "calendar_feed.manage",
     "scheduling:feed_revoke": {"POST": "calendar_feed.manage"},
     "scheduling:feed_ics": PUBLIC,  # the secret key in the address authenticates (scheduling/feed.py)
@@ -235,9 +219,8 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     # referrals: providers and referrals (referrals/views/providers.py, referrals.py)
     "referrals:providers": "provider.view",
     "referrals:provider_search": "provider.view",
-    "referrals:provider_new": {"GET": "provider.manage", "POST": "provider.manage"},
     "referrals:provider": "provider.view",
-    "referrals:provider_edit": {"GET": "provider.manage", "POST": "provider.manage"},
+    # provider_new and provider_edit come from the provider's spec (referrals/resources.py).
     "referrals:provider_active": {"POST": "provider.manage"},
     "referrals:patient_referrals": "referral.view",
     "referrals:referral_new": {"GET": "referral.manage", "POST": "referral.manage"},
@@ -261,17 +244,10 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "referrals:report_send": {"GET": "report.send", "POST": "report.send"},
     # billing: codes, mapping, fee schedule, payers, package plans (billing/views/setup.py)
     "billing:setup": "billing_setup.view",
-    "billing:code_new": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:code_edit": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
     "billing:code_active": {"POST": "billing_setup.manage"},
     "billing:technique": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:payer_new": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:payer_edit": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:fee_new": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:fee_edit": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:fee_delete": {"POST": "billing_setup.manage"},
-    "billing:plan_new": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
-    "billing:plan_edit": {"GET": "billing_setup.manage", "POST": "billing_setup.manage"},
+    # The set-up resources' pages (code, payer, fee, plan: _new, _edit, _delete) are added
+    # from their specs (billing/resources.py) by core.resources.register().
     # billing: charges (billing/views/charges.py)
     "billing:charges": "charge.view",
     "billing:charge": "charge.view",
@@ -378,20 +354,14 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:series": "schedule.view",
     "api:series_cancel_remaining": "appointment.change",
     # API: billing set-up: codes, mapping, fee schedule, payers, package plans (billing/api_setup.py)
-    "api:billing_codes": {"GET": "billing_setup.view", "POST": "billing_setup.manage"},
-    "api:billing_code": {"GET": "billing_setup.view", "PATCH": "billing_setup.manage"},
+    # The codes', payers', fees' and plans' operations come from their specs
+    # (billing/resources.py), added by core.resources.register().
     "api:billing_technique_codes": "billing_setup.view",
     "api:billing_technique_code": {
         "GET": "billing_setup.view",
         "PUT": "billing_setup.manage",
         "DELETE": "billing_setup.manage",
     },
-    "api:billing_payers": {"GET": "billing_setup.view", "POST": "billing_setup.manage"},
-    "api:billing_payer": {"GET": "billing_setup.view", "PATCH": "billing_setup.manage"},
-    "api:billing_fees": {"GET": "billing_setup.view", "POST": "billing_setup.manage"},
-    "api:billing_fee": {"GET": "billing_setup.view", "PATCH": "billing_setup.manage", "DELETE": "billing_setup.manage"},
-    "api:billing_package_plans": {"GET": "billing_setup.view", "POST": "billing_setup.manage"},
-    "api:billing_package_plan": {"GET": "billing_setup.view", "PATCH": "billing_setup.manage"},
     # API: billing charges (billing/api_charges.py)
     "api:billing_charges": "charge.view",
     "api:billing_charge": "charge.view",
@@ -423,43 +393,8 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:billing_report_visits": {"GET": "billing_report.view"},
     "api:billing_report_production": {"GET": "production.view"},
     # API: clinical
-    # API: scheduling set-up (scheduling/api_setup.py)
-    "api:locations": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:location": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:rooms": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:room": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:services": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:service": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:working_hours": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:working_hours_entry": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:schedule_exceptions": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:schedule_exception": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
-    "api:time_off_list": {"GET": "scheduling_setup.view", "POST": "scheduling_setup.manage"},
-    "api:time_off": {
-        "GET": "scheduling_setup.view",
-        "PATCH": "scheduling_setup.manage",
-        "DELETE": "scheduling_setup.manage",
-    },
+    # API: scheduling set-up (scheduling/api_setup.py). The resources' operations come from
+    # their specs (scheduling/resources.py), added by core.resources.register().
     "api:scheduling_policy": {"GET": "scheduling_setup.view", "PUT": "scheduling_setup.manage"},
     "api:waitlist_entries": {"GET": "waitlist.view", "POST": "waitlist.manage"},
     "api:waitlist_entry": {"GET": "waitlist.view", "DELETE": "waitlist.manage"},

@@ -9,6 +9,9 @@ class ReferralsConfig(AppConfig):
     def ready(self) -> None:
         from effleura.core import extension_points
         from effleura.core.extension_points import register_patient_url
+        from effleura.referrals import resources
+
+        resources.register_all()  # the provider's pages join the permission table
         from effleura.referrals.authorization_warnings import authorization_badges, booking_warnings
         from effleura.referrals.chart import referrals_section
         from effleura.referrals.models import Referral, Report

@@ -1,7 +1,8 @@
 """Referring providers: the physicians and other prescribers who send patients.
 
 check_save_provider() validates and authorizes (provider.manage); do_save_provider()
-writes inside a transaction with its audit event. Providers are contacts, not patient
+writes through core's locked, audited save_record (the audit event in the same
+transaction). Providers are contacts, not patient
 data; their list of referred patients is (referrals/access.py).
 """
 
@@ -13,7 +14,8 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.npi import is_valid_npi
-from effleura.core.values import clean_text, reject_unknown
+from effleura.core.resources import save_record
+from effleura.core.values import clean_text, merge_fields
 from effleura.referrals.models import ReferringProvider
 
 FIELDS = (
@@ -41,9 +43,7 @@ def check_save_provider(actor, data: dict, provider: ReferringProvider | None = 
 
     Only the fields in ``data`` change on an update. Returns the cleaned fields."""
     authorize(actor, "provider.manage", record_id=provider.public_id if provider else "")
-    reject_unknown(data, FIELDS)
-    current = {f: getattr(provider, f) for f in FIELDS} if provider else {}
-    merged = {**current, **data}
+    merged = merge_fields(provider, FIELDS, {}, data)
     errors: dict[str, str] = {}
     clean: dict[str, str] = {}
     for field in FIELDS:
@@ -73,18 +73,12 @@ def check_save_provider(actor, data: dict, provider: ReferringProvider | None = 
 
 
 def do_save_provider(actor, clean: dict, provider: ReferringProvider | None = None) -> ReferringProvider:
-    """Create the provider, or change ``provider``, from check_save_provider's answer."""
-    with transaction.atomic():
-        if provider is None:
-            provider = ReferringProvider.objects.create(**clean)
-            action, detail = AuditAction.CREATE, "provider created"
-        else:
-            for field, value in clean.items():
-                setattr(provider, field, value)
-            provider.save()
-            action, detail = AuditAction.UPDATE, "provider changed"
-        audit.record(actor, action, "referring_provider", record_id=provider.public_id, detail=detail)
-    return provider
+    """Create the provider, or change ``provider`` (locked), from check_save_provider's
+    answer; the audit event names the fields changed. Two saves of one NPI at once: the
+    second is refused in words."""
+    unique = {"npi": f"NPI {clean.get('npi', '')} already belongs to another provider."}
+    return save_record(actor, ReferringProvider, provider, clean, "referring_provider", what="provider",
+                       unique_message=unique)  # fmt: skip
 
 
 def check_set_provider_active(actor, provider: ReferringProvider, active: bool) -> bool:

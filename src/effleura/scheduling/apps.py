@@ -8,6 +8,7 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from effleura.core import extension_points
-        from effleura.scheduling import badges
+        from effleura.scheduling import badges, resources
 
         extension_points.calendar_badges.register(badges.consent_badges)
+        resources.register_all()  # the set-up resources' URL names join the permission table

@@ -17,7 +17,6 @@ Weekly patterns are local times at the location; time off is a pair of aware ins
 import datetime
 import difflib
 import itertools
-import uuid
 import zoneinfo
 from decimal import Decimal, InvalidOperation
 
@@ -27,9 +26,11 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
 
-from effleura.core import audit
+from effleura.core import audit, values
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, Role
+from effleura.core.resources import changed_fields, delete_record, get_record, save_record
+from effleura.core.values import as_uuid, merge_fields, parse_date, parse_time  # noqa: F401 (hours.py)
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import (
     Appointment,
@@ -59,66 +60,13 @@ User = get_user_model()
 # Shared helpers -----------------------------------------------------------------------------------
 
 
-def as_uuid(value, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise Http404(f"No such {what}.") from None
-
-
-def get_by_public_id(model, public_id, what: str, **related):
-    found = model.objects.filter(public_id=as_uuid(public_id, what))
-    if related.get("select"):
-        found = found.select_related(*related["select"])
-    found = found.first()
-    if found is None:
-        raise Http404(f"No such {what}.")
-    return found
+def get_by_public_id(model, public_id, what: str, *, select=()):
+    return get_record(model, public_id, what, select=select)
 
 
 def clean_text(value, limit: int) -> str:
-    return " ".join(str(value or "").split())[:limit] if value is not None else ""
-
-
-def _unknown(data: dict, fields) -> None:
-    unknown = set(data) - set(fields)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
-
-
-def merge_fields(instance, fields, defaults: dict, data: dict) -> dict:
-    """The record's current values (or the defaults), with ``data`` laid over them."""
-    _unknown(data, fields)
-    base = {f: getattr(instance, f) for f in fields} if instance is not None else dict(defaults)
-    return {**base, **data}
-
-
-def parse_time(value, field: str, errors: dict) -> datetime.time | None:
-    """'09:00' or a time -> a time; a wrong value adds a message under ``field``."""
-    if isinstance(value, datetime.time):
-        return value.replace(second=0, microsecond=0, tzinfo=None)
-    if value in (None, ""):
-        errors.setdefault(field, "Give a time, e.g. 09:00.")
-        return None
-    try:
-        return datetime.time.fromisoformat(str(value).strip()).replace(second=0, microsecond=0, tzinfo=None)
-    except ValueError:
-        errors.setdefault(field, f"“{str(value)[:20]}” is not a time; write it as HH:MM, e.g. 09:00 or 17:30.")
-        return None
-
-
-def parse_date(value, field: str, errors: dict, *, required: bool) -> datetime.date | None:
-    if value in (None, ""):
-        if required:
-            errors.setdefault(field, "Give a date.")
-        return None
-    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        errors.setdefault(field, "Enter a real date as YYYY-MM-DD.")
-        return None
+    """One line of text, cut to ``limit`` (names, addresses: the column's length)."""
+    return values.clean_text(value, "text", {}, limit=limit, one_line=True)[:limit]
 
 
 def clean_weekday(value, field: str, errors: dict) -> int | None:
@@ -140,36 +88,13 @@ def day_name(weekday: int) -> str:
     return Weekday(weekday).label
 
 
-def _changed(instance, clean: dict) -> str:
-    if instance is None:
-        return "created"
-    names = sorted(name for name, value in clean.items() if getattr(instance, name, None) != value)
-    return ("changed: " + ", ".join(names)) if names else "no change"
+def save_and_audit(actor, model, instance, clean: dict, record_type: str, *, note: str = "", then=None):
+    """Create or update the record, locked and audited (core.resources.save_record)."""
+    return save_record(actor, model, instance, clean, record_type, note=note, then=then)
 
 
-def save_and_audit(actor, model, instance, clean: dict, record_type: str, *, note: str = ""):
-    """Create ``model`` from ``clean`` (``instance`` None) or update ``instance``, and append
-    the audit event naming the fields that changed (never their values). Call inside the
-    write's transaction."""
-    detail = _changed(instance, clean)
-    created = instance is None
-    if created:
-        instance = model.objects.create(**clean)
-    else:
-        for name, value in clean.items():
-            setattr(instance, name, value)
-        instance.save()
-    action = AuditAction.CREATE if created else AuditAction.UPDATE
-    detail = f"{detail}; {note}" if note else detail
-    audit.record(actor, action, record_type, record_id=instance.public_id, detail=detail[:200])
-    return instance
-
-
-def delete_and_audit(actor, instance, record_type: str) -> None:
-    with transaction.atomic():
-        public_id = instance.public_id
-        instance.delete()
-        audit.record(actor, AuditAction.DELETE, record_type, record_id=public_id)
+def delete_and_audit(actor, instance, record_type: str, *, first=None) -> None:
+    delete_record(actor, instance, record_type, first=first)
 
 
 def practitioners_qs():
@@ -407,14 +332,15 @@ def check_save_location(actor, data: dict, location: Location | None = None) -> 
 def do_save_location(actor, clean: dict, location: Location | None = None) -> Location:
     clean = dict(clean)
     week = clean.pop("opening_hours", None)
-    with transaction.atomic():
-        location = save_and_audit(
-            actor, Location, location, clean, "location", note="opening hours set" if week is not None else ""
-        )
+
+    def set_week(saved: Location) -> None:
         if week is not None:
-            location.opening_hours.all().delete()
-            OpeningHours.objects.bulk_create(OpeningHours(location=location, **item) for item in week)
-    return location
+            saved.opening_hours.all().delete()
+            OpeningHours.objects.bulk_create(OpeningHours(location=saved, **item) for item in week)
+
+    note = "opening hours set" if week is not None else ""
+    unique = {"name": f"There is already a location called {clean.get('name', '')}."}
+    return save_record(actor, Location, location, clean, "location", note=note, then=set_week, unique_message=unique)
 
 
 def check_delete_location(actor, location: Location) -> None:
@@ -433,9 +359,8 @@ def check_delete_location(actor, location: Location) -> None:
 
 
 def do_delete_location(actor, location: Location) -> None:
-    with transaction.atomic():
-        location.rooms.all().delete()  # rooms are protected; none was booked (checked above)
-        delete_and_audit(actor, location, "location")
+    # Rooms are protected; none was booked (checked above).
+    delete_record(actor, location, "location", first=lambda: location.rooms.all().delete())
 
 
 # Rooms --------------------------------------------------------------------------------------------
@@ -467,8 +392,9 @@ def check_save_room(actor, data: dict, room: Room | None = None) -> dict:
 
 
 def do_save_room(actor, clean: dict, room: Room | None = None) -> Room:
-    with transaction.atomic():
-        return save_and_audit(actor, Room, room, clean, "room")
+    where = clean["location"].name if clean.get("location") else "The location"
+    unique = {"name": f"{where} already has a room called {clean.get('name', '')}."}
+    return save_record(actor, Room, room, clean, "room", unique_message=unique)
 
 
 def check_delete_room(actor, room: Room) -> None:
@@ -481,7 +407,7 @@ def check_delete_room(actor, room: Room) -> None:
 
 
 def do_delete_room(actor, room: Room) -> None:
-    delete_and_audit(actor, room, "room")
+    delete_record(actor, room, "room")
 
 
 # Services -----------------------------------------------------------------------------------------
@@ -591,12 +517,13 @@ def check_save_service(actor, data: dict, service: Service | None = None) -> dic
 def do_save_service(actor, clean: dict, service: Service | None = None) -> Service:
     clean = dict(clean)
     people = clean.pop("practitioners")
-    with transaction.atomic():
-        before = {u.pk for u in service.practitioners.all()} if service is not None else set()
-        changed = service is not None and before != {u.pk for u in people}
-        service = save_and_audit(actor, Service, service, clean, "service", note="practitioners" if changed else "")
-        service.practitioners.set(people)
-    return service
+    before = {u.pk for u in service.practitioners.all()} if service is not None else set()
+    changed = service is not None and before != {u.pk for u in people}
+    return save_record(
+        actor, Service, service, clean, "service", note="practitioners" if changed else "",
+        then=lambda saved: saved.practitioners.set(people),
+        unique_message={"name": f"There is already a service called {clean.get('name', '')}."},
+    )  # fmt: skip
 
 
 def check_delete_service(actor, service: Service) -> None:
@@ -609,7 +536,7 @@ def check_delete_service(actor, service: Service) -> None:
 
 
 def do_delete_service(actor, service: Service) -> None:
-    delete_and_audit(actor, service, "service")
+    delete_record(actor, service, "service")
 
 
 # The booking policy -------------------------------------------------------------------------------
@@ -651,7 +578,7 @@ def check_save_policy(actor, data: dict) -> dict:
 def do_save_policy(actor, clean: dict) -> SchedulingPolicy:
     with transaction.atomic():
         policy = SchedulingPolicy.objects.select_for_update().order_by("pk").first() or SchedulingPolicy()
-        detail = _changed(policy, clean) if policy.pk else "created"
+        detail = changed_fields(policy, clean) if policy.pk else "created"
         for name, value in clean.items():
             setattr(policy, name, value)
         policy.save()

@@ -1,44 +1,21 @@
 """Referrals pages: referring providers (list, search while typing, new, edit, their page
 with the patients they referred, deactivate). URL names are listed in core/permissions.py
-URL_RULES (# referrals: providers and referrals).
+URL_RULES (# referrals: providers and referrals); the new and edit pages, and their
+entries there, come from the provider's spec (referrals/resources.py).
 
 Thin: parse, access_* to read, check_*/do_* to write (referrals/providers.py), render.
 """
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
+from effleura.core.resources import page_urlpatterns
 from effleura.referrals import access, providers
-from effleura.referrals.models import ReferringProvider
-
-NAV = "providers"
-
-
-def _limit(name: str) -> int:
-    return ReferringProvider._meta.get_field(name).max_length
-
-
-class ProviderForm(forms.Form):
-    first_name = forms.CharField(max_length=_limit("first_name"))
-    last_name = forms.CharField(max_length=_limit("last_name"))
-    credentials = forms.CharField(max_length=_limit("credentials"), required=False, help_text="e.g. MD, DO, NP, PA-C")
-    practice_name = forms.CharField(max_length=_limit("practice_name"), required=False, label="Practice")
-    npi = forms.CharField(
-        max_length=20, required=False, label="NPI", help_text="10 digits, on the referral or prescription pad."
-    )
-    phone = forms.CharField(max_length=_limit("phone"), required=False)
-    fax = forms.CharField(max_length=_limit("fax"), required=False)
-    email = forms.CharField(max_length=_limit("email"), required=False)
-    address_line1 = forms.CharField(max_length=_limit("address_line1"), required=False, label="Address")
-    city = forms.CharField(max_length=_limit("city"), required=False)
-    region = forms.CharField(max_length=_limit("region"), required=False, label="State / province")
-    postal_code = forms.CharField(max_length=_limit("postal_code"), required=False)
+from effleura.referrals.resources import NAV, PROVIDERS
 
 
 def provider_list(request):
@@ -62,36 +39,6 @@ def provider_search(request):
     show_inactive = request.GET.get("inactive") == "1"
     found = access.access_providers(request.user, q, include_inactive=show_inactive, limit=access.SEARCH_LIMIT)
     return render(request, "referrals/provider_rows.html", {"providers": found, "q": q})
-
-
-def provider_new(request):
-    form = ProviderForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            clean = providers.check_save_provider(request.user, form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            provider = providers.do_save_provider(request.user, clean)
-            messages.success(request, f"{provider.display_name} added.")
-            return redirect("referrals:provider", provider_id=provider.public_id)
-    return render(request, "referrals/provider_form.html", {"nav": NAV, "form": form, "provider": None})
-
-
-def provider_edit(request, provider_id):
-    provider = access.access_provider(request.user, provider_id, key="provider.manage")
-    initial = {f: getattr(provider, f) for f in providers.FIELDS}
-    form = ProviderForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            clean = providers.check_save_provider(request.user, form.cleaned_data, provider)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            providers.do_save_provider(request.user, clean, provider)
-            messages.success(request, f"{provider.display_name} saved.")
-            return redirect("referrals:provider", provider_id=provider.public_id)
-    return render(request, "referrals/provider_form.html", {"nav": NAV, "form": form, "provider": provider})
 
 
 def provider_detail(request, provider_id):
@@ -125,8 +72,7 @@ def provider_active(request, provider_id):
 urlpatterns = [
     path("providers/", provider_list, name="providers"),
     path("providers/search/", provider_search, name="provider_search"),
-    path("providers/new/", provider_new, name="provider_new"),
     path("providers/<uuid:provider_id>/", provider_detail, name="provider"),
-    path("providers/<uuid:provider_id>/edit/", provider_edit, name="provider_edit"),
     path("providers/<uuid:provider_id>/active/", provider_active, name="provider_active"),
+    *page_urlpatterns(PROVIDERS),  # provider_new, provider_edit (referrals/resources.py)
 ]

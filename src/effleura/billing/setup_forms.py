@@ -1,0 +1,106 @@
+"""The forms of the billing set-up pages (billing/resources.py draws the pages from them):
+procedure codes, the technique mapping, payers, fees and package plans. They only parse
+what was typed; billing/setup.py validates."""
+
+from django import forms
+from django.db.models import Q
+
+from effleura.billing import setup
+from effleura.billing.choices import PlanType, UnitMethod
+from effleura.billing.models import Payer, ProcedureCode
+from effleura.scheduling.models import Service
+
+
+class CodeChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.code} · {obj.description[:70]}" + ("" if obj.is_active else " (retired)")
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(max_length=10, help_text="A CPT code (five digits, e.g. 97124) or HCPCS (e.g. G0283).")
+    description = forms.CharField(max_length=200)
+    timed = forms.BooleanField(required=False, label="Timed: billed in 15-minute units (8-minute rule)")
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["code"]
+
+
+class TechniqueForm(forms.Form):
+    payer = forms.ModelChoiceField(
+        queryset=Payer.objects.filter(is_active=True),
+        to_field_name="public_id",
+        required=False,
+        empty_label="Every payer (practice-wide)",
+        help_text="Choose a payer to give it its own code (e.g. G0283 for Medicare).",
+    )
+    code = CodeChoice(
+        queryset=ProcedureCode.objects.filter(is_active=True),
+        to_field_name="public_id",
+        required=False,
+        empty_label="— not billed —",
+        label="Bills as",
+    )
+
+
+class PayerForm(forms.Form):
+    name = forms.CharField(max_length=150, help_text="As on the insurance card.")
+    payer_id = forms.CharField(
+        max_length=20, required=False, label="Payer ID", help_text="Electronic payer ID, if any."
+    )
+    address_line1 = forms.CharField(max_length=200, required=False, label="Claims address")
+    address_line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
+    city = forms.CharField(max_length=100, required=False)
+    region = forms.CharField(max_length=100, required=False, label="State / province")
+    postal_code = forms.CharField(max_length=20, required=False)
+    phone = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"}))
+    unit_method = forms.ChoiceField(
+        choices=UnitMethod.choices,
+        initial=UnitMethod.CMS,
+        label="Counts timed units by",
+        help_text="Medicare and many others: the 8-minute rule over all timed minutes. Some commercial payers: "
+        "each code counted alone.",
+    )
+    plan_type = forms.ChoiceField(
+        choices=PlanType.choices, initial=PlanType.GROUP, label="Insurance type", help_text="Box 1 of the claim form."
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Active (offered for new policies)")
+
+
+class FeeForm(forms.Form):
+    code = CodeChoice(queryset=ProcedureCode.objects.none(), required=False, label="Procedure code (price per unit)")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, label="…or a service (price per visit)"
+    )
+    payer = forms.ModelChoiceField(
+        queryset=Payer.objects.none(), required=False, empty_label="Standard price (self-pay and fallback)"
+    )
+    amount = forms.CharField(max_length=20, label="Amount", help_text="Dollars and cents, e.g. 95.00.")
+
+    def __init__(self, *args, fee=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, model in (("code", ProcedureCode), ("service", Service), ("payer", Payer)):
+            current = getattr(fee, name, None) if fee else None
+            self.fields[name].queryset = model.objects.filter(Q(is_active=True) | Q(pk=getattr(current, "pk", None)))
+            self.fields[name].to_field_name = "public_id"
+
+
+class PlanForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="As the client sees it, e.g. “10 × 60-minute massage”.")
+    sessions = forms.IntegerField(min_value=1, max_value=setup.MAX_PACKAGE_SESSIONS)
+    price = forms.CharField(max_length=20, help_text="For the whole package, e.g. 850.00.")
+    valid_days = forms.IntegerField(
+        min_value=1, max_value=setup.MAX_VALID_DAYS, initial=365, label="Valid for (days after purchase)"
+    )
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="Any service",
+        help_text="Only visits for this service use the package.",
+    )  # fmt: skip
+    is_active = forms.BooleanField(required=False, initial=True, label="Active (offered for sale)")
+
+    def __init__(self, *args, plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = plan.service if plan else None
+        self.fields["service"].queryset = Service.objects.filter(Q(is_active=True) | Q(pk=getattr(current, "pk", None)))
+        self.fields["service"].to_field_name = "public_id"

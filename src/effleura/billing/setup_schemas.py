@@ -1,0 +1,172 @@
+"""The JSON shapes of the billing set-up API (billing/resources.py serves them): procedure
+codes, payers, the fee schedule and package plans. Ids are the records' UUIDs; a code may
+also be named by its code ("97124"). Money is a decimal string with the cents ("95.00"),
+never a float."""
+
+import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+from effleura.billing import setup
+from effleura.billing.choices import PlanType, UnitMethod
+from effleura.billing.models import PackagePlan, Payer, ProcedureCode
+from effleura.core.api_schemas import Flag, InputSchema, WholeNumber, text
+from effleura.core.resources import NamedRef, PageQuery, RecordOut, max_length
+
+MONEY_MESSAGE = 'Give the amount as a string with the cents, e.g. "95.00", or a whole number.'
+
+
+def _money(value: Any) -> Any:
+    # A float can't hold most cent amounts exactly (0.1 + 0.2); money comes as a string.
+    if isinstance(value, bool | float):
+        raise PydanticCustomError("money_format", MONEY_MESSAGE)
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if not isinstance(value, str):
+        raise PydanticCustomError("money_format", MONEY_MESSAGE)
+    return value
+
+
+# Range and cents are checked by core.values.parse_amount, which answers {field: message}.
+Money = Annotated[str, BeforeValidator(_money), Field(max_length=20, description='e.g. "95.00".')]
+
+
+class CodeRef(RecordOut):
+    code: str
+    timed: bool
+
+
+# Procedure codes ----------------------------------------------------------------------------------
+
+
+class CodeFields(InputSchema):
+    description: text(max_length(ProcedureCode, "description")) | None = None
+    timed: Flag | None = Field(None, description="Billed in 15-minute units (true) or once per visit (false).")
+    is_active: Flag | None = Field(None, description="false retires the code; true reactivates it.")
+
+
+class CodeCreate(InputSchema):
+    code: text(10) = Field(description="CPT (five digits) or HCPCS (a letter and four digits).")
+    description: text(max_length(ProcedureCode, "description"))
+    timed: Flag
+
+
+class CodeOut(RecordOut):
+    code: str
+    description: str
+    timed: bool
+    is_active: bool
+    is_bundled: bool = Field(description="From Effleura's bundled catalog.")
+
+
+class CodeQuery(PageQuery):
+    active: bool | None = Field(None, description="true: active codes only; false: retired only.")
+
+
+# Payers -------------------------------------------------------------------------------------------
+
+
+class PayerFields(InputSchema):
+    name: text(max_length(Payer, "name")) | None = None
+    payer_id: text(max_length(Payer, "payer_id")) | None = Field(None, description="The electronic payer ID, if any.")
+    address_line1: text(max_length(Payer, "address_line1")) | None = None
+    address_line2: text(max_length(Payer, "address_line2")) | None = None
+    city: text(max_length(Payer, "city")) | None = None
+    region: text(max_length(Payer, "region")) | None = None
+    postal_code: text(max_length(Payer, "postal_code")) | None = None
+    phone: text(max_length(Payer, "phone")) | None = None
+    unit_method: UnitMethod | None = Field(None, description="cms: the 8-minute rule; per_code: each code alone.")
+    plan_type: PlanType | None = Field(None, description="The kind of insurance (CMS-1500 box 1); group by default.")
+    is_active: Flag | None = None
+
+
+class PayerCreate(PayerFields):
+    name: text(max_length(Payer, "name"))
+
+
+class PayerOut(RecordOut):
+    name: str
+    payer_id: str
+    address_line1: str
+    address_line2: str
+    city: str
+    region: str
+    postal_code: str
+    phone: str
+    unit_method: str
+    plan_type: str
+    is_active: bool
+
+
+# Fee schedule -------------------------------------------------------------------------------------
+
+
+class ServiceRef(NamedRef):
+    pass
+
+
+class FeeFields(InputSchema):
+    code: text(40) | None = Field(None, description='A code ("97124") or its id: a price per unit.')
+    service: UUID | None = Field(None, description="A service's id: a price per visit.")
+    payer: UUID | None = Field(None, description="null: the practice's standard price.")
+    amount: Money | None = None
+
+
+class FeeCreate(FeeFields):
+    amount: Money
+
+
+class FeeOut(RecordOut):
+    code: CodeRef | None
+    service: ServiceRef | None
+    payer: NamedRef | None
+    amount: Decimal
+    currency: str
+    per: str = Field(description='"unit" for a code, "visit" for a service.')
+    updated_at: datetime.datetime
+
+    @staticmethod
+    def resolve_per(obj) -> str:
+        return "unit" if obj.code_id else "visit"
+
+
+class FeeQuery(PageQuery):
+    payer: UUID | None = Field(None, description="Only this payer's prices.")
+    standard: bool | None = Field(None, description="true: only the standard prices.")
+
+
+# Package plans ------------------------------------------------------------------------------------
+
+
+class PlanFields(InputSchema):
+    name: text(max_length(PackagePlan, "name")) | None = None
+    sessions: WholeNumber | None = Field(None, description=f"1 to {setup.MAX_PACKAGE_SESSIONS}.")
+    price: Money | None = None
+    valid_days: WholeNumber | None = Field(None, description="Days from purchase.")
+    service: UUID | None = Field(None, description="Only visits for this service use it; null: any service.")
+    is_active: Flag | None = Field(None, description="false: no longer sold; packages sold stay valid.")
+
+
+class PlanCreate(PlanFields):
+    name: text(max_length(PackagePlan, "name"))
+    sessions: WholeNumber
+    price: Money
+
+
+class PlanOut(RecordOut):
+    name: str
+    sessions: int
+    price: Decimal
+    per_session: Decimal
+    currency: str
+    valid_days: int
+    service: ServiceRef | None
+    is_active: bool
+
+    @staticmethod
+    def resolve_per_session(obj) -> Decimal:
+        return setup.per_session(obj)
