@@ -47,7 +47,8 @@ from effleura.billing.models import Charge, Invoice, Payer, Payment, ProcedureCo
 from effleura.core import actions as core_actions
 from effleura.core.models import Practice
 from effleura.core.npi import check_digit
-from effleura.patients.models import HealthHistory, Patient
+from effleura.demo.scenarios import scenario_of
+from effleura.patients.models import Patient
 from effleura.scheduling.models import Service
 
 SEED = 2026
@@ -121,7 +122,7 @@ PAYER_FEES = {
     MUTUAL: {"97124": "35.00", "97140": "38.00", "97010": "12.00"},
     SHIELD: {"97124": "37.50", "97140": "41.00"},
 }
-# A self-pay visit's price, by service name (scheduling/demo.py's services).
+# A self-pay visit's price, by service name (demo/scheduling.py's services).
 SERVICE_FEES = {"Clinical massage": "95.00", "Manual lymphatic drainage": "105.00", "Bedside massage": "45.00"}
 PLANS = [
     {"name": "5 sessions, any service (demo)", "sessions": 5, "price": "425.00", "valid_days": 180, "service": None},
@@ -134,7 +135,7 @@ PLANS = [
     },
 ]
 
-# The clinical demo's stories (clinical/demo.py STORIES) by scenario (demo/data.py).
+# The clinical demo's stories (demo/clinical.py STORIES) by scenario (demo/scenarios.py).
 INSURED_SCENARIOS = ("low_back", "neck_desk", "tension_headache", "sciatica", "recent_surgery")
 PACKAGE_SCENARIOS = {"stress": 0, "varicose_veins": 1}  # scenario -> PLANS index
 SELF_PAY_SCENARIOS = ("stress", "varicose_veins", "raynauds", "cancer_treatment", "whiplash", "fibromyalgia")
@@ -161,11 +162,7 @@ class BillingLedgerDemo:
 
 def _scenarios(patients: list) -> dict[int, str]:
     """Each patient's demo scenario, read from their first health history (as the clinical demo does)."""
-    from effleura.demo.data import COMMON, SPECIAL  # here: demo/data.py imports this module
-
-    key_of = {s.versions[0]["presenting_complaint"]: s.key for s in SPECIAL + COMMON}
-    first = HealthHistory.objects.filter(patient__in=patients, version=1)
-    return {pk: key_of.get(text, "") for pk, text in first.values_list("patient_id", "presenting_complaint")}
+    return scenario_of(patients)
 
 
 def _age(patient: Patient, today: datetime.date) -> int:

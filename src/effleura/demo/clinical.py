@@ -14,14 +14,14 @@ demo patients who have a health history.
   outcomes frozen.
 
 Called once by effleura.demo.data.load_demo() inside its transaction, after the
-scheduling demo (scheduling/demo.py), whose completed appointments the notes document.
+scheduling demo (demo/scheduling.py), whose completed appointments the notes document.
 Everything goes through the same check_*/do_* actions the screens use, acting as the
 therapist who would do it, with dates in the past passed where an action takes one.
 Three actions take no date and stamp the present: an assessment's signed_at, a plan's
 created_at and a home-care plan's updated_at; the dates a person reads (assessed_on,
 session_date, taken_on, discharged_on, a note's signed_at) are in the past.
 
-Which patient gets which story follows the demo's scenarios (demo/data.py: the same
+Which patient gets which story follows the demo's scenarios (demo/scenarios.py: the same
 seed gives the same patients); the appointments come from the scheduling demo, which is
 built around today, so the notes fit whatever visits it made. A fixed seed makes every
 load the same for a given day. Answers to the questionnaires are built to hit each
@@ -40,10 +40,11 @@ from effleura.clinical import assessments, discharge, episodes, homecare, knowle
 from effleura.clinical.choices import AssessmentKind, DischargeReason, GoalDirection, GoalStatus
 from effleura.clinical.models import Episode, OutcomeMeasurement, SessionNote
 from effleura.core.choices import Role
+from effleura.demo.scenarios import scenario_of
+from effleura.demo.scheduling import HOSPITAL, TZ
 from effleura.patients.choices import ConsentKind, PatientStatus
 from effleura.patients.models import HealthHistory, PatientConsent
 from effleura.scheduling.choices import AppointmentStatus
-from effleura.scheduling.demo import HOSPITAL, TZ
 from effleura.scheduling.models import Appointment
 
 SEED = 2026
@@ -110,7 +111,7 @@ class Row:
 @dataclass(frozen=True)
 class Story:
     key: str
-    scenario: str  # the demo/data.py scenario of the patient it happens to
+    scenario: str  # the demo/scenarios.py scenario of the patient it happens to
     stage: str
     title: str
     status: str = PatientStatus.ACTIVE  # the patient's status
@@ -1177,11 +1178,7 @@ class _Loader:
     @staticmethod
     def _scenarios(by_pk: dict) -> dict[int, str]:
         """The demo scenario of each patient with a history, read from its first version."""
-        from effleura.demo.data import COMMON, SPECIAL  # here: demo/data.py imports this module
-
-        key_of = {s.versions[0]["presenting_complaint"]: s.key for s in SPECIAL + COMMON}
-        first = HealthHistory.objects.filter(patient_id__in=by_pk, version=1)
-        return {pk: key_of.get(text, "") for pk, text in first.values_list("patient_id", "presenting_complaint")}
+        return scenario_of(list(by_pk))
 
     @staticmethod
     def _consented(by_pk: dict) -> set[int]:
