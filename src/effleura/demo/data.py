@@ -6,6 +6,9 @@ short lists, phone numbers are in the fictional 555-01xx range, email addresses 
 example.com/.org/.net, and the town is "Anytown". A fixed seed makes every installation
 get the same 60 patients, so guides and browser tests can name them.
 
+The consent wording and the pools of names are data (demo/data.yaml); the patients'
+health-history stories are demo/scenarios.yaml.
+
 Everything is written through the same check_*/do_* actions the screens use, acting as
 the member of staff who would do it, so the demo fills the audit trail like real use.
 The whole load is one transaction: it happens completely or not at all.
@@ -14,7 +17,9 @@ The whole load is one transaction: it happens completely or not at all.
 import datetime
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
+import yaml
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -72,108 +77,33 @@ class LoadResult:
     patients: int
 
 
-# Consent wording ------------------------------------------------------------------------
-
-TREATMENT_TITLE = "Consent to clinical massage therapy"
-PRIVACY_TITLE = "Privacy notice"
-
-TREATMENT_V1 = """\
-Nature of the treatment. Clinical massage therapy is the hands-on treatment of muscles, \
-fascia and other soft tissues to relieve pain, improve movement and support recovery. \
-Your therapist will first ask about your health and assess you, then explain the \
-techniques proposed (for example Swedish massage, myofascial release, trigger point \
-therapy or manual lymphatic drainage) and agree a plan with you.
-
-Benefits. Massage may reduce pain and muscle tension, improve circulation and range of \
-motion, and help you relax. Results vary from person to person and are not guaranteed.
-
-Risks. Most people feel only mild soreness for a day or two. Less often massage can \
-cause bruising, light-headedness, or a temporary increase in symptoms. Some conditions \
-(such as blood clots, fever, recent surgery or blood-thinning medication) change what is \
-safe, so tell your therapist about any change in your health before each session. \
-Massage therapy does not replace the care of your physician.
-
-Draping and privacy. You undress only to the level you are comfortable with. You are \
-covered with a sheet or towel at all times and only the area being treated is uncovered.
-
-Your rights. You may refuse any technique, ask for more or less pressure, or ask your \
-therapist to stop at any time, for any reason. You may withdraw this consent at any \
-time by telling any member of staff; it then applies to no further treatment.
-
-By signing I confirm that I have read and understood this information, that I have had \
-the chance to ask questions, and that I consent to clinical massage therapy."""
-
-TREATMENT_V2 = (
-    TREATMENT_V1.replace(
-        "Draping and privacy.",
-        """\
-Other therapies. Your plan may include heat or cold packs, gentle stretching and joint \
-mobilization, or electrical stimulation. Your therapist will explain each one before it \
-is used and will not use it where your health history makes it unsafe.
-
-Working with your doctor. If you were referred by a physician or your care is billed to \
-insurance, your therapist will send progress reports to the referring provider.
-
-Draping and privacy.""",
-    )
-    + """
-
-This version (2) adds other therapies and reports to your referring provider."""
-)
-
-PRIVACY_V1 = """\
-What we collect. Your contact details, date of birth, health history, consent forms, \
-treatment notes, appointments and payments.
-
-Why. To give you safe and effective care, to keep you informed about your appointments, \
-to bill you or your insurer, and to meet our legal duty to keep clinical records.
-
-Who can see it. Only staff who need it for their work: therapists see your clinical \
-records; front-desk and billing staff see your contact and billing details but not your \
-health history or treatment notes. Every time someone opens your record it is written \
-to an audit trail that cannot be changed.
-
-Sharing. We share your information with your referring provider or insurer only for \
-your care or its payment, and otherwise only when the law requires it or you ask us to \
-in writing.
-
-Your rights. You may ask to see or receive a copy of your record, ask us to correct it, \
-and ask who has looked at it. Ask at the front desk; we answer within 30 days."""
+# Consent wording, names and contact details (synthetic): demo/data.yaml ----------------
 
 
-# Names and contact details (synthetic) ----------------------------------------------------
+def _read_data(path: Path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
 
-FEMALE_FIRST = [
-    "Amelia", "Beatrice", "Carmen", "Dana", "Eleanor", "Fatima", "Grace", "Hannah", "Ines",
-    "Julia", "Katherine", "Leila", "Maya", "Nadia", "Olivia", "Paula", "Rosa", "Sofia",
-    "Tamara", "Vera", "Wendy", "Yasmin", "Zoe", "Margaret", "Elizabeth", "Lucia", "Mei", "Ruth",
-]  # fmt: skip
-MALE_FIRST = [
-    "Aaron", "Benjamin", "Carlos", "Daniel", "Elliot", "Felix", "Gabriel", "Hassan", "Isaac",
-    "James", "Kenji", "Leon", "Marcus", "Nathan", "Omar", "Peter", "Rafael", "Samuel",
-    "Thomas", "Victor", "William", "Robert", "Anthony", "Dmitri", "Ethan", "Hugo",
-]  # fmt: skip
-NEUTRAL_FIRST = ["Alex", "Avery", "Charlie", "Jamie", "Quinn", "Riley", "Rowan", "Sasha"]
-LAST_NAMES = [
-    "Abbott", "Alvarez", "Bauer", "Bennett", "Chen", "Costa", "Dalton", "Diaz", "Ellison",
-    "Fischer", "Fleming", "Garcia", "Greene", "Haddad", "Hughes", "Ibrahim", "Jensen",
-    "Kowalski", "Lambert", "Lindqvist", "Marsh", "Morales", "Nakamura", "Novak", "O'Brien",
-    "Okoye", "Patel", "Quinlan", "Ramos", "Rossi", "Sandoval", "Schmidt", "Sullivan",
-    "Tanaka", "Thornton", "Ueda", "Vargas", "Walsh", "Whitaker", "Yilmaz", "Zhang", "Nguyen",
-]  # fmt: skip
-NICKNAMES = {
-    "Katherine": "Kate", "Elizabeth": "Liz", "Margaret": "Peggy", "William": "Will",
-    "Robert": "Bob", "Benjamin": "Ben", "Samuel": "Sam", "Anthony": "Tony", "Gabriel": "Gabe",
-}  # fmt: skip
-STREETS = ["Maple Avenue", "Oak Street", "Linden Lane", "Birch Road", "Cedar Court", "Willow Way"]
+
+_DATA = _read_data(Path(__file__).with_name("data.yaml"))
+_CONSENTS = _DATA["consents"]
+TREATMENT_TITLE = _CONSENTS["treatment"]["title"]
+PRIVACY_TITLE = _CONSENTS["privacy"]["title"]
+# Each version is a list of paragraphs in the file.
+TREATMENT_V1, TREATMENT_V2 = ("\n\n".join(v) for v in _CONSENTS["treatment"]["versions"])
+(PRIVACY_V1,) = ("\n\n".join(v) for v in _CONSENTS["privacy"]["versions"])
+
+FEMALE_FIRST = _DATA["names"]["female_first"]
+MALE_FIRST = _DATA["names"]["male_first"]
+NEUTRAL_FIRST = _DATA["names"]["neutral_first"]
+LAST_NAMES = _DATA["names"]["last"]
+NICKNAMES = _DATA["names"]["nicknames"]
+STREETS = _DATA["streets"]
 # (relationship, whose first names fit it)
-RELATIONSHIPS = [
-    ("spouse", "any"), ("partner", "any"), ("friend", "any"), ("sister", "female"), ("brother", "male"),
-]  # fmt: skip
-PARENTS_AND_SIBLINGS = [("mother", "female"), ("father", "male"), ("sister", "female"), ("brother", "male")]
-ADULT_CHILDREN = [("daughter", "female"), ("son", "male")]
-EMAIL_DOMAINS = ["example.com", "example.org", "example.net"]
-
+RELATIONSHIPS = [tuple(r) for r in _DATA["relationships"]]
+PARENTS_AND_SIBLINGS = [tuple(r) for r in _DATA["parents_and_siblings"]]
+ADULT_CHILDREN = [tuple(r) for r in _DATA["adult_children"]]
+EMAIL_DOMAINS = _DATA["email_domains"]
 
 PATIENTS_WITHOUT_HISTORY = 8  # registered, intake not done yet
 
