@@ -187,3 +187,36 @@ def access_note_template(user, template_id, *, key: str = "clinical.view") -> No
     if template is None:
         raise Http404("No such note template.")
     return template
+
+
+# Assessments --------------------------------------------------------------------------------------
+
+from effleura.clinical.models import Assessment  # noqa: E402
+
+
+def assessment_query():
+    """Assessments with their episode, patient, therapist and author."""
+    return Assessment.objects.select_related("episode__patient", "episode__therapist", "author")
+
+
+def access_assessment(user, assessment_id, *, key: str = "clinical.view", audit_it: bool = True) -> Assessment:
+    """The assessment ``assessment_id`` (its public id) with its episode, patient and
+    author, if ``user`` may use it under ``key``. One query plus the audit insert. A
+    refusal is audited before anything is looked up, so it tells nothing."""
+    assessment_id = core_values.as_uuid(assessment_id, "assessment")
+    authorize(user, key, record_id=assessment_id)
+    assessment = assessment_query().filter(public_id=assessment_id).first()
+    if assessment is None:
+        raise Http404("No such assessment.")
+    if audit_it:
+        allowed(user, key, patient_id=assessment.episode.patient.public_id, record_id=assessment_id)
+    return assessment
+
+
+def access_episode_assessments(user, episode_id) -> tuple[Episode, list[Assessment]]:
+    """The episode and its assessments, newest first: two queries plus the audit insert."""
+    episode = access_episode(user, episode_id)
+    found = list(Assessment.objects.filter(episode=episode).select_related("author").order_by("-assessed_on", "-id"))
+    for assessment in found:
+        assessment.episode = episode  # already fetched: no query per row
+    return episode, found
