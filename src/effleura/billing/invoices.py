@@ -23,7 +23,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
-from effleura.core.values import parse_date, reject_unknown
+from effleura.core.values import parse_date, parse_uuid, reject_unknown
 from effleura.patients.models import Patient
 
 DUE_DAYS = 30
@@ -89,10 +89,8 @@ def _due(data: dict, issued_on: datetime.date, errors: dict) -> datetime.date:
 def _charge(value, patient: Patient | None, errors: dict) -> Charge | None:
     charge = value if isinstance(value, Charge) else None
     if charge is None and value not in (None, ""):
-        try:
-            charge = Charge.objects.filter(public_id=value).first()
-        except (ValueError, ValidationError):
-            charge = None
+        found = parse_uuid(value)
+        charge = Charge.objects.filter(public_id=found).first() if found else None
     if charge is None or (patient is not None and charge.patient_id != patient.pk):
         errors["charge"] = "Choose one of this patient's visits."
         return None

@@ -32,7 +32,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
-from effleura.core.values import parse_date, reject_unknown
+from effleura.core.values import parse_date, parse_uuid, reject_unknown
 from effleura.patients.models import Patient
 
 # access_package moved to billing/access.py; the account pages and API call it from here.
@@ -208,10 +208,8 @@ def _plan(value, errors: dict) -> PackagePlan | None:
         return None
     plan = value if isinstance(value, PackagePlan) else None
     if plan is None:
-        try:
-            plan = PackagePlan.objects.select_related("service").filter(public_id=value).first()
-        except (ValueError, ValidationError):
-            plan = None
+        found = parse_uuid(value)
+        plan = PackagePlan.objects.select_related("service").filter(public_id=found).first() if found else None
     if plan is None:
         errors["plan"] = "Choose a package from the list."
         return None

@@ -25,7 +25,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
-from effleura.core.values import parse_amount, parse_date, reject_unknown
+from effleura.core.values import parse_amount, parse_date, parse_uuid, reject_unknown
 from effleura.patients.models import Patient
 
 MAX_AMOUNT = Decimal("100000.00")
@@ -50,10 +50,8 @@ def _invoices(value, patient: Patient, errors: dict) -> list[Invoice]:
     for item in value:
         invoice = item if isinstance(item, Invoice) else None
         if invoice is None:
-            try:
-                invoice = Invoice.objects.filter(public_id=item).first()
-            except (ValueError, ValidationError):
-                invoice = None
+            found = parse_uuid(item)
+            invoice = Invoice.objects.filter(public_id=found).first() if found else None
         if invoice is None or invoice.patient_id != patient.pk:
             errors["invoices"] = "Choose this patient's invoices."
             return []
