@@ -31,6 +31,7 @@ def sees_everyones(user) -> bool:
 
 import datetime  # noqa: E402
 
+from django import http  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -50,7 +51,7 @@ def access_invoice(actor, invoice_id, key: str = "account.view") -> Invoice:
         Invoice.objects.select_related("patient").filter(public_id=core_values.as_uuid(invoice_id, "invoice")).first()
     )
     if invoice is None:
-        raise Http404("No such invoice.")
+        raise http.Http404("No such invoice.")
     allowed(actor, key, patient_id=invoice.patient.public_id, record_id=invoice.public_id)
     return invoice
 
@@ -61,7 +62,7 @@ def access_payment(actor, payment_id) -> Payment:
         Payment.objects.select_related("patient").filter(public_id=core_values.as_uuid(payment_id, "payment")).first()
     )
     if payment is None:
-        raise Http404("No such payment.")
+        raise http.Http404("No such payment.")
     allowed(actor, "account.view", patient_id=payment.patient.public_id, record_id=payment.public_id)
     return payment
 
@@ -75,7 +76,7 @@ def access_package(actor, package_id) -> Package:
         )
     ).first()
     if package is None:
-        raise Http404("No such package.")
+        raise http.Http404("No such package.")
     allowed(actor, "account.view", patient_id=package.patient.public_id, record_id=package.public_id)
     return package
 
