@@ -9,7 +9,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from effleura.billing import ledger
+from effleura.billing import invoices, ledger
 from effleura.billing.choices import ChargeStatus, InvoiceKind, InvoiceStatus
 from effleura.billing.models import Invoice, PaymentAllocation
 from effleura.core.models import AuditEvent
@@ -59,13 +59,13 @@ def test_invoice_numbers_run_in_order_within_the_year(front_desk, therapist, pat
 def test_a_number_taken_meanwhile_is_retried_with_the_next(front_desk, therapist, patient, monkeypatch):
     first = visit_invoice(front_desk, patient, make_charge(patient, therapist))
     calls = []
-    real = ledger._next_number
+    real = invoices._next_number
 
     def stale(year):  # the first try sees the number before ``first`` was issued
         calls.append(year)
         return first.number if len(calls) == 1 else real(year)
 
-    monkeypatch.setattr(ledger, "_next_number", stale)
+    monkeypatch.setattr(invoices, "_next_number", stale)
     second = visit_invoice(front_desk, patient, make_charge(patient, therapist))
     assert second.number == f"{TODAY().year}-00002" and len(calls) == 2
 

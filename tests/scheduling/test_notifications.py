@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from effleura.core.models import Practice
-from effleura.scheduling import actions, notifications, tasks
+from effleura.scheduling import actions, sending, tasks
 from effleura.scheduling.choices import NotificationKind
 from effleura.scheduling.models import Notification, SchedulingPolicy
 
@@ -173,7 +173,7 @@ def test_an_email_for_a_cancelled_visit_is_not_sent(book, patient, next_monday, 
     reminder = appointment.notifications.get(kind=Kind.REMINDER)
     type(appointment).objects.filter(pk=appointment.pk).update(status="cancelled")
     now = reminder.due_at + datetime.timedelta(minutes=1)
-    assert notifications.deliver(reminder.pk, now=now) == "skipped"
+    assert sending.deliver(reminder.pk, now=now) == "skipped"
     reminder.refresh_from_db()
     assert reminder.sent_at is None and reminder.error == "Not sent: the appointment was cancelled."
 
@@ -204,7 +204,7 @@ def test_a_visit_entered_after_the_fact_sends_nothing(
 
 def test_the_subject_uses_the_locations_time_zone():
     moment = datetime.datetime(2026, 3, 3, 18, 0, tzinfo=datetime.UTC)
-    assert notifications.when_text(moment, zoneinfo.ZoneInfo("America/Los_Angeles")) == "Tue 3 March at 10:00"
+    assert sending.when_text(moment, zoneinfo.ZoneInfo("America/Los_Angeles")) == "Tue 3 March at 10:00"
 
 
 # With the database queue that `effleura worker` runs ---------------------------------------

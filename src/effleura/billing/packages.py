@@ -22,17 +22,35 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
-from django.http import Http404
 from django.utils import timezone
 
-from effleura.billing.access import as_uuid
+from effleura.billing import invoices
+from effleura.billing.access import access_package
 from effleura.billing.choices import ChargeStatus, PackageStatus
 from effleura.billing.models import Charge, Package, PackagePlan, PackageUse
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
+from effleura.core.values import parse_date, parse_uuid, reject_unknown
 from effleura.patients.models import Patient
+
+# access_package moved to billing/access.py; the account pages and API call it from here.
+__all__ = [
+    "PackageState",
+    "access_package",
+    "check_cancel_package",
+    "check_sell_package",
+    "do_cancel_package",
+    "do_sell_package",
+    "patient_packages",
+    "release_package_use",
+    "remaining_sessions",
+    "sessions_left",
+    "state",
+    "states",
+    "use_package_for_charge",
+]
 
 RECORD_TYPE = "package"
 REASON_MAX = 200
@@ -181,18 +199,6 @@ def sessions_left(patient: Patient, *, today: datetime.date | None = None) -> in
     return sum(max(sessions - used, 0) for sessions, used in rows)
 
 
-def access_package(actor, package_id) -> Package:
-    """The package, for someone holding account.view (audited)."""
-    authorize(actor, "account.view", record_id=package_id)
-    package = (
-        Package.objects.select_related("patient", "service", "plan").filter(public_id=as_uuid(package_id, "package"))
-    ).first()
-    if package is None:
-        raise Http404("No such package.")
-    allowed(actor, "account.view", patient_id=package.patient.public_id, record_id=package.public_id)
-    return package
-
-
 # Selling --------------------------------------------------------------------------------------
 
 
@@ -202,10 +208,8 @@ def _plan(value, errors: dict) -> PackagePlan | None:
         return None
     plan = value if isinstance(value, PackagePlan) else None
     if plan is None:
-        try:
-            plan = PackagePlan.objects.select_related("service").filter(public_id=value).first()
-        except (ValueError, ValidationError):
-            plan = None
+        found = parse_uuid(value)
+        plan = PackagePlan.objects.select_related("service").filter(public_id=found).first() if found else None
     if plan is None:
         errors["plan"] = "Choose a package from the list."
         return None
@@ -215,33 +219,17 @@ def _plan(value, errors: dict) -> PackagePlan | None:
     return plan
 
 
-def _day(value, field: str, errors: dict, default: datetime.date) -> datetime.date:
-    if value in (None, ""):
-        return default
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors[field] = "Give the date as a date, e.g. 2025-03-04."
-        return default
-
-
 def check_sell_package(actor, patient: Patient, data: dict) -> dict:
     """May ``actor`` sell ``patient`` a package, and is ``data`` sound?
 
     ``data``: plan (a PackagePlan or its public id, active), purchased_on (default today,
     not in the future)."""
     authorize(actor, "payment.take", patient_id=patient.public_id)
-    unknown = set(data) - {"plan", "purchased_on"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"plan", "purchased_on"})
     errors: dict[str, str] = {}
     today = timezone.localdate()
     plan = _plan(data.get("plan"), errors)
-    purchased_on = _day(data.get("purchased_on"), "purchased_on", errors, today)
+    purchased_on = parse_date(data.get("purchased_on"), "purchased_on", errors, default=today)
     if "purchased_on" not in errors and purchased_on > today:
         errors["purchased_on"] = "The purchase date cannot be in the future."
     if errors:
@@ -251,8 +239,6 @@ def check_sell_package(actor, patient: Patient, data: dict) -> dict:
 
 def do_sell_package(actor, patient: Patient, clean: dict):
     """Create the package and its invoice. Returns (package, invoice or None for a free package)."""
-    from effleura.billing import ledger
-
     plan: PackagePlan = clean["plan"]
     purchased_on = clean["purchased_on"]
     with transaction.atomic():
@@ -269,7 +255,7 @@ def do_sell_package(actor, patient: Patient, clean: dict):
             created_by=actor,
         )
         audit.record(actor, AuditAction.CREATE, RECORD_TYPE, record_id=package.public_id, patient_id=patient.public_id)
-        invoice = ledger.issue_package_invoice(actor, package) if package.price > 0 else None
+        invoice = invoices.issue_package_invoice(actor, package) if package.price > 0 else None
     return package, invoice
 
 

@@ -234,3 +234,89 @@ def episode_plan(episode: Episode, plan_pk: int) -> TreatmentPlan:
 def appointment_note(appointment) -> SessionNote | None:
     """The session note written for ``appointment`` (already accessed), if any: one query."""
     return SessionNote.objects.filter(appointment=appointment).first()
+
+
+# Session notes ----------------------------------------------------------------------------------
+# Appended with their own imports so the top of this file stays as it is.
+
+from effleura.clinical.models import NoteTemplate, SessionNote  # noqa: E402
+from effleura.core import values as core_values  # noqa: E402
+
+
+def note_query():
+    """Session notes with their episode, patient, therapist, author and appointment."""
+    return SessionNote.objects.select_related(
+        "episode__patient", "episode__therapist", "author", "appointment__service", "appointment__location"
+    )
+
+
+def access_note(user, note_id, *, key: str = "clinical.view", audit_it: bool = True) -> SessionNote:
+    """The note ``note_id`` (its public id) with its episode, patient, author and
+    appointment, if ``user`` may use it under ``key``. One query plus the audit insert.
+    A refusal is audited before anything is looked up."""
+    note_id = core_values.as_uuid(note_id, "note")
+    authorize(user, key, record_id=note_id)
+    note = note_query().filter(public_id=note_id).first()
+    if note is None:
+        raise Http404("No such note.")
+    if audit_it:
+        allowed(user, key, patient_id=note.episode.patient.public_id, record_id=note_id)
+    return note
+
+
+def access_episode_notes(user, episode_id) -> tuple[Episode, list[SessionNote]]:
+    """The episode and its notes, newest first: two queries plus the audit insert."""
+    episode = access_episode(user, episode_id)
+    notes = list(
+        SessionNote.objects.filter(episode=episode)
+        .select_related("author", "appointment__service")
+        .order_by("-session_date", "-id")
+    )
+    return episode, notes
+
+
+def access_note_templates(user) -> list[NoteTemplate]:
+    authorize(user, "clinical.view")
+    return list(NoteTemplate.objects.select_related("service").order_by("service__name", "name"))
+
+
+def access_note_template(user, template_id, *, key: str = "clinical.view") -> NoteTemplate:
+    template_id = core_values.as_uuid(template_id, "note template")
+    authorize(user, key, record_id=template_id)
+    template = NoteTemplate.objects.select_related("service").filter(public_id=template_id).first()
+    if template is None:
+        raise Http404("No such note template.")
+    return template
+
+
+# Assessments --------------------------------------------------------------------------------------
+
+from effleura.clinical.models import Assessment  # noqa: E402
+
+
+def assessment_query():
+    """Assessments with their episode, patient, therapist and author."""
+    return Assessment.objects.select_related("episode__patient", "episode__therapist", "author")
+
+
+def access_assessment(user, assessment_id, *, key: str = "clinical.view", audit_it: bool = True) -> Assessment:
+    """The assessment ``assessment_id`` (its public id) with its episode, patient and
+    author, if ``user`` may use it under ``key``. One query plus the audit insert. A
+    refusal is audited before anything is looked up, so it tells nothing."""
+    assessment_id = core_values.as_uuid(assessment_id, "assessment")
+    authorize(user, key, record_id=assessment_id)
+    assessment = assessment_query().filter(public_id=assessment_id).first()
+    if assessment is None:
+        raise Http404("No such assessment.")
+    if audit_it:
+        allowed(user, key, patient_id=assessment.episode.patient.public_id, record_id=assessment_id)
+    return assessment
+
+
+def access_episode_assessments(user, episode_id) -> tuple[Episode, list[Assessment]]:
+    """The episode and its assessments, newest first: two queries plus the audit insert."""
+    episode = access_episode(user, episode_id)
+    found = list(Assessment.objects.filter(episode=episode).select_related("author").order_by("-assessed_on", "-id"))
+    for assessment in found:
+        assessment.episode = episode  # already fetched: no query per row
+    return episode, found

@@ -16,7 +16,8 @@ beyond the appointment's length plus OVERRUN_MINUTES is refused: billing turns m
 into units, and an over-long total would bill time that was never booked.
 
 The pure rules (cleaning, what screening asks of a row, the total) are in
-clinical/note_rules.py.
+clinical/note_rules.py; note templates in clinical/note_templates.py; reading a note or an
+episode's notes (access_note, access_episode_notes) in clinical/access.py.
 
 access_*() read (authorize + audit), check_*() validate and authorize and raise
 ValidationError in plain clinic words (a dict of field -> message), do_*() write inside
@@ -28,41 +29,52 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import screening
-from effleura.clinical.access import access_episode, current_history
+from effleura.clinical.access import access_episode_notes, access_note, current_history, note_query
 from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry
 from effleura.clinical.note_rules import (
-    TEMPLATE_NAME_MAX,
-    TEMPLATE_ROW_FIELDS,
     TEXT_FIELDS,
     TEXT_MAX,
-    UNSCHEDULED_MAX_MINUTES,
     RowScreening,
     Screening,
     check_total,
     clean_note_fields,
-    clean_rows,
     overrides_for,
     row_screening,
 )
+from effleura.clinical.note_templates import (
+    TEMPLATE_FIELDS,
+    access_note_template,
+    access_note_templates,
+    check_save_template,
+    do_save_template,
+    templates_for,
+)
 from effleura.core import audit, extension_points
-from effleura.core.access import allowed, authorize
+from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, AuditOutcome
-from effleura.core.values import as_uuid, clean_text, parse_uuid, reject_unknown
+from effleura.core.values import clean_text
 from effleura.patients.models import Patient
+from effleura.scheduling import actions as scheduling_actions
 from effleura.scheduling.choices import AppointmentStatus
-from effleura.scheduling.models import Appointment, Service
+from effleura.scheduling.models import Appointment
+
+# Moved out, still importable from here: the note pages and API call them as notes.<name>.
+__all__ = [
+    "TEMPLATE_FIELDS",
+    "access_episode_notes",
+    "access_note",
+    "access_note_template",
+    "access_note_templates",
+    "check_save_template",
+    "do_save_template",
+    "templates_for",
+]
 
 RECORD_TYPE = "session_note"
-TEMPLATE_RECORD_TYPE = "note_template"
-
-TEMPLATE_FIELDS = frozenset(
-    {"service", "name", "subjective", "objective", "assessment", "plan", "techniques", "is_active"}
-)
 
 # A note documents treatment given: none for a cancelled appointment or a no-show.
 NO_NOTE_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW})
@@ -80,26 +92,6 @@ class Start:
 
 
 # Reading ------------------------------------------------------------------------------------
-
-
-def _notes():
-    return SessionNote.objects.select_related(
-        "episode__patient", "episode__therapist", "author", "appointment__service", "appointment__location"
-    )
-
-
-def access_note(user, note_id, *, key: str = "clinical.view", audit_it: bool = True) -> SessionNote:
-    """The note ``note_id`` (its public id) with its episode, patient, author and
-    appointment, if ``user`` may use it under ``key``. One query plus the audit insert.
-    A refusal is audited before anything is looked up."""
-    note_id = as_uuid(note_id, "note")
-    authorize(user, key, record_id=note_id)
-    note = _notes().filter(public_id=note_id).first()
-    if note is None:
-        raise Http404("No such note.")
-    if audit_it:
-        allowed(user, key, patient_id=note.episode.patient.public_id, record_id=note_id)
-    return note
 
 
 def screening_for(patient: Patient) -> Screening:
@@ -135,17 +127,6 @@ def note_detail(note: SessionNote) -> NoteDetail:
     return NoteDetail(note, techniques, addenda, found, plan_goals(note.episode), rows)
 
 
-def access_episode_notes(user, episode_id) -> tuple[Episode, list[SessionNote]]:
-    """The episode and its notes, newest first: two queries plus the audit insert."""
-    episode = access_episode(user, episode_id)
-    notes = list(
-        SessionNote.objects.filter(episode=episode)
-        .select_related("author", "appointment__service")
-        .order_by("-session_date", "-id")
-    )
-    return episode, notes
-
-
 def open_episodes(patient: Patient) -> list[Episode]:
     return list(
         Episode.objects.filter(patient=patient, status=EpisodeStatus.OPEN)
@@ -160,28 +141,6 @@ def last_signed_note(episode: Episode, *, before: SessionNote | None = None) -> 
     if before is not None:
         notes = notes.exclude(pk=before.pk)
     return notes.order_by("-session_date", "-signed_at", "-id").first()
-
-
-def templates_for(service: Service | None) -> list[NoteTemplate]:
-    """Active templates: the service's when there is one, else all (bedside notes)."""
-    found = NoteTemplate.objects.filter(is_active=True).select_related("service")
-    if service is not None:
-        found = found.filter(service=service)
-    return list(found.order_by("service__name", "name"))
-
-
-def access_note_templates(user) -> list[NoteTemplate]:
-    authorize(user, "clinical.view")
-    return list(NoteTemplate.objects.select_related("service").order_by("service__name", "name"))
-
-
-def access_note_template(user, template_id, *, key: str = "clinical.view") -> NoteTemplate:
-    template_id = as_uuid(template_id, "note template")
-    authorize(user, key, record_id=template_id)
-    template = NoteTemplate.objects.select_related("service").filter(public_id=template_id).first()
-    if template is None:
-        raise Http404("No such note template.")
-    return template
 
 
 # Starting a draft ----------------------------------------------------------------------------
@@ -459,7 +418,7 @@ def do_update_note(actor, note: SessionNote, change: NoteChange) -> SessionNote:
                 patient_id=patient_id,
                 detail=f"contraindication override: {override['technique']} despite {override['condition']}",
             )
-    return _notes().get(pk=locked.pk)
+    return note_query().get(pk=locked.pk)
 
 
 def check_discard_draft(actor, note: SessionNote) -> None:
@@ -520,8 +479,6 @@ def check_sign_note(actor, note: SessionNote, *, complete_appointment: bool = Tr
             local = timezone.localtime(appointment.start, appointment.location.tz)
             errors["__all__"] = f"The appointment starts at {local:%Y-%m-%d %H:%M}: sign the note after the session."
         elif complete_appointment and appointment.status in OPEN_STATUSES:
-            from effleura.scheduling import actions as scheduling_actions
-
             try:
                 status_change = scheduling_actions.check_set_status(
                     actor, appointment, AppointmentStatus.COMPLETED, now=now
@@ -551,11 +508,9 @@ def do_sign_note(actor, note: SessionNote, signing: Signing, *, now=None) -> Ses
             detail="signed",
         )
         if signing.status_change is not None:
-            from effleura.scheduling import actions as scheduling_actions
-
             scheduling_actions.do_set_status(actor, note.appointment, signing.status_change, now=now)
         extension_points.note_signed.call_all(actor, locked, now=now)
-    return _notes().get(pk=locked.pk)
+    return note_query().get(pk=locked.pk)
 
 
 # Addenda ------------------------------------------------------------------------------------
@@ -587,73 +542,3 @@ def do_add_addendum(actor, note: SessionNote, text: str, *, now=None) -> Addendu
             detail="addendum",
         )
     return addendum
-
-
-# Templates ----------------------------------------------------------------------------------
-
-
-def _service(value, errors: dict) -> Service | None:
-    if isinstance(value, Service):
-        return value
-    if value in (None, ""):
-        errors["service"] = "Choose the service this template is for."
-        return None
-    key = parse_uuid(value)
-    found = Service.objects.filter(public_id=key).first() if key is not None else None
-    if found is None:
-        errors["service"] = "Choose one of the practice's services."
-    return found
-
-
-def check_save_template(actor, data: dict, template: NoteTemplate | None = None) -> dict:
-    """Validate a note template (new, or a change to ``template``: only the fields sent).
-    Its techniques are checked like a note's, without screening (no patient yet)."""
-    authorize(actor, "clinical.write", record_id=template.public_id if template else "")
-    reject_unknown(data, TEMPLATE_FIELDS)
-    errors: dict[str, str] = {}
-    clean: dict = {}
-    if template is None or "service" in data:
-        clean["service"] = _service(data.get("service"), errors)
-    if template is None or "name" in data:
-        name = clean_text(data.get("name"), "name", errors, limit=TEMPLATE_NAME_MAX, one_line=True)
-        if not name and "name" not in errors:
-            errors["name"] = "Name the template, e.g. 'Bedside 15 minutes'."
-        clean["name"] = name
-    for name in ("subjective", "objective", "assessment", "plan"):
-        if name in data:
-            clean[name] = clean_text(data[name], name, errors, limit=TEXT_MAX)
-    if "techniques" in data:
-        rows = clean_rows(data["techniques"], errors, fields=TEMPLATE_ROW_FIELDS)
-        clean["techniques"] = rows
-        total = sum(row["minutes"] or 0 for row in rows)
-        if total > UNSCHEDULED_MAX_MINUTES and "techniques" not in errors:
-            errors["techniques"] = f"The techniques add up to {total} minutes; keep it to {UNSCHEDULED_MAX_MINUTES}."
-    if "is_active" in data:
-        clean["is_active"] = bool(data["is_active"])
-    service = clean.get("service") or (template.service if template else None)
-    name = clean.get("name") or (template.name if template else "")
-    if service is not None and name and "name" not in errors:
-        clash = NoteTemplate.objects.filter(service=service, name__iexact=name)
-        if template is not None:
-            clash = clash.exclude(pk=template.pk)
-        if clash.exists():
-            errors["name"] = "This service already has a template with this name."
-    if errors:
-        raise ValidationError(errors)
-    return clean
-
-
-def do_save_template(actor, clean: dict, template: NoteTemplate | None = None) -> NoteTemplate:
-    with transaction.atomic():
-        if template is None:
-            template = NoteTemplate.objects.create(**clean)
-            action, detail = AuditAction.CREATE, "template created"
-        else:
-            template = NoteTemplate.objects.select_for_update().get(pk=template.pk)
-            changed = sorted(name for name, value in clean.items() if getattr(template, name) != value)
-            for name, value in clean.items():
-                setattr(template, name, value)
-            template.save()
-            action, detail = AuditAction.UPDATE, "changed: " + (", ".join(changed) or "nothing")
-        audit.record(actor, action, TEMPLATE_RECORD_TYPE, record_id=template.public_id, detail=detail[:200])
-    return NoteTemplate.objects.select_related("service").get(pk=template.pk)

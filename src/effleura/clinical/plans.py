@@ -12,31 +12,39 @@ and flags (clinical/screening.py); the therapist decides. The session note is wh
 charting a ruled-out technique needs an explicit override.
 
 "Schedule this plan" books the plan's visits as one series through the scheduling engine
-(scheduling.actions.propose_series / do_book_series: conflicts and alternatives, all or
-nothing) and links the series to the plan, so discharge can cancel what is left of it.
+and links the series to the plan: clinical/plan_scheduling.py (its names are importable
+from here too, as the plan pages call them through this module).
 
 check_*() validates and authorizes (ValidationError in clinic words; a dict of field ->
 message, goal fields as "goals.<n>.<field>" counted from 0); do_*() writes inside a
 transaction with its audit event.
 """
 
-import datetime
 import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from effleura.clinical import knowledge, scoring, screening
 from effleura.clinical.access import current_conditions
 from effleura.clinical.choices import PRESSURE_ORDER, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.episodes import require_open
 from effleura.clinical.models import Episode, Goal, TreatmentPlan
+from effleura.clinical.plan_scheduling import (
+    ScheduleRequest,
+    check_schedule_plan,
+    do_schedule_plan,
+    propose_plan_series,
+    remaining_visits,
+)
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import parse_date, reject_unknown
+
+# Moved to plan_scheduling.py, still importable from here.
+__all__ = ["ScheduleRequest", "check_schedule_plan", "do_schedule_plan", "propose_plan_series", "remaining_visits"]
 
 MAX_CODES = 12  # a claim form carries at most 12 diagnosis codes
 MAX_GOALS = 10
@@ -488,132 +496,3 @@ def do_update_goal(actor, goal: Goal, status: str) -> Goal:
             detail=f"goal status: {before} → {status}",
         )
     return goal
-
-
-# Schedule this plan ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScheduleRequest:
-    """What "schedule this plan" needs besides the plan: checked by check_schedule_plan()."""
-
-    practitioner: object
-    service: object
-    location: object
-    first_start: datetime.datetime
-    weekdays: tuple[int, ...] | None = None
-    every_days: int | None = None
-    room: object = None
-
-
-def remaining_visits(plan: TreatmentPlan, now=None) -> int:
-    """Visits of the plan's series still ahead and holding time (0 without a series)."""
-    from effleura.scheduling.choices import HOLDS_TIME
-
-    if plan.series_id is None:
-        return 0
-    now = now or timezone.now()
-    return plan.series.appointments.filter(start__gt=now, status__in=HOLDS_TIME).count()
-
-
-def check_schedule_plan(actor, plan: TreatmentPlan, request: ScheduleRequest) -> ScheduleRequest:
-    """May ``actor`` book ``plan``'s visits as a series, and does the pattern fit the plan?
-
-    Weekdays must number the plan's sessions a week (2 a week: e.g. Tuesday and
-    Thursday); every so many days is also accepted. The plan must be in force, its
-    episode open, and not already scheduled with visits still ahead."""
-    episode = plan.episode
-    authorize(actor, "clinical.write", patient_id=episode.patient.public_id, record_id=plan.public_id)
-    authorize(actor, "appointment.book", patient_id=episode.patient.public_id, record_id=plan.public_id)
-    require_open(episode, "book more visits")
-    if plan.status != PlanStatus.ACTIVE:
-        raise ValidationError("This plan was replaced by a newer one; schedule the current plan.")
-    errors: dict[str, str] = {}
-    from effleura.scheduling.series import MAX_VISITS
-
-    if plan.visits > MAX_VISITS:
-        errors["visits"] = f"The plan has {plan.visits} visits; a series books at most {MAX_VISITS}."
-    ahead = remaining_visits(plan)
-    if ahead:
-        errors["__all__"] = (
-            f"This plan is already scheduled: {ahead} visit{'s' if ahead != 1 else ''} still booked. "
-            "Cancel the remaining visits of its series first to schedule it again."
-        )
-    weekdays = tuple(sorted(set(request.weekdays or ())))
-    if weekdays and request.every_days is None and len(weekdays) != plan.sessions_per_week:
-        n = plan.sessions_per_week
-        plural = "s" if n != 1 else ""
-        errors["weekdays"] = f"The plan says {n} session{plural} a week: tick {n} weekday{plural}."
-    if errors:
-        raise ValidationError(errors)
-    return ScheduleRequest(
-        request.practitioner,
-        request.service,
-        request.location,
-        request.first_start,
-        weekdays or None,
-        request.every_days,
-        request.room,
-    )
-
-
-def propose_plan_series(actor, plan: TreatmentPlan, request: ScheduleRequest, *, now=None) -> list:
-    """Each visit of the plan as the scheduling engine sees it (free, or a conflict with
-    alternatives); saves nothing. Run check_schedule_plan() first."""
-    from effleura.scheduling import actions as scheduling
-
-    return scheduling.propose_series(
-        actor,
-        plan.episode.patient,
-        request.practitioner,
-        request.service,
-        request.location,
-        request.first_start,
-        plan.visits,
-        every_days=request.every_days,
-        weekdays=list(request.weekdays) if request.weekdays else None,
-        duration=plan.session_minutes,
-        room=request.room,
-        now=now,
-    )
-
-
-def do_schedule_plan(actor, plan: TreatmentPlan, request: ScheduleRequest, visits, *, now=None):
-    """Book ``visits`` (starts or scheduling.series.Visit, as chosen on the proposal) as
-    one series and link it to the plan: all or nothing, in one transaction. Raises
-    BookingConflict or ValidationError naming the visit that cannot be booked."""
-    from effleura.scheduling import actions as scheduling
-
-    with transaction.atomic():
-        locked = TreatmentPlan.objects.select_for_update().select_related("episode").get(pk=plan.pk)
-        require_open(locked.episode, "book more visits")
-        if locked.status != PlanStatus.ACTIVE:
-            raise ValidationError("This plan was replaced by a newer one; schedule the current plan.")
-        if remaining_visits(locked, now):
-            raise ValidationError("This plan is already scheduled; cancel its remaining visits first.")
-        series = scheduling.do_book_series(
-            actor,
-            plan.episode.patient,
-            request.practitioner,
-            request.service,
-            request.location,
-            visits,
-            duration=plan.session_minutes,
-            room=request.room,
-            every_days=request.every_days,
-            weekdays=list(request.weekdays) if request.weekdays else None,
-            notes="",
-            now=now,
-            confirm_warnings=True,  # the plan-schedule page does not ask "Book anyway" yet
-        )
-        TreatmentPlan.objects.filter(pk=plan.pk).update(series=series)
-        plan.series = series
-        audit.record(
-            actor,
-            AuditAction.UPDATE,
-            "treatment_plan",
-            record_id=plan.public_id,
-            patient_id=plan.episode.patient.public_id,
-            detail=f"scheduled: series {series.public_id} of {series.visits} visits",
-        )
-    return series

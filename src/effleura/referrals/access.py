@@ -147,3 +147,69 @@ def access_permission_form(user, patient_id=None):
         user, AuditAction.PRINT, "referral_form", record_id=pid or "", patient_id=pid, detail="permission form"
     )
     return patient
+
+
+# Reports --------------------------------------------------------------------------------
+# Appended with their own imports so the top of this file stays as it is.
+
+from django.core.exceptions import ValidationError  # noqa: E402
+
+from effleura.clinical.models import Episode  # noqa: E402
+from effleura.core import values as core_values  # noqa: E402
+from effleura.patients.models import Patient  # noqa: E402
+from effleura.referrals.choices import ReportStatus  # noqa: E402
+from effleura.referrals.models import Report  # noqa: E402
+
+
+def report_query():
+    """Reports with what their pages show: episode, patient, therapist, provider, author, deliveries."""
+    return Report.objects.select_related(
+        "episode__patient", "episode__therapist", "referral__provider", "author"
+    ).prefetch_related("deliveries__by")
+
+
+def access_report(user, report_id, *, key: str = "report.view") -> Report:
+    """The report ``report_id`` if ``user`` may use it under ``key``. A refused user learns
+    nothing (refused before the look-up says whether it exists)."""
+    report_id = core_values.as_uuid(report_id, "report")
+    report = report_query().filter(public_id=report_id).first()
+    authorize(user, key, patient_id=report.episode.patient.public_id if report else None, record_id=report_id)
+    if report is None:
+        raise Http404("No such report.")
+    allowed(user, key, patient_id=report.episode.patient.public_id, record_id=report_id)
+    return report
+
+
+def access_episode_for_reports(user, episode_id, *, key: str = "report.view") -> Episode:
+    """The episode ``episode_id`` for its reports (audited under ``key``)."""
+    episode_id = core_values.as_uuid(episode_id, "episode")
+    episode = Episode.objects.select_related("patient", "therapist").filter(public_id=episode_id).first()
+    authorize(user, key, patient_id=episode.patient.public_id if episode else None, record_id=episode_id)
+    if episode is None:
+        raise Http404("No such episode.")
+    allowed(user, key, patient_id=episode.patient.public_id, record_id=episode_id, detail=f"{key} (episode)")
+    return episode
+
+
+def access_patient_for_reports(user, patient_id) -> Patient:
+    patient_id = core_values.as_uuid(patient_id, "patient")
+    authorize(user, "report.view", patient_id=patient_id, record_id=patient_id)
+    patient = Patient.objects.filter(public_id=patient_id).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    allowed(user, "report.view", patient_id=patient_id, record_id=patient_id, detail="report.view (patient)")
+    return patient
+
+
+def access_report_pdf(user, report_id) -> Report:
+    """The signed report for printing: report.print, audited as PRINT. A draft is not printed."""
+    report_id = core_values.as_uuid(report_id, "report")
+    report = report_query().filter(public_id=report_id).first()
+    patient_id = report.episode.patient.public_id if report else None
+    authorize(user, "report.print", patient_id=patient_id, record_id=report_id)
+    if report is None:
+        raise Http404("No such report.")
+    if report.status != ReportStatus.SIGNED:
+        raise ValidationError("Sign the report before printing it.")  # nothing printed, nothing audited
+    allowed(user, "report.print", patient_id=patient_id, record_id=report_id, detail=f"{report.kind} report")
+    return report

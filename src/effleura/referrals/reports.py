@@ -7,6 +7,9 @@ whatever happens to the record later. The therapist who wrote the draft edits it
 and recommendations, then signs it: a signed report is frozen. A discharge summary works
 the same way from the episode's Discharge (its frozen outcomes and goals).
 
+This module writes reports. Reading them goes through referrals/access.py; signing and
+sending is referrals/report_sending.py; the PDF is referrals/report_pdf.py. Their public
+names are importable from here too, because the report pages and API use them all.
 Printing the signed report (PDF on the letterhead) is audited as PRINT; sending it
 (email with the PDF attached through a django-tasks task, or recorded as faxed, handed
 over or posted) is audited as EXPORT. Reports carry clinical content: clinicians only
@@ -14,11 +17,10 @@ over or posted) is audited as EXPORT. Reports carry clinical content: clinicians
 """
 
 import datetime
-import re
+import zoneinfo
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Sum
 from django.http import Http404
@@ -26,7 +28,6 @@ from django.utils import timezone
 
 from effleura.clinical import discharge as clinical_discharge
 from effleura.clinical import knowledge
-from effleura.clinical.access import as_uuid
 from effleura.clinical.choices import DischargeReason, GoalStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import (
     Discharge,
@@ -39,69 +40,66 @@ from effleura.clinical.models import (
 )
 from effleura.clinical.plans import measure_label
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
-from effleura.documents.pdf import render_pdf
+from effleura.core.values import as_uuid, parse_date, reject_unknown
 from effleura.patients.models import Patient
-from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
-from effleura.referrals.models import Referral, Report, ReportDelivery
+from effleura.referrals.access import (
+    access_episode_for_reports,
+    access_patient_for_reports,
+    access_report,
+    access_report_pdf,
+    report_query,
+)
+from effleura.referrals.choices import ReportKind, ReportStatus
+from effleura.referrals.models import Referral, Report
+from effleura.referrals.report_pdf import PDF_TEMPLATE, pdf_context, pdf_filename, render_report_pdf
+from effleura.referrals.report_sending import (
+    TO_MAX,
+    check_send_report,
+    check_sign_report,
+    default_recipient,
+    do_send_report,
+    do_sign_report,
+    require_editable,
+)
+from effleura.scheduling.choices import AppointmentStatus
+from effleura.scheduling.models import Appointment
+
+# Moved out, still importable from here (see the module's docstring).
+__all__ = [
+    "PDF_TEMPLATE",
+    "TO_MAX",
+    "access_episode_for_reports",
+    "access_patient_for_reports",
+    "access_report",
+    "access_report_pdf",
+    "check_send_report",
+    "check_sign_report",
+    "default_recipient",
+    "do_send_report",
+    "do_sign_report",
+    "pdf_context",
+    "pdf_filename",
+    "render_report_pdf",
+]
+_report_query = report_query  # the reports API refreshes a report with it
 
 TEXT_MAX = 10_000
-TO_MAX = 200
-PDF_TEMPLATE = "referrals/pdf/report.html"
 GOAL_LABELS = dict(GoalStatus.choices)
 
 
 # Reading ------------------------------------------------------------------------------
 
 
-def _report_query():
-    return Report.objects.select_related(
-        "episode__patient", "episode__therapist", "referral__provider", "author"
-    ).prefetch_related("deliveries__by")
-
-
-def access_report(user, report_id, *, key: str = "report.view") -> Report:
-    """The report ``report_id`` if ``user`` may use it under ``key``. A refused user learns
-    nothing (refused before the look-up says whether it exists)."""
-    report_id = as_uuid(report_id, "report")
-    report = _report_query().filter(public_id=report_id).first()
-    authorize(user, key, patient_id=report.episode.patient.public_id if report else None, record_id=report_id)
-    if report is None:
-        raise Http404("No such report.")
-    allowed(user, key, patient_id=report.episode.patient.public_id, record_id=report_id)
-    return report
-
-
-def access_episode_for_reports(user, episode_id, *, key: str = "report.view") -> Episode:
-    """The episode ``episode_id`` for its reports (audited under ``key``)."""
-    episode_id = as_uuid(episode_id, "episode")
-    episode = Episode.objects.select_related("patient", "therapist").filter(public_id=episode_id).first()
-    authorize(user, key, patient_id=episode.patient.public_id if episode else None, record_id=episode_id)
-    if episode is None:
-        raise Http404("No such episode.")
-    allowed(user, key, patient_id=episode.patient.public_id, record_id=episode_id, detail=f"{key} (episode)")
-    return episode
-
-
-def access_patient_for_reports(user, patient_id) -> Patient:
-    patient_id = as_uuid(patient_id, "patient")
-    authorize(user, "report.view", patient_id=patient_id, record_id=patient_id)
-    patient = Patient.objects.filter(public_id=patient_id).first()
-    if patient is None:
-        raise Http404("No such patient.")
-    allowed(user, "report.view", patient_id=patient_id, record_id=patient_id, detail="report.view (patient)")
-    return patient
-
-
 def reports_of_episode(episode: Episode) -> list[Report]:
     """The episode's reports, newest first (episode already accessed)."""
-    return list(_report_query().filter(episode=episode))
+    return list(report_query().filter(episode=episode))
 
 
 def reports_of_patient(patient: Patient) -> list[Report]:
     """The patient's reports over all episodes, newest first (patient already accessed)."""
-    return list(_report_query().filter(episode__patient=patient))
+    return list(report_query().filter(episode__patient=patient))
 
 
 # Generating ---------------------------------------------------------------------------
@@ -127,9 +125,6 @@ def _plan_in_force(episode: Episode, on: datetime.date) -> TreatmentPlan | None:
 def _visits(episode: Episode, start: datetime.date, end: datetime.date) -> dict:
     """Completed appointments of the patient and signed notes of the episode in the period;
     a visit is either (a note written for a counted appointment counts once)."""
-    from effleura.scheduling.choices import AppointmentStatus
-    from effleura.scheduling.models import Appointment
-
     completed = [
         a
         for a in Appointment.objects.filter(
@@ -161,8 +156,6 @@ def _visits(episode: Episode, start: datetime.date, end: datetime.date) -> dict:
 
 
 def _local_date(appointment) -> datetime.date:
-    import zoneinfo
-
     tz = getattr(appointment.location, "time_zone", None)
     return appointment.start.astimezone(zoneinfo.ZoneInfo(tz)).date() if tz else timezone.localdate(appointment.start)
 
@@ -311,18 +304,6 @@ class CleanReport:
     period_end: datetime.date
 
 
-def _date(value, field: str, errors: dict) -> datetime.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors[field] = "Give the date as a date, e.g. 2025-03-04."
-        return None
-
-
 def check_create_report(actor, episode: Episode, data: dict) -> CleanReport:
     """May ``actor`` write a report for ``episode``, and is ``data`` sound? ``data``: kind
     ("progress" or "discharge"), referral (a Referral or its public id, the patient's,
@@ -330,9 +311,7 @@ def check_create_report(actor, episode: Episode, data: dict) -> CleanReport:
     period_end (dates; default: since the last report or the episode's start, to today).
     A discharge summary covers the whole episode and needs the episode discharged."""
     authorize(actor, "report.write", patient_id=episode.patient.public_id, record_id=episode.public_id)
-    unknown = set(data) - {"kind", "referral", "period_start", "period_end"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(str(u)[:40] for u in unknown))}.")
+    reject_unknown(data, {"kind", "referral", "period_start", "period_end"})
     errors: dict[str, str] = {}
     kind = data.get("kind") or ReportKind.PROGRESS
     if kind not in ReportKind.values:
@@ -348,8 +327,8 @@ def check_create_report(actor, episode: Episode, data: dict) -> CleanReport:
             start, end = episode.opened_on, record.discharged_on
     else:
         default_start, default_end = default_period(episode, today)
-        start = _date(data.get("period_start"), "period_start", errors) or default_start
-        end = _date(data.get("period_end"), "period_end", errors) or default_end
+        start = parse_date(data.get("period_start"), "period_start", errors) or default_start
+        end = parse_date(data.get("period_end"), "period_end", errors) or default_end
         if "period_end" not in errors and end > today:
             errors["period_end"] = "The period cannot end in the future."
         if not errors.get("period_start") and not errors.get("period_end") and start > end:
@@ -409,20 +388,10 @@ def do_create_report(actor, clean: CleanReport) -> Report:
     return report
 
 
-def _editable(actor, report: Report, what: str) -> None:
-    authorize(actor, "report.write", patient_id=report.episode.patient.public_id, record_id=report.public_id)
-    if report.status != ReportStatus.DRAFT:
-        raise ValidationError("This report is signed: it can no longer be changed.")
-    if report.author_id != actor.pk:
-        raise ValidationError(f"Only the author of a draft may {what} it.")
-
-
 def check_update_report(actor, report: Report, data: dict) -> dict:
     """Only the author edits a draft: its summary and recommendations."""
-    _editable(actor, report, "edit")
-    unknown = set(data) - {"summary", "recommendations"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(str(u)[:40] for u in unknown))}.")
+    require_editable(actor, report, "edit")
+    reject_unknown(data, {"summary", "recommendations"})
     clean, errors = {}, {}
     for name in ("summary", "recommendations"):
         if name in data:
@@ -452,155 +421,3 @@ def do_update_report(actor, report: Report, clean: dict) -> Report:
             detail="edited " + ", ".join(sorted(clean)),
         )
     return report
-
-
-def check_sign_report(actor, report: Report) -> None:
-    _editable(actor, report, "sign")
-    if not report.summary.strip():
-        raise ValidationError({"summary": "Write a summary before signing."})
-
-
-def do_sign_report(actor, report: Report, *, now=None) -> Report:
-    with transaction.atomic():
-        updated = Report.objects.filter(pk=report.pk, status=ReportStatus.DRAFT).update(
-            status=ReportStatus.SIGNED, signed_at=now or timezone.now()
-        )
-        if not updated:
-            raise ValidationError("This report is already signed.")
-        report.refresh_from_db()
-        audit.record(
-            actor,
-            AuditAction.UPDATE,
-            "report",
-            record_id=report.public_id,
-            patient_id=report.episode.patient.public_id,
-            detail="signed",
-        )
-    return report
-
-
-# The PDF ------------------------------------------------------------------------------
-
-
-def access_report_pdf(user, report_id) -> Report:
-    """The signed report for printing: report.print, audited as PRINT. A draft is not printed."""
-    report_id = as_uuid(report_id, "report")
-    report = _report_query().filter(public_id=report_id).first()
-    patient_id = report.episode.patient.public_id if report else None
-    authorize(user, "report.print", patient_id=patient_id, record_id=report_id)
-    if report is None:
-        raise Http404("No such report.")
-    if report.status != ReportStatus.SIGNED:
-        raise ValidationError("Sign the report before printing it.")  # nothing printed, nothing audited
-    allowed(user, "report.print", patient_id=patient_id, record_id=report_id, detail=f"{report.kind} report")
-    return report
-
-
-def pdf_context(report: Report) -> dict:
-    """What referrals/pdf/report.html needs: the frozen content and the signed narrative."""
-    author = report.author
-    return {
-        "report": report,
-        "c": report.content,
-        "kind_label": report.get_kind_display(),
-        "author_name": author.display_name,
-        "document_date": timezone.localdate(report.signed_at) if report.signed_at else timezone.localdate(),
-    }
-
-
-def render_report_pdf(report: Report, *, base_url: str = "http://localhost/") -> bytes:
-    return render_pdf(PDF_TEMPLATE, pdf_context(report), base_url=base_url)
-
-
-def pdf_filename(report: Report) -> str:
-    # No patient name: file names show in download lists and mail clients.
-    return f"{report.kind}-report-{report.period_end:%Y-%m-%d}.pdf"
-
-
-# Sending ------------------------------------------------------------------------------
-
-
-def default_recipient(report: Report, method: str) -> str:
-    provider = report.referral.provider if report.referral_id else None
-    if provider is None:
-        return ""
-    return {DeliveryMethod.EMAIL: provider.email, DeliveryMethod.FAX: provider.fax}.get(method, provider.display_name)
-
-
-def check_send_report(actor, report: Report, method, to) -> tuple[str, str]:
-    """May ``actor`` send ``report`` by ``method`` to ``to``? Only a signed report is sent."""
-    authorize(actor, "report.send", patient_id=report.episode.patient.public_id, record_id=report.public_id)
-    if report.status != ReportStatus.SIGNED:
-        raise ValidationError("Sign the report before sending it.")
-    errors: dict[str, str] = {}
-    method = str(method or "")
-    if method not in DeliveryMethod.values:
-        errors["method"] = "Choose how it goes: email, fax, handed over or post."
-    to = ("" if to is None else str(to)).strip() or default_recipient(report, method)
-    if not to:
-        errors["to"] = "Say where it goes: an email address, a fax number or a person."
-    elif len(to) > TO_MAX:
-        errors["to"] = f"Keep it under {TO_MAX} characters."
-    elif method == DeliveryMethod.EMAIL:
-        try:
-            validate_email(to)
-        except ValidationError:
-            errors["to"] = "Give a valid email address."
-    elif method == DeliveryMethod.FAX and len(re.sub(r"\D", "", to)) < 7:
-        errors["to"] = "Give the fax number."
-    if errors:
-        raise ValidationError(errors)
-    return method, to
-
-
-def do_send_report(actor, report: Report, method, to, *, base_url: str = "http://localhost/") -> ReportDelivery:
-    """Record the delivery (audited EXPORT); an email is queued (its task attaches the PDF
-    and records sent_at or the error)."""
-    method, to = check_send_report(actor, report, method, to)
-    with transaction.atomic():
-        delivery = ReportDelivery.objects.create(report=report, method=method, to=to, by=actor)
-        audit.record(
-            actor,
-            AuditAction.EXPORT,
-            "report",
-            record_id=report.public_id,
-            patient_id=report.episode.patient.public_id,
-            detail=f"sent by {method}",
-        )
-        if method == DeliveryMethod.EMAIL:
-            from effleura.referrals import tasks
-
-            transaction.on_commit(lambda: tasks.email_report.enqueue(delivery.pk, base_url))
-    return delivery
-
-
-def email_delivery(delivery_id: int, base_url: str = "http://localhost/") -> ReportDelivery:
-    """Send one queued email delivery with the PDF attached (the task's body)."""
-    from django.core.mail import EmailMessage
-
-    from effleura.core.models import Practice
-
-    delivery = ReportDelivery.objects.select_related("report__episode__patient", "report__author").get(pk=delivery_id)
-    if delivery.sent_at is not None:
-        return delivery
-    report = delivery.report
-    practice = Practice.current()
-    # No patient name or clinical detail in the subject or body: email is not private.
-    subject = f"{report.get_kind_display()} from {practice.name}"
-    body = (
-        f"Please find attached a {report.get_kind_display().lower()} from {practice.name}"
-        f" for a patient you referred.\n\n{practice.name}" + (f"\n{practice.phone}" if practice.phone else "")
-    )
-    try:
-        data = render_report_pdf(report, base_url=base_url)
-        message = EmailMessage(subject, body, to=[delivery.to], reply_to=[practice.email] if practice.email else None)
-        message.attach(pdf_filename(report), data, "application/pdf")
-        message.send()
-    except Exception as exc:
-        delivery.error = f"{type(exc).__name__}: {exc}"[:200]
-        delivery.save(update_fields=["error"])
-        return delivery
-    delivery.sent_at = timezone.now()
-    delivery.error = ""
-    delivery.save(update_fields=["sent_at", "error"])
-    return delivery

@@ -2,11 +2,11 @@
 
 from django_tasks import task
 
+from effleura.referrals.report_email import email_delivery
+
 
 @task()
 def email_report(delivery_id: int, base_url: str = "http://localhost/") -> None:
-    """Email a signed report to its recipient with the PDF attached (referrals/reports.py);
+    """Email a signed report to its recipient with the PDF attached (referrals/report_email.py);
     the delivery records when it left or why it did not."""
-    from effleura.referrals.reports import email_delivery
-
     email_delivery(delivery_id, base_url)

@@ -1,5 +1,6 @@
 """Background tasks of scheduling, run by `effleura worker` (django-tasks' database
-backend): sending appointment emails. The rules live in scheduling/notifications.py.
+backend): sending appointment emails. The rules live in scheduling/notifications.py
+(which rows, when) and scheduling/sending.py (the email).
 
 * ``send_notification(id)`` sends one notification; the booking actions queue it when
   their transaction commits, for the confirmations and notices due at once.
@@ -15,7 +16,7 @@ import datetime
 from django.utils import timezone
 from django_tasks import task
 
-from effleura.scheduling import notifications
+from effleura.scheduling import sending
 
 RETRY_AFTER = datetime.timedelta(minutes=15)
 
@@ -23,21 +24,21 @@ RETRY_AFTER = datetime.timedelta(minutes=15)
 @task()
 def send_notification(notification_id: int) -> str:
     """Send one appointment email if it is due and still useful; answers what happened."""
-    return notifications.deliver(notification_id)
+    return sending.deliver(notification_id)
 
 
 @task()
 def send_due_notifications() -> dict[str, int]:
     """Send every notification that is due, unsent and still useful; count the outcomes."""
     now = timezone.now()
-    ids = notifications.due_notification_ids(now)
+    ids = sending.due_notification_ids(now)
     outcomes: dict[str, int] = {}
     for pk in ids:
-        outcome = notifications.deliver(pk, now=now)
+        outcome = sending.deliver(pk, now=now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     backend = send_due_notifications.get_backend()
     if backend.supports_defer:
-        if len(ids) == notifications.SWEEP_BATCH:
+        if len(ids) == sending.SWEEP_BATCH:
             send_due_notifications.enqueue()  # more are waiting: carry on at once
         elif outcomes.get("failed"):
             send_due_notifications.using(run_after=now + RETRY_AFTER).enqueue()

@@ -3,12 +3,14 @@
 Called once from effleura/demo/data.py after load_clinical_demo(...). Everything is
 synthetic: obviously fake names, 555 numbers, NPIs that pass the check digit but name
 nobody. Made through the real actions (referrals/providers.py, referral_actions.py),
-so the audit trail reads like a clinic's.
+so the audit trail reads like a clinic's. The providers are data: demo/referrals.yaml.
 """
 
 import datetime
 from dataclasses import dataclass
+from pathlib import Path
 
+import yaml
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count
@@ -27,64 +29,9 @@ def _npi(first_nine: str) -> str:
     return first_nine + str(check_digit(first_nine))
 
 
-PROVIDERS = [
-    {
-        "first_name": "Dana",
-        "last_name": "Demodoc",
-        "credentials": "MD",
-        "practice_name": "Sample Family Medicine (demo)",
-        "npi": _npi("190000001"),
-        "phone": "555-0140",
-        "fax": "555-0141",
-        "email": "office@family-medicine.example.com",
-        "address_line1": "1 Example Avenue",
-        "city": "Springfield",
-        "region": "CA",
-        "postal_code": "90001",
-    },
-    {
-        "first_name": "Omar",
-        "last_name": "Placeholder",
-        "credentials": "DO",
-        "practice_name": "Fictional Orthopedics (demo)",
-        "npi": _npi("190000002"),
-        "phone": "555-0150",
-        "fax": "555-0151",
-        "email": "referrals@ortho.example.com",
-        "address_line1": "22 Nowhere Road",
-        "city": "Springfield",
-        "region": "CA",
-        "postal_code": "90002",
-    },
-    {
-        "first_name": "Priya",
-        "last_name": "Notreal",
-        "credentials": "NP",
-        "practice_name": "Synthetic Oncology Rehab (demo)",
-        "npi": _npi("190000003"),
-        "phone": "555-0160",
-        "fax": "555-0161",
-        "email": "",
-        "address_line1": "3 Test Street",
-        "city": "Springfield",
-        "region": "CA",
-        "postal_code": "90003",
-    },
-    {
-        "first_name": "Lee",
-        "last_name": "Examplestein",
-        "credentials": "DC",
-        "practice_name": "Imaginary Chiropractic (demo)",
-        "npi": _npi("190000004"),
-        "phone": "555-0170",
-        "fax": "",
-        "email": "front@chiro.example.com",
-        "address_line1": "",
-        "city": "",
-        "region": "",
-        "postal_code": "",
-    },
-]
+# The referring providers: demo/referrals.yaml, which gives the first nine digits of each NPI.
+with open(Path(__file__).with_name("referrals.yaml"), encoding="utf-8") as _file:
+    PROVIDERS = [{**provider, "npi": _npi(provider["npi"])} for provider in yaml.safe_load(_file)["providers"]]
 
 
 @dataclass

@@ -10,6 +10,7 @@ Called by effleura.demo.data.load_demo() inside its transaction:
   clinical demo;
 * ``load_billing_ledger_demo(staff, patients)`` after the referrals demo.
 
+The payers, the prices and the packages sold are data: demo/billing.yaml.
 Everything is synthetic and says so: every payer's name ends in "(demo)", member IDs
 start with "DEMO-", the NPIs pass the check digit but name nobody. Everything goes
 through the same check_*/do_* actions the screens use, acting as the member of staff who
@@ -35,19 +36,22 @@ import datetime
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
+import yaml
 from django.db import transaction
 from django.utils import timezone
 
 from effleura.billing import charges as charge_actions
 from effleura.billing import claims as claim_actions
 from effleura.billing import ledger, packages, policies, setup
-from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceStatus, PaymentMethod, UnitMethod
+from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceStatus, PaymentMethod
 from effleura.billing.models import Charge, Invoice, Payer, Payment, ProcedureCode
 from effleura.core import actions as core_actions
 from effleura.core.models import Practice
 from effleura.core.npi import check_digit
-from effleura.patients.models import HealthHistory, Patient
+from effleura.demo.scenarios import scenario_of
+from effleura.patients.models import Patient
 from effleura.scheduling.models import Service
 
 SEED = 2026
@@ -68,73 +72,17 @@ STAFF_NPIS = {
     "therapist3": npi("192000004"),
 }
 
-MEDICARE = "Medicare (demo)"
-MUTUAL = "Synthetic Mutual Health (demo)"
-SHIELD = "Blue Demo Shield (demo)"
-PAYERS = [
-    {
-        "name": MEDICARE,
-        "payer_id": "DEMO-MCR",
-        "address_line1": "PO Box 1000 (demo)",
-        "city": "Anytown",
-        "region": "OR",
-        "postal_code": "97000",
-        "phone": "(503) 555-0180",
-        "unit_method": UnitMethod.CMS,
-    },
-    {
-        "name": MUTUAL,
-        "payer_id": "DEMO-SMH",
-        "address_line1": "200 Example Plaza (demo)",
-        "city": "Anytown",
-        "region": "OR",
-        "postal_code": "97001",
-        "phone": "(503) 555-0181",
-        "unit_method": UnitMethod.PER_CODE,
-    },
-    {
-        "name": SHIELD,
-        "payer_id": "DEMO-BDS",
-        "address_line1": "PO Box 3000 (demo)",
-        "city": "Anytown",
-        "region": "OR",
-        "postal_code": "97002",
-        "phone": "(503) 555-0182",
-        "unit_method": UnitMethod.CMS,
-    },
-]
-# The practice's standard price per unit (timed codes) or per visit (untimed ones).
-STANDARD_FEES = {
-    "97124": "40.00",
-    "97140": "45.00",
-    "97110": "42.00",
-    "97112": "44.00",
-    "97530": "46.00",
-    "97032": "25.00",
-    "97035": "22.00",
-    "97010": "15.00",
-    "97014": "18.00",
-    "G0283": "18.00",
-}
-PAYER_FEES = {
-    MEDICARE: {"97124": "28.50", "97140": "31.20", "97010": "6.10", "G0283": "11.90"},
-    MUTUAL: {"97124": "35.00", "97140": "38.00", "97010": "12.00"},
-    SHIELD: {"97124": "37.50", "97140": "41.00"},
-}
-# A self-pay visit's price, by service name (scheduling/demo.py's services).
-SERVICE_FEES = {"Clinical massage": "95.00", "Manual lymphatic drainage": "105.00", "Bedside massage": "45.00"}
-PLANS = [
-    {"name": "5 sessions, any service (demo)", "sessions": 5, "price": "425.00", "valid_days": 180, "service": None},
-    {
-        "name": "10 × clinical massage (demo)",
-        "sessions": 10,
-        "price": "850.00",
-        "valid_days": 365,
-        "service": "Clinical massage",
-    },
-]
+# Payers, prices and packages: demo/billing.yaml.
+with open(Path(__file__).with_name("billing.yaml"), encoding="utf-8") as _file:
+    _SETUP = yaml.safe_load(_file)
+PAYERS = _SETUP["payers"]
+MEDICARE, MUTUAL, SHIELD = (payer["name"] for payer in PAYERS)
+STANDARD_FEES = _SETUP["standard_fees"]
+PAYER_FEES = _SETUP["payer_fees"]
+SERVICE_FEES = _SETUP["service_fees"]
+PLANS = _SETUP["plans"]
 
-# The clinical demo's stories (clinical/demo.py STORIES) by scenario (demo/data.py).
+# The clinical demo's stories (demo/clinical.py STORIES) by scenario (demo/scenarios.py).
 INSURED_SCENARIOS = ("low_back", "neck_desk", "tension_headache", "sciatica", "recent_surgery")
 PACKAGE_SCENARIOS = {"stress": 0, "varicose_veins": 1}  # scenario -> PLANS index
 SELF_PAY_SCENARIOS = ("stress", "varicose_veins", "raynauds", "cancer_treatment", "whiplash", "fibromyalgia")
@@ -161,11 +109,7 @@ class BillingLedgerDemo:
 
 def _scenarios(patients: list) -> dict[int, str]:
     """Each patient's demo scenario, read from their first health history (as the clinical demo does)."""
-    from effleura.demo.data import COMMON, SPECIAL  # here: demo/data.py imports this module
-
-    key_of = {s.versions[0]["presenting_complaint"]: s.key for s in SPECIAL + COMMON}
-    first = HealthHistory.objects.filter(patient__in=patients, version=1)
-    return {pk: key_of.get(text, "") for pk, text in first.values_list("patient_id", "presenting_complaint")}
+    return scenario_of(patients)
 
 
 def _age(patient: Patient, today: datetime.date) -> int:

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from effleura.clinical import demo, knowledge, plans, scoring, screening
+from effleura.clinical import knowledge, plans, scoring, screening
 from effleura.clinical.choices import AssessmentKind, DischargeReason, EpisodeStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import (
     Addendum,
@@ -22,10 +22,11 @@ from effleura.clinical.models import (
 )
 from effleura.core.choices import AuditOutcome
 from effleura.core.models import AuditEvent, User
+from effleura.demo import clinical as demo
 from effleura.demo import data as demo_data
+from effleura.demo.scheduling import TZ
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import AppointmentStatus
-from effleura.scheduling.demo import TZ
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from django.utils import timezone
 from effleura.core.models import User
 from effleura.core.npi import is_valid_npi
 from effleura.demo import data as demo_data
+from effleura.demo import referrals as demo
 from effleura.patients.models import Patient
-from effleura.referrals import demo
 from effleura.referrals.models import Referral, ReferringProvider
 
 

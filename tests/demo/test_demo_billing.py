@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from effleura.billing import demo, ledger, reports
+from effleura.billing import ledger, reports
 from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceKind, PaymentKind, PaymentMethod, Relationship
 from effleura.billing.models import (
     Charge,
@@ -31,6 +31,7 @@ from effleura.billing.models import (
 )
 from effleura.core.models import Practice, User
 from effleura.core.npi import is_valid_npi
+from effleura.demo import billing as demo
 from effleura.demo import data as demo_data
 from effleura.patients.models import Patient
 

@@ -10,8 +10,10 @@ like real use. Past visits are booked "as of" a day or two before they happened,
 the actions' ``now`` argument. A fixed seed makes every load the same for a given day;
 the booking actions refuse any double booking, and a slot they refuse is skipped.
 
-While loading, the policy sends no emails (the demo's patients are made up); at the end
-confirmations and reminders are switched on, so bookings made in the demo show them.
+The set-up (policy, locations, rooms, services, working hours) is data:
+demo/scheduling.yaml. While loading, the policy sends no emails (the demo's patients are
+made up); at the end confirmations and reminders are switched on, so bookings made in the
+demo show them.
 """
 
 import datetime
@@ -19,7 +21,9 @@ import random
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
+import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -31,14 +35,18 @@ from effleura.scheduling.booking import BookingConflict
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, Location
 
+# The policy, locations, rooms, services and working hours: demo/scheduling.yaml.
+with open(Path(__file__).with_name("scheduling.yaml"), encoding="utf-8") as _file:
+    SETUP = yaml.safe_load(_file)
+
 SEED = 2026
-TZ_NAME = "America/Los_Angeles"
+TZ_NAME = SETUP["time_zone"]
 TZ = zoneinfo.ZoneInfo(TZ_NAME)
-CLINIC = "Anytown Clinic"
-HOSPITAL = "Anytown General Hospital – Ward 4"
+CLINIC = SETUP["locations"]["clinic"]["name"]
+HOSPITAL = SETUP["locations"]["hospital"]["name"]
 DAYS_BACK = 14
 DAYS_AHEAD = 14
-STEP = 15  # minutes: starts fall on the quarter hour
+STEP = SETUP["policy"]["slot_step_minutes"]  # minutes: starts fall on the quarter hour
 
 Status = AppointmentStatus
 
@@ -72,104 +80,44 @@ def _save(check, do, actor, data):
 
 
 def _create_setup(staff: dict) -> dict:
+    """The policy, locations, rooms, services and working hours of scheduling.yaml, saved by the owner."""
     owner = staff["owner"]
-    jordan, priya, sam = staff["therapist"], staff["therapist2"], staff["therapist3"]
-    policy = {
-        "late_cancel_hours": 24,
-        "minimum_notice_minutes": 60,
-        "slot_step_minutes": STEP,
-        "reminder_hours_before": 24,
-        "send_confirmations": False,  # switched on at the end (module docstring)
-        "send_reminders": False,
-    }
+    policy = dict(SETUP["policy"])  # confirmations and reminders switched on at the end (module docstring)
     _save(setup.check_save_policy, setup.do_save_policy, owner, policy)
-    clinic = _save(
-        setup.check_save_location,
-        setup.do_save_location,
-        owner,
-        {
-            "name": CLINIC,
-            "address_line1": "100 Example Street, Suite 2",
-            "city": "Anytown",
-            "region": "OR",
-            "postal_code": "97000",
-            "phone": "(503) 555-0100",
-            "time_zone": TZ_NAME,
-            "opening_hours": _week(range(5), "08:00", "19:00") + _week([5], "09:00", "14:00"),
-        },
-    )
-    hospital = _save(
-        setup.check_save_location,
-        setup.do_save_location,
-        owner,
-        {
-            "name": HOSPITAL,
-            "address_line1": "1 Hospital Drive, 4th floor",
-            "city": "Anytown",
-            "region": "OR",
-            "postal_code": "97001",
-            "phone": "(503) 555-0150",
-            "time_zone": TZ_NAME,
-            "opening_hours": _week(range(5), "08:00", "18:00"),
-        },
-    )
+    locations = {}
+    for key, data in SETUP["locations"].items():
+        hours_of = [day for days, opens, closes in data["opening_hours"] for day in _week(days, opens, closes)]
+        fields = {k: v for k, v in data.items() if k != "opening_hours"}
+        fields |= {"time_zone": TZ_NAME, "opening_hours": hours_of}
+        locations[key] = _save(setup.check_save_location, setup.do_save_location, owner, fields)
     rooms = [
-        _save(setup.check_save_room, setup.do_save_room, owner, {"location": clinic, "name": name})
-        for name in ("Room 1 (ground floor)", "Room 2", "Room 3")
+        _save(setup.check_save_room, setup.do_save_room, owner, {"location": locations[key], "name": name})
+        for key, names in SETUP["rooms"].items()
+        for name in names
     ]
-    services = {
-        key: _save(setup.check_save_service, setup.do_save_service, owner, data)
-        for key, data in (
-            (
-                "massage",
-                {
-                    "name": "Clinical massage",
-                    "durations": [60, 30, 90],
-                    "default_price": Decimal("95.00"),
-                    "changeover_minutes": 15,
-                    "practitioners": [jordan, priya, sam],
-                    "needs_room": True,
-                    "bookable_online": True,
-                },
-            ),
-            (
-                "mld",
-                {
-                    "name": "Manual lymphatic drainage",
-                    "durations": [60, 45],
-                    "default_price": Decimal("105.00"),
-                    "changeover_minutes": 15,
-                    "practitioners": [priya],
-                    "needs_room": True,
-                },
-            ),
-            (
-                "bedside",
-                {
-                    "name": "Bedside massage",
-                    "durations": [30, 15],
-                    "default_price": Decimal("45.00"),
-                    "changeover_minutes": 10,
-                    "practitioners": [priya, sam],
-                    "needs_room": False,
-                },
-            ),
-        )
-    }
+    services = {}
+    for key, data in SETUP["services"].items():
+        fields = data | {
+            "default_price": Decimal(data["default_price"]),
+            "practitioners": [staff[username] for username in data["practitioners"]],
+        }
+        services[key] = _save(setup.check_save_service, setup.do_save_service, owner, fields)
     # (who, where, weekdays, start, end): nobody is in two places at once.
     pattern = [
-        (jordan, clinic, range(5), "09:00", "17:00"),
-        (priya, clinic, [0, 2, 4], "10:00", "18:00"),
-        (priya, hospital, [1, 3], "09:00", "13:00"),
-        (sam, hospital, [0], "09:00", "12:00"),
-        (sam, clinic, [1, 2, 3, 4], "12:00", "19:00"),
-        (sam, clinic, [5], "09:00", "14:00"),
+        (staff[username], locations[where], days, start, end)
+        for username, where, days, start, end in SETUP["working_hours"]
     ]
     for who, where, days, start, end in pattern:
         for day in days:
             data = {"practitioner": who, "location": where, "weekday": day, "start": start, "end": end}
             _save(hours.check_save_working_hours, hours.do_save_working_hours, owner, data)
-    return {"clinic": clinic, "hospital": hospital, "rooms": rooms, "services": services, "pattern": pattern}
+    return {
+        "clinic": locations["clinic"],
+        "hospital": locations["hospital"],
+        "rooms": rooms,
+        "services": services,
+        "pattern": pattern,
+    }
 
 
 def _time_off(owner, sam, today: datetime.date) -> None:

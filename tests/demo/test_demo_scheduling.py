@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from effleura.core.models import User
 from effleura.demo import data as demo_data
+from effleura.demo import scheduling as demo
 from effleura.patients.models import Patient
-from effleura.scheduling import demo
 from effleura.scheduling import waitlist as waitlist_rules
 from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus, WaitlistStatus
 from effleura.scheduling.models import (

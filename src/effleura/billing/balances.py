@@ -1,0 +1,144 @@
+"""Balances, read and never stored.
+
+- an invoice's paid amount is the sum of its allocations; its outstanding amount is its
+  total less that (a void invoice owes nothing);
+- a patient's credit is what they paid, less refunds, less what is applied to invoices
+  that are not void. Voiding an invoice therefore releases what was applied to it back
+  to credit without deleting the history;
+- a patient's balance is what they owe less their credit.
+So, for every patient and in total, invoiced (not void) = paid + outstanding by
+construction; the writes (billing/invoices.py, billing/payments.py) keep credit >= 0 and
+never pay an invoice over its total.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from effleura.billing.choices import InvoiceStatus, PaymentKind
+from effleura.billing.models import Invoice, Payment, PaymentAllocation
+from effleura.billing.models.money import CENT, default_currency
+from effleura.patients.models import Patient
+
+ZERO = Decimal("0.00")
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def money(value) -> Decimal:
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def amount_sum(field: str, **filters):
+    """The sum of ``field`` over the rows matching ``filters``, zero when none, as money."""
+    return Coalesce(Sum(field, filter=Q(**filters) if filters else None), Value(ZERO), output_field=_MONEY)
+
+
+# Reading balances -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceAmounts:
+    total: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    void: bool
+
+    @property
+    def label(self) -> str:
+        if self.void:
+            return "Void"
+        if self.outstanding <= 0:
+            return "Paid"
+        if self.paid > 0:
+            return "Partly paid"
+        return "Unpaid"
+
+
+def invoice_amounts(invoices) -> dict[int, InvoiceAmounts]:
+    """Paid and outstanding for each invoice (by pk), in one query."""
+    rows = Invoice.objects.filter(pk__in=[i.pk for i in invoices]).annotate(paid=amount_sum("allocations__amount"))
+    result = {}
+    for row in rows.values("pk", "total", "status", "paid"):
+        void = row["status"] == InvoiceStatus.VOID
+        paid = money(row["paid"])
+        result[row["pk"]] = InvoiceAmounts(
+            money(row["total"]), paid, ZERO if void else money(row["total"]) - paid, void
+        )
+    return result
+
+
+def amounts(invoice: Invoice) -> InvoiceAmounts:
+    return invoice_amounts([invoice])[invoice.pk]
+
+
+@dataclass(frozen=True)
+class Account:
+    invoiced: Decimal  # invoices not void
+    paid: Decimal  # applied to invoices not void
+    outstanding: Decimal
+    received: Decimal  # payments
+    refunded: Decimal
+    credit: Decimal
+    open_invoices: int
+    currency: str
+
+    @property
+    def balance(self) -> Decimal:
+        """What the patient owes (positive) or is owed as credit (negative)."""
+        return self.outstanding - self.credit
+
+
+def account(patient: Patient | int) -> Account:
+    """A patient's (or, with ``patient=None`` via ``totals()``, everyone's) account: three queries."""
+    return _account(Q(patient=patient), Q(invoice__patient=patient))
+
+
+def totals() -> Account:
+    """The whole practice's account, for reconciliation."""
+    return _account(Q(), Q())
+
+
+def _account(patient_q: Q, allocation_q: Q) -> Account:
+    live = Q(invoice__status__in=[InvoiceStatus.ISSUED])
+    inv = Invoice.objects.filter(patient_q, status=InvoiceStatus.ISSUED).aggregate(
+        total=amount_sum("total"), count=Count("id")
+    )
+    applied = PaymentAllocation.objects.filter(allocation_q, live).aggregate(total=amount_sum("amount"))["total"]
+    # Invoices with something left to pay: a second aggregate over the same rows.
+    open_count = (
+        Invoice.objects.filter(patient_q, status=InvoiceStatus.ISSUED)
+        .annotate(paid=amount_sum("allocations__amount"))
+        .filter(total__gt=F("paid"))
+        .count()
+    )
+    pay = Payment.objects.filter(patient_q).aggregate(
+        received=amount_sum("amount", kind=PaymentKind.PAYMENT), refunded=amount_sum("amount", kind=PaymentKind.REFUND)
+    )
+    invoiced, applied = money(inv["total"]), money(applied)
+    received, refunded = money(pay["received"]), money(pay["refunded"])
+    return Account(
+        invoiced=invoiced,
+        paid=applied,
+        outstanding=invoiced - applied,
+        received=received,
+        refunded=refunded,
+        credit=received - refunded - applied,
+        open_invoices=open_count,
+        currency=default_currency(),
+    )
+
+
+def credit(patient: Patient) -> Decimal:
+    return account(patient).credit
+
+
+def open_invoices(patient: Patient):
+    """The patient's issued invoices with something left to pay, oldest first (a queryset)."""
+    return (
+        Invoice.objects.filter(patient=patient, status=InvoiceStatus.ISSUED)
+        .annotate(paid=amount_sum("allocations__amount"))
+        .filter(total__gt=F("paid"))
+        .order_by("issued_on", "id")
+    )

@@ -1,0 +1,276 @@
+"""Payments, credit applied to invoices, and refunds.
+
+A payment is allocated to the invoices it pays (the oldest first unless some are chosen);
+what is left is the patient's credit, which can be applied to an invoice later or
+refunded. Every write locks the patient's row first (billing/invoices.py lock_patient),
+so two refunds can never both spend the same credit.
+
+Permissions: taking payments and applying credit need "payment.take"; refunds need
+"billing.manage".
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from effleura.billing.balances import ZERO, amounts, credit, invoice_amounts, money
+from effleura.billing.choices import InvoiceStatus, PaymentKind, PaymentMethod
+from effleura.billing.invoices import lock_patient
+from effleura.billing.models import Invoice, Payment, PaymentAllocation
+from effleura.billing.models.money import default_currency
+from effleura.core import audit
+from effleura.core.access import authorize
+from effleura.core.choices import AuditAction
+from effleura.core.text import printable
+from effleura.core.values import parse_amount, parse_date, parse_uuid, reject_unknown
+from effleura.patients.models import Patient
+
+MAX_AMOUNT = Decimal("100000.00")
+REASON_MAX = 200
+
+
+# Payments -------------------------------------------------------------------------------------
+
+
+def _method(value, errors: dict) -> str:
+    if value not in PaymentMethod.values:
+        errors["method"] = "Choose how they paid: cash, card, cheque or bank transfer."
+    return value
+
+
+def _invoices(value, patient: Patient, errors: dict) -> list[Invoice]:
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str | Invoice):
+        value = [value]
+    chosen: list[Invoice] = []
+    for item in value:
+        invoice = item if isinstance(item, Invoice) else None
+        if invoice is None:
+            found = parse_uuid(item)
+            invoice = Invoice.objects.filter(public_id=found).first() if found else None
+        if invoice is None or invoice.patient_id != patient.pk:
+            errors["invoices"] = "Choose this patient's invoices."
+            return []
+        if invoice.status == InvoiceStatus.VOID:
+            errors["invoices"] = f"Invoice {invoice.number} is void; choose another."
+            return []
+        if invoice not in chosen:
+            chosen.append(invoice)
+    return chosen
+
+
+def check_take_payment(actor, patient: Patient, data: dict) -> dict:
+    """``data``: amount, method (cash, card, cheque, transfer), received_on (default today,
+    not in the future), reference, note, invoices (the invoices to pay, in order; default:
+    the oldest unpaid first). What is left over becomes credit."""
+    authorize(actor, "payment.take", patient_id=patient.public_id)
+    reject_unknown(data, {"amount", "method", "received_on", "reference", "note", "invoices"})
+    errors: dict[str, str] = {}
+    amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False, maximum=MAX_AMOUNT)
+    method = _method(data.get("method"), errors)
+    today = timezone.localdate()
+    received_on = parse_date(data.get("received_on"), "received_on", errors, default=today)
+    if "received_on" not in errors and received_on > today:
+        errors["received_on"] = "The payment date cannot be in the future."
+    reference = printable(str(data.get("reference") or "")).strip()
+    if len(reference) > 60:
+        errors["reference"] = "Keep the reference under 60 characters."
+    note = printable(str(data.get("note") or "")).strip()
+    if len(note) > 200:
+        errors["note"] = "Keep the note under 200 characters."
+    invoices = _invoices(data.get("invoices"), patient, errors)
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "amount": amount,
+        "method": method,
+        "received_on": received_on,
+        "reference": reference,
+        "note": note,
+        "invoices": invoices,
+    }
+
+
+def _allocate(actor, payments: list[tuple[Payment, Decimal]], invoices, limit: Decimal) -> Decimal:
+    """Apply up to ``limit`` from ``payments`` ((payment, unapplied), in order) to ``invoices``
+    (locked, in order), each at most what it still owes. Returns what was applied."""
+    owed = {pk: a.outstanding for pk, a in invoice_amounts(invoices).items()}
+    applied = ZERO
+    rows = []
+    sources = [[p, free] for p, free in payments if free > 0]
+    for invoice in invoices:
+        need = min(owed.get(invoice.pk, ZERO), limit - applied)
+        while need > 0 and sources:
+            payment, free = sources[0]
+            part = min(need, free)
+            rows.append(PaymentAllocation(payment=payment, invoice=invoice, amount=part, by=actor))
+            need -= part
+            applied += part
+            sources[0][1] = free - part
+            if sources[0][1] <= 0:
+                sources.pop(0)
+    PaymentAllocation.objects.bulk_create(rows)
+    return applied
+
+
+def _target_invoices(patient_id: int, chosen: list[Invoice]) -> list[Invoice]:
+    if chosen:
+        locked = {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=[c.pk for c in chosen])}
+        return [locked[c.pk] for c in chosen if c.pk in locked and locked[c.pk].status == InvoiceStatus.ISSUED]
+    return list(
+        Invoice.objects.select_for_update()
+        .filter(patient_id=patient_id, status=InvoiceStatus.ISSUED)
+        .order_by("issued_on", "id")
+    )
+
+
+def do_take_payment(actor, patient: Patient, clean: dict) -> Payment:
+    with transaction.atomic():
+        lock_patient(patient.pk)
+        payment = Payment.objects.create(
+            patient=patient,
+            kind=PaymentKind.PAYMENT,
+            method=clean["method"],
+            amount=clean["amount"],
+            currency=default_currency(),
+            received_on=clean["received_on"],
+            reference=clean["reference"],
+            note=clean["note"],
+            recorded_by=actor,
+        )
+        invoices = _target_invoices(patient.pk, clean["invoices"])
+        applied = _allocate(actor, [(payment, payment.amount)], invoices, payment.amount)
+        audit.record(
+            actor,
+            AuditAction.CREATE,
+            "payment",
+            record_id=payment.public_id,
+            patient_id=patient.public_id,
+            detail=f"applied {applied}, credit {payment.amount - applied}",
+        )
+    return payment
+
+
+def _unapplied_payments(patient_id: int) -> list[tuple[Payment, Decimal]]:
+    """The patient's payments with money not applied to a live invoice, oldest first."""
+    rows = (
+        Payment.objects.select_for_update()
+        .filter(patient_id=patient_id, kind=PaymentKind.PAYMENT)
+        .order_by("received_on", "id")
+    )
+    applied = dict(
+        PaymentAllocation.objects.filter(payment__patient_id=patient_id, invoice__status=InvoiceStatus.ISSUED)
+        .values("payment")
+        .annotate(total=Sum("amount"))
+        .values_list("payment", "total")
+    )
+    return [(p, p.amount - money(applied.get(p.pk))) for p in rows]
+
+
+def check_apply_credit(actor, invoice: Invoice, data: dict) -> dict:
+    """``data``: amount (optional; default as much as the credit and the invoice allow)."""
+    authorize(actor, "payment.take", patient_id=invoice.patient.public_id, record_id=invoice.public_id)
+    reject_unknown(data, {"amount"})
+    errors: dict[str, str] = {}
+    amount = parse_amount(data.get("amount"), "amount", errors, required=False, zero_allowed=False, maximum=MAX_AMOUNT)
+    if errors:
+        raise ValidationError(errors)
+    if invoice.status == InvoiceStatus.VOID:
+        raise ValidationError("This invoice is void.")
+    owed = amounts(invoice).outstanding
+    if owed <= 0:
+        raise ValidationError("This invoice is paid.")
+    available = credit(invoice.patient)
+    if available <= 0:
+        raise ValidationError("This patient has no credit to apply.")
+    if amount is not None and amount > available:
+        raise ValidationError({"amount": f"The patient's credit is only {available} {default_currency()}."})
+    if amount is not None and amount > owed:
+        raise ValidationError({"amount": f"The invoice owes only {owed} {default_currency()}."})
+    return {"amount": amount}
+
+
+def do_apply_credit(actor, invoice: Invoice, clean: dict) -> Decimal:
+    """Apply the patient's credit to ``invoice``. Returns the amount applied."""
+    with transaction.atomic():
+        lock_patient(invoice.patient_id)
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status == InvoiceStatus.VOID:
+            raise ValidationError("This invoice is void.")
+        available = credit(invoice.patient)
+        limit = min(clean["amount"] or available, available)
+        if limit <= 0:
+            raise ValidationError("This patient has no credit to apply.")
+        applied = _allocate(actor, _unapplied_payments(invoice.patient_id), [locked], limit)
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            "invoice",
+            record_id=locked.public_id,
+            patient_id=invoice.patient.public_id,
+            detail=f"credit applied {applied}",
+        )
+    return applied
+
+
+# Refunds --------------------------------------------------------------------------------------
+
+
+def check_refund(actor, patient: Patient, data: dict) -> dict:
+    """``data``: amount (at most the patient's credit), method, reference, reason. Only credit
+    is refunded: to refund a paid invoice, void it first (its payment becomes credit)."""
+    authorize(actor, "billing.manage", patient_id=patient.public_id)
+    reject_unknown(data, {"amount", "method", "reference", "reason"})
+    errors: dict[str, str] = {}
+    amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False, maximum=MAX_AMOUNT)
+    method = _method(data.get("method"), errors)
+    reference = printable(str(data.get("reference") or "")).strip()
+    if len(reference) > 60:
+        errors["reference"] = "Keep the reference under 60 characters."
+    reason = printable(str(data.get("reason") or "")).strip()
+    if not reason:
+        errors["reason"] = "Say why the money is refunded."
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = f"Keep the reason under {REASON_MAX} characters."
+    if errors:
+        raise ValidationError(errors)
+    available = credit(patient)
+    if amount > available:
+        raise ValidationError(
+            {"amount": f"Only credit can be refunded; this patient's credit is {available} {default_currency()}."}
+        )
+    return {"amount": amount, "method": method, "reference": reference, "reason": reason}
+
+
+def do_refund(actor, patient: Patient, clean: dict) -> Payment:
+    with transaction.atomic():
+        lock_patient(patient.pk)
+        available = credit(patient)
+        if clean["amount"] > available:
+            raise ValidationError(
+                {"amount": f"Only credit can be refunded; this patient's credit is {available} {default_currency()}."}
+            )
+        refund = Payment.objects.create(
+            patient=patient,
+            kind=PaymentKind.REFUND,
+            method=clean["method"],
+            amount=clean["amount"],
+            currency=default_currency(),
+            received_on=timezone.localdate(),
+            reference=clean["reference"],
+            note=clean["reason"],
+            recorded_by=actor,
+        )
+        audit.record(
+            actor,
+            AuditAction.CREATE,
+            "payment",
+            record_id=refund.public_id,
+            patient_id=patient.public_id,
+            detail="refund",
+        )
+    return refund
