@@ -237,6 +237,9 @@ def issue_package_invoice(actor, package: Package) -> Invoice:
 
 
 def check_void_invoice(actor, invoice: Invoice, data: dict) -> str:
+    """May ``actor`` void ``invoice``? Billing staff only (billing.manage); ``data`` holds
+    only ``reason``, which is required. Raises ValidationError for an unknown field, a missing
+    or too long reason, or an invoice already void. Returns the reason for do_void_invoice()."""
     authorize(actor, "billing.manage", patient_id=invoice.patient.public_id, record_id=invoice.public_id)
     reject_unknown(data, {"reason"})
     if invoice.status == InvoiceStatus.VOID:

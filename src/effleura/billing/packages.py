@@ -277,6 +277,9 @@ def check_cancel_package(actor, package: Package, data: dict) -> str:
 
 
 def do_cancel_package(actor, package: Package, reason: str) -> Package:
+    """Cancel ``package``; ``reason`` is what check_cancel_package() returned (call it first).
+    In one transaction: locks the package row, refuses (ValidationError) one cancelled
+    meanwhile, stores the reason and audits the cancellation. Returns the locked package."""
     with transaction.atomic():
         locked = Package.objects.select_for_update().get(pk=package.pk)
         if locked.status == PackageStatus.CANCELLED:

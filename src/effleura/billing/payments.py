@@ -129,6 +129,10 @@ def _target_invoices(patient_id: int, chosen: list[Invoice]) -> list[Invoice]:
 
 
 def do_take_payment(actor, patient: Patient, clean: dict) -> Payment:
+    """Record the payment check_take_payment() cleaned (``clean`` is its answer; call it first).
+    In one transaction, holding the patient's row lock: creates the payment, applies it to the
+    chosen issued invoices (locked; default the oldest first), leaves the rest as credit and
+    audits what was applied. Returns the payment."""
     with transaction.atomic():
         lock_patient(patient.pk)
         payment = Payment.objects.create(
@@ -247,6 +251,10 @@ def check_refund(actor, patient: Patient, data: dict) -> dict:
 
 
 def do_refund(actor, patient: Patient, clean: dict) -> Payment:
+    """Refund credit as check_refund() cleaned it (``clean`` is its answer; call it first). In
+    one transaction, holding the patient's row lock: refuses (ValidationError on ``amount``)
+    more than the credit left now, creates the refund dated today with the reason as its
+    note, and audits it. Returns the refund."""
     with transaction.atomic():
         lock_patient(patient.pk)
         available = credit(patient)

@@ -190,6 +190,9 @@ def check_set_policy_active(actor, policy: Policy, active: bool) -> None:
 
 
 def do_set_policy_active(actor, policy: Policy, active: bool) -> Policy:
+    """Deactivate or reactivate ``policy`` once check_set_policy_active() allowed it. In one
+    transaction: locks the policy row, checks again that a reactivated policy's priority is
+    still free (ValidationError on ``priority``), saves and audits. Returns the locked policy."""
     with transaction.atomic():
         policy = Policy.objects.select_for_update().select_related("patient", "payer").get(pk=policy.pk)
         if active and _priority_taken(policy.patient, policy.priority, policy) is not None:

@@ -152,6 +152,10 @@ def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dic
 
 
 def do_save_code(actor, clean: dict, code: ProcedureCode | None = None) -> ProcedureCode:
+    """Create a procedure code (``code`` None) or update ``code`` from ``clean``, the dict
+    check_save_code() returned (call it first). Locks, saves and audits in one transaction
+    (core.resources.save_record); a code added meanwhile raises ValidationError on ``code``.
+    Returns the saved code."""
     return _save(
         actor, ProcedureCode, code, clean, "procedure code",
         unique_message={"code": f"{clean.get('code', '')} is already in the catalog."},
@@ -175,6 +179,8 @@ def check_set_code_active(actor, code: ProcedureCode, active: bool) -> bool:
 
 
 def do_set_code_active(actor, code: ProcedureCode, active: bool) -> ProcedureCode:
+    """Retire or reactivate ``code``; ``active`` is what check_set_code_active() returned (call
+    it first). Locks the code's row, saves and audits in one transaction. Returns the code."""
     with transaction.atomic():
         ProcedureCode.objects.select_for_update().filter(pk=code.pk).order_by("pk").first()
         code.is_active = active
@@ -331,6 +337,10 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
 
 
 def do_save_payer(actor, clean: dict, payer: Payer | None = None) -> Payer:
+    """Create a payer (``payer`` None) or update ``payer`` from ``clean``, the dict
+    check_save_payer() returned (call it first). Locks, saves and audits in one transaction
+    (core.resources.save_record); a name taken meanwhile raises ValidationError on ``name``.
+    Returns the saved payer."""
     message = {"name": "There is already a payer with this name."}
     return _save(actor, Payer, payer, clean, "payer", unique_message=message)
 
@@ -389,6 +399,10 @@ def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> di
 
 
 def do_save_fee(actor, clean: dict, fee: FeeScheduleEntry | None = None) -> FeeScheduleEntry:
+    """Create a fee (``fee`` None) or update ``fee`` from ``clean``, the dict check_save_fee()
+    returned (call it first). Locks, saves and audits in one transaction
+    (core.resources.save_record); a second price for the same thing added meanwhile raises
+    ValidationError on ``amount``. Returns the saved fee."""
     return _save(
         actor, FeeScheduleEntry, fee, clean, "fee",
         unique_message={"amount": "There is already a fee for this; change that one instead."},
@@ -402,6 +416,8 @@ def check_delete_fee(actor, fee: FeeScheduleEntry) -> None:
 
 
 def do_delete_fee(actor, fee: FeeScheduleEntry) -> None:
+    """Delete ``fee`` once check_delete_fee() allowed it: locks its row, deletes it and audits
+    "fee removed" in one transaction (core.resources.delete_record). Returns None."""
     delete_record(actor, fee, RECORD_TYPE, detail="fee removed")
 
 
@@ -458,6 +474,9 @@ def check_save_plan(actor, data: dict, plan: PackagePlan | None = None) -> dict:
 
 
 def do_save_plan(actor, clean: dict, plan: PackagePlan | None = None) -> PackagePlan:
+    """Create a package plan (``plan`` None) or update ``plan`` from ``clean``, the dict
+    check_save_plan() returned (call it first). Locks, saves and audits in one transaction
+    (core.resources.save_record). Returns the saved plan; packages already sold keep theirs."""
     return _save(actor, PackagePlan, plan, clean, "package plan")
 
 

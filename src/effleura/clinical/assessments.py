@@ -250,6 +250,10 @@ def _locked_draft(actor, assessment: Assessment, verb: str) -> Assessment:
 
 
 def do_update_assessment(actor, assessment: Assessment, clean: dict) -> Assessment:
+    """Apply ``clean``, the dict check_update_assessment() returned (call it first). In one
+    transaction: locks the row and checks again that it is still the actor's draft
+    (ValidationError once signed, PermissionDenied if not the author), saves, and audits the
+    names of the changed fields (never their values). Returns the locked assessment."""
     with transaction.atomic():
         fresh = _locked_draft(actor, assessment, "change")
         changed = sorted(name for name, value in clean.items() if getattr(fresh, name) != value)
@@ -279,6 +283,10 @@ def check_sign_assessment(actor, assessment: Assessment) -> None:
 
 
 def do_sign_assessment(actor, assessment: Assessment) -> Assessment:
+    """Sign the draft once check_sign_assessment() allowed it (call it first). In one
+    transaction: locks the row and checks again that it is still the actor's draft
+    (ValidationError once signed, PermissionDenied if not the author), marks it signed now
+    and audits "signed". Returns the locked assessment."""
     with transaction.atomic():
         fresh = _locked_draft(actor, assessment, "sign")
         fresh.status = RecordStatus.SIGNED

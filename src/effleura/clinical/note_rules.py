@@ -285,6 +285,10 @@ def minutes_allowed(appointment: Appointment | None) -> int:
 
 
 def check_total(rows, appointment: Appointment | None, errors: dict) -> int:
+    """Add up the rows' minutes and, beyond what ``appointment`` allows (minutes_allowed():
+    booked or delivered minutes plus OVERRUN_MINUTES, a fixed limit without one), put a
+    plain-words message under ``techniques`` in ``errors``. Raises nothing itself: the caller
+    raises ValidationError(errors). Returns the total."""
     total = sum(row["minutes"] or 0 for row in rows)
     limit = minutes_allowed(appointment)
     if total > limit:

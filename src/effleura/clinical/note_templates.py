@@ -91,6 +91,10 @@ def check_save_template(actor, data: dict, template: NoteTemplate | None = None)
 
 
 def do_save_template(actor, clean: dict, template: NoteTemplate | None = None) -> NoteTemplate:
+    """Create a note template (``template`` None) or update ``template`` from ``clean``, the
+    dict check_save_template() returned (call it first). In one transaction: locks the row
+    when updating, saves, and audits the creation or the names of the changed fields.
+    Returns the template, read again with its service."""
     with transaction.atomic():
         if template is None:
             template = NoteTemplate.objects.create(**clean)

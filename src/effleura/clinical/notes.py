@@ -384,6 +384,10 @@ def check_update_note(actor, note: SessionNote, data: dict, *, now=None) -> Note
 
 
 def do_update_note(actor, note: SessionNote, change: NoteChange) -> SessionNote:
+    """Apply ``change``, the NoteChange check_update_note() returned (call it first). In one
+    transaction: locks the note, refuses (ValidationError) one signed meanwhile or not the
+    actor's draft, replaces the technique rows when given, and audits the changed field names
+    (never the text) and each new contraindication override. Returns the note, read again."""
     patient_id = note.episode.patient.public_id
     with transaction.atomic():
         locked = SessionNote.objects.select_for_update().get(pk=note.pk)
@@ -422,6 +426,9 @@ def do_update_note(actor, note: SessionNote, change: NoteChange) -> SessionNote:
 
 
 def check_discard_draft(actor, note: SessionNote) -> None:
+    """May ``actor`` discard ``note``? Needs clinical.write, and only the author discards their
+    own draft: raises ValidationError for a signed note, PermissionDenied (audited) for
+    anyone else. Returns None; then call do_discard_draft()."""
     require_author_draft(actor, note, "discard")
 
 
@@ -491,6 +498,10 @@ def check_sign_note(actor, note: SessionNote, *, complete_appointment: bool = Tr
 
 
 def do_sign_note(actor, note: SessionNote, signing: Signing, *, now=None) -> SessionNote:
+    """Sign the note; ``signing`` is what check_sign_note() returned (call it first). In one
+    transaction: locks the note, refuses (ValidationError) one signed meanwhile, marks it
+    signed at ``now`` and audits it, completes the appointment when ``signing`` says so
+    (scheduling's do_set_status) and runs the note_signed extensions. Returns the note."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = SessionNote.objects.select_for_update().get(pk=note.pk)
@@ -531,6 +542,9 @@ def check_add_addendum(actor, note: SessionNote, text) -> str:
 
 
 def do_add_addendum(actor, note: SessionNote, text: str, *, now=None) -> Addendum:
+    """Add ``text``, what check_add_addendum() returned (call it first), as an addendum to the
+    signed ``note`` by ``actor`` at ``now``. Creates it and audits "addendum" in one
+    transaction; the note itself is not locked or changed. Returns the addendum."""
     with transaction.atomic():
         addendum = Addendum.objects.create(note=note, author=actor, at=now or timezone.now(), text=text)
         audit.record(

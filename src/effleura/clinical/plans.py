@@ -483,6 +483,9 @@ def check_update_goal(actor, goal: Goal, status) -> str:
 
 
 def do_update_goal(actor, goal: Goal, status: str) -> Goal:
+    """Set ``goal``'s status to ``status``, what check_update_goal() returned (call it first).
+    In one transaction, updates the row (no lock: the last write wins) and audits the change
+    from the old status to the new. Returns the goal."""
     with transaction.atomic():
         before = goal.status
         Goal.objects.filter(pk=goal.pk).update(status=status)

@@ -35,6 +35,9 @@ def check_revoke_api_token(actor: User, token_id) -> ApiToken:
 
 
 def do_revoke_api_token(actor: User, token: ApiToken) -> None:
+    """Revoke ``token``, the ApiToken check_revoke_api_token() returned (call it first). In one
+    transaction: stamps revoked_at now unless it is already revoked (no row lock: a second
+    revoke changes nothing) and audits "token revoked". Returns None."""
     with transaction.atomic():
         if token.revoked_at is None:
             ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
@@ -44,6 +47,10 @@ def do_revoke_api_token(actor: User, token: ApiToken) -> None:
 def check_save_staff(
     actor: User, *, username: str, password: str | None, user: User | None = None, npi: str = ""
 ) -> None:
+    """May ``actor`` save this member of staff? Owners only (staff.manage; PermissionDenied
+    otherwise). Validates the NPI if given, that ``username`` is free (case-insensitive,
+    ``user`` excluded) and the password against Django's validators, raising ValidationError.
+    Returns None; then call do_save_staff()."""
     permissions.require(actor, "staff.manage")
     if npi and not is_valid_npi(npi):
         raise ValidationError({"npi": "This is not a valid NPI: 10 digits, the last a check digit. Check the number."})
@@ -95,6 +102,10 @@ PRACTICE_FIELDS = [
 
 
 def check_save_practice(actor: User, fields: dict) -> dict:
+    """May ``actor`` change the practice details? Needs practice.manage (PermissionDenied
+    otherwise). Strips every PRACTICE_FIELDS value; raises ValidationError on ``name`` when
+    it is empty and on ``npi`` when it is not a valid NPI. Returns the clean fields for
+    do_save_practice()."""
     permissions.require(actor, "practice.manage")
     clean = {name: (fields.get(name) or "").strip() for name in PRACTICE_FIELDS}
     if not clean["name"]:

@@ -135,6 +135,10 @@ class DuplicatePatient(ValidationError):
 
 
 def check_create_patient(actor, data: dict, *, allow_duplicate: bool = False) -> dict:
+    """May ``actor`` register this patient? Needs patient.create. Validates every field (the
+    required ones must be there; ValidationError with a dict of field -> message) and, unless
+    ``allow_duplicate``, raises DuplicatePatient when one with the same name and date of
+    birth exists. Returns the clean fields for do_create_patient()."""
     authorize(actor, "patient.create")
     clean = _clean_patient(data, partial=False)
     if not allow_duplicate:
@@ -158,6 +162,10 @@ def do_create_patient(actor, clean: dict, *, is_demo: bool = False) -> Patient:
 
 
 def check_update_patient(actor, patient: Patient, data: dict) -> dict:
+    """May ``actor`` change ``patient`` to ``data``? Needs patient.update. Validates only the
+    fields given (ValidationError with a dict of field -> message), and refuses email as the
+    preferred contact without an email address. Returns the clean fields for
+    do_update_patient()."""
     authorize(actor, "patient.update", patient_id=patient.public_id, record_id=patient.public_id)
     clean = _clean_patient(data, partial=True)
     if clean.get("preferred_contact") == ContactMethod.EMAIL and not clean.get("email", patient.email):
@@ -166,6 +174,10 @@ def check_update_patient(actor, patient: Patient, data: dict) -> dict:
 
 
 def do_update_patient(actor, patient: Patient, clean: dict) -> Patient:
+    """Apply ``clean``, the dict check_update_patient() returned (call it first). In one
+    transaction: locks the patient row, dates status_since today when the status changes,
+    saves, and audits the names of the changed fields (never their values). Returns the
+    locked patient."""
     with transaction.atomic():
         patient = Patient.objects.select_for_update().get(pk=patient.pk)
         changed = sorted(name for name, value in clean.items() if getattr(patient, name) != value)
@@ -310,6 +322,9 @@ def clean_health_history(data: dict, today: datetime.date) -> dict:
 
 
 def check_add_health_history(actor, patient: Patient, data: dict) -> dict:
+    """May ``actor`` record a health history for ``patient``? Needs health_history.create.
+    Validates ``data`` with clean_health_history() (ValidationError with a dict of field ->
+    message). Returns the clean fields for do_add_health_history()."""
     authorize(actor, "health_history.create", patient_id=patient.public_id)
     return clean_health_history(data, timezone.localdate())
 
@@ -340,6 +355,10 @@ def do_add_health_history(actor, patient: Patient, clean: dict) -> HealthHistory
 def check_capture_consent(
     actor, patient: Patient, version: ConsentDocumentVersion, typed_name: str, agreed: bool
 ) -> str:
+    """May ``actor`` capture ``patient``'s signature on ``version``? Needs consent.capture.
+    Requires ``agreed`` and a typed name of 2 to 200 characters, and ``version`` must be the
+    latest of a document still in use; raises ValidationError with a dict of field -> message.
+    Returns the typed name, its spaces tidied, for do_capture_consent()."""
     authorize(actor, "consent.capture", patient_id=patient.public_id)
     errors = {}
     typed_name = " ".join((typed_name or "").split())
@@ -361,6 +380,9 @@ def check_capture_consent(
 
 
 def do_capture_consent(actor, patient: Patient, version: ConsentDocumentVersion, typed_name: str) -> PatientConsent:
+    """Record the consent; ``typed_name`` is what check_capture_consent() returned (call it
+    first). Creates the agreed PatientConsent for ``version`` and audits the document kind
+    and version in one transaction (nothing is locked: it only adds a row). Returns the consent."""
     with transaction.atomic():
         consent = PatientConsent.objects.create(
             patient=patient, document_version=version, typed_name=typed_name, agreed=True, captured_by=actor
@@ -377,6 +399,9 @@ def do_capture_consent(actor, patient: Patient, version: ConsentDocumentVersion,
 
 
 def check_withdraw_consent(actor, consent: PatientConsent, reason: str) -> str:
+    """May ``actor`` withdraw ``consent``? Needs consent.withdraw. Raises ValidationError when
+    it was already withdrawn or (on ``reason``) when no reason is given. Returns the reason,
+    cut to 300 characters, for do_withdraw_consent()."""
     authorize(actor, "consent.withdraw", patient_id=consent.patient.public_id, record_id=consent.public_id)
     reason = (reason or "").strip()
     if consent.withdrawn_at is not None:
@@ -387,6 +412,10 @@ def check_withdraw_consent(actor, consent: PatientConsent, reason: str) -> str:
 
 
 def do_withdraw_consent(actor, consent: PatientConsent, reason: str) -> PatientConsent:
+    """Withdraw ``consent``; ``reason`` is what check_withdraw_consent() returned (call it
+    first). In one transaction: locks the row, refuses (ValidationError) one withdrawn
+    meanwhile, stamps who withdrew it, when and why, and audits "withdrawn". Returns the
+    locked consent."""
     with transaction.atomic():
         consent = PatientConsent.objects.select_for_update().get(pk=consent.pk)
         if consent.withdrawn_at is not None:
@@ -407,6 +436,10 @@ def do_withdraw_consent(actor, consent: PatientConsent, reason: str) -> PatientC
 
 
 def check_save_consent_document(actor, *, title: str, kind: str, body: str, document: ConsentDocument | None = None):
+    """May ``actor`` create a consent document, or publish new wording for ``document``? Needs
+    consent_document.manage. A new one needs a unique title and a known kind; an existing one
+    must be in use; the body needs at least 20 characters. Raises ValidationError with a dict
+    of field -> message; returns None."""
     authorize(actor, "consent_document.manage")
     errors = {}
     title = (title or "").strip()
@@ -426,6 +459,9 @@ def check_save_consent_document(actor, *, title: str, kind: str, body: str, docu
 
 
 def do_create_consent_document(actor, *, title: str, kind: str, required: bool, body: str) -> ConsentDocument:
+    """Create a consent document and its version 1 from values check_save_consent_document()
+    accepted (call it first). Both rows are created and audited in one transaction; nothing
+    is locked. Returns the document."""
     with transaction.atomic():
         document = ConsentDocument.objects.create(title=title.strip(), kind=kind, required=required)
         ConsentDocumentVersion.objects.create(document=document, version=1, body=body.strip(), published_by=actor)
@@ -452,6 +488,9 @@ def do_publish_consent_version(actor, document: ConsentDocument, body: str) -> C
 
 
 def do_set_consent_document_active(actor, document: ConsentDocument, active: bool) -> None:
+    """Put ``document`` back in use or take it out (``active``). Authorizes itself
+    (consent_document.manage, PermissionDenied otherwise; there is no check_*), then updates
+    the row without a lock and audits it in one transaction. Returns None."""
     authorize(actor, "consent_document.manage")
     with transaction.atomic():
         ConsentDocument.objects.filter(pk=document.pk).update(is_active=active)

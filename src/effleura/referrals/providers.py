@@ -82,6 +82,9 @@ def do_save_provider(actor, clean: dict, provider: ReferringProvider | None = No
 
 
 def check_set_provider_active(actor, provider: ReferringProvider, active: bool) -> bool:
+    """May ``actor`` deactivate (or reactivate) ``provider``? Needs provider.manage
+    (PermissionDenied otherwise). Raises ValidationError when it already is as asked.
+    Returns ``active`` for do_set_provider_active()."""
     authorize(actor, "provider.manage", record_id=provider.public_id)
     if provider.is_active == active:
         raise ValidationError("This provider is already active." if active else "This provider is already inactive.")

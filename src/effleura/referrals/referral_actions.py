@@ -291,12 +291,18 @@ def do_attach_original(actor, referral: Referral, original: dict) -> Referral:
 
 
 def check_remove_original(actor, referral: Referral) -> None:
+    """May ``actor`` remove ``referral``'s scanned original? Needs referral.manage
+    (PermissionDenied otherwise); raises ValidationError when there is no original to remove.
+    Returns None; then call do_remove_original()."""
     authorize(actor, "referral.manage", patient_id=referral.patient.public_id, record_id=referral.public_id)
     if not referral.original:
         raise ValidationError("This referral has no scanned original.")
 
 
 def do_remove_original(actor, referral: Referral) -> Referral:
+    """Remove the scanned original once check_remove_original() allowed it (call it first). In
+    one transaction, without a row lock: clears the file fields, audits "original removed",
+    and deletes the stored file only after the commit. Returns the referral."""
     with transaction.atomic():
         old = referral.original.name
         referral.original = ""
@@ -320,6 +326,9 @@ def do_remove_original(actor, referral: Referral) -> Referral:
 
 
 def check_close_referral(actor, referral: Referral) -> None:
+    """May ``actor`` close ``referral``? Needs referral.manage (PermissionDenied otherwise);
+    raises ValidationError when it is already closed. Returns None; then call
+    do_close_referral()."""
     authorize(actor, "referral.manage", patient_id=referral.patient.public_id, record_id=referral.public_id)
     if referral.is_closed:
         raise ValidationError("This referral is already closed.")

@@ -35,12 +35,19 @@ def require_editable(actor, report: Report, what: str) -> None:
 
 
 def check_sign_report(actor, report: Report) -> None:
+    """May ``actor`` sign ``report``? Needs report.write, and only the author signs their own
+    draft (require_editable(); ValidationError otherwise); raises ValidationError on
+    ``summary`` when it is empty. Returns None; then call do_sign_report()."""
     require_editable(actor, report, "sign")
     if not report.summary.strip():
         raise ValidationError({"summary": "Write a summary before signing."})
 
 
 def do_sign_report(actor, report: Report, *, now=None) -> Report:
+    """Sign the draft once check_sign_report() allowed it (call it first). In one transaction:
+    marks it signed at ``now`` only if it is still a draft (a conditional update instead of
+    a lock; ValidationError if it was signed meanwhile), then audits "signed". Returns the
+    report, read again."""
     with transaction.atomic():
         updated = Report.objects.filter(pk=report.pk, status=ReportStatus.DRAFT).update(
             status=ReportStatus.SIGNED, signed_at=now or timezone.now()

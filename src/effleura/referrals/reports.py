@@ -405,6 +405,9 @@ def check_update_report(actor, report: Report, data: dict) -> dict:
 
 
 def do_update_report(actor, report: Report, clean: dict) -> Report:
+    """Apply ``clean``, the dict check_update_report() returned (call it first). In one
+    transaction: locks the row, refuses (ValidationError) a report signed meanwhile, saves
+    the fields given and audits their names. Returns the report."""
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
         if locked.status != ReportStatus.DRAFT:

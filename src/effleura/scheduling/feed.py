@@ -104,6 +104,9 @@ def practitioner_feeds(user) -> list[CalendarFeed]:
 
 
 def check_create_feed(actor) -> None:
+    """May ``actor`` have a calendar feed of their own? Needs calendar_feed.manage
+    (PermissionDenied otherwise); nothing else to validate. Returns None; then call
+    do_create_feed(), which revokes any live one."""
     authorize(actor, "calendar_feed.manage")
 
 
@@ -141,6 +144,9 @@ def check_revoke_feed(actor, feed_id) -> CalendarFeed:
 
 
 def do_revoke_feed(actor, feed: CalendarFeed) -> None:
+    """Revoke ``feed``, the CalendarFeed check_revoke_feed() returned (call it first). In one
+    transaction: stamps revoked_at now only if it is still live (a conditional update, no
+    row lock) and audits "feed revoked". Returns None."""
     with transaction.atomic():
         CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         audit.record(actor, AuditAction.UPDATE, "calendar_feed", record_id=feed.public_id, detail="feed revoked")

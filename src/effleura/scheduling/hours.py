@@ -133,6 +133,11 @@ def _hours_clash_message(clash: WorkingHours) -> str:
 
 
 def check_save_working_hours(actor, data: dict, hours: WorkingHours | None = None) -> dict:
+    """May ``actor`` save these weekly hours (new, or a change to ``hours``: fields not given
+    keep their value)? Needs scheduling_setup.manage. Validates the practitioner, location,
+    weekday, times and dates (ValidationError with a dict of field -> message), then refuses
+    hours overlapping the practitioner's other hours or a day's exception. Returns the clean
+    fields for do_save_working_hours()."""
     authorize(actor, MANAGE, record_id=hours.public_id if hours else "")
     merged = merge_fields(hours, HOURS_FIELDS, dict.fromkeys(HOURS_FIELDS), data)
     errors: dict[str, str] = {}
@@ -199,11 +204,16 @@ def do_save_working_hours(actor, clean: dict, hours: WorkingHours | None = None)
 
 
 def check_delete_working_hours(actor, hours: WorkingHours) -> None:
+    """May ``actor`` delete ``hours``? Needs scheduling_setup.manage (PermissionDenied
+    otherwise); nothing else blocks it: appointments already booked stay booked. Returns
+    None; then call do_delete_working_hours()."""
     # Appointments already booked stay booked; only new bookings follow the new hours.
     authorize(actor, MANAGE, record_id=hours.public_id)
 
 
 def do_delete_working_hours(actor, hours: WorkingHours) -> None:
+    """Delete ``hours`` once check_delete_working_hours() allowed it: locks the row, deletes it
+    and audits it in one transaction (core.resources.delete_record). Returns None."""
     delete_and_audit(actor, hours, "working_hours")
 
 
@@ -288,10 +298,15 @@ def do_save_exception(actor, clean: dict, exception: ScheduleException | None = 
 
 
 def check_delete_exception(actor, exception: ScheduleException) -> None:
+    """May ``actor`` delete ``exception`` (a day with different hours)? Needs
+    scheduling_setup.manage (PermissionDenied otherwise); nothing else blocks it. Returns
+    None; then call do_delete_exception()."""
     authorize(actor, MANAGE, record_id=exception.public_id)
 
 
 def do_delete_exception(actor, exception: ScheduleException) -> None:
+    """Delete ``exception`` once check_delete_exception() allowed it: locks the row, deletes it
+    and audits it in one transaction (core.resources.delete_record). Returns None."""
     delete_and_audit(actor, exception, "schedule_exception")
 
 
@@ -324,6 +339,11 @@ def appointments_during(practitioner, start, end) -> int:
 
 
 def check_save_time_off(actor, data: dict, time_off: TimeOff | None = None) -> dict:
+    """May ``actor`` save this time off (new, or a change to ``time_off``: fields not given keep
+    their value)? Needs scheduling_setup.manage. Validates the practitioner and the start
+    and end instants (ValidationError with a dict of field -> message), then refuses an
+    overlap with the practitioner's other time off. Returns the clean fields for
+    do_save_time_off()."""
     authorize(actor, MANAGE, record_id=time_off.public_id if time_off else "")
     merged = merge_fields(time_off, TIME_OFF_FIELDS, dict.fromkeys(TIME_OFF_FIELDS, None) | {"reason": ""}, data)
     errors: dict[str, str] = {}
@@ -362,8 +382,12 @@ def do_save_time_off(actor, clean: dict, time_off: TimeOff | None = None) -> Tim
 
 
 def check_delete_time_off(actor, time_off: TimeOff) -> None:
+    """May ``actor`` delete ``time_off``? Needs scheduling_setup.manage (PermissionDenied
+    otherwise); nothing else blocks it. Returns None; then call do_delete_time_off()."""
     authorize(actor, MANAGE, record_id=time_off.public_id)
 
 
 def do_delete_time_off(actor, time_off: TimeOff) -> None:
+    """Delete ``time_off`` once check_delete_time_off() allowed it: locks the row, deletes it
+    and audits it in one transaction (core.resources.delete_record). Returns None."""
     delete_and_audit(actor, time_off, "time_off")

@@ -330,6 +330,10 @@ def check_save_location(actor, data: dict, location: Location | None = None) -> 
 
 
 def do_save_location(actor, clean: dict, location: Location | None = None) -> Location:
+    """Create a location (``location`` None) or update ``location`` from ``clean``, the dict
+    check_save_location() returned (call it first). Locks, saves and audits in one
+    transaction (core.resources.save_record), replacing the opening hours when ``clean``
+    gives them; a name taken meanwhile raises ValidationError on ``name``. Returns it."""
     clean = dict(clean)
     week = clean.pop("opening_hours", None)
 
@@ -359,6 +363,9 @@ def check_delete_location(actor, location: Location) -> None:
 
 
 def do_delete_location(actor, location: Location) -> None:
+    """Delete ``location`` and its rooms once check_delete_location() allowed it (nothing was
+    booked there). Locks the row, deletes the rooms then the location and audits it in one
+    transaction (core.resources.delete_record). Returns None."""
     # Rooms are protected; none was booked (checked above).
     delete_record(actor, location, "location", first=lambda: location.rooms.all().delete())
 
@@ -369,6 +376,10 @@ ROOM_FIELDS = ["location", "name", "is_active"]
 
 
 def check_save_room(actor, data: dict, room: Room | None = None) -> dict:
+    """May ``actor`` save this room (new, or a change to ``room``: fields not given keep their
+    value)? Needs scheduling_setup.manage. Requires a location and a name unique within it,
+    and refuses moving a room with appointments to another location (ValidationError with a
+    dict of field -> message). Returns the clean fields for do_save_room()."""
     authorize(actor, MANAGE, record_id=room.public_id if room else "")
     merged = merge_fields(room, ROOM_FIELDS, {"location": None, "name": "", "is_active": True}, data)
     errors: dict[str, str] = {}
@@ -392,12 +403,19 @@ def check_save_room(actor, data: dict, room: Room | None = None) -> dict:
 
 
 def do_save_room(actor, clean: dict, room: Room | None = None) -> Room:
+    """Create a room (``room`` None) or update ``room`` from ``clean``, the dict
+    check_save_room() returned (call it first). Locks, saves and audits in one transaction
+    (core.resources.save_record); a name taken meanwhile raises ValidationError on ``name``.
+    Returns the saved room."""
     where = clean["location"].name if clean.get("location") else "The location"
     unique = {"name": f"{where} already has a room called {clean.get('name', '')}."}
     return save_record(actor, Room, room, clean, "room", unique_message=unique)
 
 
 def check_delete_room(actor, room: Room) -> None:
+    """May ``actor`` delete ``room``? Needs scheduling_setup.manage (PermissionDenied
+    otherwise); raises ValidationError when the room has appointments (mark it inactive
+    instead). Returns None; then call do_delete_room()."""
     authorize(actor, MANAGE, record_id=room.public_id)
     if holds(Appointment, "room", room):
         raise ValidationError(
@@ -407,6 +425,8 @@ def check_delete_room(actor, room: Room) -> None:
 
 
 def do_delete_room(actor, room: Room) -> None:
+    """Delete ``room`` once check_delete_room() allowed it: locks the row, deletes it and audits
+    it in one transaction (core.resources.delete_record). Returns None."""
     delete_record(actor, room, "room")
 
 
@@ -466,6 +486,10 @@ def _price(value, errors: dict) -> Decimal | None:
 
 
 def check_save_service(actor, data: dict, service: Service | None = None) -> dict:
+    """May ``actor`` save this service (new, or a change to ``service``: fields not given keep
+    their value)? Needs scheduling_setup.manage. Validates a unique name, the durations,
+    price, three-letter currency, changeover minutes and the practitioners (ValidationError
+    with a dict of field -> message). Returns the clean fields for do_save_service()."""
     authorize(actor, MANAGE, record_id=service.public_id if service else "")
     data = dict(data)
     if "practitioners" in data:
@@ -515,6 +539,10 @@ def check_save_service(actor, data: dict, service: Service | None = None) -> dic
 
 
 def do_save_service(actor, clean: dict, service: Service | None = None) -> Service:
+    """Create a service (``service`` None) or update ``service`` from ``clean``, the dict
+    check_save_service() returned (call it first). Locks, saves, sets its practitioners and
+    audits in one transaction (core.resources.save_record); a name taken meanwhile raises
+    ValidationError on ``name``. Returns the saved service."""
     clean = dict(clean)
     people = clean.pop("practitioners")
     before = {u.pk for u in service.practitioners.all()} if service is not None else set()
@@ -527,6 +555,9 @@ def do_save_service(actor, clean: dict, service: Service | None = None) -> Servi
 
 
 def check_delete_service(actor, service: Service) -> None:
+    """May ``actor`` delete ``service``? Needs scheduling_setup.manage (PermissionDenied
+    otherwise); raises ValidationError when appointments, series or waitlist entries name it
+    (mark it inactive instead). Returns None; then call do_delete_service()."""
     authorize(actor, MANAGE, record_id=service.public_id)
     if any(holds(model, "service", service) for model in (Appointment, Series, WaitlistEntry)):
         raise ValidationError(
@@ -536,6 +567,8 @@ def check_delete_service(actor, service: Service) -> None:
 
 
 def do_delete_service(actor, service: Service) -> None:
+    """Delete ``service`` once check_delete_service() allowed it: locks the row, deletes it and
+    audits it in one transaction (core.resources.delete_record). Returns None."""
     delete_record(actor, service, "service")
 
 
@@ -553,6 +586,10 @@ POLICY_FIELDS = [*POLICY_LIMITS, *POLICY_FLAGS]
 
 
 def check_save_policy(actor, data: dict) -> dict:
+    """May ``actor`` change the scheduling policy (fields not given keep their value)? Needs
+    scheduling_setup.manage. Each number must be a whole number within POLICY_LIMITS; the
+    flags are taken as booleans (ValidationError with a dict of field -> message). Returns
+    the clean fields for do_save_policy()."""
     authorize(actor, MANAGE)
     merged = merge_fields(SchedulingPolicy.current(), POLICY_FIELDS, {}, data)
     errors: dict[str, str] = {}
@@ -576,6 +613,9 @@ def check_save_policy(actor, data: dict) -> dict:
 
 
 def do_save_policy(actor, clean: dict) -> SchedulingPolicy:
+    """Save ``clean``, the dict check_save_policy() returned (call it first), on the one policy
+    row (created if there is none). In one transaction: locks the row, saves and audits the
+    changed fields. Returns the policy."""
     with transaction.atomic():
         policy = SchedulingPolicy.objects.select_for_update().order_by("pk").first() or SchedulingPolicy()
         detail = changed_fields(policy, clean) if policy.pk else "created"

@@ -282,6 +282,9 @@ def do_add_waitlist_entry(actor, patient, clean: dict) -> WaitlistEntry:
 
 
 def check_remove_waitlist_entry(actor, entry: WaitlistEntry) -> None:
+    """May ``actor`` take ``entry`` off the waitlist? Needs waitlist.manage (PermissionDenied
+    otherwise); raises ValidationError when the entry is no longer waiting. Returns None;
+    then call do_remove_waitlist_entry()."""
     authorize(actor, "waitlist.manage", patient_id=entry.patient.public_id, record_id=entry.public_id)
     if entry.status != WaitlistStatus.WAITING:
         raise ValidationError("This entry is no longer waiting.")
