@@ -569,3 +569,26 @@ def test_do_book_cannot_be_called_without_the_plan_check_book_returned(front_des
         actions.do_book(front_desk, {"patient": patient, "start": start})
     assert not Appointment.objects.filter(patient=patient).exists()
     assert actions.do_book(front_desk, actions.check_book(front_desk, *args)).start == start
+
+
+def test_do_book_refuses_a_plan_that_skipped_check_book(front_desk, owner, therapist, patient, clinic):
+    # plan_visit() checks the time but neither the role nor the booking warnings.
+    start = clinic["at"](clinic["day"], "11:00")
+    unchecked = actions.plan_visit(
+        patient=patient, practitioner=therapist, service=clinic["service"], location=clinic["location"], start=start
+    )
+    with pytest.raises(TypeError):
+        actions.do_book(front_desk, unchecked)
+    # A plan checked for someone else, or checked for moving a visit, books nothing either.
+    args = (patient, therapist, clinic["service"], clinic["location"], start)
+    with pytest.raises(TypeError):
+        actions.do_book(owner, actions.check_book(front_desk, *args))
+    assert not Appointment.objects.filter(patient=patient).exists()
+    booked = actions.do_book(front_desk, actions.check_book(front_desk, *args))
+    moved = actions.check_reschedule(front_desk, booked, start=start + datetime.timedelta(hours=2))
+    with pytest.raises(TypeError):
+        actions.do_book(front_desk, moved)
+    with pytest.raises(TypeError):
+        later = start + datetime.timedelta(hours=4)
+        actions.do_reschedule(front_desk, booked, actions.check_book(front_desk, *args[:4], later))
+    assert actions.do_reschedule(front_desk, booked, moved).start == start + datetime.timedelta(hours=2)

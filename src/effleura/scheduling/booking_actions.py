@@ -70,7 +70,12 @@ class BookingPlan:
     """A visit that passed every check, ready for do_book() or do_reschedule().
 
     ``room_fixed``: the caller chose the room. Otherwise do_*() takes the first free room
-    again inside its transaction (``room`` is then the one seen free when checking)."""
+    again inside its transaction (``room`` is then the one seen free when checking).
+
+    ``purpose`` and ``checked_by`` are stamped by the check that passed it (check_book:
+    "book", check_reschedule: "reschedule", with the actor's pk); a plan from plan_visit()
+    alone carries neither, so do_book() and do_reschedule() refuse it: authorization and
+    the booking warnings cannot be skipped by building a plan by hand."""
 
     patient: object
     practitioner: object
@@ -84,6 +89,8 @@ class BookingPlan:
     busy_until: datetime.datetime
     notes: str = ""
     series: Series | None = None
+    purpose: str = ""
+    checked_by: int | None = None
 
     def conflict(self, ignore_id=None, *, any_room: bool = False) -> BookingConflict | None:
         """The clash with what is booked now, as an error to raise, or None. One query.
@@ -290,7 +297,14 @@ def check_book(
     warnings = warnings_for(plan)
     if warnings and not confirm_warnings:
         raise NeedsConfirmation(warnings)
-    return plan
+    return dataclasses.replace(plan, purpose="book", checked_by=actor.pk)
+
+
+def _require_checked(plan, purpose: str, actor, check: str) -> None:
+    """Refuse a plan that ``check`` did not return for this ``actor`` (a programming error,
+    never a person's: TypeError, so it is not shown as a form error)."""
+    if not isinstance(plan, BookingPlan) or plan.purpose != purpose or plan.checked_by != actor.pk:
+        raise TypeError(f"This takes only the BookingPlan that {check}() returned for the same actor.")
 
 
 def do_book(actor, plan: BookingPlan) -> Appointment:
@@ -298,8 +312,7 @@ def do_book(actor, plan: BookingPlan) -> Appointment:
     same ``actor``). Writes the appointment, its history line, the audit event and the
     patient's notification in one transaction. Raises BookingConflict if the time was
     taken since the check."""
-    if not isinstance(plan, BookingPlan):
-        raise TypeError("do_book() books only the BookingPlan that check_book() returned.")
+    _require_checked(plan, "book", actor, "check_book")
     return _write_visit(plan, lambda settled: _insert(actor, settled))
 
 
@@ -369,7 +382,7 @@ def check_reschedule(
     was = (appointment.start, appointment.practitioner_id, appointment.duration_minutes)
     if (start, practitioner.pk, duration) == was and (room is None or room.pk == appointment.room_id):
         raise ValidationError("Nothing to change: give a new start, practitioner, room or duration.")
-    return plan_visit(
+    plan = plan_visit(
         patient=appointment.patient,
         practitioner=practitioner,
         service=appointment.service,
@@ -382,11 +395,13 @@ def check_reschedule(
         now=now,
         moving=appointment,
     )
+    return dataclasses.replace(plan, purpose="reschedule", checked_by=actor.pk)
 
 
 def do_reschedule(actor, appointment: Appointment, plan: BookingPlan) -> Appointment:
     """Move ``appointment`` as check_reschedule() planned. Raises BookingConflict if the new
     time was taken since the check, ValidationError if the appointment changed meanwhile."""
+    _require_checked(plan, "reschedule", actor, "check_reschedule")
 
     def write(settled: BookingPlan) -> Appointment:
         locked = locked_appointment(appointment.pk)
