@@ -137,3 +137,39 @@ def test_a_patient_url_finds_the_patient_behind_the_record(make_patient, therapi
     with django_assert_num_queries(0):
         assert resolver({"invoice_id": episode.public_id}) is None
     assert extension_points.patient_urls.first({"episode_id": episode.public_id}) == patient.public_id
+
+
+# URL parameters that name something other than a patient's record (staff, set-up,
+# consent wording, tokens, feeds), and patient_id, which names the patient itself.
+NOT_A_PATIENTS_RECORD = {"patient_id", "user_id", "document_id", "token_id", "feed_id", "provider_id", "code_id"}
+NOT_A_PATIENTS_RECORD |= {"template_id", "record_id", "location_id", "room_id", "service_id", "payer_id", "fee_id"}
+NOT_A_PATIENTS_RECORD |= {"hours_id", "exception_id", "time_off_id"}  # a practitioner's working time
+
+
+def _url_id_parameters(patterns=None):
+    from django.urls import get_resolver
+
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if hasattr(entry, "url_patterns"):
+            yield from _url_id_parameters(entry.url_patterns)
+        yield from (name for name in entry.pattern.converters if name.endswith("_id"))
+
+
+def test_every_url_that_names_a_patients_record_finds_the_patient():
+    # Refusals there are audited against the patient (core/middleware.py), so they appear
+    # in that patient's access report.
+    registered = {p.kwarg for p in extension_points.patient_urls.providers}
+    named = set(_url_id_parameters()) - NOT_A_PATIENTS_RECORD
+    assert named <= registered, f"no patient_urls resolver for {sorted(named - registered)}"
+
+
+@pytest.mark.django_db
+def test_a_refusal_at_an_appointment_url_is_audited_against_its_patient(book, outsider, client_for):
+    from effleura.core.choices import AuditOutcome
+    from effleura.core.models import AuditEvent
+
+    appointment = book("10:00")
+    response = client_for(outsider).get(f"/schedule/appointments/{appointment.public_id}/")
+    assert response.status_code == 403
+    denied = AuditEvent.objects.filter(outcome=AuditOutcome.DENIED, actor_id=outsider.pk).latest("id")
+    assert denied.patient_id == appointment.patient.public_id

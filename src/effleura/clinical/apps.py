@@ -20,11 +20,14 @@ class ClinicalConfig(AppConfig):
 
         extension_points.calendar_badges.register(screening_badges)
 
-        # Refusals at an episode's, assessment's or note's URL are audited against the patient.
-        from effleura.clinical.models import Assessment, Episode, SessionNote, TreatmentPlan
+        # Refusals at an episode's, assessment's, plan's, goal's, measure's or note's URL are audited
+        # against the patient.
+        from effleura.clinical.models import Assessment, Episode, Goal, OutcomeMeasurement, SessionNote, TreatmentPlan
         from effleura.core.extension_points import register_patient_url
 
         register_patient_url("episode_id", Episode)
         register_patient_url("assessment_id", Assessment, "episode__patient__public_id")
         register_patient_url("note_id", SessionNote, "episode__patient__public_id")
         register_patient_url("plan_id", TreatmentPlan, "episode__patient__public_id")
+        register_patient_url("goal_id", Goal, "plan__episode__patient__public_id")
+        register_patient_url("measurement_id", OutcomeMeasurement, "episode__patient__public_id")

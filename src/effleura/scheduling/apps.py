@@ -8,7 +8,14 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from effleura.core import extension_points
+        from effleura.core.extension_points import register_patient_url
         from effleura.scheduling import badges, resources
+        from effleura.scheduling.models import Appointment, Series, WaitlistEntry
 
         extension_points.calendar_badges.register(badges.consent_badges)
         resources.register_all()  # the set-up resources' URL names join the permission table
+        # Refusals at an appointment's, series' or waitlist entry's URL are audited against
+        # the patient, so they show in that patient's access report.
+        register_patient_url("appointment_id", Appointment)
+        register_patient_url("series_id", Series)
+        register_patient_url("entry_id", WaitlistEntry)
