@@ -89,6 +89,31 @@ def test_it_saves_and_audits_the_fields_changed_in_one_transaction(db, owner):
     ]
 
 
+def test_two_saves_from_stale_copies_keep_each_others_fields(db, owner):
+    code = ProcedureCode.objects.create(code="97996", description="Old", timed=True)
+    tab_a, tab_b = ProcedureCode.objects.get(pk=code.pk), ProcedureCode.objects.get(pk=code.pk)
+    save_record(owner, ProcedureCode, tab_a, {"description": "New wording"}, "billing_setup")
+    save_record(owner, ProcedureCode, tab_b, {"timed": False}, "billing_setup")  # read before A saved
+    code.refresh_from_db()
+    assert (code.description, code.timed) == ("New wording", False)
+    assert AuditEvent.objects.latest("pk").detail == "changed: timed"
+
+
+def test_a_clash_in_the_related_rows_is_not_blamed_on_the_record(db, owner):
+    ProcedureCode.objects.create(code="97995", description="Taken", timed=True)
+
+    def then(saved):
+        ProcedureCode.objects.create(code="97995", description="Clash", timed=True)
+
+    with pytest.raises(ValidationError) as exc:
+        save_record(
+            owner, ProcedureCode, None, {"code": "97994", "description": "New", "timed": True}, "billing_setup",
+            then=then, unique_message={"code": "97994 is already in the catalog."},
+        )  # fmt: skip
+    assert "97994" not in str(exc.value)
+    assert not ProcedureCode.objects.filter(code="97994").exists()
+
+
 def test_it_answers_a_unique_clash_in_words_and_writes_no_audit_event(db, owner):
     ProcedureCode.objects.create(code="97998", description="Taken", timed=True)
     before = AuditEvent.objects.count()

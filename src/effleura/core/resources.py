@@ -82,28 +82,52 @@ def save_record(
     A unique constraint lost to a concurrent write raises ValidationError with
     ``unique_message`` (or a plain "try again"), never an IntegrityError. May be called
     inside a caller's transaction (it nests as a savepoint)."""
-    detail = changed_fields(instance, clean)
-    detail = f"{what} {detail}" if what else detail
-    detail = f"{detail}; {note}" if note else detail
-    try:
-        with transaction.atomic():
-            if instance is None:
-                instance = model.objects.create(**clean)
-                action = AuditAction.CREATE
-            else:
-                # order_by("pk"): a default ordering that joins a nullable relation can't be
-                # locked through on PostgreSQL.
-                model.objects.select_for_update().filter(pk=instance.pk).order_by("pk").first()
-                for name, value in clean.items():
-                    setattr(instance, name, value)
-                instance.save()
-                action = AuditAction.UPDATE
-            if then is not None:
-                then(instance)
-            audit.record(actor, action, record_type, record_id=instance.public_id, detail=detail[:200])
-    except IntegrityError:
-        raise ValidationError(unique_message or CONCURRENT) from None
+    with transaction.atomic():
+        try:
+            # A savepoint: a unique constraint lost to a concurrent write leaves the
+            # transaction usable, and only this write is answered with unique_message.
+            with transaction.atomic():
+                if instance is None:
+                    detail = changed_fields(None, clean)
+                    instance = model.objects.create(**clean)
+                    action = AuditAction.CREATE
+                else:
+                    instance, detail = _update_locked(model, instance, clean)
+                    action = AuditAction.UPDATE
+        except IntegrityError:
+            raise ValidationError(unique_message or CONCURRENT) from None
+        if then is not None:
+            try:
+                with transaction.atomic():
+                    then(instance)
+            except IntegrityError:
+                # The related rows, not the record: the record's own clash message would
+                # name the wrong thing.
+                raise ValidationError(CONCURRENT) from None
+        detail = f"{what} {detail}" if what else detail
+        detail = f"{detail}; {note}" if note else detail
+        audit.record(actor, action, record_type, record_id=instance.public_id, detail=detail[:200])
     return instance
+
+
+def _update_locked(model, instance, clean: dict):
+    """Write ``clean`` over the row as it is now, holding its lock: a field someone else
+    changed since ``instance`` was read, and that this write does not touch, keeps their
+    value. Returns (the row, the audit detail). Call inside a transaction."""
+    # order_by("pk"): a default ordering that joins a nullable relation can't be locked
+    # through on PostgreSQL.
+    locked = model.objects.select_for_update().filter(pk=instance.pk).order_by("pk").first()
+    if locked is None:
+        raise ValidationError("Someone deleted this record meanwhile; nothing was saved.")
+    detail = changed_fields(locked, clean)
+    columns = {f.name for f in model._meta.concrete_fields}
+    for name, value in clean.items():
+        setattr(locked, name, value)
+        setattr(instance, name, value)  # the caller's copy shows what was saved
+    touched = [name for name in clean if name in columns]
+    touched += [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False) and f.name not in touched]
+    locked.save(update_fields=touched)
+    return locked, detail
 
 
 def get_record(model, public_id, what: str, *, select=()):
