@@ -8,17 +8,19 @@ access_note_template) is in clinical/access.py.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from effleura.clinical.access import access_note_template, access_note_templates
 from effleura.clinical.models import NoteTemplate
-from effleura.clinical.note_rules import TEMPLATE_NAME_MAX, TEMPLATE_ROW_FIELDS, UNSCHEDULED_MAX_MINUTES, clean_rows
-from effleura.clinical.note_rules import clean_text as _text
+from effleura.clinical.note_rules import (
+    TEMPLATE_NAME_MAX,
+    TEMPLATE_ROW_FIELDS,
+    TEXT_MAX,
+    UNSCHEDULED_MAX_MINUTES,
+    clean_rows,
+)
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
-from effleura.core.values import parse_uuid, reject_unknown
+from effleura.core.values import clean_text, parse_uuid, reject_unknown
 from effleura.scheduling.models import Service
-
-__all__ = ["access_note_template", "access_note_templates", "check_save_template", "do_save_template", "templates_for"]
 
 TEMPLATE_RECORD_TYPE = "note_template"
 
@@ -57,13 +59,13 @@ def check_save_template(actor, data: dict, template: NoteTemplate | None = None)
     if template is None or "service" in data:
         clean["service"] = _service(data.get("service"), errors)
     if template is None or "name" in data:
-        name = " ".join(_text(data.get("name"), "name", errors, TEMPLATE_NAME_MAX).split())
+        name = clean_text(data.get("name"), "name", errors, limit=TEMPLATE_NAME_MAX, one_line=True)
         if not name and "name" not in errors:
             errors["name"] = "Name the template, e.g. 'Bedside 15 minutes'."
         clean["name"] = name
     for name in ("subjective", "objective", "assessment", "plan"):
         if name in data:
-            clean[name] = _text(data[name], name, errors)
+            clean[name] = clean_text(data[name], name, errors, limit=TEXT_MAX)
     if "techniques" in data:
         rows = clean_rows(data["techniques"], errors, fields=TEMPLATE_ROW_FIELDS)
         clean["techniques"] = rows

@@ -41,7 +41,18 @@ import yaml
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.clinical import assessments, discharge, episodes, homecare, knowledge, measures, notes, plans, scoring
+from effleura.clinical import (
+    assessment_rules,
+    assessments,
+    discharge,
+    episodes,
+    homecare,
+    knowledge,
+    measures,
+    notes,
+    plans,
+    scoring,
+)
 from effleura.clinical.choices import AssessmentKind, GoalDirection, GoalStatus
 from effleura.clinical.models import Episode, OutcomeMeasurement, SessionNote
 from effleura.core.choices import Role
@@ -281,12 +292,12 @@ def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
 
 
 def _rom_key(rom: Rom) -> str:
-    movement = assessments.movement_options()[(rom.joint, rom.movement)]
+    movement = assessment_rules.movement_options()[(rom.joint, rom.movement)]
     return plans.rom_measure_key(movement, rom.side)
 
 
 def _rom_label(rom: Rom) -> str:
-    movement = assessments.movement_options()[(rom.joint, rom.movement)]
+    movement = assessment_rules.movement_options()[(rom.joint, rom.movement)]
     return movement.label + (f" ({rom.side})" if rom.side else "")
 
 
