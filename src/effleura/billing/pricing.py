@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from effleura.billing.models.money import CENT
+from effleura.core.values import CENT
 
 ZERO = Decimal("0.00")
 

@@ -17,7 +17,7 @@ from django.db.models import Sum
 
 from effleura.billing.choices import ChargeStatus, InvoiceStatus
 from effleura.billing.models import Charge, InvoiceLine, PaymentAllocation
-from effleura.billing.models.money import CENT
+from effleura.core.values import CENT
 from effleura.patients.models import Patient
 
 KEY = "superbill.print"

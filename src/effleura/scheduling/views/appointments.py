@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
+from effleura.core.values import parse_date, parse_uuid
 from effleura.patients import access as patient_access
 from effleura.scheduling import access, actions, badges, calendars
 from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
@@ -29,15 +31,12 @@ from effleura.scheduling.views.calendar_forms import (
     RescheduleForm,
     StatusForm,
     local_instant,
-    parse_uuid,
 )
 from effleura.scheduling.views.calendar_support import (
-    apply_errors,
     day_span,
     describe_when,
     home_tz,
     next_actions,
-    parse_date,
     safe_next,
     status_label,
     today_in,
@@ -120,7 +119,7 @@ def form_value(form, name):
 def _slot_context(request, form, default_day, source) -> dict:
     """The "find a free time" part: the day and, when asked, the free times."""
     service, location = form_value(form, "service"), form_value(form, "location")
-    slot_day = parse_date(source.get("slot_day"), default_day)
+    slot_day = parse_date(source.get("slot_day"), "slot_day", {}, default=default_day)
     context = {"slot_day": slot_day, "slot_groups": None, "slot_error": "", "slot_chosen": source.get("slot", "")}
     if source.get("find") or source.get("slot"):
         practitioner = form_value(form, "practitioner")
@@ -354,7 +353,7 @@ def reschedule(request, appointment_id):
         if conflict and request.POST.get("dropped"):
             messages.error(request, " ".join(conflict))
             return redirect(safe_next(request, reverse("scheduling:appointment", args=[appt.public_id])))
-    slot_day = parse_date(source.get("slot_day"), appt.local_start.date())
+    slot_day = parse_date(source.get("slot_day"), "slot_day", {}, default=appt.local_start.date())
     context = {
         "nav": "calendar",
         "appointment": appt,
