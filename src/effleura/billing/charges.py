@@ -40,6 +40,7 @@ from effleura.billing.units import timed_units
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.values import reject_unknown
 
 RECORD_TYPE = "charge"
 MAX_DIAGNOSES = 12
@@ -286,9 +287,7 @@ def check_adjust_charge(actor, charge: Charge, data: dict) -> Adjustment:
     Only an open charge; a therapist only their own visits'."""
     authorize(actor, "charge.adjust", patient_id=charge.patient.public_id, record_id=charge.public_id)
     _refuse_not_own(actor, "charge.adjust", charge)
-    unknown = set(data) - {"lines", "reason"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"lines", "reason"})
     if charge.status != ChargeStatus.OPEN:
         raise ValidationError(
             f"This charge is {charge.get_status_display().lower()}: only a charge not invoiced yet can be adjusted."
@@ -378,9 +377,7 @@ def check_void_charge(actor, charge: Charge, data: dict) -> str:
     """May ``actor`` void ``charge``? Billing staff only, with a reason; not once it is on an
     invoice (void the invoice first) or claimed. Returns the reason."""
     authorize(actor, "billing.manage", patient_id=charge.patient.public_id, record_id=charge.public_id)
-    unknown = set(data) - {"reason"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"reason"})
     if charge.status == ChargeStatus.VOID:
         raise ValidationError("This charge is already void.")
     if charge.status == ChargeStatus.INVOICED:
