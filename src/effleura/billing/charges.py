@@ -36,11 +36,16 @@ from effleura.billing import pricing
 from effleura.billing.access import _charges, _refuse_not_own, sees_everyones
 from effleura.billing.choices import ChargeStatus, UnitMethod
 from effleura.billing.models import Charge, ChargeAdjustment, ChargeLine, Policy, ProcedureCode, TechniqueCode
+from effleura.billing.packages import release_package_use, use_package_for_charge
 from effleura.billing.units import timed_units
+from effleura.clinical import knowledge
+from effleura.clinical.models import TreatmentPlan
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.permissions import has_permission
 from effleura.core.values import reject_unknown
+from effleura.referrals.models import Referral
 
 RECORD_TYPE = "charge"
 MAX_DIAGNOSES = 12
@@ -58,8 +63,6 @@ NOTES_MAX = Charge._meta.get_field("notes").max_length
 def charge_for_note(user, note) -> Charge | None:
     """The charge of a signed ``note`` for its page, if ``user`` may see it (no refusal
     audited: the card is simply not shown). Three queries."""
-    from effleura.core.permissions import has_permission
-
     if not has_permission(user, "charge.view"):
         return None
     charge = (
@@ -118,9 +121,6 @@ def code_for_techniques(techniques, payer) -> dict[str, ProcedureCode]:
 def diagnosis_codes_for(episode, on: datetime.date) -> list[str]:
     """The episode's diagnosis codes: its referral valid on ``on`` (not closed, the latest
     signed), else its latest treatment plan (an active one first). At most 12."""
-    from effleura.clinical.models import TreatmentPlan
-    from effleura.referrals.models import Referral
-
     referral = (
         Referral.objects.filter(episode=episode, is_closed=False, valid_from__lte=on, valid_until__gte=on)
         .order_by("-referral_date", "-id")
@@ -154,8 +154,6 @@ def practice_catalog() -> dict[str, bool]:
 
 
 def _technique_label(key: str) -> str:
-    from effleura.clinical import knowledge
-
     return knowledge.label(key)  # the key itself when unknown (old data)
 
 
@@ -239,7 +237,6 @@ def charge_for_signed_note(actor, note, *, now) -> Charge:
         actor, AuditAction.CREATE, RECORD_TYPE, record_id=charge.public_id, patient_id=patient.public_id,
         detail="charge made from the signed note",
     )  # fmt: skip
-    from effleura.billing.packages import use_package_for_charge
 
     use_package_for_charge(actor, charge)  # sets charge.status to "package" if one covers it
     return charge
@@ -395,8 +392,6 @@ def check_void_charge(actor, charge: Charge, data: dict) -> str:
 
 def do_void_charge(actor, charge: Charge, reason: str) -> Charge:
     """Void the charge; a package session it used is given back."""
-    from effleura.billing.packages import release_package_use
-
     with transaction.atomic():
         locked = Charge.objects.select_for_update().get(pk=charge.pk)
         if locked.status not in (ChargeStatus.OPEN, ChargeStatus.PACKAGE):

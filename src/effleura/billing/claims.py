@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
+from effleura.billing import cms1500
 from effleura.billing.access import access_claim_quiet
 from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
 from effleura.billing.models import Charge, Claim, ClaimEvent, Policy
@@ -192,8 +193,6 @@ def check_move_claim(actor, claim: Claim, to: str, data: dict | None = None) -> 
             errors["reason"] = f"Keep the reason under {NOTE_MAX} characters."
         clean["reason"] = reason
     if to in (ClaimStatus.SUBMITTED, ClaimStatus.RESUBMITTED):
-        from effleura.billing import cms1500
-
         gaps = cms1500.missing(claim)
         if gaps:
             raise ValidationError("The claim form is incomplete: " + "; ".join(gaps) + ".")

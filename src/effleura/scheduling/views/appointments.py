@@ -21,6 +21,7 @@ from effleura.core.permissions import has_permission
 from effleura.core.values import parse_date, parse_uuid
 from effleura.patients import access as patient_access
 from effleura.scheduling import access, actions, badges, calendars
+from effleura.scheduling.access import access_waitlist_matches
 from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location, SchedulingPolicy
@@ -302,8 +303,6 @@ def appointment(request, appointment_id):
         change.to_label = status_label(change.to_status)
     matches = []
     if appt.status == AppointmentStatus.CANCELLED and has_permission(request.user, "waitlist.view"):
-        from effleura.scheduling.access import access_waitlist_matches
-
         matches = access_waitlist_matches(request.user, appt)
     context = {
         "nav": "calendar",
