@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.chart import chart_context
@@ -21,17 +22,6 @@ from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
 from effleura.referrals.report_pdf import PDF_TEMPLATE, pdf_context, pdf_filename
 
 TAB = "clinical"
-
-
-def _errors(exc: ValidationError) -> dict:
-    if hasattr(exc, "error_dict"):
-        return {f: " ".join(m) for f, m in exc.message_dict.items()}
-    return {"__all__": " ".join(exc.messages)}
-
-
-def _apply(form, exc: ValidationError) -> None:
-    for field, message in _errors(exc).items():
-        form.add_error(field if field in form.fields else None, message)
 
 
 def _context(request, patient, **extra) -> dict:
@@ -105,7 +95,7 @@ def report_new(request, episode_id):
                     request.user, reports.check_create_report(request.user, episode, data)
                 )
             except ValidationError as exc:
-                _apply(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, "Report generated: review it, edit it and sign it.")
                 return redirect("referrals:report_edit", report_id=report.public_id)
@@ -156,7 +146,7 @@ def report_edit(request, report_id):
                 clean = reports.check_update_report(request.user, report, form.cleaned_data)
                 reports.do_update_report(request.user, report, clean)
             except ValidationError as exc:
-                _apply(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, "Report saved.")
                 return redirect("referrals:report", report_id=report.public_id)
@@ -220,7 +210,7 @@ def report_send(request, report_id):
                     base_url=request.build_absolute_uri("/"),
                 )
             except ValidationError as exc:
-                _apply(form, exc)
+                apply_errors(form, exc)
             else:
                 done = "Email queued" if delivery.method == DeliveryMethod.EMAIL else "Delivery recorded"
                 messages.success(request, f"{done}: {delivery.get_method_display().lower()} to {delivery.to}.")
