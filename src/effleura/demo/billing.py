@@ -82,7 +82,7 @@ PAYER_FEES = _SETUP["payer_fees"]
 SERVICE_FEES = _SETUP["service_fees"]
 PLANS = _SETUP["plans"]
 
-# The clinical demo's stories (demo/clinical.py STORIES) by scenario (demo/scenarios.py).
+# The clinical demo's stories (demo/clinical_stories.py STORIES) by scenario (demo/scenarios.py).
 INSURED_SCENARIOS = ("low_back", "neck_desk", "tension_headache", "sciatica", "recent_surgery")
 PACKAGE_SCENARIOS = {"stress": 0, "varicose_veins": 1}  # scenario -> PLANS index
 SELF_PAY_SCENARIOS = ("stress", "varicose_veins", "raynauds", "cancer_treatment", "whiplash", "fibromyalgia")
