@@ -190,6 +190,7 @@ def database_rows(clinic: Clinic, runs: int) -> list[tuple]:
         call_command("migrate", verbosity=0, interactive=False)
         service, location = _load_clinic(clinic)
         rows, medians = [], {}
+        # lazy: the models load only after django.setup() above.
         from effleura.scheduling.calendars import available_slots
         from effleura.scheduling.models import Appointment
 
@@ -211,6 +212,7 @@ def database_rows(clinic: Clinic, runs: int) -> list[tuple]:
 
 
 def _load_clinic(clinic: Clinic):
+    # lazy: called after django.setup(); the models cannot load before it.
     from django.contrib.auth import get_user_model
 
     from effleura.core.choices import Role

@@ -6,12 +6,12 @@ effleura migrate | demo | worker | token create --user NAME | runserver | check 
 import os
 import sys
 
+from effleura.env import ConfigError
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "effleura.settings")
     from django.core.management import execute_from_command_line
-
-    from effleura.env import ConfigError
 
     try:
         execute_from_command_line(sys.argv)

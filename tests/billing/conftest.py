@@ -89,7 +89,7 @@ def sign_visit(db, therapist, make_patient, past_appointment):
     """sign_visit(techniques=(("swedish", 30), ...), patient=None, minutes=60, author=therapist)
     -> a signed SessionNote for a visit that has happened: appointment, open episode, the
     technique minutes, signed by its author through clinical.notes (which makes the charge)."""
-    from effleura.clinical import episodes, notes
+    from effleura.clinical import access, episodes, notes
 
     earlier = iter(range(2, 200, 2))  # each visit 2 hours before the last: no overlap (PostgreSQL refuses it)
 
@@ -104,11 +104,11 @@ def sign_visit(db, therapist, make_patient, past_appointment):
             open_ = episodes.do_open_episode(author, patient, clean)
         appointment = past_appointment(patient, minutes=minutes, hours_ago=hours_ago, practitioner=author)
         note = notes.do_start_note(author, notes.check_start_note(author, appointment=appointment, episode=open_))
-        note = notes.access_note(author, note.public_id, audit_it=False)
+        note = access.access_note(author, note.public_id, audit_it=False)
         rows = [{"technique": t, "minutes": m} for t, m in techniques]
         data = {"techniques": rows, "subjective": "Synthetic visit.", **note_fields}
         note = notes.do_update_note(author, note, notes.check_update_note(author, note, data))
-        note = notes.access_note(author, note.public_id, audit_it=False)
+        note = access.access_note(author, note.public_id, audit_it=False)
         return notes.do_sign_note(author, note, notes.check_sign_note(author, note))
 
     return make

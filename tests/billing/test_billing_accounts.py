@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from effleura.billing import access, ledger
+from effleura.billing import access, invoices
 from effleura.billing.models import Invoice, Payment
 from effleura.core.models import AuditEvent
 
@@ -59,8 +59,8 @@ def test_a_bad_payment_is_refused_in_plain_words(client_for, front_desk, patient
 
 @pytest.mark.parametrize("who", ["therapist", "outsider", "front_desk"])
 def test_it_refuses_refunds_and_voids_to_all_but_billing_staff(request, who, client_for, owner, therapist, patient):
-    invoice = ledger.do_issue_invoice(
-        owner, patient, ledger.check_issue_visit_invoice(owner, patient, {"charge": make_charge(patient, therapist)})
+    invoice = invoices.do_issue_invoice(
+        owner, patient, invoices.check_issue_visit_invoice(owner, patient, {"charge": make_charge(patient, therapist)})
     )
     client = client_for(request.getfixturevalue(who))
     void = client.post(reverse("billing:invoice_void", args=[invoice.public_id]), {"reason": "x"})
@@ -115,8 +115,8 @@ def test_the_api_refuses_accounts_to_roles_without_account_view(request, who, cl
 def _issue_visit_invoices(front_desk, therapist, patient, count):
     for n in range(count):
         charge = make_charge(patient, therapist, day=datetime.date.today() - datetime.timedelta(days=n + 1))
-        clean = ledger.check_issue_visit_invoice(front_desk, patient, {"charge": str(charge.public_id)})
-        ledger.do_issue_invoice(front_desk, patient, clean)
+        clean = invoices.check_issue_visit_invoice(front_desk, patient, {"charge": str(charge.public_id)})
+        invoices.do_issue_invoice(front_desk, patient, clean)
 
 
 def test_the_api_lists_an_accounts_invoices_and_payments_in_a_fixed_number_of_queries(

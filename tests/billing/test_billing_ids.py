@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from effleura.billing import ledger, packages
+from effleura.billing import invoices, packages
 from effleura.core.choices import AuditOutcome
 from effleura.core.models import AuditEvent
 from effleura.core.permissions import url_permission
@@ -49,8 +49,8 @@ def records(owner, therapist, make_patient):
     """A patient with an issued invoice and a sold package: one real record per id kind."""
     patient = make_patient()
     charge = make_charge(patient, therapist)
-    invoice = ledger.do_issue_invoice(
-        owner, patient, ledger.check_issue_visit_invoice(owner, patient, {"charge": charge})
+    invoice = invoices.do_issue_invoice(
+        owner, patient, invoices.check_issue_visit_invoice(owner, patient, {"charge": charge})
     )
     plan = make_plan()
     package, _invoice = packages.do_sell_package(

@@ -1,4 +1,4 @@
-"""The ledger (billing/ledger.py): invoices, payments, refunds, credit, balances."""
+"""The ledger (billing/balances.py, invoices.py, payments.py): invoices, payments, refunds, credit, balances."""
 
 import datetime
 from decimal import Decimal
@@ -9,7 +9,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from effleura.billing import invoices, ledger
+from effleura.billing import balances, invoices, payments
 from effleura.billing.choices import ChargeStatus, InvoiceKind, InvoiceStatus
 from effleura.billing.models import Invoice, PaymentAllocation
 from effleura.core.models import AuditEvent
@@ -26,8 +26,8 @@ def patient(make_patient):
 
 
 def visit_invoice(actor, patient, charge):
-    return ledger.do_issue_invoice(
-        actor, patient, ledger.check_issue_visit_invoice(actor, patient, {"charge": str(charge.public_id)})
+    return invoices.do_issue_invoice(
+        actor, patient, invoices.check_issue_visit_invoice(actor, patient, {"charge": str(charge.public_id)})
     )
 
 
@@ -35,7 +35,7 @@ def pay(actor, patient, amount, invoices=None, method="cash"):
     data = {"amount": amount, "method": method}
     if invoices is not None:
         data["invoices"] = [str(i.public_id) for i in invoices]
-    return ledger.do_take_payment(actor, patient, ledger.check_take_payment(actor, patient, data))
+    return payments.do_take_payment(actor, patient, payments.check_take_payment(actor, patient, data))
 
 
 def test_a_visit_invoice_copies_the_charge_and_marks_it_invoiced(front_desk, therapist, patient):
@@ -74,15 +74,15 @@ def test_it_refuses_to_invoice_a_visit_twice_or_one_without_a_fee(front_desk, th
     charge = make_charge(patient, therapist)
     visit_invoice(front_desk, patient, charge)
     with pytest.raises(ValidationError) as error:
-        ledger.check_issue_visit_invoice(front_desk, patient, {"charge": charge.public_id})
+        invoices.check_issue_visit_invoice(front_desk, patient, {"charge": charge.public_id})
     assert "already invoiced" in error.value.message_dict["charge"][0]
     free = make_charge(patient, therapist, "0.00")
     with pytest.raises(ValidationError) as error:
-        ledger.check_issue_visit_invoice(front_desk, patient, {"charge": free.public_id})
+        invoices.check_issue_visit_invoice(front_desk, patient, {"charge": free.public_id})
     assert "no fee" in error.value.message_dict["charge"][0]
     other = make_charge(make_patient(), therapist)
     with pytest.raises(ValidationError) as error:
-        ledger.check_issue_visit_invoice(front_desk, patient, {"charge": other.public_id})
+        invoices.check_issue_visit_invoice(front_desk, patient, {"charge": other.public_id})
     assert "this patient" in error.value.message_dict["charge"][0]
 
 
@@ -91,9 +91,9 @@ def test_it_refuses_invoices_and_payments_to_roles_without_payment_take(request,
     user = request.getfixturevalue(who)
     charge = make_charge(patient, therapist)
     with pytest.raises(PermissionDenied):
-        ledger.check_issue_visit_invoice(user, patient, {"charge": charge.public_id})
+        invoices.check_issue_visit_invoice(user, patient, {"charge": charge.public_id})
     with pytest.raises(PermissionDenied):
-        ledger.check_take_payment(user, patient, {"amount": "10", "method": "cash"})
+        payments.check_take_payment(user, patient, {"amount": "10", "method": "cash"})
     assert AuditEvent.objects.filter(outcome="denied", patient_id=patient.public_id).count() == 2
 
 
@@ -105,23 +105,25 @@ def test_a_period_invoice_gathers_the_open_visits_in_the_range(front_desk, thera
     ]
     outside = make_charge(patient, therapist, "70.00", day - datetime.timedelta(days=1))
     data = {"start": day.isoformat(), "end": (day + datetime.timedelta(days=10)).isoformat()}
-    invoice = ledger.do_issue_invoice(front_desk, patient, ledger.check_issue_period_invoice(front_desk, patient, data))
+    invoice = invoices.do_issue_invoice(
+        front_desk, patient, invoices.check_issue_period_invoice(front_desk, patient, data)
+    )
     assert invoice.kind == InvoiceKind.PERIOD and invoice.total == D("110.00")
     assert invoice.period_start == day
     assert {line.charge_id for line in invoice.lines.all()} == {c.pk for c in inside}
     outside.refresh_from_db()
     assert outside.status == ChargeStatus.OPEN
     with pytest.raises(ValidationError) as error:
-        ledger.check_issue_period_invoice(front_desk, patient, data)
+        invoices.check_issue_period_invoice(front_desk, patient, data)
     assert "no visits" in error.value.message_dict["start"][0]
 
 
 def test_a_period_must_be_in_order_and_dated(front_desk, patient):
     with pytest.raises(ValidationError) as error:
-        ledger.check_issue_period_invoice(front_desk, patient, {"start": "2025-03-10", "end": "2025-03-01"})
+        invoices.check_issue_period_invoice(front_desk, patient, {"start": "2025-03-10", "end": "2025-03-01"})
     assert "ends before" in error.value.message_dict["end"][0]
     with pytest.raises(ValidationError) as error:
-        ledger.check_issue_period_invoice(front_desk, patient, {"start": "soon", "end": ""})
+        invoices.check_issue_period_invoice(front_desk, patient, {"start": "soon", "end": ""})
     assert set(error.value.message_dict) == {"start", "end"}
 
 
@@ -130,10 +132,10 @@ def test_a_payment_pays_the_oldest_invoice_first_and_the_rest_is_credit(front_de
     new = visit_invoice(front_desk, patient, make_charge(patient, therapist, "40.00"))
     Invoice.objects.filter(pk=old.pk).update(issued_on=TODAY() - datetime.timedelta(days=3))
     pay(front_desk, patient, "70.00")
-    assert ledger.amounts(old).label == "Paid"
-    assert ledger.amounts(new).paid == D("20.00") and ledger.amounts(new).label == "Partly paid"
+    assert balances.amounts(old).label == "Paid"
+    assert balances.amounts(new).paid == D("20.00") and balances.amounts(new).label == "Partly paid"
     pay(front_desk, patient, "30.00", method="card")
-    account = ledger.account(patient)
+    account = balances.account(patient)
     assert (account.outstanding, account.credit, account.balance) == (D("0.00"), D("10.00"), D("-10.00"))
 
 
@@ -141,7 +143,7 @@ def test_a_payment_goes_to_the_chosen_invoice(front_desk, therapist, patient):
     first = visit_invoice(front_desk, patient, make_charge(patient, therapist, "50.00"))
     second = visit_invoice(front_desk, patient, make_charge(patient, therapist, "40.00"))
     pay(front_desk, patient, "40.00", invoices=[second])
-    assert ledger.amounts(second).label == "Paid" and ledger.amounts(first).paid == D("0.00")
+    assert balances.amounts(second).label == "Paid" and balances.amounts(first).paid == D("0.00")
 
 
 @pytest.mark.parametrize(
@@ -151,7 +153,7 @@ def test_a_payment_goes_to_the_chosen_invoice(front_desk, therapist, patient):
 )  # fmt: skip
 def test_it_refuses_bad_amounts_in_plain_words(front_desk, patient, amount, message):
     with pytest.raises(ValidationError) as error:
-        ledger.check_take_payment(front_desk, patient, {"amount": amount, "method": "cash"})
+        payments.check_take_payment(front_desk, patient, {"amount": amount, "method": "cash"})
     assert message in error.value.message_dict["amount"][0]
 
 
@@ -161,7 +163,7 @@ def test_it_refuses_an_unknown_method_a_future_date_and_anothers_invoice(front_d
     data = {"amount": "10", "method": "bitcoin", "received_on": TODAY() + datetime.timedelta(days=1),
             "invoices": [str(theirs.public_id)]}  # fmt: skip
     with pytest.raises(ValidationError) as error:
-        ledger.check_take_payment(front_desk, patient, data)
+        payments.check_take_payment(front_desk, patient, data)
     assert set(error.value.message_dict) == {"method", "received_on", "invoices"}
 
 
@@ -171,13 +173,13 @@ def test_voiding_an_invoice_reopens_its_visits_and_turns_its_payments_into_credi
     charge = make_charge(patient, therapist, "80.00")
     invoice = visit_invoice(front_desk, patient, charge)
     pay(front_desk, patient, "30.00")
-    reason = ledger.check_void_invoice(billing, invoice, {"reason": "Wrong patient"})
-    ledger.do_void_invoice(billing, invoice, reason)
+    reason = invoices.check_void_invoice(billing, invoice, {"reason": "Wrong patient"})
+    invoices.do_void_invoice(billing, invoice, reason)
     invoice.refresh_from_db()
     charge.refresh_from_db()
     assert invoice.status == InvoiceStatus.VOID and invoice.void_reason == "Wrong patient"
     assert charge.status == ChargeStatus.OPEN
-    account = ledger.account(patient)
+    account = balances.account(patient)
     assert (account.invoiced, account.outstanding, account.credit) == (D("0.00"), D("0.00"), D("30.00"))
     assert PaymentAllocation.objects.filter(invoice=invoice).exists()  # the history stays
     again = visit_invoice(front_desk, patient, charge)
@@ -187,49 +189,51 @@ def test_voiding_an_invoice_reopens_its_visits_and_turns_its_payments_into_credi
 def test_voiding_needs_billing_manage_and_a_reason(front_desk, billing, therapist, patient):
     invoice = visit_invoice(front_desk, patient, make_charge(patient, therapist))
     with pytest.raises(PermissionDenied):
-        ledger.check_void_invoice(front_desk, invoice, {"reason": "x"})
+        invoices.check_void_invoice(front_desk, invoice, {"reason": "x"})
     with pytest.raises(ValidationError) as error:
-        ledger.check_void_invoice(billing, invoice, {"reason": ""})
+        invoices.check_void_invoice(billing, invoice, {"reason": ""})
     assert "reason" in error.value.message_dict
 
 
 def test_credit_is_applied_to_a_later_invoice(front_desk, therapist, patient):
     pay(front_desk, patient, "100.00")
     invoice = visit_invoice(front_desk, patient, make_charge(patient, therapist, "60.00"))
-    assert ledger.do_apply_credit(front_desk, invoice, ledger.check_apply_credit(front_desk, invoice, {})) == D("60.00")
-    assert ledger.amounts(invoice).label == "Paid" and ledger.credit(patient) == D("40.00")
+    assert payments.do_apply_credit(front_desk, invoice, payments.check_apply_credit(front_desk, invoice, {})) == D(
+        "60.00"
+    )
+    assert balances.amounts(invoice).label == "Paid" and balances.credit(patient) == D("40.00")
     with pytest.raises(ValidationError):
-        ledger.check_apply_credit(front_desk, invoice, {})
+        payments.check_apply_credit(front_desk, invoice, {})
 
 
 def test_it_refuses_to_apply_more_credit_than_there_is(front_desk, therapist, patient):
     invoice = visit_invoice(front_desk, patient, make_charge(patient, therapist, "60.00"))
     with pytest.raises(ValidationError) as error:
-        ledger.check_apply_credit(front_desk, invoice, {})
+        payments.check_apply_credit(front_desk, invoice, {})
     assert "no credit" in str(error.value)
     pay(front_desk, patient, "10.00", invoices=[])
     invoice2 = visit_invoice(front_desk, patient, make_charge(patient, therapist, "60.00"))
-    ledger.do_void_invoice(front_desk, invoice, "Test")  # 10 back to credit
+    invoices.do_void_invoice(front_desk, invoice, "Test")  # 10 back to credit
     with pytest.raises(ValidationError) as error:
-        ledger.check_apply_credit(front_desk, invoice2, {"amount": "20.00"})
+        payments.check_apply_credit(front_desk, invoice2, {"amount": "20.00"})
     assert "only 10.00" in error.value.message_dict["amount"][0]
 
 
 def test_refunds_only_up_to_credit(billing, front_desk, therapist, patient):
     pay(front_desk, patient, "50.00")
     with pytest.raises(ValidationError) as error:
-        ledger.check_refund(billing, patient, {"amount": "60.00", "method": "cash", "reason": "Overpaid"})
+        payments.check_refund(billing, patient, {"amount": "60.00", "method": "cash", "reason": "Overpaid"})
     assert "only credit" in error.value.message_dict["amount"][0].lower()
-    clean = ledger.check_refund(billing, patient, {"amount": "50.00", "method": "card", "reason": "Overpaid"})
-    refund = ledger.do_refund(billing, patient, clean)
-    assert refund.kind == "refund" and ledger.credit(patient) == D("0.00")
+    clean = payments.check_refund(billing, patient, {"amount": "50.00", "method": "card", "reason": "Overpaid"})
+    refund = payments.do_refund(billing, patient, clean)
+    assert refund.kind == "refund" and balances.credit(patient) == D("0.00")
     with pytest.raises(PermissionDenied):
-        ledger.check_refund(front_desk, patient, {"amount": "1.00", "method": "cash", "reason": "x"})
+        payments.check_refund(front_desk, patient, {"amount": "1.00", "method": "cash", "reason": "x"})
 
 
 def test_a_refund_needs_a_reason(billing, patient):
     with pytest.raises(ValidationError) as error:
-        ledger.check_refund(billing, patient, {"amount": "1.00", "method": "cash"})
+        payments.check_refund(billing, patient, {"amount": "1.00", "method": "cash"})
     assert "reason" in error.value.message_dict
 
 
@@ -238,10 +242,10 @@ def test_account_reads_are_bounded(front_desk, therapist, patient, django_assert
         visit_invoice(front_desk, patient, make_charge(patient, therapist))
         pay(front_desk, patient, "7.00")
     with django_assert_max_num_queries(4):
-        ledger.account(patient)
+        balances.account(patient)
     invoices = list(Invoice.objects.filter(patient=patient))
     with django_assert_max_num_queries(1):
-        ledger.invoice_amounts(invoices)
+        balances.invoice_amounts(invoices)
 
 
 # Reconciliation: whatever happens, the books balance. ------------------------------------------
@@ -277,16 +281,16 @@ def test_the_books_always_reconcile(actions, billing, therapist, make_patient):
                 elif action == "pay_chosen" and issued:
                     pay(billing, patient, amount, invoices=issued[-1:])
                 elif action == "refund":
-                    clean = ledger.check_refund(billing, patient, {"amount": amount, "method": "cash", "reason": "r"})
-                    ledger.do_refund(billing, patient, clean)
+                    clean = payments.check_refund(billing, patient, {"amount": amount, "method": "cash", "reason": "r"})
+                    payments.do_refund(billing, patient, clean)
                 elif action == "void" and issued:
-                    ledger.do_void_invoice(billing, issued[0], "r")
+                    invoices.do_void_invoice(billing, issued[0], "r")
                 elif action == "credit" and issued:
-                    ledger.do_apply_credit(billing, issued[-1], ledger.check_apply_credit(billing, issued[-1], {}))
+                    payments.do_apply_credit(billing, issued[-1], payments.check_apply_credit(billing, issued[-1], {}))
             except ValidationError:
                 pass  # refused (e.g. refund over credit): the books must still balance
-        accounts = [ledger.account(p) for p in patients]
-        whole = ledger.totals()
+        accounts = [balances.account(p) for p in patients]
+        whole = balances.totals()
         for account in [*accounts, whole]:
             assert account.invoiced == account.paid + account.outstanding
             assert account.credit >= 0
@@ -294,7 +298,7 @@ def test_the_books_always_reconcile(actions, billing, therapist, make_patient):
             assert account.received - account.refunded == account.paid + account.credit
         assert whole.invoiced == sum(a.invoiced for a in accounts)
         assert whole.credit == sum(a.credit for a in accounts)
-        for amounts in ledger.invoice_amounts(Invoice.objects.all()).values():
+        for amounts in balances.invoice_amounts(Invoice.objects.all()).values():
             assert amounts.paid <= amounts.total, "an invoice was over-paid"
     finally:
         transaction.savepoint_rollback(sid)

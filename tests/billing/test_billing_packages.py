@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from effleura.billing import ledger, packages
+from effleura.billing import balances, invoices, packages
 from effleura.billing.choices import ChargeStatus, InvoiceKind, PackageStatus
 from effleura.billing.models import Charge, Package, PackageUse
 from effleura.core.models import AuditEvent
@@ -34,7 +34,7 @@ def test_selling_a_package_sets_its_expiry_and_issues_a_package_invoice(front_de
     assert package.expires_on == TODAY() + datetime.timedelta(days=180)
     assert invoice.kind == InvoiceKind.PACKAGE and invoice.total == Decimal("350.00")
     assert invoice.lines.get().package == package
-    assert ledger.account(patient).outstanding == Decimal("350.00")
+    assert balances.account(patient).outstanding == Decimal("350.00")
     assert packages.state(package).left == 5 and packages.state(package).label == "Active"
     assert AuditEvent.objects.filter(record_type="package", action="create", patient_id=patient.public_id).exists()
 
@@ -77,7 +77,7 @@ def test_a_visit_uses_a_session_and_is_not_invoiced(owner, therapist, patient):
     assert charge.status == ChargeStatus.PACKAGE
     assert packages.state(package).left == 1
     with pytest.raises(ValidationError):
-        ledger.check_issue_visit_invoice(owner, patient, {"charge": charge.public_id})
+        invoices.check_issue_visit_invoice(owner, patient, {"charge": charge.public_id})
 
 
 def test_the_same_charge_never_uses_two_sessions(owner, therapist, patient):

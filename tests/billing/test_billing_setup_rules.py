@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from effleura.billing import setup
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
 from effleura.core.models import AuditEvent
+from effleura.core.values import parse_amount
 
 
 def _errors(exc_info) -> dict:
@@ -271,14 +272,14 @@ def test_a_fee_is_changed_and_removed_with_an_audit_event_each(owner, set_fee):
 def test_any_amount_to_the_cent_within_the_column_reads_back_exactly(cents):
     text = f"{cents // 100}.{cents % 100:02d}"
     errors: dict = {}
-    assert setup.parse_amount(text, "amount", errors) == Decimal(text)
+    assert parse_amount(text, "amount", errors) == Decimal(text)
     assert errors == {}
 
 
 @given(value=st.floats(allow_nan=True, allow_infinity=True))
 def test_a_float_is_never_taken_as_money(value):
     errors: dict = {}
-    assert setup.parse_amount(value, "amount", errors) is None
+    assert parse_amount(value, "amount", errors) is None
     assert "amount" in errors
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from effleura.clinical import assessments
+from effleura.clinical import access, assessments
 from effleura.clinical.choices import AssessmentKind, RecordStatus
 from effleura.clinical.models import Assessment
 from effleura.core.choices import AuditAction, AuditOutcome, Role
@@ -278,7 +278,7 @@ def test_a_draft_signed_meanwhile_is_not_overwritten(therapist, draft):
 
 def test_reading_an_assessment_is_audited_with_the_patient(therapist, draft):
     assessment = draft()
-    found = assessments.access_assessment(therapist, assessment.public_id)
+    found = access.access_assessment(therapist, assessment.public_id)
     assert found == assessment
     event = AuditEvent.objects.filter(action=AuditAction.READ, record_id=str(assessment.public_id)).get()
     assert event.patient_id == assessment.episode.patient.public_id
@@ -289,7 +289,7 @@ def test_non_clinicians_never_read_or_write_an_assessment(request, episode, draf
     someone = request.getfixturevalue(who)
     assessment = draft()
     with pytest.raises(PermissionDenied):
-        assessments.access_assessment(someone, assessment.public_id)
+        access.access_assessment(someone, assessment.public_id)
     with pytest.raises(PermissionDenied):
         assessments.check_create_assessment(someone, episode, {})
     with pytest.raises(PermissionDenied):

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from effleura.clinical import assessments
+from effleura.clinical import assessment_rules, assessments
 from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import Assessment
 from effleura.core.choices import AuditOutcome, Role
@@ -344,7 +344,7 @@ def test_the_assessment_page_does_a_fixed_number_of_queries(
         body_marks=[{"region": r, "symbol": "pain", "intensity": 5} for r in regions],
         rom=[
             {"joint": m.joint, "movement": m.movement, "side": "left" if m.sided else "", "degrees": m.normal_min}
-            for m in assessments.movement_options().values()
+            for m in assessment_rules.movement_options().values()
         ][:size],
     )
     client = client_for(therapist)
@@ -360,7 +360,7 @@ def test_a_re_assessment_page_adds_one_query_for_the_comparison(
 ):
     rom = [
         {"joint": m.joint, "movement": m.movement, "side": "left" if m.sided else "", "degrees": m.normal_min}
-        for m in assessments.movement_options().values()
+        for m in assessment_rules.movement_options().values()
     ][:size]
     make_assessment(rom=rom, clinical_impression="x", sign=True)
     repeat = make_assessment(kind="repeat", rom=rom)

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from effleura.clinical import bodychart
-from effleura.clinical.assessments import clean_body_marks
+from effleura.clinical.bodychart import clean_body_marks
 from effleura.clinical.choices import BodyMark
 from effleura.patients.choices import BodyRegion
 

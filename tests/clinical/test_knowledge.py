@@ -8,8 +8,8 @@ import yaml
 from django.apps import apps
 from django.urls import reverse
 
-from effleura.clinical import knowledge, scoring
-from effleura.clinical.knowledge import KnowledgeError
+from effleura.clinical import knowledge, knowledge_loading, knowledge_records, scoring
+from effleura.clinical.knowledge_records import KnowledgeError
 from effleura.patients.choices import BodyRegion, Condition
 
 PRODUCT_TECHNIQUES = [
@@ -63,7 +63,7 @@ PRODUCT_CODES = [
 def restore_knowledge():
     """Tests that install another knowledge base put the real one back afterwards."""
     yield
-    knowledge.reload(knowledge.DEFAULT_DIR)
+    knowledge.reload(knowledge_records.DEFAULT_DIR)
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def broken_copy(tmp_path):
 
     def make(name, mutate):
         target = tmp_path / "knowledge"
-        shutil.copytree(knowledge.DEFAULT_DIR, target)
+        shutil.copytree(knowledge_records.DEFAULT_DIR, target)
         path = target / f"{name}.yaml"
         if isinstance(mutate, str):
             path.write_text(mutate, encoding="utf-8")
@@ -338,7 +338,7 @@ def _first(doc, key):
 def test_a_broken_file_raises_knowledge_error_naming_file_and_entry(broken_copy, file, mutate, entry, words):
     directory = broken_copy(file, mutate)
     with pytest.raises(KnowledgeError) as raised:
-        knowledge.load(directory)
+        knowledge_loading.load(directory)
     error = raised.value
     assert (error.file, error.entry) == (file, entry)
     assert words in str(error)
@@ -348,15 +348,15 @@ def test_a_broken_file_raises_knowledge_error_naming_file_and_entry(broken_copy,
 def test_invalid_yaml_names_the_file_and_line(broken_copy):
     directory = broken_copy("selfcare", "file: selfcare\nentries:\n  - key: [unclosed\n")
     with pytest.raises(KnowledgeError, match=r"selfcare\.yaml: is not valid YAML at line"):
-        knowledge.load(directory)
+        knowledge_loading.load(directory)
 
 
 def test_a_missing_file_is_named(tmp_path):
     target = tmp_path / "knowledge"
-    shutil.copytree(knowledge.DEFAULT_DIR, target)
+    shutil.copytree(knowledge_records.DEFAULT_DIR, target)
     (target / "measures.yaml").unlink()
     with pytest.raises(KnowledgeError, match=r"measures\.yaml: cannot be read"):
-        knowledge.load(target)
+        knowledge_loading.load(target)
 
 
 def test_the_app_loads_the_knowledge_base_at_start_up_and_a_broken_file_stops_it(
@@ -370,12 +370,12 @@ def test_the_app_loads_the_knowledge_base_at_start_up_and_a_broken_file_stops_it
         config.ready()
     assert (raised.value.file, raised.value.entry) == ("conditions", "pacemaker rule 1")
     # The knowledge base in use is unchanged by the failed load.
-    assert knowledge.get().directory == knowledge.DEFAULT_DIR
+    assert knowledge.get().directory == knowledge_records.DEFAULT_DIR
 
 
 def test_the_app_uses_a_configured_reviewed_copy(tmp_path, settings, restore_knowledge):
     target = tmp_path / "reviewed"
-    shutil.copytree(knowledge.DEFAULT_DIR, target)
+    shutil.copytree(knowledge_records.DEFAULT_DIR, target)
     settings.CLINICAL_KNOWLEDGE_DIR = str(target)
     apps.get_app_config("clinical").ready()
     assert knowledge.get().directory == target

@@ -14,7 +14,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from effleura.clinical import note_rules, notes, screening
+from effleura.clinical import access, note_rules, note_templates, notes, screening
 from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import Addendum, NoteTemplate, SessionNote
 from effleura.core.choices import AuditOutcome, Role
@@ -60,7 +60,7 @@ def row(technique="swedish", minutes=30, **fields):
 
 
 def fresh(note):
-    return notes.access_note(note.author, note.public_id, audit_it=False)
+    return access.access_note(note.author, note.public_id, audit_it=False)
 
 
 def save(actor, note, **data):
@@ -486,7 +486,7 @@ def test_a_note_is_signed_after_the_session_starts(therapist, episode, book):
 @pytest.fixture
 def template(therapist, practice):
     _location, _room, service = practice
-    clean = notes.check_save_template(
+    clean = note_templates.check_save_template(
         therapist,
         {
             "service": service,
@@ -499,7 +499,7 @@ def template(therapist, practice):
             ],
         },
     )
-    return notes.do_save_template(therapist, clean)
+    return note_templates.do_save_template(therapist, clean)
 
 
 def test_a_template_starts_a_draft_and_says_so(therapist, template, episode, past_appointment):
@@ -518,7 +518,7 @@ def test_a_template_starts_a_draft_and_says_so(therapist, template, episode, pas
 def test_a_template_is_validated_like_a_note(therapist, template, practice):
     _location, _room, service = practice
     with pytest.raises(ValidationError) as refused:
-        notes.check_save_template(
+        note_templates.check_save_template(
             therapist,
             {"service": service, "name": "low back, 60 MINUTES", "techniques": [{"technique": "reiki", "minutes": 0}]},
         )
@@ -528,8 +528,10 @@ def test_a_template_is_validated_like_a_note(therapist, template, practice):
 
 
 def test_an_inactive_template_is_not_offered(therapist, template, episode):
-    notes.do_save_template(therapist, notes.check_save_template(therapist, {"is_active": False}, template), template)
-    assert notes.templates_for(template.service) == []
+    note_templates.do_save_template(
+        therapist, note_templates.check_save_template(therapist, {"is_active": False}, template), template
+    )
+    assert note_templates.templates_for(template.service) == []
     with pytest.raises(ValidationError):
         notes.check_start_note(
             therapist, episode=episode, start="template", template=NoteTemplate.objects.get(pk=template.pk)
@@ -538,7 +540,7 @@ def test_an_inactive_template_is_not_offered(therapist, template, episode):
 
 def test_front_desk_may_not_write_templates(front_desk, practice):
     with pytest.raises(PermissionDenied):
-        notes.check_save_template(front_desk, {"service": practice[2], "name": "No"})
+        note_templates.check_save_template(front_desk, {"service": practice[2], "name": "No"})
 
 
 def test_carry_forward_copies_the_last_signed_note_as_a_marked_draft(therapist, dvt_draft):

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from effleura.clinical import notes
+from effleura.clinical import access, note_templates, notes
 from effleura.clinical.choices import RecordStatus
-from effleura.clinical.models import Goal, SessionNote, TreatmentPlan
+from effleura.clinical.models import Goal, NoteTemplate, SessionNote, TreatmentPlan
 from effleura.core.choices import AuditOutcome, Role
 from effleura.core.models import AuditEvent
 from effleura.scheduling.choices import AppointmentStatus
@@ -67,7 +67,7 @@ def url(name, obj):
 
 def signed_note(therapist, episode, **fields):
     note = notes.do_start_note(therapist, notes.check_start_note(therapist, episode=episode))
-    note = notes.access_note(therapist, note.public_id, audit_it=False)
+    note = access.access_note(therapist, note.public_id, audit_it=False)
     note = notes.do_update_note(therapist, note, notes.check_update_note(therapist, note, fields))
     return notes.do_sign_note(therapist, note, notes.check_sign_note(therapist, note))
 
@@ -124,9 +124,9 @@ def test_a_bedside_note_starts_from_the_episode(client_for, therapist, episode):
 
 
 def test_start_from_a_template_or_carry_forward(client_for, therapist, episode, practice):
-    template = notes.do_save_template(
+    template = note_templates.do_save_template(
         therapist,
-        notes.check_save_template(
+        note_templates.check_save_template(
             therapist,
             {"service": practice[2], "name": "Bedside 15 minutes", "subjective": "Template words",
              "techniques": [{"technique": "effleurage", "minutes": 15}]},
@@ -142,7 +142,7 @@ def test_start_from_a_template_or_carry_forward(client_for, therapist, episode, 
     edit = client.get(url("note_edit", note)).content.decode()
     assert 'data-started-from="template"' in edit
     # Sign it; the next note can carry it forward, clearly marked.
-    note = notes.access_note(therapist, note.public_id, audit_it=False)
+    note = access.access_note(therapist, note.public_id, audit_it=False)
     notes.do_sign_note(therapist, note, notes.check_sign_note(therapist, note))
     page = client.get(reverse("clinical:note_new"), {"episode": episode.public_id}).content.decode()
     assert 'value="carry_forward"' in page
@@ -278,7 +278,7 @@ def test_templates_are_written_on_their_own_page(client_for, therapist, practice
     }
     response = client.post(reverse("clinical:note_template_new"), data)
     assert response.status_code == 302
-    template = notes.NoteTemplate.objects.get()
+    template = NoteTemplate.objects.get()
     assert template.techniques == [
         {"technique": "kneading", "minutes": 20, "regions": ["neck"], "pressure": "", "position": ""}
     ]
@@ -368,7 +368,7 @@ def test_the_edit_page_has_a_fixed_number_of_queries(
 ):
     episode = open_episode(dvt_patient)
     note = notes.do_start_note(therapist, notes.check_start_note(therapist, episode=episode))
-    note = notes.access_note(therapist, note.public_id, audit_it=False)
+    note = access.access_note(therapist, note.public_id, audit_it=False)
     rows = [{"technique": "swedish", "minutes": 5, "override_reason": "Cleared (synthetic)"} for _ in range(size)]
     notes.do_update_note(therapist, note, notes.check_update_note(therapist, note, {"techniques": rows}))
     client = client_for(therapist)

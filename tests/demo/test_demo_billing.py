@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from effleura.billing import ledger, reports
+from effleura.billing import balances, reports
 from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceKind, PaymentKind, PaymentMethod, Relationship
 from effleura.billing.models import (
     Charge,
@@ -56,7 +56,7 @@ def demo_db(loaded, db):
 
 
 def labels(invoices) -> Counter:
-    amounts = ledger.invoice_amounts(invoices)
+    amounts = balances.invoice_amounts(invoices)
     return Counter(amounts[i.pk].label for i in invoices)
 
 
@@ -123,23 +123,23 @@ def test_a_month_of_payments_by_every_method_a_refund_and_credit(demo_db):
     days = set(month.values_list("received_on", flat=True))
     assert len(days) >= 8 and max(days) - min(days) >= datetime.timedelta(days=20)
     assert Payment.objects.filter(kind=PaymentKind.REFUND).exists()
-    in_credit = [p for p in Patient.objects.filter(is_demo=True) if ledger.account(p).credit > 0]
+    in_credit = [p for p in Patient.objects.filter(is_demo=True) if balances.account(p).credit > 0]
     assert in_credit
 
 
 def test_accounts_reconcile_for_every_demo_patient(demo_db):
     total_invoiced = total_paid = total_outstanding = Decimal("0.00")
     for patient in Patient.objects.filter(is_demo=True):
-        account = ledger.account(patient)
+        account = balances.account(patient)
         assert account.invoiced == account.paid + account.outstanding
         assert account.credit >= 0 and account.outstanding >= 0
         total_invoiced += account.invoiced
         total_paid += account.paid
         total_outstanding += account.outstanding
-    everyone = ledger.totals()
+    everyone = balances.totals()
     assert (everyone.invoiced, everyone.paid, everyone.outstanding) == (total_invoiced, total_paid, total_outstanding)
     assert everyone.invoiced == everyone.paid + everyone.outstanding > 0
-    amounts = ledger.invoice_amounts(list(Invoice.objects.all()))
+    amounts = balances.invoice_amounts(list(Invoice.objects.all()))
     assert all(a.paid <= a.total for a in amounts.values())
 
 

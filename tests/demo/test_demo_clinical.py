@@ -23,6 +23,7 @@ from effleura.clinical.models import (
 from effleura.core.choices import AuditOutcome
 from effleura.core.models import AuditEvent, User
 from effleura.demo import clinical as demo
+from effleura.demo import clinical_stories as stories
 from effleura.demo import data as demo_data
 from effleura.demo.scheduling import TZ
 from effleura.patients.models import Patient
@@ -234,22 +235,22 @@ def test_answers_are_built_to_hit_the_target_score(measure):
     spec = scoring.SPECS[measure]
     weights = [0.5 + (i % 4) / 3 for i in range(spec.max_items)]
     for target in range(int(spec.score_min), int(spec.score_max) + 1, 2):
-        answers = demo.answers_for(measure, target, weights)
+        answers = stories.answers_for(measure, target, weights)
         assert len(answers) == spec.max_items
         assert abs(scoring.score(measure, answers).value - target) <= 2.5, (measure, target)
 
 
 def test_answers_for_psfs_and_nprs_rate_each_activity():
-    assert scoring.score("psfs", demo.answers_for("psfs", (3.4, 5.6, 7.0), None)).value == 5.3
-    assert demo.answers_for("nprs", 6.4, None) == [6]
+    assert scoring.score("psfs", stories.answers_for("psfs", (3.4, 5.6, 7.0), None)).value == 5.3
+    assert stories.answers_for("nprs", 6.4, None) == [6]
 
 
 def test_allocate_shares_a_total_within_bounds():
-    assert sorted(demo.allocate(8, [1, 1, 2], 0, 5)) == [2, 2, 4]
-    values = demo.allocate(37, [1.4, 0.6, 1.0, 1.2, 0.8, 1.1, 0.9, 1.3, 0.7, 1.0], 0, 5)
+    assert sorted(stories.allocate(8, [1, 1, 2], 0, 5)) == [2, 2, 4]
+    values = stories.allocate(37, [1.4, 0.6, 1.0, 1.2, 0.8, 1.1, 0.9, 1.3, 0.7, 1.0], 0, 5)
     assert sum(values) == 37 and all(0 <= v <= 5 for v in values)
     with pytest.raises(ValueError):
-        demo.allocate(60, [1] * 10, 0, 5)
+        stories.allocate(60, [1] * 10, 0, 5)
 
 
 # Dates, audit, loading again -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import SessionNote, TechniqueEntry
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.models import AuditEvent
-from effleura.referrals import reports
+from effleura.referrals import access, report_pdf, report_sending, reports
 from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
 from effleura.referrals.models import Referral, ReferringProvider, ReportDelivery
 
@@ -143,8 +143,8 @@ def new_report(actor, episode, **data):
 
 
 def signed(actor, report):
-    reports.check_sign_report(actor, report)
-    return reports.do_sign_report(actor, report)
+    report_sending.check_sign_report(actor, report)
+    return report_sending.do_sign_report(actor, report)
 
 
 @pytest.fixture
@@ -275,7 +275,7 @@ def test_discharge_summary_uses_the_frozen_discharge(r3_course, r3_referral, the
     assert c["discharge"]["reason"] == "goals_met"
     assert {m["measure"]: m["last"] for m in c["measures"]} == {"nprs": 3, "odi": 60}
     assert report.summary.startswith("Independent at home.")
-    text = flat(pdf_text(reports.render_report_pdf(signed(therapist, report))))
+    text = flat(pdf_text(report_pdf.render_report_pdf(signed(therapist, report))))
     assert "Discharge summary" in text and "Independent at home." in text
 
 
@@ -287,7 +287,7 @@ def test_only_the_author_edits_and_signs_a_draft(r3_course, therapist, owner):
     with pytest.raises(ValidationError, match="author"):
         reports.check_update_report(owner, report, {"summary": "Mine now"})
     with pytest.raises(ValidationError, match="author"):
-        reports.check_sign_report(owner, report)
+        report_sending.check_sign_report(owner, report)
     clean = reports.check_update_report(therapist, report, {"summary": "Better.", "recommendations": "Four more."})
     reports.do_update_report(therapist, report, clean)
     report.refresh_from_db()
@@ -301,17 +301,17 @@ def test_a_signed_report_is_frozen(r3_signed, therapist):
     with pytest.raises(ValidationError, match="signed"):
         reports.check_update_report(therapist, r3_signed, {"summary": "x"})
     with pytest.raises(ValidationError, match="signed"):
-        reports.check_sign_report(therapist, r3_signed)
+        report_sending.check_sign_report(therapist, r3_signed)
 
 
 def test_a_report_is_refused_to_front_desk_billing_and_outsiders(r3_signed, r3_course, front_desk, billing, outsider):
     for user in (front_desk, billing, outsider):
         with pytest.raises(PermissionDenied):
-            reports.access_report(user, r3_signed.public_id)
+            access.access_report(user, r3_signed.public_id)
         with pytest.raises(PermissionDenied):
             reports.check_create_report(user, r3_course, {})
         with pytest.raises(PermissionDenied):
-            reports.check_send_report(user, r3_signed, "fax", "555-0199")
+            report_sending.check_send_report(user, r3_signed, "fax", "555-0199")
     denied = AuditEvent.objects.filter(outcome=AuditOutcome.DENIED, patient_id=r3_course.patient.public_id)
     assert denied.count() == 9
 
@@ -320,8 +320,8 @@ def test_a_report_is_refused_to_front_desk_billing_and_outsiders(r3_signed, r3_c
 
 
 def test_the_signed_pdf_holds_the_report_and_nothing_of_the_history(r3_signed, therapist):
-    reports.access_report_pdf(therapist, r3_signed.public_id)
-    text = flat(pdf_text(reports.render_report_pdf(r3_signed)))
+    access.access_report_pdf(therapist, r3_signed.public_id)
+    text = flat(pdf_text(report_pdf.render_report_pdf(r3_signed)))
     for expected in (
         "Progress report",
         "Rosalind Reportson",
@@ -348,7 +348,7 @@ def test_the_signed_pdf_holds_the_report_and_nothing_of_the_history(r3_signed, t
 def test_a_draft_is_not_printed(r3_course, therapist):
     report = new_report(therapist, r3_course)
     with pytest.raises(ValidationError, match="Sign"):
-        reports.access_report_pdf(therapist, report.public_id)
+        access.access_report_pdf(therapist, report.public_id)
 
 
 # Sending ------------------------------------------------------------------------------
@@ -358,7 +358,7 @@ def test_email_sends_the_pdf_attached_and_records_the_delivery(
     r3_signed, therapist, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        delivery = reports.do_send_report(therapist, r3_signed, "email", "")
+        delivery = report_sending.do_send_report(therapist, r3_signed, "email", "")
     delivery.refresh_from_db()
     assert delivery.to == "dr.okafor@example.test" and delivery.sent_at is not None and delivery.error == ""
     assert len(mail.outbox) == 1
@@ -376,14 +376,14 @@ def test_email_sends_the_pdf_attached_and_records_the_delivery(
 def test_an_email_that_fails_records_the_error(r3_signed, therapist, settings, django_capture_on_commit_callbacks):
     settings.EMAIL_BACKEND = "effleura.no.such.Backend"
     with django_capture_on_commit_callbacks(execute=True):
-        delivery = reports.do_send_report(therapist, r3_signed, "email", "other@example.test")
+        delivery = report_sending.do_send_report(therapist, r3_signed, "email", "other@example.test")
     delivery.refresh_from_db()
     assert delivery.sent_at is None and delivery.error
 
 
 def test_fax_hand_and_post_are_recorded(r3_signed, therapist):
-    fax = reports.do_send_report(therapist, r3_signed, "fax", "")
-    hand = reports.do_send_report(therapist, r3_signed, DeliveryMethod.HAND, "The patient")
+    fax = report_sending.do_send_report(therapist, r3_signed, "fax", "")
+    hand = report_sending.do_send_report(therapist, r3_signed, DeliveryMethod.HAND, "The patient")
     assert (fax.method, fax.to, fax.sent_at) == ("fax", "555-0199", None)
     assert hand.method == "hand" and len(mail.outbox) == 0
     assert ReportDelivery.objects.filter(report=r3_signed).count() == 2
@@ -393,10 +393,10 @@ def test_fax_hand_and_post_are_recorded(r3_signed, therapist):
 def test_only_signed_reports_are_sent_and_addresses_are_checked(r3_course, r3_signed, therapist):
     draft = new_report(therapist, r3_course)
     with pytest.raises(ValidationError, match="Sign"):
-        reports.check_send_report(therapist, draft, "fax", "555-0199")
+        report_sending.check_send_report(therapist, draft, "fax", "555-0199")
     with pytest.raises(ValidationError) as e:
-        reports.check_send_report(therapist, r3_signed, "email", "not an address")
+        report_sending.check_send_report(therapist, r3_signed, "email", "not an address")
     assert "to" in e.value.message_dict
     with pytest.raises(ValidationError) as e:
-        reports.check_send_report(therapist, r3_signed, "pigeon", "x")
+        report_sending.check_send_report(therapist, r3_signed, "pigeon", "x")
     assert "method" in e.value.message_dict

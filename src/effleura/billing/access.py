@@ -7,15 +7,29 @@ they see the charges and production of their own visits only. ``sees_everyones``
 table (never the role) which case applies.
 """
 
+import datetime
 from collections.abc import Mapping
 
+from django import http
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import Http404
+from django.utils import timezone
 
-from effleura.billing import reports, superbill
-from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
-from effleura.billing.models import Charge, ChargeAdjustment, ChargeLine, Claim, Invoice, InvoiceLine, Payment, Policy
+from effleura.billing import balances, reports, superbill
+from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceStatus, PaymentKind, Priority
+from effleura.billing.models import (
+    Charge,
+    ChargeAdjustment,
+    ChargeLine,
+    Claim,
+    Invoice,
+    InvoiceLine,
+    Package,
+    Payment,
+    Policy,
+)
+from effleura.billing.models.money import default_currency
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction, AuditOutcome
@@ -272,26 +286,11 @@ def access_report(user, name: str, data: Mapping, *, export: bool = False) -> re
 
 
 # Invoices, payments, packages and the desk ---------------------------------------------------
-# Appended with their own imports so the top of this file stays as it is.
-
-import datetime  # noqa: E402
-
-from django import http  # noqa: E402
-from django.db.models import F  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from effleura.billing import balances  # noqa: E402
-from effleura.billing.choices import ChargeStatus, InvoiceStatus, PaymentKind  # noqa: E402
-from effleura.billing.models import Charge, Invoice, Package, Payment  # noqa: E402
-from effleura.billing.models.money import default_currency  # noqa: E402
-from effleura.core import values as core_values  # noqa: E402
 
 
 def access_invoice(actor, invoice_id, key: str = "account.view") -> Invoice:
     authorize(actor, key, record_id=invoice_id)
-    invoice = (
-        Invoice.objects.select_related("patient").filter(public_id=core_values.as_uuid(invoice_id, "invoice")).first()
-    )
+    invoice = Invoice.objects.select_related("patient").filter(public_id=as_uuid(invoice_id, "invoice")).first()
     if invoice is None:
         raise http.Http404("No such invoice.")
     allowed(actor, key, patient_id=invoice.patient.public_id, record_id=invoice.public_id)
@@ -300,9 +299,7 @@ def access_invoice(actor, invoice_id, key: str = "account.view") -> Invoice:
 
 def access_payment(actor, payment_id) -> Payment:
     authorize(actor, "account.view", record_id=payment_id)
-    payment = (
-        Payment.objects.select_related("patient").filter(public_id=core_values.as_uuid(payment_id, "payment")).first()
-    )
+    payment = Payment.objects.select_related("patient").filter(public_id=as_uuid(payment_id, "payment")).first()
     if payment is None:
         raise http.Http404("No such payment.")
     allowed(actor, "account.view", patient_id=payment.patient.public_id, record_id=payment.public_id)
@@ -313,9 +310,7 @@ def access_package(actor, package_id) -> Package:
     """The package, for someone holding account.view (audited)."""
     authorize(actor, "account.view", record_id=package_id)
     package = (
-        Package.objects.select_related("patient", "service", "plan").filter(
-            public_id=core_values.as_uuid(package_id, "package")
-        )
+        Package.objects.select_related("patient", "service", "plan").filter(public_id=as_uuid(package_id, "package"))
     ).first()
     if package is None:
         raise http.Http404("No such package.")

@@ -3,7 +3,7 @@
 
 A patient's account (balances), invoices (issue a visit or period invoice, void, apply
 credit), payments and refunds, packages (sell, cancel). Thin, like the views: access_* to
-read, check_*/do_* to write (billing/ledger.py, billing/packages.py), which authorize and
+read, check_*/do_* to write (billing/invoices.py, payments.py, packages.py), which authorize and
 audit. Money is sent and returned as decimal strings with the currency, never floats.
 """
 
@@ -13,7 +13,7 @@ from uuid import UUID
 
 from ninja import Router, Schema, Status
 
-from effleura.billing import access, ledger, packages
+from effleura.billing import access, balances, invoices, packages, payments
 from effleura.billing.models import Invoice, Package, Payment
 from effleura.core.api_schemas import ERRORS_WITH_ID, ErrorOut, InputSchema, text
 from effleura.patients.access import access_patient
@@ -130,7 +130,7 @@ class SellIn(InputSchema):
 
 
 def _account_out(patient) -> dict:
-    a = ledger.account(patient)
+    a = balances.account(patient)
     return {
         "patient_id": patient.public_id,
         "currency": a.currency,
@@ -147,7 +147,7 @@ def _account_out(patient) -> dict:
 
 
 def _invoices_out(invoices: list[Invoice]) -> list[dict]:
-    amounts = ledger.invoice_amounts(invoices)
+    amounts = balances.invoice_amounts(invoices)
     lines = access.invoice_lines(invoices)
     return [
         {
@@ -235,11 +235,11 @@ def issue_invoice(request, patient_id: UUID, payload: InvoiceIn):
     patient = _patient(request, patient_id, audit_it=False)
     due = {"due_on": payload.due_on} if payload.due_on else {}
     if payload.charge is not None:
-        clean = ledger.check_issue_visit_invoice(request.user, patient, {"charge": payload.charge, **due})
+        clean = invoices.check_issue_visit_invoice(request.user, patient, {"charge": payload.charge, **due})
     else:
         data = {"start": payload.start, "end": payload.end, **due}
-        clean = ledger.check_issue_period_invoice(request.user, patient, data)
-    invoice = ledger.do_issue_invoice(request.user, patient, clean)
+        clean = invoices.check_issue_period_invoice(request.user, patient, data)
+    invoice = invoices.do_issue_invoice(request.user, patient, clean)
     invoice.refresh_from_db()  # its total, as stored
     return Status(201, _invoices_out([invoice])[0])
 
@@ -263,7 +263,7 @@ def take_payment(request, patient_id: UUID, payload: PaymentIn):
     patient = _patient(request, patient_id, audit_it=False)
     data = payload.model_dump(exclude_none=True)
     data["invoices"] = [str(i) for i in payload.invoices]
-    payment = ledger.do_take_payment(request.user, patient, ledger.check_take_payment(request.user, patient, data))
+    payment = payments.do_take_payment(request.user, patient, payments.check_take_payment(request.user, patient, data))
     return Status(201, _payment_out(payment))
 
 
@@ -274,8 +274,8 @@ def take_payment(request, patient_id: UUID, payload: PaymentIn):
 )
 def refund(request, patient_id: UUID, payload: RefundIn):
     patient = _patient(request, patient_id, audit_it=False)
-    clean = ledger.check_refund(request.user, patient, payload.model_dump())
-    return Status(201, _payment_out(ledger.do_refund(request.user, patient, clean)))
+    clean = payments.check_refund(request.user, patient, payload.model_dump())
+    return Status(201, _payment_out(payments.do_refund(request.user, patient, clean)))
 
 
 @router.get(
@@ -305,16 +305,16 @@ def sell_package(request, patient_id: UUID, payload: SellIn):
     "/billing/invoices/{uuid:invoice_id}", response={200: InvoiceOut, **ERRORS_WITH_ID}, url_name="billing_invoice"
 )
 def get_invoice(request, invoice_id: UUID):
-    return _invoices_out([ledger.access_invoice(request.user, invoice_id)])[0]
+    return _invoices_out([access.access_invoice(request.user, invoice_id)])[0]
 
 
 @router.post(
     "/billing/invoices/{uuid:invoice_id}/void", response={200: InvoiceOut, **WITH_400}, url_name="billing_invoice_void"
 )
 def void_invoice(request, invoice_id: UUID, payload: ReasonIn):
-    invoice = ledger.access_invoice(request.user, invoice_id)
-    ledger.do_void_invoice(
-        request.user, invoice, ledger.check_void_invoice(request.user, invoice, payload.model_dump())
+    invoice = access.access_invoice(request.user, invoice_id)
+    invoices.do_void_invoice(
+        request.user, invoice, invoices.check_void_invoice(request.user, invoice, payload.model_dump())
     )
     invoice.refresh_from_db()  # its status and amounts, as stored
     return _invoices_out([invoice])[0]
@@ -326,9 +326,9 @@ def void_invoice(request, invoice_id: UUID, payload: ReasonIn):
     url_name="billing_invoice_credit",
 )
 def apply_credit(request, invoice_id: UUID, payload: CreditIn):
-    invoice = ledger.access_invoice(request.user, invoice_id)
-    ledger.do_apply_credit(
-        request.user, invoice, ledger.check_apply_credit(request.user, invoice, payload.model_dump())
+    invoice = access.access_invoice(request.user, invoice_id)
+    payments.do_apply_credit(
+        request.user, invoice, payments.check_apply_credit(request.user, invoice, payload.model_dump())
     )
     invoice.refresh_from_db()  # its status and amounts, as stored
     return _invoices_out([invoice])[0]
@@ -338,7 +338,7 @@ def apply_credit(request, invoice_id: UUID, payload: CreditIn):
     "/billing/packages/{uuid:package_id}", response={200: PackageOut, **ERRORS_WITH_ID}, url_name="billing_package"
 )
 def get_package(request, package_id: UUID):
-    return _package_out(packages.state(packages.access_package(request.user, package_id)))
+    return _package_out(packages.state(access.access_package(request.user, package_id)))
 
 
 @router.post(
@@ -347,7 +347,7 @@ def get_package(request, package_id: UUID):
     url_name="billing_package_cancel",
 )
 def cancel_package(request, package_id: UUID, payload: ReasonIn):
-    package = packages.access_package(request.user, package_id)
+    package = access.access_package(request.user, package_id)
     packages.do_cancel_package(
         request.user, package, packages.check_cancel_package(request.user, package, payload.model_dump())
     )

@@ -19,7 +19,8 @@ from django.db.models.functions import Coalesce
 
 from effleura.billing.choices import InvoiceStatus, PaymentKind
 from effleura.billing.models import Invoice, Payment, PaymentAllocation
-from effleura.billing.models.money import CENT, default_currency
+from effleura.billing.models.money import default_currency
+from effleura.core.values import CENT
 from effleura.patients.models import Patient
 
 ZERO = Decimal("0.00")

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from django.db import transaction
+
+from effleura.billing.models import ProcedureCode, TechniqueCode
 
 CATALOG_FILE = Path(__file__).resolve().parent / "knowledge" / "codes.yaml"
 # CPT (five digits, or four and a letter for category II/III) and HCPCS level II (a letter
@@ -68,10 +71,6 @@ def seed_catalog(using: str = "default") -> int:
     Run after every ``migrate`` (and every ``flush``, which Django follows with the same
     signal), so a new database, and every test database, starts with the catalog.
     """
-    from django.db import transaction
-
-    from effleura.billing.models import ProcedureCode, TechniqueCode
-
     added = 0
     with transaction.atomic(using=using):
         present = set(ProcedureCode.objects.using(using).values_list("code", flat=True))

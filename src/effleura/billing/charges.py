@@ -36,10 +36,16 @@ from effleura.billing import pricing
 from effleura.billing.access import _charges, _refuse_not_own, sees_everyones
 from effleura.billing.choices import ChargeStatus, UnitMethod
 from effleura.billing.models import Charge, ChargeAdjustment, ChargeLine, Policy, ProcedureCode, TechniqueCode
+from effleura.billing.packages import release_package_use, use_package_for_charge
 from effleura.billing.units import timed_units
+from effleura.clinical import knowledge
+from effleura.clinical.models import TreatmentPlan
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.permissions import has_permission
+from effleura.core.values import reject_unknown
+from effleura.referrals.models import Referral
 
 RECORD_TYPE = "charge"
 MAX_DIAGNOSES = 12
@@ -57,8 +63,6 @@ NOTES_MAX = Charge._meta.get_field("notes").max_length
 def charge_for_note(user, note) -> Charge | None:
     """The charge of a signed ``note`` for its page, if ``user`` may see it (no refusal
     audited: the card is simply not shown). Three queries."""
-    from effleura.core.permissions import has_permission
-
     if not has_permission(user, "charge.view"):
         return None
     charge = (
@@ -117,9 +121,6 @@ def code_for_techniques(techniques, payer) -> dict[str, ProcedureCode]:
 def diagnosis_codes_for(episode, on: datetime.date) -> list[str]:
     """The episode's diagnosis codes: its referral valid on ``on`` (not closed, the latest
     signed), else its latest treatment plan (an active one first). At most 12."""
-    from effleura.clinical.models import TreatmentPlan
-    from effleura.referrals.models import Referral
-
     referral = (
         Referral.objects.filter(episode=episode, is_closed=False, valid_from__lte=on, valid_until__gte=on)
         .order_by("-referral_date", "-id")
@@ -153,8 +154,6 @@ def practice_catalog() -> dict[str, bool]:
 
 
 def _technique_label(key: str) -> str:
-    from effleura.clinical import knowledge
-
     return knowledge.label(key)  # the key itself when unknown (old data)
 
 
@@ -238,7 +237,6 @@ def charge_for_signed_note(actor, note, *, now) -> Charge:
         actor, AuditAction.CREATE, RECORD_TYPE, record_id=charge.public_id, patient_id=patient.public_id,
         detail="charge made from the signed note",
     )  # fmt: skip
-    from effleura.billing.packages import use_package_for_charge
 
     use_package_for_charge(actor, charge)  # sets charge.status to "package" if one covers it
     return charge
@@ -286,9 +284,7 @@ def check_adjust_charge(actor, charge: Charge, data: dict) -> Adjustment:
     Only an open charge; a therapist only their own visits'."""
     authorize(actor, "charge.adjust", patient_id=charge.patient.public_id, record_id=charge.public_id)
     _refuse_not_own(actor, "charge.adjust", charge)
-    unknown = set(data) - {"lines", "reason"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"lines", "reason"})
     if charge.status != ChargeStatus.OPEN:
         raise ValidationError(
             f"This charge is {charge.get_status_display().lower()}: only a charge not invoiced yet can be adjusted."
@@ -378,9 +374,7 @@ def check_void_charge(actor, charge: Charge, data: dict) -> str:
     """May ``actor`` void ``charge``? Billing staff only, with a reason; not once it is on an
     invoice (void the invoice first) or claimed. Returns the reason."""
     authorize(actor, "billing.manage", patient_id=charge.patient.public_id, record_id=charge.public_id)
-    unknown = set(data) - {"reason"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"reason"})
     if charge.status == ChargeStatus.VOID:
         raise ValidationError("This charge is already void.")
     if charge.status == ChargeStatus.INVOICED:
@@ -398,8 +392,6 @@ def check_void_charge(actor, charge: Charge, data: dict) -> str:
 
 def do_void_charge(actor, charge: Charge, reason: str) -> Charge:
     """Void the charge; a package session it used is given back."""
-    from effleura.billing.packages import release_package_use
-
     with transaction.atomic():
         locked = Charge.objects.select_for_update().get(pk=charge.pk)
         if locked.status not in (ChargeStatus.OPEN, ChargeStatus.PACKAGE):

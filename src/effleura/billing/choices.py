@@ -51,7 +51,7 @@ class InvoiceKind(models.TextChoices):
 
 
 class InvoiceStatus(models.TextChoices):
-    """Stored state; "paid" and "partly paid" are read from the payments (billing/ledger.py)."""
+    """Stored state; "paid" and "partly paid" are read from the payments (billing/balances.py)."""
 
     DRAFT = "draft", "Draft"
     ISSUED = "issued", "Issued"

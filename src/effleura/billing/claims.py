@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
+from effleura.billing import cms1500
 from effleura.billing.access import access_claim_quiet
 from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
 from effleura.billing.models import Charge, Claim, ClaimEvent, Policy
@@ -21,7 +22,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
-from effleura.core.values import as_uuid, parse_amount, parse_date
+from effleura.core.values import as_uuid, parse_amount, parse_date, reject_unknown
 
 NOTE_MAX = 1000
 
@@ -93,9 +94,7 @@ def check_create_claim(actor, charge: Charge, data: dict | None = None) -> dict:
     or paid claim under the same policy."""
     data = data or {}
     authorize(actor, "claim.manage", patient_id=charge.patient.public_id, record_id=charge.public_id)
-    unknown = set(data) - {"policy"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"policy"})
     if charge.status == ChargeStatus.VOID:
         raise ValidationError("This charge is void; there is nothing to claim.")
     errors: dict[str, str] = {}
@@ -167,9 +166,7 @@ def check_move_claim(actor, claim: Claim, to: str, data: dict | None = None) -> 
     billed amount), reason (required for denied). Submitting needs a complete form."""
     data = data or {}
     authorize(actor, "claim.manage", patient_id=claim.charge.patient.public_id, record_id=claim.public_id)
-    unknown = set(data) - {"note", "payer_claim_number", "on", "paid_amount", "reason"}
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, {"note", "payer_claim_number", "on", "paid_amount", "reason"})
     if to not in TRANSITIONS.get(claim.status, ()):
         raise _refuse_move(claim, to)
     errors: dict[str, str] = {}
@@ -196,8 +193,6 @@ def check_move_claim(actor, claim: Claim, to: str, data: dict | None = None) -> 
             errors["reason"] = f"Keep the reason under {NOTE_MAX} characters."
         clean["reason"] = reason
     if to in (ClaimStatus.SUBMITTED, ClaimStatus.RESUBMITTED):
-        from effleura.billing import cms1500
-
         gaps = cms1500.missing(claim)
         if gaps:
             raise ValidationError("The claim form is incomplete: " + "; ".join(gaps) + ".")

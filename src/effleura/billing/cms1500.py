@@ -17,6 +17,7 @@ from effleura.billing.models import Claim, Policy
 from effleura.core import audit
 from effleura.core.choices import AuditAction
 from effleura.core.models import Practice
+from effleura.referrals.models import Referral
 
 FORM = "CMS-1500 (02/12)"
 LINES_PER_PAGE = 6
@@ -88,8 +89,6 @@ def _last_first(last: str, first: str) -> str:
 def referral_for(claim: Claim):
     """The referral behind the visit: one covering its date of service, the visit's own
     episode's first. One query."""
-    from effleura.referrals.models import Referral
-
     charge = claim.charge
     day = charge.date_of_service
     episode_id = charge.note.episode_id if charge.note_id else None

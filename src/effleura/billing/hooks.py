@@ -3,14 +3,14 @@ that they never import billing: the charge made when a note is signed, the accou
 the patient chart, and the patient behind billing URLs for refusal audits
 (core/extension_points.py)."""
 
+from effleura.billing import models
+from effleura.billing.charges import charge_for_signed_note
+from effleura.billing.chart import account_section
+from effleura.core import extension_points
+from effleura.core.extension_points import register_patient_url
+
 
 def register_all() -> None:
-    from effleura.billing import models
-    from effleura.billing.charges import charge_for_signed_note
-    from effleura.billing.chart import account_section
-    from effleura.core import extension_points
-    from effleura.core.extension_points import register_patient_url
-
     extension_points.note_signed.register(charge_for_signed_note)
     extension_points.chart_sections.register(account_section)
     register_patient_url("charge_id", models.Charge)

@@ -73,12 +73,6 @@ def _reason(data: dict) -> str:
     return reason
 
 
-def _unknown(data: dict, known: set[str]) -> None:
-    unknown = set(data) - known
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
-
-
 def _due(data: dict, issued_on: datetime.date, errors: dict) -> datetime.date:
     due = parse_date(data.get("due_on"), "due_on", errors, default=issued_on + datetime.timedelta(days=DUE_DAYS))
     if "due_on" not in errors and due < issued_on:

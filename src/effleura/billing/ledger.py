@@ -1,77 +1,15 @@
-"""The patient's account: invoices, payments, refunds, credit and balances.
+"""The account and invoice pages: what they show, built from the ledger's parts.
 
 The rules live by concept: reading balances in billing/balances.py, issuing and voiding
 invoices in billing/invoices.py, payments, credit and refunds in billing/payments.py,
-and reading invoices, payments and the desk in billing/access.py. This module builds the
-account and invoice pages from them, and re-exports their public names, which the
-account pages, the accounts API and the demo use throughout.
+and reading invoices, payments and the desk in billing/access.py.
 """
 
 from effleura.billing import packages
-from effleura.billing.access import DESK_LIMIT, access_desk, access_invoice, access_payment
-from effleura.billing.balances import (
-    Account,
-    InvoiceAmounts,
-    account,
-    amounts,
-    credit,
-    invoice_amounts,
-    money,
-    open_invoices,
-    totals,
-)
+from effleura.billing.balances import account, amounts, invoice_amounts
 from effleura.billing.choices import ChargeStatus
-from effleura.billing.invoices import (
-    DUE_DAYS,
-    check_issue_period_invoice,
-    check_issue_visit_invoice,
-    check_void_invoice,
-    do_issue_invoice,
-    do_void_invoice,
-    issue_package_invoice,
-)
 from effleura.billing.models import Charge, Invoice, Payment, PaymentAllocation
-from effleura.billing.payments import (
-    check_apply_credit,
-    check_refund,
-    check_take_payment,
-    do_apply_credit,
-    do_refund,
-    do_take_payment,
-)
 from effleura.patients.models import Patient
-
-# Moved out, still importable from here (see the module's docstring).
-__all__ = [
-    "DESK_LIMIT",
-    "DUE_DAYS",
-    "Account",
-    "InvoiceAmounts",
-    "access_desk",
-    "access_invoice",
-    "access_payment",
-    "account",
-    "account_page",
-    "amounts",
-    "check_apply_credit",
-    "check_issue_period_invoice",
-    "check_issue_visit_invoice",
-    "check_refund",
-    "check_take_payment",
-    "check_void_invoice",
-    "credit",
-    "do_apply_credit",
-    "do_issue_invoice",
-    "do_refund",
-    "do_take_payment",
-    "do_void_invoice",
-    "invoice_amounts",
-    "invoice_page",
-    "issue_package_invoice",
-    "money",
-    "open_invoices",
-    "totals",
-]
 
 
 def account_page(patient: Patient) -> dict:

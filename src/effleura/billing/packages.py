@@ -8,7 +8,7 @@
   invoiced). The candidate packages are locked (select_for_update) so two visits signed at
   once never use the same last session.
 - ``release_package_use(actor, charge)`` gives the session back when a covered charge is voided.
-- Selling a package (from a plan) issues a package invoice through billing/ledger.py;
+- Selling a package (from a plan) issues a package invoice through billing/invoices.py;
   cancelling one (with a reason) stops it covering visits.
 
 What is left, "used up" and "expired" are read from the uses and the dates, never stored.
@@ -25,7 +25,6 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from effleura.billing import invoices
-from effleura.billing.access import access_package
 from effleura.billing.choices import ChargeStatus, PackageStatus
 from effleura.billing.models import Charge, Package, PackagePlan, PackageUse
 from effleura.core import audit
@@ -34,23 +33,6 @@ from effleura.core.choices import AuditAction
 from effleura.core.text import printable
 from effleura.core.values import parse_date, parse_uuid, reject_unknown
 from effleura.patients.models import Patient
-
-# access_package moved to billing/access.py; the account pages and API call it from here.
-__all__ = [
-    "PackageState",
-    "access_package",
-    "check_cancel_package",
-    "check_sell_package",
-    "do_cancel_package",
-    "do_sell_package",
-    "patient_packages",
-    "release_package_use",
-    "remaining_sessions",
-    "sessions_left",
-    "state",
-    "states",
-    "use_package_for_charge",
-]
 
 RECORD_TYPE = "package"
 REASON_MAX = 200

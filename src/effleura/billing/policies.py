@@ -19,7 +19,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
-from effleura.core.values import as_uuid, parse_date
+from effleura.core.values import as_uuid, parse_date, reject_unknown
 from effleura.patients.models import Patient
 
 SUBSCRIBER_FIELDS = (
@@ -91,9 +91,7 @@ def check_save_policy(actor, patient: Patient, data: dict, policy: Policy | None
     required unless the relationship is self; cleared when it is). On an update only the
     fields sent change."""
     authorize(actor, "policy.manage", patient_id=patient.public_id, record_id=policy.public_id if policy else "")
-    unknown = set(data) - set(FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reject_unknown(data, FIELDS)
     if policy is not None and not policy.is_active:
         raise ValidationError("This policy is inactive; reactivate it before changing it.")
     merged = {**_current(policy), **data}

@@ -23,7 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from effleura.billing.models.money import CENT
+from django.db.models import Q
+
+from effleura.billing.models import FeeScheduleEntry
+from effleura.core.values import CENT
 
 ZERO = Decimal("0.00")
 
@@ -121,10 +124,6 @@ def fees_for(codes, *, payer=None, service=None) -> Fees:
     """The prices that apply to a visit with ``payer`` (None: self-pay) for ``service``:
     the payer's price per code where set, else the standard one; for a self-pay visit the
     service's price (its standard fee entry, else its default price above zero). Two queries."""
-    from django.db.models import Q
-
-    from effleura.billing.models import FeeScheduleEntry
-
     codes = list(codes)
     by_code: dict[str, Decimal] = {}
     if codes:

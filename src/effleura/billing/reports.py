@@ -38,8 +38,7 @@ from django.utils import timezone
 
 from effleura.billing.choices import ChargeStatus, InvoiceStatus, PaymentKind, PaymentMethod
 from effleura.billing.models import Charge, ChargeLine, Invoice, Payment, PaymentAllocation
-from effleura.billing.models.money import CENT
-from effleura.core.values import parse_date
+from effleura.core.values import CENT, parse_date
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment

@@ -17,7 +17,7 @@ from django.db.models import Sum
 
 from effleura.billing.choices import ChargeStatus, InvoiceStatus
 from effleura.billing.models import Charge, InvoiceLine, PaymentAllocation
-from effleura.billing.models.money import CENT
+from effleura.core.values import CENT, parse_date
 from effleura.patients.models import Patient
 
 KEY = "superbill.print"
@@ -44,10 +44,9 @@ def parse_period(start, end) -> tuple[datetime.date, datetime.date]:
         if value in (None, ""):
             errors[field] = f"Enter the {'first' if field == 'start' else 'last'} day of the period."
             continue
-        try:
-            days[field] = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
-        except ValueError:
-            errors[field] = "Give the date as a date, e.g. 2025-03-04."
+        day = parse_date(value, field, errors)
+        if day is not None:
+            days[field] = day
     if not errors and days["end"] < days["start"]:
         errors["end"] = "The period cannot end before it starts."
     if not errors and (days["end"] - days["start"]).days > MAX_DAYS:

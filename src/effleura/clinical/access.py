@@ -6,7 +6,16 @@ from django.db.models import Prefetch
 from django.http import Http404
 
 from effleura.clinical import homecare, measures
-from effleura.clinical.models import Discharge, Episode, Goal, OutcomeMeasurement, SessionNote, TreatmentPlan
+from effleura.clinical.models import (
+    Assessment,
+    Discharge,
+    Episode,
+    Goal,
+    NoteTemplate,
+    OutcomeMeasurement,
+    SessionNote,
+    TreatmentPlan,
+)
 from effleura.core.access import allowed, authorize
 from effleura.core.values import as_uuid
 from effleura.patients.models import HealthHistory, Patient
@@ -237,10 +246,6 @@ def appointment_note(appointment) -> SessionNote | None:
 
 
 # Session notes ----------------------------------------------------------------------------------
-# Appended with their own imports so the top of this file stays as it is.
-
-from effleura.clinical.models import NoteTemplate, SessionNote  # noqa: E402
-from effleura.core import values as core_values  # noqa: E402
 
 
 def note_query():
@@ -254,7 +259,7 @@ def access_note(user, note_id, *, key: str = "clinical.view", audit_it: bool = T
     """The note ``note_id`` (its public id) with its episode, patient, author and
     appointment, if ``user`` may use it under ``key``. One query plus the audit insert.
     A refusal is audited before anything is looked up."""
-    note_id = core_values.as_uuid(note_id, "note")
+    note_id = as_uuid(note_id, "note")
     authorize(user, key, record_id=note_id)
     note = note_query().filter(public_id=note_id).first()
     if note is None:
@@ -281,7 +286,7 @@ def access_note_templates(user) -> list[NoteTemplate]:
 
 
 def access_note_template(user, template_id, *, key: str = "clinical.view") -> NoteTemplate:
-    template_id = core_values.as_uuid(template_id, "note template")
+    template_id = as_uuid(template_id, "note template")
     authorize(user, key, record_id=template_id)
     template = NoteTemplate.objects.select_related("service").filter(public_id=template_id).first()
     if template is None:
@@ -290,8 +295,6 @@ def access_note_template(user, template_id, *, key: str = "clinical.view") -> No
 
 
 # Assessments --------------------------------------------------------------------------------------
-
-from effleura.clinical.models import Assessment  # noqa: E402
 
 
 def assessment_query():
@@ -303,7 +306,7 @@ def access_assessment(user, assessment_id, *, key: str = "clinical.view", audit_
     """The assessment ``assessment_id`` (its public id) with its episode, patient and
     author, if ``user`` may use it under ``key``. One query plus the audit insert. A
     refusal is audited before anything is looked up, so it tells nothing."""
-    assessment_id = core_values.as_uuid(assessment_id, "assessment")
+    assessment_id = as_uuid(assessment_id, "assessment")
     authorize(user, key, record_id=assessment_id)
     assessment = assessment_query().filter(public_id=assessment_id).first()
     if assessment is None:

@@ -17,7 +17,7 @@ from uuid import UUID
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from effleura.clinical import assessments
+from effleura.clinical import access, assessment_rules, assessments
 from effleura.clinical.access import access_episode
 from effleura.clinical.bodychart import MAX_MARKS
 from effleura.clinical.choices import AssessmentKind
@@ -36,14 +36,14 @@ KEY = 60  # the longest key of the knowledge base is far shorter
 class PostureIn(InputSchema):
     finding: text(KEY) = Field(description="A posture-finding key of the knowledge base.")
     side: Side = Field("", description="left, right or both for a sided finding; empty otherwise.")
-    note: text(assessments.NOTE_MAX) = ""
+    note: text(assessment_rules.NOTE_MAX) = ""
 
 
 class RomIn(InputSchema):
     joint: text(KEY) = Field(description="The joint, as the knowledge base's movement names it.")
     movement: text(KEY) = Field(description="The movement of that joint.")
     side: Literal["", "left", "right"] = Field("", description="left or right for a sided movement; empty otherwise.")
-    degrees: WholeNumber = Field(ge=0, le=assessments.DEGREES_MAX, description="Active range, in degrees.")
+    degrees: WholeNumber = Field(ge=0, le=assessment_rules.DEGREES_MAX, description="Active range, in degrees.")
     pain: Flag = Field(False, description="Painful on movement.")
 
 
@@ -51,14 +51,14 @@ class ToneIn(InputSchema):
     region: text(KEY) = Field(description="A body-region key.")
     finding: text(KEY) = Field(description="A tone or palpation finding key of the knowledge base.")
     side: Side = ""
-    note: text(assessments.NOTE_MAX) = Field("", description="The muscle or a detail, e.g. upper trapezius.")
+    note: text(assessment_rules.NOTE_MAX) = Field("", description="The muscle or a detail, e.g. upper trapezius.")
 
 
 class SpecialTestIn(InputSchema):
     test: text(KEY) = Field(description="A special-test key of the knowledge base.")
     side: Side = ""
     result: Literal["positive", "negative"]
-    note: text(assessments.NOTE_MAX) = ""
+    note: text(assessment_rules.NOTE_MAX) = ""
 
 
 class BodyMarkIn(InputSchema):
@@ -72,14 +72,14 @@ class AssessmentFields(InputSchema):
         None, description="initial (one per episode) or repeat; new assessments default to initial."
     )
     assessed_on: IsoDate | None = Field(None, description="YYYY-MM-DD; new assessments default to today.")
-    posture: list[PostureIn] | None = Field(None, max_length=assessments.MAX_ROWS["posture"])
-    rom: list[RomIn] | None = Field(None, max_length=assessments.MAX_ROWS["rom"])
-    tone: list[ToneIn] | None = Field(None, max_length=assessments.MAX_ROWS["tone"])
+    posture: list[PostureIn] | None = Field(None, max_length=assessment_rules.MAX_ROWS["posture"])
+    rom: list[RomIn] | None = Field(None, max_length=assessment_rules.MAX_ROWS["rom"])
+    tone: list[ToneIn] | None = Field(None, max_length=assessment_rules.MAX_ROWS["tone"])
     palpation: text() | None = None
     body_marks: list[BodyMarkIn] | None = Field(
         None, max_length=MAX_MARKS, description="The pain map: each region and symbol once."
     )
-    special_tests: list[SpecialTestIn] | None = Field(None, max_length=assessments.MAX_ROWS["special_tests"])
+    special_tests: list[SpecialTestIn] | None = Field(None, max_length=assessment_rules.MAX_ROWS["special_tests"])
     functional_limitations: text() | None = None
     clinical_impression: text() | None = Field(None, description="Needed before signing.")
 
@@ -181,7 +181,7 @@ class AssessmentOut(AssessmentSummary):
 
     @staticmethod
     def resolve_rom(obj: Assessment) -> list[dict]:
-        options = assessments.movement_options()
+        options = assessment_rules.movement_options()
         out = []
         for row, shown in zip(obj.rom, assessments.rom_rows(obj.rom), strict=True):
             movement = options.get((row["joint"], row["movement"]))
@@ -238,7 +238,7 @@ def _data(payload: AssessmentFields) -> dict:
 )
 def list_assessments(request, episode_id: UUID):
     """The episode's assessments, newest first."""
-    _episode, found = assessments.access_episode_assessments(request.user, episode_id)
+    _episode, found = access.access_episode_assessments(request.user, episode_id)
     return found
 
 
@@ -256,7 +256,7 @@ def create_assessment(request, episode_id: UUID, payload: AssessmentCreate):
 
 @router.get("/assessments/{uuid:assessment_id}", response={200: AssessmentOut, **ERRORS_WITH_ID}, url_name="assessment")
 def get_assessment(request, assessment_id: UUID):
-    return assessments.access_assessment(request.user, assessment_id)
+    return access.access_assessment(request.user, assessment_id)
 
 
 @router.patch(
@@ -265,7 +265,7 @@ def get_assessment(request, assessment_id: UUID):
 def update_assessment(request, assessment_id: UUID, payload: AssessmentUpdate):
     """Change the author's draft. A signed assessment is locked (422); someone else's
     draft is refused (403)."""
-    found = assessments.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
+    found = access.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
     clean = assessments.check_update_assessment(request.user, found, _data(payload))
     return assessments.do_update_assessment(request.user, found, clean)
 
@@ -277,6 +277,6 @@ def update_assessment(request, assessment_id: UUID, payload: AssessmentUpdate):
 )
 def sign_assessment(request, assessment_id: UUID):
     """Sign and lock the author's draft; it needs a clinical impression."""
-    found = assessments.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
+    found = access.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
     assessments.check_sign_assessment(request.user, found)
     return assessments.do_sign_assessment(request.user, found)

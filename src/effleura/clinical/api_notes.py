@@ -15,7 +15,7 @@ from uuid import UUID
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from effleura.clinical import note_rules, notes
+from effleura.clinical import access, note_rules, note_templates, notes
 from effleura.clinical.access import access_episode
 from effleura.clinical.models import Addendum, NoteTemplate, SessionNote, TechniqueEntry
 from effleura.core.access import authorize
@@ -248,7 +248,7 @@ def _out(note: SessionNote, warnings=()) -> dict:
 )
 def list_episode_notes(request, episode_id: UUID):
     """The episode's session notes, newest first."""
-    _episode, found = notes.access_episode_notes(request.user, episode_id)
+    _episode, found = access.access_episode_notes(request.user, episode_id)
     return found
 
 
@@ -264,17 +264,17 @@ def create_note(request, payload: NoteCreate):
     if payload.episode is not None:
         episode = access_episode(request.user, payload.episode, key="clinical.write")
     if payload.template is not None:
-        template = notes.access_note_template(request.user, payload.template)
+        template = access.access_note_template(request.user, payload.template)
     start = notes.check_start_note(
         request.user, appointment=appointment, episode=episode, start=payload.start, template=template
     )
     note = notes.do_start_note(request.user, start)
-    return Status(201, _out(notes.access_note(request.user, note.public_id, audit_it=False)))
+    return Status(201, _out(access.access_note(request.user, note.public_id, audit_it=False)))
 
 
 @router.get("/notes/{uuid:note_id}", response={200: NoteOut, **ERRORS_WITH_ID}, url_name="note")
 def get_note(request, note_id: UUID):
-    return _out(notes.access_note(request.user, note_id))
+    return _out(access.access_note(request.user, note_id))
 
 
 @router.patch("/notes/{uuid:note_id}", response={200: NoteOut, **ERRORS_WITH_ID}, url_name="note")
@@ -282,7 +282,7 @@ def update_note(request, note_id: UUID, payload: NoteUpdate):
     """Change a draft (its author only). A technique screening rules out for this patient
     needs ``override_reason`` on its row (422 names the row and the condition otherwise);
     the total of the minutes may not pass the appointment's length plus 15 minutes."""
-    note = notes.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
     data = payload.model_dump(exclude_unset=True)
     for name in ("subjective", "objective", "assessment", "plan", "home_care_given"):
         if name in data and data[name] is None:
@@ -301,7 +301,7 @@ def update_note(request, note_id: UUID, payload: NoteUpdate):
 @router.delete("/notes/{uuid:note_id}", response={204: None, **ERRORS_WITH_ID}, url_name="note")
 def discard_note(request, note_id: UUID):
     """Discard a draft (its author only). A signed note is never deleted."""
-    note = notes.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
     notes.check_discard_draft(request.user, note)
     notes.do_discard_draft(request.user, note)
     return Status(204, None)
@@ -310,7 +310,7 @@ def discard_note(request, note_id: UUID):
 @router.post("/notes/{uuid:note_id}/sign", response={200: NoteOut, **ERRORS_WITH_ID}, url_name="note_sign")
 def sign_note(request, note_id: UUID, payload: SignIn):
     """Sign a draft (its author only): the note is locked; later changes are addenda."""
-    note = notes.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
     signing = notes.check_sign_note(request.user, note, complete_appointment=payload.complete_appointment)
     return _out(notes.do_sign_note(request.user, note, signing))
 
@@ -318,7 +318,7 @@ def sign_note(request, note_id: UUID, payload: SignIn):
 @router.post("/notes/{uuid:note_id}/addenda", response={201: AddendumOut, **ERRORS_WITH_ID}, url_name="note_addenda")
 def add_addendum(request, note_id: UUID, payload: AddendumIn):
     """Add an addendum to a signed note; any clinician may."""
-    note = notes.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
     text_ = notes.check_add_addendum(request.user, note, payload.text)
     addendum = notes.do_add_addendum(request.user, note, text_)
     return Status(201, addendum)
@@ -385,26 +385,26 @@ def _template_data(payload: TemplateIn) -> dict:
 
 @router.get("/note-templates", response={200: list[TemplateOut], **ERRORS}, url_name="note_templates")
 def list_templates(request):
-    return notes.access_note_templates(request.user)
+    return access.access_note_templates(request.user)
 
 
 @router.post("/note-templates", response={201: TemplateOut, 400: ErrorOut, **ERRORS}, url_name="note_templates")
 def create_template(request, payload: TemplateIn):
-    clean = notes.check_save_template(request.user, _template_data(payload))
-    return Status(201, notes.do_save_template(request.user, clean))
+    clean = note_templates.check_save_template(request.user, _template_data(payload))
+    return Status(201, note_templates.do_save_template(request.user, clean))
 
 
 @router.get(
     "/note-templates/{uuid:template_id}", response={200: TemplateOut, **ERRORS_WITH_ID}, url_name="note_template"
 )
 def get_template(request, template_id: UUID):
-    return notes.access_note_template(request.user, template_id)
+    return access.access_note_template(request.user, template_id)
 
 
 @router.patch(
     "/note-templates/{uuid:template_id}", response={200: TemplateOut, **ERRORS_WITH_ID}, url_name="note_template"
 )
 def update_template(request, template_id: UUID, payload: TemplateIn):
-    template = notes.access_note_template(request.user, template_id, key="clinical.write")
-    clean = notes.check_save_template(request.user, _template_data(payload), template)
-    return notes.do_save_template(request.user, clean, template)
+    template = access.access_note_template(request.user, template_id, key="clinical.write")
+    clean = note_templates.check_save_template(request.user, _template_data(payload), template)
+    return note_templates.do_save_template(request.user, clean, template)

@@ -22,15 +22,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.clinical.access import access_assessment, access_episode_assessments
 from effleura.clinical.assessment_rules import (
-    DEGREES_MAX,
-    FIELDS,
-    MAX_ROWS,
-    NOTE_MAX,
     RESULTS,
     SIDE_LABELS,
-    TEXT_FIELDS,
     below_normal,
     clean_assessment,
     movement_options,
@@ -40,34 +34,11 @@ from effleura.clinical.assessment_rules import (
     test_options,
     tone_options,
 )
-from effleura.clinical.bodychart import clean_body_marks
 from effleura.clinical.choices import AssessmentKind, EpisodeStatus, RecordStatus
 from effleura.clinical.models import Assessment, Episode
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, AuditOutcome
-
-# Some names moved to assessment_rules.py and access.py; the assessment pages, the API and
-# the tests still read them here.
-__all__ = [
-    "DEGREES_MAX",
-    "FIELDS",
-    "MAX_ROWS",
-    "NOTE_MAX",
-    "RESULTS",
-    "TEXT_FIELDS",
-    "access_assessment",
-    "access_episode_assessments",
-    "check_create_assessment",
-    "check_sign_assessment",
-    "check_update_assessment",
-    "clean_body_marks",
-    "do_create_assessment",
-    "do_sign_assessment",
-    "do_update_assessment",
-    "movement_options",
-    "normal_range",
-]
 
 RECORD_TYPE = "assessment"
 

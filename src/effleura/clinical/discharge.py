@@ -29,6 +29,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import parse_date, reject_unknown
+from effleura.scheduling import actions as scheduling
 
 SUMMARY_MAX = 10_000
 # The cancellation reason front desk and the patient's notice see: no clinical detail.
@@ -130,8 +131,6 @@ def goal_outcomes(goals) -> list[dict]:
 def do_discharge(actor, episode: Episode, clean: CleanDischarge, *, now=None) -> Discharge:
     """Discharge ``episode``: freeze outcomes and goals, cancel the visits still ahead of
     its plans' series, close its plans, all in one transaction with the audit event."""
-    from effleura.scheduling import actions as scheduling
-
     now = now or timezone.now()
     with transaction.atomic():
         locked = Episode.objects.select_for_update().select_related("patient").get(pk=episode.pk)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from effleura.clinical import knowledge
 from effleura.clinical.episodes import require_open
+from effleura.clinical.knowledge_records import SelfCareItem
 from effleura.clinical.models import Episode, HomeCareItem, HomeCarePlan
 from effleura.core import audit
 from effleura.core.access import authorize
@@ -75,11 +76,11 @@ class HomeCare:
         return not self.items and not self.introduction
 
 
-def library() -> list[knowledge.SelfCareItem]:
+def library() -> list[SelfCareItem]:
     return knowledge.selfcare()
 
 
-def library_by_category() -> list[tuple[str, list[knowledge.SelfCareItem]]]:
+def library_by_category() -> list[tuple[str, list[SelfCareItem]]]:
     groups: dict[str, list] = {}
     for item in library():
         groups.setdefault(item.category, []).append(item)

@@ -10,8 +10,7 @@ loads the knowledge base in ready(), so a broken file stops the start.
 
 This module holds the loaded knowledge base and answers questions about it; the accessors
 return the immutable records of clinical/knowledge_records.py, and callers never see the
-raw YAML. Reading and validating the files is clinical/knowledge_loading.py. The records,
-load() and KnowledgeError stay importable from here, as every caller reads them here.
+raw YAML. Reading and validating the files is clinical/knowledge_loading.py.
 """
 
 from __future__ import annotations
@@ -24,44 +23,18 @@ from django.conf import settings
 from effleura.clinical.knowledge_loading import load
 from effleura.clinical.knowledge_records import (
     DEFAULT_DIR,
-    FILES,
     ICD10_PATTERN,
     ConditionInfo,
     DiagnosisCode,
     KnowledgeBase,
-    KnowledgeError,
     Measure,
-    MeasureBand,
-    MeasureItem,
     PostureFinding,
     RomMovement,
-    Rule,
     SelfCareItem,
     SpecialTest,
     Technique,
     ToneFinding,
 )
-
-__all__ = [
-    "DEFAULT_DIR",
-    "FILES",
-    "ConditionInfo",
-    "DiagnosisCode",
-    "KnowledgeBase",
-    "KnowledgeError",
-    "Measure",
-    "MeasureBand",
-    "MeasureItem",
-    "PostureFinding",
-    "RomMovement",
-    "Rule",
-    "SelfCareItem",
-    "SpecialTest",
-    "Technique",
-    "ToneFinding",
-    "load",
-]
-
 
 # --- the loaded knowledge base ---------------------------------------------------------------
 

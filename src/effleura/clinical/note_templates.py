@@ -8,7 +8,6 @@ access_note_template) is in clinical/access.py.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from effleura.clinical.access import access_note_template, access_note_templates
 from effleura.clinical.models import NoteTemplate
 from effleura.clinical.note_rules import (
     TEMPLATE_NAME_MAX,
@@ -22,8 +21,6 @@ from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import clean_text, parse_uuid, reject_unknown
 from effleura.scheduling.models import Service
-
-__all__ = ["access_note_template", "access_note_templates", "check_save_template", "do_save_template", "templates_for"]
 
 TEMPLATE_RECORD_TYPE = "note_template"
 

@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from effleura.clinical import screening
-from effleura.clinical.access import access_episode_notes, access_note, current_history, note_query
+from effleura.clinical.access import current_history, note_query
 from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry
 from effleura.clinical.note_rules import (
@@ -45,14 +45,6 @@ from effleura.clinical.note_rules import (
     overrides_for,
     row_screening,
 )
-from effleura.clinical.note_templates import (
-    TEMPLATE_FIELDS,
-    access_note_template,
-    access_note_templates,
-    check_save_template,
-    do_save_template,
-    templates_for,
-)
 from effleura.core import audit, extension_points
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, AuditOutcome
@@ -61,18 +53,6 @@ from effleura.patients.models import Patient
 from effleura.scheduling import actions as scheduling_actions
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
-
-# Moved out, still importable from here: the note pages and API call them as notes.<name>.
-__all__ = [
-    "TEMPLATE_FIELDS",
-    "access_episode_notes",
-    "access_note",
-    "access_note_template",
-    "access_note_templates",
-    "check_save_template",
-    "do_save_template",
-    "templates_for",
-]
 
 RECORD_TYPE = "session_note"
 

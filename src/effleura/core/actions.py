@@ -2,7 +2,7 @@
 inside a transaction and audits."""
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ def check_revoke_api_token(actor: User, token_id) -> ApiToken:
     if token is None:
         raise ValidationError("That token does not exist.")
     if token.user_id != actor.pk and not permissions.has_permission(actor, "staff.manage"):
-        raise permissions.PermissionDenied("You can only revoke your own tokens.")
+        raise PermissionDenied("You can only revoke your own tokens.")
     return token
 
 

@@ -1,3 +1,4 @@
+from effleura.core.models import Practice
 from effleura.core.permissions import has_permission
 
 
@@ -14,8 +15,6 @@ class _Can:
 
 
 def effleura(request):
-    from effleura.core.models import Practice
-
     user = getattr(request, "user", None)
     practice = Practice.current()  # one query per page: name, and whether it is the demo
     return {

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from effleura.core import access, actions, audit
 from effleura.core.choices import AuditAction, AuditOutcome, Role
-from effleura.core.forms import ApiTokenForm
+from effleura.core.forms import ApiTokenForm, apply_errors
 from effleura.core.middleware import is_api
 from effleura.core.models import Practice, User
 
@@ -122,11 +122,10 @@ def _staff_form(request, member):
             )
             saved = actions.do_save_staff(request.user, user=member, fields=data, password=password)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+            if password and not hasattr(exc, "error_dict"):
+                form.add_error("password", exc)  # the password validators' refusal
             else:
-                form.add_error("password" if password else None, exc)
+                apply_errors(form, exc)
         else:
             messages.success(request, f"Saved {saved.display_name}.")
             return redirect("core:staff_list")

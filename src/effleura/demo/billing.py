@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from effleura.billing import charges as charge_actions
 from effleura.billing import claims as claim_actions
-from effleura.billing import ledger, packages, policies, setup
+from effleura.billing import invoices, packages, payments, policies, setup
 from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceStatus, PaymentMethod
 from effleura.billing.models import Charge, Invoice, Payer, Payment, ProcedureCode
 from effleura.core import actions as core_actions
@@ -82,7 +82,7 @@ PAYER_FEES = _SETUP["payer_fees"]
 SERVICE_FEES = _SETUP["service_fees"]
 PLANS = _SETUP["plans"]
 
-# The clinical demo's stories (demo/clinical.py STORIES) by scenario (demo/scenarios.py).
+# The clinical demo's stories (demo/clinical_stories.py STORIES) by scenario (demo/scenarios.py).
 INSURED_SCENARIOS = ("low_back", "neck_desk", "tension_headache", "sciatica", "recent_surgery")
 PACKAGE_SCENARIOS = {"stress": 0, "varicose_veins": 1}  # scenario -> PLANS index
 SELF_PAY_SCENARIOS = ("stress", "varicose_veins", "raynauds", "cancer_treatment", "whiplash", "fibromyalgia")
@@ -281,19 +281,19 @@ class _Ledger:
 
     def _dated(self, clean: dict, on: datetime.date) -> Invoice:
         on = min(on, self.today)
-        clean["issued_on"], clean["due_on"] = on, on + datetime.timedelta(days=ledger.DUE_DAYS)
+        clean["issued_on"], clean["due_on"] = on, on + datetime.timedelta(days=invoices.DUE_DAYS)
         return clean
 
     def visit_invoice(self, charge: Charge, on: datetime.date) -> Invoice:
         patient = charge.patient
-        clean = ledger.check_issue_visit_invoice(self.desk, patient, {"charge": charge})
+        clean = invoices.check_issue_visit_invoice(self.desk, patient, {"charge": charge})
         self.invoices += 1
-        return ledger.do_issue_invoice(self.desk, patient, self._dated(clean, on))
+        return invoices.do_issue_invoice(self.desk, patient, self._dated(clean, on))
 
     def period_invoice(self, patient, start, end, on: datetime.date) -> Invoice:
-        clean = ledger.check_issue_period_invoice(self.desk, patient, {"start": start, "end": end})
+        clean = invoices.check_issue_period_invoice(self.desk, patient, {"start": start, "end": end})
         self.invoices += 1
-        return ledger.do_issue_invoice(self.desk, patient, self._dated(clean, on))
+        return invoices.do_issue_invoice(self.desk, patient, self._dated(clean, on))
 
     def pay(self, patient, amount, on: datetime.date, invoices=(), method: str = "", note: str = "") -> Payment:
         data = {
@@ -308,7 +308,7 @@ class _Ledger:
         elif data["method"] == PaymentMethod.TRANSFER:
             data["reference"] = f"DEMO-TRF-{2000 + self.payments}"
         self.payments += 1
-        return ledger.do_take_payment(self.desk, patient, ledger.check_take_payment(self.desk, patient, data))
+        return payments.do_take_payment(self.desk, patient, payments.check_take_payment(self.desk, patient, data))
 
     def claim(self, charge: Charge, moves: list[tuple[str, int, dict]]) -> None:
         """Create a claim for ``charge`` and move it: (status, days after the visit, data)."""
@@ -454,8 +454,8 @@ def _self_pay(book: _Ledger, charges: list[Charge], today: datetime.date) -> Non
                 # credit, part of it is refunded and the rest stays as credit.
                 reason = "Fee waived: the session was cut short by a fire-alarm drill (demo)."
                 billing = book.billing
-                ledger.do_void_invoice(
-                    billing, invoice, ledger.check_void_invoice(billing, invoice, {"reason": reason})
+                invoices.do_void_invoice(
+                    billing, invoice, invoices.check_void_invoice(billing, invoice, {"reason": reason})
                 )
                 charge.refresh_from_db()
                 charge_actions.do_void_charge(
@@ -468,7 +468,7 @@ def _self_pay(book: _Ledger, charges: list[Charge], today: datetime.date) -> Non
                         "method": PaymentMethod.CARD,
                         "reason": "Half of the waived fee back to the card; the rest kept as credit at her request.",
                     }
-                    ledger.do_refund(billing, charge.patient, ledger.check_refund(billing, charge.patient, data))
+                    payments.do_refund(billing, charge.patient, payments.check_refund(billing, charge.patient, data))
                     refunded = True
 
 

@@ -14,7 +14,8 @@ demo patients who have a health history.
   outcomes frozen.
 
 The stories themselves (who, what was found, what was done, the note text, how the scores
-move) are data: demo/clinical.yaml, read once into Story records when this module loads.
+move) are data: demo/clinical.yaml, read into Story records by demo/clinical_stories.py,
+which also holds the pure arithmetic that spreads a story over its visits.
 
 Called once by effleura.demo.data.load_demo() inside its transaction, after the
 scheduling demo (demo/scheduling.py), whose completed appointments the notes document.
@@ -34,20 +35,42 @@ visit's target score and scored by clinical/scoring.py through the measure actio
 import datetime
 import random
 from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-import yaml
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.clinical import assessments, discharge, episodes, homecare, knowledge, measures, notes, plans, scoring
+from effleura.clinical import (
+    assessments,
+    discharge,
+    episodes,
+    homecare,
+    knowledge,
+    measures,
+    notes,
+    plans,
+    scoring,
+)
 from effleura.clinical.choices import AssessmentKind, GoalDirection, GoalStatus
 from effleura.clinical.models import Episode, OutcomeMeasurement, SessionNote
 from effleura.core.choices import Role
+from effleura.demo.clinical_stories import (
+    STEADY,
+    STORIES,
+    Measure,
+    Story,
+    answers_for,
+    at,
+    between,
+    eased,
+    note_minutes,
+    rom_key,
+    rom_label,
+    spread_days,
+)
 from effleura.demo.scenarios import scenario_of
 from effleura.demo.scheduling import HOSPITAL, TZ
-from effleura.patients.choices import ConsentKind, PatientStatus
+from effleura.patients.choices import ConsentKind
 from effleura.patients.models import HealthHistory, PatientConsent
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
@@ -57,7 +80,6 @@ SEED = 2026
 MLD_SERVICE = "Manual lymphatic drainage"
 MLD = "lymphatic_drainage"
 OPENED, PLANNED, MID_COURSE, DISCHARGED = "opened", "planned", "mid_course", "discharged"
-STEADY, PLATEAU = "steady", "plateau"
 MAX_NOTES = 8
 
 
@@ -67,227 +89,6 @@ class ClinicalDemo:
     episodes: int
     notes: int
     measurements: int
-
-
-# The stories -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Measure:
-    """An outcome measure of a story: where it starts, where the episode stands at its last
-    measurement, and the plan's target. PSFS: one rating per activity in ``labels``."""
-
-    key: str
-    baseline: float | tuple
-    current: float | tuple
-    target: float
-    labels: tuple = ()
-
-
-@dataclass(frozen=True)
-class Rom:
-    """The range of motion the plan's goal measures (knowledge-base joint and movement)."""
-
-    joint: str
-    movement: str
-    side: str
-    baseline: int
-    current: int
-    target: int
-
-
-@dataclass(frozen=True)
-class Row:
-    """A technique row of the story's notes; ``weight`` shares out the session's minutes;
-    ``late`` is the pressure once the tissue tolerates more; ``override`` the reason to
-    chart it where screening asks for one."""
-
-    technique: str
-    weight: int
-    regions: tuple
-    pressure: str
-    position: str
-    late: str = ""
-    notes: str = ""
-    override: str = ""
-
-
-@dataclass(frozen=True)
-class Story:
-    key: str
-    scenario: str  # the demo/scenarios.py scenario of the patient it happens to
-    stage: str
-    title: str
-    status: str = PatientStatus.ACTIVE  # the patient's status
-    same_patient_as: str = ""  # another story's key: a second episode of that patient
-    weeks_ago: int = 0  # mid-course and discharged: opened this many weeks before today
-    course_weeks: int = 0  # discharged: weeks from opening to discharge
-    notes: int = 0
-    measurements: int = 4
-    curve: str = STEADY
-    codes: tuple = ()
-    techniques: tuple = ()
-    modalities: tuple = ()
-    pressure: tuple = ("light", "moderate")
-    per_week: int = 1
-    plan_weeks: int = 6
-    minutes: int = 60
-    measures: tuple = ()
-    rom: Rom | None = None
-    judged_goal: str = ""
-    posture: tuple = ()
-    rom_rows: tuple = ()  # other readings of the initial assessment: (joint, movement, side, degrees)
-    tone: tuple = ()
-    tests: tuple = ()
-    marks: tuple = ()  # the initial body chart: (region, symbol, intensity)
-    palpation: str = ""
-    limitations: str = ""
-    impression: str = ""
-    rows: tuple = ()
-    subjective: tuple = ("", "", "")  # early, middle, late in the course
-    objective: tuple = ("", "", "")
-    assessment: tuple = ("", "", "")
-    plan_text: tuple = ("", "", "")
-    home_care: tuple = ()  # (library key, dosage or "", notes)
-    home_care_intro: str = ""
-    home_care_summary: str = ""
-    addendum: str = ""
-    discharge: tuple = ()  # (reason, summary)
-    goal_status: dict = field(default_factory=dict)  # discharged: measure key ("" = judged) -> status
-
-
-# The stories, read from clinical.yaml -----------------------------------------------------------
-
-STORIES_FILE = Path(__file__).with_name("clinical.yaml")
-# What a finding of the initial assessment holds when the file leaves it out.
-_FINDING_DEFAULTS = {
-    "posture": {"side": "", "note": ""},
-    "tone": {"side": "", "note": ""},
-    "tests": {"note": ""},
-}
-_LISTS_OF_LISTS = ("rom_rows", "marks", "home_care")
-
-
-def _tuples(value):
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
-def _story(entry: dict) -> Story:
-    data = dict(entry)
-    for name, defaults in _FINDING_DEFAULTS.items():
-        data[name] = tuple(defaults | finding for finding in data.get(name, ()))
-    data["measures"] = tuple(Measure(**{k: _tuples(v) for k, v in m.items()}) for m in data.get("measures", ()))
-    if data.get("rom"):
-        data["rom"] = Rom(**data["rom"])
-    data["rows"] = tuple(Row(**{k: _tuples(v) for k, v in row.items()}) for row in data.get("rows", ()))
-    for name, value in data.items():
-        if isinstance(value, list):
-            data[name] = _tuples(value)
-    return Story(**data)
-
-
-def load_stories(path: Path = STORIES_FILE) -> tuple[Story, ...]:
-    """The stories of clinical.yaml, in the file's order."""
-    with open(path, encoding="utf-8") as fh:
-        return tuple(_story(entry) for entry in yaml.safe_load(fh)["stories"])
-
-
-STORIES = load_stories()
-
-
-# Building blocks (pure) -------------------------------------------------------------------------
-
-
-def allocate(total: int, weights, low: int, high: int) -> list[int]:
-    """Whole numbers from ``low`` to ``high``, one per weight, summing to ``total`` and
-    shared out as the weights say (the most behind gets the next unit)."""
-    n = len(weights)
-    values = [low] * n
-    remaining = total - low * n
-    if not 0 <= remaining <= (high - low) * n:
-        raise ValueError(f"{total} cannot be shared over {n} items from {low} to {high}")
-    whole = sum(weights)
-    for _ in range(remaining):
-        open_items = [i for i in range(n) if values[i] < high]
-        i = max(open_items, key=lambda i: (weights[i] / whole * (remaining + low * n)) - values[i])
-        values[i] += 1
-    return values
-
-
-def answers_for(measure: str, value, weights) -> list[int]:
-    """Questionnaire answers that score (about) ``value`` (PSFS: a rating per activity)."""
-    spec = scoring.SPECS[measure]
-    if measure == "nprs":
-        return [round(value)]
-    if measure == "psfs":
-        return [round(v) for v in value]
-    if measure in ("odi", "ndi"):
-        return allocate(round(value / 2), weights, 0, 5)
-    if measure == "quickdash":
-        total = min(55, max(11, round(11 * (value / 25 + 1))))
-        return allocate(total, weights, 1, 5)
-    if measure == "lefs":
-        return allocate(round(value), weights, 0, 4)
-    raise ValueError(f"no answers for {spec.key}")
-
-
-def eased(fraction: float, curve: str) -> float:
-    """How far along the way from baseline to current a visit is: quick gains early, then
-    slower (steady) or none at all after the middle (plateau)."""
-    if curve == PLATEAU:
-        return min(1.0, fraction / 0.55) ** 0.8
-    return 1 - (1 - fraction) ** 1.6
-
-
-def between(start, end, share: float):
-    if isinstance(start, tuple):
-        return tuple(between(s, e, share) for s, e in zip(start, end, strict=True))
-    return start + (end - start) * share
-
-
-def note_minutes(rows: tuple, total: int) -> list[tuple[Row, int]]:
-    """Share ``total`` minutes over the rows by weight; rows that would get under 3
-    minutes are left out (a short bedside visit does less)."""
-    chosen = list(rows)
-    while len(chosen) > 1:
-        whole = sum(r.weight for r in chosen)
-        smallest = min(chosen, key=lambda r: r.weight)
-        if total * smallest.weight / whole >= 3:
-            break
-        chosen.remove(smallest)
-    minutes = allocate(total, [r.weight for r in chosen], 1, 240)
-    return list(zip(chosen, minutes, strict=True))
-
-
-def spread_days(first: datetime.date, last: datetime.date, count: int, busy: set) -> list[datetime.date]:
-    """``count`` visit days from ``first`` on, evenly spaced up to about ``last`` (the visits
-    that follow keep the rhythm), never a Sunday nor a day in ``busy`` (the patient's
-    appointments); ``first`` (or the nearest free day) is the first of them. Fewer when the
-    calendar is too full."""
-    span = (last - first).days
-    days: list[datetime.date] = []
-    for n in range(count):
-        wanted = first + datetime.timedelta(days=round(span * n / count))
-        for shift in (0, 1, -1, 2, -2, 3, -3):
-            day = wanted + datetime.timedelta(days=shift)
-            if first <= day <= last and day not in days and day not in busy and day.weekday() != 6:
-                days.append(day)
-                break
-    return sorted(days)
-
-
-def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=TZ)
-
-
-def _rom_key(rom: Rom) -> str:
-    movement = assessments.movement_options()[(rom.joint, rom.movement)]
-    return plans.rom_measure_key(movement, rom.side)
-
-
-def _rom_label(rom: Rom) -> str:
-    movement = assessments.movement_options()[(rom.joint, rom.movement)]
-    return movement.label + (f" ({rom.side})" if rom.side else "")
 
 
 # Loading -------------------------------------------------------------------------------------
@@ -486,8 +287,8 @@ class _Loader:
                 words = f"{spec.name} from {baseline:g}{unit} to {better} {m.target:g}{unit}"
             goals.append(self._goal(words, m.key, baseline, m.target, target_date))
         rom = story.rom
-        words = f"{_rom_label(rom)} from {rom.baseline}° to {rom.target}°"
-        goals.append(self._goal(words, _rom_key(rom), rom.baseline, rom.target, target_date))
+        words = f"{rom_label(rom)} from {rom.baseline}° to {rom.target}°"
+        goals.append(self._goal(words, rom_key(rom), rom.baseline, rom.target, target_date))
         if story.judged_goal:
             goals.append({"description": story.judged_goal, "target_date": target_date})
         return goals
@@ -580,7 +381,7 @@ class _Loader:
             signed = appointment.end + datetime.timedelta(minutes=20)
         else:
             total = story.minutes - 5
-            signed = _at(visit.day, 17, 30)
+            signed = at(visit.day, 17, 30)
         rows = [r for r in story.rows if not (bedside and r.technique in self.modality_keys)]
         phase = min(2, 3 * i // n)
         techniques = []
@@ -645,7 +446,7 @@ class _Loader:
     def reassess(self, story: Story, episode: Episode, therapist, plan, day, share: float) -> None:
         rom = story.rom
         degrees = round(between(rom.baseline, rom.current, share))
-        parts = [f"{_rom_label(rom)} {rom.baseline}° → {degrees}°"]
+        parts = [f"{rom_label(rom)} {rom.baseline}° → {degrees}°"]
         for m in story.measures:
             weights = self.weights(story, m)
             before = self.score(m.key, m.baseline, weights)
@@ -668,7 +469,7 @@ class _Loader:
         on = min(last_day + datetime.timedelta(days=3), self.yesterday)
         data = {"reason": reason, "summary": summary, "discharged_on": on}
         clean = discharge.check_discharge(therapist, episode, data)
-        discharge.do_discharge(therapist, episode, clean, now=_at(on, 17))
+        discharge.do_discharge(therapist, episode, clean, now=at(on, 17))
 
 
 def load_clinical_demo(staff: dict, patients: list, today: datetime.date | None = None) -> ClinicalDemo:

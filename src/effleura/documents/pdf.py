@@ -21,6 +21,8 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from effleura.core.models import Practice
+
 log = logging.getLogger(__name__)
 
 # The letterhead every document extends; its stylesheet is documents/letterhead.css.
@@ -84,8 +86,6 @@ def _make_fetcher(base_url: str):
 def render_html(template_name: str, context: dict) -> str:
     """The document's HTML, with the letterhead's defaults filled in: ``practice``
     (core.models.Practice.current()) and ``document_date`` (today)."""
-    from effleura.core.models import Practice
-
     full = {"practice": None, "document_date": None, **context}
     if full["practice"] is None:
         full["practice"] = Practice.current()

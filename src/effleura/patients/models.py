@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from effleura.core.models import PublicIdModel
+from effleura.patients import history
 from effleura.patients.choices import (
     ConsentKind,
     ContactMethod,
@@ -144,9 +145,7 @@ class HealthHistory(PublicIdModel):
     @property
     def screening_conditions(self) -> list[str]:
         """Ticked conditions plus those the answers imply today (patients/history.py)."""
-        from effleura.patients.history import screening_conditions
-
-        return screening_conditions(self, timezone.localdate())
+        return history.screening_conditions(self, timezone.localdate())
 
 
 class ConsentDocument(PublicIdModel):

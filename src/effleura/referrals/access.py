@@ -2,16 +2,21 @@
 the permission table (core.access.authorize) and writes the audit event; every list is a
 bounded number of queries whatever its length."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 
+from effleura.clinical.models import Episode
 from effleura.core import audit
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
+from effleura.core.permissions import has_permission
 from effleura.core.text import printable
 from effleura.core.values import as_uuid
 from effleura.patients.access import access_patient
-from effleura.referrals.models import Referral, ReferringProvider
+from effleura.patients.models import Patient
+from effleura.referrals.choices import ReportStatus
+from effleura.referrals.models import Referral, ReferringProvider, Report
 
 SEARCH_LIMIT = 20
 PROVIDER_PAGE = 200
@@ -110,8 +115,6 @@ def access_referral_original(user, referral_id) -> Referral:
 def patient_episodes(user, patient) -> list:
     """The patient's episodes to link a referral to; only for those who may see the clinical
     record (episode titles are clinical). One query."""
-    from effleura.core.permissions import has_permission
-
     if not has_permission(user, "clinical.view"):
         return []
     return list(patient.episodes.order_by("-opened_on", "-id"))
@@ -150,15 +153,6 @@ def access_permission_form(user, patient_id=None):
 
 
 # Reports --------------------------------------------------------------------------------
-# Appended with their own imports so the top of this file stays as it is.
-
-from django.core.exceptions import ValidationError  # noqa: E402
-
-from effleura.clinical.models import Episode  # noqa: E402
-from effleura.core import values as core_values  # noqa: E402
-from effleura.patients.models import Patient  # noqa: E402
-from effleura.referrals.choices import ReportStatus  # noqa: E402
-from effleura.referrals.models import Report  # noqa: E402
 
 
 def report_query():
@@ -171,7 +165,7 @@ def report_query():
 def access_report(user, report_id, *, key: str = "report.view") -> Report:
     """The report ``report_id`` if ``user`` may use it under ``key``. A refused user learns
     nothing (refused before the look-up says whether it exists)."""
-    report_id = core_values.as_uuid(report_id, "report")
+    report_id = as_uuid(report_id, "report")
     report = report_query().filter(public_id=report_id).first()
     authorize(user, key, patient_id=report.episode.patient.public_id if report else None, record_id=report_id)
     if report is None:
@@ -182,7 +176,7 @@ def access_report(user, report_id, *, key: str = "report.view") -> Report:
 
 def access_episode_for_reports(user, episode_id, *, key: str = "report.view") -> Episode:
     """The episode ``episode_id`` for its reports (audited under ``key``)."""
-    episode_id = core_values.as_uuid(episode_id, "episode")
+    episode_id = as_uuid(episode_id, "episode")
     episode = Episode.objects.select_related("patient", "therapist").filter(public_id=episode_id).first()
     authorize(user, key, patient_id=episode.patient.public_id if episode else None, record_id=episode_id)
     if episode is None:
@@ -192,7 +186,7 @@ def access_episode_for_reports(user, episode_id, *, key: str = "report.view") ->
 
 
 def access_patient_for_reports(user, patient_id) -> Patient:
-    patient_id = core_values.as_uuid(patient_id, "patient")
+    patient_id = as_uuid(patient_id, "patient")
     authorize(user, "report.view", patient_id=patient_id, record_id=patient_id)
     patient = Patient.objects.filter(public_id=patient_id).first()
     if patient is None:
@@ -203,7 +197,7 @@ def access_patient_for_reports(user, patient_id) -> Patient:
 
 def access_report_pdf(user, report_id) -> Report:
     """The signed report for printing: report.print, audited as PRINT. A draft is not printed."""
-    report_id = core_values.as_uuid(report_id, "report")
+    report_id = as_uuid(report_id, "report")
     report = report_query().filter(public_id=report_id).first()
     patient_id = report.episode.patient.public_id if report else None
     authorize(user, "report.print", patient_id=patient_id, record_id=report_id)

@@ -16,6 +16,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, WholeNumber, text
+from effleura.patients.access import access_patient
 from effleura.referrals import access, providers, referral_actions
 from effleura.referrals.models import Referral, ReferringProvider
 
@@ -226,8 +227,6 @@ def list_referrals(request, patient_id: UUID):
 )
 def create_referral(request, patient_id: UUID, payload: ReferralCreate):
     """Record a referral (JSON; attach the scanned original with POST …/original)."""
-    from effleura.patients.access import access_patient
-
     patient = access_patient(request.user, patient_id, key="referral.manage", audit_it=False)
     clean = referral_actions.check_save_referral(request.user, patient, _referral_data(payload))
     return Status(201, referral_actions.do_save_referral(request.user, patient, clean))

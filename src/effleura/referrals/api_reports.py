@@ -16,8 +16,9 @@ from pydantic import Field
 
 from effleura.core.api_schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, text
 from effleura.documents.pdf import pdf_response
-from effleura.referrals import reports
+from effleura.referrals import access, report_sending, reports
 from effleura.referrals.models import Report, ReportDelivery
+from effleura.referrals.report_pdf import PDF_TEMPLATE, pdf_context, pdf_filename
 
 router = Router(tags=["referrals: reports"])
 
@@ -36,7 +37,9 @@ class ReportPatch(InputSchema):
 
 class SendIn(InputSchema):
     method: Literal["email", "fax", "hand", "post"]
-    to: text(reports.TO_MAX) = Field("", description="Email address, fax number or person; the provider's by default.")
+    to: text(report_sending.TO_MAX) = Field(
+        "", description="Email address, fax number or person; the provider's by default."
+    )
 
 
 class DeliveryOut(Schema):
@@ -95,7 +98,7 @@ class ReportOut(Schema):
 
 
 def _fresh(report: Report) -> Report:
-    return reports._report_query().get(pk=report.pk)
+    return access.report_query().get(pk=report.pk)
 
 
 @router.get(
@@ -103,7 +106,7 @@ def _fresh(report: Report) -> Report:
 )
 def list_reports(request, episode_id: UUID):
     """The episode's reports, newest first."""
-    episode = reports.access_episode_for_reports(request.user, episode_id)
+    episode = access.access_episode_for_reports(request.user, episode_id)
     return reports.reports_of_episode(episode)
 
 
@@ -112,7 +115,7 @@ def list_reports(request, episode_id: UUID):
 )
 def create_report(request, episode_id: UUID, payload: ReportIn):
     """Generate a draft from the plan, signed notes, completed visits and measures of the period."""
-    episode = reports.access_episode_for_reports(request.user, episode_id, key="report.write")
+    episode = access.access_episode_for_reports(request.user, episode_id, key="report.write")
     data = payload.model_dump(exclude_none=True)
     if "referral_id" in data:
         data["referral"] = data.pop("referral_id")
@@ -122,13 +125,13 @@ def create_report(request, episode_id: UUID, payload: ReportIn):
 
 @router.get("/reports/{uuid:report_id}", response={200: ReportOut, **ERRORS_WITH_ID}, url_name="report")
 def get_report(request, report_id: UUID):
-    return reports.access_report(request.user, report_id)
+    return access.access_report(request.user, report_id)
 
 
 @router.patch("/reports/{uuid:report_id}", response={200: ReportOut, **ERRORS_WITH_ID}, url_name="report")
 def update_report(request, report_id: UUID, payload: ReportPatch):
     """Edit a draft's summary and recommendations (its author only)."""
-    report = reports.access_report(request.user, report_id, key="report.write")
+    report = access.access_report(request.user, report_id, key="report.write")
     clean = reports.check_update_report(request.user, report, payload.model_dump(exclude_unset=True))
     return _fresh(reports.do_update_report(request.user, report, clean))
 
@@ -136,9 +139,9 @@ def update_report(request, report_id: UUID, payload: ReportPatch):
 @router.post("/reports/{uuid:report_id}/sign", response={200: ReportOut, **ERRORS_WITH_ID}, url_name="report_sign")
 def sign_report(request, report_id: UUID):
     """Sign the draft (its author only): it is frozen from now on."""
-    report = reports.access_report(request.user, report_id, key="report.write")
-    reports.check_sign_report(request.user, report)
-    return _fresh(reports.do_sign_report(request.user, report))
+    report = access.access_report(request.user, report_id, key="report.write")
+    report_sending.check_sign_report(request.user, report)
+    return _fresh(report_sending.do_sign_report(request.user, report))
 
 
 @router.post("/reports/{uuid:report_id}/send", response={201: DeliveryOut, **ERRORS_WITH_ID}, url_name="report_send")
@@ -146,8 +149,8 @@ def send_report(request, report_id: UUID, payload: SendIn):
     """Email the signed PDF (queued; the delivery records when it left), or record a fax,
     hand-over or post. Audited as an export."""
     # Read under report.view: do_send_report checks report.send and audits the export once.
-    report = reports.access_report(request.user, report_id)
-    delivery = reports.do_send_report(
+    report = access.access_report(request.user, report_id)
+    delivery = report_sending.do_send_report(
         request.user, report, payload.method, payload.to, base_url=request.build_absolute_uri("/")
     )
     return Status(201, delivery)
@@ -161,7 +164,5 @@ def send_report(request, report_id: UUID, payload: SendIn):
 )
 def report_pdf(request, report_id: UUID):
     """The signed report as a PDF on the letterhead (audited as a print); 422 for a draft."""
-    report = reports.access_report_pdf(request.user, report_id)
-    return pdf_response(
-        request, reports.PDF_TEMPLATE, reports.pdf_context(report), filename=reports.pdf_filename(report)
-    )
+    report = access.access_report_pdf(request.user, report_id)
+    return pdf_response(request, PDF_TEMPLATE, pdf_context(report), filename=pdf_filename(report))

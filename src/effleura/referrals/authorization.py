@@ -22,6 +22,8 @@ from django.conf import settings
 
 from effleura.referrals.choices import AuthorizationState
 from effleura.referrals.models import Referral
+from effleura.scheduling.choices import AppointmentStatus
+from effleura.scheduling.models import Appointment
 
 RUNNING_OUT_VISITS = 2
 RUNNING_OUT_DAYS = 7
@@ -116,8 +118,6 @@ def _window_bounds(first: datetime.date, last: datetime.date) -> tuple[datetime.
 def visit_dates(patient_ids, first: datetime.date, last: datetime.date, statuses) -> dict:
     """patient id -> sorted local start dates of their appointments with one of
     ``statuses`` from ``first`` to ``last`` (local dates, inclusive). One query."""
-    from effleura.scheduling.models import Appointment
-
     found: dict = {pid: [] for pid in patient_ids}
     if not found:
         return found
@@ -140,8 +140,6 @@ def _count_in(dates, referral) -> int:
 
 def statuses_for_referrals(referrals, today: datetime.date) -> list[tuple]:
     """[(referral, Status)] for the given referrals, in their order. One query."""
-    from effleura.scheduling.choices import AppointmentStatus
-
     referrals = list(referrals)
     if not referrals:
         return []
@@ -165,8 +163,6 @@ def statuses_for_referrals(referrals, today: datetime.date) -> list[tuple]:
 def visits_used(referral) -> int:
     """The patient's completed appointments whose local start date is within the referral's
     validity (valid_from to valid_until, inclusive)."""
-    from effleura.scheduling.choices import AppointmentStatus
-
     dates = visit_dates([referral.patient_id], referral.valid_from, referral.valid_until, [AppointmentStatus.COMPLETED])
     return len(dates[referral.patient_id])
 

@@ -8,8 +8,7 @@ and recommendations, then signs it: a signed report is frozen. A discharge summa
 the same way from the episode's Discharge (its frozen outcomes and goals).
 
 This module writes reports. Reading them goes through referrals/access.py; signing and
-sending is referrals/report_sending.py; the PDF is referrals/report_pdf.py. Their public
-names are importable from here too, because the report pages and API use them all.
+sending is referrals/report_sending.py; the PDF is referrals/report_pdf.py.
 Printing the signed report (PDF on the letterhead) is audited as PRINT; sending it
 (email with the PDF attached through a django-tasks task, or recorded as faxed, handed
 over or posted) is audited as EXPORT. Reports carry clinical content: clinicians only
@@ -45,45 +44,15 @@ from effleura.core.choices import AuditAction
 from effleura.core.values import as_uuid, parse_date, reject_unknown
 from effleura.patients.models import Patient
 from effleura.referrals.access import (
-    access_episode_for_reports,
-    access_patient_for_reports,
-    access_report,
-    access_report_pdf,
     report_query,
 )
 from effleura.referrals.choices import ReportKind, ReportStatus
 from effleura.referrals.models import Referral, Report
-from effleura.referrals.report_pdf import PDF_TEMPLATE, pdf_context, pdf_filename, render_report_pdf
 from effleura.referrals.report_sending import (
-    TO_MAX,
-    check_send_report,
-    check_sign_report,
-    default_recipient,
-    do_send_report,
-    do_sign_report,
     require_editable,
 )
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
-
-# Moved out, still importable from here (see the module's docstring).
-__all__ = [
-    "PDF_TEMPLATE",
-    "TO_MAX",
-    "access_episode_for_reports",
-    "access_patient_for_reports",
-    "access_report",
-    "access_report_pdf",
-    "check_send_report",
-    "check_sign_report",
-    "default_recipient",
-    "do_send_report",
-    "do_sign_report",
-    "pdf_context",
-    "pdf_filename",
-    "render_report_pdf",
-]
-_report_query = report_query  # the reports API refreshes a report with it
 
 TEXT_MAX = 10_000
 GOAL_LABELS = dict(GoalStatus.choices)

@@ -14,8 +14,6 @@ from effleura.patients import access as patient_access
 from effleura.patients.consent import consent_statuses
 from effleura.patients.models import PatientConsent
 
-__all__ = ["Flag", "apply", "consent_badges"]
-
 
 def apply(user, appointments) -> None:
     """Give every appointment its ``flags`` list from every registered provider."""

@@ -15,7 +15,6 @@ https://www.rfc-editor.org/rfc/rfc5545 (iCalendar); REFRESH-INTERVAL is RFC 7986
 
 import datetime
 import secrets
-import uuid
 
 import icalendar
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +26,7 @@ from effleura.core import audit, permissions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.models import hash_token
+from effleura.core.values import as_uuid
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, CalendarFeed
 
@@ -129,11 +129,7 @@ def do_create_feed(actor) -> tuple[CalendarFeed, str]:
 def check_revoke_feed(actor, feed_id) -> CalendarFeed:
     """A practitioner revokes their own feed; an owner may revoke anyone's (a leaver's)."""
     authorize(actor, "calendar_feed.manage", record_id=feed_id)
-    try:
-        feed_id = feed_id if isinstance(feed_id, uuid.UUID) else uuid.UUID(str(feed_id))
-    except ValueError:
-        raise Http404("No such calendar feed.") from None
-    feed = CalendarFeed.objects.filter(public_id=feed_id).first()
+    feed = CalendarFeed.objects.filter(public_id=as_uuid(feed_id, "calendar feed")).first()
     if feed is None:
         raise Http404("No such calendar feed.")
     if feed.practitioner_id != actor.pk and not permissions.has_permission(actor, "staff.manage"):

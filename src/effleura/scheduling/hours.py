@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from effleura.core.access import authorize
+from effleura.core.values import merge_fields, parse_date, parse_time
 from effleura.scheduling.choices import HOLDS_TIME
 from effleura.scheduling.models import Appointment, ScheduleException, TimeOff, WorkingHours
 from effleura.scheduling.setup import (
@@ -32,9 +33,6 @@ from effleura.scheduling.setup import (
     get_by_public_id,
     hhmm,
     lock_practitioner,
-    merge_fields,
-    parse_date,
-    parse_time,
     save_and_audit,
 )
 

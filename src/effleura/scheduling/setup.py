@@ -30,7 +30,7 @@ from effleura.core import audit, values
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, Role
 from effleura.core.resources import changed_fields, delete_record, get_record, save_record
-from effleura.core.values import as_uuid, merge_fields, parse_date, parse_time  # noqa: F401 (hours.py)
+from effleura.core.values import as_uuid, merge_fields, parse_time
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import (
     Appointment,

@@ -1,7 +1,7 @@
 """The ledger: a charge per visit (from its signed note), invoices, payments and how
 payments are applied to invoices.
 
-Balances are read, never stored (billing/ledger.py): an invoice's paid amount is the sum
+Balances are read, never stored (billing/balances.py): an invoice's paid amount is the sum
 of its allocations; a patient's credit is what they paid less refunds less what was
 applied to invoices. So invoiced = paid + outstanding holds by construction and the tests
 prove it.

@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.db import models
 
-from effleura.core.values import CENT  # noqa: F401  (billing's modules take it from here)
 from effleura.core.values import MONEY_MAX_DIGITS as MAX_DIGITS
 
 

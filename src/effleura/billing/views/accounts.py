@@ -2,9 +2,9 @@
 
 The billing desk, a patient's account (invoices, payments, packages, visits to invoice,
 and the forms to take a payment, invoice, refund and sell a package), an invoice with its
-printable PDF (invoice or receipt). Thin: parse, access_*, check_*/do_* (billing/ledger.py,
-billing/packages.py), render. A refused form goes back to the page it came from with the
-reasons as messages.
+printable PDF (invoice or receipt). Thin: parse, access_*, check_*/do_* (billing/invoices.py,
+payments.py, packages.py), render. A refused form goes back to the page it came from with
+the reasons as messages.
 """
 
 from django.contrib import messages
@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from effleura.billing import ledger, packages
+from effleura.billing import access, invoices, ledger, packages, payments
 from effleura.billing.choices import PaymentMethod
 from effleura.billing.models import PackagePlan
 from effleura.core.permissions import has_permission
@@ -40,7 +40,7 @@ def _to_account(patient):
 
 def home(request):
     """The billing desk."""
-    context = ledger.access_desk(request.user)
+    context = access.access_desk(request.user)
     return render(request, "billing/accounts/home.html", {"nav": "billing", **context})
 
 
@@ -61,7 +61,9 @@ def account_pay(request, patient_id):
     data = {k: request.POST.get(k, "") for k in ("amount", "method", "received_on", "reference", "note")}
     data["invoices"] = request.POST.getlist("invoices")
     try:
-        payment = ledger.do_take_payment(request.user, patient, ledger.check_take_payment(request.user, patient, data))
+        payment = payments.do_take_payment(
+            request.user, patient, payments.check_take_payment(request.user, patient, data)
+        )
     except ValidationError as exc:
         _say(request, exc)
     else:
@@ -76,11 +78,11 @@ def account_invoice(request, patient_id):
     try:
         if request.POST.get("charge"):
             data = {"charge": request.POST["charge"], "due_on": request.POST.get("due_on", "")}
-            clean = ledger.check_issue_visit_invoice(request.user, patient, data)
+            clean = invoices.check_issue_visit_invoice(request.user, patient, data)
         else:
             data = {k: request.POST.get(k, "") for k in ("start", "end", "due_on")}
-            clean = ledger.check_issue_period_invoice(request.user, patient, data)
-        invoice = ledger.do_issue_invoice(request.user, patient, clean)
+            clean = invoices.check_issue_period_invoice(request.user, patient, data)
+        invoice = invoices.do_issue_invoice(request.user, patient, clean)
     except ValidationError as exc:
         _say(request, exc)
         return _to_account(patient)
@@ -93,7 +95,7 @@ def account_refund(request, patient_id):
     patient = access_patient(request.user, patient_id, key="account.view", audit_it=False)
     data = {k: request.POST.get(k, "") for k in ("amount", "method", "reference", "reason")}
     try:
-        refund = ledger.do_refund(request.user, patient, ledger.check_refund(request.user, patient, data))
+        refund = payments.do_refund(request.user, patient, payments.check_refund(request.user, patient, data))
     except ValidationError as exc:
         _say(request, exc)
     else:
@@ -120,7 +122,7 @@ def package_sell(request, patient_id):
 
 @require_POST
 def package_cancel(request, package_id):
-    package = packages.access_package(request.user, package_id)
+    package = access.access_package(request.user, package_id)
     try:
         reason = packages.check_cancel_package(request.user, package, {"reason": request.POST.get("reason", "")})
         packages.do_cancel_package(request.user, package, reason)
@@ -132,7 +134,7 @@ def package_cancel(request, package_id):
 
 
 def invoice(request, invoice_id):
-    found = ledger.access_invoice(request.user, invoice_id)
+    found = access.access_invoice(request.user, invoice_id)
     context = chart_context(request, found.patient, TAB)
     context.update(ledger.invoice_page(found))
     context["can_take"] = has_permission(request.user, "payment.take")
@@ -143,7 +145,7 @@ def invoice(request, invoice_id):
 
 def invoice_pdf(request, invoice_id):
     """The printable invoice; ``?receipt=1`` titles it a receipt (what was paid)."""
-    found = ledger.access_invoice(request.user, invoice_id, key="invoice.print")
+    found = access.access_invoice(request.user, invoice_id, key="invoice.print")
     context = ledger.invoice_page(found)
     receipt = request.GET.get("receipt") == "1"
     context.update({"receipt": receipt, "patient": found.patient})
@@ -153,10 +155,10 @@ def invoice_pdf(request, invoice_id):
 
 @require_POST
 def invoice_void(request, invoice_id):
-    found = ledger.access_invoice(request.user, invoice_id)
+    found = access.access_invoice(request.user, invoice_id)
     try:
-        reason = ledger.check_void_invoice(request.user, found, {"reason": request.POST.get("reason", "")})
-        ledger.do_void_invoice(request.user, found, reason)
+        reason = invoices.check_void_invoice(request.user, found, {"reason": request.POST.get("reason", "")})
+        invoices.do_void_invoice(request.user, found, reason)
     except ValidationError as exc:
         _say(request, exc)
     else:
@@ -166,10 +168,10 @@ def invoice_void(request, invoice_id):
 
 @require_POST
 def invoice_credit(request, invoice_id):
-    found = ledger.access_invoice(request.user, invoice_id)
+    found = access.access_invoice(request.user, invoice_id)
     try:
-        clean = ledger.check_apply_credit(request.user, found, {"amount": request.POST.get("amount", "")})
-        applied = ledger.do_apply_credit(request.user, found, clean)
+        clean = payments.check_apply_credit(request.user, found, {"amount": request.POST.get("amount", "")})
+        applied = payments.do_apply_credit(request.user, found, clean)
     except ValidationError as exc:
         _say(request, exc)
     else:

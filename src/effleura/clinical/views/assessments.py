@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 
-from effleura.clinical import assessments, bodychart, knowledge
+from effleura.clinical import access, assessment_rules, assessments, bodychart, knowledge
 from effleura.clinical.access import access_episode
 from effleura.clinical.choices import AssessmentKind, RecordStatus
 from effleura.core.access import allowed
@@ -41,7 +41,7 @@ def _movement_choices():
     """Grouped by joint; each option shows the normal range, so it is in sight while typing."""
     groups: dict[str, list] = {}
     for m in knowledge.rom_movements():
-        groups.setdefault(m.joint, []).append((m.key, f"{m.label} (normal {assessments.normal_range(m)})"))
+        groups.setdefault(m.joint, []).append((m.key, f"{m.label} (normal {assessment_rules.normal_range(m)})"))
     return [("", "—"), *((joint.replace("_", " ").capitalize(), options) for joint, options in groups.items())]
 
 
@@ -83,7 +83,7 @@ class AssessmentForm(forms.Form):
 class PostureRow(forms.Form):
     finding = forms.ChoiceField(required=False, choices=_posture_choices, label="Finding")
     side = forms.ChoiceField(required=False, choices=SIDES, label="Side")
-    note = forms.CharField(required=False, max_length=assessments.NOTE_MAX, label="Note")
+    note = forms.CharField(required=False, max_length=assessment_rules.NOTE_MAX, label="Note")
 
 
 class RomRow(forms.Form):
@@ -99,22 +99,22 @@ class ToneRow(forms.Form):
     region = forms.ChoiceField(required=False, choices=[("", "—"), *BodyRegion.choices], label="Region")
     finding = forms.ChoiceField(required=False, choices=_tone_choices, label="Finding")
     note = forms.CharField(
-        required=False, max_length=assessments.NOTE_MAX, label="Muscle or detail", help_text="e.g. upper trapezius"
+        required=False, max_length=assessment_rules.NOTE_MAX, label="Muscle or detail", help_text="e.g. upper trapezius"
     )
 
 
 class TestRow(forms.Form):
     test = forms.ChoiceField(required=False, choices=_test_choices, label="Test")
     side = forms.ChoiceField(required=False, choices=SIDES, label="Side")
-    result = forms.ChoiceField(required=False, choices=[("", "—"), *assessments.RESULTS.items()], label="Result")
-    note = forms.CharField(required=False, max_length=assessments.NOTE_MAX, label="Note")
+    result = forms.ChoiceField(required=False, choices=[("", "—"), *assessment_rules.RESULTS.items()], label="Result")
+    note = forms.CharField(required=False, max_length=assessment_rules.NOTE_MAX, label="Note")
 
 
 ROW_FORMS = {"posture": PostureRow, "rom": RomRow, "tone": ToneRow, "special_tests": TestRow}
 
 
 def _formset(field: str, data=None, initial=None):
-    factory = forms.formset_factory(ROW_FORMS[field], extra=EXTRA_ROWS[field], max_num=assessments.MAX_ROWS[field])
+    factory = forms.formset_factory(ROW_FORMS[field], extra=EXTRA_ROWS[field], max_num=assessment_rules.MAX_ROWS[field])
     return factory(data, initial=initial, prefix=ROW_PREFIX[field])
 
 
@@ -192,7 +192,7 @@ def _context(request, episode, **extra) -> dict:
 
 
 def episode_assessments(request, episode_id):
-    episode, found = assessments.access_episode_assessments(request.user, episode_id)
+    episode, found = access.access_episode_assessments(request.user, episode_id)
     return render(request, "clinical/assessments.html", _context(request, episode, assessments=found))
 
 
@@ -226,7 +226,7 @@ def assessment_new(request, episode_id):
 
 
 def assessment(request, assessment_id):
-    found = assessments.access_assessment(request.user, assessment_id)
+    found = access.access_assessment(request.user, assessment_id)
     previous = assessments.previous_assessment(found) if found.kind == AssessmentKind.REPEAT else None
     context = _context(
         request,
@@ -255,7 +255,7 @@ def _refused(request, found, exc: ValidationError):
 
 
 def assessment_edit(request, assessment_id):
-    found = assessments.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
+    found = access.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
     try:
         # The author's draft, or refused (403 for someone else's, a message when signed),
         # before anything posted is even read.
@@ -276,7 +276,7 @@ def assessment_edit(request, assessment_id):
     else:
         allowed(request.user, "clinical.view", patient_id=found.episode.patient.public_id, record_id=found.public_id)
         entry = Entry(
-            initial={name: getattr(found, name) for name in ("kind", "assessed_on", *assessments.TEXT_FIELDS)},
+            initial={name: getattr(found, name) for name in ("kind", "assessed_on", *assessment_rules.TEXT_FIELDS)},
             rows={f: getattr(found, f) for f in ROW_FORMS},
             marks=found.body_marks,
         )
@@ -285,7 +285,7 @@ def assessment_edit(request, assessment_id):
 
 
 def assessment_sign(request, assessment_id):
-    found = assessments.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
+    found = access.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
     try:
         assessments.check_sign_assessment(request.user, found)
     except ValidationError as exc:

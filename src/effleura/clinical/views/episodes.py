@@ -14,10 +14,11 @@ from django.urls import path
 
 from effleura.clinical import access, discharge, episodes, screening
 from effleura.clinical.choices import DischargeReason, EpisodeStatus, GoalStatus, PlanStatus
-from effleura.clinical.plans import measure_label, plan_warnings, remaining_visits
+from effleura.clinical.plan_scheduling import remaining_visits
+from effleura.clinical.plans import measure_label, plan_warnings
 from effleura.clinical.templatetags.clinical_chart import episode_links
 from effleura.core.forms import apply_errors
-from effleura.core.permissions import has_permission
+from effleura.core.permissions import CLINICAL, has_permission
 from effleura.patients.chart import chart_context
 
 TAB = "clinical"
@@ -109,7 +110,7 @@ def patient_clinical(request, patient_id):
 
 def episode_new(request, patient_id):
     patient = access.access_patient_clinical(request.user, patient_id, key="clinical.write")
-    initial = {"therapist": request.user.public_id} if request.user.role in episodes.CLINICAL else {}
+    initial = {"therapist": request.user.public_id} if request.user.role in CLINICAL else {}
     form = EpisodeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
 
-from effleura.clinical import homecare
+from effleura.clinical import homecare, knowledge
 from effleura.clinical.access import access_episode, access_homecare, access_homecare_handout
 from effleura.clinical.choices import EpisodeStatus
 from effleura.core.permissions import has_permission
@@ -119,7 +119,7 @@ def _apply(op, data: dict) -> str:
 
 def _title(key: str) -> str:
     try:
-        return homecare.knowledge.selfcare_item(key).title
+        return knowledge.selfcare_item(key).title
     except KeyError:
         return "the item"
 
@@ -128,7 +128,7 @@ def _render_form(request, home_care: homecare.HomeCare, data: dict, errors: dict
     rows = []
     for n, row in enumerate(data["items"]):
         try:
-            entry = homecare.knowledge.selfcare_item(row["item"])
+            entry = knowledge.selfcare_item(row["item"])
         except KeyError:
             entry = None
         rows.append(

@@ -15,10 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
-from effleura.clinical import bodychart, knowledge, note_rules, notes, screening
+from effleura.clinical import access, bodychart, knowledge, note_rules, notes, screening
 from effleura.clinical.access import access_episode, appointment_note
 from effleura.clinical.choices import ClientPosition, Pressure, RecordStatus
 from effleura.clinical.models import NoteTemplate
+from effleura.clinical.note_templates import check_save_template, do_save_template, templates_for
 from effleura.core.access import allowed, authorize
 from effleura.patients.chart import chart_context
 from effleura.patients.choices import BodyRegion
@@ -277,7 +278,7 @@ def note_new(request):
     if appointment is not None:
         wanted = source.get("episode_choice", "")
         chosen = choices[0] if len(choices) == 1 else next((e for e in choices if str(e.public_id) == wanted), None)
-    templates = notes.templates_for(appointment.service if appointment is not None else None)
+    templates = templates_for(appointment.service if appointment is not None else None)
     errors: list[str] = []
     no_episode = appointment is not None and not choices
     need_choice = appointment is not None and len(choices) > 1 and chosen is None and request.method == "POST"
@@ -324,11 +325,11 @@ def note_new(request):
 
 
 def _form_initial(note) -> dict:
-    return {name: getattr(note, name) for name in ("session_date", "pain_now", *notes.TEXT_FIELDS)}
+    return {name: getattr(note, name) for name in ("session_date", "pain_now", *note_rules.TEXT_FIELDS)}
 
 
 def note_edit(request, note_id):
-    note = notes.access_note(request.user, note_id, audit_it=False)
+    note = access.access_note(request.user, note_id, audit_it=False)
     if note.status == RecordStatus.SIGNED:
         messages.info(request, "This note is signed and locked; add an addendum to change it.")
         return redirect("clinical:note", note_id=note.public_id)
@@ -430,7 +431,7 @@ def _override_view(override: dict) -> dict:
 
 
 def note(request, note_id):
-    found_note = notes.access_note(request.user, note_id)
+    found_note = access.access_note(request.user, note_id)
     detail = notes.note_detail(found_note)
     context = chart_context(request, found_note.episode.patient, TAB)
     context.update(
@@ -450,7 +451,7 @@ def note(request, note_id):
 
 @require_POST
 def note_sign(request, note_id):
-    note = notes.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
     try:
         signing = notes.check_sign_note(
             request.user, note, complete_appointment=bool(request.POST.get("complete_appointment"))
@@ -468,7 +469,7 @@ def note_sign(request, note_id):
 
 @require_POST
 def note_addendum(request, note_id):
-    note = notes.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
     form = AddendumForm(request.POST)
     try:
         text = notes.check_add_addendum(request.user, note, form.data.get("text", ""))
@@ -483,7 +484,7 @@ def note_addendum(request, note_id):
 
 @require_POST
 def note_discard(request, note_id):
-    note = notes.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
     try:
         notes.check_discard_draft(request.user, note)
     except ValidationError as exc:
@@ -497,7 +498,7 @@ def note_discard(request, note_id):
 
 
 def episode_notes(request, episode_id):
-    episode, found = notes.access_episode_notes(request.user, episode_id)
+    episode, found = access.access_episode_notes(request.user, episode_id)
     context = chart_context(request, episode.patient, TAB)
     context.update({"episode": episode, "notes": found})
     return render(request, "clinical/notes_list.html", context)
@@ -507,7 +508,7 @@ def episode_notes(request, episode_id):
 
 
 def note_templates(request):
-    found = notes.access_note_templates(request.user)
+    found = access.access_note_templates(request.user)
     return render(request, "clinical/note_templates.html", {"templates": found, "nav": "patients"})
 
 
@@ -528,11 +529,11 @@ def _save_template(request, template: NoteTemplate | None):
     if request.method == "POST" and "add_row" not in request.POST and form.is_valid():
         data, used = submitted(rows, note_rules.TEMPLATE_ROW_FIELDS)
         try:
-            clean = notes.check_save_template(request.user, {**form.cleaned_data, "techniques": data}, template)
+            clean = check_save_template(request.user, {**form.cleaned_data, "techniques": data}, template)
         except ValidationError as exc:
             general = place_errors(form, used, exc)
         else:
-            saved = notes.do_save_template(request.user, clean, template)
+            saved = do_save_template(request.user, clean, template)
             messages.success(request, f"Template “{saved.name}” saved.")
             return redirect("clinical:note_templates")
     context = {
@@ -555,7 +556,7 @@ def note_template_new(request):
 
 def note_template(request, template_id):
     key = "clinical.write" if request.method == "POST" else "clinical.view"
-    template = notes.access_note_template(request.user, template_id, key=key)
+    template = access.access_note_template(request.user, template_id, key=key)
     return _save_template(request, template)
 
 

@@ -13,24 +13,15 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.chart import chart_context
-from effleura.referrals import access, forms_pdf, reports
+from effleura.referrals import access, forms_pdf, report_sending, reports
 from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
+from effleura.referrals.report_pdf import PDF_TEMPLATE, pdf_context, pdf_filename
 
 TAB = "clinical"
-
-
-def _errors(exc: ValidationError) -> dict:
-    if hasattr(exc, "error_dict"):
-        return {f: " ".join(m) for f, m in exc.message_dict.items()}
-    return {"__all__": " ".join(exc.messages)}
-
-
-def _apply(form, exc: ValidationError) -> None:
-    for field, message in _errors(exc).items():
-        form.add_error(field if field in form.fields else None, message)
 
 
 def _context(request, patient, **extra) -> dict:
@@ -63,13 +54,13 @@ def permission_form(request):
 
 
 def episode_reports(request, episode_id):
-    episode = reports.access_episode_for_reports(request.user, episode_id)
+    episode = access.access_episode_for_reports(request.user, episode_id)
     context = _context(request, episode.patient, episode=episode, reports=reports.reports_of_episode(episode))
     return render(request, "referrals/report_list.html", context)
 
 
 def patient_reports(request, patient_id):
-    patient = reports.access_patient_for_reports(request.user, patient_id)
+    patient = access.access_patient_for_reports(request.user, patient_id)
     return render(
         request, "referrals/report_list.html", _context(request, patient, reports=reports.reports_of_patient(patient))
     )
@@ -93,7 +84,7 @@ class NewReportForm(forms.Form):
 
 def report_new(request, episode_id):
     """Choose the kind, the referral and the period; the report is generated as a draft."""
-    episode = reports.access_episode_for_reports(request.user, episode_id, key="report.write")
+    episode = access.access_episode_for_reports(request.user, episode_id, key="report.write")
     referrals = access.referrals_of(episode.patient)
     if request.method == "POST":
         form = NewReportForm(request.POST, referrals=referrals)
@@ -104,7 +95,7 @@ def report_new(request, episode_id):
                     request.user, reports.check_create_report(request.user, episode, data)
                 )
             except ValidationError as exc:
-                _apply(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, "Report generated: review it, edit it and sign it.")
                 return redirect("referrals:report_edit", report_id=report.public_id)
@@ -131,7 +122,7 @@ class EditReportForm(forms.Form):
 
 
 def report_view(request, report_id):
-    report = reports.access_report(request.user, report_id)
+    report = access.access_report(request.user, report_id)
     context = _context(
         request,
         report.episode.patient,
@@ -145,7 +136,7 @@ def report_view(request, report_id):
 
 
 def report_edit(request, report_id):
-    report = reports.access_report(
+    report = access.access_report(
         request.user, report_id, key="report.write" if request.method == "POST" else "report.view"
     )
     if request.method == "POST":
@@ -155,7 +146,7 @@ def report_edit(request, report_id):
                 clean = reports.check_update_report(request.user, report, form.cleaned_data)
                 reports.do_update_report(request.user, report, clean)
             except ValidationError as exc:
-                _apply(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, "Report saved.")
                 return redirect("referrals:report", report_id=report.public_id)
@@ -172,13 +163,13 @@ def report_edit(request, report_id):
 
 @require_POST
 def report_sign(request, report_id):
-    report = reports.access_report(request.user, report_id, key="report.write")
+    report = access.access_report(request.user, report_id, key="report.write")
     try:
-        reports.check_sign_report(request.user, report)
+        report_sending.check_sign_report(request.user, report)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        reports.do_sign_report(request.user, report)
+        report_sending.do_sign_report(request.user, report)
         messages.success(request, "Report signed. It can now be printed and sent.")
     return redirect("referrals:report", report_id=report.public_id)
 
@@ -186,13 +177,11 @@ def report_sign(request, report_id):
 def report_pdf(request, report_id):
     """The signed report as a PDF on the letterhead (audited as a print)."""
     try:
-        report = reports.access_report_pdf(request.user, report_id)
+        report = access.access_report_pdf(request.user, report_id)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("referrals:report", report_id=report_id)
-    return pdf_response(
-        request, reports.PDF_TEMPLATE, reports.pdf_context(report), filename=reports.pdf_filename(report)
-    )
+    return pdf_response(request, PDF_TEMPLATE, pdf_context(report), filename=pdf_filename(report))
 
 
 # Sending ------------------------------------------------------------------------------------
@@ -201,19 +190,19 @@ def report_pdf(request, report_id):
 class SendForm(forms.Form):
     method = forms.ChoiceField(label="How", choices=DeliveryMethod.choices, widget=forms.RadioSelect)
     to = forms.CharField(
-        label="To", required=False, max_length=reports.TO_MAX, help_text="Email address, fax number or person."
+        label="To", required=False, max_length=report_sending.TO_MAX, help_text="Email address, fax number or person."
     )
 
 
 def report_send(request, report_id):
     """Email the PDF to the provider, or record that it was faxed, handed over or posted."""
     # Read under report.view: do_send_report checks report.send and audits the export once.
-    report = reports.access_report(request.user, report_id)
+    report = access.access_report(request.user, report_id)
     if request.method == "POST":
         form = SendForm(request.POST)
         if form.is_valid():
             try:
-                delivery = reports.do_send_report(
+                delivery = report_sending.do_send_report(
                     request.user,
                     report,
                     form.cleaned_data["method"],
@@ -221,7 +210,7 @@ def report_send(request, report_id):
                     base_url=request.build_absolute_uri("/"),
                 )
             except ValidationError as exc:
-                _apply(form, exc)
+                apply_errors(form, exc)
             else:
                 done = "Email queued" if delivery.method == DeliveryMethod.EMAIL else "Delivery recorded"
                 messages.success(request, f"{done}: {delivery.get_method_display().lower()} to {delivery.to}.")
@@ -231,7 +220,10 @@ def report_send(request, report_id):
             messages.error(request, "Sign the report before sending it.")
             return redirect("referrals:report", report_id=report.public_id)
         form = SendForm(
-            initial={"method": DeliveryMethod.EMAIL, "to": reports.default_recipient(report, DeliveryMethod.EMAIL)}
+            initial={
+                "method": DeliveryMethod.EMAIL,
+                "to": report_sending.default_recipient(report, DeliveryMethod.EMAIL),
+            }
         )
     provider = report.referral.provider if report.referral_id else None
     context = _context(request, report.episode.patient, report=report, form=form, provider=provider)

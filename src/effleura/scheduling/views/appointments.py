@@ -16,9 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
+from effleura.core.values import parse_date, parse_uuid
 from effleura.patients import access as patient_access
 from effleura.scheduling import access, actions, badges, calendars
+from effleura.scheduling.access import access_waitlist_matches
 from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location, SchedulingPolicy
@@ -29,15 +32,12 @@ from effleura.scheduling.views.calendar_forms import (
     RescheduleForm,
     StatusForm,
     local_instant,
-    parse_uuid,
 )
 from effleura.scheduling.views.calendar_support import (
-    apply_errors,
     day_span,
     describe_when,
     home_tz,
     next_actions,
-    parse_date,
     safe_next,
     status_label,
     today_in,
@@ -120,7 +120,7 @@ def form_value(form, name):
 def _slot_context(request, form, default_day, source) -> dict:
     """The "find a free time" part: the day and, when asked, the free times."""
     service, location = form_value(form, "service"), form_value(form, "location")
-    slot_day = parse_date(source.get("slot_day"), default_day)
+    slot_day = parse_date(source.get("slot_day"), "slot_day", {}, default=default_day)
     context = {"slot_day": slot_day, "slot_groups": None, "slot_error": "", "slot_chosen": source.get("slot", "")}
     if source.get("find") or source.get("slot"):
         practitioner = form_value(form, "practitioner")
@@ -303,8 +303,6 @@ def appointment(request, appointment_id):
         change.to_label = status_label(change.to_status)
     matches = []
     if appt.status == AppointmentStatus.CANCELLED and has_permission(request.user, "waitlist.view"):
-        from effleura.scheduling.access import access_waitlist_matches
-
         matches = access_waitlist_matches(request.user, appt)
     context = {
         "nav": "calendar",
@@ -354,7 +352,7 @@ def reschedule(request, appointment_id):
         if conflict and request.POST.get("dropped"):
             messages.error(request, " ".join(conflict))
             return redirect(safe_next(request, reverse("scheduling:appointment", args=[appt.public_id])))
-    slot_day = parse_date(source.get("slot_day"), appt.local_start.date())
+    slot_day = parse_date(source.get("slot_day"), "slot_day", {}, default=appt.local_start.date())
     context = {
         "nav": "calendar",
         "appointment": appt,

@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from effleura.core.permissions import has_permission
+from effleura.core.values import parse_date
 from effleura.scheduling import access, badges
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location
@@ -28,7 +29,6 @@ from effleura.scheduling.views.calendar_support import (
     home_tz,
     local_labels,
     next_actions,
-    parse_date,
     pick,
     today_in,
     url_with,
@@ -44,7 +44,7 @@ def day(request):
     location = pick(locations, request.GET.get("location")) or (locations[0] if locations else None)
     by = "room" if request.GET.get("by") == "room" else "practitioner"
     tz = location.tz if location else home_tz(locations)
-    the_day = parse_date(request.GET.get("date"), today_in(tz))
+    the_day = parse_date(request.GET.get("date"), "date", {}, default=today_in(tz))
     context = {
         "nav": "calendar",
         "locations": locations,
@@ -174,7 +174,7 @@ def week(request):
     practitioner = pick(practitioners, request.GET.get("practitioner")) or _default_practitioner(request, practitioners)
     location = pick(locations, request.GET.get("location"))
     tz = location.tz if location else home_tz(locations)
-    the_day = parse_date(request.GET.get("date"), today_in(tz))
+    the_day = parse_date(request.GET.get("date"), "date", {}, default=today_in(tz))
     monday = the_day - datetime.timedelta(days=the_day.weekday())
     start, end = day_span(monday, tz, days=7)
     held = []

@@ -11,8 +11,6 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
-# Re-exported for views/appointments.py until it imports it from core.values.
-from effleura.core.values import parse_uuid  # noqa: F401
 from effleura.scheduling.choices import AppointmentStatus, Weekday
 from effleura.scheduling.models import Location, Room, Service
 from effleura.scheduling.setup import practitioners_qs

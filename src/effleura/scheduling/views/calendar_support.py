@@ -1,5 +1,5 @@
 """What the calendar pages share: badges on appointments, dates and times in a
-location's zone, where to go back to, and putting an action's errors on a form."""
+location's zone, and where to go back to."""
 
 import datetime
 import urllib.parse
@@ -8,12 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from effleura.core import values
-from effleura.core.forms import apply_errors  # noqa: F401  (re-exported for views/appointments.py)
 from effleura.core.permissions import has_permission
 from effleura.core.values import parse_uuid
 from effleura.scheduling import calendars
-from effleura.scheduling.badges import Flag  # noqa: F401  (re-exported for the views)
 from effleura.scheduling.choices import STATUS_FLOW, AppointmentStatus
 
 # The buttons that move an appointment on, in the order they are shown. Cancelling has
@@ -34,12 +31,6 @@ def safe_next(request, fallback: str) -> str:
     if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}):
         return wanted
     return fallback
-
-
-def parse_date(text, default: datetime.date) -> datetime.date:
-    """The day a query string names, or ``default`` when it names none (a page's
-    ``?date=`` is a choice, not a form: an unreadable one shows the default day)."""
-    return values.parse_date(text, "date", {}, default=default)
 
 
 def pick(rows, public_id):
