@@ -23,7 +23,7 @@ from effleura.clinical.choices import EpisodeStatus, GoalDirection, GoalStatus, 
 from effleura.clinical.views.episodes import DateInput, _episode_context
 from effleura.core.forms import apply_errors
 from effleura.scheduling import series as planning
-from effleura.scheduling.booking import BookingConflict
+from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import Location, Room, Service
 from effleura.scheduling.setup import practitioners_qs
@@ -377,7 +377,7 @@ def plan_schedule(request, plan_id):
                 "weekdays": [],
             }
         )
-    rows, conflict = None, []
+    rows, conflict, warnings = None, [], []
     if request.method == "POST" and form.is_valid():
         cleaned = form.cleaned_data
         schedule = plans.ScheduleRequest(
@@ -396,9 +396,17 @@ def plan_schedule(request, plan_id):
                 visits = _chosen_visits(request, form, plan.visits)
                 if visits is not None:
                     try:
-                        plans.do_schedule_plan(request.user, plan, schedule, visits)
+                        plans.do_schedule_plan(
+                            request.user,
+                            plan,
+                            schedule,
+                            visits,
+                            confirm_warnings=request.POST.get("confirm_warnings") == "1",
+                        )
                     except BookingConflict as exc:
                         conflict = exc.messages
+                    except NeedsConfirmation as exc:
+                        warnings = exc.warnings  # e.g. visits past the referral's: "Book anyway"
                     else:
                         messages.success(request, f"Booked {len(visits)} visits of the plan as a series.")
                         return redirect("clinical:episode", episode_id=episode.public_id)
@@ -418,6 +426,7 @@ def plan_schedule(request, plan_id):
         rows=rows,
         conflicts=sum(1 for r in rows or [] if not r["ok"]),
         conflict=conflict,
+        booking_warnings=warnings,
         leave_out=LEAVE_OUT,
         already=plans.remaining_visits(plan) if plan.series_id else 0,
         episode_open=episode.status == EpisodeStatus.OPEN,
