@@ -486,6 +486,146 @@ def test_the_series_page_asks_to_book_anyway_and_the_api_answers_409_until_confi
 
 
 @pytest.fixture
+def freed_for_full_referral(
+    front_desk, therapist, auth_service, auth_location, auth_room, full_referral, make_patient, today
+):
+    """(entry, freed): the full referral's patient waiting for any time, and someone else's
+    cancelled visit in five days at 10:00 that suits them."""
+    start = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    other = actions.do_book(
+        front_desk, actions.check_book(front_desk, make_patient(), therapist, auth_service, auth_location, start)
+    )
+    freed = actions.do_cancel(front_desk, other, "Called to cancel.")
+    entry = WaitlistEntry.objects.create(
+        patient=full_referral,
+        service=auth_service,
+        location=auth_location,
+        duration_minutes=60,
+        windows=[{"weekday": d, "start": "08:00", "end": "20:00"} for d in range(7)],
+        created_by=front_desk,
+    )
+    return entry, freed
+
+
+def test_the_waitlist_page_asks_to_book_anyway_and_saves_nothing_before(
+    client_for, front_desk, freed_for_full_referral
+):
+    entry, freed = freed_for_full_referral
+    client = client_for(front_desk)
+    url = reverse("scheduling:waitlist_book", args=[entry.public_id, freed.public_id])
+    before = Appointment.objects.count()
+    response = client.post(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "No visits left on the referral from Ada Osler, MD" in page and "Book anyway" in page
+    assert 'name="confirm_warnings"' in page and url in page
+    assert Appointment.objects.count() == before
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.WAITING
+    response = client.post(url, {"confirm_warnings": "1"})
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.BOOKED and entry.appointment.start == freed.start
+    assert Appointment.objects.count() == before + 1
+
+
+def test_the_waitlist_api_answers_409_with_warnings_until_confirmed(
+    api_as_auth, front_desk, therapist, freed_for_full_referral
+):
+    entry, freed = freed_for_full_referral
+    api = api_as_auth(front_desk)
+    url = f"/api/v1/waitlist/{entry.public_id}/book"
+    body = {"start": freed.start.isoformat(), "practitioner": str(therapist.public_id)}
+    before = Appointment.objects.count()
+    response = api.post(url, body, content_type="application/json")
+    assert response.status_code == 409, response.json()
+    data = response.json()
+    assert data["warnings"] and "No visits left" in data["warnings"][0] and "No visits left" in data["detail"]
+    assert Appointment.objects.count() == before
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == WaitlistStatus.WAITING
+    response = api.post(url, {**body, "confirm_warnings": True}, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == WaitlistStatus.BOOKED
+    assert Appointment.objects.count() == before + 1
+
+
+@pytest.fixture
+def full_referral_plan(therapist, full_referral):
+    """A plan of two weekly visits (one a week for two weeks) for the full referral's patient."""
+    from effleura.clinical import episodes, plans
+
+    clean = episodes.check_open_episode(
+        therapist, full_referral, {"title": "Neck pain (synthetic)", "therapist": therapist}
+    )
+    episode = episodes.do_open_episode(therapist, full_referral, clean)
+    data = {
+        "diagnosis_codes": ["M54.2"],
+        "techniques": ["swedish"],
+        "modalities": [],
+        "pressure_min": "light",
+        "pressure_max": "moderate",
+        "sessions_per_week": 1,
+        "weeks": 2,
+        "session_minutes": 60,
+        "goals": [{"description": "Pain from 6 to 2", "measure": "nprs", "baseline": 6, "target": 2}],
+    }
+    return plans.do_create_plan(therapist, episode, plans.check_create_plan(therapist, episode, data))
+
+
+def test_the_plan_schedule_page_asks_to_book_anyway_and_saves_nothing_before(
+    client_for, therapist, auth_service, auth_location, full_referral_plan, today
+):
+    plan = full_referral_plan
+    first = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    data = {
+        "service": str(auth_service.public_id),
+        "location": str(auth_location.public_id),
+        "practitioner": str(therapist.public_id),
+        "room": "",
+        "start": first.strftime("%Y-%m-%dT%H:%M"),
+        "repeat": "days",
+        "every_days": "7",
+        "action": "book",
+        **{f"visit_{n}": f"{(first + (n - 1) * 7 * DAY).isoformat()}|" for n in (1, 2)},
+    }
+    client = client_for(therapist)
+    url = reverse("clinical:plan_schedule", args=[plan.public_id])
+    response = client.post(url, data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Visit 1 of 2: No visits left" in page and "Visit 2 of 2: No visits left" in page
+    assert "Book anyway" in page and 'name="confirm_warnings"' in page
+    assert not Series.objects.exists()
+    response = client.post(url, {**data, "confirm_warnings": "1"})
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.series is not None and plan.series.appointments.count() == 2
+
+
+def test_the_plan_schedule_api_answers_409_with_warnings_until_confirmed(
+    api_as_auth, therapist, auth_service, auth_location, full_referral_plan, today
+):
+    plan = full_referral_plan
+    first = datetime.datetime.combine(today + 5 * DAY, datetime.time(10), tzinfo=TZ)
+    body = {
+        "service": str(auth_service.public_id),
+        "location": str(auth_location.public_id),
+        "start": first.isoformat(),
+        "every_days": 7,
+    }
+    api = api_as_auth(therapist)
+    url = f"/api/v1/plans/{plan.public_id}/schedule"
+    response = api.post(url, body, content_type="application/json")
+    assert response.status_code == 409, response.json()
+    data = response.json()
+    assert len(data["warnings"]) == 2 and "No visits left" in data["detail"]
+    assert not Series.objects.exists()
+    response = api.post(url, {**body, "confirm_warnings": True}, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["visits"] == 2 and Series.objects.count() == 1
+
+
+@pytest.fixture
 def api_as_auth(db):
     from effleura.core.actions import do_create_api_token
 

@@ -46,7 +46,7 @@ from effleura.scheduling.api_appointments import router as appointments_router
 from effleura.scheduling.api_availability import router as availability_router
 from effleura.scheduling.api_setup import router as scheduling_setup_router
 from effleura.scheduling.api_waitlist import router as waitlist_router
-from effleura.scheduling.booking import BookingConflict
+from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,13 @@ def _duplicate(request, exc: DuplicatePatient):
 def _conflict(request, exc: BookingConflict):
     # The message names who or what is taken and when; never another patient.
     return _error(api, request, 409, exc.messages[0])
+
+
+@api.exception_handler(NeedsConfirmation)
+def _needs_confirmation(request, exc: NeedsConfirmation):
+    # A booking warning (e.g. no referral visits left): the caller sends confirm_warnings
+    # true to book anyway. Every booking operation answers it the same way.
+    return _error(api, request, 409, exc.messages[0], warnings=exc.warnings)
 
 
 @api.exception_handler(DjangoValidationError)

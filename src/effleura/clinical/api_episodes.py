@@ -21,12 +21,12 @@ from pydantic_core import PydanticCustomError
 from effleura.clinical import access, discharge, episodes, plans, screening
 from effleura.clinical.choices import DischargeReason, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.models import Discharge, Episode, Goal, TreatmentPlan
-from effleura.core.api_schemas import ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, StaffRef, WholeNumber, text
+from effleura.core.api_schemas import ERRORS_WITH_ID, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.scheduling import series as planning
+from effleura.scheduling.api_appointments import WarningsOut
 
 router = Router(tags=["clinical: episodes, plans and discharge"])
 
-CONFLICT = {409: ErrorOut}
 TIME_MESSAGE = "Give the time as ISO 8601 with its UTC offset, e.g. 2025-03-04T10:00:00-06:00."
 
 
@@ -376,6 +376,9 @@ class ScheduleBookIn(ScheduleIn):
         max_length=planning.MAX_VISITS,
         description="The visits as chosen on the proposal; every proposed visit when left out.",
     )
+    confirm_warnings: Flag = Field(
+        False, description="Book despite the warnings (e.g. no referral visits left) a 409 answer listed."
+    )
 
 
 class SlotOut(Schema):
@@ -450,12 +453,14 @@ def propose_schedule(request, plan_id: UUID, payload: ScheduleIn):
 
 @router.post(
     "/plans/{uuid:plan_id}/schedule",
-    response={201: ScheduledOut, **CONFLICT, **ERRORS_WITH_ID},
+    response={201: ScheduledOut, 409: WarningsOut, **ERRORS_WITH_ID},
     url_name="plan_schedule",
 )
 def book_schedule(request, plan_id: UUID, payload: ScheduleBookIn):
     """Book the plan's visits as one series, all or none (409 naming the first visit whose
-    time is taken, nothing saved), and link the series to the plan."""
+    time is taken, nothing saved), and link the series to the plan. 409 with ``warnings``
+    when visits need confirming first (e.g. the referral has no visits left for them):
+    send again with ``confirm_warnings`` true to book anyway."""
     from effleura.scheduling import access as scheduling_access
 
     plan = access.access_plan(request.user, plan_id, key="clinical.write")
@@ -482,7 +487,7 @@ def book_schedule(request, plan_id: UUID, payload: ScheduleBookIn):
             )
             for n, v in enumerate(payload.visits)
         ]
-    series = plans.do_schedule_plan(request.user, plan, wanted, visits)
+    series = plans.do_schedule_plan(request.user, plan, wanted, visits, confirm_warnings=payload.confirm_warnings)
     return Status(201, {"plan": plan.public_id, "series": series.public_id, "visits": series.visits})
 
 

@@ -102,10 +102,13 @@ def propose_plan_series(actor, plan: TreatmentPlan, request: ScheduleRequest, *,
     )
 
 
-def do_schedule_plan(actor, plan: TreatmentPlan, request: ScheduleRequest, visits, *, now=None):
+def do_schedule_plan(actor, plan: TreatmentPlan, request: ScheduleRequest, visits, *, confirm_warnings=False, now=None):
     """Book ``visits`` (starts or scheduling.series.Visit, as chosen on the proposal) as
     one series and link it to the plan: all or nothing, in one transaction. Raises
-    BookingConflict or ValidationError naming the visit that cannot be booked."""
+    BookingConflict or ValidationError naming the visit that cannot be booked, and
+    scheduling's NeedsConfirmation (nothing saved) when booking warnings apply (e.g. the
+    referral has no visits left) and ``confirm_warnings`` is false: scheduling decides,
+    the person's answer is passed through."""
     with transaction.atomic():
         locked = TreatmentPlan.objects.select_for_update().select_related("episode").get(pk=plan.pk)
         require_open(locked.episode, "book more visits")
@@ -125,6 +128,7 @@ def do_schedule_plan(actor, plan: TreatmentPlan, request: ScheduleRequest, visit
             every_days=request.every_days,
             weekdays=list(request.weekdays) if request.weekdays else None,
             notes="",
+            confirm_warnings=confirm_warnings,
             now=now,
         )
         TreatmentPlan.objects.filter(pk=plan.pk).update(series=series)

@@ -34,7 +34,6 @@ from effleura.core.api_schemas import (
 )
 from effleura.scheduling import access, actions
 from effleura.scheduling import series as planning
-from effleura.scheduling.booking import NeedsConfirmation
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, AppointmentChange, Series
 
@@ -225,18 +224,15 @@ def book(request, payload: BookIn):
     left): send again with ``confirm_warnings`` true to book anyway."""
     patient = access.patient_for_booking(request.user, payload.patient)
     refs = _references(payload)
-    try:
-        plan = actions.check_book(
-            request.user,
-            patient,
-            start=payload.start,
-            duration=payload.duration,
-            notes=payload.notes,
-            confirm_warnings=payload.confirm_warnings,
-            **refs,
-        )
-    except NeedsConfirmation as exc:
-        return Status(409, {"detail": exc.messages[0], "warnings": exc.warnings})
+    plan = actions.check_book(
+        request.user,
+        patient,
+        start=payload.start,
+        duration=payload.duration,
+        notes=payload.notes,
+        confirm_warnings=payload.confirm_warnings,
+        **refs,
+    )
     return Status(201, actions.do_book(request.user, plan))
 
 
@@ -533,23 +529,20 @@ def book_series(request, payload: SeriesBookIn):
         )
         for n, v in enumerate(payload.visits)
     ]
-    try:
-        series = actions.do_book_series(
-            request.user,
-            patient,
-            refs["practitioner"],
-            refs["service"],
-            refs["location"],
-            visits,
-            duration=payload.duration,
-            room=refs["room"],
-            every_days=payload.every_days,
-            weekdays=payload.weekdays,
-            notes=payload.notes,
-            confirm_warnings=payload.confirm_warnings,
-        )
-    except NeedsConfirmation as exc:
-        return Status(409, {"detail": exc.messages[0], "warnings": exc.warnings})
+    series = actions.do_book_series(
+        request.user,
+        patient,
+        refs["practitioner"],
+        refs["service"],
+        refs["location"],
+        visits,
+        duration=payload.duration,
+        room=refs["room"],
+        every_days=payload.every_days,
+        weekdays=payload.weekdays,
+        notes=payload.notes,
+        confirm_warnings=payload.confirm_warnings,
+    )
     series, appointments = access.access_series(request.user, series.public_id, key="appointment.book", audit_it=False)
     return Status(201, _series_out(series, appointments))
 

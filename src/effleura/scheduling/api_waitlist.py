@@ -17,10 +17,11 @@ from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
-from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, Page, StaffRef, text
+from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, Flag, InputSchema, IsoDate, Page, StaffRef, text
 from effleura.patients import access as patient_access
 from effleura.scheduling import access
 from effleura.scheduling import waitlist as rules
+from effleura.scheduling.api_appointments import WarningsOut
 from effleura.scheduling.choices import WaitlistStatus
 from effleura.scheduling.models import Location, Room, Service, WaitlistEntry
 from effleura.scheduling.setup import PRACTITIONER_ROLES
@@ -125,6 +126,9 @@ class BookIn(InputSchema):
     start: AwareDatetime = Field(description="ISO 8601 with its offset, e.g. 2026-03-03T10:00:00-08:00.")
     practitioner: UUID | None = Field(None, description="Defaults to the entry's preferred practitioner.")
     room: UUID | None = Field(None, description="Left out: the first free room, when the service needs one.")
+    confirm_warnings: Flag = Field(
+        False, description="Book despite the warnings (e.g. no referral visits left) a 409 answer listed."
+    )
 
 
 class BookedOut(Schema):
@@ -141,10 +145,6 @@ class BookedOut(Schema):
     @staticmethod
     def resolve_room(appointment) -> UUID | None:
         return appointment.room.public_id if appointment.room_id else None
-
-
-class ConflictOut(ErrorOut):
-    pass
 
 
 # Helpers ------------------------------------------------------------------------------------
@@ -224,12 +224,14 @@ def remove_entry(request, entry_id: UUID):
 
 @router.post(
     "/waitlist/{uuid:entry_id}/book",
-    response={201: BookedOut, 409: ConflictOut, **ERRORS_WITH_ID},
+    response={201: BookedOut, 409: WarningsOut, **ERRORS_WITH_ID},
     url_name="waitlist_book",
 )
 def book_entry(request, entry_id: UUID, payload: BookIn):
     """Book the entry's patient at ``start`` (its service, location and length) and mark
-    the entry booked, together. A clash answers 409 with the conflicting time."""
+    the entry booked, together. A clash answers 409 with the conflicting time; 409 with
+    ``warnings`` when something needs confirming first (e.g. the referral has no visits
+    left): send again with ``confirm_warnings`` true to book anyway."""
     entry = access.access_waitlist_entry(request.user, entry_id, key="waitlist.manage", audit_it=False)
     rules.check_book_from_waitlist(request.user, entry)
     errors: dict[str, str] = {}
@@ -245,5 +247,7 @@ def book_entry(request, entry_id: UUID, payload: BookIn):
     )
     if errors:
         raise ValidationError(errors)
-    appointment = rules.do_book_from_waitlist(request.user, entry, payload.start, practitioner, room=room)
+    appointment = rules.do_book_from_waitlist(
+        request.user, entry, payload.start, practitioner, room=room, confirm_warnings=payload.confirm_warnings
+    )
     return Status(201, appointment)

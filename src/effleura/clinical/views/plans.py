@@ -6,15 +6,11 @@ whose techniques screening restricts is shown with the warnings and saved once t
 therapist confirms (a warning, never a refusal).
 """
 
-import datetime
-import uuid
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -22,14 +18,13 @@ from effleura.clinical import access, knowledge, plans, scoring
 from effleura.clinical.choices import EpisodeStatus, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.views.episodes import DateInput, _episode_context
 from effleura.core.forms import apply_errors
-from effleura.scheduling import series as planning
-from effleura.scheduling.booking import BookingConflict
+from effleura.scheduling import proposals as proposal_table
+from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import Location, Room, Service
 from effleura.scheduling.setup import practitioners_qs
 
 GOAL_ROWS = 3  # blank goal rows offered beyond the plan's own
-LEAVE_OUT = "leave-out"
 
 
 # Forms ----------------------------------------------------------------------------------------
@@ -315,52 +310,6 @@ def diagnosis_search(request):
 # Schedule this plan ------------------------------------------------------------------------
 
 
-def _visit_value(start: datetime.datetime, practitioner=None) -> str:
-    return f"{start.isoformat()}|{practitioner.public_id if practitioner is not None else ''}"
-
-
-def _parse_visit(value: str, practitioners: dict):
-    start_text, _, practitioner_text = (value or "").partition("|")
-    try:
-        start = datetime.datetime.fromisoformat(start_text)
-    except ValueError:
-        return None
-    if timezone.is_naive(start):
-        return None
-    practitioner = None
-    if practitioner_text:
-        try:
-            practitioner = practitioners.get(uuid.UUID(practitioner_text))
-        except ValueError:
-            return None
-        if practitioner is None:
-            return None
-    return planning.Visit(start, practitioner)
-
-
-def _rows(proposals, tz, practitioner, chosen: dict) -> list[dict]:
-    rows = []
-    for visit in proposals:
-        local = visit.start.astimezone(tz)
-        row = {
-            "number": visit.number,
-            "when": f"{local:%a} {local.day} {local:%b %Y, %H:%M}",
-            "ok": visit.status == planning.OK,
-            "problem": visit.problem,
-            "room": visit.room.name if visit.room is not None else "",
-            "value": _visit_value(visit.start),
-            "chosen": chosen.get(visit.number, ""),
-            "choices": [],
-        }
-        for alt in visit.alternatives:
-            a = alt.start.astimezone(tz)
-            other = alt.practitioner != practitioner
-            label = f"{a:%a} {a.day} {a:%b, %H:%M}" + (f" with {alt.practitioner.display_name}" if other else "")
-            row["choices"].append((_visit_value(alt.start, alt.practitioner if other else None), label))
-        rows.append(row)
-    return rows
-
-
 def plan_schedule(request, plan_id):
     """Propose every visit of the plan through the scheduling engine (free, or a conflict
     with alternatives to choose from), then book them all as one series, or none."""
@@ -377,7 +326,7 @@ def plan_schedule(request, plan_id):
                 "weekdays": [],
             }
         )
-    rows, conflict = None, []
+    rows, conflict, warnings = None, [], []
     if request.method == "POST" and form.is_valid():
         cleaned = form.cleaned_data
         schedule = plans.ScheduleRequest(
@@ -393,12 +342,24 @@ def plan_schedule(request, plan_id):
         try:
             schedule = plans.check_schedule_plan(request.user, plan, schedule)
             if request.POST.get("action") == "book":
-                visits = _chosen_visits(request, form, plan.visits)
+                try:
+                    visits = proposal_table.chosen_visits(request.POST, plan.visits)
+                except ValidationError as exc:
+                    visits = None
+                    form.add_error(None, exc)
                 if visits is not None:
                     try:
-                        plans.do_schedule_plan(request.user, plan, schedule, visits)
+                        plans.do_schedule_plan(
+                            request.user,
+                            plan,
+                            schedule,
+                            visits,
+                            confirm_warnings=request.POST.get("confirm_warnings") == "1",
+                        )
                     except BookingConflict as exc:
                         conflict = exc.messages
+                    except NeedsConfirmation as exc:
+                        warnings = exc.warnings  # e.g. visits past the referral's: "Book anyway"
                     else:
                         messages.success(request, f"Booked {len(visits)} visits of the plan as a series.")
                         return redirect("clinical:episode", episode_id=episode.public_id)
@@ -407,8 +368,8 @@ def plan_schedule(request, plan_id):
         except ValidationError as exc:
             apply_errors(form, exc)
         if proposals is not None:
-            chosen = {n: request.POST.get(f"visit_{n}", "") for n in range(1, len(proposals) + 1)}
-            rows = _rows(proposals, cleaned["location"].tz, cleaned["practitioner"], chosen)
+            chosen = proposal_table.chosen_values(request.POST, len(proposals))
+            rows = proposal_table.proposal_rows(proposals, cleaned["location"].tz, cleaned["practitioner"], chosen)
     context = _episode_context(
         request,
         episode,
@@ -416,34 +377,14 @@ def plan_schedule(request, plan_id):
         plan=plan,
         form=form,
         rows=rows,
-        conflicts=sum(1 for r in rows or [] if not r["ok"]),
+        conflicts=proposal_table.conflicts(rows),
         conflict=conflict,
-        leave_out=LEAVE_OUT,
+        booking_warnings=warnings,
+        leave_out=proposal_table.LEAVE_OUT,
         already=plans.remaining_visits(plan) if plan.series_id else 0,
         episode_open=episode.status == EpisodeStatus.OPEN,
     )
     return render(request, "clinical/plan_schedule.html", context, status=409 if conflict else 200)
-
-
-def _chosen_visits(request, form, count: int):
-    practitioners = {p.public_id: p for p in practitioners_qs()}
-    visits, missing = [], []
-    for n in range(1, count + 1):
-        value = request.POST.get(f"visit_{n}", "")
-        if value == LEAVE_OUT:
-            continue
-        visit = _parse_visit(value, practitioners)
-        if visit is None:
-            missing.append(str(n))
-        else:
-            visits.append(visit)
-    if missing:
-        form.add_error(None, f"Choose a time for visit {', '.join(missing)}, or leave it out.")
-        return None
-    if not visits:
-        form.add_error(None, "Every visit is left out: there is nothing to book.")
-        return None
-    return visits
 
 
 urlpatterns = [

@@ -7,8 +7,6 @@ lists the visits, each with its own cancel, and cancels all remaining at once. T
 parse, access_*/check_*, do_*, render.
 """
 
-import datetime
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -17,65 +15,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from effleura.core.forms import apply_errors
-from effleura.core.values import parse_uuid
 from effleura.patients import access as patient_access
 from effleura.scheduling import access, actions
-from effleura.scheduling import series as planning
+from effleura.scheduling import proposals as proposal_table
 from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import HOLDS_TIME
 from effleura.scheduling.models import Location
-from effleura.scheduling.setup import practitioners_qs
 from effleura.scheduling.views.appointments import booking_initial, chosen_patient, form_value
 from effleura.scheduling.views.calendar_forms import CancelForm, SeriesForm, local_instant
-
-LEAVE_OUT = "leave-out"
-
-
-def _visit_value(start: datetime.datetime, practitioner=None) -> str:
-    """What a visit's radio or hidden field posts: "start ISO|practitioner id or nothing"."""
-    return f"{start.isoformat()}|{practitioner.public_id if practitioner is not None else ''}"
-
-
-def _parse_visit(value: str, practitioners: dict):
-    """A series.Visit from a posted value, or None when it does not parse."""
-    start_text, _, practitioner_text = (value or "").partition("|")
-    try:
-        start = datetime.datetime.fromisoformat(start_text)
-    except ValueError:
-        return None
-    if timezone.is_naive(start):
-        return None
-    practitioner = None
-    if practitioner_text:
-        practitioner = practitioners.get(parse_uuid(practitioner_text))
-        if practitioner is None:
-            return None
-    return planning.Visit(start, practitioner)
-
-
-def _rows(proposals, tz, series_practitioner, chosen: dict) -> list[dict]:
-    """Each proposed visit for the template, in the location's time: its value when it is
-    free, or its problem and the alternatives as (value, label) choices."""
-    rows = []
-    for visit in proposals:
-        local = visit.start.astimezone(tz)
-        row = {
-            "number": visit.number,
-            "when": f"{local:%a} {local.day} {local:%b %Y, %H:%M}",
-            "ok": visit.status == planning.OK,
-            "problem": visit.problem,
-            "room": visit.room.name if visit.room is not None else "",
-            "value": _visit_value(visit.start),
-            "chosen": chosen.get(visit.number, ""),
-            "choices": [],
-        }
-        for alt in visit.alternatives:
-            a = alt.start.astimezone(tz)
-            other = alt.practitioner != series_practitioner
-            label = f"{a:%a} {a.day} {a:%b, %H:%M}" + (f" with {alt.practitioner.display_name}" if other else "")
-            row["choices"].append((_visit_value(alt.start, alt.practitioner if other else None), label))
-        rows.append(row)
-    return rows
 
 
 def series_new(request):
@@ -112,10 +59,10 @@ def series_new(request):
                 apply_errors(form, exc)
     rows = None
     if proposals is not None:
-        chosen = {
-            n: request.POST.get(f"visit_{n}", "") for n in range(1, len(proposals) + 1) if request.POST.get("action")
-        }
-        rows = _rows(proposals, form.cleaned_data["location"].tz, form.cleaned_data["practitioner"], chosen)
+        chosen = proposal_table.chosen_values(request.POST, len(proposals)) if request.POST.get("action") else {}
+        rows = proposal_table.proposal_rows(
+            proposals, form.cleaned_data["location"].tz, form.cleaned_data["practitioner"], chosen
+        )
     context = {
         "nav": "calendar",
         "form": form,
@@ -125,10 +72,10 @@ def series_new(request):
         "chosen": source.get("patient", ""),
         "search_url": reverse("scheduling:book_patients"),
         "rows": rows,
-        "conflicts": sum(1 for r in rows or [] if not r["ok"]),
+        "conflicts": proposal_table.conflicts(rows),
         "conflict": conflict,
         "booking_warnings": warnings,
-        "leave_out": LEAVE_OUT,
+        "leave_out": proposal_table.LEAVE_OUT,
     }
     return render(request, "scheduling/series_form.html", context, status=409 if conflict else 200)
 
@@ -175,22 +122,10 @@ def _propose(user, form, args):
 
 def _book(request, form, args):
     """Book the visits as chosen on the proposal (a free time, an alternative, or left out)."""
-    practitioners = {p.public_id: p for p in practitioners_qs()}
-    visits, missing = [], []
-    for n in range(1, form.cleaned_data["visits"] + 1):
-        value = request.POST.get(f"visit_{n}", "")
-        if value == LEAVE_OUT:
-            continue
-        visit = _parse_visit(value, practitioners)
-        if visit is None:
-            missing.append(str(n))
-        else:
-            visits.append(visit)
-    if missing:
-        form.add_error(None, f"Choose a time for visit {', '.join(missing)}, or leave it out.")
-        return None
-    if not visits:
-        form.add_error(None, "Every visit is left out: there is nothing to book.")
+    try:
+        visits = proposal_table.chosen_visits(request.POST, form.cleaned_data["visits"])
+    except ValidationError as exc:
+        form.add_error(None, exc)
         return None
     series = actions.do_book_series(
         request.user,

@@ -17,6 +17,7 @@ from effleura.core.forms import apply_errors
 from effleura.patients import access as patient_access
 from effleura.scheduling import access
 from effleura.scheduling import waitlist as rules
+from effleura.scheduling.booking import NeedsConfirmation
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import Location, Service
 from effleura.scheduling.setup import practitioners_qs
@@ -160,12 +161,17 @@ def waitlist_remove(request, entry_id):
 def waitlist_matches(request, appointment_id):
     """Who on the waitlist could take the time this cancelled appointment freed."""
     appointment = access.access_freed_appointment(request.user, appointment_id)
+    return _matches_page(request, appointment)
+
+
+def _matches_page(request, appointment, **extra):
     matches = access.access_waitlist_matches(request.user, appointment)
     context = {
         "nav": "waitlist",
         "freed": appointment,
         "freed_when": rules.local_when(appointment),
         "match_rows": [(entry, rules.describe_windows(entry.windows)) for entry in matches],
+        **extra,
     }
     return render(request, "scheduling/waitlist_matches.html", context)
 
@@ -180,8 +186,16 @@ def waitlist_book(request, entry_id, appointment_id):
         if entry not in rules.matches_for_appointment(freed):
             raise ValidationError("This time no longer suits this entry, or has been taken.")
         appointment = rules.do_book_from_waitlist(
-            request.user, entry, freed.start, freed.practitioner, room=freed.room if entry.service.needs_room else None
+            request.user,
+            entry,
+            freed.start,
+            freed.practitioner,
+            room=freed.room if entry.service.needs_room else None,
+            confirm_warnings=request.POST.get("confirm_warnings") == "1",
         )
+    except NeedsConfirmation as exc:
+        # e.g. the referral has no visits left: the matches again, "Book anyway" on this entry.
+        return _matches_page(request, freed, booking_warnings=exc.warnings, confirm_entry=entry.public_id)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("scheduling:waitlist_matches", appointment_id=freed.public_id)
