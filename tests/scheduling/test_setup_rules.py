@@ -109,6 +109,16 @@ def test_a_location_needs_a_name_and_a_time_zone(owner):
     assert "time zone" in errors["time_zone"][0]
 
 
+def test_it_refuses_a_nul_or_an_over_long_name_in_words(owner):
+    # Not cut short or passed on: PostgreSQL refuses a NUL, and a shortened name is not
+    # the name the person typed.
+    with pytest.raises(ValidationError) as exc:
+        setup.check_save_location(owner, {"name": "Main\x00Street", "time_zone": "UTC", "city": "x" * 200})
+    errors = messages_of(exc)
+    assert errors["name"] == ["Remove the NUL character: text may not contain it."]
+    assert errors["city"][0].startswith("Keep this under")
+
+
 def test_location_names_are_unique_whatever_their_case(owner, location):
     with pytest.raises(ValidationError) as exc:
         setup.check_save_location(owner, {"name": "main street", "time_zone": "America/Chicago"})

@@ -237,7 +237,9 @@ def check_save_exception(actor, data: dict, exception: ScheduleException | None 
         "practitioner": clean_practitioner(merged["practitioner"], "practitioner", errors),
         "location": clean_location(merged["location"], "location", errors, active=exception is None),
         "date": parse_date(merged["date"], "date", errors, required=True),
-        "reason": clean_text(merged["reason"], ScheduleException._meta.get_field("reason").max_length),
+        "reason": clean_text(
+            merged["reason"], "reason", errors, ScheduleException._meta.get_field("reason").max_length
+        ),
         "start": None,
         "end": None,
     }
@@ -349,7 +351,7 @@ def check_save_time_off(actor, data: dict, time_off: TimeOff | None = None) -> d
         "practitioner": clean_practitioner(merged["practitioner"], "practitioner", errors),
         "start": _instant(merged["start"], "start", errors),
         "end": _instant(merged["end"], "end", errors),
-        "reason": clean_text(merged["reason"], TimeOff._meta.get_field("reason").max_length),
+        "reason": clean_text(merged["reason"], "reason", errors, TimeOff._meta.get_field("reason").max_length),
     }
     if clean["start"] and clean["end"] and clean["end"] <= clean["start"]:
         errors.setdefault("end", "The end must be after the start.")

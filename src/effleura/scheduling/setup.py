@@ -64,9 +64,10 @@ def get_by_public_id(model, public_id, what: str, *, select=()):
     return get_record(model, public_id, what, select=select)
 
 
-def clean_text(value, limit: int) -> str:
-    """One line of text, cut to ``limit`` (names, addresses: the column's length)."""
-    return values.clean_text(value, "text", {}, limit=limit, one_line=True)[:limit]
+def clean_text(value, field: str, errors: dict, limit: int) -> str:
+    """One line of text (names, addresses) of at most ``limit`` characters, the column's
+    length; a NUL character or a longer value is refused under ``field`` in ``errors``."""
+    return values.clean_text(value, field, errors, limit=limit, one_line=True)
 
 
 def clean_weekday(value, field: str, errors: dict) -> int | None:
@@ -308,12 +309,17 @@ def check_save_location(actor, data: dict, location: Location | None = None) -> 
     merged = merge_fields(location, LOCATION_FIELDS, LOCATION_DEFAULTS, data)
     errors: dict[str, str] = {}
     clean = {
-        f: clean_text(merged[f], Location._meta.get_field(f).max_length) for f in LOCATION_FIELDS if f != "is_active"
+        f: clean_text(merged[f], f, errors, Location._meta.get_field(f).max_length)
+        for f in LOCATION_FIELDS
+        if f != "is_active"
     }
     clean["is_active"] = bool(merged["is_active"])
     if not clean["name"]:
         errors["name"] = "Give the location a name, e.g. Main Street."
-    elif Location.objects.filter(name__iexact=clean["name"]).exclude(pk=getattr(location, "pk", None)).exists():
+    elif (
+        "name" not in errors
+        and Location.objects.filter(name__iexact=clean["name"]).exclude(pk=getattr(location, "pk", None)).exists()
+    ):
         errors["name"] = f"There is already a location called {clean['name']}."
     try:
         clean["time_zone"] = clean_time_zone(merged["time_zone"])
@@ -385,7 +391,7 @@ def check_save_room(actor, data: dict, room: Room | None = None) -> dict:
     errors: dict[str, str] = {}
     clean = {
         "location": clean_location(merged["location"], "location", errors, active=room is None),
-        "name": clean_text(merged["name"], Room._meta.get_field("name").max_length),
+        "name": clean_text(merged["name"], "name", errors, Room._meta.get_field("name").max_length),
         "is_active": bool(merged["is_active"]),
     }
     moved = room is not None and clean["location"] is not None and clean["location"].pk != room.location_id
@@ -498,10 +504,13 @@ def check_save_service(actor, data: dict, service: Service | None = None) -> dic
         people = list(service.practitioners.all()) if service is not None else []
     merged = merge_fields(service, [f for f in SERVICE_FIELDS if f != "practitioners"], SERVICE_DEFAULTS, data)
     errors: dict[str, str] = {}
-    clean: dict = {"name": clean_text(merged["name"], Service._meta.get_field("name").max_length)}
+    clean: dict = {"name": clean_text(merged["name"], "name", errors, Service._meta.get_field("name").max_length)}
     if not clean["name"]:
         errors["name"] = "Give the service a name, e.g. Clinical massage."
-    elif Service.objects.filter(name__iexact=clean["name"]).exclude(pk=getattr(service, "pk", None)).exists():
+    elif (
+        "name" not in errors
+        and Service.objects.filter(name__iexact=clean["name"]).exclude(pk=getattr(service, "pk", None)).exists()
+    ):
         errors["name"] = f"There is already a service called {clean['name']}."
     try:
         clean["durations"] = clean_durations(merged["durations"])
