@@ -2,7 +2,8 @@
 state (see pyproject.toml [tool.importlinter] and docs/architecture.md).
 
 ``app_boundaries``: an app may use another app only through that app's public modules.
-It never imports another app's ``views`` (module or package) and never a private name:
+It never imports another app's ``views`` (module or package) or API routers (``api.py``,
+``api_*.py``: only the api app mounts them), and never a private name:
 neither a module whose name starts with ``_`` nor a name starting with ``_`` taken from
 another app's module. import-linter's graph knows modules, not names, so the names are
 read from each module's source with ``ast``.
@@ -25,11 +26,16 @@ def _is_private(part: str) -> bool:
     return part.startswith("_") and not (part.startswith("__") and part.endswith("__"))
 
 
-def _forbidden_module(module: str, app: str) -> str | None:
-    """Why importing ``module`` (inside ``app``) from another app breaks the boundary."""
+def _forbidden_module(module: str, app: str, importer_app: str) -> str | None:
+    """Why importing ``module`` (inside ``app``) from ``importer_app`` breaks the boundary."""
     parts = module[len(app) + 1 :].split(".") if module != app else []
     if "views" in parts:
         return "another app's views"
+    # The API routers are transports like the views; only the api app mounts them.
+    # (core has none: its api_schemas is part of the shared kit.)
+    routers = app != "effleura.core" and importer_app != "effleura.api"
+    if routers and any(part == "api" or part.startswith("api_") for part in parts):
+        return "another app's API router"
     if any(_is_private(part) for part in parts):
         return "another app's private module"
     return None
@@ -77,10 +83,10 @@ class AppBoundariesContract(Contract):
                     other = _owner(imported, apps)
                     if other is None or other == app:
                         continue
-                    why = _forbidden_module(imported, other)
+                    why = _forbidden_module(imported, other, app)
                     if why is None:
                         # ``from effleura.x import views`` names a module too.
-                        why = next((_forbidden_module(f"{imported}.{n}", other) for n in names), None)
+                        why = next((_forbidden_module(f"{imported}.{n}", other, app) for n in names), None)
                     if why is None and any(_is_private(name) for name in names):
                         why = "a private name of another app"
                     if why is not None:

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from effleura.clinical import discharge, measures, plans
+from effleura.clinical import discharge, measures, plan_scheduling, plans
 from effleura.clinical.choices import EpisodeStatus, GoalStatus, PlanStatus
 from effleura.clinical.models import Discharge, Episode
 from effleura.core.models import AuditEvent
@@ -152,13 +152,13 @@ def scheduled(episode, therapist, practice, next_monday, at):
     """The episode's plan booked as 8 visits on Tuesdays and Thursdays from next week."""
     location, _room, service = practice
     plan = plans.do_create_plan(therapist, episode, plans.check_create_plan(therapist, episode, plan_data()))
-    wanted = plans.check_schedule_plan(
+    wanted = plan_scheduling.check_schedule_plan(
         therapist,
         plan,
-        plans.ScheduleRequest(therapist, service, location, at(next_monday, "10:00"), weekdays=(1, 3)),
+        plan_scheduling.ScheduleRequest(therapist, service, location, at(next_monday, "10:00"), weekdays=(1, 3)),
     )
-    starts = [p.start for p in plans.propose_plan_series(therapist, plan, wanted)]
-    plans.do_schedule_plan(therapist, plan, wanted, starts)
+    starts = [p.start for p in plan_scheduling.propose_plan_series(therapist, plan, wanted)]
+    plan_scheduling.do_schedule_plan(therapist, plan, wanted, starts)
     plan.refresh_from_db()
     return plan
 

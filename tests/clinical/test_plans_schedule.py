@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from effleura.clinical import plans
+from effleura.clinical import plan_scheduling, plans
 from effleura.clinical.models import TreatmentPlan
 from effleura.core.models import AuditEvent
 from effleura.scheduling.booking import BookingConflict
@@ -38,16 +38,16 @@ def wanted(therapist, practice, next_monday, at):
             "weekdays": (TUESDAY, THURSDAY),
             **changes,
         }
-        return plans.ScheduleRequest(**fields)
+        return plan_scheduling.ScheduleRequest(**fields)
 
     return make
 
 
 def test_it_books_the_plans_eight_visits_on_tuesdays_and_thursdays(plan, therapist, wanted, next_monday):
-    request = plans.check_schedule_plan(therapist, plan, wanted())
-    proposals = plans.propose_plan_series(therapist, plan, request)
+    request = plan_scheduling.check_schedule_plan(therapist, plan, wanted())
+    proposals = plan_scheduling.propose_plan_series(therapist, plan, request)
     assert [p.status for p in proposals] == ["ok"] * 8
-    series = plans.do_schedule_plan(therapist, plan, request, [p.start for p in proposals])
+    series = plan_scheduling.do_schedule_plan(therapist, plan, request, [p.start for p in proposals])
     plan.refresh_from_db()
     assert plan.series == series
     visits = list(Appointment.objects.filter(series=series).order_by("start"))
@@ -60,14 +60,14 @@ def test_it_books_the_plans_eight_visits_on_tuesdays_and_thursdays(plan, therapi
 
 
 def test_every_so_many_days_is_accepted_too(plan, therapist, wanted):
-    request = plans.check_schedule_plan(therapist, plan, wanted(weekdays=None, every_days=3))
-    proposals = plans.propose_plan_series(therapist, plan, request)
+    request = plan_scheduling.check_schedule_plan(therapist, plan, wanted(weekdays=None, every_days=3))
+    proposals = plan_scheduling.propose_plan_series(therapist, plan, request)
     assert len(proposals) == 8
 
 
 def test_the_weekdays_must_number_the_plans_sessions_a_week(plan, therapist, wanted):
     with pytest.raises(ValidationError) as exc:
-        plans.check_schedule_plan(therapist, plan, wanted(weekdays=(TUESDAY,)))
+        plan_scheduling.check_schedule_plan(therapist, plan, wanted(weekdays=(TUESDAY,)))
     assert exc.value.message_dict["weekdays"] == ["The plan says 2 sessions a week: tick 2 weekdays."]
 
 
@@ -77,31 +77,31 @@ def test_a_conflict_shows_alternatives_and_booking_it_saves_nothing(
     # Another patient already has the therapist on the second Tuesday at 10:00 (visit 3).
     second_tuesday = next_monday + datetime.timedelta(days=8)
     book("10:00", day=second_tuesday, patient=make_patient())
-    request = plans.check_schedule_plan(therapist, plan, wanted())
-    proposals = plans.propose_plan_series(therapist, plan, request)
+    request = plan_scheduling.check_schedule_plan(therapist, plan, wanted())
+    proposals = plan_scheduling.propose_plan_series(therapist, plan, request)
     conflicts = [p for p in proposals if p.status != "ok"]
     assert [p.number for p in conflicts] == [3]
     assert conflicts[0].alternatives  # other free times that day
     series_before = Series.objects.count()
     with pytest.raises(BookingConflict) as exc:
-        plans.do_schedule_plan(therapist, plan, request, [p.start for p in proposals])
+        plan_scheduling.do_schedule_plan(therapist, plan, request, [p.start for p in proposals])
     assert "Visit 3 of 8" in exc.value.messages[0]
     assert Series.objects.count() == series_before
     assert TreatmentPlan.objects.get(pk=plan.pk).series is None
     # Choosing the alternative books all eight.
     starts = [p.start if p.status == "ok" else p.alternatives[0].start for p in proposals]
-    series = plans.do_schedule_plan(therapist, plan, request, starts)
+    series = plan_scheduling.do_schedule_plan(therapist, plan, request, starts)
     assert series.appointments.count() == 8
 
 
 def test_a_plan_with_visits_still_ahead_is_not_scheduled_twice(plan, therapist, wanted):
-    request = plans.check_schedule_plan(therapist, plan, wanted())
-    plans.do_schedule_plan(
-        therapist, plan, request, [p.start for p in plans.propose_plan_series(therapist, plan, request)]
+    request = plan_scheduling.check_schedule_plan(therapist, plan, wanted())
+    plan_scheduling.do_schedule_plan(
+        therapist, plan, request, [p.start for p in plan_scheduling.propose_plan_series(therapist, plan, request)]
     )
     plan.refresh_from_db()
     with pytest.raises(ValidationError) as exc:
-        plans.check_schedule_plan(therapist, plan, wanted())
+        plan_scheduling.check_schedule_plan(therapist, plan, wanted())
     assert "already scheduled: 8 visits still booked" in exc.value.messages[0]
 
 
@@ -109,9 +109,9 @@ def test_the_service_must_be_given_for_the_plans_session_length(episode, therapi
     plan = plans.do_create_plan(
         therapist, episode, plans.check_create_plan(therapist, episode, plan_data(session_minutes=45))
     )
-    request = plans.check_schedule_plan(therapist, plan, wanted())
+    request = plan_scheduling.check_schedule_plan(therapist, plan, wanted())
     with pytest.raises(ValidationError) as exc:
-        plans.propose_plan_series(therapist, plan, request)
+        plan_scheduling.propose_plan_series(therapist, plan, request)
     assert "duration" in exc.value.message_dict
 
 
@@ -119,7 +119,7 @@ def test_a_replaced_plan_is_not_scheduled(plan, episode, therapist, wanted):
     plans.do_create_plan(therapist, episode, plans.check_create_plan(therapist, episode, plan_data()))
     plan.refresh_from_db()
     with pytest.raises(ValidationError, match="replaced by a newer one"):
-        plans.check_schedule_plan(therapist, plan, wanted())
+        plan_scheduling.check_schedule_plan(therapist, plan, wanted())
 
 
 def test_a_plan_of_more_than_sixty_visits_cannot_be_one_series(episode, therapist, wanted):
@@ -127,7 +127,7 @@ def test_a_plan_of_more_than_sixty_visits_cannot_be_one_series(episode, therapis
         therapist, episode, plans.check_create_plan(therapist, episode, plan_data(sessions_per_week=3, weeks=21))
     )
     with pytest.raises(ValidationError) as exc:
-        plans.check_schedule_plan(therapist, plan, wanted(weekdays=(0, 2, 4)))
+        plan_scheduling.check_schedule_plan(therapist, plan, wanted(weekdays=(0, 2, 4)))
     assert "63 visits" in exc.value.message_dict["visits"][0]
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Prefetch, Q, When
+from django.utils import timezone
 
 from effleura.billing import pricing
 from effleura.billing.access import _charges, _refuse_not_own, sees_everyones
@@ -328,7 +329,6 @@ def check_adjust_charge(actor, charge: Charge, data: dict) -> Adjustment:
 def do_adjust_charge(actor, charge: Charge, adjustment: Adjustment, *, now=None) -> Charge:
     """Apply check_adjust_charge's answer: the lines change, the charge is priced again by
     the current fee schedule, and the before and after are kept with the reason."""
-    from django.utils import timezone
 
     now = now or timezone.now()
     with transaction.atomic():

@@ -14,16 +14,26 @@ from typing import Annotated
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from ninja import Router, Schema, Status
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from effleura.clinical import access, discharge, episodes, plans, screening
+from effleura.clinical import access, discharge, episodes, plan_scheduling, plans, screening
 from effleura.clinical.choices import DischargeReason, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.models import Discharge, Episode, Goal, TreatmentPlan
-from effleura.core.api_schemas import ERRORS_WITH_ID, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
+from effleura.core.api_schemas import (
+    ERRORS_WITH_ID,
+    Flag,
+    InputSchema,
+    IsoDate,
+    StaffRef,
+    WarningsOut,
+    WholeNumber,
+    text,
+)
+from effleura.scheduling import access as scheduling_access
 from effleura.scheduling import series as planning
-from effleura.scheduling.api_appointments import WarningsOut
 
 router = Router(tags=["clinical: episodes, plans and discharge"])
 
@@ -320,7 +330,6 @@ def create_plan(request, episode_id: UUID, payload: PlanIn):
 )
 def current_plan(request, episode_id: UUID):
     """The plan in force (404 when the episode has none)."""
-    from django.http import Http404
 
     episode = access.access_episode(request.user, episode_id)
     found = [p for p in access.episode_plans(episode) if p.status in (PlanStatus.ACTIVE, PlanStatus.CLOSED)]
@@ -401,13 +410,12 @@ class ScheduledOut(Schema):
     visits: int
 
 
-def _schedule_request(request, plan, payload: ScheduleIn) -> plans.ScheduleRequest:
-    from effleura.scheduling import access as scheduling_access
+def _schedule_request(request, plan, payload: ScheduleIn) -> plan_scheduling.ScheduleRequest:
 
     practitioner = (
         scheduling_access.practitioner_by_id(payload.practitioner) if payload.practitioner else plan.episode.therapist
     )
-    wanted = plans.ScheduleRequest(
+    wanted = plan_scheduling.ScheduleRequest(
         practitioner=practitioner,
         service=scheduling_access.service_by_id(payload.service),
         location=scheduling_access.location_by_id(payload.location),
@@ -416,7 +424,7 @@ def _schedule_request(request, plan, payload: ScheduleIn) -> plans.ScheduleReque
         every_days=payload.every_days,
         room=scheduling_access.room_by_id(payload.room) if payload.room else None,
     )
-    return plans.check_schedule_plan(request.user, plan, wanted)
+    return plan_scheduling.check_schedule_plan(request.user, plan, wanted)
 
 
 def _slot(item, tz) -> dict:
@@ -447,7 +455,7 @@ def propose_schedule(request, plan_id: UUID, payload: ScheduleIn):
             "problem": p.problem,
             "alternatives": [_slot(a, tz) for a in p.alternatives],
         }
-        for p in plans.propose_plan_series(request.user, plan, wanted)
+        for p in plan_scheduling.propose_plan_series(request.user, plan, wanted)
     ]
 
 
@@ -461,12 +469,11 @@ def book_schedule(request, plan_id: UUID, payload: ScheduleBookIn):
     time is taken, nothing saved), and link the series to the plan. 409 with ``warnings``
     when visits need confirming first (e.g. the referral has no visits left for them):
     send again with ``confirm_warnings`` true to book anyway."""
-    from effleura.scheduling import access as scheduling_access
 
     plan = access.access_plan(request.user, plan_id, key="clinical.write")
     wanted = _schedule_request(request, plan, payload)
     if payload.visits is None:
-        proposals = plans.propose_plan_series(request.user, plan, wanted)
+        proposals = plan_scheduling.propose_plan_series(request.user, plan, wanted)
         taken = [p for p in proposals if p.status != planning.OK]
         if taken:
             raise ValidationError(
@@ -487,7 +494,9 @@ def book_schedule(request, plan_id: UUID, payload: ScheduleBookIn):
             )
             for n, v in enumerate(payload.visits)
         ]
-    series = plans.do_schedule_plan(request.user, plan, wanted, visits, confirm_warnings=payload.confirm_warnings)
+    series = plan_scheduling.do_schedule_plan(
+        request.user, plan, wanted, visits, confirm_warnings=payload.confirm_warnings
+    )
     return Status(201, {"plan": plan.public_id, "series": series.public_id, "visits": series.visits})
 
 

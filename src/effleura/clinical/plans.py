@@ -12,8 +12,7 @@ and flags (clinical/screening.py); the therapist decides. The session note is wh
 charting a ruled-out technique needs an explicit override.
 
 "Schedule this plan" books the plan's visits as one series through the scheduling engine
-and links the series to the plan: clinical/plan_scheduling.py (its names are importable
-from here too, as the plan pages call them through this module).
+and links the series to the plan: clinical/plan_scheduling.py.
 
 check_*() validates and authorizes (ValidationError in clinic words; a dict of field ->
 message, goal fields as "goals.<n>.<field>" counted from 0); do_*() writes inside a
@@ -31,20 +30,10 @@ from effleura.clinical.access import current_conditions
 from effleura.clinical.choices import PRESSURE_ORDER, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.episodes import require_open
 from effleura.clinical.models import Episode, Goal, TreatmentPlan
-from effleura.clinical.plan_scheduling import (
-    ScheduleRequest,
-    check_schedule_plan,
-    do_schedule_plan,
-    propose_plan_series,
-    remaining_visits,
-)
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import parse_date, reject_unknown
-
-# Moved to plan_scheduling.py, still importable from here.
-__all__ = ["ScheduleRequest", "check_schedule_plan", "do_schedule_plan", "propose_plan_series", "remaining_visits"]
 
 MAX_CODES = 12  # a claim form carries at most 12 diagnosis codes
 MAX_GOALS = 10

@@ -83,6 +83,13 @@ class ErrorOut(Schema):
     )
 
 
+class WarningsOut(ErrorOut):
+    """A 409 that asks the person first (scheduling's NeedsConfirmation: a referral with no
+    visits left, for one); sending the request again with ``confirm_warnings`` goes ahead."""
+
+    warnings: list[str] = Field(default_factory=list, description="What needs confirming: send confirm_warnings.")
+
+
 class StaffRef(Schema):
     """A member of staff as other records show them."""
 

@@ -29,6 +29,7 @@ from effleura.core.api_schemas import (
     InputSchema,
     Page,
     StaffRef,
+    WarningsOut,
     WholeNumber,
     text,
 )
@@ -197,10 +198,6 @@ class BookIn(InputSchema):
     confirm_warnings: Flag = Field(
         False, description="Book despite the warnings (e.g. no referral visits left) a 409 answer listed."
     )
-
-
-class WarningsOut(ErrorOut):
-    warnings: list[str] = Field(default_factory=list, description="What needs confirming: send confirm_warnings.")
 
 
 def _references(payload) -> dict:

@@ -17,11 +17,21 @@ from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
-from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, Flag, InputSchema, IsoDate, Page, StaffRef, text
+from effleura.core.api_schemas import (
+    ERRORS,
+    ERRORS_WITH_ID,
+    ErrorOut,
+    Flag,
+    InputSchema,
+    IsoDate,
+    Page,
+    StaffRef,
+    WarningsOut,
+    text,
+)
 from effleura.patients import access as patient_access
 from effleura.scheduling import access
 from effleura.scheduling import waitlist as rules
-from effleura.scheduling.api_appointments import WarningsOut
 from effleura.scheduling.choices import WaitlistStatus
 from effleura.scheduling.models import Location, Room, Service, WaitlistEntry
 from effleura.scheduling.setup import PRACTITIONER_ROLES

@@ -32,6 +32,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import clean_text, reject_unknown
+from effleura.scheduling import actions as booking_actions
 from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus, WaitlistStatus, Weekday
 from effleura.scheduling.models import Appointment, Location, Service, WaitlistEntry
 
@@ -327,7 +328,6 @@ def do_book_from_waitlist(
     at all. Raises BookingConflict (a ValidationError) when the time is taken, and
     NeedsConfirmation when a booking warning applies and ``confirm_warnings`` is false
     (actions.check_book())."""
-    from effleura.scheduling import actions as booking_actions
 
     with transaction.atomic():
         locked = WaitlistEntry.objects.select_for_update().filter(pk=entry.pk).first()

@@ -10,11 +10,11 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from effleura.clinical import access, knowledge, plans, scoring
+from effleura.clinical import access, knowledge, plan_scheduling, plans, scoring
 from effleura.clinical.choices import EpisodeStatus, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.views.episodes import DateInput, _episode_context
 from effleura.core.forms import apply_errors
@@ -286,7 +286,6 @@ def goal_status(request, goal_id):
 
 
 def _episode_url(episode) -> str:
-    from django.urls import reverse
 
     return reverse("clinical:episode", kwargs={"episode_id": episode.public_id})
 
@@ -329,7 +328,7 @@ def plan_schedule(request, plan_id):
     rows, conflict, warnings = None, [], []
     if request.method == "POST" and form.is_valid():
         cleaned = form.cleaned_data
-        schedule = plans.ScheduleRequest(
+        schedule = plan_scheduling.ScheduleRequest(
             practitioner=cleaned["practitioner"],
             service=cleaned["service"],
             location=cleaned["location"],
@@ -340,7 +339,7 @@ def plan_schedule(request, plan_id):
         )
         proposals = None
         try:
-            schedule = plans.check_schedule_plan(request.user, plan, schedule)
+            schedule = plan_scheduling.check_schedule_plan(request.user, plan, schedule)
             if request.POST.get("action") == "book":
                 try:
                     visits = proposal_table.chosen_visits(request.POST, plan.visits)
@@ -349,7 +348,7 @@ def plan_schedule(request, plan_id):
                     form.add_error(None, exc)
                 if visits is not None:
                     try:
-                        plans.do_schedule_plan(
+                        plan_scheduling.do_schedule_plan(
                             request.user,
                             plan,
                             schedule,
@@ -364,7 +363,7 @@ def plan_schedule(request, plan_id):
                         messages.success(request, f"Booked {len(visits)} visits of the plan as a series.")
                         return redirect("clinical:episode", episode_id=episode.public_id)
             # The proposal again, with today's calendar (after a conflict, too).
-            proposals = plans.propose_plan_series(request.user, plan, schedule)
+            proposals = plan_scheduling.propose_plan_series(request.user, plan, schedule)
         except ValidationError as exc:
             apply_errors(form, exc)
         if proposals is not None:
@@ -381,7 +380,7 @@ def plan_schedule(request, plan_id):
         conflict=conflict,
         booking_warnings=warnings,
         leave_out=proposal_table.LEAVE_OUT,
-        already=plans.remaining_visits(plan) if plan.series_id else 0,
+        already=plan_scheduling.remaining_visits(plan) if plan.series_id else 0,
         episode_open=episode.status == EpisodeStatus.OPEN,
     )
     return render(request, "clinical/plan_schedule.html", context, status=409 if conflict else 200)

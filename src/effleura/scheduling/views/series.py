@@ -19,7 +19,7 @@ from effleura.patients import access as patient_access
 from effleura.scheduling import access, actions
 from effleura.scheduling import proposals as proposal_table
 from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
-from effleura.scheduling.choices import HOLDS_TIME
+from effleura.scheduling.choices import HOLDS_TIME, Weekday
 from effleura.scheduling.models import Location
 from effleura.scheduling.views.appointments import booking_initial, chosen_patient, form_value
 from effleura.scheduling.views.calendar_forms import CancelForm, SeriesForm, local_instant
@@ -175,7 +175,6 @@ def series_detail(request, series_id):
 
 
 def _weekday_names(weekdays) -> list[str]:
-    from effleura.scheduling.choices import Weekday
 
     return [Weekday(d).label for d in sorted(weekdays)]
 
