@@ -31,7 +31,7 @@ from effleura.billing.models import (
 )
 from effleura.billing.models.money import default_currency
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import access_one, allowed, authorize
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.permissions import RULES, has_permission
 
@@ -155,18 +155,12 @@ def access_claims(user, *, status: str = "", limit: int = LIST_LIMIT) -> list[Cl
 
 def access_claim(user, claim_id, *, key: str = "claim.view", audit_it: bool = True, detail: str = "") -> Claim:
     """The claim ``claim_id`` with its charge, patient, practitioner, policy and payer."""
-    claim_id = as_uuid(claim_id, "claim")
-    authorize(user, key, record_id=claim_id)
-    claim = (
-        Claim.objects.filter(public_id=claim_id)
-        .select_related("charge__patient", "charge__practitioner", "charge__location", "policy__payer", "created_by")
-        .first()
+    rows = Claim.objects.select_related(
+        "charge__patient", "charge__practitioner", "charge__location", "policy__payer", "created_by"
     )
-    if claim is None:
-        raise Http404("No such claim.")
-    if audit_it:
-        allowed(user, key, patient_id=claim.charge.patient.public_id, record_id=claim.public_id, detail=detail)
-    return claim
+    return access_one(
+        user, key, rows, claim_id, "claim", patient_of=lambda c: c.charge.patient, audit_it=audit_it, detail=detail
+    )
 
 
 def access_claim_quiet(pk: int) -> Claim:
@@ -211,14 +205,10 @@ def access_patient_policies(user, patient_id, *, include_inactive: bool = True) 
 
 def access_policy(user, policy_id, *, key: str = "account.view", audit_it: bool = True) -> Policy:
     """The policy ``policy_id`` with its patient and payer, if ``user`` may use it under ``key``."""
-    policy_id = as_uuid(policy_id, "policy")
-    authorize(user, key, record_id=policy_id)
-    policy = Policy.objects.filter(public_id=policy_id).select_related("patient", "payer").first()
-    if policy is None:
-        raise Http404("No such policy.")
-    if audit_it:
-        allowed(user, key, patient_id=policy.patient.public_id, record_id=policy.public_id, detail="policy")
-    return policy
+    rows = Policy.objects.select_related("patient", "payer")
+    return access_one(
+        user, key, rows, policy_id, "policy", patient_of=lambda p: p.patient, audit_it=audit_it, detail="policy"
+    )
 
 
 # Superbills (billing/superbill.py lays them out) --------------------------------------------

@@ -16,7 +16,7 @@ from effleura.clinical.models import (
     SessionNote,
     TreatmentPlan,
 )
-from effleura.core.access import allowed, authorize
+from effleura.core.access import access_one, allowed, authorize
 from effleura.core.values import as_uuid
 from effleura.patients.models import HealthHistory, Patient
 
@@ -259,14 +259,9 @@ def access_note(user, note_id, *, key: str = "clinical.view", audit_it: bool = T
     """The note ``note_id`` (its public id) with its episode, patient, author and
     appointment, if ``user`` may use it under ``key``. One query plus the audit insert.
     A refusal is audited before anything is looked up."""
-    note_id = as_uuid(note_id, "note")
-    authorize(user, key, record_id=note_id)
-    note = note_query().filter(public_id=note_id).first()
-    if note is None:
-        raise Http404("No such note.")
-    if audit_it:
-        allowed(user, key, patient_id=note.episode.patient.public_id, record_id=note_id)
-    return note
+    return access_one(
+        user, key, note_query(), note_id, "note", patient_of=lambda n: n.episode.patient, audit_it=audit_it
+    )
 
 
 def access_episode_notes(user, episode_id) -> tuple[Episode, list[SessionNote]]:
@@ -306,14 +301,10 @@ def access_assessment(user, assessment_id, *, key: str = "clinical.view", audit_
     """The assessment ``assessment_id`` (its public id) with its episode, patient and
     author, if ``user`` may use it under ``key``. One query plus the audit insert. A
     refusal is audited before anything is looked up, so it tells nothing."""
-    assessment_id = as_uuid(assessment_id, "assessment")
-    authorize(user, key, record_id=assessment_id)
-    assessment = assessment_query().filter(public_id=assessment_id).first()
-    if assessment is None:
-        raise Http404("No such assessment.")
-    if audit_it:
-        allowed(user, key, patient_id=assessment.episode.patient.public_id, record_id=assessment_id)
-    return assessment
+    return access_one(
+        user, key, assessment_query(), assessment_id, "assessment",
+        patient_of=lambda a: a.episode.patient, audit_it=audit_it,
+    )  # fmt: skip
 
 
 def access_episode_assessments(user, episode_id) -> tuple[Episode, list[Assessment]]:

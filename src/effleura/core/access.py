@@ -47,6 +47,25 @@ def allowed(user, key: str, *, patient_id=None, record_id: object = "", detail: 
     audit.record(user, rule.action, rule.record_type, record_id=record_id, patient_id=patient_id, detail=detail or key)
 
 
+def access_one(user, key: str, rows: QuerySet, record_id, what: str, *, patient_of, audit_it=True, detail=""):
+    """The row of ``rows`` whose public id is ``record_id``, if ``user`` holds ``key``: the
+    common shape of an app's access_<thing>() for one patient record.
+
+    A malformed id is Http404 ("No such <what>."). A refusal is audited before the look-up,
+    so it tells nothing, not even whether the record exists; an unknown id is Http404. The
+    read is audited against the patient ``patient_of(row)`` returns (unless ``audit_it``
+    is false: the caller audits it its own way). ``rows`` carries what the caller shows
+    (select_related): one query plus the audit insert."""
+    record_id = as_uuid(record_id, what)
+    authorize(user, key, record_id=record_id)
+    row = rows.filter(public_id=record_id).first()
+    if row is None:
+        raise Http404(f"No such {what}.")
+    if audit_it:
+        allowed(user, key, patient_id=patient_of(row).public_id, record_id=row.public_id, detail=detail)
+    return row
+
+
 # Staff accounts ---------------------------------------------------------------------------
 # Not patient data: the table is asked (a refusal is audited by authorize), a permitted
 # read is not audited, like every rule with patient_data=False.

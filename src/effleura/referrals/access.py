@@ -8,7 +8,7 @@ from django.http import Http404
 
 from effleura.clinical.models import Episode
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import access_one, allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.permissions import has_permission
 from effleura.core.text import printable
@@ -87,14 +87,10 @@ def access_referral(
     user, referral_id, *, key: str = "referral.view", audit_it: bool = True, detail: str = ""
 ) -> Referral:
     """The referral ``referral_id`` with its patient, provider and episode, if ``user`` may use it."""
-    referral_id = as_uuid(referral_id, "referral")
-    authorize(user, key, record_id=referral_id)
-    referral = Referral.objects.filter(public_id=referral_id).select_related("patient", "provider", "episode").first()
-    if referral is None:
-        raise Http404("No such referral.")
-    if audit_it:
-        allowed(user, key, patient_id=referral.patient.public_id, record_id=referral.public_id, detail=detail)
-    return referral
+    rows = Referral.objects.select_related("patient", "provider", "episode")
+    return access_one(
+        user, key, rows, referral_id, "referral", patient_of=lambda r: r.patient, audit_it=audit_it, detail=detail
+    )
 
 
 def access_referral_original(user, referral_id) -> Referral:

@@ -20,7 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from effleura.core import audit
-from effleura.core.access import allowed, authorize
+from effleura.core.access import access_one, allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.models import hash_token
 from effleura.core.permissions import has_permission
@@ -245,18 +245,8 @@ def access_waitlist_page(user, page_number, *, location: Location | None = None,
 
 def access_waitlist_entry(user, entry_id, *, key: str = "waitlist.view", audit_it: bool = True) -> WaitlistEntry:
     """The entry ``entry_id`` if ``user`` may use it under ``key`` (default: read)."""
-    entry_id = as_uuid(entry_id, "waitlist entry")
-    authorize(user, key, record_id=entry_id)
-    entry = (
-        WaitlistEntry.objects.filter(public_id=entry_id)
-        .select_related("patient", "practitioner", "service", "location", "appointment")
-        .first()
-    )
-    if entry is None:
-        raise Http404("No such waitlist entry.")
-    if audit_it:
-        allowed(user, key, patient_id=entry.patient.public_id, record_id=entry.public_id)
-    return entry
+    rows = WaitlistEntry.objects.select_related("patient", "practitioner", "service", "location", "appointment")
+    return access_one(user, key, rows, entry_id, "waitlist entry", patient_of=lambda e: e.patient, audit_it=audit_it)
 
 
 # A practitioner's calendar feed (scheduling/feed.py builds it; the key authenticates) --------
