@@ -216,6 +216,9 @@ LOGGING = {
 EFFLEURA_PRACTICE_NAME = envstr("EFFLEURA_PRACTICE_NAME", "Effleura Clinic")
 # Demo data is synthetic; while any is loaded every page says so.
 EFFLEURA_API_PAGE_SIZE = 50
+# Phone numbers typed without +country code are read as this country's until the owner
+# sets the practice's own (practice settings page).
+EFFLEURA_PHONE_REGION = envstr("EFFLEURA_PHONE_REGION", "US").upper()
 
 # Money: every amount is a Decimal in this currency (ISO 4217), stored beside it.
 EFFLEURA_CURRENCY = envstr("EFFLEURA_CURRENCY", "USD").upper()

@@ -11,8 +11,17 @@ VALID_NPI = "1234567893"  # CMS's published example: the check digit over the 80
 WRONG_CHECK_DIGIT = "1234567890"
 
 
+SETTINGS = {
+    "time_zone": "America/Chicago",
+    "decimal_separator": ".",
+    "largest_amount": "1000000.00",
+    "start_window_minutes": "30",
+    "phone_region": "US",
+}
+
+
 def _practice(**overrides):
-    return {"name": "Riverside Clinical Massage", "tax_id": "12-3456789", "npi": VALID_NPI, **overrides}
+    return {"name": "Riverside Clinical Massage", "tax_id": "12-3456789", "npi": VALID_NPI, **SETTINGS, **overrides}
 
 
 def test_the_practice_page_asks_for_the_tax_id_and_npi(client_for, owner):
@@ -67,3 +76,34 @@ def test_the_staff_form_refuses_an_npi_with_a_wrong_check_digit(client_for, owne
     assert "not a valid NPI" in edit.content.decode()
     therapist.refresh_from_db()
     assert therapist.npi != WRONG_CHECK_DIGIT
+
+
+def test_the_owner_sets_the_practice_time_zone_separator_and_limits(client_for, owner):
+    fields = _practice(time_zone="Europe/Berlin", decimal_separator=",", start_window_minutes="10", phone_region="de")
+    assert client_for(owner).post(reverse("core:practice"), fields).status_code == 302
+    practice = Practice.current()
+    assert (practice.time_zone, practice.decimal_separator) == ("Europe/Berlin", ",")
+    assert (practice.start_window_minutes, practice.phone_region) == (10, "DE")
+    assert practice.zone.key == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("time_zone", "Mars/Olympus", "not a time zone we know"),
+        ("phone_region", "XX", "not a country code for phone numbers"),
+        ("largest_amount", "0.50", "greater than or equal to 1.00"),
+    ],
+)
+def test_it_refuses_a_setting_it_cannot_use_and_keeps_the_saved_one(client_for, owner, field, value, message):
+    client = client_for(owner)
+    client.post(reverse("core:practice"), _practice())
+    response = client.post(reverse("core:practice"), _practice(**{field: value}))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert Practice.current().time_zone == "America/Chicago"
+
+
+def test_a_new_practice_starts_from_the_configured_zone(settings):
+    settings.TIME_ZONE = "America/Denver"
+    assert Practice(name="New").time_zone == "America/Denver"

@@ -75,7 +75,16 @@ def test_only_the_owner_manages_staff(role, personas, client_for):
 
 def test_an_owner_names_the_practice_and_every_page_shows_it(client_for, owner, therapist):
     response = client_for(owner).post(
-        reverse("core:practice"), {"name": "Riverside Clinical Massage", "phone": "(503) 555-0199"}
+        reverse("core:practice"),
+        {
+            "name": "Riverside Clinical Massage",
+            "phone": "(503) 555-0199",
+            "time_zone": "America/Los_Angeles",
+            "decimal_separator": ".",
+            "largest_amount": "1000000.00",
+            "start_window_minutes": "30",
+            "phone_region": "US",
+        },
     )
     assert response.status_code == 302
     page = client_for(therapist).get(reverse("core:home"))

@@ -99,19 +99,36 @@ PRACTICE_FIELDS = [
     "name", "address_line1", "address_line2", "city", "region", "postal_code", "country",
     "phone", "fax", "email", "website", "tax_id", "npi",
 ]  # fmt: skip
+# The practice-wide settings, edited on the same page; not text, so not stripped.
+PRACTICE_SETTINGS = ["time_zone", "decimal_separator", "largest_amount", "start_window_minutes", "phone_region"]
 
 
 def check_save_practice(actor: User, fields: dict) -> dict:
     """May ``actor`` change the practice details? Needs practice.manage (PermissionDenied
     otherwise). Strips every PRACTICE_FIELDS value; raises ValidationError on ``name`` when
-    it is empty and on ``npi`` when it is not a valid NPI. Returns the clean fields for
-    do_save_practice()."""
+    it is empty, on ``npi`` when it is not a valid NPI, and on any PRACTICE_SETTINGS value
+    given that its field refuses (an unknown time zone, a region phonenumbers does not know,
+    a largest amount below 1.00). Settings left out keep their value. Returns the clean
+    fields for do_save_practice()."""
     permissions.require(actor, "practice.manage")
     clean = {name: (fields.get(name) or "").strip() for name in PRACTICE_FIELDS}
+    errors = {}
     if not clean["name"]:
-        raise ValidationError({"name": "The practice needs a name: it heads every page and document."})
+        errors["name"] = "The practice needs a name: it heads every page and document."
     if clean["npi"] and not is_valid_npi(clean["npi"]):
-        raise ValidationError({"npi": "This is not a valid NPI: 10 digits, the last a check digit. Check the number."})
+        errors["npi"] = "This is not a valid NPI: 10 digits, the last a check digit. Check the number."
+    for name in PRACTICE_SETTINGS:
+        if name not in fields:
+            continue
+        value = fields[name].strip() if isinstance(fields[name], str) else fields[name]
+        if name == "phone_region" and isinstance(value, str):
+            value = value.upper()
+        try:
+            clean[name] = Practice._meta.get_field(name).clean(value, None)
+        except ValidationError as exc:
+            errors[name] = exc.messages[0]
+    if errors:
+        raise ValidationError(errors)
     return clean
 
 

@@ -1,8 +1,14 @@
 import hashlib
 import secrets
 import uuid
+import zoneinfo
+from decimal import Decimal
 
+import phonenumbers
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -131,9 +137,33 @@ class ApiToken(PublicIdModel):
         return cls.PREFIX + secrets.token_urlsafe(32)
 
 
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def default_phone_region() -> str:
+    return settings.EFFLEURA_PHONE_REGION
+
+
+def validate_time_zone_name(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone we know. Use a region/city name, e.g. America/Chicago.")
+
+
+def validate_phone_region(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"“{value}” is not a country code for phone numbers. Use two letters, e.g. US or CA.")
+
+
 class Practice(models.Model):
-    """The practice itself: its name and how to reach it, shown on every page and (later)
-    on letterheads, receipts and superbills. One row; the owner edits it."""
+    """The practice itself: its name and how to reach it, shown on every page and on
+    letterheads, receipts and superbills, and the practice-wide settings (time zone,
+    decimal separator, the largest amount, when a visit may start, phone numbers' country).
+    One row; the owner edits it."""
+
+    DECIMAL_POINT = "."
+    DECIMAL_COMMA = ","
+    DECIMAL_SEPARATORS = [(DECIMAL_POINT, "Point: 1,234.56"), (DECIMAL_COMMA, "Comma: 1.234,56")]
 
     name = models.CharField(max_length=150)
     address_line1 = models.CharField("address", max_length=200, blank=True)
@@ -150,15 +180,50 @@ class Practice(models.Model):
         "tax ID", max_length=20, blank=True, help_text="EIN or SSN the practice bills under (superbills, claims)."
     )
     npi = models.CharField("NPI", max_length=10, blank=True, help_text="The practice's (group) NPI.")
+    time_zone = models.CharField(
+        max_length=60,
+        default=default_time_zone,
+        validators=[validate_time_zone_name],
+        help_text="Times not tied to a location (signatures, the audit trail, reports) are shown in this zone, "
+        "e.g. America/Chicago.",
+    )
+    decimal_separator = models.CharField(
+        max_length=1,
+        choices=DECIMAL_SEPARATORS,
+        default=DECIMAL_POINT,
+        help_text="How amounts are typed and shown in forms: 95.00 or 95,00.",
+    )
+    largest_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("1000000.00"),
+        validators=[MinValueValidator(Decimal("1.00"))],
+        help_text="No single payment, charge or fee may be larger than this.",
+    )
+    start_window_minutes = models.PositiveSmallIntegerField(
+        "start a visit from (minutes before)",
+        default=30,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="A visit can be started this many minutes before its booked start, not earlier.",
+    )
+    phone_region = models.CharField(
+        "country for phone numbers",
+        max_length=2,
+        default=default_phone_region,
+        validators=[validate_phone_region],
+        help_text="Phone numbers typed without a +country code are read as this country's, e.g. US.",
+    )
     is_demo = models.BooleanField(default=False, editable=False, help_text="Holds the synthetic demo clinic.")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zone(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
     @classmethod
     def current(cls) -> "Practice":
         """The practice row, or an unsaved one named from EFFLEURA_PRACTICE_NAME before set-up."""
-        from django.conf import settings
-
         return cls.objects.order_by("pk").first() or cls(name=settings.EFFLEURA_PRACTICE_NAME)

@@ -140,7 +140,10 @@ class PracticeForm(forms.ModelForm):
 
     class Meta:
         model = Practice
-        fields = actions.PRACTICE_FIELDS
+        fields = actions.PRACTICE_FIELDS + actions.PRACTICE_SETTINGS
+
+    def clean_phone_region(self):
+        return (self.cleaned_data.get("phone_region") or "").strip().upper()
 
 
 def practice_settings(request):
@@ -150,7 +153,7 @@ def practice_settings(request):
         try:
             clean = actions.check_save_practice(request.user, form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            apply_errors(form, exc)
         else:
             actions.do_save_practice(request.user, clean)
             messages.success(request, "Practice details saved.")
