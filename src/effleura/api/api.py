@@ -16,6 +16,7 @@ Every error answers JSON ``{"detail": "<message>", "errors": {field: message}}``
 """
 
 import functools
+import json
 import logging
 import traceback
 
@@ -38,6 +39,7 @@ from effleura.clinical.api_assessments import router as assessments_router
 from effleura.clinical.api_episodes import router as episodes_router
 from effleura.clinical.api_measures import router as measures_router
 from effleura.clinical.api_notes import router as notes_router
+from effleura.core import versions
 from effleura.patients.actions import DuplicatePatient
 from effleura.patients.api import router as patients_router
 from effleura.referrals.api_referrals import router as referrals_router
@@ -116,6 +118,7 @@ def _json_edges(view, api: NinjaAPI):
             if has_body and not _is_json(request.content_type):
                 return _error(api, request, 415, "Send the body as JSON, with Content-Type: application/json.")
         response = view(request, *args, **kwargs)
+        _add_etag(response)
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
             response = _error(
@@ -125,6 +128,29 @@ def _json_edges(view, api: NinjaAPI):
         return response
 
     return wrapper
+
+
+# Answers longer than this are lists or reports, never one record: not worth parsing.
+LONGEST_RECORD = 256 * 1024
+
+
+def _add_etag(response: HttpResponse) -> None:
+    """A single record's answer (a JSON object with an ``id`` and an integer ``version``,
+    from a GET or a write) carries ``ETag: "<version>"``, what a client sends back in
+    If-Match. One place, so no operation can forget it."""
+    if response.status_code not in (200, 201) or response.has_header("ETag"):
+        return
+    if not response.get("Content-Type", "").startswith("application/json") or getattr(response, "streaming", False):
+        return
+    content = response.content
+    if len(content) > LONGEST_RECORD or not content.startswith(b"{") or b'"version"' not in content:
+        return
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return
+    if isinstance(body, dict) and "id" in body and type(body.get("version")) is int:
+        response["ETag"] = versions.etag(body["version"])
 
 
 def _is_json(content_type: str) -> bool:
@@ -193,6 +219,25 @@ def _needs_confirmation(request, exc: NeedsConfirmation):
     # A booking warning (e.g. no referral visits left): the caller sends confirm_warnings
     # true to book anyway. Every booking operation answers it the same way.
     return _error(api, request, 409, exc.messages[0], warnings=exc.warnings)
+
+
+@api.exception_handler(versions.StaleVersion)
+def _stale(request, exc: versions.StaleVersion):
+    # Before DjangoValidationError: StaleVersion is one, but it is a precondition failure.
+    response = _error(
+        api,
+        request,
+        412,
+        f"{exc.messages[0]} Read it again (GET) and send its ETag in If-Match.",
+        version=exc.version,
+    )
+    response["ETag"] = versions.etag(exc.version)
+    return response
+
+
+@api.exception_handler(versions.PreconditionFailed)
+def _precondition(request, exc: versions.PreconditionFailed):
+    return _error(api, request, 412, exc.detail)
 
 
 @api.exception_handler(DjangoValidationError)

@@ -112,3 +112,14 @@ class Page(Schema, Generic[T]):
 # The error answers any authenticated operation may give, for the OpenAPI document.
 ERRORS = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
 ERRORS_WITH_ID = {**ERRORS, 404: ErrorOut}
+
+
+class StaleOut(ErrorOut):
+    """412: the If-Match version is not the record's (someone saved since), or is not a
+    version at all. Nothing was changed; read the record again and retry."""
+
+    version: int | None = Field(None, description="The record's current version (its ETag).")
+
+
+# A write that takes If-Match (PATCH, PUT, DELETE, a new health-history version).
+ERRORS_VERSIONED = {**ERRORS_WITH_ID, 412: StaleOut}

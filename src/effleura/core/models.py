@@ -27,6 +27,17 @@ class PublicIdModel(models.Model):
         abstract = True
 
 
+class Versioned(models.Model):
+    """An editable record: its ``version`` counts its writes (1 when created), so a save
+    made from a page or an API read of an older version is refused instead of silently
+    overwriting the newer one. See core/versions.py."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class User(PublicIdModel, AbstractUser):
     """A member of staff who signs in. Their role decides what they may see and do.
 

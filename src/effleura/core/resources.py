@@ -40,7 +40,7 @@ from django.views.decorators.http import require_POST
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from effleura.core import audit, permissions
+from effleura.core import audit, permissions, versions
 from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, Page
 from effleura.core.choices import AuditAction
 from effleura.core.forms import apply_errors
@@ -73,11 +73,16 @@ def save_record(
     note: str = "",
     then: Callable[[Any], None] | None = None,
     unique_message: str | dict | None = None,
+    expected_version=None,
 ):
     """Create ``model`` from ``clean`` (``instance`` None) or update ``instance``, holding its
     row lock, and audit which fields changed under ``record_type`` (``what`` prefixes the
     detail, ``note`` follows it). ``then(saved)`` runs in the same transaction (related
     rows: a week of opening hours, a service's practitioners).
+
+    ``expected_version`` (an update of a ``Versioned`` record) is the version the editor
+    loaded: compared under the row lock, a stale one raises StaleVersion and nothing is
+    written (None: not checked, an API client that sent no If-Match).
 
     A unique constraint lost to a concurrent write raises ValidationError with
     ``unique_message`` (or a plain "try again"), never an IntegrityError. May be called
@@ -92,7 +97,7 @@ def save_record(
                     instance = model.objects.create(**clean)
                     action = AuditAction.CREATE
                 else:
-                    instance, detail = _update_locked(model, instance, clean)
+                    instance, detail = _update_locked(model, instance, clean, expected_version)
                     action = AuditAction.UPDATE
         except IntegrityError:
             raise ValidationError(unique_message or CONCURRENT) from None
@@ -110,7 +115,7 @@ def save_record(
     return instance
 
 
-def _update_locked(model, instance, clean: dict):
+def _update_locked(model, instance, clean: dict, expected_version=None):
     """Write ``clean`` over the row as it is now, holding its lock: a field someone else
     changed since ``instance`` was read, and that this write does not touch, keeps their
     value. Returns (the row, the audit detail). Call inside a transaction."""
@@ -119,6 +124,9 @@ def _update_locked(model, instance, clean: dict):
     locked = model.objects.select_for_update().filter(pk=instance.pk).order_by("pk").first()
     if locked is None:
         raise ValidationError("Someone deleted this record meanwhile; nothing was saved.")
+    versioned = hasattr(locked, "version")
+    if versioned:
+        versions.check_version(locked, expected_version)
     detail = changed_fields(locked, clean)
     columns = {f.name for f in model._meta.concrete_fields}
     for name, value in clean.items():
@@ -126,6 +134,9 @@ def _update_locked(model, instance, clean: dict):
         setattr(instance, name, value)  # the caller's copy shows what was saved
     touched = [name for name in clean if name in columns]
     touched += [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False) and f.name not in touched]
+    if versioned:
+        touched += versions.bump(locked)
+        instance.version = locked.version
     locked.save(update_fields=touched)
     return locked, detail
 
@@ -139,14 +150,21 @@ def get_record(model, public_id, what: str, *, select=()):
     return found
 
 
-def delete_record(actor, instance, record_type: str, *, detail: str = "", first: Callable | None = None) -> None:
+def delete_record(
+    actor, instance, record_type: str, *, detail: str = "", first: Callable | None = None, expected_version=None
+) -> None:
     """Delete ``instance`` (its row locked) and audit it in the same transaction; ``first()``
-    runs before, inside it (dependent rows the check allowed to go)."""
+    runs before, inside it (dependent rows the check allowed to go). ``expected_version``:
+    as for save_record, a delete from a page of an older version is refused."""
     model = type(instance)
     try:
         with transaction.atomic():
             public_id = instance.public_id
-            model.objects.select_for_update().filter(pk=instance.pk).order_by("pk").first()
+            locked = model.objects.select_for_update().filter(pk=instance.pk).order_by("pk").first()
+            if locked is None:
+                raise ValidationError("Someone deleted this record meanwhile.")
+            if hasattr(locked, "version"):
+                versions.check_version(locked, expected_version)
             if first is not None:
                 first()
             model.objects.filter(pk=instance.pk).delete()

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import reject_unknown
@@ -173,18 +173,21 @@ def check_update_patient(actor, patient: Patient, data: dict) -> dict:
     return clean
 
 
-def do_update_patient(actor, patient: Patient, clean: dict) -> Patient:
+def do_update_patient(actor, patient: Patient, clean: dict, *, expected_version=None) -> Patient:
     """Apply ``clean``, the dict check_update_patient() returned (call it first). In one
-    transaction: locks the patient row, dates status_since today when the status changes,
-    saves, and audits the names of the changed fields (never their values). Returns the
-    locked patient."""
+    transaction: locks the patient row, refuses (StaleVersion) when ``expected_version``
+    is not the row's version (someone saved after the editor loaded it), dates
+    status_since today when the status changes, saves one version more, and audits the
+    names of the changed fields (never their values). Returns the locked patient."""
     with transaction.atomic():
         patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        versions.check_version(patient, expected_version, "patient's details")
         changed = sorted(name for name, value in clean.items() if getattr(patient, name) != value)
         if "status" in changed:
             patient.status_since = timezone.localdate()
         for name, value in clean.items():
             setattr(patient, name, value)
+        versions.bump(patient)
         patient.save()
         # Field names only: the values are patient data and stay out of the audit trail.
         audit.record(
@@ -329,12 +332,20 @@ def check_add_health_history(actor, patient: Patient, data: dict) -> dict:
     return clean_health_history(data, timezone.localdate())
 
 
-def do_add_health_history(actor, patient: Patient, clean: dict) -> HealthHistory:
-    """Save ``clean`` as the patient's next health-history version."""
+def do_add_health_history(actor, patient: Patient, clean: dict, *, based_on=None) -> HealthHistory:
+    """Save ``clean`` as the patient's next health-history version. ``based_on`` is the
+    version the form was filled from (0: there was none yet): if someone saved a newer
+    one meanwhile, this one would silently drop what they added, so it is refused
+    (StaleVersion carrying the current version) and nothing is saved. None skips the
+    check (an API client that sent no If-Match)."""
     with transaction.atomic():
         # Lock the patient so two people saving at once get versions n and n+1.
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
         last = HealthHistory.objects.filter(patient=patient).order_by("-version").first()
+        if based_on is not None and based_on is not versions.ANY and based_on != (last.version if last else 0):
+            if last is None:
+                raise ValidationError("This health history was based on a version that does not exist; reload.")
+            raise versions.StaleVersion(last, based_on, "health history")
         history = HealthHistory.objects.create(
             patient=patient, version=(last.version + 1 if last else 1), recorded_by=actor, **clean
         )

@@ -16,8 +16,10 @@ from django.http import Http404
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
+from effleura.core import versions
 from effleura.core.api_schemas import (
     ERRORS,
+    ERRORS_VERSIONED,
     ERRORS_WITH_ID,
     BlankIsNone,
     ErrorOut,
@@ -126,6 +128,7 @@ class PatientOut(Schema):
     created_at: datetime
     updated_at: datetime
     is_demo: bool
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
 
     @staticmethod
     def resolve_id(obj: Patient) -> UUID:
@@ -190,14 +193,16 @@ def get_patient(request, patient_id: UUID):
 
 @router.patch(
     "/patients/{uuid:patient_id}",
-    response={200: PatientOut, 400: ErrorOut, **ERRORS_WITH_ID},
+    response={200: PatientOut, 400: ErrorOut, **ERRORS_VERSIONED},
     url_name="patient",
 )
 def update_patient(request, patient_id: UUID, payload: PatientUpdate):
-    """Change the fields sent; the others keep their values."""
+    """Change the fields sent; the others keep their values. Send `If-Match: "<version>"`
+    (the ETag of your read): if someone saved since, the answer is 412 and nothing changes."""
     patient = access.access_patient(request.user, patient_id, key="patient.update", audit_it=False)
+    expected = versions.if_match(request)
     clean = actions.check_update_patient(request.user, patient, payload.model_dump(exclude_unset=True))
-    return actions.do_update_patient(request.user, patient, clean)
+    return actions.do_update_patient(request.user, patient, clean, expected_version=expected)
 
 
 # Health history ---------------------------------------------------------------------
@@ -303,18 +308,22 @@ def get_health_history(request, patient_id: UUID):
 
 @router.post(
     "/patients/{uuid:patient_id}/health-history",
-    response={201: HealthHistoryOut, 400: ErrorOut, **ERRORS_WITH_ID},
+    response={201: HealthHistoryOut, 400: ErrorOut, **ERRORS_VERSIONED},
     url_name="health_history",
 )
 def add_health_history(request, patient_id: UUID, payload: HealthHistoryIn):
-    """Save a new version of the health history; earlier versions are kept."""
+    """Save a new version of the health history; earlier versions are kept. Send
+    `If-Match: "<version>"`, the version you based it on (the ETag of the current one, or
+    "0" for the first): if a newer one was saved meanwhile, the answer is 412 and nothing
+    is saved, so what it added is not silently dropped."""
     patient = access.access_patient(request.user, patient_id, key="health_history.create", audit_it=False)
+    based_on = versions.if_match(request)
     data = payload.model_dump()
     for surgery in data["surgeries"]:
         surgery["date"] = surgery["date"].isoformat() if surgery["date"] else ""
     data["pressure_preference"] = data["pressure_preference"] or ""
     clean = actions.check_add_health_history(request.user, patient, data)
-    return Status(201, actions.do_add_health_history(request.user, patient, clean))
+    return Status(201, actions.do_add_health_history(request.user, patient, clean, based_on=based_on))
 
 
 @router.get(

@@ -1,5 +1,6 @@
 from django import forms
 
+from effleura.core.forms import VersionedForm
 from effleura.patients.actions import PATIENT_FIELDS
 from effleura.patients.choices import BodyRegion, Condition, ConsentKind, ImplantedDevice, PressurePreference
 from effleura.patients.models import Patient
@@ -12,7 +13,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(VersionedForm, forms.ModelForm):
     confirm_different_person = forms.BooleanField(
         required=False,
         label="I checked: this is a different person with the same name and date of birth",
@@ -45,6 +46,9 @@ class MultiCheckbox(forms.CheckboxSelectMultiple):
 
 
 class HealthHistoryForm(forms.Form):
+    # The version this form was filled from (0: none yet); a newer one saved meanwhile
+    # refuses the save instead of dropping what it added.
+    based_on = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     presenting_complaint = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), label="What brings you in?"
     )

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 from effleura.patients import history
 from effleura.patients.choices import (
     ConsentKind,
@@ -31,7 +31,7 @@ class ChartNumberSequence(models.Model):
         return f"next chart number {self.next_value}"
 
 
-class Patient(PublicIdModel):
+class Patient(PublicIdModel, Versioned):
     """A person who receives care from the practice: their identity and how to reach them.
 
     Clinical content (health history, notes) lives in separate records with their own

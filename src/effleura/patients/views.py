@@ -10,9 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from effleura.core import versions
 from effleura.core.access import allowed, authorize
 from effleura.core.extension_points import chart_sections
-from effleura.core.forms import apply_errors
+from effleura.core.forms import Change, Conflict, apply_errors, conflict_status, take_theirs
 from effleura.patients import access, actions
 from effleura.patients import history as history_rules
 from effleura.patients.chart import chart_context
@@ -82,20 +83,22 @@ def patient_edit(request, patient_id):
     # Validating copies the submitted values onto the form's instance; give it a copy so a
     # refused edit still shows (and checks against) the stored record, not the typed name.
     form = PatientForm(request.POST or None, instance=copy.copy(patient))
+    form.load_version(patient, actions.PATIENT_FIELDS, what="patient's details")
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.PATIENT_FIELDS}
         try:
             clean = actions.check_update_patient(request.user, patient, data)
+            actions.do_update_patient(request.user, patient, clean, expected_version=form.expected_version())
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            actions.do_update_patient(request.user, patient, clean)
             messages.success(request, "Saved.")
             return redirect("patients:chart", patient_id=patient.public_id)
     elif request.method == "GET":
         allowed(request.user, "patient.view", patient_id=patient.public_id, record_id=patient.public_id)
     # A failed POST re-renders the form from the submitted values, not from the database.
-    return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "nav": "patients"})
+    context = {"form": form, "patient": patient, "nav": "patients"}
+    return render(request, "patients/patient_form.html", context, status=conflict_status(form))
 
 
 # The chart ------------------------------------------------------------------------
@@ -155,31 +158,66 @@ def history_new(request, patient_id):
     patient, current, _previous = access.access_health_history(request.user, patient_id)
     authorize(request.user, "health_history.create", patient_id=patient.public_id)
     initial, meds, surgeries = _history_initial(current)
+    conflict = None
     if request.method == "POST":
         form = HealthHistoryForm(request.POST)
         med_forms = MedicationFormSet(request.POST, prefix="med")
         surgery_forms = SurgeryFormSet(request.POST, prefix="surgery")
         if form.is_valid() and med_forms.is_valid() and surgery_forms.is_valid():
             data = dict(form.cleaned_data)
+            based_on = data.pop("based_on", None)
             # Keep every row with anything in it: a blood-thinner tick or a surgery date on a
             # row without a name must be refused by the action, not silently dropped.
             data["medications"] = [f.cleaned_data for f in med_forms if any(f.cleaned_data.values())]
             data["surgeries"] = [f.cleaned_data for f in surgery_forms if any(f.cleaned_data.values())]
             try:
                 clean = actions.check_add_health_history(request.user, patient, data)
+                saved = actions.do_add_health_history(request.user, patient, clean, based_on=based_on)
+            except versions.StaleVersion as exc:
+                conflict = _history_conflict(request.user, patient, form, exc)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                saved = actions.do_add_health_history(request.user, patient, clean)
                 messages.success(request, f"Health history saved as version {saved.version}.")
                 return redirect("patients:history", patient_id=patient.public_id)
     else:
-        form = HealthHistoryForm(initial=initial)
+        form = HealthHistoryForm(initial=initial | {"based_on": current.version if current else 0})
         med_forms = MedicationFormSet(initial=meds, prefix="med")
         surgery_forms = SurgeryFormSet(initial=surgeries, prefix="surgery")
     context = chart_context(request, patient, "history")
-    context.update({"form": form, "med_forms": med_forms, "surgery_forms": surgery_forms, "current": current})
-    return render(request, "patients/history_form.html", context)
+    context.update(
+        {"form": form, "med_forms": med_forms, "surgery_forms": surgery_forms, "current": current, "conflict": conflict}
+    )
+    return render(request, "patients/history_form.html", context, status=409 if conflict else 200)
+
+
+def _history_conflict(user, patient, form, exc) -> Conflict:
+    """The notice for a health history filled from version n while n+1 was saved: what
+    the newer version(s) changed, and the form rebased on the newest, keeping the input."""
+    current = exc.current
+    base = None
+    if exc.expected:
+        try:
+            _p, base, _prev = access.access_health_history(user, patient.public_id, exc.expected)
+        except Http404:
+            base = None
+    changes = [Change(c.label, c.before, c.after) for c in history_rules.changes(base, current)] if base else []
+    data = form.data.copy()
+    if base is not None:
+        # An answer the person left as it was takes the newer version's; theirs stay theirs.
+        for name in form.fields:
+            if name in form.cleaned_data and hasattr(base, name) and form.cleaned_data[name] == getattr(base, name):
+                take_theirs(form, data, name, current)
+    data["based_on"] = str(current.version)
+    form.data = data
+    form.add_error(None, exc)
+    return Conflict(
+        what="health history",
+        version=current.version,
+        by=current.recorded_by.display_name,
+        at=current.recorded_at,
+        changes=changes,
+    )
 
 
 # Consent ------------------------------------------------------------------------------
