@@ -352,6 +352,7 @@ def test_the_today_list_offers_no_start_before_the_window_and_says_when(client_f
     opens = (start - 30 * MIN).astimezone(location.tz)
     assert ">Check in</button>" in page and ">Start session</button>" not in page
     assert f"You can start this visit from {opens:%H:%M}." in page
+    assert "once the start time has passed" not in page  # a no-show before the start goes without saying
 
 
 def test_the_cancel_page_says_why_instead_of_asking_for_a_reason(client_for, therapist, visit):

@@ -128,9 +128,11 @@ def reschedule_refusal(current: str) -> str | None:
 def worth_saying(current: str, action: str, last_kind: str | None = None) -> bool:
     """Whether a page says why ``action`` is refused for a visit that is ``current``: for a
     next step that the flow allows but the clock or a rule does not yet (start from 16:45;
-    a no-show after the start; undo the start before cancelling), never for a step that no
-    longer applies (check in a completed visit). Undo: when the last change could be undone
+    undo the start before cancelling), never for a step that no longer applies (check in a
+    completed visit) nor for a no-show before the start. Undo: when the last change could be undone
     but is refused (a signed note, another day, someone else's)."""
+    if action == Status.NO_SHOW:
+        return False  # before the start it goes without saying, on every row of a day's list
     if action in STATUS_ACTIONS:
         return action in STATUS_FLOW.get(current, set())
     if action == CANCEL:
