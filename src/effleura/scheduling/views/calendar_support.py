@@ -60,7 +60,8 @@ def next_actions(user, appointment, *, window: int, now=None, change=False, with
     """Put on ``appointment`` what the page may offer, as status_actions.actions_now()
     answers (the rules the checks apply): ``options`` (action -> Option), ``next_actions``
     (the allowed status buttons: (status, label) pairs), and ``hints`` (why the next steps
-    are not possible yet, in plain words, each said once)."""
+    are not possible yet, in plain words, each said once; Undo's is said beside the history
+    line it would take back)."""
     options = actions.actions_now(user, appointment, now=now, window=window, change=change, with_undo=with_undo)
     appointment.options = {o.action: o for o in options}
     appointment.next_actions = [
@@ -68,7 +69,7 @@ def next_actions(user, appointment, *, window: int, now=None, change=False, with
     ]
     hints = []
     for o in options:
-        if not o.allowed and o.hint and o.reason not in hints:
+        if not o.allowed and o.hint and o.action != visit_rules.UNDO and o.reason not in hints:
             hints.append(o.reason)
     appointment.hints = hints
 
