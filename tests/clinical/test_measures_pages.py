@@ -7,7 +7,9 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import Goal, OutcomeMeasurement, SessionNote, TreatmentPlan
 from effleura.core.models import AuditEvent
 
@@ -268,16 +270,18 @@ def table_rows(page: str, key: str) -> list[list[str]]:
 
 @pytest.fixture
 def history(ep, therapist, client_for):
-    """An ODI going from 60 % to 40 % to 30 %, NPRS 8 then a session note's pain 5, and a
-    plan goal "ODI under 20 %"."""
+    """An ODI going from 60 % to 40 % to 30 %, NPRS 8 then a signed session note's pain 5
+    (a draft's would not be charted: tests/clinical/test_signed_data.py), and a plan goal
+    "ODI under 20 %"."""
     client = client_for(therapist)
     record(client, ep, "odi", [3] * 10, 50)  # 30 / 50 = 60 %
     record(client, ep, "odi", [2] * 10, 30)  # 40 %
     record(client, ep, "odi", [2, 2, 2, 2, 1, 1, 1, 1, 1, 2], 10)  # 15 / 50 = 30 %
     record(client, ep, "nprs", [8], 50)
     SessionNote.objects.create(
-        episode=ep, author=therapist, session_date=TODAY - datetime.timedelta(days=5), pain_now=5
-    )
+        episode=ep, author=therapist, session_date=TODAY - datetime.timedelta(days=5), pain_now=5,
+        status=RecordStatus.SIGNED, signed_at=timezone.now(),
+    )  # fmt: skip
     plan = TreatmentPlan.objects.create(
         episode=ep, sessions_per_week=2, weeks=4, session_minutes=60, created_by=therapist
     )

@@ -19,6 +19,7 @@ from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import Addendum, NoteTemplate, SessionNote
 from effleura.core.choices import AuditOutcome, Role
 from effleura.core.models import AuditEvent
+from effleura.scheduling import actions as scheduling_actions
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
 
@@ -477,7 +478,77 @@ def test_a_note_is_signed_after_the_session_starts(therapist, episode, book):
     save(therapist, note, subjective="Prepared ahead (synthetic)")
     with pytest.raises(ValidationError) as refused:
         notes.check_sign_note(therapist, SessionNote.objects.get(pk=note.pk))
-    assert "sign the note after the session" in refused.value.messages[0]
+    local = appointment.start.astimezone(appointment.location.tz)
+    assert refused.value.messages[0] == (
+        f"The session has not started yet: start it first, or sign the note from "
+        f"10:00 on {local:%a} {local.day} {local:%b}."
+    )
+
+
+def start_session(actor, appointment, now=None):
+    change = scheduling_actions.check_set_status(actor, appointment, AppointmentStatus.IN_SESSION, now=now)
+    return scheduling_actions.do_set_status(actor, appointment, change, now=now)
+
+
+def test_a_session_started_early_can_be_signed_at_once(therapist, episode, past_appointment):
+    # The defect: "Start session" was accepted ahead of the visit, then signing was refused
+    # until the booked start. Now the session's own start counts.
+    appointment = past_appointment(episode.patient, hours_ago=-0.25)  # starts in 15 minutes
+    appointment = start_session(therapist, appointment)
+    assert appointment.session_started_at is not None
+    note = notes.do_start_note(therapist, notes.check_start_note(therapist, appointment=appointment))
+    save(therapist, note, subjective="Early start (synthetic)", techniques=[row("swedish", 40)])
+    signed = sign(therapist, SessionNote.objects.get(pk=note.pk))
+    assert signed.status == RecordStatus.SIGNED
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.COMPLETED
+
+
+def test_a_session_cannot_be_started_before_the_start_window(therapist, episode, past_appointment):
+    appointment = past_appointment(episode.patient, hours_ago=-3)  # starts in three hours
+    opens = (appointment.start - datetime.timedelta(minutes=30)).astimezone(appointment.location.tz)
+    with pytest.raises(ValidationError) as refused:
+        start_session(therapist, appointment)
+    when = f"{opens:%H:%M}" if opens.date() == timezone.now().astimezone(opens.tzinfo).date() else None
+    message = refused.value.message_dict["status"][0]
+    assert message.startswith(f"You can start this visit from {opens:%H:%M}")
+    if when:
+        assert message == f"You can start this visit from {when}."
+
+
+def test_signing_waits_for_the_session_when_it_was_not_started(therapist, episode, past_appointment):
+    appointment = past_appointment(episode.patient, hours_ago=-0.25)  # in the window, not started
+    note = notes.do_start_note(therapist, notes.check_start_note(therapist, appointment=appointment))
+    save(therapist, note, subjective="Synthetic")
+    with pytest.raises(ValidationError, match="The session has not started yet: start it first"):
+        notes.check_sign_note(therapist, SessionNote.objects.get(pk=note.pk))
+
+
+def test_a_completed_visit_with_a_signed_note_cannot_be_undone(therapist, episode, past_appointment):
+    appointment = past_appointment(episode.patient, hours_ago=0)
+    appointment = start_session(therapist, appointment)
+    note = notes.do_start_note(therapist, notes.check_start_note(therapist, appointment=appointment))
+    save(therapist, note, subjective="Synthetic", techniques=[row("swedish", 40)])
+    sign(therapist, SessionNote.objects.get(pk=note.pk))
+    appointment.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        scheduling_actions.check_undo_status(therapist, appointment)
+    assert "The session note for this visit is signed" in refused.value.messages[0]
+    assert "addendum" in refused.value.messages[0]
+
+
+def test_undoing_a_start_keeps_the_draft_and_signing_waits_again(therapist, episode, past_appointment):
+    appointment = past_appointment(episode.patient, hours_ago=-0.25)
+    appointment = start_session(therapist, appointment)
+    note = notes.do_start_note(therapist, notes.check_start_note(therapist, appointment=appointment))
+    save(therapist, note, subjective="Synthetic")
+    undone = scheduling_actions.do_undo_status(
+        therapist, appointment, scheduling_actions.check_undo_status(therapist, appointment)
+    )
+    assert (undone.status, undone.session_started_at) == (AppointmentStatus.BOOKED, None)
+    assert SessionNote.objects.get(pk=note.pk).status == RecordStatus.DRAFT
+    with pytest.raises(ValidationError, match="has not started yet"):
+        notes.check_sign_note(therapist, SessionNote.objects.get(pk=note.pk))
 
 
 # Templates and carry-forward ------------------------------------------------------------------

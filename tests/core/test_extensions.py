@@ -7,6 +7,7 @@ from effleura.billing.charges import charge_for_signed_note
 from effleura.billing.chart import account_section
 from effleura.clinical.calendar_badges import screening_badges
 from effleura.clinical.models import Episode, SessionNote
+from effleura.clinical.notes import undo_guard
 from effleura.core import extension_points
 from effleura.core.extension_points import PatientUrl
 from effleura.core.extensions import ExtensionPoint
@@ -112,6 +113,7 @@ def test_every_declared_point_documents_its_contract_where_it_is_declared():
         "booking_warnings",
         "note_signed",
         "patient_urls",
+        "status_undo_guards",
     }
     for p in points:
         assert getattr(extension_points, p.name) is p
@@ -123,6 +125,7 @@ def test_the_apps_fill_the_points_at_start_up():
     assert extension_points.chart_sections.providers == (referrals_section, account_section)
     assert extension_points.booking_warnings.providers == (booking_warnings,)
     assert extension_points.note_signed.providers == (charge_for_signed_note,)
+    assert extension_points.status_undo_guards.providers == (undo_guard,)
     kwargs = {p.kwarg for p in extension_points.patient_urls.providers}
     assert {"episode_id", "note_id", "referral_id", "invoice_id", "claim_id"} <= kwargs
 

@@ -43,8 +43,10 @@ location = Location.objects.order_by("pk").first()
 service = Service.objects.order_by("pk").first()
 today = timezone.localdate()
 visits = []
-for hour in (6, 7):
-    start = datetime.datetime.combine(today, datetime.time(hour, 0), tzinfo=location.tz)
+# Already started (a visit can be completed only from its start window on): 100 and 50
+# minutes ago.
+for minutes_ago in (100, 50):
+    start = (timezone.now() - datetime.timedelta(minutes=minutes_ago)).replace(second=0, microsecond=0)
     end = start + datetime.timedelta(minutes=45)
     visits.append(Appointment.objects.create(
         patient=patient, practitioner=therapist, service=service, location=location, duration_minutes=45,

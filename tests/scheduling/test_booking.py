@@ -368,9 +368,10 @@ def test_a_cancellation_needs_a_reason_and_happens_once(book, patient, front_des
 
 def test_a_visit_goes_from_booked_to_completed(book, patient, therapist):
     appointment = book(patient, "10:00")
+    at = appointment.start
     for status in (Status.CHECKED_IN, Status.IN_SESSION, Status.COMPLETED):
         appointment = actions.do_set_status(
-            therapist, appointment, actions.check_set_status(therapist, appointment, status)
+            therapist, appointment, actions.check_set_status(therapist, appointment, status, now=at), now=at
         )
         assert appointment.status == status
     changes = AppointmentChange.objects.filter(appointment=appointment, kind=ChangeKind.STATUS)
@@ -384,11 +385,12 @@ def test_a_visit_goes_from_booked_to_completed(book, patient, therapist):
 
 def test_a_final_status_stays_final(book, patient, therapist):
     appointment = book(patient, "10:00")
+    at = appointment.start
     appointment = actions.do_set_status(
-        therapist, appointment, actions.check_set_status(therapist, appointment, Status.COMPLETED)
+        therapist, appointment, actions.check_set_status(therapist, appointment, Status.COMPLETED, now=at), now=at
     )
     with pytest.raises(ValidationError) as caught:
-        actions.check_set_status(therapist, appointment, Status.CHECKED_IN)
+        actions.check_set_status(therapist, appointment, Status.CHECKED_IN, now=at)
     assert caught.value.message_dict["status"] == [
         "An appointment that is completed cannot become checked in: that is final."
     ]
@@ -402,11 +404,12 @@ def test_a_booked_visit_cannot_jump_to_interrupted(book, patient, therapist):
 
 def test_an_interrupted_session_records_the_reason_and_minutes(book, patient, therapist):
     appointment = book(patient, "10:00")
+    at = appointment.start
     appointment = actions.do_set_status(
-        therapist, appointment, actions.check_set_status(therapist, appointment, Status.IN_SESSION)
+        therapist, appointment, actions.check_set_status(therapist, appointment, Status.IN_SESSION, now=at), now=at
     )
     change = actions.check_set_status(
-        therapist, appointment, Status.INTERRUPTED, reason="Called to radiology", minutes_delivered=20
+        therapist, appointment, Status.INTERRUPTED, reason="Called to radiology", minutes_delivered=20, now=at
     )
     appointment = actions.do_set_status(therapist, appointment, change)
     assert (appointment.status, appointment.interrupted_reason, appointment.minutes_delivered) == (
@@ -423,11 +426,14 @@ def test_an_interrupted_session_records_the_reason_and_minutes(book, patient, th
 )
 def test_an_interruption_needs_a_reason_and_sensible_minutes(book, patient, therapist, reason, delivered, field):
     appointment = book(patient, "10:00")
+    at = appointment.start
     appointment = actions.do_set_status(
-        therapist, appointment, actions.check_set_status(therapist, appointment, Status.IN_SESSION)
+        therapist, appointment, actions.check_set_status(therapist, appointment, Status.IN_SESSION, now=at), now=at
     )
     with pytest.raises(ValidationError) as caught:
-        actions.check_set_status(therapist, appointment, Status.INTERRUPTED, reason=reason, minutes_delivered=delivered)
+        actions.check_set_status(
+            therapist, appointment, Status.INTERRUPTED, reason=reason, minutes_delivered=delivered, now=at
+        )
     assert field in caught.value.message_dict
 
 

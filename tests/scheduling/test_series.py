@@ -190,7 +190,10 @@ def test_cancel_remaining_leaves_the_visits_already_past(setting):
     actor = setting["actor"]
     series = actions.do_book_series(actor, setting["patient"], *setting["args"], starts, every_days=7)
     first = series.appointments.order_by("start")[0]
-    done = actions.do_set_status(actor, first, actions.check_set_status(actor, first, AppointmentStatus.COMPLETED))
+    at = first.start
+    done = actions.do_set_status(
+        actor, first, actions.check_set_status(actor, first, AppointmentStatus.COMPLETED, now=at), now=at
+    )
     reason = actions.check_cancel_series_remaining(actor, series, "Treatment goals met")
     cancelled = actions.do_cancel_series_remaining(actor, series, reason, now=starts[1] + datetime.timedelta(hours=1))
     assert len(cancelled) == 2

@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 
 from effleura.clinical import homecare, measures
+from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import (
     Assessment,
     Discharge,
@@ -125,8 +126,10 @@ def current_conditions(patient: Patient) -> list[str]:
 
 
 def episode_measurements(episode: Episode) -> list[OutcomeMeasurement]:
-    """The outcome measurements of an episode (episode already accessed), oldest first."""
-    return list(OutcomeMeasurement.objects.filter(episode=episode).order_by("taken_on", "created_at", "id"))
+    """The outcome measurements of an episode that count (episode already accessed; none
+    taken at a draft note: measures.signed_only), oldest first."""
+    found = measures.signed_only(OutcomeMeasurement.objects.filter(episode=episode))
+    return list(found.order_by("taken_on", "created_at", "id"))
 
 
 def episode_discharge(episode: Episode) -> Discharge:
@@ -162,13 +165,17 @@ def access_homecare_handout(user, episode_id) -> homecare.HomeCare:
 
 
 def access_measurements(user, episode_id) -> tuple[Episode, list[OutcomeMeasurement]]:
-    """The episode and its measurements, oldest first: two queries and the audit insert."""
+    """The episode and its measurements, oldest first, each with ``draft`` (taken at a note
+    not signed yet: listed as a draft, never plotted): two queries and the audit insert."""
     episode = access_episode(user, episode_id)
     measurements = list(
-        OutcomeMeasurement.objects.filter(episode=episode).select_related("recorded_by").order_by("taken_on", "id")
+        OutcomeMeasurement.objects.filter(episode=episode)
+        .select_related("recorded_by", "note")
+        .order_by("taken_on", "id")
     )
     for m in measurements:
         m.episode = episode  # the one just accessed: no query per row
+        m.draft = measures.is_draft(m)
     return episode, measurements
 
 
@@ -177,25 +184,28 @@ def access_measurement(user, episode_id, measurement_id) -> tuple[Episode, Outco
     episode = access_episode(user, episode_id)
     measurement = (
         OutcomeMeasurement.objects.filter(episode=episode, public_id=measurement_id)
-        .select_related("recorded_by")
+        .select_related("recorded_by", "note")
         .first()
     )
     if measurement is None:
         raise Http404("No such measurement.")
     measurement.episode = episode
+    measurement.draft = measures.is_draft(measurement)
     return episode, measurement
 
 
 def access_progress(user, episode_id) -> tuple[Episode, list[OutcomeMeasurement], list[measures.Progress]]:
-    """The episode, its measurements and one Progress per chart: a bounded number of
-    queries (episode, measurements, notes' pain, the plan's goals) whatever the data."""
+    """The episode, all its measurements (drafts labelled) and one Progress per chart from
+    signed data only (no measurement taken at a draft note, pain from signed notes): a
+    bounded number of queries (episode, measurements, notes' pain, the plan's goals)."""
     episode, measurements = access_measurements(user, episode_id)
     pain_notes = list(
-        SessionNote.objects.filter(episode=episode, pain_now__isnull=False)
+        SessionNote.objects.filter(episode=episode, status=RecordStatus.SIGNED, pain_now__isnull=False)
         .order_by("session_date", "id")
         .values_list("session_date", "pain_now")
     )
-    return episode, measurements, measures.progress(measurements, pain_notes, measures.episode_goals(episode))
+    counted = [m for m in measurements if not m.draft]
+    return episode, measurements, measures.progress(counted, pain_notes, measures.episode_goals(episode))
 
 
 def episode_note(episode: Episode, note_id) -> SessionNote | None:

@@ -65,6 +65,13 @@ class MeasurementOut(Schema):
     taken_on: date
     recorded_by: StaffRef
     note: UUID | None
+    draft: bool = Field(
+        False, description="Taken at a session note not signed yet: left out of progress, reports and discharge."
+    )
+
+    @staticmethod
+    def resolve_draft(obj: OutcomeMeasurement) -> bool:
+        return bool(getattr(obj, "draft", False))
 
     @staticmethod
     def resolve_id(obj: OutcomeMeasurement) -> UUID:
@@ -98,6 +105,7 @@ def record_measure(request, episode_id: UUID, payload: MeasurementIn):
     measurement = measures.do_record_measure(
         request.user, episode, measures.check_record_measure(request.user, episode, data)
     )
+    measurement.draft = measures.is_draft(measurement)
     return Status(201, measurement)
 
 

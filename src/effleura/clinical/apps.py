@@ -20,6 +20,11 @@ class ClinicalConfig(AppConfig):
 
         extension_points.calendar_badges.register(screening_badges)
 
+        # A visit with a signed note stays completed: its undo is refused.
+        from effleura.clinical.notes import undo_guard
+
+        extension_points.status_undo_guards.register(undo_guard)
+
         # Refusals at an episode's, assessment's, plan's, goal's, measure's or note's URL are audited
         # against the patient.
         from effleura.clinical.models import Assessment, Episode, Goal, OutcomeMeasurement, SessionNote, TreatmentPlan

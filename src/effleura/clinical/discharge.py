@@ -3,8 +3,9 @@
 A discharge records why the episode ends (choices.DischargeReason) and the therapist's
 summary, and freezes what came of it:
 
-* outcomes: for each outcome measure taken during the episode, the first against the
-  last measurement, with the change and whether it reaches the measure's MCID
+* outcomes: for each outcome measure taken during the episode (signed data only: none
+  taken at a draft note, clinical/measures.py signed_only), the first against the last
+  measurement, with the change and whether it reaches the measure's MCID
   (clinical/scoring.py ``change``: LEFS and PSFS rise as function improves);
 * goals: each goal of the plan in force, with its status as it stood.
 
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from effleura.clinical import scoring
 from effleura.clinical.choices import DischargeReason, EpisodeStatus, PlanStatus
+from effleura.clinical.measures import signed_only
 from effleura.clinical.models import Discharge, Episode, Goal, OutcomeMeasurement, TreatmentPlan
 from effleura.clinical.plans import measure_label
 from effleura.core import audit
@@ -135,7 +137,7 @@ def do_discharge(actor, episode: Episode, clean: CleanDischarge, *, now=None) ->
     with transaction.atomic():
         locked = Episode.objects.select_for_update().select_related("patient").get(pk=episode.pk)
         _refuse_twice(locked)  # a second discharge that raced the first
-        measurements = list(OutcomeMeasurement.objects.filter(episode=locked))
+        measurements = list(signed_only(OutcomeMeasurement.objects.filter(episode=locked)))
         plans = list(
             TreatmentPlan.objects.filter(episode=locked).select_related("series").order_by("-created_at", "-id")
         )

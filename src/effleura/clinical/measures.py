@@ -10,6 +10,11 @@ transaction with its audit event. access_progress() (clinical/access.py) reads a
 episode's measurements with their progress (progress() here): a series per measure (pain
 joins NPRS with the session notes' "pain now"), the goals' targets, and the change from
 first to last against the MCID.
+
+Signed data only: a chart, a progress report, a discharge summary or an export counts a
+measurement recorded on its own (no note) or taken at a signed note, and a note's "pain
+now" once the note is signed (COUNTED, signed_only(), is_draft()). A measurement taken at
+a draft note is listed, labelled as a draft, and never plotted nor counted.
 """
 
 import datetime
@@ -17,11 +22,12 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import knowledge, scoring
-from effleura.clinical.choices import PlanStatus
+from effleura.clinical.choices import PlanStatus, RecordStatus
 from effleura.clinical.episodes import require_open
 from effleura.clinical.models import Episode, Goal, OutcomeMeasurement, SessionNote
 from effleura.core import audit
@@ -32,6 +38,20 @@ from effleura.core.values import parse_date, reject_unknown
 RECORD_TYPE = "outcome_measurement"
 LABEL_MAX = 80  # a PSFS activity in the client's words: "climbing stairs", "lifting my grandchild"
 PAIN = "pain"  # the pain chart: NPRS plus the session notes' "pain now"
+
+
+# The measurements that count: recorded on their own, or taken at a signed note.
+COUNTED = Q(note__isnull=True) | Q(note__status=RecordStatus.SIGNED)
+
+
+def signed_only(measurements):
+    """``measurements`` (a queryset of OutcomeMeasurement) without those taken at a draft note."""
+    return measurements.filter(COUNTED)
+
+
+def is_draft(measurement: OutcomeMeasurement) -> bool:
+    """Taken at a session note that is not signed yet (the note is loaded with it)."""
+    return measurement.note_id is not None and measurement.note.status != RecordStatus.SIGNED
 
 
 def measure_keys() -> tuple[str, ...]:
@@ -315,7 +335,8 @@ def episode_goals(episode: Episode) -> list[Goal]:
 
 def progress(measurements, pain_notes, goals) -> list[Progress]:
     """Pure: one Progress per measure that has measurements (NPRS folded into the pain
-    chart together with the notes' pain ratings), in the scoring table's order."""
+    chart together with the notes' pain ratings), in the scoring table's order. The
+    caller passes signed data only (signed_only(); pain from signed notes)."""
     by_measure: dict[str, list[OutcomeMeasurement]] = {}
     for m in sorted(measurements, key=lambda m: (m.taken_on, m.pk or 0)):
         by_measure.setdefault(m.measure, []).append(m)

@@ -51,6 +51,7 @@ from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.values import clean_text
 from effleura.patients.models import Patient
 from effleura.scheduling import actions as scheduling_actions
+from effleura.scheduling import visit_rules as scheduling_rules
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
 
@@ -439,10 +440,36 @@ class Signing:
     status_change: object | None  # scheduling.actions.StatusChange
 
 
+def signing_refusal(appointment: Appointment, now: datetime.datetime) -> str | None:
+    """Why a note for ``appointment`` cannot be signed at ``now``: only once its session
+    has begun, when it was started (its recorded start of session) or, if it was never
+    started, at its booked start."""
+    began = scheduling_rules.session_began(appointment.start, appointment.session_started_at)
+    if now >= began:
+        return None
+    when = scheduling_rules.local_when(began, appointment.location.tz, now)
+    return f"The session has not started yet: start it first, or sign the note from {when}."
+
+
+def undo_guard(appointment: Appointment, change) -> str | None:
+    """status_undo_guards provider: a signed note says the session took place, so a visit
+    with one stays started, completed or interrupted. One query, only for those changes.
+    (A draft stays as it is: it can be signed once the session has begun again.)"""
+    if change.to_status not in scheduling_rules.SESSION_STATUSES:
+        return None
+    if not SessionNote.objects.filter(appointment=appointment, status=RecordStatus.SIGNED).exists():
+        return None
+    return (
+        "The session note for this visit is signed, which records that the session took place: "
+        "it cannot be undone. Add an addendum to the note to correct it."
+    )
+
+
 def check_sign_note(actor, note: SessionNote, *, complete_appointment: bool = True, now=None) -> Signing:
     """May ``actor`` sign ``note``? Only its author, only a draft; the note says something;
     every technique screening rules out carries its reason (checked again against the
-    health history as it stands now); the total fits the appointment, which has started.
+    health history as it stands now); the total fits the appointment, whose session has
+    begun (signing_refusal(): from the moment it was started, else its booked start).
 
     ``complete_appointment``: mark the appointment completed if it is still booked,
     checked in or in session (through scheduling's status action)."""
@@ -462,9 +489,9 @@ def check_sign_note(actor, note: SessionNote, *, complete_appointment: bool = Tr
     status_change = None
     appointment = note.appointment
     if appointment is not None:
-        if appointment.start > now:
-            local = timezone.localtime(appointment.start, appointment.location.tz)
-            errors["__all__"] = f"The appointment starts at {local:%Y-%m-%d %H:%M}: sign the note after the session."
+        refused = signing_refusal(appointment, now)
+        if refused:
+            errors["__all__"] = refused
         elif complete_appointment and appointment.status in OPEN_STATUSES:
             try:
                 status_change = scheduling_actions.check_set_status(

@@ -82,6 +82,22 @@ booking_warnings = ExtensionPoint(
 )
 
 
+# Undoing a visit's status -------------------------------------------------------------------
+
+
+status_undo_guards = ExtensionPoint(
+    "status_undo_guards",
+    """Reasons an appointment's last status change may not be undone (a signed session note
+    says the session took place, so its "completed" stands).
+
+    Called by scheduling's check_undo_status() and do_undo_status() (under the row lock),
+    and by status_actions.actions_now() for the appointment page, which shows Undo only
+    when nothing refuses: ``status_undo_guards.collect(appointment, change)``, ``change``
+    the AppointmentChange to undo. A provider returns a refusal in plain words, or None;
+    one query at most, no writes, never naming another patient.""",
+)
+
+
 # Signing a session note ----------------------------------------------------------------------
 
 

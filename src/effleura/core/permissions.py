@@ -69,6 +69,8 @@ RULES: dict[str, Rule] = {
     "schedule.view": _rule(ALL_STAFF, AuditAction.READ, "appointment"),
     "appointment.book": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.CREATE, "appointment"),
     "appointment.change": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "appointment"),
+    # Undo a status change someone else made (anyone with appointment.change undoes their own).
+    "appointment.undo_any": _rule({OWNER}, AuditAction.UPDATE, "appointment"),
     "waitlist.view": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.READ, "waitlist_entry"),
     "waitlist.manage": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "waitlist_entry"),
     "scheduling_setup.view": _rule(ALL_STAFF, AuditAction.READ, "scheduling_setup", False),
@@ -160,6 +162,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "scheduling:reschedule": {"GET": "appointment.change", "POST": "appointment.change"},
     "scheduling:cancel": {"GET": "appointment.change", "POST": "appointment.change"},
     "scheduling:status": {"POST": "appointment.change"},
+    "scheduling:undo": {"POST": "appointment.change"},
     # scheduling: series and waitlist (scheduling/views/series.py, waitlist.py)
     "scheduling:series_new": {"GET": "appointment.book", "POST": "appointment.book"},
     "scheduling:series": "schedule.view",
@@ -348,6 +351,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:appointment_reschedule": "appointment.change",
     "api:appointment_cancel": "appointment.change",
     "api:appointment_status": "appointment.change",
+    "api:appointment_undo": "appointment.change",
     "api:appointment_history": "schedule.view",
     "api:series_propose": "appointment.book",
     "api:series_book": "appointment.book",

@@ -1,7 +1,8 @@
 """Progress reports and discharge summaries for the referring provider.
 
 A report is generated from the clinical record over a period (clinical/*: the plan in
-force, the signed notes, the outcome measures, the completed appointments) and stored in
+force, the signed notes, the outcome measures not taken at a draft note, the completed
+appointments) and stored in
 ``Report.content`` as plain JSON values, so what was signed is what is printed and sent,
 whatever happens to the record later. The therapist who wrote the draft edits its summary
 and recommendations, then signs it: a signed report is frozen. A discharge summary works
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from effleura.clinical import discharge as clinical_discharge
 from effleura.clinical import knowledge
+from effleura.clinical import measures as clinical_measures
 from effleura.clinical.choices import DischargeReason, GoalStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import (
     Discharge,
@@ -254,7 +256,8 @@ def generate_content(
         ]
         content["goals"] = _goal_rows(record.goals)
     else:
-        measurements = OutcomeMeasurement.objects.filter(episode=episode, taken_on__lte=end)
+        taken = OutcomeMeasurement.objects.filter(episode=episode, taken_on__lte=end)
+        measurements = clinical_measures.signed_only(taken)  # none taken at a draft note
         content["measures"] = clinical_discharge.outcomes(measurements)
         goals = Goal.objects.filter(plan=plan) if plan is not None else []
         content["goals"] = _goal_rows(clinical_discharge.goal_outcomes(goals))

@@ -68,9 +68,13 @@ def access_appointment(user, appointment_id, *, key: str = "schedule.view", audi
 
 
 def access_appointment_history(user, appointment_id) -> tuple[Appointment, list[AppointmentChange]]:
-    """The appointment and every change to it, oldest first. Three queries."""
+    """The appointment and every change to it, oldest first, each with ``undone`` (a later
+    "undo" line takes it back). Three queries."""
     appointment = access_appointment(user, appointment_id, audit_it=False)
     changes = list(AppointmentChange.objects.filter(appointment=appointment).select_related("actor"))
+    taken_back = {c.undoes_id for c in changes if c.undoes_id}
+    for change in changes:
+        change.undone = change.pk in taken_back
     patient_id = appointment.patient.public_id
     allowed(user, "schedule.view", patient_id=patient_id, record_id=appointment.public_id, detail="history")
     return appointment, changes

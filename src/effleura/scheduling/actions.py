@@ -1,8 +1,8 @@
 """Every write to appointments and series: book, reschedule, cancel, change status.
 
 The actions live by concept in booking_actions.py (plan, book, reschedule),
-status_actions.py (cancel, status) and series_actions.py (propose, book and cancel a
-series); this module gathers their public names, so callers write
+status_actions.py (cancel, status, undo, and actions_now(): what a page may offer) and
+series_actions.py (propose, book and cancel a series); this module gathers their public names, so callers write
 ``from effleura.scheduling import actions``.
 
 check_*() authorizes and validates, in plain words for a clinic (ValidationError; a dict
@@ -36,12 +36,19 @@ from effleura.scheduling.series_actions import (
     propose_series,
 )
 from effleura.scheduling.status_actions import (
+    Option,
     StatusChange,
+    Undo,
+    actions_now,
     check_cancel,
     check_set_status,
+    check_undo_status,
     do_cancel,
     do_set_status,
+    do_undo_status,
     is_late_cancel,
+    last_change,
+    start_window,
 )
 
 __all__ = [
@@ -51,22 +58,29 @@ __all__ = [
     "BookingConflict",
     "BookingPlan",
     "NeedsConfirmation",
+    "Option",
     "Status",
     "StatusChange",
+    "Undo",
+    "actions_now",
     "check_book",
     "check_book_series",
     "check_cancel",
     "check_cancel_series_remaining",
     "check_reschedule",
     "check_set_status",
+    "check_undo_status",
     "do_book",
     "do_book_series",
     "do_cancel",
     "do_cancel_series_remaining",
     "do_reschedule",
     "do_set_status",
+    "do_undo_status",
     "is_late_cancel",
+    "last_change",
     "plan_visit",
     "propose_series",
+    "start_window",
     "warnings_for",
 ]

@@ -172,6 +172,11 @@ class ChangeOut(Schema):
     from_status: str
     to_status: str
     detail: str
+    undone: bool = Field(False, description="A later change of kind undo took this one back.")
+
+    @staticmethod
+    def resolve_undone(obj: AppointmentChange) -> bool:
+        return bool(getattr(obj, "undone", False))
 
     @staticmethod
     def resolve_actor(obj: AppointmentChange) -> dict | None:
@@ -371,13 +376,34 @@ def set_status(request, appointment_id: UUID, payload: StatusIn):
     return actions.do_set_status(request.user, appointment, change)
 
 
+class UndoIn(InputSchema):
+    status: AppointmentStatus = Field(
+        description="The appointment's status as you see it (the status being undone); refused if it has changed."
+    )
+
+
+@router.post(
+    "/appointments/{uuid:appointment_id}/undo",
+    response={200: AppointmentOut, 400: ErrorOut, **ERRORS_WITH_ID},
+    url_name="appointment_undo",
+)
+def undo_status(request, appointment_id: UUID, payload: UndoIn):
+    """Undo the last status change or cancellation, made by mistake: the same day (the
+    location's), by the person who made it or the owner. The history keeps the change and
+    adds an "undo" line. Refused (400) for a completed visit whose note is signed, and
+    for a cancelled one whose time has been booked since."""
+    appointment = access.access_appointment(request.user, appointment_id, key="appointment.change", audit_it=False)
+    checked = actions.check_undo_status(request.user, appointment, expected_status=payload.status)
+    return actions.do_undo_status(request.user, appointment, checked)
+
+
 @router.get(
     "/appointments/{uuid:appointment_id}/history",
     response={200: HistoryOut, **ERRORS_WITH_ID},
     url_name="appointment_history",
 )
 def history(request, appointment_id: UUID):
-    """Every change to the appointment, oldest first: booked, moved, status, cancelled."""
+    """Every change to the appointment, oldest first: booked, moved, status, cancelled, undone."""
     appointment, changes = access.access_appointment_history(request.user, appointment_id)
     return {"appointment": appointment, "changes": changes}
 

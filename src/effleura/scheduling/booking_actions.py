@@ -41,7 +41,7 @@ from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.extension_points import booking_warnings
 from effleura.core.values import clean_text
-from effleura.scheduling import calendars, notifications
+from effleura.scheduling import calendars, notifications, visit_rules
 from effleura.scheduling.action_support import MAX_TEXT, Status, locked_appointment, person, raise_errors
 from effleura.scheduling.booking import (
     BookingConflict,
@@ -370,10 +370,9 @@ def check_reschedule(
     booking warnings do not apply: the visit moved is already counted against the
     referral, so moving it uses no more visits."""
     authorize(actor, "appointment.change", patient_id=appointment.patient.public_id, record_id=appointment.public_id)
-    if appointment.status != Status.BOOKED:
-        raise ValidationError(
-            f"Only a booked appointment can be moved; this one is {appointment.get_status_display().lower()}."
-        )
+    refused = visit_rules.reschedule_refusal(appointment.status)
+    if refused:
+        raise ValidationError(refused)
     start = appointment.start if start is None else start
     practitioner = appointment.practitioner if practitioner is None else practitioner
     duration = appointment.duration_minutes if duration is None else duration

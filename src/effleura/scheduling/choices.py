@@ -25,8 +25,9 @@ class AppointmentStatus(models.TextChoices):
 # used the room and the therapist. Only a cancellation frees the slot.
 HOLDS_TIME = [s for s in AppointmentStatus.values if s != AppointmentStatus.CANCELLED]
 
-# Which status may follow which. Completed, cancelled, no-show and interrupted are final
-# (a mistake is corrected by booking again, and the history keeps both).
+# Which status may follow which. Completed, cancelled, no-show and interrupted are final;
+# a status set by mistake is undone the same day (status_actions.check_undo_status, the
+# rules in visit_rules.py), and the history keeps both the change and its undo.
 STATUS_FLOW = {
     AppointmentStatus.BOOKED: {
         AppointmentStatus.CHECKED_IN,
@@ -56,6 +57,7 @@ class ChangeKind(models.TextChoices):
     RESCHEDULED = "rescheduled", "Rescheduled"
     STATUS = "status", "Status changed"
     CANCELLED = "cancelled", "Cancelled"
+    UNDO = "undo", "Undone"
 
 
 class WaitlistStatus(models.TextChoices):

@@ -252,6 +252,9 @@ class Appointment(PublicIdModel):
     late_cancel = models.BooleanField(default=False)
     interrupted_reason = models.CharField(max_length=300, blank=True)
     minutes_delivered = models.PositiveSmallIntegerField(null=True, blank=True)
+    # When the session began: set when it is started (or completed or interrupted straight
+    # away), cleared when that is undone. A note can be signed from then on.
+    session_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["start", "id"]
@@ -275,7 +278,9 @@ class Appointment(PublicIdModel):
 
 
 class AppointmentChange(models.Model):
-    """One line of an appointment's history: what changed, when and by whom."""
+    """One line of an appointment's history: what changed, when and by whom. Lines are
+    never changed nor deleted: an undo is a line of its own (kind "undo") that names the
+    line it takes back in ``undoes``."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="changes")
     at = models.DateTimeField(default=timezone.now)
@@ -286,6 +291,7 @@ class AppointmentChange(models.Model):
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)
     detail = models.CharField(max_length=300, blank=True)
+    undoes = models.OneToOneField("self", on_delete=models.RESTRICT, null=True, blank=True, related_name="undone_by")
 
     class Meta:
         ordering = ["at", "id"]

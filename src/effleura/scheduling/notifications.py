@@ -57,6 +57,16 @@ def appointment_cancelled(appointment: Appointment, *, now: datetime.datetime | 
     return _queue([notice])
 
 
+def appointment_restored(appointment: Appointment, *, now: datetime.datetime | None = None) -> list[Notification]:
+    """A cancellation was undone: drop the cancellation notice if it is still unsent, then
+    confirm the time again and schedule its reminder (as for a new booking)."""
+    now = now or timezone.now()
+    Notification.objects.filter(
+        appointment=appointment, kind=NotificationKind.CANCELLATION, sent_at__isnull=True
+    ).delete()
+    return _queue(_confirm_and_remind(appointment, SchedulingPolicy.current(), now))
+
+
 def _recipient(appointment: Appointment) -> str:
     return (appointment.patient.email or "").strip()
 

@@ -20,7 +20,7 @@ from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.core.values import parse_date, parse_uuid
 from effleura.patients import access as patient_access
-from effleura.scheduling import access, actions, badges, calendars
+from effleura.scheduling import access, actions, badges, calendars, visit_rules
 from effleura.scheduling.access import access_waitlist_matches
 from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import AppointmentStatus
@@ -295,7 +295,8 @@ def appointment(request, appointment_id):
     appt, history = access.access_appointment_history(request.user, appointment_id)
     badges.apply(request.user, [appt])
     when = describe_when(appt)
-    appt.next_actions = next_actions(request.user, appt)
+    last = max(history, key=lambda c: c.pk) if history else None  # the newest written: what Undo takes back
+    next_actions(request.user, appt, window=actions.start_window(), change=last, with_undo=True)
     tz = appt.location.tz
     for change in history:
         change.local_at = change.at.astimezone(tz)
@@ -314,8 +315,8 @@ def appointment(request, appointment_id):
         "day_url": url_with(
             "scheduling:day", location=appt.location.public_id, date=appt.local_start.date().isoformat()
         ),
-        "can_change": has_permission(request.user, "appointment.change") and appt.holds_time,
-        "movable": appt.status == AppointmentStatus.BOOKED,
+        "options": appt.options,
+        "last_change": last,
     }
     return render(request, "scheduling/appointment.html", context)
 
@@ -422,9 +423,27 @@ def cancel(request, appointment_id):
         "form": form,
         "late": late,
         "policy": policy,
+        # Said before the form, so nobody types a reason for a cancellation that is refused.
+        "refused": visit_rules.cancel_refusal(appt.status) if request.method == "GET" else "",
         "next": request.POST.get("next") or request.GET.get("next", ""),
     }
     return render(request, "scheduling/appointment_cancel.html", context)
+
+
+@require_POST
+def undo(request, appointment_id):
+    """Undo the last status change or cancellation (made by mistake, the same day)."""
+    appt = access.access_appointment(request.user, appointment_id, key="appointment.change", audit_it=False)
+    fallback = reverse("scheduling:appointment", args=[appt.public_id])
+    try:
+        checked = actions.check_undo_status(request.user, appt, expected_status=request.POST.get("status", ""))
+        undone = actions.do_undo_status(request.user, appt, checked)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        status = undone.get_status_display().lower()
+        messages.success(request, f"Undone: {undone.patient.display_name}’s visit is {status} again.")
+    return redirect(safe_next(request, fallback))
 
 
 @require_POST

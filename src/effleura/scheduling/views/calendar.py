@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from effleura.core.permissions import has_permission
 from effleura.core.values import parse_date
-from effleura.scheduling import access, badges
+from effleura.scheduling import access, actions, badges, visit_rules
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location
 from effleura.scheduling.setup import list_locations, practitioners_qs
@@ -75,7 +75,7 @@ def day(request):
     layout = grid.build(columns, placed, hours)
     for column in layout.columns:
         for block in column.blocks:
-            block.draggable = can_move and block.appointment.status == AppointmentStatus.BOOKED
+            block.draggable = can_move and visit_rules.reschedule_refusal(block.appointment.status) is None
     context.update(
         {
             "grid": layout,
@@ -228,7 +228,7 @@ def week(request):
     can_move = has_permission(request.user, "appointment.change")
     for column in layout.columns:
         for block in column.blocks:
-            block.draggable = can_move and block.appointment.status == AppointmentStatus.BOOKED
+            block.draggable = can_move and visit_rules.reschedule_refusal(block.appointment.status) is None
     context.update(
         {
             "grid": layout,
@@ -254,9 +254,10 @@ def today(request):
         start, end = day_span(the_day, tz)
         appointments = access.access_appointments(request.user, start=start, end=end, practitioner=practitioner)
         badges.apply(request.user, appointments)
+        window = actions.start_window()
         for a in appointments:
             local_labels(a)
-            a.next_actions = next_actions(request.user, a)
+            next_actions(request.user, a, window=window)
     context = {
         "nav": "today",
         "practitioner": practitioner,
@@ -280,4 +281,5 @@ urlpatterns = [
     path("appointments/<uuid:appointment_id>/reschedule/", appointments.reschedule, name="reschedule"),
     path("appointments/<uuid:appointment_id>/cancel/", appointments.cancel, name="cancel"),
     path("appointments/<uuid:appointment_id>/status/", appointments.status, name="status"),
+    path("appointments/<uuid:appointment_id>/undo/", appointments.undo, name="undo"),
 ]

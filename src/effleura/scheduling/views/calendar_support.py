@@ -8,20 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from effleura.core.permissions import has_permission
 from effleura.core.values import parse_uuid
-from effleura.scheduling import calendars
-from effleura.scheduling.choices import STATUS_FLOW, AppointmentStatus
+from effleura.scheduling import actions, calendars, visit_rules
+from effleura.scheduling.choices import AppointmentStatus
 
-# The buttons that move an appointment on, in the order they are shown. Cancelling has
-# its own page (it asks why).
-STATUS_BUTTONS = {
-    AppointmentStatus.CHECKED_IN: "Check in",
-    AppointmentStatus.IN_SESSION: "Start session",
-    AppointmentStatus.COMPLETED: "Complete",
-    AppointmentStatus.NO_SHOW: "No-show",
-    AppointmentStatus.INTERRUPTED: "Interrupted",
-}
 ONE_DAY = datetime.timedelta(days=1)
 
 
@@ -66,11 +56,22 @@ def working_time(location, practitioners, start, end) -> dict:
     return {p.pk: data.working_time(p.pk) for p in practitioners}
 
 
-def next_actions(user, appointment) -> list[tuple[str, str]]:
-    if not has_permission(user, "appointment.change"):
-        return []
-    following = STATUS_FLOW.get(AppointmentStatus(appointment.status), set())
-    return [(value.value, label) for value, label in STATUS_BUTTONS.items() if value in following]
+def next_actions(user, appointment, *, window: int, now=None, change=False, with_undo: bool = False) -> None:
+    """Put on ``appointment`` what the page may offer, as status_actions.actions_now()
+    answers (the rules the checks apply): ``options`` (action -> Option), ``next_actions``
+    (the allowed status buttons: (status, label) pairs), and ``hints`` (why the next steps
+    are not possible yet, in plain words, each said once; Undo's is said beside the history
+    line it would take back)."""
+    options = actions.actions_now(user, appointment, now=now, window=window, change=change, with_undo=with_undo)
+    appointment.options = {o.action: o for o in options}
+    appointment.next_actions = [
+        (o.action, o.label) for o in options if o.allowed and o.action in visit_rules.STATUS_ACTIONS
+    ]
+    hints = []
+    for o in options:
+        if not o.allowed and o.hint and o.action != visit_rules.UNDO and o.reason not in hints:
+            hints.append(o.reason)
+    appointment.hints = hints
 
 
 def local_labels(appointment) -> None:
