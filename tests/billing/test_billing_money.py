@@ -386,3 +386,17 @@ def test_amounts_round_trip_through_the_form_reader_and_the_ledger(cents, separa
         assert balances.totals().received == expected
     finally:
         transaction.savepoint_rollback(sid)
+
+
+def test_set_up_forms_are_filled_with_amounts_as_the_practice_types_them(client_for, billing, set_fee, code):
+    comma_practice()
+    fee = set_fee("1234.50", code="97124")
+    plan = make_plan(price="850.00")
+    client = client_for(billing)
+    page = client.get(reverse("billing:fee_edit", args=[fee.public_id])).content.decode()
+    assert 'value="1.234,50"' in page
+    assert 'value="850,00"' in client.get(reverse("billing:plan_edit", args=[plan.public_id])).content.decode()
+    data = {"code": code("97124").public_id, "amount": "1.234,50"}
+    assert client.post(reverse("billing:fee_edit", args=[fee.public_id]), data).status_code == 302
+    fee.refresh_from_db()
+    assert fee.amount == D("1234.50")
