@@ -400,3 +400,64 @@ def test_set_up_forms_are_filled_with_amounts_as_the_practice_types_them(client_
     assert client.post(reverse("billing:fee_edit", args=[fee.public_id]), data).status_code == 302
     fee.refresh_from_db()
     assert fee.amount == D("1234.50")
+
+
+LEDGER_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["invoice", "pay", "refund", "void_payment", "void_refund", "void_invoice", "credit"]),
+        st.integers(min_value=1, max_value=20000),  # an amount in cents
+        st.integers(min_value=0, max_value=3),  # which payment, refund or invoice
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=LEDGER_STEPS)
+def test_the_books_reconcile_whatever_is_voided(steps, billing, therapist, make_patient):
+    """Voids mixed with payments, refunds, invoices and credit: the books always balance,
+    credit never goes below zero, no invoice is over-paid, and a void payment counts for
+    nothing (received is the sum of the payments that are not void)."""
+    from django.db import transaction
+
+    from effleura.billing.choices import InvoiceStatus, PaymentKind
+    from effleura.billing.models import Invoice
+
+    sid = transaction.savepoint()
+    try:
+        patient = make_patient()
+        for action, cents, which in steps:
+            amount = D(cents) / 100
+            live = list(Payment.objects.filter(Payment.LIVE, patient=patient).order_by("id"))
+            paid_in = [p for p in live if p.kind == PaymentKind.PAYMENT]
+            paid_out = [p for p in live if p.kind == PaymentKind.REFUND]
+            issued = list(Invoice.objects.filter(patient=patient, status=InvoiceStatus.ISSUED).order_by("id"))
+            try:
+                if action == "invoice":
+                    issue(billing, patient, make_charge(patient, therapist, amount))
+                elif action == "pay":
+                    pay(billing, patient, amount)
+                elif action == "refund":
+                    refund(billing, patient, amount)
+                elif action == "void_payment" and paid_in:
+                    void(billing, paid_in[which % len(paid_in)])
+                elif action == "void_refund" and paid_out:
+                    void(billing, paid_out[which % len(paid_out)])
+                elif action == "void_invoice" and issued:
+                    invoices.do_void_invoice(billing, issued[which % len(issued)], "Synthetic.")
+                elif action == "credit" and issued:
+                    target = issued[which % len(issued)]
+                    payments.do_apply_credit(billing, target, payments.check_apply_credit(billing, target, {}))
+            except ValidationError:
+                pass  # refused (a refund over the credit, a void that would spend refunded credit)
+            account = balances.account(patient)
+            assert account.invoiced == account.paid + account.outstanding
+            assert account.credit >= 0 and account.outstanding >= 0
+            assert account.received - account.refunded == account.paid + account.credit
+            live = Payment.objects.filter(Payment.LIVE, patient=patient)
+            assert account.received == sum((p.amount for p in live if p.kind == PaymentKind.PAYMENT), D("0.00"))
+            for amounts in balances.invoice_amounts(Invoice.objects.filter(patient=patient)).values():
+                assert amounts.paid <= amounts.total, "an invoice was over-paid"
+    finally:
+        transaction.savepoint_rollback(sid)
