@@ -89,11 +89,14 @@ def test_it_answers_422_naming_the_field(owner, api_as):
     api = api_as(owner)
     bad_code = api.send("POST", "/billing/codes", {"code": "ABC", "description": "x", "timed": True})
     assert bad_code.status_code == 422 and "five digits" in bad_code.json()["errors"]["code"]
-    float_fee = api.send("POST", "/billing/fees", {"code": "97140", "amount": 25.5})
-    assert float_fee.status_code == 422 and "amount" in float_fee.json()["errors"]
+    comma_fee = api.send("POST", "/billing/fees", {"code": "97140", "amount": "25,50"})
+    assert comma_fee.status_code == 422 and "amount" in comma_fee.json()["errors"]
+    # A JSON number is read from its literal text, never through a float: 25.5 is 25.50 exactly.
+    number_fee = api.send("POST", "/billing/fees", {"code": "97140", "amount": 25.5})
+    assert number_fee.status_code == 201 and number_fee.json()["amount"] in ("25.50", "25.5")
     unknown = api.send("POST", "/billing/payers", {"name": "X", "colour": "red"})
     assert unknown.status_code == 422
-    no_price = api.send("POST", "/billing/package-plans", {"name": "Ten", "sessions": 0, "price": "-5"})
+    no_price = api.send("POST", "/billing/package-plans", {"name": "Ten", "sessions": 0, "price": -5})
     assert no_price.status_code == 422
     assert set(no_price.json()["errors"]) >= {"sessions", "price"}
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from effleura.billing import setup
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
-from effleura.core.models import AuditEvent
-from effleura.core.values import parse_amount
+from effleura.core.models import AuditEvent, Practice
+from effleura.core.values import LARGEST_AMOUNT, parse_amount
 
 
 def _errors(exc_info) -> dict:
@@ -239,7 +239,9 @@ def test_it_refuses_a_second_price_for_the_same_thing_and_payer(owner, set_fee):
         ({"code": "97124", "amount": 30.5}, "amount", "as a number"),
         ({"code": "97124", "amount": "thirty"}, "amount", "as a number"),
         ({"code": "97124", "amount": "NaN"}, "amount", "as a number"),
-        ({"code": "97124", "amount": "1e12"}, "amount", "larger than"),
+        ({"code": "97124", "amount": "1e12"}, "amount", "as a number"),
+        ({"code": "97124", "amount": "1000000.01"}, "amount", "at most 1,000,000.00"),
+        ({"code": "97124", "amount": "30,00"}, "amount", "Use a point for cents"),
         ({"code": "97124"}, "amount", "Enter an amount"),
     ],
 )
@@ -272,7 +274,9 @@ def test_a_fee_is_changed_and_removed_with_an_audit_event_each(owner, set_fee):
 def test_any_amount_to_the_cent_within_the_column_reads_back_exactly(cents):
     text = f"{cents // 100}.{cents % 100:02d}"
     errors: dict = {}
-    assert parse_amount(text, "amount", errors) == Decimal(text)
+    # A practice that raised its largest amount to what the column holds.
+    practice = Practice(name="Synthetic practice", largest_amount=LARGEST_AMOUNT)
+    assert parse_amount(text, "amount", errors, practice=practice) == Decimal(text)
     assert errors == {}
 
 

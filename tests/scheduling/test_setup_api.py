@@ -190,7 +190,7 @@ def test_the_owner_creates_a_service_with_money_as_a_decimal_string(owner, thera
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"default_price": 95.1}, "default_price", PRICE),
+        ({"default_price": "95,10"}, "default_price", PRICE),
         ({"default_price": "-1"}, "default_price", PRICE),
         ({"durations": [60, 61]}, "durations", f"61 minutes won’t do: {LENGTHS}"),
         ({"durations": []}, "durations", None),

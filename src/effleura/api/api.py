@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import traceback
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -26,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import SessionAuth
 from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
@@ -157,7 +159,18 @@ def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
 
 
+class ExactNumbers(Parser):
+    """JSON bodies with every number read from its literal text: 95.1 becomes Decimal("95.1"),
+    never the float 95.09999…, so an amount is exact (core.api_schemas.Amount) and 1e30 is a
+    number to refuse in words, not a float that overflows a column. Whole numbers stay ints;
+    a float field (a pain score) takes the Decimal as pydantic converts it."""
+
+    def parse_body(self, request: HttpRequest):
+        return json.loads(request.body, parse_float=Decimal, parse_int=int)
+
+
 api = EffleuraAPI(
+    parser=ExactNumbers(),
     title="Effleura API",
     version="1",
     urls_namespace="api",

@@ -60,7 +60,7 @@ def access_patient_payments(user, patient_id) -> tuple[Patient, list[Payment]]:
     """The patient ``patient_id`` and their payments and refunds, if ``user`` may see their
     account ("account.view", audited once for the patient). Two queries and the audit event."""
     patient = access_patient(user, patient_id, key="account.view")
-    return patient, list(Payment.objects.filter(patient=patient).select_related("patient"))
+    return patient, list(Payment.objects.filter(patient=patient).select_related("patient", "voided_by"))
 
 
 def invoice_lines(invoices: list[Invoice]) -> dict[int, list[InvoiceLine]]:
@@ -321,7 +321,7 @@ def access_desk(actor, *, today: datetime.date | None = None) -> dict:
     today = today or timezone.localdate()
     outstanding = list(
         Invoice.objects.filter(status=InvoiceStatus.ISSUED)
-        .annotate(paid=balances.amount_sum("allocations__amount"))
+        .annotate(paid=balances.amount_sum("allocations__amount", **balances.PAID_BY_LIVE))
         .filter(total__gt=F("paid"))
         .select_related("patient")
         .order_by("issued_on", "id")[:DESK_LIMIT]
@@ -329,7 +329,7 @@ def access_desk(actor, *, today: datetime.date | None = None) -> dict:
     payments = list(
         Payment.objects.filter(received_on=today).select_related("patient").order_by("-recorded_at", "-id")[:DESK_LIMIT]
     )
-    day = Payment.objects.filter(received_on=today).aggregate(
+    day = Payment.objects.filter(Payment.LIVE, received_on=today).aggregate(
         received=balances.amount_sum("amount", kind=PaymentKind.PAYMENT),
         refunded=balances.amount_sum("amount", kind=PaymentKind.REFUND),
     )

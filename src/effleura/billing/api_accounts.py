@@ -7,15 +7,15 @@ read, check_*/do_* to write (billing/invoices.py, payments.py, packages.py), whi
 audit. Money is sent and returned as decimal strings with the currency, never floats.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from effleura.billing import access, balances, invoices, packages, payments
 from effleura.billing.models import Invoice, Package, Payment
-from effleura.core.api_schemas import ERRORS_WITH_ID, ErrorOut, InputSchema, text
+from effleura.core.api_schemas import ERRORS_WITH_ID, Amount, ErrorOut, InputSchema, text
 from effleura.patients.access import access_patient
 
 router = Router(tags=["billing: accounts"])
@@ -73,6 +73,10 @@ class PaymentOut(Schema):
     received_on: date
     reference: str
     note: str
+    void: bool = Field(description="Voided as entered in error: it counts for nothing.")
+    voided_at: datetime | None
+    voided_by: str = Field(description="Who voided it; empty unless void.")
+    void_reason: str
 
 
 class PackageOut(Schema):
@@ -101,7 +105,7 @@ class InvoiceIn(InputSchema):
 
 
 class PaymentIn(InputSchema):
-    amount: Decimal
+    amount: Amount
     method: text(8)
     received_on: date | None = None
     reference: text(60) = ""
@@ -110,7 +114,7 @@ class PaymentIn(InputSchema):
 
 
 class RefundIn(InputSchema):
-    amount: Decimal
+    amount: Amount
     method: text(8)
     reference: text(60) = ""
     reason: text(200)
@@ -121,7 +125,7 @@ class ReasonIn(InputSchema):
 
 
 class CreditIn(InputSchema):
-    amount: Decimal | None = None
+    amount: Amount | None = None
 
 
 class SellIn(InputSchema):
@@ -183,6 +187,10 @@ def _payment_out(p: Payment) -> dict:
         "received_on": p.received_on,
         "reference": p.reference,
         "note": p.note,
+        "void": p.is_void,
+        "voided_at": p.voided_at,
+        "voided_by": p.voided_by.display_name if p.voided_by_id else "",
+        "void_reason": p.void_reason,
     }
 
 
@@ -276,6 +284,19 @@ def refund(request, patient_id: UUID, payload: RefundIn):
     patient = _patient(request, patient_id, audit_it=False)
     clean = payments.check_refund(request.user, patient, payload.model_dump())
     return Status(201, _payment_out(payments.do_refund(request.user, patient, clean)))
+
+
+@router.post(
+    "/billing/payments/{uuid:payment_id}/void", response={200: PaymentOut, **WITH_400}, url_name="billing_payment_void"
+)
+def void_payment(request, payment_id: UUID, payload: ReasonIn):
+    """Void a payment or refund entered in error (billing staff or the owner), with a reason.
+    It stays in the account's list, marked void; balances, the desk and reports leave it
+    out. Refused (422) when it is already void, or when the credit it left has been
+    refunded (void the refund first)."""
+    payment = access.access_payment(request.user, payment_id)
+    clean = payments.check_void_payment(request.user, payment, payload.model_dump())
+    return _payment_out(payments.do_void_payment(request.user, payment, clean))
 
 
 @router.get(

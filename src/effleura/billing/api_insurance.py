@@ -15,7 +15,7 @@ from pydantic import Field
 
 from effleura.billing import access, claims, cms1500, policies
 from effleura.billing.models import Claim, ClaimEvent, Policy
-from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, InputSchema, IsoDate, text
+from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, Amount, InputSchema, IsoDate, text
 
 router = Router(tags=["billing: insurance"])
 
@@ -234,7 +234,7 @@ class ClaimMove(InputSchema):
     to: Literal["submitted", "paid", "denied", "resubmitted"]
     on: IsoDate | None = None
     payer_claim_number: text(40) | None = None
-    paid_amount: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    paid_amount: Amount | None = None
     reason: text(1000) | None = None
     note: text(1000) | None = None
 

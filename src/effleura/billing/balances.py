@@ -5,7 +5,9 @@
 - a patient's credit is what they paid, less refunds, less what is applied to invoices
   that are not void. Voiding an invoice therefore releases what was applied to it back
   to credit without deleting the history;
-- a patient's balance is what they owe less their credit.
+- a patient's balance is what they owe less their credit;
+- a void payment (or refund), entered in error, counts for nothing: neither it nor what it
+  paid on invoices (its allocations are kept, and left out here: LIVE_ALLOCATIONS).
 So, for every patient and in total, invoiced (not void) = paid + outstanding by
 construction; the writes (billing/invoices.py, billing/payments.py) keep credit >= 0 and
 never pay an invoice over its total.
@@ -25,6 +27,8 @@ from effleura.patients.models import Patient
 
 ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
+# From an invoice: the allocations that pay it (of payments that are not void).
+PAID_BY_LIVE = {"allocations__payment__voided_at__isnull": True}
 
 
 def money(value) -> Decimal:
@@ -59,7 +63,9 @@ class InvoiceAmounts:
 
 def invoice_amounts(invoices) -> dict[int, InvoiceAmounts]:
     """Paid and outstanding for each invoice (by pk), in one query."""
-    rows = Invoice.objects.filter(pk__in=[i.pk for i in invoices]).annotate(paid=amount_sum("allocations__amount"))
+    rows = Invoice.objects.filter(pk__in=[i.pk for i in invoices]).annotate(
+        paid=amount_sum("allocations__amount", **PAID_BY_LIVE)
+    )
     result = {}
     for row in rows.values("pk", "total", "status", "paid"):
         void = row["status"] == InvoiceStatus.VOID
@@ -106,15 +112,17 @@ def _account(patient_q: Q, allocation_q: Q) -> Account:
     inv = Invoice.objects.filter(patient_q, status=InvoiceStatus.ISSUED).aggregate(
         total=amount_sum("total"), count=Count("id")
     )
-    applied = PaymentAllocation.objects.filter(allocation_q, live).aggregate(total=amount_sum("amount"))["total"]
+    applied = PaymentAllocation.objects.filter(allocation_q, live, payment__voided_at__isnull=True).aggregate(
+        total=amount_sum("amount")
+    )["total"]
     # Invoices with something left to pay: a second aggregate over the same rows.
     open_count = (
         Invoice.objects.filter(patient_q, status=InvoiceStatus.ISSUED)
-        .annotate(paid=amount_sum("allocations__amount"))
+        .annotate(paid=amount_sum("allocations__amount", **PAID_BY_LIVE))
         .filter(total__gt=F("paid"))
         .count()
     )
-    pay = Payment.objects.filter(patient_q).aggregate(
+    pay = Payment.objects.filter(patient_q, Payment.LIVE).aggregate(
         received=amount_sum("amount", kind=PaymentKind.PAYMENT), refunded=amount_sum("amount", kind=PaymentKind.REFUND)
     )
     invoiced, applied = money(inv["total"]), money(applied)
@@ -139,7 +147,7 @@ def open_invoices(patient: Patient):
     """The patient's issued invoices with something left to pay, oldest first (a queryset)."""
     return (
         Invoice.objects.filter(patient=patient, status=InvoiceStatus.ISSUED)
-        .annotate(paid=amount_sum("allocations__amount"))
+        .annotate(paid=amount_sum("allocations__amount", **PAID_BY_LIVE))
         .filter(total__gt=F("paid"))
         .order_by("issued_on", "id")
     )

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -264,6 +265,7 @@ def _reason(value, errors: dict, what: str) -> str:
 
 
 def _units(value, code: str, errors: dict, field: str):
+    value = float(value) if isinstance(value, Decimal) else value  # a JSON number from the API
     try:
         number = int(value)
         if isinstance(value, bool) or (isinstance(value, float) and value != number):

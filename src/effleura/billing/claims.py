@@ -12,17 +12,17 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
 
 from effleura.billing import cms1500
 from effleura.billing.access import access_claim_quiet
 from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
+from effleura.billing.ledger_dates import parse_ledger_date
 from effleura.billing.models import Charge, Claim, ClaimEvent, Policy
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
-from effleura.core.values import as_uuid, parse_amount, parse_date, reject_unknown
+from effleura.core.values import as_uuid, parse_amount, reject_unknown
 
 NOTE_MAX = 1000
 
@@ -162,8 +162,9 @@ def check_move_claim(actor, claim: Claim, to: str, data: dict | None = None) -> 
     """May ``actor`` move ``claim`` to status ``to``, and is ``data`` sound?
 
     ``data``: note (any move), payer_claim_number (optional), on (the day it happened;
-    today by default; not in the future), paid_amount (required for paid; not above the
-    billed amount), reason (required for denied). Submitting needs a complete form."""
+    today by default; 2000-01-01 to tomorrow in the practice's zone), paid_amount
+    (required for paid; not above the billed amount), reason (required for denied).
+    Submitting needs a complete form."""
     data = data or {}
     authorize(actor, "claim.manage", patient_id=claim.charge.patient.public_id, record_id=claim.public_id)
     reject_unknown(data, {"note", "payer_claim_number", "on", "paid_amount", "reason"})
@@ -179,10 +180,7 @@ def check_move_claim(actor, claim: Claim, to: str, data: dict | None = None) -> 
     if len(number) > 40:
         errors["payer_claim_number"] = "Keep the payer's claim number under 40 characters."
     clean["payer_claim_number"] = number
-    on = parse_date(data.get("on"), "on", errors)
-    if on is not None and on > timezone.localdate():
-        errors["on"] = "The date cannot be in the future."
-    clean["on"] = on or timezone.localdate()
+    clean["on"] = parse_ledger_date(data.get("on"), "on", errors)
     if to == ClaimStatus.PAID:
         clean["paid_amount"] = _amount(data.get("paid_amount"), errors, claim.billed_amount)
     if to == ClaimStatus.DENIED:

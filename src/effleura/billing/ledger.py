@@ -17,7 +17,8 @@ def account_page(patient: Patient) -> dict:
     a fixed number of queries."""
     invoices = list(Invoice.objects.filter(patient=patient).order_by("-issued_on", "-id"))
     per_invoice = invoice_amounts(invoices)
-    payments = list(Payment.objects.filter(patient=patient).order_by("-received_on", "-id"))
+    # Void payments stay in the list, marked void with who and why (voided_by: no extra query).
+    payments = list(Payment.objects.filter(patient=patient).select_related("voided_by").order_by("-received_on", "-id"))
     open_charges = list(
         Charge.objects.filter(patient=patient, status=ChargeStatus.OPEN)
         .select_related("service", "practitioner")
@@ -35,7 +36,11 @@ def account_page(patient: Patient) -> dict:
 def invoice_page(invoice: Invoice) -> dict:
     """What the invoice page and its PDF show: lines, amounts, payments applied, the
     patient's package sessions left (after access_invoice)."""
-    allocations = list(PaymentAllocation.objects.filter(invoice=invoice).select_related("payment").order_by("at", "id"))
+    allocations = list(
+        PaymentAllocation.objects.filter(invoice=invoice, payment__voided_at__isnull=True)
+        .select_related("payment")
+        .order_by("at", "id")
+    )
     return {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),

@@ -5,8 +5,16 @@ what is left is the patient's credit, which can be applied to an invoice later o
 refunded. Every write locks the patient's row first (billing/invoices.py lock_patient),
 so two refunds can never both spend the same credit.
 
+A payment (or refund) entered in error is voided (check_void_payment / do_void_payment):
+it stays in the ledger marked void with who, when and why, and counts for nothing after;
+what it paid on invoices is owed again.
+
+Amounts are read by core.values.parse_amount: more than zero, at most the practice's
+largest amount (Practice.largest_amount). Dates run from 2000-01-01 to tomorrow in the
+practice's zone (billing/ledger_dates.py).
+
 Permissions: taking payments and applying credit need "payment.take"; refunds need
-"billing.manage".
+"billing.manage"; voiding a payment needs "payment.void".
 """
 
 from decimal import Decimal
@@ -19,16 +27,16 @@ from django.utils import timezone
 from effleura.billing.balances import ZERO, amounts, credit, invoice_amounts, money
 from effleura.billing.choices import InvoiceStatus, PaymentKind, PaymentMethod
 from effleura.billing.invoices import lock_patient
+from effleura.billing.ledger_dates import parse_ledger_date, practice_today
 from effleura.billing.models import Invoice, Payment, PaymentAllocation
 from effleura.billing.models.money import default_currency
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
-from effleura.core.values import parse_amount, parse_date, parse_uuid, reject_unknown
+from effleura.core.values import clean_text, format_amount, parse_amount, parse_uuid, reject_unknown
 from effleura.patients.models import Patient
 
-MAX_AMOUNT = Decimal("100000.00")
 REASON_MAX = 200
 
 
@@ -64,18 +72,16 @@ def _invoices(value, patient: Patient, errors: dict) -> list[Invoice]:
 
 
 def check_take_payment(actor, patient: Patient, data: dict) -> dict:
-    """``data``: amount, method (cash, card, cheque, transfer), received_on (default today,
-    not in the future), reference, note, invoices (the invoices to pay, in order; default:
+    """``data``: amount (more than 0, at most the practice's largest amount), method (cash,
+    card, cheque, transfer), received_on (default today; 2000-01-01 to tomorrow in the
+    practice's zone), reference, note, invoices (the invoices to pay, in order; default:
     the oldest unpaid first). What is left over becomes credit."""
     authorize(actor, "payment.take", patient_id=patient.public_id)
     reject_unknown(data, {"amount", "method", "received_on", "reference", "note", "invoices"})
     errors: dict[str, str] = {}
-    amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False, maximum=MAX_AMOUNT)
+    amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False)
     method = _method(data.get("method"), errors)
-    today = timezone.localdate()
-    received_on = parse_date(data.get("received_on"), "received_on", errors, default=today)
-    if "received_on" not in errors and received_on > today:
-        errors["received_on"] = "The payment date cannot be in the future."
+    received_on = parse_ledger_date(data.get("received_on"), "received_on", errors, what="The payment date")
     reference = printable(str(data.get("reference") or "")).strip()
     if len(reference) > 60:
         errors["reference"] = "Keep the reference under 60 characters."
@@ -163,11 +169,13 @@ def _unapplied_payments(patient_id: int) -> list[tuple[Payment, Decimal]]:
     """The patient's payments with money not applied to a live invoice, oldest first."""
     rows = (
         Payment.objects.select_for_update()
-        .filter(patient_id=patient_id, kind=PaymentKind.PAYMENT)
+        .filter(Payment.LIVE, patient_id=patient_id, kind=PaymentKind.PAYMENT)
         .order_by("received_on", "id")
     )
     applied = dict(
-        PaymentAllocation.objects.filter(payment__patient_id=patient_id, invoice__status=InvoiceStatus.ISSUED)
+        PaymentAllocation.objects.filter(
+            payment__patient_id=patient_id, payment__voided_at__isnull=True, invoice__status=InvoiceStatus.ISSUED
+        )
         .values("payment")
         .annotate(total=Sum("amount"))
         .values_list("payment", "total")
@@ -180,7 +188,7 @@ def check_apply_credit(actor, invoice: Invoice, data: dict) -> dict:
     authorize(actor, "payment.take", patient_id=invoice.patient.public_id, record_id=invoice.public_id)
     reject_unknown(data, {"amount"})
     errors: dict[str, str] = {}
-    amount = parse_amount(data.get("amount"), "amount", errors, required=False, zero_allowed=False, maximum=MAX_AMOUNT)
+    amount = parse_amount(data.get("amount"), "amount", errors, required=False, zero_allowed=False)
     if errors:
         raise ValidationError(errors)
     if invoice.status == InvoiceStatus.VOID:
@@ -230,7 +238,7 @@ def check_refund(actor, patient: Patient, data: dict) -> dict:
     authorize(actor, "billing.manage", patient_id=patient.public_id)
     reject_unknown(data, {"amount", "method", "reference", "reason"})
     errors: dict[str, str] = {}
-    amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False, maximum=MAX_AMOUNT)
+    amount = parse_amount(data.get("amount"), "amount", errors, zero_allowed=False)
     method = _method(data.get("method"), errors)
     reference = printable(str(data.get("reference") or "")).strip()
     if len(reference) > 60:
@@ -268,7 +276,7 @@ def do_refund(actor, patient: Patient, clean: dict) -> Payment:
             method=clean["method"],
             amount=clean["amount"],
             currency=default_currency(),
-            received_on=timezone.localdate(),
+            received_on=practice_today(),
             reference=clean["reference"],
             note=clean["reason"],
             recorded_by=actor,
@@ -282,3 +290,76 @@ def do_refund(actor, patient: Patient, clean: dict) -> Payment:
             detail="refund",
         )
     return refund
+
+
+# Voiding a payment entered in error ---------------------------------------------------------
+
+
+def _void_refusal(payment: Payment, available: Decimal) -> str | None:
+    """Why ``payment`` (locked, with the patient's row lock held) cannot be voided now, or None."""
+    if payment.is_void:
+        return "This payment is already void."
+    if payment.kind == PaymentKind.REFUND:
+        return None  # voiding a refund gives the money back to the patient's credit
+    applied = PaymentAllocation.objects.filter(payment=payment, invoice__status=InvoiceStatus.ISSUED).aggregate(
+        total=Sum("amount")
+    )["total"]
+    unapplied = payment.amount - money(applied)
+    if unapplied > available:
+        # The money it left as credit has been refunded (or applied from credit elsewhere).
+        return (
+            f"This payment's credit has been refunded: the patient's credit is {format_amount(available)} "
+            f"{payment.currency}, less than the {format_amount(unapplied)} this payment left as credit. "
+            "Void the refund first if it was entered in error too; otherwise the refund stands and "
+            "this payment cannot be voided."
+        )
+    return None
+
+
+def check_void_payment(actor, payment: Payment, data: dict) -> dict:
+    """May ``actor`` void ``payment`` (a payment or refund entered in error)? Needs
+    "payment.void" (billing staff or the owner). ``data``: reason (required, at most
+    REASON_MAX characters). Refused in words when it is already void, or when voiding it
+    would leave the patient's credit below zero (its credit was refunded). Returns the clean
+    reason for do_void_payment()."""
+    authorize(actor, "payment.void", patient_id=payment.patient.public_id, record_id=payment.public_id)
+    reject_unknown(data, {"reason"})
+    errors: dict[str, str] = {}
+    reason = clean_text(
+        printable(str(data.get("reason") or "")), "reason", errors, limit=REASON_MAX, one_line=True,
+        required="Say why the payment is void, e.g. “typed 9500 for 95.00”.",
+    )  # fmt: skip
+    if errors:
+        raise ValidationError(errors)
+    payment.refresh_from_db(fields=["voided_at", "voided_by", "void_reason"])  # voided in another tab?
+    refusal = _void_refusal(payment, credit(payment.patient))
+    if refusal:
+        raise ValidationError(refusal)
+    return {"reason": reason}
+
+
+def do_void_payment(actor, payment: Payment, clean: dict) -> Payment:
+    """Void ``payment`` with check_void_payment()'s answer (call it first). In one transaction,
+    holding the patient's row lock and the payment's: refuses (ValidationError) a payment
+    voided meanwhile ("already void") or whose credit was refunded meanwhile; marks it void
+    with who, when and why; what it paid on invoices is owed again (its allocations stay, and
+    count for nothing); audits the record type and id only. Returns the payment."""
+    with transaction.atomic():
+        lock_patient(payment.patient_id)
+        locked = Payment.objects.select_for_update().select_related("patient").get(pk=payment.pk)
+        refusal = _void_refusal(locked, credit(locked.patient))
+        if refusal:
+            raise ValidationError(refusal)
+        locked.voided_at = timezone.now()
+        locked.voided_by = actor
+        locked.void_reason = clean["reason"]
+        locked.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            "payment",
+            record_id=locked.public_id,
+            patient_id=locked.patient.public_id,
+            detail="refund void" if locked.kind == PaymentKind.REFUND else "payment void",
+        )
+    return locked

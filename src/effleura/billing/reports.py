@@ -202,7 +202,7 @@ def revenue(start: datetime.date, end: datetime.date, by: str = "month", *, prac
 def payments(start: datetime.date, end: datetime.date, by: str = "month") -> Report:
     """Payments and refunds received in the range, by period and method; refunds negative."""
     currency = settings.EFFLEURA_CURRENCY
-    base = Payment.objects.filter(received_on__range=(start, end), currency=currency).order_by()
+    base = Payment.objects.filter(Payment.LIVE, received_on__range=(start, end), currency=currency).order_by()
     is_refund = Q(kind=PaymentKind.REFUND)
     sums = {
         "payments": Count("id", filter=~is_refund),
@@ -257,7 +257,7 @@ def aging(as_of: datetime.date) -> tuple[Report, list]:
     _first, cutoff = _range_instants(as_of, as_of)
     money = DecimalField(max_digits=12, decimal_places=2)
     paid = Subquery(
-        PaymentAllocation.objects.filter(invoice=OuterRef("pk"), at__lt=cutoff)
+        PaymentAllocation.objects.filter(invoice=OuterRef("pk"), at__lt=cutoff, payment__voided_at__isnull=True)
         .order_by()
         .values("invoice")
         .annotate(s=Sum("amount"))

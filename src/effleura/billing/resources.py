@@ -19,7 +19,9 @@ from effleura.billing import setup
 from effleura.billing import setup_forms as forms
 from effleura.billing import setup_schemas as schemas
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode
+from effleura.core.models import Practice
 from effleura.core.resources import ActiveQuery, Api, Pages, Resource, register, rules_of
+from effleura.core.values import format_amount
 
 NAV = "billing_setup"
 VIEW, MANAGE = setup.VIEW, setup.MANAGE
@@ -28,6 +30,11 @@ SECTION = "Billing set-up"
 
 def _to_setup(record, parent) -> tuple[str, str]:
     return reverse("billing:setup"), SECTION
+
+
+def _typed(amount) -> str:
+    """An amount as the practice types it (its decimal separator), to fill a form field with."""
+    return format_amount(amount, Practice.current().decimal_separator)
 
 
 def _added_or_saved(name):
@@ -90,7 +97,9 @@ FEES = Resource(
     ),
     pages=_pages(
         "setup/fees/", forms.FeeForm, "New fee", title_edit="Fee", form_kwargs=lambda fee: {"fee": fee},
-        initial=lambda fee: {"code": fee.code, "service": fee.service, "payer": fee.payer, "amount": fee.amount},
+        initial=lambda fee: {
+            "code": fee.code, "service": fee.service, "payer": fee.payer, "amount": _typed(fee.amount),
+        },
         new_initial=_fee_initial, saved=lambda fee, created: f"Fee saved: {setup.fee_label(fee)}.",
         delete_label="Remove this fee",
         delete_hint="Charges already made keep their amounts; new visits fall back to the standard price.",
@@ -109,6 +118,9 @@ PLANS = Resource(
     pages=_pages(
         "setup/plans/", forms.PlanForm, "New package plan", title=lambda plan: plan.name,
         form_kwargs=lambda plan: {"plan": plan}, saved=_added_or_saved(lambda plan: plan.name),
+        initial=lambda plan: {
+            **{name: getattr(plan, name) for name in forms.PlanForm.base_fields}, "price": _typed(plan.price),
+        },
     ),
 )  # fmt: skip
 

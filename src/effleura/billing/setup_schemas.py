@@ -1,38 +1,23 @@
 """The JSON shapes of the billing set-up API (billing/resources.py serves them): procedure
 codes, payers, the fee schedule and package plans. Ids are the records' UUIDs; a code may
-also be named by its code ("97124"). Money is a decimal string with the cents ("95.00"),
-never a float."""
+also be named by its code ("97124"). Money is a JSON number or a decimal string with a point
+("95.00"), read exactly, never through a float."""
 
 import datetime
 from decimal import Decimal
-from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 from effleura.billing import setup
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import PackagePlan, Payer, ProcedureCode
-from effleura.core.api_schemas import Flag, InputSchema, WholeNumber, text
+from effleura.core.api_schemas import Amount, Flag, InputSchema, WholeNumber, text
 from effleura.core.resources import NamedRef, PageQuery, RecordOut, max_length
 
-MONEY_MESSAGE = 'Give the amount as a string with the cents, e.g. "95.00", or a whole number.'
-
-
-def _money(value: Any) -> Any:
-    # A float can't hold most cent amounts exactly (0.1 + 0.2); money comes as a string.
-    if isinstance(value, bool | float):
-        raise PydanticCustomError("money_format", MONEY_MESSAGE)
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if not isinstance(value, str):
-        raise PydanticCustomError("money_format", MONEY_MESSAGE)
-    return value
-
-
-# Range and cents are checked by core.values.parse_amount, which answers {field: message}.
-Money = Annotated[str, BeforeValidator(_money), Field(max_length=20, description='e.g. "95.00".')]
+# Money: core.api_schemas.Amount (a JSON number or a string with a point, e.g. "95.00");
+# its range and cents are checked by core.values.parse_amount in billing/setup.py.
+Money = Amount
 
 
 class CodeRef(RecordOut):

@@ -71,7 +71,9 @@ def paid_for(charges: list[Charge]) -> Decimal:
     )
     shares = list(shares)
     paid = dict(
-        PaymentAllocation.objects.filter(invoice_id__in=[s["invoice_id"] for s in shares])
+        PaymentAllocation.objects.filter(
+            invoice_id__in=[s["invoice_id"] for s in shares], payment__voided_at__isnull=True
+        )
         .values("invoice_id")
         .annotate(total=Sum("amount"))
         .values_list("invoice_id", "total")

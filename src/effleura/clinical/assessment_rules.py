@@ -6,6 +6,7 @@ clinical/assessments.py reads and writes assessments with these.
 """
 
 import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -174,6 +175,7 @@ def clean_posture(value, errors: dict) -> list[dict]:
 
 
 def _whole_number(value) -> int | None:
+    value = float(value) if isinstance(value, Decimal) else value  # a JSON number from the API
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

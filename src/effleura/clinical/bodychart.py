@@ -16,6 +16,7 @@ editable by touch and keyboard is clinical/static/clinical/bodychart.js.
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
@@ -56,6 +57,7 @@ OUTLINE = "#7d8f99"
 
 def _intensity(value) -> int | None:
     """A whole number from an int or a string of digits (a form posts text); None otherwise."""
+    value = float(value) if isinstance(value, Decimal) else value  # a JSON number from the API
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

@@ -14,6 +14,7 @@ sources); this module only says what a verdict means for charting:
 """
 
 import dataclasses
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
@@ -157,6 +158,7 @@ def row_screening(found: Screening, technique: str, regions, body_marks=()) -> R
 
 
 def _whole(value, field: str, errors: dict, low: int, high: int, what: str):
+    value = float(value) if isinstance(value, Decimal) else value  # a JSON number from the API
     if value in (None, ""):
         return None
     if isinstance(value, bool):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from numbers import Integral
 
 
@@ -231,6 +232,7 @@ def _check_answers(s: Spec, answers: Sequence[int | None]) -> list[int | None]:
 
 
 def _score_value(s: Spec, value: float | Score, which: str) -> float:
+    value = float(value) if isinstance(value, Decimal) else value  # a JSON number from the API
     if isinstance(value, Score):
         if value.measure != s.key:
             raise NotScorable(f"The {which} score is a {value.measure} score, not {s.key}.")

@@ -14,12 +14,15 @@ modules may use it without importing the api app above them.
 
 import datetime
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 from pydantic_core import PydanticCustomError
+
+from effleura.core.values import parse_api_amount
 
 # Free text with no column limit (notes, complaints) is still bounded in the API, so one
 # request cannot store megabytes in a record.
@@ -66,6 +69,25 @@ def _blank_is_none(value: Any) -> Any:
 BlankIsNone = BeforeValidator(_blank_is_none)
 Flag = StrictBool
 WholeNumber = StrictInt
+
+
+def _amount(value: Any) -> Decimal:
+    errors: dict[str, str] = {}
+    amount = parse_api_amount(value, "amount", errors)
+    if amount is None:
+        raise PydanticCustomError("amount_format", errors["amount"])
+    return amount
+
+
+# Money in a request body: a JSON number (read from its literal text: the API's parser
+# gives every JSON number with a point or an exponent as a Decimal, never a float) or a
+# string such as "95.00". 95.1 and "95.10" are the same amount. The range (more than 0,
+# at most the practice's largest amount) is the action's to check, in its own words.
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    Field(description='An amount with a point for the cents: a number (95.1) or a string ("95.10").'),
+]
 
 
 class InputSchema(Schema):

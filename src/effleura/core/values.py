@@ -9,9 +9,10 @@ at once; the caller raises ``ValidationError(errors)`` when it has looked at eve
 """
 
 import datetime
+import re
 import uuid
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -155,6 +156,94 @@ def parse_time(value, field: str, errors: dict, *, required: bool = True) -> dat
 
 # Money -----------------------------------------------------------------------------------------
 
+# How amounts are typed. The practice chooses its decimal separator (Practice.decimal_separator);
+# the other mark groups thousands, in groups of exactly three. A "," practice also takes a
+# space (or a no-break space) between groups. Anything else with the other mark in it is
+# refused in words, so "95,00" in a "." practice is never read as 9,500.
+POINT, COMMA = ".", ","
+_SIGNS = ("$", "€", "£")
+_GROUPS = {POINT: "[,]", COMMA: "[. \u00a0\u202f]"}
+WRONG_SEPARATOR = {POINT: "Use a point for cents, e.g. 95.00.", COMMA: "Use a comma for cents, e.g. 95,00."}
+_API_AMOUNT = re.compile(r"\d+(\.\d{1,2})?", re.ASCII)
+API_AMOUNT_MESSAGE = 'Give the amount as a number or a string with a point for the cents, e.g. 95.00 or "95.00".'
+
+
+def _amount_grammar(separator: str) -> re.Pattern:
+    group, decimal = _GROUPS[separator], re.escape(separator)
+    return re.compile(rf"(?P<int>\d+|\d{{1,3}}(?:{group}\d{{3}})+)(?:{decimal}(?P<frac>\d+))?", re.ASCII)
+
+
+_GRAMMARS = {POINT: _amount_grammar(POINT), COMMA: _amount_grammar(COMMA)}
+
+
+def _practice():
+    from effleura.core.models import Practice  # here: core.models needs nothing from this module
+
+    return Practice.current()
+
+
+def format_amount(amount: Decimal, separator: str = POINT) -> str:
+    """``amount`` to the cent with its thousands grouped: 1,234.56, or 1.234,56 in a "," practice."""
+    text = f"{Decimal(amount).quantize(CENT):,.2f}"
+    if separator == COMMA:
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
+def _strip_sign(text: str, currency: str) -> str:
+    text = text.strip()
+    for sign in (*_SIGNS, currency.upper()):
+        if sign and text.upper().startswith(sign):
+            return text[len(sign) :].strip()
+        if sign and text.upper().endswith(sign):
+            return text[: -len(sign)].strip()
+    return text
+
+
+def _read_typed(text: str, separator: str, currency: str, field: str, errors: dict) -> Decimal | None:
+    """An amount as a person types it in a form of a ``separator`` practice, or None (with a message)."""
+    body = text.strip()
+    minus = body.startswith("-")
+    body = (
+        _strip_sign(body.removeprefix("-"), currency).removeprefix("-").strip()
+        if minus
+        else _strip_sign(body, currency)
+    )
+    if not minus and body.startswith("-"):  # "$-5"
+        minus, body = True, body[1:].strip()
+    found = _GRAMMARS[separator].fullmatch(body)
+    if found is None:
+        other = COMMA if separator == POINT else POINT
+        if other in body or (separator == COMMA and " " in body):
+            errors.setdefault(field, WRONG_SEPARATOR[separator])
+        else:
+            errors.setdefault(field, NOT_A_NUMBER if separator == POINT else NOT_A_NUMBER.replace("40.00", "40,00"))
+        return None
+    digits = re.sub(r"\D", "", found["int"])
+    frac = found["frac"] or ""
+    if len(frac) > 2:
+        errors.setdefault(field, "Give the amount in whole cents, e.g. 40.50." if separator == POINT
+                          else "Give the amount in whole cents, e.g. 40,50.")  # fmt: skip
+        return None
+    amount = Decimal(f"{digits}.{frac or '0'}")
+    return -amount if minus else amount
+
+
+def _within(amount: Decimal, field: str, errors: dict, *, zero_allowed: bool, maximum: Decimal, separator: str):
+    if not amount.is_finite():
+        errors.setdefault(field, NOT_A_NUMBER)
+    elif amount < 0 and zero_allowed:
+        errors.setdefault(field, "An amount cannot be negative.")
+    elif amount <= 0 and not zero_allowed:
+        errors.setdefault(field, "The amount must be more than zero.")
+    elif amount > maximum:
+        errors.setdefault(field, f"The amount can be at most {format_amount(maximum, separator)}; check it.")
+    elif amount != amount.quantize(CENT):
+        errors.setdefault(field, "Give the amount in whole cents, e.g. 40.50.")
+    else:
+        return amount.quantize(CENT)
+    return None
+
 
 def parse_amount(
     value,
@@ -163,34 +252,66 @@ def parse_amount(
     *,
     required: bool = True,
     zero_allowed: bool = True,
-    maximum: Decimal = LARGEST_AMOUNT,
+    maximum: Decimal | None = None,
     empty_message: str = "Enter the amount, e.g. 40.00.",
+    practice=None,
 ) -> Decimal | None:
-    """A money amount to the cent: a Decimal, a whole number or a string such as "95.00"
-    (a thousands comma and a leading "$" are ignored). Never a float, which cannot hold most
-    cent amounts exactly. Zero only if ``zero_allowed``; never negative; at most ``maximum``."""
-    if value in (None, ""):
+    """A money amount to the cent, from a form or from code: the one reader of amounts.
+
+    Text is read as a person types it in the practice's forms (``Practice.decimal_separator``):
+    an optional currency sign ($, €, £ or the practice's currency code), digits, optional
+    groups of exactly three digits, and one or two decimals; any other use of the other mark
+    is refused ("Use a point for cents, e.g. 95.00"). A Decimal or a whole number (what the
+    API's ``Amount`` type and code pass on) is taken as it is. Never a float, which cannot
+    hold most cent amounts exactly. Zero only if ``zero_allowed``; never negative; at most
+    ``maximum`` (default ``Practice.largest_amount``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             errors.setdefault(field, empty_message)
         return None
     if isinstance(value, bool | float):
         errors.setdefault(field, NOT_A_NUMBER)
         return None
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().lstrip("$").replace(",", ""))
-    except (InvalidOperation, ValueError):
+    if maximum is None or isinstance(value, str):
+        practice = practice or _practice()
+    limit = min(maximum if maximum is not None else practice.largest_amount, LARGEST_AMOUNT)
+    separator = POINT
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        from django.conf import settings
+
+        separator = practice.decimal_separator if practice.decimal_separator in _GRAMMARS else POINT
+        if len(value) > 40:
+            errors.setdefault(field, NOT_A_NUMBER)
+            return None
+        amount = _read_typed(value, separator, settings.EFFLEURA_CURRENCY, field, errors)
+        if amount is None:
+            return None
+    else:
         errors.setdefault(field, NOT_A_NUMBER)
         return None
-    if not amount.is_finite():
-        errors.setdefault(field, NOT_A_NUMBER)
-    elif amount < 0 and zero_allowed:
-        errors.setdefault(field, "An amount cannot be negative.")
-    elif amount <= 0 and not zero_allowed:
-        errors.setdefault(field, "The amount must be more than zero.")
-    elif amount > maximum:
-        errors.setdefault(field, f"The amount is larger than {maximum:,.2f}; check it.")
-    elif amount != amount.quantize(CENT):
-        errors.setdefault(field, "Give the amount in whole cents, e.g. 40.50.")
-    else:
-        return amount.quantize(CENT)
+    return _within(amount, field, errors, zero_allowed=zero_allowed, maximum=limit, separator=separator)
+
+
+def parse_api_amount(value, field: str, errors: dict) -> Decimal | None:
+    """An amount as the JSON API takes it, always with a point: a JSON number (the API's body
+    parser reads it from its literal text into a Decimal, never through a float) or a string
+    matching ``^\\d+(\\.\\d{1,2})?$``. Returns the exact Decimal (bounds are the action's
+    parse_amount's to check) or None with a message."""
+    if isinstance(value, bool | float):
+        errors.setdefault(field, API_AMOUNT_MESSAGE)
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            errors.setdefault(field, API_AMOUNT_MESSAGE)
+            return None
+        return value
+    if isinstance(value, str) and len(value) <= 40 and _API_AMOUNT.fullmatch(value):
+        return Decimal(value)
+    errors.setdefault(field, API_AMOUNT_MESSAGE)
     return None

@@ -8,6 +8,7 @@ under MEDIA_ROOT with a random name, and is served only by referrals' own view
 """
 
 import uuid
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -52,6 +53,7 @@ ORIGINAL_SIZE_MESSAGE = "The scan is larger than 10 MB; scan it at a lower resol
 
 
 def _whole(value, field: str, low: int, high: int, errors: dict, message: str):
+    value = float(value) if isinstance(value, Decimal) else value  # a JSON number from the API
     if value in (None, ""):
         return None
     try:

@@ -457,6 +457,7 @@ def clean_durations(value) -> list[int]:
         raise ValidationError("Give at least one length in minutes, e.g. 60 or 30, 60, 90.")
     minutes = []
     for item in value:
+        item = float(item) if isinstance(item, Decimal) else item  # a JSON number from the API
         try:
             if isinstance(item, bool) or (isinstance(item, float) and not item.is_integer()):
                 raise ValueError

@@ -191,11 +191,32 @@ class Payment(PublicIdModel):
     note = models.CharField(max_length=200, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A payment entered in error is voided, never deleted: it stays in the ledger with who
+    # voided it, when and why, and balances, the desk and reports leave it out (LIVE).
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    void_reason = models.CharField(max_length=200, blank=True)
+
+    # The payments that count: not void. Allocations of a void payment count for nothing.
+    LIVE = Q(voided_at__isnull=True)
 
     class Meta:
         ordering = ["-received_on", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
+                | (Q(voided_at__isnull=False, voided_by__isnull=False) & ~Q(void_reason="")),
+                name="payment_void_who_when_why",
+            ),
+        ]
         indexes = [models.Index(fields=["received_on"])]
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency}"

@@ -14,9 +14,11 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from effleura.billing import access, invoices, ledger, packages, payments
-from effleura.billing.choices import PaymentMethod
+from effleura.billing.choices import PaymentKind, PaymentMethod
 from effleura.billing.models import PackagePlan
+from effleura.core.models import Practice
 from effleura.core.permissions import has_permission
+from effleura.core.values import format_amount
 from effleura.documents.pdf import pdf_response
 from effleura.patients.access import access_patient
 from effleura.patients.chart import chart_context
@@ -32,6 +34,11 @@ def _say(request, exc: ValidationError) -> None:
     else:
         for message in exc.messages:
             messages.error(request, message)
+
+
+def _money(amount, currency: str) -> str:
+    """An amount for a message, as the practice writes it (its decimal separator)."""
+    return f"{format_amount(amount, Practice.current().decimal_separator)} {currency}"
 
 
 def _to_account(patient):
@@ -52,6 +59,7 @@ def account(request, patient_id):
     context["plans"] = PackagePlan.objects.filter(is_active=True).order_by("name", "id")
     context["can_take"] = has_permission(request.user, "payment.take")
     context["can_manage"] = has_permission(request.user, "billing.manage")
+    context["can_void"] = has_permission(request.user, "payment.void")
     return render(request, "billing/accounts/account.html", context)
 
 
@@ -67,7 +75,7 @@ def account_pay(request, patient_id):
     except ValidationError as exc:
         _say(request, exc)
     else:
-        messages.success(request, f"Payment of {payment.amount} {payment.currency} recorded.")
+        messages.success(request, f"Payment of {_money(payment.amount, payment.currency)} recorded.")
     return _to_account(patient)
 
 
@@ -99,8 +107,23 @@ def account_refund(request, patient_id):
     except ValidationError as exc:
         _say(request, exc)
     else:
-        messages.success(request, f"Refund of {refund.amount} {refund.currency} recorded.")
+        messages.success(request, f"Refund of {_money(refund.amount, refund.currency)} recorded.")
     return _to_account(patient)
+
+
+@require_POST
+def payment_void(request, payment_id):
+    """Void a payment or refund entered in error, with a reason (billing staff or the owner)."""
+    found = access.access_payment(request.user, payment_id)
+    try:
+        clean = payments.check_void_payment(request.user, found, {"reason": request.POST.get("reason", "")})
+        voided = payments.do_void_payment(request.user, found, clean)
+    except ValidationError as exc:
+        _say(request, exc)
+    else:
+        what = "Refund" if voided.kind == PaymentKind.REFUND else "Payment"
+        messages.success(request, f"{what} of {_money(voided.amount, voided.currency)} voided; it no longer counts.")
+    return _to_account(found.patient)
 
 
 @require_POST
@@ -175,7 +198,7 @@ def invoice_credit(request, invoice_id):
     except ValidationError as exc:
         _say(request, exc)
     else:
-        messages.success(request, f"{applied} {found.currency} of credit applied.")
+        messages.success(request, f"{_money(applied, found.currency)} of credit applied.")
     return redirect("billing:invoice", invoice_id=found.public_id)
 
 
@@ -186,6 +209,7 @@ urlpatterns = [
     path("accounts/<uuid:patient_id>/invoice/", account_invoice, name="account_invoice"),
     path("accounts/<uuid:patient_id>/refund/", account_refund, name="account_refund"),
     path("accounts/<uuid:patient_id>/packages/sell/", package_sell, name="package_sell"),
+    path("payments/<uuid:payment_id>/void/", payment_void, name="payment_void"),
     path("packages/<uuid:package_id>/cancel/", package_cancel, name="package_cancel"),
     path("invoices/<uuid:invoice_id>/", invoice, name="invoice"),
     path("invoices/<uuid:invoice_id>/pdf/", invoice_pdf, name="invoice_pdf"),
