@@ -10,6 +10,7 @@ from effleura.core import audit, permissions
 from effleura.core.choices import AuditAction
 from effleura.core.models import ApiToken, Practice, User, hash_token
 from effleura.core.npi import is_valid_npi
+from effleura.core.phones import clean_phone
 
 
 def do_create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
@@ -127,6 +128,10 @@ def check_save_practice(actor: User, fields: dict) -> dict:
             clean[name] = Practice._meta.get_field(name).clean(value, None)
         except ValidationError as exc:
             errors[name] = exc.messages[0]
+    # The practice's own numbers are read in the country being saved with them.
+    region = clean.get("phone_region") if "phone_region" not in errors else None
+    for name in ("phone", "fax"):
+        clean[name] = clean_phone(clean[name], name, errors, region=region)
     if errors:
         raise ValidationError(errors)
     return clean

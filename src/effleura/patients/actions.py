@@ -15,6 +15,7 @@ from django.utils import timezone
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.phones import clean_phone
 from effleura.core.values import reject_unknown
 from effleura.patients.choices import (
     BodyRegion,
@@ -82,6 +83,9 @@ def _clean_patient(data: dict, *, partial: bool) -> dict:
             elif dob.year < OLDEST_BIRTH_YEAR:
                 errors["date_of_birth"] = f"The date of birth can’t be before {OLDEST_BIRTH_YEAR}."
             clean["date_of_birth"] = dob
+    for name in ("phone", "emergency_contact_phone"):
+        if name in clean:
+            clean[name] = clean_phone(clean[name], name, errors)
     _check_choice(clean, "sex_at_birth", SexAtBirth, errors, blank_ok=True)
     _check_choice(clean, "preferred_contact", ContactMethod, errors, blank_ok=False)
     _check_choice(clean, "status", PatientStatus, errors, blank_ok=False)
