@@ -11,6 +11,7 @@ from effleura.core.choices import AuditAction
 from effleura.core.models import ApiToken, Practice, User, hash_token
 from effleura.core.npi import is_valid_npi
 from effleura.core.phones import clean_phone
+from effleura.core.values import collect_errors
 
 
 def do_create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
@@ -53,15 +54,18 @@ def check_save_staff(
     ``user`` excluded) and the password against Django's validators, raising ValidationError.
     Returns None; then call do_save_staff()."""
     permissions.require(actor, "staff.manage")
+    errors: dict[str, str] = {}
     if npi and not is_valid_npi(npi):
-        raise ValidationError({"npi": "This is not a valid NPI: 10 digits, the last a check digit. Check the number."})
+        errors["npi"] = "This is not a valid NPI: 10 digits, the last a check digit. Check the number."
     clash = User.objects.filter(username__iexact=username)
     if user is not None:
         clash = clash.exclude(pk=user.pk)
     if clash.exists():
-        raise ValidationError({"username": "Someone already has this username."})
+        errors["username"] = "Someone already has this username."
     if password:
-        validate_password(password, user)
+        collect_errors(errors, validate_password, password, user, field="password")
+    if errors:
+        raise ValidationError(errors)
 
 
 def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str | None) -> User:
