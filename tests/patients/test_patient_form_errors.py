@@ -101,3 +101,12 @@ def test_the_api_lists_every_field_error_in_its_422(api_as, owner):
     errors = answer.json()["errors"]
     assert errors["phone"] == NOT_A_PHONE
     assert set(errors) == {"legal_first_name", "phone", "email", "date_of_birth"}
+
+
+def test_the_chart_shows_an_old_number_in_the_stored_format_with_a_link_to_call(client_for, front_desk):
+    client = client_for(front_desk)
+    client.post(CREATE, patient_form_data())
+    patient = Patient.objects.get()
+    Patient.objects.filter(pk=patient.pk).update(phone="5035550134")  # typed before numbers were read
+    text = page_text(client.get(reverse("patients:chart", args=[patient.public_id])))
+    assert '<a href="tel:+1-503-555-0134">(503) 555-0134</a>' in text
