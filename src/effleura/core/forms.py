@@ -5,6 +5,10 @@ from django.template import loader
 
 from effleura.core.tasks import send_email
 
+# A form field over its limit is refused in clean_text's words (core/values.py), so the
+# form and the API say the same: ``forms.CharField(max_length=..., error_messages=TOO_LONG)``.
+TOO_LONG = {"max_length": "Keep this under %(limit_value)s characters."}
+
 
 def apply_errors(form, exc: ValidationError) -> None:
     """Put an action's ValidationError beside the fields it names, the rest on top.
