@@ -208,3 +208,17 @@ def test_the_api_refuses_policies_by_role(request, api_as, persona, make_patient
     path = f"/billing/patients/{patient.public_id}/policies"
     assert api.send("GET", path).status_code == 403
     assert api.send("POST", path, {"payer_id": str(make_payer().public_id), "member_id": "S"}).status_code == 403
+
+
+def test_the_policy_form_shows_every_problem_at_once(client_for, front_desk, make_patient, make_payer):
+    patient, payer = make_patient(), make_payer()
+    data = {"payer": payer.public_id, "member_id": "", "priority": "primary", "relationship": "spouse"}
+    data |= {"subscriber_phone": "12", "valid_from": "not a date"}  # the date is refused by the form
+    answer = client_for(front_desk).post(reverse("billing:policies", args=[patient.public_id]), data)
+    html = answer.content.decode()
+    assert answer.status_code == 400
+    for field in ("member_id", "subscriber_first_name", "subscriber_last_name", "subscriber_date_of_birth"):
+        assert f'<a href="#id_{field}">' in html
+    assert '<a href="#id_subscriber_phone">' in html and '<a href="#id_valid_from">' in html
+    assert "6 problems need fixing before this can be saved" in html
+    assert not Policy.objects.exists()

@@ -167,3 +167,14 @@ def test_an_empty_post_answers_with_the_form_not_an_error(owner, client_for, set
         assert response.status_code == 200, name
         assert "has-error" in response.content.decode()
     assert Payer.objects.count() == 1
+
+
+def test_a_payer_form_shows_every_problem_at_once(billing, client_for, setup_data):
+    page = client_for(billing).post(
+        reverse("billing:payer_new"),
+        {"name": "SYNTHETIC MUTUAL", "payer_id": "SYN 01!", "phone": "12", "unit_method": "cms", "plan_type": "?"},
+    )
+    text = page.content.decode()
+    assert "4 problems need fixing before this can be saved" in text
+    for field in ("name", "payer_id", "phone", "plan_type"):
+        assert f'<a href="#id_{field}">' in text

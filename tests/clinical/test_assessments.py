@@ -295,3 +295,10 @@ def test_non_clinicians_never_read_or_write_an_assessment(request, episode, draf
     with pytest.raises(PermissionDenied):
         assessments.check_update_assessment(someone, assessment, {})
     assert AuditEvent.objects.filter(actor_id=someone.pk, outcome=AuditOutcome.DENIED).count() == 3
+
+
+def test_a_second_initial_assessment_is_refused_with_the_other_problems_at_once(therapist, episode, draft):
+    draft()
+    errors = _refused(episode, therapist, kind="initial", clinical_impression="x" * 10_001)
+    assert "already has an initial assessment" in errors["kind"]
+    assert "Keep this under 10,000 characters" in errors["clinical_impression"]

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from effleura.core import access
-from effleura.core.models import AuditEvent, User
+from effleura.core.models import AuditEvent, Practice, User
 
 
 def _form(**overrides):
@@ -127,3 +127,34 @@ def test_the_staff_list_does_a_fixed_number_of_queries(client_for, owner, therap
         User.objects.create_user(username=f"extra{n}", password="a-long-enough-passphrase-1")
     with django_assert_num_queries(4):
         client.get(reverse("core:staff_list"))
+
+
+def test_it_shows_a_bad_npi_a_taken_username_and_a_weak_password_at_once(client_for, owner, therapist):
+    page = client_for(owner).post(
+        reverse("core:staff_create"), _form(username="THERAPIST", npi="1234567890", password="password")
+    )
+    text = page.content.decode()
+    assert "3 problems need fixing before this can be saved" in text
+    assert "already has this username" in text and "not a valid NPI" in text
+    assert "too common" in text or "too short" in text
+    assert not User.objects.filter(npi="1234567890").exists()
+
+
+def test_the_practice_page_reads_its_numbers_and_shows_every_problem(client_for, owner):
+    settings = {"time_zone": "America/Chicago", "decimal_separator": ".", "largest_amount": "1000000.00"}
+    settings |= {"start_window_minutes": "30", "phone_region": "US"}
+    data = settings | {"name": "", "phone": "12", "fax": "+44 20 7946 0958", "npi": "123"}
+    text = client_for(owner).post(reverse("core:practice"), data).content.decode()
+    assert "3 problems need fixing before this can be saved" in text
+    assert '<a href="#id_phone">' in text and '<a href="#id_name">' in text and '<a href="#id_npi">' in text
+    data = settings | {"name": "Clinic", "phone": "503 555 0100", "fax": "+44 20 7946 0958"}
+    assert client_for(owner).post(reverse("core:practice"), data).status_code == 302
+    practice = Practice.objects.get()
+    assert (practice.phone, practice.fax) == ("(503) 555-0100", "+44 20 7946 0958")
+
+
+def test_the_practice_numbers_are_read_in_the_country_saved_with_them(client_for, owner):
+    data = {"name": "Clinic", "phone": "020 7946 0958", "phone_region": "GB", "time_zone": "Europe/London"}
+    data |= {"decimal_separator": ".", "largest_amount": "1000000.00", "start_window_minutes": "30"}
+    assert client_for(owner).post(reverse("core:practice"), data).status_code == 302
+    assert Practice.objects.get().phone == "020 7946 0958"

@@ -247,7 +247,8 @@ def test_it_refuses_a_surgery_in_the_future_and_keeps_the_rows(client_for, thera
         ),
     )
     text = page_text(response)
-    assert '<div class="form-errors" role="alert"><p>Surgery 1: the date can’t be in the future.</p>' in text
+    assert "1 problem needs fixing before this can be saved" in text
+    assert "<li>Surgery 1: the date can’t be in the future.</li>" in text
     assert 'name="surgery-0-what" value="Hip replacement"' in text
     assert 'name="med-0-name" value="Warfarin"' in text
     assert not HealthHistory.objects.exists()

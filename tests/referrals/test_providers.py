@@ -178,3 +178,18 @@ def test_the_provider_page_lists_referred_patients_in_bounded_queries(
     assert len(six) == len(one)
     # the patients shown are audited, in one insert
     assert AuditEvent.objects.filter(record_type="referral", detail="provider's referred patients").count() >= 6
+
+
+def test_every_bad_field_is_named_at_once_and_numbers_are_stored_in_one_format(owner, client_for):
+    from effleura.core.phones import NOT_A_PHONE
+
+    errors = errors_of(owner, {"first_name": "", "last_name": "Test", "npi": "1234567890", "phone": "12", "fax": "x"})
+    assert set(errors) == {"first_name", "npi", "phone", "fax"}
+    assert errors["phone"] == errors["fax"] == NOT_A_PHONE
+    page = client_for(owner).post(
+        reverse("referrals:provider_new"), {"first_name": "", "last_name": "Test", "npi": "1234567890", "fax": "12"}
+    )
+    text = page.content.decode()
+    assert "3 problems need fixing before this can be saved" in text
+    clean = providers.check_save_provider(owner, {"first_name": "Cy", "last_name": "Test", "phone": "503-555-0160"})
+    assert clean["phone"] == "(503) 555-0160"

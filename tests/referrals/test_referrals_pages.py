@@ -175,3 +175,18 @@ def test_replace_remove_and_close_in_the_browser(client_for, front_desk, referra
     referral.refresh_from_db()
     assert not referral.original and referral.is_closed
     assert client.get(reverse("referrals:referral_edit", args=[rid])).status_code == 302
+
+
+def test_the_form_shows_the_fields_and_the_scans_problems_at_once(client_for, front_desk, referral_patient, provider):
+    client = client_for(front_desk)
+    url = reverse("referrals:referral_new", args=[referral_patient.public_id])
+    fake = upload(b"plain text, not a PDF", "scan.pdf", "application/pdf")
+    # visits_authorized is refused by the form; the codes, the dates and the scan by the actions.
+    data = form_data(provider, diagnosis_codes="M54.5", valid_until="2000-01-01", visits_authorized="", original=fake)
+    html = client.post(url, data).content.decode()
+    assert "4 problems need fixing before this can be saved" in html
+    assert "Not a valid ICD-10-CM code: M54.5." in html and "must be on or after" in html
+    assert "PDF, PNG or JPEG" in html
+    for field in ("diagnosis_codes", "valid_until", "visits_authorized", "original"):
+        assert f'<a href="#id_{field}">' in html
+    assert not Referral.objects.exists()

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from effleura.core.phones import NOT_A_PHONE
 from effleura.scheduling import hours as hours_rules
 from effleura.scheduling import setup
 from effleura.scheduling.models import Location, Room, SchedulingPolicy, Service, TimeOff, WorkingHours
@@ -165,16 +166,20 @@ def test_the_owner_adds_a_location_with_a_split_day(owner, client_for):
     assert 'value="08:00-12:00, 13:00-18:00"' in edit and "Add a room" in edit
 
 
-def test_location_errors_are_shown_beside_their_fields(owner, client_for, location):
+def test_location_errors_are_shown_beside_their_fields_all_at_once(owner, client_for, location):
     data = {"name": "main street", "time_zone": "Chicago/Illinois", "wednesday": "08:00-12:00, 11:00-14:00"}
-    data |= {"friday": "nine to five"}
+    data |= {"friday": "nine to five", "phone": "12"}
     page = client_for(owner).post(reverse("scheduling:location_new"), data)
     assert page.status_code == 200
     html = text_of(page)
+    # The typed hours and every other field are checked in one pass.
     assert field_errors(html, "friday") == ["“nine to five” is not a time range; write it as 09:00-17:00."]
-    # The typed hours are checked first; fix them and the rest is checked.
-    data["friday"] = ""
+    assert field_errors(html, "phone") == [NOT_A_PHONE]
+    assert "4 problems need fixing before this can be saved" in html
+    assert '<a href="#id_friday">Friday</a>' in html and '<a href="#id_phone">Phone</a>' in html
+    data["friday"] = data["phone"] = ""
     html = text_of(client_for(owner).post(reverse("scheduling:location_new"), data))
+    assert "3 problems need fixing before this can be saved" in html
     assert field_errors(html, "name") == ["There is already a location called main street."]
     assert field_errors(html, "wednesday") == ["Wednesday: 08:00–12:00 and 11:00–14:00 overlap."]
     assert "is not a time zone we know" in field_errors(html, "time_zone")[0]
@@ -309,7 +314,7 @@ def test_a_clash_on_one_day_saves_none_of_the_days(owner, therapist, client_for,
     data = {"location": str(clinic.public_id), "weekdays": ["5", "4"], "start": "16:00", "end": "18:00"}
     html = text_of(client_for(owner).post(reverse("scheduling:hours_new", args=[therapist.public_id]), data))
     assert "This overlaps Fridays 09:00–17:00 at Main Street." in html
-    assert '<div class="form-errors" role="alert">' in html
+    assert '<div class="error-summary" role="alert" tabindex="-1" data-error-summary>' in html
     assert WorkingHours.objects.count() == 5
 
 

@@ -148,3 +148,14 @@ def test_a_start_without_an_offset_is_refused(api, front_desk, body, therapist):
     entry_id = _post(client, BASE, body(practitioner=str(therapist.public_id))).json()["id"]
     response = _post(client, f"{BASE}/{entry_id}/book", {"start": "2030-03-04T10:00:00"})
     assert response.status_code == 422 and "start" in response.json()["errors"]
+
+
+def test_a_bad_entry_answers_one_422_naming_every_bad_field(api, front_desk, body):
+    over = {"location": "00000000-0000-0000-0000-000000000000", "duration": 45}
+    over |= {"windows": [{"weekday": 1, "start": "12:00", "end": "09:00"}]}
+    response = _post(api(front_desk), BASE, body(**over))
+    assert response.status_code == 422, response.json()
+    errors = response.json()["errors"]
+    assert errors["location"] == "No such location."  # the unknown id, in its own words
+    assert set(errors) == {"location", "windows", "duration_minutes"}
+    assert not WaitlistEntry.objects.exists()

@@ -18,6 +18,7 @@ from effleura.billing.models import Payer, Policy
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.phones import clean_phone
 from effleura.core.text import printable
 from effleura.core.values import as_uuid, parse_date, reject_unknown
 from effleura.patients.models import Patient
@@ -127,6 +128,8 @@ def check_save_policy(actor, patient: Patient, data: dict, policy: Policy | None
             errors["subscriber_first_name"] = "Enter the subscriber's first name (the patient is not the subscriber)."
         if not clean["subscriber_last_name"] and "subscriber_last_name" not in errors:
             errors["subscriber_last_name"] = "Enter the subscriber's last name (the patient is not the subscriber)."
+        if "subscriber_phone" not in errors:
+            clean["subscriber_phone"] = clean_phone(clean["subscriber_phone"], "subscriber_phone", errors)
         if dob is None and "subscriber_date_of_birth" not in errors:
             errors["subscriber_date_of_birth"] = "Enter the subscriber's date of birth."
         elif dob is not None and dob > datetime.date.today():

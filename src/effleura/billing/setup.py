@@ -36,6 +36,7 @@ from effleura.clinical import knowledge
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.phones import clean_phone
 from effleura.core.resources import delete_record, get_record, max_length, save_record
 from effleura.core.values import CENT, as_uuid, clean_text, merge_fields, parse_amount, parse_uuid, reject_unknown
 from effleura.scheduling.models import Service
@@ -312,6 +313,8 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
         if field in ("unit_method", "plan_type", "is_active"):
             continue
         clean[field] = clean_text(merged[field], field, errors, limit=max_length(Payer, field), one_line=True)
+    if "phone" not in errors:
+        clean["phone"] = clean_phone(clean["phone"], "phone", errors)
     if not clean["name"] and "name" not in errors:
         errors["name"] = "Enter the payer's name, as on the insurance card."
     elif "name" not in errors:

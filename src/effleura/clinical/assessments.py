@@ -39,6 +39,7 @@ from effleura.clinical.models import Assessment, Episode
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, AuditOutcome
+from effleura.core.values import collect_errors
 
 RECORD_TYPE = "assessment"
 
@@ -157,8 +158,12 @@ def check_create_assessment(actor, episode: Episode, data: dict) -> dict:
     authorize(actor, "clinical.write", patient_id=episode.patient.public_id, record_id=episode.public_id)
     if episode.status != EpisodeStatus.OPEN:
         raise ValidationError("This episode of care was discharged; open a new episode to assess the patient again.")
-    clean = clean_assessment(data, episode, partial=False)
-    _check_kind(episode, clean["kind"])
+    errors: dict[str, str] = {}
+    clean = collect_errors(errors, clean_assessment, data, episode, partial=False)
+    # A second initial assessment is refused along with the fields' problems, not after them.
+    collect_errors(errors, _check_kind, episode, clean["kind"] if clean else str(data.get("kind", "")))
+    if errors:
+        raise ValidationError(errors)
     return clean
 
 
@@ -205,9 +210,13 @@ def check_update_assessment(actor, assessment: Assessment, data: dict) -> dict:
     """Validate a change to a draft (only the fields given) and authorize it."""
     authorize(actor, "clinical.write", patient_id=assessment.episode.patient.public_id, record_id=assessment.public_id)
     _check_draft_of(actor, assessment, "change")
-    clean = clean_assessment(data, assessment.episode, partial=True)
-    if "kind" in clean:
-        _check_kind(assessment.episode, clean["kind"], exclude=assessment)
+    errors: dict[str, str] = {}
+    clean = collect_errors(errors, clean_assessment, data, assessment.episode, partial=True)
+    kind = clean.get("kind") if clean else data.get("kind")
+    if kind is not None:
+        collect_errors(errors, _check_kind, assessment.episode, str(kind), exclude=assessment)
+    if errors:
+        raise ValidationError(errors)
     return clean
 
 

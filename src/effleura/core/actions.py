@@ -10,6 +10,8 @@ from effleura.core import audit, permissions
 from effleura.core.choices import AuditAction
 from effleura.core.models import ApiToken, Practice, User, hash_token
 from effleura.core.npi import is_valid_npi
+from effleura.core.phones import clean_phone
+from effleura.core.values import collect_errors
 
 
 def do_create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
@@ -52,15 +54,18 @@ def check_save_staff(
     ``user`` excluded) and the password against Django's validators, raising ValidationError.
     Returns None; then call do_save_staff()."""
     permissions.require(actor, "staff.manage")
+    errors: dict[str, str] = {}
     if npi and not is_valid_npi(npi):
-        raise ValidationError({"npi": "This is not a valid NPI: 10 digits, the last a check digit. Check the number."})
+        errors["npi"] = "This is not a valid NPI: 10 digits, the last a check digit. Check the number."
     clash = User.objects.filter(username__iexact=username)
     if user is not None:
         clash = clash.exclude(pk=user.pk)
     if clash.exists():
-        raise ValidationError({"username": "Someone already has this username."})
+        errors["username"] = "Someone already has this username."
     if password:
-        validate_password(password, user)
+        collect_errors(errors, validate_password, password, user, field="password")
+    if errors:
+        raise ValidationError(errors)
 
 
 def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str | None) -> User:
@@ -127,6 +132,10 @@ def check_save_practice(actor: User, fields: dict) -> dict:
             clean[name] = Practice._meta.get_field(name).clean(value, None)
         except ValidationError as exc:
             errors[name] = exc.messages[0]
+    # The practice's own numbers are read in the country being saved with them.
+    region = clean.get("phone_region") if "phone_region" not in errors else None
+    for name in ("phone", "fax"):
+        clean[name] = clean_phone(clean[name], name, errors, region=region)
     if errors:
         raise ValidationError(errors)
     return clean

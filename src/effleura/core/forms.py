@@ -16,22 +16,46 @@ from effleura.core.versions import StaleVersion, parse_posted
 SNAPSHOT_SALT = "effleura.core.forms.loaded"
 LONGEST_SHOWN = 300  # a changed long text is shown cut to this many characters
 
+# A form field over its limit is refused in clean_text's words (core/values.py), so the
+# form and the API say the same: ``forms.CharField(max_length=..., error_messages=TOO_LONG)``.
+TOO_LONG = {"max_length": "Keep this under %(limit_value)s characters."}
+
 
 def apply_errors(form, exc: ValidationError) -> None:
     """Put an action's ValidationError beside the fields it names, the rest on top.
 
     Every page shows an action's refusal this way, so a check_*() that names a field the
-    form does not have still reaches the person (as a form-wide error). A ``StaleVersion``
-    (someone else saved the record meanwhile) becomes the form's conflict notice instead:
-    see show_conflict()."""
+    form does not have still reaches the person (as a form-wide error). A field the form
+    itself already refused keeps the form's message alone (one problem, one message). A
+    ``StaleVersion`` (someone else saved the record meanwhile) becomes the form's
+    conflict notice instead: see show_conflict()."""
     if isinstance(exc, StaleVersion):
         show_conflict(form, exc)
         return
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
+            if field in form.fields and field in form.errors:
+                continue
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def accepted_values(form) -> dict:
+    """After ``form.is_valid()`` was False: the cleaned value of every field the form
+    accepted, leaving out the fields it refused. A view hands these to the action's check
+    so its problems (a wrong NPI, a phone number nobody can call) are listed together with
+    the form's own in one pass, instead of one more problem on each submit."""
+    return {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
+
+
+def check_refused_form(form, check) -> None:
+    """For a form that ``is_valid()`` refused: run ``check(accepted_values(form))`` and put
+    its refusal beside the fields too. Nothing is saved either way."""
+    try:
+        check(accepted_values(form))
+    except ValidationError as exc:
+        apply_errors(form, exc)
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -134,7 +158,6 @@ def show_conflict(form, exc: StaleVersion, fields=None) -> None:
     data[form.add_prefix("version")] = str(current.version)
     data[form.add_prefix("loaded")] = signing.dumps(now, salt=SNAPSHOT_SALT, compress=True)
     form.data = data
-    form.add_error(None, exc)
 
 
 def take_theirs(form, data, name: str, current) -> None:

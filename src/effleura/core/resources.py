@@ -43,7 +43,7 @@ from pydantic import Field
 from effleura.core import audit, permissions, versions
 from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, Page
 from effleura.core.choices import AuditAction
-from effleura.core.forms import apply_errors
+from effleura.core.forms import apply_errors, check_refused_form
 from effleura.core.values import as_uuid
 
 MAX_PAGE_SIZE = 100
@@ -468,6 +468,15 @@ def form_page(resource: Resource, request, record, parent):
                 if pages.after_save is not None:
                     return redirect(pages.after_save(request, saved, parent, record is None))
                 return redirect(pages.back(saved, parent)[0])
+        elif data is not None:
+            # The page's own reading refused a part (a day's hours): check the rest as well.
+            try:
+                resource.check_save(request.user, data, record)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+    elif request.method == "POST" and pages.data is None:
+        # The form refused some fields: let check_save look at the rest, so every problem shows at once.
+        check_refused_form(form, lambda data: resource.check_save(request.user, data, record))
     return render(request, pages.template, page_context(resource, form, record, parent))
 
 

@@ -315,3 +315,24 @@ def parse_api_amount(value, field: str, errors: dict) -> Decimal | None:
         return Decimal(value)
     errors.setdefault(field, API_AMOUNT_MESSAGE)
     return None
+
+
+# Gathering ------------------------------------------------------------------------------------
+
+
+def collect_errors(errors: dict, check, *args, field: str | None = None, **kwargs):
+    """``check(*args, **kwargs)``, or None when it raised ValidationError: its messages go
+    into ``errors`` (a field already there keeps its own message), so one refusal does not
+    hide the next. A refusal naming no field goes under ``field``, or is raised as it is
+    when ``field`` is None (it is about the whole record, not one of its fields)."""
+    try:
+        return check(*args, **kwargs)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, " ".join(messages))
+        elif field is not None:
+            errors.setdefault(field, " ".join(exc.messages))
+        else:
+            raise
+        return None

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from effleura.core import access, actions, audit
 from effleura.core.choices import AuditAction, AuditOutcome, Role
-from effleura.core.forms import ApiTokenForm, apply_errors
+from effleura.core.forms import ApiTokenForm, apply_errors, check_refused_form
 from effleura.core.middleware import is_api
 from effleura.core.models import Practice, User
 
@@ -129,6 +129,17 @@ def _staff_form(request, member):
         else:
             messages.success(request, f"Saved {saved.display_name}.")
             return redirect("core:staff_list")
+    elif request.method == "POST":
+        check_refused_form(
+            form,
+            lambda data: actions.check_save_staff(
+                request.user,
+                username=data.get("username", ""),
+                password=data.get("password") or None,
+                user=member,
+                npi=data.get("npi", ""),
+            ),
+        )
     return render(request, "core/staff_form.html", {"form": form, "member": member, "nav": "staff"})
 
 
@@ -158,6 +169,9 @@ def practice_settings(request):
             actions.do_save_practice(request.user, clean)
             messages.success(request, "Practice details saved.")
             return redirect("core:practice")
+    elif request.method == "POST":
+        # Every problem in one pass: the fields the form accepted are checked as well.
+        check_refused_form(form, lambda data: actions.check_save_practice(request.user, data))
     return render(request, "core/practice.html", {"form": form, "nav": "practice"})
 
 

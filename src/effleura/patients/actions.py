@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from effleura.core import audit, versions
 from effleura.core.access import authorize
+from effleura.core.api_schemas import LONG_TEXT
 from effleura.core.choices import AuditAction
-from effleura.core.values import reject_unknown
+from effleura.core.phones import clean_phone
+from effleura.core.values import clean_text, reject_unknown
 from effleura.patients.choices import (
     BodyRegion,
     Condition,
@@ -36,6 +38,9 @@ from effleura.patients.models import (
 )
 
 OLDEST_BIRTH_YEAR = 1900
+# The limits of the text columns that have none (the API's, so form and API refuse alike).
+TEXT_LIMITS = {"notes": LONG_TEXT}
+NOTE_MAX = 200  # the health history's short notes (devices, illness, areas to avoid)
 
 PATIENT_FIELDS = [
     "legal_first_name", "legal_last_name", "preferred_name", "pronouns", "date_of_birth",
@@ -82,6 +87,9 @@ def _clean_patient(data: dict, *, partial: bool) -> dict:
             elif dob.year < OLDEST_BIRTH_YEAR:
                 errors["date_of_birth"] = f"The date of birth can’t be before {OLDEST_BIRTH_YEAR}."
             clean["date_of_birth"] = dob
+    for name in ("phone", "emergency_contact_phone"):
+        if name in clean:
+            clean[name] = clean_phone(clean[name], name, errors)
     _check_choice(clean, "sex_at_birth", SexAtBirth, errors, blank_ok=True)
     _check_choice(clean, "preferred_contact", ContactMethod, errors, blank_ok=False)
     _check_choice(clean, "status", PatientStatus, errors, blank_ok=False)
@@ -96,7 +104,7 @@ def _clean_patient(data: dict, *, partial: bool) -> dict:
     if clean.get("preferred_contact") == ContactMethod.EMAIL and email_given and not clean.get("email"):
         errors["email"] = "Add an email address, or choose another contact method."
     for name, field in ((f.name, f) for f in Patient._meta.get_fields() if f.name in clean):
-        limit = getattr(field, "max_length", None)
+        limit = getattr(field, "max_length", None) or TEXT_LIMITS.get(name)
         if limit and isinstance(clean[name], str) and len(clean[name]) > limit:
             errors[name] = f"Keep this under {limit} characters."
     if errors:
@@ -234,23 +242,31 @@ def clean_health_history(data: dict, today: datetime.date) -> dict:
     reject_unknown(data, HISTORY_FIELDS)
     errors: dict[str, str] = {}
     clean = {
-        "presenting_complaint": _text(data.get("presenting_complaint")),
-        "goals": _text(data.get("goals")),
+        "presenting_complaint": clean_text(
+            data.get("presenting_complaint"), "presenting_complaint", errors, limit=LONG_TEXT
+        ),
+        "goals": clean_text(data.get("goals"), "goals", errors, limit=LONG_TEXT),
         "pain_areas": _keys(data.get("pain_areas"), BodyRegion, "pain_areas", errors, "body region"),
         "conditions": _keys(data.get("conditions"), Condition, "conditions", errors, "condition"),
-        "condition_notes": _text(data.get("condition_notes")),
-        "allergies": _text(data.get("allergies")),
+        "condition_notes": clean_text(data.get("condition_notes"), "condition_notes", errors, limit=LONG_TEXT),
+        "allergies": clean_text(data.get("allergies"), "allergies", errors, limit=LONG_TEXT),
         "allergic_to_oils_or_lotions": bool(data.get("allergic_to_oils_or_lotions")),
         "pregnant": bool(data.get("pregnant")),
         "implanted_devices": _keys(
             data.get("implanted_devices"), ImplantedDevice, "implanted_devices", errors, "device"
         ),
-        "implanted_devices_notes": _text(data.get("implanted_devices_notes"), 200),
+        "implanted_devices_notes": clean_text(
+            data.get("implanted_devices_notes"), "implanted_devices_notes", errors, limit=NOTE_MAX
+        ),
         "recent_illness_or_fever": bool(data.get("recent_illness_or_fever")),
-        "recent_illness_notes": _text(data.get("recent_illness_notes"), 200),
+        "recent_illness_notes": clean_text(
+            data.get("recent_illness_notes"), "recent_illness_notes", errors, limit=NOTE_MAX
+        ),
         "pressure_preference": _text(data.get("pressure_preference")),
         "areas_to_avoid": _keys(data.get("areas_to_avoid"), BodyRegion, "areas_to_avoid", errors, "body region"),
-        "areas_to_avoid_notes": _text(data.get("areas_to_avoid_notes"), 200),
+        "areas_to_avoid_notes": clean_text(
+            data.get("areas_to_avoid_notes"), "areas_to_avoid_notes", errors, limit=NOTE_MAX
+        ),
     }
     if clean["pressure_preference"] and clean["pressure_preference"] not in PressurePreference.values:
         errors["pressure_preference"] = f"Choose one of: {', '.join(PressurePreference.labels)}."

@@ -1,7 +1,8 @@
 from django import forms
 
+from effleura.core.api_schemas import LONG_TEXT
 from effleura.core.forms import VersionedForm
-from effleura.patients.actions import PATIENT_FIELDS
+from effleura.patients.actions import NOTE_MAX, PATIENT_FIELDS
 from effleura.patients.choices import BodyRegion, Condition, ConsentKind, ImplantedDevice, PressurePreference
 from effleura.patients.models import Patient
 
@@ -18,13 +19,14 @@ class PatientForm(VersionedForm, forms.ModelForm):
         required=False,
         label="I checked: this is a different person with the same name and date of birth",
     )
+    # The column has no limit; the form counts down to the one the action and the API keep.
+    notes = forms.CharField(required=False, max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 3}))
 
     class Meta:
         model = Patient
         fields = PATIENT_FIELDS
         widgets = {
             "date_of_birth": DateInput(),
-            "notes": forms.Textarea(attrs={"rows": 3}),
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
             "emergency_contact_phone": forms.TextInput(attrs={"type": "tel"}),
         }
@@ -50,9 +52,11 @@ class HealthHistoryForm(forms.Form):
     # refuses the save instead of dropping what it added.
     based_on = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     presenting_complaint = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="What brings you in?"
+        required=False, max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 3}), label="What brings you in?"
     )
-    goals = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Goals for care")
+    goals = forms.CharField(
+        required=False, max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2}), label="Goals for care"
+    )
     pain_areas = forms.MultipleChoiceField(choices=BodyRegion.choices, required=False, widget=MultiCheckbox)
     conditions = forms.MultipleChoiceField(
         choices=Condition.choices,
@@ -61,23 +65,23 @@ class HealthHistoryForm(forms.Form):
         label="Tick every condition that applies now",
     )
     condition_notes = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Notes on conditions"
+        required=False, max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2}), label="Notes on conditions"
     )
-    allergies = forms.CharField(required=False, label="Allergies")
+    allergies = forms.CharField(required=False, max_length=LONG_TEXT, label="Allergies")
     allergic_to_oils_or_lotions = forms.BooleanField(
         required=False, label="Allergic or sensitive to oils, lotions or scents"
     )
     pregnant = forms.BooleanField(required=False, label="Pregnant")
     pregnancy_weeks = forms.IntegerField(required=False, min_value=1, max_value=45, label="Weeks of pregnancy")
     implanted_devices = forms.MultipleChoiceField(choices=ImplantedDevice.choices, required=False, widget=MultiCheckbox)
-    implanted_devices_notes = forms.CharField(required=False, max_length=200, label="Notes on devices")
+    implanted_devices_notes = forms.CharField(required=False, max_length=NOTE_MAX, label="Notes on devices")
     recent_illness_or_fever = forms.BooleanField(required=False, label="Recent illness or fever")
-    recent_illness_notes = forms.CharField(required=False, max_length=200, label="Notes on illness")
+    recent_illness_notes = forms.CharField(required=False, max_length=NOTE_MAX, label="Notes on illness")
     pressure_preference = forms.ChoiceField(
         choices=[("", "No preference"), *PressurePreference.choices], required=False
     )
     areas_to_avoid = forms.MultipleChoiceField(choices=BodyRegion.choices, required=False, widget=MultiCheckbox)
-    areas_to_avoid_notes = forms.CharField(required=False, max_length=200, label="Notes on areas to avoid")
+    areas_to_avoid_notes = forms.CharField(required=False, max_length=NOTE_MAX, label="Notes on areas to avoid")
 
 
 class MedicationForm(forms.Form):

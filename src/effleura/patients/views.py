@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from effleura.core import versions
 from effleura.core.access import allowed, authorize
 from effleura.core.extension_points import chart_sections
-from effleura.core.forms import Change, Conflict, apply_errors, conflict_status, take_theirs
+from effleura.core.forms import Change, Conflict, apply_errors, check_refused_form, conflict_status, take_theirs
 from effleura.patients import access, actions
 from effleura.patients import history as history_rules
 from effleura.patients.chart import chart_context
@@ -75,7 +75,16 @@ def patient_create(request):
             patient = actions.do_create_patient(request.user, clean)
             messages.success(request, f"{patient.display_name} registered with chart number {patient.chart_number}.")
             return redirect("patients:chart", patient_id=patient.public_id)
+    elif request.method == "POST":
+        # Every problem in one pass: the fields the form accepted are checked as well.
+        check_refused_form(
+            form, lambda data: actions.check_create_patient(request.user, _patient_data(data), allow_duplicate=True)
+        )
     return render(request, "patients/patient_form.html", {"form": form, "duplicates": duplicates, "nav": "patients"})
+
+
+def _patient_data(values: dict) -> dict:
+    return {k: v for k, v in values.items() if k in actions.PATIENT_FIELDS}
 
 
 def patient_edit(request, patient_id):
@@ -94,6 +103,8 @@ def patient_edit(request, patient_id):
         else:
             messages.success(request, "Saved.")
             return redirect("patients:chart", patient_id=patient.public_id)
+    elif request.method == "POST":
+        check_refused_form(form, lambda data: actions.check_update_patient(request.user, patient, _patient_data(data)))
     elif request.method == "GET":
         allowed(request.user, "patient.view", patient_id=patient.public_id, record_id=patient.public_id)
     # A failed POST re-renders the form from the submitted values, not from the database.
@@ -210,7 +221,6 @@ def _history_conflict(user, patient, form, exc) -> Conflict:
                 take_theirs(form, data, name, current)
     data["based_on"] = str(current.version)
     form.data = data
-    form.add_error(None, exc)
     return Conflict(
         what="health history",
         version=current.version,

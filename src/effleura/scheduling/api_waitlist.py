@@ -29,6 +29,7 @@ from effleura.core.api_schemas import (
     WarningsOut,
     text,
 )
+from effleura.core.values import collect_errors
 from effleura.patients import access as patient_access
 from effleura.scheduling import access
 from effleura.scheduling import waitlist as rules
@@ -204,9 +205,10 @@ def add_entry(request, payload: WaitlistEntryIn):
         "latest": payload.latest,
         "notes": payload.notes,
     }
+    # An unknown id is named in its own words; the entry's other fields are checked too.
+    clean = collect_errors(errors, rules.check_add_waitlist_entry, request.user, patient, data)
     if errors:
         raise ValidationError(errors)
-    clean = rules.check_add_waitlist_entry(request.user, patient, data)
     return Status(201, rules.do_add_waitlist_entry(request.user, patient, clean))
 
 

@@ -72,11 +72,11 @@ def _location_initial(location: Location) -> dict:
     return initial
 
 
-def _location_data(form, location, parent) -> dict | None:
+def _location_data(form, location, parent) -> dict:
+    # Hours typed wrongly are marked beside their day; the other fields are still checked.
+    data = {f: form.cleaned_data[f] for f in setup.LOCATION_FIELDS}
     week = form.week()
-    if week is None:
-        return None
-    return {f: form.cleaned_data[f] for f in setup.LOCATION_FIELDS} | {"opening_hours": week}
+    return data if week is None else data | {"opening_hours": week}
 
 
 def _after_location(request, saved, parent, created) -> str:

@@ -29,6 +29,7 @@ from django.http import Http404
 from effleura.core import audit, values
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, Role
+from effleura.core.phones import clean_phone
 from effleura.core.resources import changed_fields, delete_record, get_record, save_record
 from effleura.core.values import as_uuid, merge_fields, parse_time
 from effleura.scheduling.choices import Weekday
@@ -314,6 +315,8 @@ def check_save_location(actor, data: dict, location: Location | None = None) -> 
         if f != "is_active"
     }
     clean["is_active"] = bool(merged["is_active"])
+    if "phone" not in errors:
+        clean["phone"] = clean_phone(clean["phone"], "phone", errors)
     if not clean["name"]:
         errors["name"] = "Give the location a name, e.g. Main Street."
     elif (

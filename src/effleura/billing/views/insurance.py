@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from effleura.billing import access, claims, cms1500, policies, superbill
 from effleura.billing.choices import ClaimStatus, Priority, Relationship
 from effleura.billing.models import Payer
-from effleura.core.forms import apply_errors
+from effleura.core.forms import apply_errors, check_refused_form
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.chart import chart_context
@@ -107,6 +107,8 @@ def patient_policies(request, patient_id):
             else:
                 messages.success(request, "Policy added.")
                 return redirect("billing:policies", patient_id=patient.public_id)
+        else:
+            check_refused_form(form, lambda data: policies.check_save_policy(request.user, patient, data))
         status = 400
     context = _policy_context(request, patient, policies=found, form=form, period_form=PeriodForm())
     return render(request, "billing/insurance/policies.html", context, status=status)
@@ -129,6 +131,8 @@ def policy_edit(request, policy_id):
             else:
                 messages.success(request, "Policy saved.")
                 return redirect("billing:policies", patient_id=patient.public_id)
+        else:
+            check_refused_form(form, lambda data: policies.check_save_policy(request.user, patient, data, policy))
         status = 400
     return render(
         request, "billing/insurance/policy_form.html", _policy_context(request, patient, form=form, policy=policy),

@@ -19,6 +19,7 @@ from effleura.clinical import access, assessment_rules, assessments, bodychart, 
 from effleura.clinical.access import access_episode
 from effleura.clinical.choices import AssessmentKind, RecordStatus
 from effleura.core.access import allowed
+from effleura.core.forms import TOO_LONG
 from effleura.core.permissions import has_permission
 from effleura.patients.chart import chart_context
 from effleura.patients.choices import BodyRegion
@@ -64,18 +65,26 @@ class AssessmentForm(forms.Form):
     kind = forms.ChoiceField(choices=AssessmentKind.choices, widget=forms.RadioSelect, label="Kind")
     assessed_on = forms.DateField(widget=DateInput(), label="Date of the assessment")
     palpation = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Palpation, in your words"
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Palpation, in your words",
+        max_length=assessment_rules.TEXT_MAX,
+        error_messages=TOO_LONG,
     )
     functional_limitations = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Functional limitations",
+        max_length=assessment_rules.TEXT_MAX,
+        error_messages=TOO_LONG,
         help_text="What the patient can’t do, or does with pain: e.g. can’t look over the shoulder to reverse.",
     )
     clinical_impression = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         label="Clinical impression",
+        max_length=assessment_rules.TEXT_MAX,
+        error_messages=TOO_LONG,
         help_text="Needed to sign: what you think is going on, and what treatment should aim at.",
     )
 

@@ -21,6 +21,7 @@ from effleura.clinical.choices import ClientPosition, Pressure, RecordStatus
 from effleura.clinical.models import NoteTemplate
 from effleura.clinical.note_templates import check_save_template, do_save_template, templates_for
 from effleura.core.access import allowed, authorize
+from effleura.core.forms import TOO_LONG
 from effleura.patients.chart import chart_context
 from effleura.patients.choices import BodyRegion
 from effleura.scheduling import access as scheduling_access
@@ -35,7 +36,14 @@ MIN_ROWS = 3
 
 
 def _textarea(label, hint="", rows=3):
-    return forms.CharField(label=label, required=False, help_text=hint, widget=forms.Textarea(attrs={"rows": rows}))
+    return forms.CharField(
+        label=label,
+        required=False,
+        help_text=hint,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        max_length=note_rules.TEXT_MAX,  # the action's limit: the counter counts down to it
+        error_messages=TOO_LONG,
+    )
 
 
 class NoteForm(forms.Form):

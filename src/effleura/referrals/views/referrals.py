@@ -15,8 +15,9 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from effleura.clinical import knowledge
-from effleura.core.forms import apply_errors
+from effleura.core.forms import accepted_values, apply_errors
 from effleura.core.permissions import has_permission
+from effleura.core.values import collect_errors
 from effleura.patients.access import access_patient
 from effleura.patients.chart import chart_context
 from effleura.referrals import access, referral_actions
@@ -89,8 +90,10 @@ def _context(request, patient, **extra) -> dict:
     return context
 
 
-def _form_data(form) -> dict:
-    data = {k: v for k, v in form.cleaned_data.items() if k != "original"}
+def _form_data(form, values: dict | None = None) -> dict:
+    """The fields check_save_referral reads: ``values`` (default: the form's cleaned data)."""
+    values = form.cleaned_data if values is None else values
+    data = {k: v for k, v in values.items() if k != "original"}
     if "episode" not in form.fields:
         data.pop("episode", None)
     return data
@@ -103,14 +106,27 @@ def patient_referrals(request, patient_id):
 
 def _save(request, patient, form, referral=None):
     """Validate the form through the actions; answer the saved referral or None."""
-    if not form.is_valid():
-        return None
+    # Every problem in one pass: when the form refused some fields, the rest and the scan
+    # are still checked; the scan is checked along with the fields, not once they are right.
+    valid = form.is_valid()
+    values = form.cleaned_data if valid else accepted_values(form)
+    errors: dict[str, str] = {}
     try:
-        clean = referral_actions.check_save_referral(request.user, patient, _form_data(form), referral)
-        upload = form.cleaned_data.get("original")
-        original = referral_actions.check_original(request.user, patient, upload) if upload else None
+        clean = collect_errors(
+            errors, referral_actions.check_save_referral, request.user, patient, _form_data(form, values), referral
+        )
+        upload = values.get("original")
+        original = (
+            collect_errors(errors, referral_actions.check_original, request.user, patient, upload, field="original")
+            if upload
+            else None
+        )
+        if errors:
+            raise ValidationError(errors)
     except ValidationError as exc:
         apply_errors(form, exc)
+        return None
+    if not valid:
         return None
     return referral_actions.do_save_referral(request.user, patient, clean, referral, original)
 

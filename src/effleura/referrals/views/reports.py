@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from effleura.core.forms import apply_errors
+from effleura.core.forms import TOO_LONG, apply_errors
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.chart import chart_context
@@ -117,8 +117,20 @@ def report_new(request, episode_id):
 
 
 class EditReportForm(forms.Form):
-    summary = forms.CharField(label="Summary", required=False, widget=forms.Textarea(attrs={"rows": 8}))
-    recommendations = forms.CharField(label="Recommendations", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    summary = forms.CharField(
+        label="Summary",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=reports.TEXT_MAX,
+        error_messages=TOO_LONG,
+    )
+    recommendations = forms.CharField(
+        label="Recommendations",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=reports.TEXT_MAX,
+        error_messages=TOO_LONG,
+    )
 
 
 def report_view(request, report_id):
