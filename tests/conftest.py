@@ -34,6 +34,16 @@ def _fast_and_quiet(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_practice_zone():
+    """core.clock keeps the practice's zone for a minute per process: each test reads its own."""
+    from effleura.core import clock
+
+    clock.forget_practice_zone()
+    yield
+    clock.forget_practice_zone()
+
+
 def _make_user(django_user_model, username, role, **extra):
     return django_user_model.objects.create_user(
         username=username,
