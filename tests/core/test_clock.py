@@ -365,3 +365,46 @@ def test_the_demo_practice_keeps_los_angeles_time(db, owner):
 
     data._create_practice(owner)
     assert Practice.current().time_zone == "America/Los_Angeles"
+
+
+def test_the_calendar_of_a_location_elsewhere_names_its_zone(client_for, therapist, east):
+    day = visible(
+        client_for(therapist).get(
+            reverse("scheduling:day"), {"location": east["location"].public_id, "date": "2025-12-02"}
+        )
+    )
+    assert_shows(day, "Tuesday 2 December 2025", "17:30", "(America/New_York)", never=["14:30", "22:30"])
+
+
+def test_booking_messages_name_a_location_s_zone_only_when_it_differs(db, owner, therapist, east):
+    from effleura.scheduling.booking import local_span
+
+    appointment = east["appointment"]
+    assert local_span(appointment.start, appointment.end, east["location"]) == "17:30–18:30 EST (Tue 2 Dec)"
+    set_practice_zone(owner, "America/New_York")
+    assert local_span(appointment.start, appointment.end, east["location"]) == "17:30–18:30 (Tue 2 Dec)"
+
+
+def test_a_moment_in_a_csv_export_carries_the_practice_s_offset(db, owner):
+    from effleura.billing.reports import csv_value
+
+    set_practice_zone(owner, "America/Los_Angeles")
+    moment = datetime.datetime(2025, 12, 3, 1, 30, tzinfo=datetime.UTC)
+    assert csv_value(moment) == "2025-12-02T17:30:00-08:00"
+    assert csv_value(TUESDAY) == "2025-12-02"
+
+
+def test_a_time_off_clash_is_told_in_the_practice_s_zone_named(db, owner, therapist):
+    from django.core.exceptions import ValidationError
+
+    from effleura.scheduling import hours
+    from effleura.scheduling.models import TimeOff
+
+    set_practice_zone(owner, "America/Los_Angeles")
+    start = datetime.datetime(2025, 12, 3, 1, 30, tzinfo=datetime.UTC)
+    TimeOff.objects.create(practitioner=therapist, start=start, end=start + datetime.timedelta(hours=2), reason="x")
+    with pytest.raises(ValidationError) as refused:
+        hours._refuse_time_off_clash(
+            {"practitioner": therapist, "start": start, "end": start + datetime.timedelta(hours=1)}, None
+        )
+    assert "2025-12-02 17:30 PST to 2025-12-02 19:30 PST" in refused.value.messages[0]
