@@ -38,7 +38,6 @@ from django.utils import timezone
 
 from effleura.billing.choices import ChargeStatus, InvoiceStatus, PaymentKind, PaymentMethod
 from effleura.billing.models import Charge, ChargeLine, Invoice, Payment, PaymentAllocation
-from effleura.core import clock
 from effleura.core.values import CENT, parse_date
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import AppointmentStatus
@@ -127,7 +126,7 @@ def _period_label(kind: str, day) -> str:
 def _period_expression(kind: str, path: str, *, timed: bool):
     """The database expression that truncates ``path`` to the start of its day, week
     (Monday) or month; a datetime (``timed``) is first read in the practice time zone."""
-    tz = clock.practice_zone() if timed else None
+    tz = timezone.get_current_timezone() if timed else None
     if kind == "day":
         return TruncDate(path, tzinfo=tz) if timed else F(path)
     return Trunc(path, kind, output_field=DateField(), tzinfo=tz)
@@ -170,7 +169,7 @@ def _sum_money(rows, key) -> Decimal:
 
 
 def _range_instants(start: datetime.date, end: datetime.date):
-    tz = clock.practice_zone()
+    tz = timezone.get_current_timezone()
     first = datetime.datetime.combine(start, datetime.time.min, tzinfo=tz)
     after = datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
     return first, after
@@ -422,7 +421,7 @@ def csv_value(value) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime.datetime):
-        return clock.local(value).isoformat()  # the practice's zone, with its offset
+        return timezone.localtime(value).isoformat()  # the active (practice's) zone, with its offset
     if isinstance(value, datetime.date):
         return value.isoformat()
     text = str(value)
