@@ -410,3 +410,15 @@ def test_a_time_off_clash_is_told_in_the_practice_s_zone_named(db, owner, therap
             {"practitioner": therapist, "start": start, "end": start + datetime.timedelta(hours=1)}, None
         )
     assert "2025-12-02 17:30 PST to 2025-12-02 19:30 PST" in refused.value.messages[0]
+
+
+def test_who_did_what_on_a_visit_elsewhere_is_in_the_practice_s_zone_named(client_for, owner, front_desk, east):
+    from effleura.scheduling.choices import ChangeKind
+    from effleura.scheduling.models import AppointmentChange
+
+    appointment = east["appointment"]
+    # Booked on Monday 1 December at 09:15 at the practice (Los Angeles), 12:15 in New York.
+    at = datetime.datetime(2025, 12, 1, 9, 15, tzinfo=LA)
+    AppointmentChange.objects.create(appointment=appointment, kind=ChangeKind.CREATED, at=at, actor=front_desk)
+    page = visible(client_for(owner).get(reverse("scheduling:appointment", args=[appointment.public_id])))
+    assert_shows(page, "Booked Mon 1 Dec 2025 09:15 PST", "17:30", never=["12:15"])
