@@ -422,3 +422,20 @@ def test_who_did_what_on_a_visit_elsewhere_is_in_the_practice_s_zone_named(clien
     AppointmentChange.objects.create(appointment=appointment, kind=ChangeKind.CREATED, at=at, actor=front_desk)
     page = visible(client_for(owner).get(reverse("scheduling:appointment", args=[appointment.public_id])))
     assert_shows(page, "Booked Mon 1 Dec 2025 09:15 PST", "17:30", never=["12:15"])
+
+
+def test_a_date_default_is_the_practice_s_today(client_for, owner, therapist, make_patient):
+    from effleura.clinical import episodes
+
+    # UTC+14: its today is tomorrow in UTC for most of the day.
+    set_practice_zone(owner, "Pacific/Kiritimati")
+    patient = make_patient()
+    episode = episodes.do_open_episode(
+        therapist,
+        patient,
+        episodes.check_open_episode(therapist, patient, {"title": "Synthetic", "therapist": therapist}),
+    )
+    response = client_for(therapist).get(reverse("clinical:assessment_new", args=[episode.public_id]))
+    assert response.status_code == 200
+    today_there = timezone.now().astimezone(zoneinfo.ZoneInfo("Pacific/Kiritimati")).date()
+    assert f'value="{today_there.isoformat()}"' in response.content.decode()
