@@ -439,3 +439,26 @@ def test_a_date_default_is_the_practice_s_today(client_for, owner, therapist, ma
     assert response.status_code == 200
     today_there = timezone.now().astimezone(zoneinfo.ZoneInfo("Pacific/Kiritimati")).date()
     assert f'value="{today_there.isoformat()}"' in response.content.decode()
+
+
+def test_the_worker_writes_the_report_s_dates_in_the_practice_s_zone(
+    owner, therapist, django_capture_on_commit_callbacks
+):
+    from effleura.referrals import report_sending
+    from effleura.referrals.tasks import email_report
+
+    coast = _visit_at(owner, therapist, "America/Los_Angeles", practice_zone="Pacific/Kiritimati")
+    coast["sign"]()
+    report = coast["report"]()
+    with django_capture_on_commit_callbacks(execute=False):  # the worker runs it, below
+        delivery = report_sending.do_send_report(therapist, report, "email", "dr.synthetic@example.test")
+    assert timezone.get_current_timezone_name() == "UTC"  # a worker process starts in the server's zone
+    email_report.call(delivery.pk)
+    ((_name, data, _mimetype),) = mail.outbox[-1].attachments
+    signed_there = report.signed_at.astimezone(zoneinfo.ZoneInfo("Pacific/Kiritimati"))
+    signed_utc = report.signed_at.astimezone(datetime.UTC)
+    text = pdf_text(data)
+    wanted = f"{signed_there:%B} {signed_there.day}, {signed_there.year}"
+    assert_shows(text, "2025-12-02", f"on {wanted}")
+    if signed_utc.date() != signed_there.date():
+        assert f"on {signed_utc:%B} {signed_utc.day}, {signed_utc.year}" not in text
