@@ -462,3 +462,20 @@ def test_the_worker_writes_the_report_s_dates_in_the_practice_s_zone(
     assert_shows(text, "2025-12-02", f"on {wanted}")
     if signed_utc.date() != signed_there.date():
         assert f"on {signed_utc:%B} {signed_utc.day}, {signed_utc.year}" not in text
+
+
+def test_the_template_filters_keep_a_visit_in_its_location_s_zone(db, owner, therapist):
+    from django.template import Context, Template
+
+    visit = _visit_at(owner, therapist, "America/New_York", practice_zone="America/Los_Angeles")
+    appointment = visit["appointment"]
+    template = Template(
+        "{% load clock %}{{ a.start|at_location:a.location|date:'D H:i T' }} | "
+        "{{ a.start|in_practice_zone|date:'D H:i T' }} | {{ a.start|date:'H:i' }} | "
+        "{% if a.location|zone_differs %}named{% endif %} | {{ a|visit_when }} | {{ day|at_location:a.location }}"
+    )
+    with timezone.override(datetime.UTC):  # whatever zone is active
+        text = template.render(Context({"a": appointment, "day": TUESDAY}))
+    assert text == (
+        "Tue 17:30 EST | Tue 14:30 PST | 22:30 | named | Tuesday 2 December 2025, 17:30–18:30 EST | Dec. 2, 2025"
+    )
