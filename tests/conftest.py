@@ -34,6 +34,23 @@ def _fast_and_quiet(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_practice_zone():
+    """core.clock keeps the practice's zone for a minute per process. Each test starts with
+    the zone of a fresh database (no practice row yet: EFFLEURA_TIME_ZONE), as a warm app
+    server has it, so pinned query counts hold and a test without a database never reads
+    one. do_save_practice clears it; a test that writes Practice.time_zone another way, or
+    changes settings.TIME_ZONE, calls clock.forget_practice_zone()."""
+    from django.conf import settings
+
+    from effleura.core import clock
+
+    clock.forget_practice_zone()
+    clock.remember_practice_zone(settings.TIME_ZONE)
+    yield
+    clock.forget_practice_zone()
+
+
 def _make_user(django_user_model, username, role, **extra):
     return django_user_model.objects.create_user(
         username=username,

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.test import override_settings
-from django.utils import timezone
 
 from effleura.billing import balances, reports
 from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceKind, PaymentKind, PaymentMethod, Relationship
@@ -29,6 +28,7 @@ from effleura.billing.models import (
     ProcedureCode,
     TechniqueCode,
 )
+from effleura.core import clock
 from effleura.core.models import Practice, User
 from effleura.core.npi import is_valid_npi
 from effleura.demo import billing as demo
@@ -113,11 +113,11 @@ def test_invoices_in_every_state(demo_db):
     assert kinds == {InvoiceKind.VISIT, InvoiceKind.PERIOD, InvoiceKind.PACKAGE}
     void = [i for i in invoices if i.status == "void"]
     assert void and all(i.void_reason for i in void)
-    assert all(i.issued_on <= timezone.localdate() and i.due_on >= i.issued_on for i in invoices)
+    assert all(i.issued_on <= clock.today() and i.due_on >= i.issued_on for i in invoices)
 
 
 def test_a_month_of_payments_by_every_method_a_refund_and_credit(demo_db):
-    today = timezone.localdate()
+    today = clock.today()
     month = Payment.objects.filter(kind=PaymentKind.PAYMENT, received_on__gte=today - datetime.timedelta(days=31))
     assert set(month.values_list("method", flat=True)) == set(PaymentMethod.values)
     days = set(month.values_list("received_on", flat=True))
@@ -144,7 +144,7 @@ def test_accounts_reconcile_for_every_demo_patient(demo_db):
 
 
 def test_aging_has_all_four_buckets(demo_db):
-    report, _patients = reports.aging(timezone.localdate())
+    report, _patients = reports.aging(clock.today())
     for key, *_rest in reports.AGING_BUCKETS:
         assert report.totals[key] > 0, key
 

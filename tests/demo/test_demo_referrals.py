@@ -5,8 +5,8 @@ import time
 
 import pytest
 from django.test import override_settings
-from django.utils import timezone
 
+from effleura.core import clock
 from effleura.core.models import User
 from effleura.core.npi import is_valid_npi
 from effleura.demo import data as demo_data
@@ -54,7 +54,7 @@ def test_four_synthetic_providers_with_valid_npis(demo_db):
 
 
 def test_referrals_in_every_state(demo_db):
-    today = timezone.localdate()
+    today = clock.today()
     referrals = list(Referral.objects.select_related("patient").order_by("pk"))
     assert len(referrals) == demo_db["first"].referrals >= 5
     fresh = [r for r in referrals if r.valid_from <= today <= r.valid_until and r.visits_authorized - used(r) >= 10]

@@ -100,8 +100,9 @@ def test_a_taken_time_answers_409_with_the_conflicting_time(desk, clinic, make_p
     response = desk.send("POST", "/appointments", body(clinic, "10:30", **other))
     assert response.status_code == 409
     day = clinic["day"]
+    zone = f"{clinic['at']('11:00'):%Z}"  # Main Street's zone is not the practice's (UTC): named
     assert response.json()["detail"] == (
-        f"Therapist Tester is already booked 10:00–11:00 ({day:%a} {day.day} {day:%b}) at Main Street."
+        f"Therapist Tester is already booked 10:00–11:00 {zone} ({day:%a} {day.day} {day:%b}) at Main Street."
     )
 
 

@@ -158,7 +158,8 @@ def test_a_practitioner_is_never_double_booked(book, make_patient, patient, clin
     with pytest.raises(BookingConflict) as caught:
         book(make_patient(), "10:30")
     day = local_label(clinic["day"])
-    assert caught.value.messages == [f"Therapist Tester is already booked 10:00–11:00 ({day}) at Main Street."]
+    zone = f"{clinic['at'](clinic['day'], '11:00'):%Z}"  # Main Street's zone is not the practice's (UTC): named
+    assert caught.value.messages == [f"Therapist Tester is already booked 10:00–11:00 {zone} ({day}) at Main Street."]
     assert caught.value.what == "practitioner"
     assert Appointment.objects.count() == 1
 
@@ -194,7 +195,10 @@ def test_when_every_room_is_taken_it_says_so(book, make_patient, patient, second
     book(make_patient(), "10:00", practitioner=second_therapist)
     with pytest.raises(BookingConflict) as caught:
         book(make_patient(), "10:30", practitioner=third)
-    assert caught.value.messages[0] == f"No room is free at Main Street 10:30–11:30 ({local_label(clinic['day'])})."
+    zone = f"{clinic['at'](clinic['day'], '11:30'):%Z}"
+    assert (
+        caught.value.messages[0] == f"No room is free at Main Street 10:30–11:30 {zone} ({local_label(clinic['day'])})."
+    )
 
 
 def test_a_patient_is_never_in_two_places(book, patient, second_therapist, clinic):

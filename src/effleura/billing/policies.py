@@ -7,15 +7,13 @@ is "self"; otherwise their name and date of birth are required. check_* validate
 authorize; do_* write inside a transaction with the audit event.
 """
 
-import datetime
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
 from effleura.billing.choices import Priority, Relationship
 from effleura.billing.models import Payer, Policy
-from effleura.core import audit
+from effleura.core import audit, clock
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.phones import clean_phone
@@ -132,7 +130,7 @@ def check_save_policy(actor, patient: Patient, data: dict, policy: Policy | None
             clean["subscriber_phone"] = clean_phone(clean["subscriber_phone"], "subscriber_phone", errors)
         if dob is None and "subscriber_date_of_birth" not in errors:
             errors["subscriber_date_of_birth"] = "Enter the subscriber's date of birth."
-        elif dob is not None and dob > datetime.date.today():
+        elif dob is not None and dob > clock.today():
             errors["subscriber_date_of_birth"] = "The subscriber's date of birth cannot be in the future."
 
     valid_from = parse_date(merged.get("valid_from"), "valid_from", errors)

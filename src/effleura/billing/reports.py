@@ -413,12 +413,15 @@ REPORT_NAMES = ("revenue", "payments", "aging", "visits", "production")
 
 
 def csv_value(value) -> str:
-    """A cell of a CSV export: Decimals as plain strings ("1234.50"), dates ISO, None empty,
+    """A cell of a CSV export: Decimals as plain strings ("1234.50"), dates ISO (a moment in
+    the practice's zone with its offset), None empty,
     and no spreadsheet formula from a name (a leading = + - @ is quoted with ')."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).isoformat()  # the active (practice's) zone, with its offset
     if isinstance(value, datetime.date):
         return value.isoformat()
     text = str(value)

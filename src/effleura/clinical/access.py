@@ -279,7 +279,7 @@ def access_episode_notes(user, episode_id) -> tuple[Episode, list[SessionNote]]:
     episode = access_episode(user, episode_id)
     notes = list(
         SessionNote.objects.filter(episode=episode)
-        .select_related("author", "appointment__service")
+        .select_related("author", "appointment__service", "appointment__location")
         .order_by("-session_date", "-id")
     )
     return episode, notes

@@ -16,9 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 
-from effleura.core import audit, permissions
+from effleura.core import audit, clock, permissions
 from effleura.core.choices import AuditOutcome
 from effleura.core.models import AuditEvent, User
 from effleura.core.values import as_uuid
@@ -114,7 +113,7 @@ def _audit_events(filters: AuditFilters | None) -> QuerySet:
     events = AuditEvent.objects.all()
     if filters is None:
         return events.none()
-    tz = timezone.get_current_timezone()
+    tz = clock.practice_zone()  # the days the page shows
     if filters.patient_id:
         events = events.filter(patient_id=filters.patient_id)
     if filters.actor is not None:

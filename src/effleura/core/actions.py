@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.core import audit, permissions
+from effleura.core import audit, clock, permissions
 from effleura.core.choices import AuditAction
 from effleura.core.models import ApiToken, Practice, User, hash_token
 from effleura.core.npi import is_valid_npi
@@ -151,4 +151,8 @@ def do_save_practice(actor: User, clean: dict, *, is_demo: bool | None = None) -
             practice.is_demo = is_demo
         practice.save()
         audit.record(actor, AuditAction.UPDATE, "practice", record_id=practice.pk, detail="practice details")
+        # The zone may have changed: this process reads it again at once (others within
+        # core.clock.CACHE_SECONDS), also if the transaction rolls back.
+        clock.forget_practice_zone()
+    transaction.on_commit(clock.forget_practice_zone)
     return practice

@@ -16,7 +16,9 @@ class _Can:
 
 def effleura(request):
     user = getattr(request, "user", None)
-    practice = Practice.current()  # one query per page: name, and whether it is the demo
+    # One query per page: name, and whether it is the demo. PracticeZoneMiddleware leaves
+    # the row here when it had to read it for the zone, so that costs no second query.
+    practice = getattr(request, "practice", None) or Practice.current()
     return {
         "practice": practice,
         "practice_name": practice.name,

@@ -1,5 +1,6 @@
-"""Request plumbing: API token sign-in, the client address for the audit trail, and the
-URL permission gate that makes core/permissions.py the single source of truth."""
+"""Request plumbing: API token sign-in, the client address for the audit trail, the
+practice's time zone, and the URL permission gate that makes core/permissions.py the single
+source of truth."""
 
 import logging
 
@@ -8,10 +9,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.utils import timezone
 
-from effleura.core import audit, permissions
+from effleura.core import audit, clock, permissions
 from effleura.core.choices import AuditOutcome
 from effleura.core.extension_points import patient_urls
-from effleura.core.models import ApiToken, hash_token
+from effleura.core.models import ApiToken, Practice, hash_token
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,28 @@ class ApiTokenMiddleware:
                 request._dont_enforce_csrf_checks = True
                 request.api_token = token
         return self.get_response(request)
+
+
+class PracticeZoneMiddleware:
+    """Activates the practice's time zone (Practice.time_zone) for the request, so every
+    date and time not tied to a location is shown in it (core/clock.py).
+
+    The zone comes from core.clock's per-process cache. When it has expired, the practice
+    row is read once and left on ``request.practice`` for the context processor, which
+    would read it anyway: a page does no more queries than before.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        zone = clock.cached_practice_zone()
+        if zone is None:
+            practice = Practice.current()
+            request.practice = practice
+            zone = clock.remember_practice_zone(practice.time_zone)
+        with timezone.override(zone):
+            return self.get_response(request)
 
 
 class PermissionMiddleware:

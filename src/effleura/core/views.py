@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit
+from effleura.core import access, actions, audit, clock
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, apply_errors, check_refused_form
 from effleura.core.middleware import is_api
@@ -236,16 +236,22 @@ def audit_export(request):
         return redirect(f"{reverse('core:audit_list')}?{request.GET.urlencode()}")
     events = access.access_audit_export(request.user, _filters(form), tuple(AUDIT_CSV_COLUMNS))
     writer = csv.writer(_Echo())
+    # The rows are written after the request's zone is gone (streaming): take it now.
+    # ISO 8601 with the practice's offset, e.g. 2026-12-01T10:45:00.123456-08:00.
+    zone = clock.practice_zone()
 
     def rows():
         yield writer.writerow(AUDIT_CSV_COLUMNS)
         for event in events:
             yield writer.writerow(
-                [v.isoformat() if isinstance(v, datetime.datetime) else ("" if v is None else v) for v in event]
+                [
+                    clock.local(v, zone).isoformat() if isinstance(v, datetime.datetime) else ("" if v is None else v)
+                    for v in event
+                ]
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    stamp = clock.local(timezone.now(), zone).strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.csv"'
     return response
 

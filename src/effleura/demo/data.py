@@ -26,13 +26,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from effleura.core import actions as core_actions
+from effleura.core import clock
 from effleura.core.choices import Role
 from effleura.core.models import User
 from effleura.demo.billing import load_billing_ledger_demo, load_billing_setup_demo
 from effleura.demo.clinical import load_clinical_demo
 from effleura.demo.referrals import load_referrals_demo
 from effleura.demo.scenarios import COMMON, SPECIAL, Scenario, history_versions
-from effleura.demo.scheduling import load_scheduling_demo
+from effleura.demo.scheduling import TZ_NAME, load_scheduling_demo
 from effleura.patients import actions
 from effleura.patients.choices import ConsentKind, ConsentState, PatientStatus
 from effleura.patients.models import Patient
@@ -42,6 +43,7 @@ from effleura.patients.models import Patient
 # server that holds real patient data (`effleura demo` refuses to).
 DEMO_PASSWORD = "demo-clinic-2026"  # noqa: S105 (published on purpose: demo accounts only)
 DEMO_SEED = 2026
+DEMO_TIME_ZONE = TZ_NAME  # the practice's, as its locations' (scheduling.yaml)
 PATIENT_COUNT = 60
 REFERENCE_YEAR = 2026  # birth years count back from here, so ages never drift between installs
 URL = "http://127.0.0.1:8000/"
@@ -282,14 +284,16 @@ def load_demo(seed: int = DEMO_SEED) -> LoadResult:
             )
         staff = _create_staff()
         _create_practice(staff["owner"])
-        documents = _create_consent_documents(staff["owner"])
-        _create_patients(staff, documents, plan(seed), timezone.localdate())
-        load_scheduling_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
-        # Before the notes are signed: their charges need payers, prices and packages.
-        load_billing_setup_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
-        load_clinical_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
-        load_referrals_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
-        load_billing_ledger_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
+        # "Today" and every date below are the practice's, as the pages will show them.
+        with clock.in_practice_zone():
+            documents = _create_consent_documents(staff["owner"])
+            _create_patients(staff, documents, plan(seed), timezone.localdate())
+            load_scheduling_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
+            # Before the notes are signed: their charges need payers, prices and packages.
+            load_billing_setup_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
+            load_clinical_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
+            load_referrals_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
+            load_billing_ledger_demo(staff, list(Patient.objects.filter(is_demo=True).order_by("pk")))
     return LoadResult(created=True, staff=len(staff), patients=PATIENT_COUNT)
 
 
@@ -329,6 +333,9 @@ def _create_practice(owner: User) -> None:
             "phone": "(503) 555-0100",
             "fax": "(503) 555-0101",
             "email": "front@example.com",
+            # The demo's own zone, that of its locations (not EFFLEURA_TIME_ZONE): signatures,
+            # the audit trail and "today" read the same clock as the calendar.
+            "time_zone": DEMO_TIME_ZONE,
         },
     )
     core_actions.do_save_practice(owner, clean, is_demo=True)

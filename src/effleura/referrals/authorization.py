@@ -18,8 +18,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from django.conf import settings
-
+from effleura.core import clock
 from effleura.referrals.choices import AuthorizationState
 from effleura.referrals.models import Referral
 from effleura.scheduling.choices import AppointmentStatus
@@ -102,9 +101,13 @@ def authorization_status(
 # Database helpers --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
 def _zone(name: str) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    return _named_zone(name) if name else clock.practice_zone()
+
+
+@lru_cache(maxsize=64)
+def _named_zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
 
 
 def _window_bounds(first: datetime.date, last: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:

@@ -21,6 +21,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from effleura.core import clock
 from effleura.core.api_schemas import (
     ERRORS,
     ERRORS_WITH_ID,
@@ -276,7 +277,7 @@ def list_appointments(request, filters: Query[ListQuery]):
     patient = (
         access.patient_for_booking(request.user, filters.patient, key="schedule.view") if filters.patient else None
     )
-    tz = location.tz if location is not None else timezone.get_default_timezone()
+    tz = location.tz if location is not None else clock.practice_zone()
     start = _bound(filters.start, tz, "start", end=False)
     end = _bound(filters.end, tz, "end", end=True)
     page = access.access_appointment_page(

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Q
 
+from effleura.core import clock
 from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus
 from effleura.scheduling.models import Appointment, Location, Room
 
@@ -195,13 +196,15 @@ def _person(user) -> str:
 
 
 def local_span(start: datetime.datetime, end: datetime.datetime, location: Location) -> str:
-    """ "10:00–11:00 (Tue 3 Mar)" in the location's time zone."""
+    """ "10:00–11:00 (Tue 3 Mar)" in the location's time zone; "10:00–11:00 EST (Tue 3 Mar)"
+    when that is not the practice's zone (core/clock.py), so nobody reads it in theirs."""
     tz = location.tz
     s, e = start.astimezone(tz), end.astimezone(tz)
     day = f"{s:%a} {s.day} {s:%b}"
+    zone = f" {e:%Z}" if clock.zone_differs(location) else ""
     if e.date() != s.date():
-        return f"{s:%H:%M} ({day})–{e:%H:%M} ({e:%a} {e.day} {e:%b})"
-    return f"{s:%H:%M}–{e:%H:%M} ({day})"
+        return f"{s:%H:%M} ({day})–{e:%H:%M}{zone} ({e:%a} {e.day} {e:%b})"
+    return f"{s:%H:%M}–{e:%H:%M}{zone} ({day})"
 
 
 class BookingConflict(ValidationError):

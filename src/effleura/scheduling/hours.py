@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from effleura.core import clock
 from effleura.core.access import authorize
 from effleura.core.values import merge_fields, parse_date, parse_time
 from effleura.scheduling.choices import HOLDS_TIME
@@ -368,8 +369,8 @@ def _refuse_time_off_clash(clean: dict, time_off) -> None:
     clash = clash.first()
     if clash is not None:
         raise ValidationError(
-            f"This overlaps time off already recorded ({clash.start:%Y-%m-%d %H:%M} to {clash.end:%Y-%m-%d %H:%M} "
-            "UTC). Change that one instead."
+            f"This overlaps time off already recorded ({clock.stamp(clash.start)} to {clock.stamp(clash.end)}). "
+            "Change that one instead."
         )
 
 

@@ -11,11 +11,11 @@ Registered by SchedulingConfig.ready().
 import zoneinfo
 from collections import defaultdict
 
-from django.conf import settings
 from django.contrib import messages
 from django.urls import reverse
 from django.utils import timezone
 
+from effleura.core import clock
 from effleura.core.resources import ActiveQuery, Api, Pages, Resource, register, rules_of
 from effleura.scheduling import hours, setup
 from effleura.scheduling import setup_forms as forms
@@ -53,10 +53,10 @@ def _person_pages(prefix: str, form, title_new: str, window: str, **more) -> Pag
 
 def zone_for(person) -> zoneinfo.ZoneInfo:
     """The zone a practitioner's time off is typed in: their first location's, else the
-    first active location's, else the server's."""
+    first active location's, else the practice's."""
     row = person.working_hours.select_related("location").order_by("location__name").first()
     location = row.location if row else Location.objects.filter(is_active=True).first()
-    return location.tz if location else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return location.tz if location else clock.practice_zone()
 
 
 # Locations ----------------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ LOCATIONS = Resource(
     pages=_pages(
         "locations/", forms.LocationForm, "New location", template="scheduling/setup_location_form.html",
         title=lambda r: r.name, back=_to_setup, initial=_location_initial,
-        new_initial=lambda request: {"time_zone": settings.TIME_ZONE, "is_active": True},
+        new_initial=lambda request: {"time_zone": clock.practice_zone().key, "is_active": True},
         data=_location_data, saved=lambda loc, created: f"{loc.name} saved.", after_save=_after_location,
         delete_label="Delete this location",
         delete_hint="Only a location that was never booked can be deleted; otherwise untick “Active”.",

@@ -16,6 +16,7 @@ import datetime
 from django.utils import timezone
 from django_tasks import task
 
+from effleura.core.clock import in_practice_zone
 from effleura.scheduling import sending
 
 RETRY_AFTER = datetime.timedelta(minutes=15)
@@ -24,7 +25,8 @@ RETRY_AFTER = datetime.timedelta(minutes=15)
 @task()
 def send_notification(notification_id: int) -> str:
     """Send one appointment email if it is due and still useful; answers what happened."""
-    return sending.deliver(notification_id)
+    with in_practice_zone():
+        return sending.deliver(notification_id)
 
 
 @task()
@@ -33,9 +35,10 @@ def send_due_notifications() -> dict[str, int]:
     now = timezone.now()
     ids = sending.due_notification_ids(now)
     outcomes: dict[str, int] = {}
-    for pk in ids:
-        outcome = sending.deliver(pk, now=now)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    with in_practice_zone():
+        for pk in ids:
+            outcome = sending.deliver(pk, now=now)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
     backend = send_due_notifications.get_backend()
     if backend.supports_defer:
         if len(ids) == sending.SWEEP_BATCH:

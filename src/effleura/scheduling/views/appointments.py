@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from effleura.core import clock
 from effleura.core.forms import apply_errors
 from effleura.core.permissions import has_permission
 from effleura.core.values import parse_date, parse_uuid
@@ -275,7 +276,7 @@ def book_slots(request):
     """The free times of one day for the booking form (htmx)."""
     form = BookingForm(request.GET)
     location = form_value(form, "location")
-    default_day = today_in(location.tz) if location else datetime.date.today()
+    default_day = today_in(location.tz) if location else clock.today()
     context = _slot_context(request, form, default_day, {**request.GET.dict(), "find": "1"})
     return render(request, "scheduling/includes/slot_choices.html", context)
 
@@ -297,9 +298,7 @@ def appointment(request, appointment_id):
     when = describe_when(appt)
     last = max(history, key=lambda c: c.pk) if history else None  # the newest written: what Undo takes back
     next_actions(request.user, appt, window=actions.start_window(), change=last, with_undo=True)
-    tz = appt.location.tz
     for change in history:
-        change.local_at = change.at.astimezone(tz)
         change.from_label = status_label(change.from_status)
         change.to_label = status_label(change.to_status)
     matches = []

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from effleura.core import actions, audit
+from effleura.core import actions, audit, clock
 from effleura.core.models import ApiToken, User
 
 
@@ -55,12 +55,12 @@ class Command(BaseCommand):
         tokens = ApiToken.objects.select_related("user").order_by("user__username", "-created_at")
         if options["user"]:
             tokens = tokens.filter(user=_user(options["user"]))
-        for token in tokens:
-            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        for token in tokens:  # in the practice's zone, as on the profile page
+            state = f"revoked {clock.local(token.revoked_at):%Y-%m-%d}" if token.revoked_at else "active"
+            used = clock.stamp(token.last_used_at) if token.last_used_at else "never"
             self.stdout.write(
                 f"{token.public_id}  {token.hint}…  {token.user.username}  “{token.name}”  "
-                f"created {token.created_at:%Y-%m-%d}  last used {used}  {state}"
+                f"created {clock.local(token.created_at):%Y-%m-%d}  last used {used}  {state}"
             )
 
     def _revoke(self, options):
