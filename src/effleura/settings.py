@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "effleura.core.middleware.ApiTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "effleura.core.middleware.HandoverMiddleware",
     "effleura.core.middleware.PermissionMiddleware",
 ]
 

@@ -109,3 +109,15 @@ def access_consent(user, patient: Patient, consent_id, *, key: str) -> PatientCo
     if consent is None:
         raise Http404("No such consent.")
     return consent
+
+
+def access_standing_consent(user, patient: Patient, version: ConsentDocumentVersion) -> PatientConsent | None:
+    """The patient's standing (not withdrawn) signature on ``version``, or None (patient
+    already accessed). Asks consent.view and audits the read when there is one."""
+    authorize(user, "consent.view", patient_id=patient.public_id)
+    consent = PatientConsent.objects.filter(
+        patient=patient, document_version=version, withdrawn_at__isnull=True
+    ).first()
+    if consent is not None:
+        allowed(user, "consent.view", patient_id=patient.public_id, record_id=consent.public_id)
+    return consent
