@@ -302,6 +302,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:health_history": {"GET": "health_history.view", "POST": "health_history.create"},
     "api:health_history_versions": "health_history.view",
     "api:health_history_version": "health_history.view",
+    "api:patient_consents": {"GET": "consent.view", "POST": "consent.capture"},
     # API: referrals
     "api:referring_providers": {"GET": "provider.view", "POST": "provider.manage"},
     "api:referring_provider": {"GET": "provider.view", "PATCH": "provider.manage"},
