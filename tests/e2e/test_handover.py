@@ -40,6 +40,7 @@ def test_the_patient_signs_in_hand_over_mode_and_staff_takes_the_device_back(
 
     form_to_sign(page).get_by_role("link", name="Read and sign").click()
     second_tab = page.context.new_page()  # the same form, open in a second tab
+    second_tab.set_viewport_size(page.viewport_size)
     second_tab.goto(page.url)
 
     second_tab.get_by_label(SIGNATURE_LABEL).fill("Mickey Mouse")
