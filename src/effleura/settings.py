@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "effleura.core.middleware.PracticeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "effleura.core.middleware.HandoverMiddleware",
     "effleura.core.middleware.PermissionMiddleware",
 ]
 

@@ -21,11 +21,12 @@ def consent_document(db, owner):
 
 @pytest.fixture
 def sign_consent(db, front_desk):
-    """sign_consent(patient, document) -> a consent to the document's newest version."""
+    """sign_consent(patient, document) -> a consent to the document's newest version,
+    signed with the patient's legal name unless ``typed_name`` says otherwise."""
 
-    def sign(patient, document, typed_name="Ana Rivera"):
+    def sign(patient, document, typed_name=None):
         version = document.versions.order_by("-version").first()
-        name = actions.check_capture_consent(front_desk, patient, version, typed_name, True)
+        name = actions.check_capture_consent(front_desk, patient, version, typed_name or patient.legal_name, True)
         return actions.do_capture_consent(front_desk, patient, version, name)
 
     return sign

@@ -140,7 +140,9 @@ def test_the_day_view_flags_a_missing_required_consent(client_for, front_desk, b
     )
     signed, unsigned = booked("09:00"), booked("11:00")
     version = document.versions.get()
-    patient_actions.do_capture_consent(front_desk, signed.patient, version, "Signed Patient")
+    patient_actions.do_capture_consent(
+        front_desk, signed.patient, version, patient_actions.ConsentSignature("Signed Patient")
+    )
     page = text_of(client_for(front_desk).get(day_url(clinic, next_monday)))
     blocks = re.findall(r'<a class="cal-appt.*?</a>', page, re.S)
     flagged = [b for b in blocks if ">consent<" in b]

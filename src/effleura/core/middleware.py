@@ -1,15 +1,18 @@
 """Request plumbing: API token sign-in, the client address for the audit trail, the
-practice's time zone, and the URL permission gate that makes core/permissions.py the single
-source of truth."""
+practice's time zone, the URL permission gate that makes core/permissions.py the single
+source of truth, and the hand-over lock (core/handover.py)."""
 
 import logging
+from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from effleura.core import audit, clock, permissions
+from effleura.core import audit, clock, handover, permissions
 from effleura.core.choices import AuditOutcome
 from effleura.core.extension_points import patient_urls
 from effleura.core.models import ApiToken, Practice, hash_token
@@ -129,3 +132,57 @@ class PermissionMiddleware:
         if is_api(request):
             return _api_error(403, "Your role does not allow this.")
         raise PermissionDenied("Your role does not allow this page.")
+
+
+class HandoverMiddleware:
+    """Keeps a session in hand-over mode (core/handover.py) on the patient's screens.
+
+    Before the view: a URL the hand-over does not allow goes to "Give the device back to
+    staff" (an API call made with the session answers 403). After it: a redirect out of
+    the allowed screens (a view's "saved, back to the chart") goes to the hand-over's
+    landing page instead. Pages for a signed-in browser are marked ``no-store``, so the
+    back button cannot show a staff page from the browser's cache once the device is
+    handed over; the request carries ``request.handover`` (the state, or None) for the
+    templates.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        state = None if getattr(request, "api_token", None) else handover.current(request)
+        if state is not None and (not request.user.is_authenticated or request.user.pk != state.get("user")):
+            request.session.pop(handover.SESSION_KEY, None)  # another sign-in: the lock was not theirs
+            state = None
+        request.handover = state
+        response = self.get_response(request)
+        if state is not None and response.status_code in (301, 302, 303, 307, 308):
+            response = self._keep_inside(request, response)
+        browser = request.user.is_authenticated and not getattr(request, "api_token", None)
+        if browser and "Cache-Control" not in response:
+            response["Cache-Control"] = "private, no-store"
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        state = getattr(request, "handover", None)
+        match = request.resolver_match
+        if state is None or match is None or getattr(request, "api_token", None):
+            return None
+        if handover.allows(state, match.view_name, view_kwargs):
+            return None
+        if is_api(request):
+            return _api_error(403, "This device is in hand-over mode; staff must take it back first.")
+        return redirect(handover.END_URL_NAME)
+
+    def _keep_inside(self, request, response):
+        state = handover.current(request)
+        if state is None:  # the view ended the hand-over
+            return response
+        target = urlsplit(response["Location"])
+        try:
+            match = resolve(target.path)
+        except Resolver404:
+            match = None
+        if match is None or not handover.allows(state, match.view_name, match.kwargs):
+            response["Location"] = state["landing"]
+        return response

@@ -138,6 +138,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "core:practice": "practice.manage",
     "core:audit_list": "audit.view",
     "core:audit_export": "audit.export",
+    "core:handover_end": "account.use",  # leaving hand-over mode (core/handover.py)
     # patients
     "patients:list": "patient.view",
     "patients:search": "patient.view",
@@ -153,6 +154,8 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "patients:consent_document_new": "consent_document.manage",
     "patients:consent_document": {"GET": "consent_document.view", "POST": "consent_document.manage"},
     "patients:consent_document_version_new": "consent_document.manage",
+    "patients:handover": "consent.capture",
+    "patients:handover_start": {"POST": "consent.capture"},
     # scheduling: calendar and appointments (scheduling/views/calendar.py)
     "scheduling:day": "schedule.view",
     "scheduling:week": "schedule.view",
@@ -305,6 +308,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:health_history": {"GET": "health_history.view", "POST": "health_history.create"},
     "api:health_history_versions": "health_history.view",
     "api:health_history_version": "health_history.view",
+    "api:patient_consents": {"GET": "consent.view", "POST": "consent.capture"},
     # API: referrals
     "api:referring_providers": {"GET": "provider.view", "POST": "provider.manage"},
     "api:referring_provider": {"GET": "provider.view", "PATCH": "provider.manage"},

@@ -39,4 +39,5 @@ urlpatterns = [
     path("practice/", views.practice_settings, name="practice"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
+    path("hand-over/end/", views.handover_end, name="handover_end"),
 ]

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit, clock
+from effleura.core import access, actions, audit, clock, handover
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, apply_errors, check_refused_form
 from effleura.core.middleware import is_api
@@ -276,3 +276,34 @@ def not_found(request, exception=None):
 
 def server_error(request):
     return _error(request, 500, "500.html", "Something went wrong on our side; nothing was half-saved. Try again.")
+
+
+# Hand-over mode (core/handover.py) ------------------------------------------------
+
+
+class HandoverEndForm(forms.Form):
+    password = forms.CharField(
+        label="Staff password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+def handover_end(request):
+    """ "Give the device back to staff": the one page every locked address leads to. The
+    same staff member types their password to leave; passkeys will come as a second way
+    (core/handover.py)."""
+    state = handover.current(request)
+    if state is None:
+        return redirect("core:home")
+    form = HandoverEndForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if handover.reauthenticate_with_password(request, form.cleaned_data["password"]):
+            patient_id = handover.end(request)
+            messages.success(request, "Welcome back. The device is out of hand-over mode.")
+            return redirect(reverse("patients:chart", args=[patient_id]) if patient_id else "core:home")
+        if handover.too_many_failures(request):
+            audit.record(request.user, AuditAction.LOGOUT, "session", detail="too many failed sign-ins (hand-over)")
+            logout(request)
+            messages.error(request, "Too many wrong passwords: you have been logged out. Log in again.")
+            return redirect("core:login")
+        form.add_error("password", "That is not the password of the staff member who handed over the device.")
+    return render(request, "core/handover_end.html", {"form": form, "landing": state["landing"]})

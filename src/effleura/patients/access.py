@@ -109,3 +109,45 @@ def access_consent(user, patient: Patient, consent_id, *, key: str) -> PatientCo
     if consent is None:
         raise Http404("No such consent.")
     return consent
+
+
+def access_standing_consent(user, patient: Patient, version: ConsentDocumentVersion) -> PatientConsent | None:
+    """The patient's standing (not withdrawn) signature on ``version``, or None (patient
+    already accessed). Asks consent.view and audits the read when there is one."""
+    authorize(user, "consent.view", patient_id=patient.public_id)
+    consent = PatientConsent.objects.filter(
+        patient=patient, document_version=version, withdrawn_at__isnull=True
+    ).first()
+    if consent is not None:
+        allowed(user, "consent.view", patient_id=patient.public_id, record_id=consent.public_id)
+    return consent
+
+
+def latest_consent_version(document_id) -> ConsentDocumentVersion:
+    """The newest version of the consent document ``document_id`` still in use (a consent
+    form is the practice's, not patient data); Http404 when there is none."""
+    version = (
+        ConsentDocumentVersion.objects.filter(
+            document__public_id=as_uuid(document_id, "document"), document__is_active=True
+        )
+        .select_related("document")
+        .order_by("-version")
+        .first()
+    )
+    if version is None:
+        raise Http404("No such consent document, or it is no longer in use.")
+    return version
+
+
+def access_patient_consents(user, patient_id) -> tuple[Patient, list[PatientConsent]]:
+    """(patient, every consent they signed, newest first, withdrawn ones included)."""
+    patient_id = as_uuid(patient_id, "patient")
+    authorize(user, "consent.view", patient_id=patient_id)
+    patient = access_patient(user, patient_id, audit_it=False)
+    consents = list(
+        PatientConsent.objects.filter(patient=patient).select_related(
+            "document_version__document", "captured_by", "withdrawn_by"
+        )
+    )
+    allowed(user, "consent.view", patient_id=patient_id, detail="consent list")
+    return patient, consents

@@ -7,15 +7,17 @@ and its audit line are saved together or not at all.
 """
 
 import datetime
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.api_schemas import LONG_TEXT
 from effleura.core.choices import AuditAction
+from effleura.core.models import Practice
 from effleura.core.phones import clean_phone
 from effleura.core.values import clean_text, reject_unknown
 from effleura.patients.choices import (
@@ -27,7 +29,9 @@ from effleura.patients.choices import (
     PatientStatus,
     PressurePreference,
     SexAtBirth,
+    SignerRelationship,
 )
+from effleura.patients.consent import names_match, signs_as_patient
 from effleura.patients.models import (
     ChartNumberSequence,
     ConsentDocument,
@@ -379,49 +383,142 @@ def do_add_health_history(actor, patient: Patient, clean: dict, *, based_on=None
 # Consent ----------------------------------------------------------------------------
 
 
+NOT_THE_PATIENT = "The name signed must be the patient's name, or say who is signing for them."
+
+
+@dataclass(frozen=True)
+class ConsentSignature:
+    """What check_capture_consent() accepted: the typed name, and who signed for the
+    patient (both empty when the patient signed themselves)."""
+
+    typed_name: str
+    signed_by_name: str = ""
+    signed_by_relationship: str = ""
+
+
+class AlreadySigned(ValidationError):
+    """The patient already has a standing signature on this version (a second submit, the
+    back button, a second tab). ``consent`` is that signature. The API answers 409."""
+
+    def __init__(self, consent: PatientConsent):
+        self.consent = consent
+        super().__init__(f"This version was already signed on {signed_on(consent)}.")
+
+
+def signed_on(consent: PatientConsent) -> str:
+    """The day ``consent`` was signed, in the practice's time zone (YYYY-MM-DD)."""
+    return timezone.localtime(consent.signed_at, Practice.current().zone).date().isoformat()
+
+
+def _active_signature(patient: Patient, version: ConsentDocumentVersion) -> PatientConsent | None:
+    """The patient's standing (not withdrawn) signature on ``version``, if any."""
+    return PatientConsent.objects.filter(patient=patient, document_version=version, withdrawn_at__isnull=True).first()
+
+
+def _tidy(text) -> str:
+    return " ".join((text or "").split())
+
+
 def check_capture_consent(
-    actor, patient: Patient, version: ConsentDocumentVersion, typed_name: str, agreed: bool
-) -> str:
+    actor,
+    patient: Patient,
+    version: ConsentDocumentVersion,
+    typed_name: str,
+    agreed: bool,
+    *,
+    signed_by_name: str = "",
+    signed_by_relationship: str = "",
+) -> ConsentSignature:
     """May ``actor`` capture ``patient``'s signature on ``version``? Needs consent.capture.
-    Requires ``agreed`` and a typed name of 2 to 200 characters, and ``version`` must be the
-    latest of a document still in use; raises ValidationError with a dict of field -> message.
-    Returns the typed name, its spaces tidied, for do_capture_consent()."""
+    Requires ``agreed`` and a typed name of 2 to 200 characters that is the patient's legal
+    or preferred name (patients/consent.signs_as_patient); otherwise someone signs for the
+    patient and must give ``signed_by_relationship`` (SignerRelationship) and
+    ``signed_by_name``, the same name they typed. ``version`` must be the latest of a
+    document still in use. Raises ValidationError with a dict of field -> message, or
+    AlreadySigned when the patient's signature on ``version`` stands. Returns the
+    ConsentSignature for do_capture_consent()."""
     authorize(actor, "consent.capture", patient_id=patient.public_id)
     errors = {}
-    typed_name = " ".join((typed_name or "").split())
+    typed_name = _tidy(typed_name)
+    signed_by_name = _tidy(signed_by_name)
+    signed_by_relationship = (signed_by_relationship or "").strip()
     if not agreed:
         errors["agreed"] = "Tick the box to confirm the patient has read and agrees to this document."
     if len(typed_name) < 2:
         errors["typed_name"] = "The patient types their full name to sign."
     elif len(typed_name) > 200:
         errors["typed_name"] = "Keep the name under 200 characters."
+    elif not (signed_by_name or signed_by_relationship):
+        if not signs_as_patient(typed_name, patient.legal_first_name, patient.legal_last_name, patient.preferred_name):
+            errors["typed_name"] = NOT_THE_PATIENT
+    else:
+        if signed_by_relationship not in SignerRelationship.values:
+            errors["signed_by_relationship"] = (
+                f"Choose one of: {', '.join(SignerRelationship.labels)}."
+                if signed_by_relationship
+                else "Say how they are related to the patient."
+            )
+        if not signed_by_name:
+            errors["signed_by_name"] = "Type the full name of the person signing."
+        elif len(signed_by_name) > 200:
+            errors["signed_by_name"] = "Keep the name under 200 characters."
+        elif not names_match(signed_by_name, typed_name):
+            errors["signed_by_name"] = "Type the same name that was signed above."
     if not version.document.is_active:
         errors["document"] = "This document is no longer in use."
     else:
         latest = version.document.versions.order_by("-version").first()
         if latest.pk != version.pk:
             errors["document"] = "A newer version of this document has been published; sign that one."
+    if "document" not in errors:
+        standing = _active_signature(patient, version)
+        if standing is not None:
+            raise AlreadySigned(standing)
     if errors:
         raise ValidationError(errors)
-    return typed_name
+    return ConsentSignature(typed_name, signed_by_name, signed_by_relationship if signed_by_name else "")
 
 
-def do_capture_consent(actor, patient: Patient, version: ConsentDocumentVersion, typed_name: str) -> PatientConsent:
-    """Record the consent; ``typed_name`` is what check_capture_consent() returned (call it
-    first). Creates the agreed PatientConsent for ``version`` and audits the document kind
-    and version in one transaction (nothing is locked: it only adds a row). Returns the consent."""
-    with transaction.atomic():
-        consent = PatientConsent.objects.create(
-            patient=patient, document_version=version, typed_name=typed_name, agreed=True, captured_by=actor
-        )
-        audit.record(
-            actor,
-            AuditAction.CREATE,
-            "consent",
-            record_id=consent.public_id,
-            patient_id=patient.public_id,
-            detail=f"{version.document.kind} v{version.version}",
-        )
+def do_capture_consent(
+    actor, patient: Patient, version: ConsentDocumentVersion, signature: ConsentSignature
+) -> PatientConsent:
+    """Record the consent; ``signature`` is what check_capture_consent() returned (call it
+    first). In one transaction: locks the patient row, refuses (AlreadySigned) when a
+    standing signature on ``version`` was saved meanwhile (a second tab; the database's
+    once-per-version constraint backs this up where no row lock is taken), creates the
+    agreed PatientConsent and audits the document kind and version, and who signed when
+    not the patient (the relationship, never a name). Returns the consent."""
+    try:
+        with transaction.atomic():
+            Patient.objects.select_for_update().filter(pk=patient.pk).first()
+            standing = _active_signature(patient, version)
+            if standing is not None:
+                raise AlreadySigned(standing)
+            consent = PatientConsent.objects.create(
+                patient=patient,
+                document_version=version,
+                typed_name=signature.typed_name,
+                signed_by_name=signature.signed_by_name,
+                signed_by_relationship=signature.signed_by_relationship,
+                agreed=True,
+                captured_by=actor,
+            )
+            detail = f"{version.document.kind} v{version.version}"
+            if signature.signed_by_relationship:
+                detail += f", signed by {signature.signed_by_relationship}"
+            audit.record(
+                actor,
+                AuditAction.CREATE,
+                "consent",
+                record_id=consent.public_id,
+                patient_id=patient.public_id,
+                detail=detail,
+            )
+    except IntegrityError as exc:
+        standing = _active_signature(patient, version)
+        if standing is None:
+            raise
+        raise AlreadySigned(standing) from exc
     return consent
 
 

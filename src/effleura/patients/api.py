@@ -1,4 +1,4 @@
-"""The patients part of the JSON API: patient records and their health history.
+"""The patients part of the JSON API: patient records, their health history and consents.
 
 Thin, like the views: parse (the schemas below), then access_* to read and check_*/do_*
 to write; those authorize and audit. Errors they raise (ValidationError, PermissionDenied,
@@ -40,8 +40,9 @@ from effleura.patients.choices import (
     PatientStatus,
     PressurePreference,
     SexAtBirth,
+    SignerRelationship,
 )
-from effleura.patients.models import HealthHistory, Patient
+from effleura.patients.models import HealthHistory, Patient, PatientConsent
 
 router = Router(tags=["patients"])
 
@@ -345,3 +346,95 @@ def list_health_history_versions(request, patient_id: UUID):
 def get_health_history_version(request, patient_id: UUID, version: int = Path(..., ge=1, le=MAX_VERSION)):
     _patient, found, _previous = access.access_health_history(request.user, patient_id, version)
     return found
+
+
+# Consent ------------------------------------------------------------------------------
+
+
+class ConsentIn(InputSchema):
+    """A signature on the newest version of a consent document.
+
+    ``typed_name`` must be the patient's legal or preferred name (first and last; case,
+    accents, punctuation and spacing do not matter). Someone signing for the patient types
+    their own name and gives ``signed_by_name`` (the same name) and
+    ``signed_by_relationship``."""
+
+    document: UUID = Field(description="The consent document; its newest version is signed.")
+    typed_name: text(200)
+    agreed: Flag = Field(description="The signer has read the document and agrees.")
+    signed_by_name: text(200) = ""
+    signed_by_relationship: Annotated[SignerRelationship | None, BlankIsNone] = Field(
+        None, description="Only when someone signs for the patient."
+    )
+
+
+class ConsentDocumentRef(Schema):
+    id: UUID
+    title: str
+    version: int
+
+
+class ConsentOut(Schema):
+    id: UUID
+    document: ConsentDocumentRef
+    typed_name: str
+    signed_by_name: str = Field(description="Who signed for the patient; empty when the patient signed.")
+    signed_by_relationship: str = Field(description="parent, guardian or legal_rep; empty when the patient signed.")
+    signed_at: datetime
+    captured_by: StaffRef
+    withdrawn_at: datetime | None
+    withdrawal_reason: str
+
+    @staticmethod
+    def resolve_id(obj: PatientConsent) -> UUID:
+        return obj.public_id
+
+    @staticmethod
+    def resolve_document(obj: PatientConsent) -> dict:
+        version = obj.document_version
+        return {"id": version.document.public_id, "title": version.document.title, "version": version.version}
+
+    @staticmethod
+    def resolve_captured_by(obj: PatientConsent) -> dict:
+        return {"id": obj.captured_by.public_id, "name": obj.captured_by.display_name}
+
+
+class AlreadySignedOut(ErrorOut):
+    consent: UUID = Field(description="The signature that stands.")
+
+
+@router.get(
+    "/patients/{uuid:patient_id}/consents",
+    response={200: list[ConsentOut], **ERRORS_WITH_ID},
+    url_name="patient_consents",
+)
+def list_consents(request, patient_id: UUID):
+    """Every consent the patient signed, newest first, withdrawn ones included."""
+    _patient, consents = access.access_patient_consents(request.user, patient_id)
+    return consents
+
+
+@router.post(
+    "/patients/{uuid:patient_id}/consents",
+    response={201: ConsentOut, 409: AlreadySignedOut, **ERRORS_WITH_ID},
+    url_name="patient_consents",
+)
+def sign_consent(request, patient_id: UUID, payload: ConsentIn):
+    """Record a signature. A name that is not the patient's, without who signs for them,
+    answers 422; a version the patient already signed (and did not withdraw) answers 409
+    with the standing signature's id."""
+    patient = access.access_patient(request.user, patient_id, key="consent.capture", audit_it=False)
+    version = access.latest_consent_version(payload.document)
+    try:
+        signature = actions.check_capture_consent(
+            request.user,
+            patient,
+            version,
+            payload.typed_name,
+            payload.agreed,
+            signed_by_name=payload.signed_by_name,
+            signed_by_relationship=payload.signed_by_relationship or "",
+        )
+        return Status(201, actions.do_capture_consent(request.user, patient, version, signature))
+    except actions.AlreadySigned as exc:
+        return Status(409, {"detail": exc.messages[0], "consent": exc.consent.public_id})

@@ -103,6 +103,14 @@ class ConsentKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class SignerRelationship(models.TextChoices):
+    """Who may sign a consent for a patient who does not sign it themselves."""
+
+    PARENT = "parent", "Parent"
+    GUARDIAN = "guardian", "Guardian"
+    LEGAL_REPRESENTATIVE = "legal_rep", "Legal representative"
+
+
 class ConsentState(models.TextChoices):
     """Where a patient stands with one consent document."""
 

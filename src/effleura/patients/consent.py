@@ -1,5 +1,7 @@
-"""Where a patient stands with each consent document. Pure: takes plain rows."""
+"""Where a patient stands with each consent document, and whose name a signature is.
+Pure: takes plain rows and strings."""
 
+import unicodedata
 from dataclasses import dataclass
 
 from effleura.patients.choices import ConsentState
@@ -47,3 +49,29 @@ def consent_statuses(documents, latest_versions: dict, consents) -> list[Consent
             state = ConsentState.CURRENT
         statuses.append(ConsentStatus(document, latest, state, consent))
     return statuses
+
+
+def name_key(text: str) -> str:
+    """``text`` reduced to what tells one name from another: accents dropped (NFKD, then
+    no combining marks), case folded, and every space, hyphen, apostrophe and other
+    punctuation removed. "  José O’Neil-Núñez " and "jose oneil nunez" give the same key."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Dotless ı has no capital of its own: "ISIK" is how Işık is written in capitals.
+    return "".join(ch for ch in plain.casefold().replace("ı", "i") if ch.isalnum())
+
+
+def names_match(typed: str, name: str) -> bool:
+    """Whether two names are the same once case, accents, punctuation and spacing are set
+    aside. An empty name matches nothing."""
+    key = name_key(typed)
+    return bool(key) and key == name_key(name)
+
+
+def signs_as_patient(typed: str, first_name: str, last_name: str, preferred_name: str = "") -> bool:
+    """Whether ``typed`` is the patient's own name: legal first + last name, or preferred
+    name + last name."""
+    candidates = [f"{first_name} {last_name}"]
+    if name_key(preferred_name):
+        candidates.append(f"{preferred_name} {last_name}")
+    return any(names_match(typed, name) for name in candidates)

@@ -3,7 +3,14 @@ from django import forms
 from effleura.core.api_schemas import LONG_TEXT
 from effleura.core.forms import VersionedForm
 from effleura.patients.actions import NOTE_MAX, PATIENT_FIELDS
-from effleura.patients.choices import BodyRegion, Condition, ConsentKind, ImplantedDevice, PressurePreference
+from effleura.patients.choices import (
+    BodyRegion,
+    Condition,
+    ConsentKind,
+    ImplantedDevice,
+    PressurePreference,
+    SignerRelationship,
+)
 from effleura.patients.models import Patient
 
 
@@ -103,9 +110,42 @@ class ConsentCaptureForm(forms.Form):
     # Not required here: check_capture_consent reports a missing name and a missing tick
     # together, rather than one per submit.
     typed_name = forms.CharField(max_length=200, required=False, label="Patient’s full name (typed as signature)")
+    signed_by_relationship = forms.ChoiceField(
+        choices=[("", "— (the patient signs)"), *SignerRelationship.choices],
+        required=False,
+        label="Signing for the patient as their",
+        help_text="Only when someone signs for the patient, e.g. a parent for a child.",
+    )
+    signed_by_name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Full name of the person signing",
+        help_text="The same name typed as the signature above.",
+    )
     agreed = forms.BooleanField(
         required=False, label="I have read this document, had my questions answered, and I agree"
     )
+
+    def __init__(self, *args, for_patient: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if for_patient:  # hand-over mode: the patient reads the form themselves
+            self.fields["typed_name"].label = "Your full name (typed as signature)"
+            self.fields["signed_by_relationship"].label = "I am signing for the patient as their"
+            self.fields["signed_by_name"].label = "My full name"
+
+    @property
+    def signs_for_patient(self) -> bool:
+        """Whether the "signing for the patient" part should start open."""
+        if not self.is_bound:
+            return False
+        named = bool(self.data.get("typed_name", "").strip())
+        return bool(
+            self.data.get("signed_by_relationship")
+            or self.data.get("signed_by_name")
+            or self.has_error("signed_by_name")
+            or self.has_error("signed_by_relationship")
+            or (named and self.has_error("typed_name"))
+        )
 
 
 class ConsentWithdrawForm(forms.Form):

@@ -14,6 +14,7 @@ from effleura.patients.choices import (
     PatientStatus,
     PressurePreference,
     SexAtBirth,
+    SignerRelationship,
 )
 
 
@@ -188,12 +189,23 @@ class ConsentDocumentVersion(PublicIdModel):
 class PatientConsent(PublicIdModel):
     """A patient's consent to one version of a document: typed full name, a tick and the time.
 
-    Withdrawing keeps the record and stamps who withdrew it, when and why.
+    The typed name is the patient's own (legal or preferred name), or the name of the
+    person who signs for them, with their relationship (parent, guardian, legal
+    representative) kept in ``signed_by_*``. A version is signed once: while a consent
+    stands (not withdrawn), no second one for the same version can exist. Withdrawing
+    keeps the record and stamps who withdrew it, when and why; the patient may then sign
+    again.
     """
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
     document_version = models.ForeignKey(ConsentDocumentVersion, on_delete=models.PROTECT, related_name="+")
     typed_name = models.CharField(max_length=200)
+    signed_by_name = models.CharField(
+        max_length=200, blank=True, help_text="Who signed for the patient; empty when the patient signed."
+    )
+    signed_by_relationship = models.CharField(
+        max_length=12, choices=SignerRelationship.choices, blank=True, help_text="Empty when the patient signed."
+    )
     agreed = models.BooleanField()
     signed_at = models.DateTimeField(default=timezone.now)
     captured_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -207,6 +219,16 @@ class PatientConsent(PublicIdModel):
         ordering = ["-signed_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(agreed=True), name="consent_requires_agreement"),
+            models.CheckConstraint(
+                condition=models.Q(signed_by_name="", signed_by_relationship="")
+                | (~models.Q(signed_by_name="") & ~models.Q(signed_by_relationship="")),
+                name="consent_signer_named_with_relationship",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "document_version"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="consent_one_standing_signature_per_version",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -215,3 +237,8 @@ class PatientConsent(PublicIdModel):
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
+
+    @property
+    def signed_for_patient(self) -> bool:
+        """Signed by someone else for the patient (a parent, guardian, representative)."""
+        return bool(self.signed_by_relationship)

@@ -23,4 +23,6 @@ urlpatterns = [
     path("<uuid:patient_id>/health-history/v<int:version>/", views.history_version, name="history_version"),
     path("<uuid:patient_id>/consent/<uuid:document_id>/sign/", views.consent_capture, name="consent_capture"),
     path("<uuid:patient_id>/consent/<uuid:record_id>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
+    path("<uuid:patient_id>/hand-over/", views.handover_home, name="handover"),
+    path("<uuid:patient_id>/hand-over/start/", views.handover_start, name="handover_start"),
 ]

@@ -7,13 +7,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import versions
+from effleura.core import handover, versions
 from effleura.core.access import allowed, authorize
 from effleura.core.extension_points import chart_sections
 from effleura.core.forms import Change, Conflict, apply_errors, check_refused_form, conflict_status, take_theirs
+from effleura.core.permissions import has_permission
 from effleura.patients import access, actions
 from effleura.patients import history as history_rules
 from effleura.patients.chart import chart_context
@@ -248,20 +250,33 @@ def _latest_version(document_id) -> ConsentDocumentVersion:
 def consent_capture(request, patient_id, document_id):
     patient = access.access_patient(request.user, patient_id, key="consent.capture", audit_it=False)
     version = _latest_version(document_id)
-    form = ConsentCaptureForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    for_patient = getattr(request, "handover", None) is not None
+    form = ConsentCaptureForm(request.POST or None, for_patient=for_patient)
+    signed = access.access_standing_consent(request.user, patient, version)
+    if request.method == "POST" and signed is None and form.is_valid():
+        data = form.cleaned_data
         try:
-            typed_name = actions.check_capture_consent(
-                request.user, patient, version, form.cleaned_data["typed_name"], form.cleaned_data["agreed"]
+            signature = actions.check_capture_consent(
+                request.user,
+                patient,
+                version,
+                data["typed_name"],
+                data["agreed"],
+                signed_by_name=data["signed_by_name"],
+                signed_by_relationship=data["signed_by_relationship"],
             )
+            actions.do_capture_consent(request.user, patient, version, signature)
+        except actions.AlreadySigned as exc:
+            signed = exc.consent  # a second tab, or the back button: one signature stands
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            actions.do_capture_consent(request.user, patient, version, typed_name)
             messages.success(request, f"Consent to “{version.document.title}” recorded.")
             return redirect("patients:chart", patient_id=patient.public_id)
     context = chart_context(request, patient, "overview")
-    context.update({"form": form, "version": version})
+    context.update({"form": form, "version": version, "signed": signed, "for_patient": for_patient})
+    if signed is not None:
+        context["signed_on"] = actions.signed_on(signed)
     return render(request, "patients/consent_capture.html", context)
 
 
@@ -350,3 +365,33 @@ def consent_document_version_new(request, document_id):
     return render(
         request, "patients/consent_document_form.html", {"form": form, "document": document, "nav": "consent"}
     )
+
+
+# Hand-over mode (core/handover.py): the device goes to the patient --------------------
+
+
+def _handover_screens(user) -> list[str]:
+    """The screens a patient may use while ``user`` has handed them the device."""
+    screens = ["patients:handover", "patients:consent_capture"]
+    if has_permission(user, "health_history.create"):
+        screens.append("patients:history_new")
+    return screens
+
+
+@require_POST
+def handover_start(request, patient_id):
+    patient = access.access_patient(request.user, patient_id, key="consent.capture", audit_it=False)
+    landing = reverse("patients:handover", args=[patient.public_id])
+    handover.start(request, patient_id=patient.public_id, url_names=_handover_screens(request.user), landing=landing)
+    return redirect(landing)
+
+
+def handover_home(request, patient_id):
+    """What the patient may do on the handed-over device: sign what is due, fill in the
+    intake form. Shows only their first name."""
+    patient = access.access_patient(request.user, patient_id, key="consent.capture")
+    context = chart_context(request, patient, "overview")
+    context["can_intake"] = "patients:history_new" in (
+        request.handover["urls"] if getattr(request, "handover", None) else _handover_screens(request.user)
+    )
+    return render(request, "patients/handover.html", context)
