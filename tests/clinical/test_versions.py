@@ -19,7 +19,7 @@ from .test_plans_pages import form_data as plan_form
 
 pytestmark = pytest.mark.django_db
 
-VERSION_FIELDS = ("version", "loaded", "loaded_rows", "based_on")
+VERSION_FIELDS = ("version", "loaded", "loaded_rows")
 
 
 def hidden(page: str, name: str) -> str | None:
@@ -243,22 +243,22 @@ def test_it_refuses_a_plan_based_on_a_replaced_one_and_saving_again_keeps_both(c
     make_plan(therapist, episode)
     url = reverse("clinical:plan_new", args=[episode.public_id])
     tab_a, tab_b = client_for(therapist), client_for(therapist)
-    based_a, based_b = (hidden(t.get(url).content.decode(), "based_on") for t in (tab_a, tab_b))
-    assert based_a == based_b == "1"
+    loaded_a, loaded_b = (versions_of(t.get(url).content.decode()) for t in (tab_a, tab_b))
+    assert loaded_a["version"] == loaded_b["version"] == "1"  # the plan in force
 
-    assert tab_a.post(url, plan_form(weeks="6", based_on=based_a)).status_code == 302
-    refused = tab_b.post(url, plan_form(weeks="4", sessions_per_week="3", based_on=based_b))
+    assert tab_a.post(url, plan_form(weeks="6", **loaded_a)).status_code == 302
+    refused = tab_b.post(url, plan_form(weeks="4", sessions_per_week="3", **loaded_b))
 
     assert refused.status_code == 409
     page = refused.content.decode()
     assert "saved this treatment plan" in page and "after you opened it" in page
     assert re.search(r'name="sessions_per_week" value="3"', page)  # the person's own input is kept
     assert re.search(r'name="weeks" value="6"', page)  # rebased on the plan in force
-    assert hidden(page, "based_on") == "2"
+    assert hidden(page, "version") == "2"
     in_force = TreatmentPlan.objects.get(episode=episode, status=PlanStatus.ACTIVE)
     assert (in_force.version, in_force.weeks, in_force.sessions_per_week) == (2, 6, 2)
 
-    assert tab_b.post(url, plan_form(weeks="6", sessions_per_week="3", based_on="2")).status_code == 302
+    assert tab_b.post(url, plan_form(weeks="6", sessions_per_week="3", **versions_of(page))).status_code == 302
     in_force = TreatmentPlan.objects.get(episode=episode, status=PlanStatus.ACTIVE)
     assert (in_force.version, in_force.weeks, in_force.sessions_per_week) == (3, 6, 3)
 
@@ -266,10 +266,10 @@ def test_it_refuses_a_plan_based_on_a_replaced_one_and_saving_again_keeps_both(c
 def test_it_refuses_a_first_plan_when_another_was_written_meanwhile(client_for, therapist, episode):
     url = reverse("clinical:plan_new", args=[episode.public_id])
     tab_a, tab_b = client_for(therapist), client_for(therapist)
-    based = hidden(tab_a.get(url).content.decode(), "based_on")
-    assert based == "0"
-    assert tab_a.post(url, plan_form(based_on=based)).status_code == 302
-    assert tab_b.post(url, plan_form(weeks="8", based_on=based)).status_code == 409
+    based = hidden(tab_a.get(url).content.decode(), "version")
+    assert based == "0"  # no plan in force yet
+    assert tab_a.post(url, plan_form(version=based)).status_code == 302
+    assert tab_b.post(url, plan_form(weeks="8", version=based)).status_code == 409
     assert TreatmentPlan.objects.filter(episode=episode).count() == 1
 
 
@@ -284,7 +284,9 @@ def test_it_refuses_a_goal_status_set_from_a_stale_page(client_for, therapist, o
     assert tab_a.post(status_url, {"status": "in_progress", "version": shown[0]}).status_code == 302
     refused = tab_b.post(status_url, {"status": "met", "version": shown[1]})
     assert refused.status_code == 409
-    assert "after you opened it" in refused.content.decode() and "In progress" in refused.content.decode()
+    notice = refused.content.decode()
+    assert "after you opened the page" in notice and "It is now <strong>In progress</strong>" in notice
+    assert "Your choice, <strong>Met</strong>, was not saved" in notice
     goal.refresh_from_db()
     assert (goal.status, goal.version) == ("in_progress", 2)
 
