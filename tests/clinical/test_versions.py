@@ -376,3 +376,16 @@ def test_every_clinical_record_starts_at_version_one(therapist, episode, draft, 
     assert SessionNote.objects.get(pk=draft.pk).version == 2  # started, then written once
     assert [x.version for x in (assessment, plan, Goal.objects.get(plan=plan), template)] == [1, 1, 1, 1]
     assert HomeCarePlan.objects.get(episode=episode).version == 1
+
+
+def test_a_refused_signature_after_saving_leaves_the_page_on_the_version_saved(client_for, therapist, episode):
+    note = notes.do_start_note(therapist, notes.check_start_note(therapist, episode=episode))
+    tab = client_for(therapist)
+    data = note_post(**versions_of(tab.get(edit_url(note)).content.decode()))
+    data.pop("save")
+    page = tab.post(edit_url(note), {**data, "sign": "1"}).content.decode()  # empty: saved, not signed
+    assert "Draft saved, but not signed." in page
+    assert hidden(page, "version") == "2"
+    again = note_post(subjective="Now it says something.", **versions_of(page))
+    assert tab.post(edit_url(note), again).status_code == 302
+    assert SessionNote.objects.get(pk=note.pk).version == 3
