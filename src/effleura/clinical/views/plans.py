@@ -281,6 +281,13 @@ def _plan_conflict(form, exc: versions.StaleVersion, posted_goals) -> bool:
     posted_codes = form.data.get("diagnosis_codes")
     show_conflict(form, exc, VERSION_FIELDS)
     current = exc.current
+    names = {t.key: t.label for t in knowledge.all_techniques()}
+    for change in form.conflict.changes:  # the snapshot lists technique keys: show their names
+        if change.label in (form.fields["techniques"].label, form.fields["modalities"].label):
+            change.was, change.now = (
+                row_versions.key_labels(change.was, names),
+                row_versions.key_labels(change.now, names),
+            )
     if form.data.getlist("diagnosis_codes") != [posted_codes]:
         form.data["diagnosis_codes"] = ", ".join(current.diagnosis_codes)  # rebased: the field is text
     now = {"goals": _goals_text(current.goals.all())}

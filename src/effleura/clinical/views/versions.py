@@ -15,6 +15,7 @@ from django import forms
 from django.core import signing
 
 from effleura.clinical import bodychart, note_rules
+from effleura.clinical.choices import ClientPosition, Pressure
 from effleura.core.forms import Change
 from effleura.patients.choices import BodyRegion
 
@@ -81,11 +82,20 @@ def technique_text(rows) -> str:
         if not technique:
             continue
         parts = [note_rules.technique_label(technique), f"{get('minutes') or '?'} min"]
-        details = [d for d in (_regions(get("regions")), get("pressure") or "", get("position") or "") if d]
+        pressure = dict(Pressure.choices).get(get("pressure") or "", get("pressure") or "")
+        position = dict(ClientPosition.choices).get(get("position") or "", get("position") or "")
+        details = [d for d in (_regions(get("regions")), str(pressure).lower(), str(position).lower()) if d]
         notes = (get("notes") or "").strip()
         text = " ".join(parts) + (f" ({', '.join(details)})" if details else "") + (f": {notes}" if notes else "")
         lines.append(text)
     return "; ".join(lines) or "—"
+
+
+def key_labels(text: str, labels: dict[str, str]) -> str:
+    """ "swedish, heat" (keys as core's snapshot joins them) -> "Swedish massage, Heat (hot pack)"."""
+    if text == "—":
+        return text
+    return ", ".join(labels.get(key.strip(), key.strip()) for key in text.split(","))
 
 
 def marks_text(marks) -> str:
