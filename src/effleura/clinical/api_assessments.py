@@ -22,7 +22,17 @@ from effleura.clinical.access import access_episode
 from effleura.clinical.bodychart import MAX_MARKS
 from effleura.clinical.choices import AssessmentKind
 from effleura.clinical.models import Assessment
-from effleura.core.api_schemas import ERRORS_WITH_ID, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
+from effleura.core import versions
+from effleura.core.api_schemas import (
+    ERRORS_VERSIONED,
+    ERRORS_WITH_ID,
+    Flag,
+    InputSchema,
+    IsoDate,
+    StaffRef,
+    WholeNumber,
+    text,
+)
 
 router = Router(tags=["assessments"])
 
@@ -144,6 +154,7 @@ class AssessmentSummary(Schema):
     created_at: datetime.datetime
     updated_at: datetime.datetime
     signed_at: datetime.datetime | None
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
 
     @staticmethod
     def resolve_id(obj: Assessment) -> UUID:
@@ -260,23 +271,27 @@ def get_assessment(request, assessment_id: UUID):
 
 
 @router.patch(
-    "/assessments/{uuid:assessment_id}", response={200: AssessmentOut, **ERRORS_WITH_ID}, url_name="assessment"
+    "/assessments/{uuid:assessment_id}", response={200: AssessmentOut, **ERRORS_VERSIONED}, url_name="assessment"
 )
 def update_assessment(request, assessment_id: UUID, payload: AssessmentUpdate):
     """Change the author's draft. A signed assessment is locked (422); someone else's
-    draft is refused (403)."""
+    draft is refused (403). With `If-Match: "<version>"`, a draft saved since is not
+    overwritten (412)."""
     found = access.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
+    expected = versions.if_match(request)
     clean = assessments.check_update_assessment(request.user, found, _data(payload))
-    return assessments.do_update_assessment(request.user, found, clean)
+    return assessments.do_update_assessment(request.user, found, clean, expected_version=expected)
 
 
 @router.post(
     "/assessments/{uuid:assessment_id}/sign",
-    response={200: AssessmentOut, **ERRORS_WITH_ID},
+    response={200: AssessmentOut, **ERRORS_VERSIONED},
     url_name="assessment_sign",
 )
 def sign_assessment(request, assessment_id: UUID):
-    """Sign and lock the author's draft; it needs a clinical impression."""
+    """Sign and lock the author's draft; it needs a clinical impression. With If-Match, a
+    draft saved since the version you read is not signed (412)."""
     found = access.access_assessment(request.user, assessment_id, key="clinical.write", audit_it=False)
+    expected = versions.if_match(request)
     assessments.check_sign_assessment(request.user, found)
-    return assessments.do_sign_assessment(request.user, found)
+    return assessments.do_sign_assessment(request.user, found, expected_version=expected)

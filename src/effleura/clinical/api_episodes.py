@@ -22,7 +22,9 @@ from pydantic_core import PydanticCustomError
 from effleura.clinical import access, discharge, episodes, plan_scheduling, plans, screening
 from effleura.clinical.choices import DischargeReason, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.models import Discharge, Episode, Goal, TreatmentPlan
+from effleura.core import versions
 from effleura.core.api_schemas import (
+    ERRORS_VERSIONED,
     ERRORS_WITH_ID,
     Flag,
     InputSchema,
@@ -219,6 +221,7 @@ class GoalOut(Schema):
     direction: str
     target_date: datetime.date | None
     status: str
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
 
 
 class WarningOut(Schema):
@@ -250,6 +253,10 @@ class PlanOut(Schema):
     warnings: list[WarningOut] = Field(
         description="Planned techniques screening restricts for the current health history (not refusals)."
     )
+    version: int = Field(
+        description="Numbers the episode's plans: 1 for the first, one more for each plan that replaces "
+        'another. A new plan sends the plan in force\'s version in If-Match ("0" for the first).'
+    )
 
 
 def _goal(g: Goal) -> dict:
@@ -263,6 +270,7 @@ def _goal(g: Goal) -> dict:
         "direction": g.direction,
         "target_date": g.target_date,
         "status": g.status,
+        "version": g.version,
     }
 
 
@@ -285,6 +293,7 @@ def _plan(p: TreatmentPlan, episode: Episode, conditions) -> dict:
         "created_at": p.created_at,
         "created_by": _staff(p.created_by),
         "series": p.series.public_id if p.series_id else None,
+        "version": p.version,
         "goals": [_goal(g) for g in p.goals.all()],
         "warnings": [
             {"technique": w.technique, "label": w.label, "verdict": w.verdict, "flags": [_flag(f) for f in w.flags]}
@@ -308,17 +317,21 @@ def list_plans(request, episode_id: UUID):
 
 @router.post(
     "/episodes/{uuid:episode_id}/plans",
-    response={201: PlanOut, **ERRORS_WITH_ID},
+    response={201: PlanOut, **ERRORS_VERSIONED},
     url_name="episode_plans",
 )
 def create_plan(request, episode_id: UUID, payload: PlanIn):
     """Write the episode's plan; a plan already in force is superseded (it stays readable).
-    Planned techniques that screening restricts come back under ``warnings``."""
+    Planned techniques that screening restricts come back under ``warnings``. Send
+    `If-Match` with the version of the plan in force you based it on (the ETag of
+    `plans/current`, or "0" for the first): if another plan was saved meanwhile, the
+    answer is 412 and nothing is saved."""
     episode = access.access_episode(request.user, episode_id, key="clinical.write")
+    based_on = versions.if_match(request)
     data = payload.model_dump()
     data["goals"] = [{k: v for k, v in g.items() if v is not None} for g in data["goals"]]
     clean = plans.check_create_plan(request.user, episode, data)
-    plan = plans.do_create_plan(request.user, episode, clean)
+    plan = plans.do_create_plan(request.user, episode, clean, based_on=based_on)
     plan = access.episode_plan(episode, plan.pk)
     return Status(201, _plan(plan, episode, access.current_conditions(episode.patient)))
 
@@ -350,12 +363,14 @@ class GoalUpdate(InputSchema):
     status: GoalStatus
 
 
-@router.patch("/goals/{uuid:goal_id}", response={200: GoalOut, **ERRORS_WITH_ID}, url_name="goal")
+@router.patch("/goals/{uuid:goal_id}", response={200: GoalOut, **ERRORS_VERSIONED}, url_name="goal")
 def update_goal(request, goal_id: UUID, payload: GoalUpdate):
-    """Set a goal's status (only the goals of the plan in force of an open episode)."""
+    """Set a goal's status (only the goals of the plan in force of an open episode). With
+    `If-Match: "<version>"`, a status set since is not overwritten (412)."""
     goal = access.access_goal(request.user, goal_id, key="clinical.write")
+    expected = versions.if_match(request)
     status = plans.check_update_goal(request.user, goal, payload.status)
-    return _goal(plans.do_update_goal(request.user, goal, status))
+    return _goal(plans.do_update_goal(request.user, goal, status, expected_version=expected))
 
 
 # Schedule this plan -----------------------------------------------------------------------------

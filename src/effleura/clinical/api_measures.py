@@ -27,7 +27,16 @@ from effleura.clinical.access import (
     measurement_notes,
 )
 from effleura.clinical.models import OutcomeMeasurement
-from effleura.core.api_schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, WholeNumber, text
+from effleura.core import versions
+from effleura.core.api_schemas import (
+    ERRORS_VERSIONED,
+    ERRORS_WITH_ID,
+    InputSchema,
+    IsoDate,
+    StaffRef,
+    WholeNumber,
+    text,
+)
 from effleura.core.values import as_uuid
 from effleura.documents.pdf import pdf_response
 
@@ -239,16 +248,22 @@ class HomeCareItemOut(Schema):
 
 
 class HomeCareOut(Schema):
+    id: UUID | None = Field(description="The plan's id; null while the episode has none.")
     episode: UUID
     introduction: str
     items: list[HomeCareItemOut]
     updated_at: str | None
     updated_by: StaffRef | None
+    version: int = Field(
+        description='Counts the saves (0 while there is none); send it back in If-Match ("0" for the first plan).'
+    )
 
 
 def _home_care_out(home_care: homecare.HomeCare) -> dict:
     plan = home_care.plan
     return {
+        "id": plan.public_id if plan else None,
+        "version": home_care.version,
         "episode": home_care.episode.public_id,
         "introduction": home_care.introduction,
         "items": [
@@ -283,14 +298,17 @@ def get_home_care(request, episode_id: UUID):
 
 @router.put(
     "/episodes/{uuid:episode_id}/home-care",
-    response={200: HomeCareOut, **ERRORS_WITH_ID},
+    response={200: HomeCareOut, **ERRORS_VERSIONED},
     url_name="episode_home_care",
 )
 def put_home_care(request, episode_id: UUID, payload: HomeCareIn):
-    """Replace the plan: add, remove and reorder by sending the list as it should be."""
+    """Replace the plan: add, remove and reorder by sending the list as it should be. Send
+    `If-Match: "<version>"` (the ETag of your read; "0" before the first plan): a plan
+    saved since is not overwritten (412)."""
     episode = access_episode(request.user, episode_id)
+    expected = versions.if_match(request)
     clean = homecare.check_save_homecare(request.user, episode, payload.model_dump())
-    homecare.do_save_homecare(request.user, episode, clean)
+    homecare.do_save_homecare(request.user, episode, clean, expected_version=expected)
     return _home_care_out(access_homecare(request.user, episode.public_id))
 
 

@@ -18,9 +18,11 @@ from pydantic import Field
 from effleura.clinical import access, note_rules, note_templates, notes
 from effleura.clinical.access import access_episode
 from effleura.clinical.models import Addendum, NoteTemplate, SessionNote, TechniqueEntry
+from effleura.core import versions
 from effleura.core.access import authorize
 from effleura.core.api_schemas import (
     ERRORS,
+    ERRORS_VERSIONED,
     ERRORS_WITH_ID,
     ErrorOut,
     Flag,
@@ -155,6 +157,7 @@ class _NoteFields(Schema):
     status: str
     total_minutes: int = Field(description="The sum of the technique minutes (billing reads it).")
     signed_at: datetime.datetime | None
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
 
 
 class NoteSummaryOut(_NoteFields):
@@ -209,6 +212,7 @@ def _out(note: SessionNote, warnings=()) -> dict:
         "status": note.status,
         "total_minutes": note.total_minutes,
         "signed_at": note.signed_at,
+        "version": note.version,
         "subjective": note.subjective,
         "pain_now": note.pain_now,
         "objective": note.objective,
@@ -277,12 +281,15 @@ def get_note(request, note_id: UUID):
     return _out(access.access_note(request.user, note_id))
 
 
-@router.patch("/notes/{uuid:note_id}", response={200: NoteOut, **ERRORS_WITH_ID}, url_name="note")
+@router.patch("/notes/{uuid:note_id}", response={200: NoteOut, **ERRORS_VERSIONED}, url_name="note")
 def update_note(request, note_id: UUID, payload: NoteUpdate):
     """Change a draft (its author only). A technique screening rules out for this patient
     needs ``override_reason`` on its row (422 names the row and the condition otherwise);
-    the total of the minutes may not pass the appointment's length plus 15 minutes."""
+    the total of the minutes may not pass the appointment's length plus 15 minutes. Send
+    `If-Match: "<version>"` (the ETag of your read): if the draft was saved since, the
+    answer is 412 and nothing changes."""
     note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    expected = versions.if_match(request)
     data = payload.model_dump(exclude_unset=True)
     for name in ("subjective", "objective", "assessment", "plan", "home_care_given"):
         if name in data and data[name] is None:
@@ -294,25 +301,30 @@ def update_note(request, note_id: UUID, payload: NoteUpdate):
     if data.get("body_marks", 0) is None:
         data["body_marks"] = []
     change = notes.check_update_note(request.user, note, data)
-    note = notes.do_update_note(request.user, note, change)
+    note = notes.do_update_note(request.user, note, change, expected_version=expected)
     return _out(note, change.warnings)
 
 
-@router.delete("/notes/{uuid:note_id}", response={204: None, **ERRORS_WITH_ID}, url_name="note")
+@router.delete("/notes/{uuid:note_id}", response={204: None, **ERRORS_VERSIONED}, url_name="note")
 def discard_note(request, note_id: UUID):
-    """Discard a draft (its author only). A signed note is never deleted."""
+    """Discard a draft (its author only). A signed note is never deleted. With If-Match, a
+    draft saved since that version is kept (412)."""
     note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    expected = versions.if_match(request)
     notes.check_discard_draft(request.user, note)
-    notes.do_discard_draft(request.user, note)
+    notes.do_discard_draft(request.user, note, expected_version=expected)
     return Status(204, None)
 
 
-@router.post("/notes/{uuid:note_id}/sign", response={200: NoteOut, **ERRORS_WITH_ID}, url_name="note_sign")
+@router.post("/notes/{uuid:note_id}/sign", response={200: NoteOut, **ERRORS_VERSIONED}, url_name="note_sign")
 def sign_note(request, note_id: UUID, payload: SignIn):
-    """Sign a draft (its author only): the note is locked; later changes are addenda."""
+    """Sign a draft (its author only): the note is locked; later changes are addenda. Send
+    `If-Match` with the version you read: a signature vouches for what you saw, so a draft
+    saved since is not signed (412)."""
     note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    expected = versions.if_match(request)
     signing = notes.check_sign_note(request.user, note, complete_appointment=payload.complete_appointment)
-    return _out(notes.do_sign_note(request.user, note, signing))
+    return _out(notes.do_sign_note(request.user, note, signing, expected_version=expected))
 
 
 @router.post("/notes/{uuid:note_id}/addenda", response={201: AddendumOut, **ERRORS_WITH_ID}, url_name="note_addenda")
@@ -357,6 +369,7 @@ class TemplateOut(Schema):
     plan: str
     techniques: list[dict]
     is_active: bool
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
 
     @staticmethod
     def resolve_id(obj: NoteTemplate) -> UUID:
@@ -402,9 +415,12 @@ def get_template(request, template_id: UUID):
 
 
 @router.patch(
-    "/note-templates/{uuid:template_id}", response={200: TemplateOut, **ERRORS_WITH_ID}, url_name="note_template"
+    "/note-templates/{uuid:template_id}", response={200: TemplateOut, **ERRORS_VERSIONED}, url_name="note_template"
 )
 def update_template(request, template_id: UUID, payload: TemplateIn):
+    """Change the fields sent. With `If-Match: "<version>"`, a template saved since is not
+    overwritten (412)."""
     template = access.access_note_template(request.user, template_id, key="clinical.write")
+    expected = versions.if_match(request)
     clean = note_templates.check_save_template(request.user, _template_data(payload), template)
-    return note_templates.do_save_template(request.user, clean, template)
+    return note_templates.do_save_template(request.user, clean, template, expected_version=expected)

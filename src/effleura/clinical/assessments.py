@@ -36,7 +36,7 @@ from effleura.clinical.assessment_rules import (
 )
 from effleura.clinical.choices import AssessmentKind, EpisodeStatus, RecordStatus
 from effleura.clinical.models import Assessment, Episode
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.values import collect_errors
@@ -220,25 +220,29 @@ def check_update_assessment(actor, assessment: Assessment, data: dict) -> dict:
     return clean
 
 
-def _locked_draft(actor, assessment: Assessment, verb: str) -> Assessment:
-    """Lock the row and check again: it may have been signed since it was read."""
+def _locked_draft(actor, assessment: Assessment, verb: str, expected_version=None) -> Assessment:
+    """Lock the row and check again: it may have been signed, or saved from another tab
+    (versions.StaleVersion unless ``expected_version`` is still its version), since it was read."""
     fresh = Assessment.objects.select_for_update().get(pk=assessment.pk)
     fresh.episode = assessment.episode
     fresh.author = assessment.author
     _check_draft_of(actor, fresh, verb)
+    versions.check_version(fresh, expected_version, RECORD_TYPE)
     return fresh
 
 
-def do_update_assessment(actor, assessment: Assessment, clean: dict) -> Assessment:
+def do_update_assessment(actor, assessment: Assessment, clean: dict, *, expected_version=None) -> Assessment:
     """Apply ``clean``, the dict check_update_assessment() returned (call it first). In one
     transaction: locks the row and checks again that it is still the actor's draft
-    (ValidationError once signed, PermissionDenied if not the author), saves, and audits the
-    names of the changed fields (never their values). Returns the locked assessment."""
+    (ValidationError once signed, PermissionDenied if not the author) at ``expected_version``
+    (versions.StaleVersion when saved since), saves one version more, and audits the names
+    of the changed fields (never their values). Returns the locked assessment."""
     with transaction.atomic():
-        fresh = _locked_draft(actor, assessment, "change")
+        fresh = _locked_draft(actor, assessment, "change", expected_version)
         changed = sorted(name for name, value in clean.items() if getattr(fresh, name) != value)
         for name, value in clean.items():
             setattr(fresh, name, value)
+        versions.bump(fresh)
         fresh.save()
         # Field names only: the values are clinical data and stay out of the audit trail.
         audit.record(
@@ -262,16 +266,17 @@ def check_sign_assessment(actor, assessment: Assessment) -> None:
         )
 
 
-def do_sign_assessment(actor, assessment: Assessment) -> Assessment:
+def do_sign_assessment(actor, assessment: Assessment, *, expected_version=None) -> Assessment:
     """Sign the draft once check_sign_assessment() allowed it (call it first). In one
     transaction: locks the row and checks again that it is still the actor's draft
-    (ValidationError once signed, PermissionDenied if not the author), marks it signed now
-    and audits "signed". Returns the locked assessment."""
+    (ValidationError once signed, PermissionDenied if not the author) as the signer read it
+    (versions.StaleVersion when saved since ``expected_version``), marks it signed now (one
+    version more) and audits "signed". Returns the locked assessment."""
     with transaction.atomic():
-        fresh = _locked_draft(actor, assessment, "sign")
+        fresh = _locked_draft(actor, assessment, "sign", expected_version)
         fresh.status = RecordStatus.SIGNED
         fresh.signed_at = timezone.now()
-        fresh.save(update_fields=["status", "signed_at", "updated_at"])
+        fresh.save(update_fields=["status", "signed_at", "updated_at", *versions.bump(fresh)])
         audit.record(
             actor,
             AuditAction.UPDATE,

@@ -20,7 +20,7 @@ from effleura.clinical import knowledge
 from effleura.clinical.episodes import require_open
 from effleura.clinical.knowledge_records import SelfCareItem
 from effleura.clinical.models import Episode, HomeCareItem, HomeCarePlan
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import reject_unknown
@@ -70,6 +70,11 @@ class HomeCare:
     @property
     def introduction(self) -> str:
         return self.plan.introduction if self.plan else ""
+
+    @property
+    def version(self) -> int:
+        """The plan's version; 0 while the episode has none (what a first save is based on)."""
+        return self.plan.version if self.plan else 0
 
     @property
     def is_empty(self) -> bool:
@@ -187,15 +192,22 @@ def check_save_homecare(actor, episode: Episode, data: dict) -> dict:
     return {"introduction": introduction, "items": clean_items}
 
 
-def do_save_homecare(actor, episode: Episode, clean: dict) -> HomeCarePlan:
-    """Replace the episode's plan with ``clean`` (from check_save_homecare)."""
+def do_save_homecare(actor, episode: Episode, clean: dict, *, expected_version=None) -> HomeCarePlan:
+    """Replace the episode's plan with ``clean`` (from check_save_homecare). ``expected_version``
+    is the plan's version the editor loaded (0: there was no plan yet); a plan saved since
+    is not overwritten (versions.StaleVersion, nothing saved). None skips the check."""
     with transaction.atomic():
         # Lock the episode so two saves of the same plan queue instead of both creating it.
         Episode.objects.select_for_update().filter(pk=episode.pk).first()
         plan = HomeCarePlan.objects.filter(episode=episode).first()
         created = plan is None
         if created:
+            if expected_version not in (None, 0, versions.ANY):
+                raise ValidationError("This home-care plan does not exist yet: reload the page.")
             plan = HomeCarePlan(episode=episode)
+        else:
+            versions.check_version(plan, expected_version, "home-care plan")
+            versions.bump(plan)
         plan.introduction = clean["introduction"]
         plan.updated_at = timezone.now()
         plan.updated_by = actor

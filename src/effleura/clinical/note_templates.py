@@ -16,7 +16,7 @@ from effleura.clinical.note_rules import (
     UNSCHEDULED_MAX_MINUTES,
     clean_rows,
 )
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import clean_text, parse_uuid, reject_unknown
@@ -87,10 +87,13 @@ def check_save_template(actor, data: dict, template: NoteTemplate | None = None)
     return clean
 
 
-def do_save_template(actor, clean: dict, template: NoteTemplate | None = None) -> NoteTemplate:
+def do_save_template(
+    actor, clean: dict, template: NoteTemplate | None = None, *, expected_version=None
+) -> NoteTemplate:
     """Create a note template (``template`` None) or update ``template`` from ``clean``, the
     dict check_save_template() returned (call it first). In one transaction: locks the row
-    when updating, saves, and audits the creation or the names of the changed fields.
+    when updating and refuses (versions.StaleVersion) one saved since ``expected_version``,
+    saves one version more, and audits the creation or the names of the changed fields.
     Returns the template, read again with its service."""
     with transaction.atomic():
         if template is None:
@@ -98,9 +101,11 @@ def do_save_template(actor, clean: dict, template: NoteTemplate | None = None) -
             action, detail = AuditAction.CREATE, "template created"
         else:
             template = NoteTemplate.objects.select_for_update().get(pk=template.pk)
+            versions.check_version(template, expected_version, "note template")
             changed = sorted(name for name, value in clean.items() if getattr(template, name) != value)
             for name, value in clean.items():
                 setattr(template, name, value)
+            versions.bump(template)
             template.save()
             action, detail = AuditAction.UPDATE, "changed: " + (", ".join(changed) or "nothing")
         audit.record(actor, action, TEMPLATE_RECORD_TYPE, record_id=template.public_id, detail=detail[:200])

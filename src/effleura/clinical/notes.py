@@ -45,7 +45,7 @@ from effleura.clinical.note_rules import (
     overrides_for,
     row_screening,
 )
-from effleura.core import audit, extension_points
+from effleura.core import audit, extension_points, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.values import clean_text
@@ -56,6 +56,7 @@ from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
 
 RECORD_TYPE = "session_note"
+WHAT = "session note"  # how a refusal names it: "Someone else saved this session note ..."
 
 # A note documents treatment given: none for a cancelled appointment or a no-show.
 NO_NOTE_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW})
@@ -364,16 +365,20 @@ def check_update_note(actor, note: SessionNote, data: dict, *, now=None) -> Note
     return NoteChange(clean, rows, overrides, fresh, total, list(dict.fromkeys(warnings)))
 
 
-def do_update_note(actor, note: SessionNote, change: NoteChange) -> SessionNote:
+def do_update_note(actor, note: SessionNote, change: NoteChange, *, expected_version=None) -> SessionNote:
     """Apply ``change``, the NoteChange check_update_note() returned (call it first). In one
     transaction: locks the note, refuses (ValidationError) one signed meanwhile or not the
-    actor's draft, replaces the technique rows when given, and audits the changed field names
-    (never the text) and each new contraindication override. Returns the note, read again."""
+    actor's draft, refuses (versions.StaleVersion) when ``expected_version`` is not the
+    note's version (saved from another tab or client after this one loaded it), replaces
+    the technique rows when given, saves one version more, and audits the changed field
+    names (never the text) and each new contraindication override. Returns the note, read
+    again."""
     patient_id = note.episode.patient.public_id
     with transaction.atomic():
         locked = SessionNote.objects.select_for_update().get(pk=note.pk)
         if locked.status != RecordStatus.DRAFT or locked.author_id != actor.pk:
             raise ValidationError("This note was signed meanwhile: add an addendum instead.")
+        versions.check_version(locked, expected_version, WHAT)
         changed = sorted(name for name, value in change.fields.items() if getattr(locked, name) != value)
         for name, value in change.fields.items():
             setattr(locked, name, value)
@@ -384,6 +389,7 @@ def do_update_note(actor, note: SessionNote, change: NoteChange) -> SessionNote:
             _write_rows(locked, change.rows)
         locked.total_minutes = change.total_minutes
         locked.overrides = change.overrides
+        versions.bump(locked)
         locked.save()
         # Field names only: the text is patient data and stays out of the audit trail.
         audit.record(
@@ -413,12 +419,15 @@ def check_discard_draft(actor, note: SessionNote) -> None:
     require_author_draft(actor, note, "discard")
 
 
-def do_discard_draft(actor, note: SessionNote) -> None:
-    """Delete a draft (started by mistake, or for the wrong episode). Signed notes stay."""
+def do_discard_draft(actor, note: SessionNote, *, expected_version=None) -> None:
+    """Delete a draft (started by mistake, or for the wrong episode). Signed notes stay. A
+    draft saved since ``expected_version`` is not discarded (versions.StaleVersion): the
+    person has not seen what would be thrown away."""
     with transaction.atomic():
         locked = SessionNote.objects.select_for_update().get(pk=note.pk)
         if locked.status != RecordStatus.DRAFT:
             raise ValidationError("This note was signed meanwhile: it cannot be discarded.")
+        versions.check_version(locked, expected_version, WHAT)
         locked.techniques.all().delete()
         locked.delete()
         audit.record(
@@ -504,19 +513,22 @@ def check_sign_note(actor, note: SessionNote, *, complete_appointment: bool = Tr
     return Signing(complete_appointment, status_change)
 
 
-def do_sign_note(actor, note: SessionNote, signing: Signing, *, now=None) -> SessionNote:
+def do_sign_note(actor, note: SessionNote, signing: Signing, *, now=None, expected_version=None) -> SessionNote:
     """Sign the note; ``signing`` is what check_sign_note() returned (call it first). In one
-    transaction: locks the note, refuses (ValidationError) one signed meanwhile, marks it
-    signed at ``now`` and audits it, completes the appointment when ``signing`` says so
+    transaction: locks the note, refuses (ValidationError) one signed meanwhile, refuses
+    (versions.StaleVersion) one saved since ``expected_version``, the version the signer
+    read (a signature vouches for what the signer saw), marks it signed at ``now`` (one
+    version more) and audits it, completes the appointment when ``signing`` says so
     (scheduling's do_set_status) and runs the note_signed extensions. Returns the note."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = SessionNote.objects.select_for_update().get(pk=note.pk)
         if locked.status != RecordStatus.DRAFT:
             raise ValidationError("This note is already signed.")
+        versions.check_version(locked, expected_version, WHAT)
         locked.status = RecordStatus.SIGNED
         locked.signed_at = now
-        locked.save(update_fields=["status", "signed_at", "updated_at"])
+        locked.save(update_fields=["status", "signed_at", "updated_at", *versions.bump(locked)])
         audit.record(
             actor,
             AuditAction.UPDATE,

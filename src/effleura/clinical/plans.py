@@ -30,7 +30,7 @@ from effleura.clinical.access import current_conditions
 from effleura.clinical.choices import PRESSURE_ORDER, GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.episodes import require_open
 from effleura.clinical.models import Episode, Goal, TreatmentPlan
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import parse_date, reject_unknown
@@ -415,19 +415,32 @@ def check_create_plan(actor, episode: Episode, data: dict) -> dict:
     return clean
 
 
-def do_create_plan(actor, episode: Episode, clean: dict) -> TreatmentPlan:
-    """Save the plan; the plan in force (if any) becomes superseded and stays readable."""
+def do_create_plan(actor, episode: Episode, clean: dict, *, based_on=None) -> TreatmentPlan:
+    """Save the plan; the plan in force (if any) becomes superseded and stays readable.
+
+    ``based_on`` is the version of the plan in force the new one was written from (0: there
+    was none). If another plan was saved meanwhile, this one would silently replace what it
+    changed, so it is refused (versions.StaleVersion carrying the plan now in force) and
+    nothing is saved. None skips the check (an API client that sent no If-Match). The new
+    plan's version is one more than the episode's latest."""
     with transaction.atomic():
         # Lock the episode: two plans saved at once must not both stay active, and a
         # plan must not land on an episode being discharged.
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
         require_open(locked, "plan more treatment")
-        replaced = list(
-            TreatmentPlan.objects.filter(episode=episode, status=PlanStatus.ACTIVE).values_list("public_id", flat=True)
-        )
+        in_force = TreatmentPlan.objects.filter(episode=episode, status=PlanStatus.ACTIVE).order_by("-version").first()
+        if based_on is not None and based_on is not versions.ANY and based_on != (in_force.version if in_force else 0):
+            if in_force is None:
+                raise ValidationError("This plan was based on a plan that is not in force; reload the page.")
+            raise versions.StaleVersion(in_force, based_on, "treatment plan")
+        latest = TreatmentPlan.objects.filter(episode=episode).order_by("-version").values_list("version", flat=True)
+        version = (latest.first() or 0) + 1
+        replaced = [in_force.public_id] if in_force is not None else []
         TreatmentPlan.objects.filter(episode=episode, status=PlanStatus.ACTIVE).update(status=PlanStatus.SUPERSEDED)
         fields = {k: v for k, v in clean.items() if k not in ("goals", "warnings")}
-        plan = TreatmentPlan.objects.create(episode=episode, status=PlanStatus.ACTIVE, created_by=actor, **fields)
+        plan = TreatmentPlan.objects.create(
+            episode=episode, status=PlanStatus.ACTIVE, created_by=actor, version=version, **fields
+        )
         Goal.objects.bulk_create(Goal(plan=plan, **goal) for goal in clean["goals"])
         detail = f"plan with {len(clean['goals'])} goal(s), {plan.visits} visits"
         if replaced:
@@ -471,14 +484,18 @@ def check_update_goal(actor, goal: Goal, status) -> str:
     return status
 
 
-def do_update_goal(actor, goal: Goal, status: str) -> Goal:
+def do_update_goal(actor, goal: Goal, status: str, *, expected_version=None) -> Goal:
     """Set ``goal``'s status to ``status``, what check_update_goal() returned (call it first).
-    In one transaction, updates the row (no lock: the last write wins) and audits the change
-    from the old status to the new. Returns the goal."""
+    In one transaction: locks the row, refuses (versions.StaleVersion) when ``expected_version``
+    is not its version (someone set the status after the page was read), saves it one
+    version more and audits the change from the old status to the new. Returns the goal."""
     with transaction.atomic():
-        before = goal.status
-        Goal.objects.filter(pk=goal.pk).update(status=status)
-        goal.status = status
+        locked = Goal.objects.select_for_update().get(pk=goal.pk)
+        versions.check_version(locked, expected_version, "goal")
+        before = locked.status
+        locked.status = status
+        locked.save(update_fields=["status", *versions.bump(locked)])
+        goal.status, goal.version = status, locked.version
         audit.record(
             actor,
             AuditAction.UPDATE,

@@ -4,10 +4,10 @@ from django.utils import timezone
 
 from effleura.clinical.choices import AssessmentKind, RecordStatus
 from effleura.clinical.models.episodes import Episode
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 
 
-class Assessment(PublicIdModel):
+class Assessment(PublicIdModel, Versioned):
     """An initial or repeat assessment. Structured findings are JSON lists whose keys come
     from the knowledge base (clinical/knowledge/assessment.yaml):
 

@@ -3,10 +3,10 @@ from django.db import models
 from django.utils import timezone
 
 from effleura.clinical.models.episodes import Episode
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 
 
-class HomeCarePlan(PublicIdModel):
+class HomeCarePlan(PublicIdModel, Versioned):
     """A patient's home-care programme for an episode, assembled from the self-care library."""
 
     episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="home_care")

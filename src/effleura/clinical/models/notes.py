@@ -5,10 +5,10 @@ from django.utils import timezone
 
 from effleura.clinical.choices import ClientPosition, Pressure, RecordStatus
 from effleura.clinical.models.episodes import Episode
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 
 
-class SessionNote(PublicIdModel):
+class SessionNote(PublicIdModel, Versioned):
     """The SOAP note of one session. A draft is edited only by its author; once signed it is
     locked, and later changes are addenda with their own author and time.
 
@@ -86,7 +86,7 @@ class Addendum(PublicIdModel):
         return f"addendum {self.at:%Y-%m-%d}"
 
 
-class NoteTemplate(PublicIdModel):
+class NoteTemplate(PublicIdModel, Versioned):
     """Starting text and techniques for a service's notes (e.g. 'Bedside 15 minutes')."""
 
     service = models.ForeignKey("scheduling.Service", on_delete=models.CASCADE, related_name="note_templates")

@@ -5,14 +5,16 @@ from django.utils import timezone
 
 from effleura.clinical.choices import GoalDirection, GoalStatus, PlanStatus, Pressure
 from effleura.clinical.models.episodes import Episode
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 
 
-class TreatmentPlan(PublicIdModel):
+class TreatmentPlan(PublicIdModel, Versioned):
     """What the therapist intends for an episode: diagnosis, techniques, dose, schedule.
 
     A changed plan is a new row (the old one becomes superseded), so notes and reports
-    can always say which plan was in force.
+    can always say which plan was in force. Its ``version`` numbers the plans of the
+    episode, as a health history's does: 1 for the first, one more than the plan it
+    replaces for each later one (a plan's content is never edited in place).
     """
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="plans")
@@ -45,7 +47,7 @@ class TreatmentPlan(PublicIdModel):
         return self.sessions_per_week * self.weeks
 
 
-class Goal(PublicIdModel):
+class Goal(PublicIdModel, Versioned):
     """A measurable goal of a plan: pain from 7 to 3, ODI under 20 %, rotation to 70°.
 
     ``measure`` names what is measured: an outcome-measure key (nprs, odi, ...), or

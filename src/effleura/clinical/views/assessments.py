@@ -18,8 +18,10 @@ from django.utils import timezone
 from effleura.clinical import access, assessment_rules, assessments, bodychart, knowledge
 from effleura.clinical.access import access_episode
 from effleura.clinical.choices import AssessmentKind, RecordStatus
+from effleura.clinical.views import versions as row_versions
+from effleura.core import versions
 from effleura.core.access import allowed
-from effleura.core.forms import TOO_LONG
+from effleura.core.forms import TOO_LONG, VersionedForm, show_conflict
 from effleura.core.permissions import has_permission
 from effleura.patients.chart import chart_context
 from effleura.patients.choices import BodyRegion
@@ -29,6 +31,15 @@ TAB = "clinical"  # the chart's clinical tab (clinical/views/episodes.py)
 BODY_FIELD = "body_marks"
 EXTRA_ROWS = {"posture": 3, "rom": 4, "tone": 3, "special_tests": 2}
 ROW_PREFIX = {"posture": "posture", "rom": "rom", "tone": "tone", "special_tests": "test"}
+# What a conflict notice compares: the form's fields, then the rows and the body chart.
+VERSION_FIELDS = ("kind", "assessed_on", *assessment_rules.TEXT_FIELDS)
+PARTS = {
+    "posture": "Posture",
+    "rom": "Range of motion",
+    "tone": "Muscle tone and palpation",
+    "body_marks": "Body chart",
+    "special_tests": "Special tests",
+}
 
 
 # Forms ------------------------------------------------------------------------------------
@@ -61,7 +72,13 @@ SIDES = [("", "—"), ("left", "Left"), ("right", "Right"), ("both", "Both")]
 SIDES_LR = [("", "—"), ("left", "Left"), ("right", "Right")]
 
 
-class AssessmentForm(forms.Form):
+class AssessmentVersion(VersionedForm):
+    """The version of an assessment a page shows (hidden fields only), for signing."""
+
+    loaded_rows = row_versions.RowsField()
+
+
+class AssessmentForm(AssessmentVersion):
     kind = forms.ChoiceField(choices=AssessmentKind.choices, widget=forms.RadioSelect, label="Kind")
     assessed_on = forms.DateField(widget=DateInput(), label="Date of the assessment")
     palpation = forms.CharField(
@@ -170,7 +187,7 @@ class Entry:
         return valid
 
     def data(self) -> dict:
-        data = dict(self.form.cleaned_data)
+        data = {k: v for k, v in self.form.cleaned_data.items() if k not in AssessmentVersion.base_fields}
         for field, formset in self.rows.items():
             data[field] = _row_data(field, formset)
         data["body_marks"] = self.marks
@@ -189,6 +206,52 @@ class Entry:
 
     def context(self) -> dict:
         return {"form": self.form, "rows": self.rows, "marks": self.marks, "row_errors": self.errors}
+
+
+def _side(row) -> str:
+    side = row.get("side_label") or assessment_rules.SIDE_LABELS.get(row.get("side") or "", "")
+    return f" ({side})" if side else ""
+
+
+def assessment_parts(rows: dict, marks) -> dict[str, str]:
+    """An assessment's rows and body chart in words, as a conflict notice compares them.
+    ``rows``: field -> rows as stored (or as the form posts them)."""
+    posture = assessments.finding_rows(rows.get("posture") or [], "posture")
+    tone = assessments.finding_rows(rows.get("tone") or [], "tone")
+    tests = assessments.finding_rows(rows.get("special_tests") or [], "special_tests")
+    rom = assessments.rom_rows(rows.get("rom") or [])
+    note = lambda r: f": {r['note']}" if r.get("note") else ""  # noqa: E731
+    return {
+        "posture": "; ".join(f"{r['label']}{_side(r)}{note(r)}" for r in posture) or "—",
+        "rom": "; ".join(
+            f"{r.label}{f' ({r.side})' if r.side else ''} {r.degrees}°{', painful' if r.pain else ''}" for r in rom
+        )
+        or "—",
+        "tone": "; ".join(f"{r['region_label']}: {r['label']}{note(r)}" for r in tone) or "—",
+        "body_marks": row_versions.marks_text(marks),
+        "special_tests": "; ".join(f"{r['label']}{_side(r)}: {r['result_label']}{note(r)}" for r in tests) or "—",
+    }
+
+
+def _stored_parts(found) -> dict[str, str]:
+    return assessment_parts({f: getattr(found, f) for f in ROW_FORMS}, found.body_marks)
+
+
+def load_assessment_version(form, found) -> None:
+    form.load_version(found, [n for n in VERSION_FIELDS if n in form.fields], what="assessment")
+    if not form.is_bound:
+        form.initial[row_versions.FIELD] = row_versions.sign(_stored_parts(found))
+
+
+def assessment_conflict(form, exc: versions.StaleVersion, posted: dict | None = None) -> set[str]:
+    """The notice for a save or signature refused because the assessment was saved since
+    the page was loaded; returns the parts to show as stored now."""
+    show_conflict(form, exc, [n for n in VERSION_FIELDS if n in form.fields])
+    now = _stored_parts(exc.current)
+    changes, rebase = row_versions.row_changes(form.data.get(row_versions.FIELD), now, posted or {}, PARTS)
+    form.conflict.changes.extend(changes)
+    row_versions.rebind(form, now)
+    return rebase
 
 
 # Pages ------------------------------------------------------------------------------------
@@ -273,13 +336,23 @@ def assessment_edit(request, assessment_id):
         return _refused(request, found, exc)
     if request.method == "POST":
         entry = Entry(request.POST)
+        load_assessment_version(entry.form, found)
         if entry.is_valid():
+            data = entry.data()
             try:
-                clean = assessments.check_update_assessment(request.user, found, entry.data())
+                expected = entry.form.expected_version()
+                clean = assessments.check_update_assessment(request.user, found, data)
+                assessments.do_update_assessment(request.user, found, clean, expected_version=expected)
+            except versions.StaleVersion as exc:
+                posted = assessment_parts(data, bodychart.displayable(data["body_marks"]))
+                for part in assessment_conflict(entry.form, exc, posted):
+                    if part == "body_marks":
+                        entry.marks = exc.current.body_marks
+                    else:
+                        entry.rows[part] = _formset(part, None, _row_initial(part, getattr(exc.current, part)))
             except ValidationError as exc:
                 entry.refuse(exc)
             else:
-                assessments.do_update_assessment(request.user, found, clean)
                 messages.success(request, "Draft saved.")
                 return redirect("clinical:assessment", assessment_id=found.public_id)
     else:
@@ -289,8 +362,9 @@ def assessment_edit(request, assessment_id):
             rows={f: getattr(found, f) for f in ROW_FORMS},
             marks=found.body_marks,
         )
+        load_assessment_version(entry.form, found)
     context = _context(request, found.episode, assessment=found, **entry.context())
-    return render(request, "clinical/assessment_form.html", context)
+    return render(request, "clinical/assessment_form.html", context, status=409 if entry.form.conflict else 200)
 
 
 def assessment_sign(request, assessment_id):
@@ -302,13 +376,24 @@ def assessment_sign(request, assessment_id):
             messages.error(request, " ".join(exc.messages))
             return redirect("clinical:assessment_edit", assessment_id=found.public_id)
         return _refused(request, found, exc)
+    form = AssessmentVersion(request.POST if request.method == "POST" else None)
+    load_assessment_version(form, found)
     if request.method == "POST":
-        assessments.do_sign_assessment(request.user, found)
-        messages.success(request, "Assessment signed. It is now locked; later findings go in a re-assessment.")
-        return redirect("clinical:assessment", assessment_id=found.public_id)
+        form.is_valid()
+        try:
+            assessments.do_sign_assessment(request.user, found, expected_version=form.expected_version())
+        except versions.StaleVersion as exc:
+            # The signer has not read what was saved since: show it, with the button again.
+            assessment_conflict(form, exc)
+            found = exc.current
+        except ValidationError as exc:
+            return _refused(request, found, exc)
+        else:
+            messages.success(request, "Assessment signed. It is now locked; later findings go in a re-assessment.")
+            return redirect("clinical:assessment", assessment_id=found.public_id)
     allowed(request.user, "clinical.view", patient_id=found.episode.patient.public_id, record_id=found.public_id)
-    context = _context(request, found.episode, assessment=found, **_reading(found))
-    return render(request, "clinical/assessment_sign.html", context)
+    context = _context(request, found.episode, assessment=found, form=form, **_reading(found))
+    return render(request, "clinical/assessment_sign.html", context, status=409 if form.conflict else 200)
 
 
 urlpatterns = [

@@ -130,6 +130,12 @@ def episode_detail(request, episode_id):
     """One episode: its plan in force with goals and screening warnings, the plans it
     replaced, the series booked for it, and its discharge."""
     episode = access.access_episode(request.user, episode_id)
+    return episode_page(request, episode)
+
+
+def episode_page(request, episode, *, status: int = 200, **extra):
+    """The episode page (episode already accessed); ``extra`` adds to its context, e.g. a
+    refused goal status's notice (status 409)."""
     plans = access.episode_plans(episode)
     current = next((p for p in plans if p.status != PlanStatus.SUPERSEDED), None)
     warnings = []
@@ -146,8 +152,9 @@ def episode_detail(request, episode_id):
         warnings=warnings,
         remaining=remaining_visits(current) if current is not None and current.series_id else 0,
         discharge=getattr(episode, "discharge", None) if episode.status == EpisodeStatus.DISCHARGED else None,
+        **extra,
     )
-    return render(request, "clinical/episode.html", context)
+    return render(request, "clinical/episode.html", context, status=status)
 
 
 # Discharge ------------------------------------------------------------------------------------

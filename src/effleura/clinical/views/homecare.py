@@ -13,12 +13,16 @@ from django.urls import path
 from effleura.clinical import homecare, knowledge
 from effleura.clinical.access import access_episode, access_homecare, access_homecare_handout
 from effleura.clinical.choices import EpisodeStatus
+from effleura.clinical.views import versions as row_versions
+from effleura.core import versions
+from effleura.core.forms import VersionedForm, show_conflict
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.chart import chart_context
 
 TAB = "clinical"
 HANDOUT_TEMPLATE = "clinical/homecare_handout.html"
+PARTS = {"introduction": "Introduction", "items": "Items"}
 
 
 def _context(request, home_care: homecare.HomeCare, **extra) -> dict:
@@ -47,23 +51,30 @@ def homecare_edit(request, episode_id):
     """Edit the plan: introduction, items (add, remove, move up or down), dosage and notes."""
     if request.method != "POST":
         home_care = access_homecare(request.user, episode_id)
-        return _render_form(request, home_care, homecare.as_data(home_care), {})
+        data = homecare.as_data(home_care)
+        return _render_form(request, home_care, data, {}, version=home_care.version, shown=_parts(data))
     episode = access_episode(request.user, episode_id)
     data, op = _parse(request.POST)
     home_care = homecare.HomeCare(episode, None, [])
+    kept = {"version": request.POST.get("version", ""), "shown": request.POST.get(row_versions.FIELD, "")}
     if op is None:
-        return _render_form(request, home_care, data, {"__all__": "Choose what to do: save, add, move or remove."})
+        return _render_form(
+            request, home_care, data, {"__all__": "Choose what to do: save, add, move or remove."}, **kept
+        )
     done = _apply(op, data)
     try:
+        expected = versions.parse_posted(request.POST.get("version"))
         clean = homecare.check_save_homecare(request.user, episode, data)
+        homecare.do_save_homecare(request.user, episode, clean, expected_version=expected)
+    except versions.StaleVersion as exc:
+        return _conflict(request, episode, data, exc)
     except ValidationError as exc:
         errors = (
             {f: " ".join(m) for f, m in exc.message_dict.items()}
             if hasattr(exc, "error_dict")
             else {"__all__": " ".join(exc.messages)}
         )
-        return _render_form(request, home_care, data, errors)
-    homecare.do_save_homecare(request.user, episode, clean)
+        return _render_form(request, home_care, data, errors, **kept)
     messages.success(request, done)
     if op[0] == "save":
         return redirect("clinical:homecare", episode_id=episode.public_id)
@@ -75,6 +86,41 @@ def homecare_pdf(request, episode_id):
     home_care = access_homecare_handout(request.user, episode_id)
     context = homecare.handout_context(home_care)
     return pdf_response(request, HANDOUT_TEMPLATE, context, filename=homecare.handout_filename(home_care))
+
+
+# Two people editing the plan ------------------------------------------------------------
+
+
+def _parts(data: dict) -> dict[str, str]:
+    """The plan (as check_save_homecare takes it) in words, as a conflict notice compares it."""
+    items = []
+    for row in data["items"]:
+        line = _title(row["item"])
+        if row.get("dosage"):
+            line += f" ({row['dosage']})"
+        if row.get("notes"):
+            line += f": {row['notes']}"
+        items.append(line)
+    return {"introduction": (data.get("introduction") or "").strip() or "—", "items": "; ".join(items) or "—"}
+
+
+def _conflict(request, episode, data: dict, exc: versions.StaleVersion):
+    """The plan was saved by someone else after this page was loaded: show what they
+    changed, keep this person's own changes, take theirs for the rest (409)."""
+    form = VersionedForm(request.POST)
+    form.is_valid()
+    show_conflict(form, exc, [])  # who saved and when
+    current = homecare.home_care_of(episode)
+    stored = homecare.as_data(current)
+    now = _parts(stored)
+    changes, rebase = row_versions.row_changes(request.POST.get(row_versions.FIELD), now, _parts(data), PARTS)
+    form.conflict.changes.extend(changes)
+    for part in rebase:
+        data[part] = stored[part]
+    rebased = homecare.HomeCare(episode, current.plan, [])
+    return _render_form(
+        request, rebased, data, {}, version=current.version, shown=now, conflict=form.conflict, status=409
+    )
 
 
 # The form ----------------------------------------------------------------------------
@@ -124,7 +170,11 @@ def _title(key: str) -> str:
         return "the item"
 
 
-def _render_form(request, home_care: homecare.HomeCare, data: dict, errors: dict):
+def _render_form(
+    request, home_care: homecare.HomeCare, data: dict, errors: dict, *, version, shown, conflict=None, status=None
+):
+    """The edit form for ``data``; ``version`` and ``shown`` (the plan in words, or as the
+    page posted it, signed) go back in its hidden fields."""
     rows = []
     for n, row in enumerate(data["items"]):
         try:
@@ -158,8 +208,11 @@ def _render_form(request, home_care: homecare.HomeCare, data: dict, errors: dict
         errors=errors,
         top_errors=[m for f, m in errors.items() if not f.startswith("items.")],
         limits={"introduction": homecare.INTRODUCTION_MAX, "dosage": homecare.DOSAGE_MAX, "notes": homecare.NOTES_MAX},
+        version=version,
+        loaded_rows=shown if isinstance(shown, str) else row_versions.sign(shown),
+        conflict=conflict,
     )
-    return render(request, "clinical/homecare_form.html", context, status=422 if errors else 200)
+    return render(request, "clinical/homecare_form.html", context, status=status or (422 if errors else 200))
 
 
 urlpatterns = [

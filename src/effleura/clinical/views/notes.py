@@ -20,8 +20,10 @@ from effleura.clinical.access import access_episode, appointment_note
 from effleura.clinical.choices import ClientPosition, Pressure, RecordStatus
 from effleura.clinical.models import NoteTemplate
 from effleura.clinical.note_templates import check_save_template, do_save_template, templates_for
+from effleura.clinical.views import versions as row_versions
+from effleura.core import versions
 from effleura.core.access import allowed, authorize
-from effleura.core.forms import TOO_LONG
+from effleura.core.forms import TOO_LONG, VersionedForm, show_conflict, signed_snapshot
 from effleura.patients.chart import chart_context
 from effleura.patients.choices import BodyRegion
 from effleura.scheduling import access as scheduling_access
@@ -30,6 +32,11 @@ from effleura.scheduling.models import Service
 TAB = "notes"
 BLANK_ROWS = 2
 MIN_ROWS = 3
+# What a conflict notice compares: the form's fields, then the rows and the body chart.
+NOTE_FIELDS = ("session_date", "pain_now", *note_rules.TEXT_FIELDS)
+NOTE_PARTS = {"techniques": "Techniques", "body_marks": "Body chart"}
+TEMPLATE_FIELDS = ("service", "name", "subjective", "objective", "assessment", "plan", "is_active")
+TEMPLATE_PARTS = {"techniques": "Techniques"}
 
 
 # Forms ------------------------------------------------------------------------------------
@@ -46,7 +53,14 @@ def _textarea(label, hint="", rows=3):
     )
 
 
-class NoteForm(forms.Form):
+class NoteVersion(VersionedForm):
+    """The version of a note a page shows (hidden fields only), for the buttons that
+    write it without editing it: sign, discard."""
+
+    loaded_rows = row_versions.RowsField()
+
+
+class NoteForm(NoteVersion):
     """The note's own fields; the technique rows and the body chart are parsed apart."""
 
     session_date = forms.DateField(label="Session date", widget=forms.DateInput(attrs={"type": "date"}))
@@ -74,7 +88,7 @@ class AddendumForm(forms.Form):
     text = forms.CharField(label="Addendum", widget=forms.Textarea(attrs={"rows": 3}), max_length=note_rules.TEXT_MAX)
 
 
-class TemplateForm(forms.Form):
+class TemplateForm(VersionedForm):
     service = forms.ModelChoiceField(
         queryset=Service.objects.order_by("name"), to_field_name="public_id", empty_label="Choose a service"
     )
@@ -84,6 +98,7 @@ class TemplateForm(forms.Form):
     assessment = _textarea("A: starting text")
     plan = _textarea("P: starting text")
     is_active = forms.BooleanField(label="In use (offered when a note starts)", required=False, initial=True)
+    loaded_rows = row_versions.RowsField()
 
 
 # Technique rows (the same markup for notes and templates) ---------------------------------------
@@ -336,6 +351,38 @@ def _form_initial(note) -> dict:
     return {name: getattr(note, name) for name in ("session_date", "pain_now", *note_rules.TEXT_FIELDS)}
 
 
+def note_parts(techniques, body_marks) -> dict[str, str]:
+    """A note's rows and body chart in words, as a conflict notice compares them."""
+    return {
+        "techniques": row_versions.technique_text(techniques),
+        "body_marks": row_versions.marks_text(body_marks),
+    }
+
+
+def load_note_version(form, note, techniques) -> None:
+    """What the page shows of ``note``: its version and snapshots, in the form's hidden fields."""
+    form.load_version(note, NOTE_FIELDS, what="session note")
+    if not form.is_bound:
+        form.initial[row_versions.FIELD] = row_versions.sign(note_parts(techniques, note.body_marks))
+
+
+def note_conflict(form, exc: versions.StaleVersion, posted_rows=None, posted_marks=None) -> set[str]:
+    """The notice for a save (or a signature) refused because the note was saved since the
+    page was loaded: what changed, fields and parts; returns the parts to show as stored."""
+    show_conflict(form, exc, [name for name in NOTE_FIELDS if name in form.fields])
+    current = exc.current
+    now = note_parts(current.techniques.all(), current.body_marks)
+    posted = {}
+    if posted_rows is not None:
+        posted["techniques"] = row_versions.technique_text(posted_rows)
+    if posted_marks is not None:
+        posted["body_marks"] = row_versions.marks_text(posted_marks)
+    changes, rebase = row_versions.row_changes(form.data.get(row_versions.FIELD), now, posted, NOTE_PARTS)
+    form.conflict.changes.extend(changes)
+    row_versions.rebind(form, now)
+    return rebase
+
+
 def note_edit(request, note_id):
     note = access.access_note(request.user, note_id, audit_it=False)
     if note.status == RecordStatus.SIGNED:
@@ -348,19 +395,30 @@ def note_edit(request, note_id):
     warnings: list[str] = []
     if request.method == "POST":
         form = NoteForm(request.POST, initial=_form_initial(note), fixed_date=fixed_date)
+        load_note_version(form, note, [])
         rows = rows_from_post(request.POST, extra=1 if "add_row" in request.POST else 0)
         raw_marks = bodychart.marks_from_post(request.POST, "body_marks")
         if "add_row" not in request.POST and form.is_valid():
             data, used = submitted(rows, note_rules.ROW_FIELDS)
-            fields = {k: v for k, v in form.cleaned_data.items() if not (fixed_date and k == "session_date")}
+            fields = {k: v for k, v in form.cleaned_data.items() if k in NOTE_FIELDS}
+            if fixed_date:
+                fields.pop("session_date", None)
             try:
+                expected = form.expected_version()
                 change = notes.check_update_note(
                     request.user, note, {**fields, "body_marks": raw_marks, "techniques": data}
                 )
+                note = notes.do_update_note(request.user, note, change, expected_version=expected)
+            except versions.StaleVersion as exc:
+                rebase = note_conflict(form, exc, data, raw_marks)
+                current = exc.current
+                if "techniques" in rebase:
+                    rows = rows_from_entries(current.techniques.all(), current.overrides)
+                if "body_marks" in rebase:
+                    raw_marks = current.body_marks
             except ValidationError as exc:
                 general = place_errors(form, used, exc)
             else:
-                note = notes.do_update_note(request.user, note, change)
                 warnings = change.warnings
                 if "sign" not in request.POST:
                     messages.success(request, "Draft saved.")
@@ -371,10 +429,16 @@ def note_edit(request, note_id):
                     signing = notes.check_sign_note(
                         request.user, note, complete_appointment=bool(request.POST.get("complete_appointment"))
                     )
+                    notes.do_sign_note(request.user, note, signing, expected_version=note.version)
                 except ValidationError as exc:
                     general = ["Draft saved, but not signed.", *place_errors(form, used, exc)]
+                    # The page now edits the version just saved.
+                    saved = form.data.copy()
+                    saved["version"] = str(note.version)
+                    saved["loaded"] = signed_snapshot(note, NOTE_FIELDS)
+                    saved[row_versions.FIELD] = row_versions.sign(note_parts(note.techniques.all(), note.body_marks))
+                    form.data = saved
                 else:
-                    notes.do_sign_note(request.user, note, signing)
                     messages.success(request, "Note signed. Later changes are addenda.")
                     return redirect("clinical:note", note_id=note.public_id)
         try:
@@ -385,7 +449,9 @@ def note_edit(request, note_id):
     else:
         allowed(request.user, "clinical.view", patient_id=note.episode.patient.public_id, record_id=note.public_id)
         form = NoteForm(initial=_form_initial(note), fixed_date=fixed_date)
-        rows = rows_from_entries(note.techniques.all(), note.overrides)
+        entries = list(note.techniques.all())
+        load_note_version(form, note, entries)
+        rows = rows_from_entries(entries, note.overrides)
         marks = note.body_marks
     screen_rows(found, rows, marks)
     context = chart_context(request, note.episode.patient, TAB)
@@ -406,7 +472,7 @@ def note_edit(request, note_id):
             **_row_choices(),
         }
     )
-    return render(request, "clinical/note_form.html", context)
+    return render(request, "clinical/note_form.html", context, status=409 if form.conflict else 200)
 
 
 # Reading, signing, addenda ---------------------------------------------------------------------
@@ -440,7 +506,16 @@ def _override_view(override: dict) -> dict:
 
 def note(request, note_id):
     found_note = access.access_note(request.user, note_id)
+    return _note_page(request, found_note)
+
+
+def _note_page(request, found_note, version_form=None, status: int = 200):
+    """The note as it reads; ``version_form`` a NoteVersion holding a refused signature's
+    conflict (status 409), else one with the version shown, for the sign button."""
     detail = notes.note_detail(found_note)
+    if version_form is None:
+        version_form = NoteVersion()
+        load_note_version(version_form, found_note, detail.techniques)
     context = chart_context(request, found_note.episode.patient, TAB)
     context.update(
         {
@@ -452,25 +527,34 @@ def note(request, note_id):
             "is_author": found_note.author_id == request.user.pk,
             "addendum_form": AddendumForm(),
             "can_complete": found_note.appointment is not None and found_note.appointment.status in notes.OPEN_STATUSES,
+            "version_form": version_form,
         }
     )
-    return render(request, "clinical/note.html", context)
+    return render(request, "clinical/note.html", context, status=status)
 
 
 @require_POST
 def note_sign(request, note_id):
     note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    form = NoteVersion(request.POST)
+    load_note_version(form, note, [])
+    form.is_valid()
     try:
+        expected = form.expected_version()
         signing = notes.check_sign_note(
             request.user, note, complete_appointment=bool(request.POST.get("complete_appointment"))
         )
+        notes.do_sign_note(request.user, note, signing, expected_version=expected)
+    except versions.StaleVersion as exc:
+        # The signer has not read what was saved since: show it, with the sign button again.
+        note_conflict(form, exc)
+        return _note_page(request, access.access_note(request.user, note_id), form, status=409)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
         if note.status == RecordStatus.DRAFT:
             return redirect("clinical:note_edit", note_id=note.public_id)
     else:
-        notes.do_sign_note(request.user, note, signing)
         messages.success(request, "Note signed. Later changes are addenda.")
     return redirect("clinical:note", note_id=note.public_id)
 
@@ -493,14 +577,20 @@ def note_addendum(request, note_id):
 @require_POST
 def note_discard(request, note_id):
     note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    episode_id = note.episode.public_id
     try:
         notes.check_discard_draft(request.user, note)
+        expected = versions.parse_posted(request.POST.get("version"))
+        notes.do_discard_draft(request.user, note, expected_version=expected)
+    except versions.StaleVersion:
+        messages.error(
+            request, "This draft was saved again after you opened it, so it was not discarded. Read it, then decide."
+        )
+        return redirect("clinical:note_edit", note_id=note.public_id)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
         return redirect("clinical:note", note_id=note.public_id)
-    episode_id = note.episode.public_id
-    notes.do_discard_draft(request.user, note)
     messages.success(request, "Draft discarded.")
     return redirect("clinical:episode_notes", episode_id=episode_id)
 
@@ -529,6 +619,10 @@ def _template_initial(template: NoteTemplate | None) -> dict:
 
 def _save_template(request, template: NoteTemplate | None):
     form = TemplateForm(request.POST or None, initial=_template_initial(template))
+    if template is not None:
+        form.load_version(template, TEMPLATE_FIELDS, what="note template")
+        if not form.is_bound:
+            form.initial[row_versions.FIELD] = row_versions.sign(_template_parts(template))
     if request.method == "POST":
         rows = rows_from_post(request.POST, extra=1 if "add_row" in request.POST else 0)
     else:
@@ -536,12 +630,25 @@ def _save_template(request, template: NoteTemplate | None):
     general: list[str] = []
     if request.method == "POST" and "add_row" not in request.POST and form.is_valid():
         data, used = submitted(rows, note_rules.TEMPLATE_ROW_FIELDS)
+        fields = {k: v for k, v in form.cleaned_data.items() if k in TEMPLATE_FIELDS}
         try:
-            clean = check_save_template(request.user, {**form.cleaned_data, "techniques": data}, template)
+            expected = form.expected_version() if template is not None else None
+            clean = check_save_template(request.user, {**fields, "techniques": data}, template)
+            saved = do_save_template(request.user, clean, template, expected_version=expected)
+        except versions.StaleVersion as exc:
+            show_conflict(form, exc, TEMPLATE_FIELDS)
+            if form.data.get("service") != request.POST.get("service"):  # rebased: the choice posts the public id
+                form.data["service"] = str(exc.current.service.public_id)
+            now = _template_parts(exc.current)
+            posted = {"techniques": row_versions.technique_text(data)}
+            changes, rebase = row_versions.row_changes(form.data.get(row_versions.FIELD), now, posted, TEMPLATE_PARTS)
+            form.conflict.changes.extend(changes)
+            row_versions.rebind(form, now)
+            if "techniques" in rebase:
+                rows = rows_from_entries(exc.current.techniques)
         except ValidationError as exc:
             general = place_errors(form, used, exc)
         else:
-            saved = do_save_template(request.user, clean, template)
             messages.success(request, f"Template “{saved.name}” saved.")
             return redirect("clinical:note_templates")
     context = {
@@ -554,7 +661,11 @@ def _save_template(request, template: NoteTemplate | None):
         "nav": "patients",
         **_row_choices(),
     }
-    return render(request, "clinical/note_template_form.html", context)
+    return render(request, "clinical/note_template_form.html", context, status=409 if form.conflict else 200)
+
+
+def _template_parts(template: NoteTemplate) -> dict[str, str]:
+    return {"techniques": row_versions.technique_text(template.techniques)}
 
 
 def note_template_new(request):

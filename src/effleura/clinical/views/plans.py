@@ -16,8 +16,10 @@ from django.views.decorators.http import require_POST
 
 from effleura.clinical import access, knowledge, plan_scheduling, plans, scoring
 from effleura.clinical.choices import EpisodeStatus, GoalDirection, GoalStatus, PlanStatus, Pressure
-from effleura.clinical.views.episodes import DateInput, _episode_context
-from effleura.core.forms import apply_errors
+from effleura.clinical.views import versions as row_versions
+from effleura.clinical.views.episodes import DateInput, _episode_context, episode_page
+from effleura.core import versions
+from effleura.core.forms import VersionedForm, apply_errors, show_conflict
 from effleura.scheduling import proposals as proposal_table
 from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 from effleura.scheduling.choices import Weekday
@@ -25,12 +27,19 @@ from effleura.scheduling.models import Location, Room, Service
 from effleura.scheduling.setup import practitioners_qs
 
 GOAL_ROWS = 3  # blank goal rows offered beyond the plan's own
+# What a conflict notice compares: the plan form's fields, then the goals.
+VERSION_FIELDS = tuple(name for name in plans.PLAN_FIELDS if name != "goals")
+PARTS = {"goals": "Goals"}
 
 
 # Forms ----------------------------------------------------------------------------------------
 
 
-class PlanForm(forms.Form):
+class PlanForm(VersionedForm):
+    """A new plan; ``version`` is the version of the plan in force it was written from
+    (0: none), so a plan saved meanwhile by someone else is not silently replaced."""
+
+    loaded_rows = row_versions.RowsField()
     diagnosis_codes = forms.CharField(
         max_length=300,
         label="Diagnosis codes (ICD-10-CM)",
@@ -173,32 +182,36 @@ def plan_new(request, episode_id):
     warnings, confirm_needed = [], False
     if request.method == "POST":
         form = PlanForm(request.POST)
+        _load_plan_version(form, current)
         goal_forms = GoalFormSet(request.POST, prefix="goals")
         if form.is_valid() & goal_forms.is_valid():
             rows = [g for g in goal_forms if g.has_content()]
-            data = {**form.cleaned_data, "goals": [_goal_data(g.cleaned_data) for g in rows]}
+            fields = {k: v for k, v in form.cleaned_data.items() if k in VERSION_FIELDS}
+            data = {**fields, "goals": [_goal_data(g.cleaned_data) for g in rows]}
             try:
+                based_on = form.expected_version()
                 clean = plans.check_create_plan(request.user, episode, data)
-            except ValidationError as exc:
-                _plan_errors(form, goal_forms, rows, exc)
-            else:
                 warnings = clean["warnings"]
                 if warnings and not request.POST.get("confirm_warnings"):
                     confirm_needed = True
                 else:
-                    plan = plans.do_create_plan(request.user, episode, clean)
+                    plan = plans.do_create_plan(request.user, episode, clean, based_on=based_on)
                     replaced = " It replaces the earlier plan, which stays on the record." if current else ""
                     messages.success(request, f"Treatment plan saved: {plan.visits} visits.{replaced}")
                     return redirect("clinical:episode", episode_id=episode.public_id)
+            except versions.StaleVersion as exc:
+                warnings, confirm_needed = [], False
+                if _plan_conflict(form, exc, data["goals"]):
+                    goal_forms = _goal_formset(exc.current)
+            except ValidationError as exc:
+                _plan_errors(form, goal_forms, rows, exc)
     else:
         initial = plans.plan_initial(current)
-        goals = initial.pop("goals")
-        for goal in goals:  # 7.0 reads as 7
-            goal.update({k: f"{goal[k]:g}" for k in ("baseline", "target") if goal.get(k) is not None})
+        initial.pop("goals")
         initial["diagnosis_codes"] = ", ".join(initial.get("diagnosis_codes") or [])
         form = PlanForm(initial=initial)
-        goal_forms = GoalFormSet(prefix="goals", initial=goals)
-        goal_forms.extra = GOAL_ROWS
+        _load_plan_version(form, current)
+        goal_forms = _goal_formset(current)
     context = _episode_context(
         request,
         episode,
@@ -210,7 +223,80 @@ def plan_new(request, episode_id):
         confirm_needed=confirm_needed,
         measure_suggestions=_measure_suggestions(),
     )
-    return render(request, "clinical/plan_form.html", context)
+    return render(request, "clinical/plan_form.html", context, status=409 if form.conflict else 200)
+
+
+def _goal_formset(plan):
+    """The goal rows of a new plan: a copy of ``plan``'s goals, and blank rows."""
+    goals = plans.plan_initial(plan)["goals"]
+    for goal in goals:  # 7.0 reads as 7
+        goal.update({k: f"{goal[k]:g}" for k in ("baseline", "target") if goal.get(k) is not None})
+    goal_forms = GoalFormSet(prefix="goals", initial=goals)
+    goal_forms.extra = GOAL_ROWS
+    return goal_forms
+
+
+def _goals_text(goals) -> str:
+    """Goals (Goal rows or the dicts the form posts) in words, as a conflict notice compares them."""
+
+    def number(value) -> str:
+        try:
+            return f"{float(value):g}"
+        except (TypeError, ValueError):
+            return ""
+
+    lines = []
+    for goal in goals:
+        get = goal.get if isinstance(goal, dict) else lambda name, g=goal: getattr(g, name, None)
+        measure = get("measure") or ""
+        baseline, target = number(get("baseline")), number(get("target"))
+        line = get("description") or ""
+        if measure or baseline or target:
+            shown = plans.measure_label(measure) or "measured"
+            line += f" ({shown}{f' from {baseline}' if baseline else ''}{f' to {target}' if target else ''})"
+        if get("target_date"):
+            line += f" by {get('target_date'):%Y-%m-%d}"
+        status = get("status") or GoalStatus.NOT_STARTED
+        line += f", {GoalStatus(status).label.lower()}" if status in GoalStatus.values else ""
+        lines.append(line)
+    return "; ".join(lines) or "—"
+
+
+def _load_plan_version(form, current) -> None:
+    """The plan in force's version (0: none yet) and what the page shows of it."""
+    if current is None:
+        form.version_fields, form.version_what = list(VERSION_FIELDS), "treatment plan"
+        if not form.is_bound:
+            form.initial["version"] = 0
+        return
+    form.load_version(current, VERSION_FIELDS, what="treatment plan")
+    if not form.is_bound:
+        form.initial[row_versions.FIELD] = row_versions.sign({"goals": _goals_text(current.goals.all())})
+
+
+def _plan_conflict(form, exc: versions.StaleVersion, posted_goals) -> bool:
+    """The notice for a plan refused because another was saved since the page was loaded:
+    what that plan changed; the form rebased on it. True when the goals are to be shown
+    as that plan has them (the person left theirs as they were)."""
+    posted_codes = form.data.get("diagnosis_codes")
+    show_conflict(form, exc, VERSION_FIELDS)
+    current = exc.current
+    names = {t.key: t.label for t in knowledge.all_techniques()}
+    for change in form.conflict.changes:  # the snapshot lists technique keys: show their names
+        if change.label in (form.fields["techniques"].label, form.fields["modalities"].label):
+            change.was, change.now = (
+                row_versions.key_labels(change.was, names),
+                row_versions.key_labels(change.now, names),
+            )
+    if form.data.getlist("diagnosis_codes") != [posted_codes]:
+        form.data["diagnosis_codes"] = ", ".join(current.diagnosis_codes)  # rebased: the field is text
+    now = {"goals": _goals_text(current.goals.all())}
+    changes, rebase = row_versions.row_changes(
+        form.data.get(row_versions.FIELD), now, {"goals": _goals_text(posted_goals)}, PARTS
+    )
+    form.conflict.changes.extend(changes)
+    row_versions.rebind(form, now)
+    return "goals" in rebase
 
 
 def _goal_data(cleaned: dict) -> dict:
@@ -276,10 +362,22 @@ def goal_status(request, goal_id):
     episode = goal.plan.episode
     try:
         status = plans.check_update_goal(request.user, goal, request.POST.get("status"))
+        expected = versions.parse_posted(request.POST.get("version"))
+        plans.do_update_goal(request.user, goal, status, expected_version=expected)
+    except versions.StaleVersion as exc:
+        # Someone set this goal's status after the page was read: say what it is now.
+        form = VersionedForm(request.POST)
+        form.is_valid()
+        show_conflict(form, exc, [])
+        chosen = GoalStatus(status).label
+        now = GoalStatus(exc.current.status).label if exc.current.status in GoalStatus.values else exc.current.status
+        notice = {"conflict": form.conflict, "goal": goal, "now": now, "chosen": chosen}
+        fresh = access.access_episode(request.user, episode.public_id)
+        back = _safe_next(request, _episode_url(episode))
+        return episode_page(request, fresh, status=409, goal_conflict=notice, next_url=back)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        plans.do_update_goal(request.user, goal, status)
         messages.success(request, f"Goal “{goal.description}”: {GoalStatus(status).label.lower()}.")
     fallback = f"{_episode_url(episode)}#goal-{goal.public_id}"
     return redirect(_safe_next(request, fallback))
