@@ -56,6 +56,7 @@ class CodeCreate(InputSchema):
 
 
 class CodeOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     code: str
     description: str
     timed: bool
@@ -89,6 +90,7 @@ class PayerCreate(PayerFields):
 
 
 class PayerOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     name: str
     payer_id: str
     address_line1: str
@@ -121,6 +123,7 @@ class FeeCreate(FeeFields):
 
 
 class FeeOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     code: CodeRef | None
     service: ServiceRef | None
     payer: NamedRef | None
@@ -158,6 +161,7 @@ class PlanCreate(PlanFields):
 
 
 class PlanOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     name: str
     sessions: int
     price: Decimal
