@@ -247,6 +247,7 @@ def test_working_hours_are_created_and_overlaps_refused(owner, therapist, api_as
         "end": "13:00",
         "valid_from": None,
         "valid_until": None,
+        "version": 1,
     }
     clash = api.send("POST", "/working-hours", body | {"weekday": 0, "start": "16:30", "end": "18:00"})
     assert clash.status_code == 422

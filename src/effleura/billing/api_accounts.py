@@ -15,7 +15,8 @@ from ninja import Field, Router, Schema, Status
 
 from effleura.billing import access, balances, invoices, packages, payments
 from effleura.billing.models import Invoice, Package, Payment
-from effleura.core.api_schemas import ERRORS_WITH_ID, Amount, ErrorOut, InputSchema, text
+from effleura.core import versions
+from effleura.core.api_schemas import ERRORS_VERSIONED, ERRORS_WITH_ID, Amount, ErrorOut, InputSchema, text
 from effleura.patients.access import access_patient
 
 router = Router(tags=["billing: accounts"])
@@ -61,6 +62,7 @@ class InvoiceOut(Schema):
     currency: str
     void_reason: str
     lines: list[InvoiceLineOut]
+    version: int  # voiding counts as a write: send it back in If-Match
 
 
 class PaymentOut(Schema):
@@ -171,6 +173,7 @@ def _invoices_out(invoices: list[Invoice]) -> list[dict]:
             "currency": i.currency,
             "void_reason": i.void_reason,
             "lines": lines[i.pk],
+            "version": i.version,
         }
         for i in invoices
     ]
@@ -330,13 +333,19 @@ def get_invoice(request, invoice_id: UUID):
 
 
 @router.post(
-    "/billing/invoices/{uuid:invoice_id}/void", response={200: InvoiceOut, **WITH_400}, url_name="billing_invoice_void"
+    "/billing/invoices/{uuid:invoice_id}/void",
+    response={200: InvoiceOut, 400: ErrorOut, **ERRORS_VERSIONED},
+    url_name="billing_invoice_void",
 )
 def void_invoice(request, invoice_id: UUID, payload: ReasonIn):
+    """Void the invoice. With `If-Match: "<version>"` (the ETag of your read), an invoice
+    that changed since is not voided: 412."""
     invoice = access.access_invoice(request.user, invoice_id)
+    expected = versions.if_match(request)
     invoices.do_void_invoice(
-        request.user, invoice, invoices.check_void_invoice(request.user, invoice, payload.model_dump())
-    )
+        request.user, invoice, invoices.check_void_invoice(request.user, invoice, payload.model_dump()),
+        expected_version=expected,
+    )  # fmt: skip
     invoice.refresh_from_db()  # its status and amounts, as stored
     return _invoices_out([invoice])[0]
 

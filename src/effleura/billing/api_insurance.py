@@ -10,12 +10,14 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
+from django.db import transaction
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from effleura.billing import access, claims, cms1500, policies
 from effleura.billing.models import Claim, ClaimEvent, Policy
-from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, Amount, InputSchema, IsoDate, text
+from effleura.core import versions
+from effleura.core.api_schemas import ERRORS, ERRORS_VERSIONED, ERRORS_WITH_ID, Amount, InputSchema, IsoDate, text
 
 router = Router(tags=["billing: insurance"])
 
@@ -54,6 +56,7 @@ class PolicyUpdate(PolicyFields):
 
 
 class PolicyOut(Schema):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     id: UUID
     patient_id: UUID
     payer_id: UUID
@@ -131,21 +134,28 @@ def get_policy(request, policy_id: UUID):
 
 
 @router.patch(
-    "/billing/policies/{uuid:policy_id}", response={200: PolicyOut, **ERRORS_WITH_ID}, url_name="billing_policy"
+    "/billing/policies/{uuid:policy_id}", response={200: PolicyOut, **ERRORS_VERSIONED}, url_name="billing_policy"
 )
 def update_policy(request, policy_id: UUID, payload: PolicyUpdate):
+    """Change the fields sent (``is_active`` deactivates or reactivates). Send
+    `If-Match: "<version>"` (the ETag of your read): if someone saved since, the answer is
+    412 and nothing changes."""
     policy = access.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
+    expected = versions.if_match(request)
     data = _policy_data(payload)
     active = data.pop("is_active", None)
-    if active is True and not policy.is_active:
-        policies.check_set_policy_active(request.user, policy, True)
-        policy = policies.do_set_policy_active(request.user, policy, True)
-    if data:
-        clean = policies.check_save_policy(request.user, policy.patient, data, policy)
-        policy = policies.do_save_policy(request.user, policy.patient, clean, policy)
-    if active is False and policy.is_active:
-        policies.check_set_policy_active(request.user, policy, False)
-        policy = policies.do_set_policy_active(request.user, policy, False)
+    with transaction.atomic():  # every change, or none; each write follows the one before
+        if active is True and not policy.is_active:
+            policies.check_set_policy_active(request.user, policy, True)
+            policy = policies.do_set_policy_active(request.user, policy, True, expected_version=expected)
+            expected = policy.version
+        if data:
+            clean = policies.check_save_policy(request.user, policy.patient, data, policy)
+            policy = policies.do_save_policy(request.user, policy.patient, clean, policy, expected_version=expected)
+            expected = policy.version
+        if active is False and policy.is_active:
+            policies.check_set_policy_active(request.user, policy, False)
+            policy = policies.do_set_policy_active(request.user, policy, False, expected_version=expected)
     return policy
 
 

@@ -22,7 +22,8 @@ from pydantic import Field
 
 from effleura.billing import resources, setup
 from effleura.billing.setup_schemas import CodeFields, CodeOut, CodeRef
-from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, InputSchema, text
+from effleura.core import versions
+from effleura.core.api_schemas import ERRORS, ERRORS_VERSIONED, ERRORS_WITH_ID, InputSchema, text
 from effleura.core.resources import NamedRef, api_router
 
 router = api_router(*resources.RESOURCES, tags=["billing: setup"], module=__name__)
@@ -35,11 +36,14 @@ def _data(payload: InputSchema) -> dict:
 # Procedure codes ----------------------------------------------------------------------------------
 
 
-@router.patch("/billing/codes/{uuid:code_id}", response={200: CodeOut, **ERRORS_WITH_ID}, url_name="billing_code")
+@router.patch("/billing/codes/{uuid:code_id}", response={200: CodeOut, **ERRORS_VERSIONED}, url_name="billing_code")
 def update_code(request, code_id: UUID, payload: CodeFields):
     """Change the description or whether it is timed; ``is_active: false`` retires it (refused
-    while a technique still bills as it). The code itself never changes."""
+    while a technique still bills as it). The code itself never changes. Send
+    `If-Match: "<version>"` (the ETag of your read): if it was saved since, the answer is
+    412 and nothing changes."""
     code = setup.get_code(request.user, code_id, key=setup.MANAGE)
+    expected = versions.if_match(request)
     data = _data(payload)
     active = data.pop("is_active", None)
     clean = setup.check_save_code(request.user, data, code) if data else None
@@ -47,9 +51,10 @@ def update_code(request, code_id: UUID, payload: CodeFields):
         setup.check_set_code_active(request.user, code, active)
     with transaction.atomic():  # both changes, or neither
         if clean is not None:
-            code = setup.do_save_code(request.user, clean, code)
+            code = setup.do_save_code(request.user, clean, code, expected_version=expected)
+            expected = code.version  # the next write follows this one
         if active is not None and active != code.is_active:
-            code = setup.do_set_code_active(request.user, code, active)
+            code = setup.do_set_code_active(request.user, code, active, expected_version=expected)
     return code
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from effleura.billing.balances import ZERO, money
 from effleura.billing.choices import ChargeStatus, InvoiceKind, InvoiceStatus
 from effleura.billing.models import Charge, ChargeLine, Invoice, InvoiceLine, Package
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.text import printable
@@ -241,17 +241,20 @@ def check_void_invoice(actor, invoice: Invoice, data: dict) -> str:
     return _reason(data)
 
 
-def do_void_invoice(actor, invoice: Invoice, reason: str) -> Invoice:
+def do_void_invoice(actor, invoice: Invoice, reason: str, *, expected_version=None) -> Invoice:
     """Void the invoice: its visits go back to open (to be invoiced again), what was paid on
-    it goes back to the patient's credit."""
+    it goes back to the patient's credit. Refused (StaleVersion, nothing changed) when the
+    invoice changed since ``expected_version``, the version the person read (None: not
+    checked); voiding counts as a write of the invoice (its version moves on)."""
     with transaction.atomic():
         lock_patient(invoice.patient_id)
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        versions.check_version(locked, expected_version, "invoice")
         if locked.status == InvoiceStatus.VOID:
             raise ValidationError("This invoice is already void.")
         locked.status = InvoiceStatus.VOID
         locked.void_reason = reason
-        locked.save(update_fields=["status", "void_reason"])
+        locked.save(update_fields=["status", "void_reason", *versions.bump(locked)])
         charge_ids = locked.lines.exclude(charge=None).values_list("charge_id", flat=True)
         Charge.objects.filter(pk__in=list(charge_ids), status=ChargeStatus.INVOICED).update(status=ChargeStatus.OPEN)
         audit.record(

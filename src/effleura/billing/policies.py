@@ -13,7 +13,7 @@ from django.http import Http404
 
 from effleura.billing.choices import Priority, Relationship
 from effleura.billing.models import Payer, Policy
-from effleura.core import audit, clock
+from effleura.core import audit, clock, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.phones import clean_phone
@@ -153,9 +153,18 @@ def check_save_policy(actor, patient: Patient, data: dict, policy: Policy | None
     return clean
 
 
-def do_save_policy(actor, patient: Patient, clean: dict, policy: Policy | None = None) -> Policy:
-    """Create the policy (or change ``policy``) from check_save_policy's answer."""
+def do_save_policy(
+    actor, patient: Patient, clean: dict, policy: Policy | None = None, *, expected_version=None
+) -> Policy:
+    """Create the policy (or change ``policy``) from check_save_policy's answer. A change
+    locks the policy's row and is refused (StaleVersion, nothing saved) when it was saved
+    since ``expected_version``, the version the editor loaded (None: not checked)."""
     with transaction.atomic():
+        if policy is not None:
+            locked = Policy.objects.select_for_update().filter(pk=policy.pk).order_by("pk").get()
+            versions.check_version(locked, expected_version, "policy")
+            policy.version = locked.version
+            versions.bump(policy)
         # Lock the patient's active policies so two desks cannot both add a primary.
         list(Policy.objects.select_for_update().filter(patient=patient, is_active=True).values_list("pk"))
         if _priority_taken(patient, clean["priority"], policy) is not None:
@@ -188,16 +197,18 @@ def check_set_policy_active(actor, policy: Policy, active: bool) -> None:
             )
 
 
-def do_set_policy_active(actor, policy: Policy, active: bool) -> Policy:
+def do_set_policy_active(actor, policy: Policy, active: bool, *, expected_version=None) -> Policy:
     """Deactivate or reactivate ``policy`` once check_set_policy_active() allowed it. In one
-    transaction: locks the policy row, checks again that a reactivated policy's priority is
-    still free (ValidationError on ``priority``), saves and audits. Returns the locked policy."""
+    transaction: locks the policy row, refuses (StaleVersion) a policy saved since
+    ``expected_version``, checks again that a reactivated policy's priority is still free
+    (ValidationError on ``priority``), saves and audits. Returns the locked policy."""
     with transaction.atomic():
         policy = Policy.objects.select_for_update().select_related("patient", "payer").get(pk=policy.pk)
+        versions.check_version(policy, expected_version, "policy")
         if active and _priority_taken(policy.patient, policy.priority, policy) is not None:
             raise ValidationError({"priority": f"The patient already has an active {policy.priority} policy."})
         policy.is_active = active
-        policy.save(update_fields=["is_active"])
+        policy.save(update_fields=["is_active", *versions.bump(policy)])
         audit.record(
             actor,
             AuditAction.UPDATE,

@@ -33,7 +33,7 @@ from effleura.billing.catalog import CODE_PATTERN
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
 from effleura.clinical import knowledge
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.phones import clean_phone
@@ -99,10 +99,14 @@ def _ref(model, value, field: str, errors: dict, what: str, *, required: bool, a
     return found
 
 
-def _save(actor, model, instance, clean: dict, what: str, *, unique_message: dict | None = None):
+def _save(actor, model, instance, clean: dict, what: str, *, unique_message: dict | None = None, expected_version=None):
     """Create or update the record, locked and audited under billing_setup with ``what``
-    naming it (core.resources.save_record)."""
-    return save_record(actor, model, instance, clean, RECORD_TYPE, what=what, unique_message=unique_message)
+    naming it (core.resources.save_record); an update over a newer version than
+    ``expected_version`` (the one the editor loaded) raises StaleVersion."""
+    return save_record(
+        actor, model, instance, clean, RECORD_TYPE, what=what, unique_message=unique_message,
+        expected_version=expected_version,
+    )  # fmt: skip
 
 
 # Procedure codes ----------------------------------------------------------------------------------
@@ -152,14 +156,15 @@ def check_save_code(actor, data: dict, code: ProcedureCode | None = None) -> dic
     return clean
 
 
-def do_save_code(actor, clean: dict, code: ProcedureCode | None = None) -> ProcedureCode:
+def do_save_code(actor, clean: dict, code: ProcedureCode | None = None, *, expected_version=None) -> ProcedureCode:
     """Create a procedure code (``code`` None) or update ``code`` from ``clean``, the dict
     check_save_code() returned (call it first). Locks, saves and audits in one transaction
-    (core.resources.save_record); a code added meanwhile raises ValidationError on ``code``.
-    Returns the saved code."""
+    (core.resources.save_record); a code added meanwhile raises ValidationError on ``code``,
+    a version other than ``expected_version`` StaleVersion. Returns the saved code."""
     return _save(
         actor, ProcedureCode, code, clean, "procedure code",
         unique_message={"code": f"{clean.get('code', '')} is already in the catalog."},
+        expected_version=expected_version,
     )  # fmt: skip
 
 
@@ -179,13 +184,16 @@ def check_set_code_active(actor, code: ProcedureCode, active: bool) -> bool:
     return active
 
 
-def do_set_code_active(actor, code: ProcedureCode, active: bool) -> ProcedureCode:
+def do_set_code_active(actor, code: ProcedureCode, active: bool, *, expected_version=None) -> ProcedureCode:
     """Retire or reactivate ``code``; ``active`` is what check_set_code_active() returned (call
-    it first). Locks the code's row, saves and audits in one transaction. Returns the code."""
+    it first). Locks the code's row, refuses (StaleVersion) a code saved since
+    ``expected_version``, saves and audits in one transaction. Returns the code."""
     with transaction.atomic():
-        ProcedureCode.objects.select_for_update().filter(pk=code.pk).order_by("pk").first()
+        locked = ProcedureCode.objects.select_for_update().filter(pk=code.pk).order_by("pk").first()
+        versions.check_version(locked, expected_version, "procedure code")
         code.is_active = active
-        code.save(update_fields=["is_active"])
+        code.version = locked.version
+        code.save(update_fields=["is_active", *versions.bump(code)])
         audit.record(
             actor, AuditAction.UPDATE, RECORD_TYPE, record_id=code.public_id,
             detail=f"procedure code {code.code} {'reactivated' if active else 'retired'}",
@@ -339,13 +347,13 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
     return clean
 
 
-def do_save_payer(actor, clean: dict, payer: Payer | None = None) -> Payer:
+def do_save_payer(actor, clean: dict, payer: Payer | None = None, *, expected_version=None) -> Payer:
     """Create a payer (``payer`` None) or update ``payer`` from ``clean``, the dict
     check_save_payer() returned (call it first). Locks, saves and audits in one transaction
-    (core.resources.save_record); a name taken meanwhile raises ValidationError on ``name``.
-    Returns the saved payer."""
+    (core.resources.save_record); a name taken meanwhile raises ValidationError on ``name``,
+    a version other than ``expected_version`` StaleVersion. Returns the saved payer."""
     message = {"name": "There is already a payer with this name."}
-    return _save(actor, Payer, payer, clean, "payer", unique_message=message)
+    return _save(actor, Payer, payer, clean, "payer", unique_message=message, expected_version=expected_version)
 
 
 # Fee schedule -------------------------------------------------------------------------------------
@@ -401,14 +409,16 @@ def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> di
     return {"code": code, "service": service, "payer": payer, "amount": amount, "currency": settings.EFFLEURA_CURRENCY}
 
 
-def do_save_fee(actor, clean: dict, fee: FeeScheduleEntry | None = None) -> FeeScheduleEntry:
+def do_save_fee(actor, clean: dict, fee: FeeScheduleEntry | None = None, *, expected_version=None) -> FeeScheduleEntry:
     """Create a fee (``fee`` None) or update ``fee`` from ``clean``, the dict check_save_fee()
     returned (call it first). Locks, saves and audits in one transaction
     (core.resources.save_record); a second price for the same thing added meanwhile raises
-    ValidationError on ``amount``. Returns the saved fee."""
+    ValidationError on ``amount``, a version other than ``expected_version`` StaleVersion.
+    Returns the saved fee."""
     return _save(
         actor, FeeScheduleEntry, fee, clean, "fee",
         unique_message={"amount": "There is already a fee for this; change that one instead."},
+        expected_version=expected_version,
     )  # fmt: skip
 
 
@@ -418,10 +428,11 @@ def check_delete_fee(actor, fee: FeeScheduleEntry) -> None:
     authorize(actor, MANAGE, record_id=fee.public_id)
 
 
-def do_delete_fee(actor, fee: FeeScheduleEntry) -> None:
+def do_delete_fee(actor, fee: FeeScheduleEntry, *, expected_version=None) -> None:
     """Delete ``fee`` once check_delete_fee() allowed it: locks its row, deletes it and audits
-    "fee removed" in one transaction (core.resources.delete_record). Returns None."""
-    delete_record(actor, fee, RECORD_TYPE, detail="fee removed")
+    "fee removed" in one transaction (core.resources.delete_record); StaleVersion when the fee
+    was saved since ``expected_version``. Returns None."""
+    delete_record(actor, fee, RECORD_TYPE, detail="fee removed", expected_version=expected_version)
 
 
 def fee_label(fee: FeeScheduleEntry) -> str:
@@ -476,11 +487,12 @@ def check_save_plan(actor, data: dict, plan: PackagePlan | None = None) -> dict:
     }  # fmt: skip
 
 
-def do_save_plan(actor, clean: dict, plan: PackagePlan | None = None) -> PackagePlan:
+def do_save_plan(actor, clean: dict, plan: PackagePlan | None = None, *, expected_version=None) -> PackagePlan:
     """Create a package plan (``plan`` None) or update ``plan`` from ``clean``, the dict
     check_save_plan() returned (call it first). Locks, saves and audits in one transaction
-    (core.resources.save_record). Returns the saved plan; packages already sold keep theirs."""
-    return _save(actor, PackagePlan, plan, clean, "package plan")
+    (core.resources.save_record); a version other than ``expected_version`` raises
+    StaleVersion. Returns the saved plan; packages already sold keep theirs."""
+    return _save(actor, PackagePlan, plan, clean, "package plan", expected_version=expected_version)
 
 
 def per_session(plan: PackagePlan) -> Decimal:

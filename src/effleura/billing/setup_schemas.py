@@ -41,6 +41,7 @@ class CodeCreate(InputSchema):
 
 
 class CodeOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     code: str
     description: str
     timed: bool
@@ -74,6 +75,7 @@ class PayerCreate(PayerFields):
 
 
 class PayerOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     name: str
     payer_id: str
     address_line1: str
@@ -106,6 +108,7 @@ class FeeCreate(FeeFields):
 
 
 class FeeOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     code: CodeRef | None
     service: ServiceRef | None
     payer: NamedRef | None
@@ -143,6 +146,7 @@ class PlanCreate(PlanFields):
 
 
 class PlanOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     name: str
     sessions: int
     price: Decimal

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.core import audit, clock, permissions
+from effleura.core import audit, clock, permissions, versions
 from effleura.core.choices import AuditAction
 from effleura.core.models import ApiToken, Practice, User, hash_token
 from effleura.core.npi import is_valid_npi
@@ -141,10 +141,17 @@ def check_save_practice(actor: User, fields: dict) -> dict:
     return clean
 
 
-def do_save_practice(actor: User, clean: dict, *, is_demo: bool | None = None) -> Practice:
-    """Create or update the one practice row."""
+def do_save_practice(actor: User, clean: dict, *, is_demo: bool | None = None, expected_version=None) -> Practice:
+    """Create or update the one practice row, locked; refused (StaleVersion, nothing saved)
+    when it was saved since ``expected_version``, the version the page showed (None: not
+    checked). Every save counts in its version."""
     with transaction.atomic():
-        practice = Practice.objects.select_for_update().order_by("pk").first() or Practice()
+        practice = Practice.objects.select_for_update().order_by("pk").first()
+        if practice is None:
+            practice = Practice()
+        else:
+            versions.check_version(practice, expected_version, "practice's details")
+            versions.bump(practice)
         for name, value in clean.items():
             setattr(practice, name, value)
         if is_demo is not None:

@@ -113,10 +113,13 @@ class VersionedForm(forms.Form):
 
     conflict: Conflict | None = None
 
-    def load_version(self, record, fields, *, what: str = "record") -> None:
+    def load_version(self, record, fields, *, what: str = "record", initial=None) -> None:
         """Remember which record and fields this form edits; an unbound form is filled
-        with ``record``'s version and a snapshot of ``fields`` as it shows them now."""
+        with ``record``'s version and a snapshot of ``fields`` as it shows them now.
+        ``initial(record)``, when given, is how the form is filled from a record (its
+        ``initial``): a conflict takes the other person's values from it."""
         self.version_record, self.version_fields, self.version_what = record, list(fields), what
+        self.version_initial = initial
         if not self.is_bound:
             self.initial["version"] = record.version
             self.initial["loaded"] = signed_snapshot(record, self.version_fields)
@@ -145,6 +148,8 @@ def show_conflict(form, exc: StaleVersion, fields=None) -> None:
     now = snapshot(current, fields)
     cleaned = getattr(form, "cleaned_data", None) or {}
     data = form.data.copy()
+    initial_of = getattr(form, "version_initial", None)
+    theirs = initial_of(current) if initial_of is not None else None
     changes = []
     for name in fields:
         if name not in loaded or loaded[name] == now[name]:
@@ -152,7 +157,7 @@ def show_conflict(form, exc: StaleVersion, fields=None) -> None:
         mine = name in cleaned and _display(current, name, cleaned[name]) != loaded[name]
         changes.append(Change(_label(form, current, name), _cut(loaded[name]), _cut(now[name]), mine))
         if not mine and name in form.fields:
-            take_theirs(form, data, name, current)
+            take_theirs(form, data, name, current, theirs)
     what = getattr(form, "version_what", "") or exc.what
     form.conflict = Conflict(what=what, version=current.version, changes=changes, **_last_writer(current))
     data[form.add_prefix("version")] = str(current.version)
@@ -160,14 +165,19 @@ def show_conflict(form, exc: StaleVersion, fields=None) -> None:
     form.data = data
 
 
-def take_theirs(form, data, name: str, current) -> None:
-    """Put ``current``'s value of ``name`` into the bound form's ``data``, as its widget posts it."""
+def take_theirs(form, data, name: str, current, initial: dict | None = None) -> None:
+    """Put ``current``'s value of ``name`` into the bound form's ``data``, as its widget posts
+    it (from ``initial``, the form's initial for ``current``, when it has the field)."""
     field = form.fields[name]
     key = form.add_prefix(name)
     try:
-        value = current._meta.get_field(name).value_from_object(current)
+        model_field = current._meta.get_field(name)
+        # A relation as the record itself: a choice field posts it by its to_field_name.
+        value = getattr(current, name) if model_field.many_to_one else model_field.value_from_object(current)
     except FieldDoesNotExist:
         value = getattr(current, name, None)
+    if initial is not None and name in initial:
+        value = initial[name]
     if isinstance(field.widget, forms.CheckboxInput):
         if value:
             data[key] = "on"
@@ -216,7 +226,9 @@ def _display(record, name: str, value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime.datetime):
-        return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+        # A form's naive input is already local time.
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return formats.date_format(local, "DATETIME_FORMAT")
     if isinstance(value, datetime.date):
         return formats.date_format(value, "DATE_FORMAT")
     if isinstance(value, list | tuple):

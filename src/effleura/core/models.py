@@ -166,7 +166,7 @@ def validate_phone_region(value: str) -> None:
         raise ValidationError(f"“{value}” is not a country code for phone numbers. Use two letters, e.g. US or CA.")
 
 
-class Practice(models.Model):
+class Practice(Versioned):
     """The practice itself: its name and how to reach it, shown on every page and on
     letterheads, receipts and superbills, and the practice-wide settings (time zone,
     decimal separator, the largest amount, when a visit may start, phone numbers' country).

@@ -41,9 +41,9 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from effleura.core import audit, permissions, versions
-from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, Page
+from effleura.core.api_schemas import ERRORS, ERRORS_VERSIONED, ERRORS_WITH_ID, Page
 from effleura.core.choices import AuditAction
-from effleura.core.forms import apply_errors, check_refused_form
+from effleura.core.forms import VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.values import as_uuid
 
 MAX_PAGE_SIZE = 100
@@ -296,10 +296,15 @@ class Resource:
     def deletable(self) -> bool:
         return self.do_delete is not None
 
-    def delete(self, actor, record) -> None:
+    @property
+    def versioned(self) -> bool:
+        """Its records carry a version (core.models.Versioned): a stale edit is refused."""
+        return any(f.name == "version" for f in self.model._meta.concrete_fields)
+
+    def delete(self, actor, record, *, expected_version=None) -> None:
         if self.check_delete is not None:
             self.check_delete(actor, record)
-        self.do_delete(actor, record)
+        self.do_delete(actor, record, **_expecting(self, expected_version))
 
     def url_rules(self) -> dict:
         """This resource's entries in core/permissions.py URL_RULES (the read key first: a
@@ -317,6 +322,12 @@ class Resource:
             if self.deletable:
                 rules[f"{app}:{self.name}_delete"] = {"POST": manage}
         return rules
+
+
+def _expecting(resource: Resource, expected_version) -> dict:
+    """The ``expected_version`` keyword for the resource's do_* functions (none for a
+    resource whose records carry no version)."""
+    return {"expected_version": expected_version} if resource.versioned else {}
 
 
 def rules_of(module, singular: str, plural: str) -> dict:
@@ -351,6 +362,11 @@ def register(*resources: Resource) -> None:
             raise ImproperlyConfigured(
                 f"The {resource.key} spec makes the permission entries of {', '.join(clash) or resource.key}: "
                 "remove them from core/permissions.py URL_RULES (or rename the spec)."
+            )
+        if resource.versioned and resource.api is not None and "version" not in resource.api.out.model_fields:
+            raise ImproperlyConfigured(
+                f"The {resource.key} spec's API answer ({resource.api.out.__name__}) has no version: "
+                "add `version: int`, which clients send back in If-Match."
             )
         REGISTRY[resource.key] = resource
         permissions.URL_RULES.update(rules)
@@ -406,13 +422,16 @@ def add_api_routes(router: Router, resource: Resource, module: str) -> None:
 
     def update(request, payload, **kwargs):
         record = resource.get(request.user, kwargs[id_name], key=resource.manage_key)
+        expected = versions.if_match(request)  # the version the client read: compared under the lock
         clean = resource.check_save(request.user, payload.model_dump(exclude_unset=True), record)
-        return refresh(resource.do_save(request.user, clean, record))
+        return refresh(resource.do_save(request.user, clean, record, **_expecting(resource, expected)))
 
     def delete(request, **kwargs):
         record = resource.get(request.user, kwargs[id_name], key=resource.manage_key)
-        resource.delete(request.user, record)
+        resource.delete(request.user, record, expected_version=versions.if_match(request))
         return Status(204, None)
+
+    written = ERRORS_VERSIONED if resource.versioned else ERRORS_WITH_ID
 
     ident = _keyword(id_name, UUID)
     list_op = _operation(list_, f"list_{plural}", [_keyword("query", Query[api.query])])
@@ -422,10 +441,10 @@ def add_api_routes(router: Router, resource: Resource, module: str) -> None:
     add(item, "GET", _operation(get, f"get_{singular}", [ident]), {200: api.out, **ERRORS_WITH_ID}, one, "get")
     if api.patch is not None:
         update_op = _operation(update, f"update_{singular}", [ident, _keyword("payload", api.patch)])
-        add(item, "PATCH", update_op, {200: api.out, **ERRORS_WITH_ID}, one, "update")
+        add(item, "PATCH", update_op, {200: api.out, **written}, one, "update")
     if resource.deletable:
         delete_op = _operation(delete, f"delete_{singular}", [ident])
-        add(item, "DELETE", delete_op, {204: None, **ERRORS_WITH_ID}, one, "delete")
+        add(item, "DELETE", delete_op, {204: None, **written}, one, "delete")
 
 
 def api_router(*resources: Resource, tags: list[str], module: str) -> Router:
@@ -443,27 +462,62 @@ def _form_initial(form_class, record) -> dict:
     return {name: getattr(record, name) for name in form_class.base_fields if hasattr(record, name)}
 
 
+def _initial_of(pages: Pages, record) -> dict:
+    return pages.initial(record) if pages.initial else _form_initial(pages.form, record)
+
+
+_VERSIONED_FORMS: dict[type, type] = {}
+VERSION_FIELDS = ("version", "loaded")
+
+
+def versioned_form(form_class: type[forms.Form]) -> type[forms.Form]:
+    """``form_class`` with core.forms.VersionedForm's hidden version and snapshot fields
+    (itself if it has them): the edit page posts the version it was loaded with."""
+    if issubclass(form_class, VersionedForm):
+        return form_class
+    if form_class not in _VERSIONED_FORMS:
+        _VERSIONED_FORMS[form_class] = type(
+            form_class.__name__, (VersionedForm, form_class), {"__module__": form_class.__module__}
+        )
+    return _VERSIONED_FORMS[form_class]
+
+
+def _versioned_fields(form, record) -> list[str]:
+    """The form's fields that are the record's own: what a conflict compares and shows."""
+    return [name for name in form.fields if name not in VERSION_FIELDS and hasattr(record, name)]
+
+
 def form_page(resource: Resource, request, record, parent):
     """The new (``record`` None) or edit page of ``resource``: a form, then check_save and
     do_save; back to where the resource says, or the form again with the refusal beside
     the fields it names."""
     pages = resource.pages
     if record is not None:
-        initial = pages.initial(record) if pages.initial else _form_initial(pages.form, record)
+        initial = _initial_of(pages, record)
     else:
         initial = pages.new_initial(request) if pages.new_initial else {}
     kwargs = pages.form_kwargs(record) if pages.form_kwargs else {}
+    editing = record is not None and resource.versioned
+    form_class = versioned_form(pages.form) if editing else pages.form
     # The submitted data even when empty, so an empty submission shows what is missing.
-    form = pages.form(request.POST if request.method == "POST" else None, initial=initial, **kwargs)
+    form = form_class(request.POST if request.method == "POST" else None, initial=initial, **kwargs)
+    if editing:
+        # The page posts the version it showed; a save over a newer one is refused (409),
+        # showing what changed, with the person's input kept (core.forms.show_conflict).
+        form.load_version(
+            record, _versioned_fields(form, record), what=resource.label, initial=lambda now: _initial_of(pages, now)
+        )
     if request.method == "POST" and form.is_valid():
         data = pages.data(form, record, parent) if pages.data else dict(form.cleaned_data)
         if data is not None and not form.errors:
+            data = {name: value for name, value in data.items() if name not in VERSION_FIELDS}
             try:
                 clean = resource.check_save(request.user, data, record)
+                more = _expecting(resource, form.expected_version()) if editing else {}
+                saved = resource.do_save(request.user, clean, record, **more)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                saved = resource.do_save(request.user, clean, record)
                 messages.success(request, pages.saved(saved, record is None))
                 if pages.after_save is not None:
                     return redirect(pages.after_save(request, saved, parent, record is None))
@@ -477,7 +531,8 @@ def form_page(resource: Resource, request, record, parent):
     elif request.method == "POST" and pages.data is None:
         # The form refused some fields: let check_save look at the rest, so every problem shows at once.
         check_refused_form(form, lambda data: resource.check_save(request.user, data, record))
-    return render(request, pages.template, page_context(resource, form, record, parent))
+    context = page_context(resource, form, record, parent)
+    return render(request, pages.template, context, status=conflict_status(form))
 
 
 def page_context(resource: Resource, form, record, parent) -> dict:
@@ -542,7 +597,13 @@ def page_urlpatterns(resource: Resource, *, new_page: Callable | None = None) ->
             messages.error(request, " ".join(exc.messages))
             return redirect(f"{pages.app}:{name}_edit", **{id_name: record.public_id})
         message = pages.deleted(record)
-        resource.do_delete(request.user, record)
+        try:
+            # The version the page showed: a delete over someone else's newer save is refused.
+            expected = versions.parse_posted(request.POST.get("version"))
+            resource.do_delete(request.user, record, **_expecting(resource, expected))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(f"{pages.app}:{name}_edit", **{id_name: record.public_id})
         messages.success(request, message)
         return redirect(pages.back(None, parent)[0])
 

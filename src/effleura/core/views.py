@@ -1,6 +1,7 @@
 """Core pages: signing in and out, the home page, one's own profile and API tokens,
 staff management and the audit trail. Thin: parse, authorize, act, render."""
 
+import copy
 import csv
 import datetime
 
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from effleura.core import access, actions, audit, clock, handover
 from effleura.core.choices import AuditAction, AuditOutcome, Role
-from effleura.core.forms import ApiTokenForm, apply_errors, check_refused_form
+from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
 from effleura.core.models import Practice, User
 
@@ -146,7 +147,7 @@ def _staff_form(request, member):
 # Practice -----------------------------------------------------------------------
 
 
-class PracticeForm(forms.ModelForm):
+class PracticeForm(VersionedForm, forms.ModelForm):
     website = forms.URLField(required=False, assume_scheme="https")
 
     class Meta:
@@ -159,20 +160,25 @@ class PracticeForm(forms.ModelForm):
 
 def practice_settings(request):
     practice = Practice.current()
-    form = PracticeForm(request.POST or None, instance=practice)
+    # A copy: validating writes the typed values onto the form's instance.
+    form = PracticeForm(request.POST or None, instance=copy.copy(practice))
+    # The page posts the version it showed: a save over someone else's newer one is refused
+    # (409), showing what they changed, with this person's input kept.
+    form.load_version(practice, PracticeForm._meta.fields, what="practice's details")
     if request.method == "POST" and form.is_valid():
         try:
             clean = actions.check_save_practice(request.user, form.cleaned_data)
-        except ValidationError as exc:
+            actions.do_save_practice(request.user, clean, expected_version=form.expected_version())
+        except ValidationError as exc:  # a StaleVersion becomes the form's conflict notice
             apply_errors(form, exc)
         else:
-            actions.do_save_practice(request.user, clean)
             messages.success(request, "Practice details saved.")
             return redirect("core:practice")
     elif request.method == "POST":
         # Every problem in one pass: the fields the form accepted are checked as well.
         check_refused_form(form, lambda data: actions.check_save_practice(request.user, data))
-    return render(request, "core/practice.html", {"form": form, "nav": "practice"})
+    context = {"form": form, "nav": "practice"}
+    return render(request, "core/practice.html", context, status=conflict_status(form))
 
 
 # Audit trail --------------------------------------------------------------------

@@ -11,11 +11,22 @@ Ids in URLs and answers are the records' UUIDs (``public_id``), never database k
 from datetime import date, datetime
 from uuid import UUID
 
+from django.db import transaction
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from effleura.core.api_schemas import ERRORS, ERRORS_WITH_ID, ErrorOut, InputSchema, IsoDate, WholeNumber, text
+from effleura.core import versions
+from effleura.core.api_schemas import (
+    ERRORS,
+    ERRORS_VERSIONED,
+    ERRORS_WITH_ID,
+    ErrorOut,
+    InputSchema,
+    IsoDate,
+    WholeNumber,
+    text,
+)
 from effleura.patients.access import access_patient
 from effleura.referrals import access, providers, referral_actions
 from effleura.referrals.models import Referral, ReferringProvider
@@ -57,6 +68,7 @@ class ProviderUpdate(ProviderFields):
 
 
 class ProviderOut(Schema):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     id: UUID
     display_name: str
     first_name: str
@@ -111,19 +123,24 @@ def get_provider(request, provider_id: UUID):
 
 @router.patch(
     "/referring-providers/{uuid:provider_id}",
-    response={200: ProviderOut, 400: ErrorOut, **ERRORS_WITH_ID},
+    response={200: ProviderOut, 400: ErrorOut, **ERRORS_VERSIONED},
     url_name="referring_provider",
 )
 def update_provider(request, provider_id: UUID, payload: ProviderUpdate):
+    """Change the fields sent; send `If-Match: "<version>"` (the ETag of your read): if
+    someone saved since, the answer is 412 and nothing changes."""
     provider = access.access_provider(request.user, provider_id, key="provider.manage")
+    expected = versions.if_match(request)
     data = payload.model_dump(exclude_unset=True)
     active = data.pop("is_active", None)
-    if data:
-        clean = providers.check_save_provider(request.user, data, provider)
-        provider = providers.do_save_provider(request.user, clean, provider)
-    if active is not None and active != provider.is_active:
-        providers.check_set_provider_active(request.user, provider, active)
-        provider = providers.do_set_provider_active(request.user, provider, active)
+    with transaction.atomic():  # both changes, or neither
+        if data:
+            clean = providers.check_save_provider(request.user, data, provider)
+            provider = providers.do_save_provider(request.user, clean, provider, expected_version=expected)
+            expected = provider.version  # the next write follows this one
+        if active is not None and active != provider.is_active:
+            providers.check_set_provider_active(request.user, provider, active)
+            provider = providers.do_set_provider_active(request.user, provider, active, expected_version=expected)
     return provider
 
 
@@ -163,6 +180,7 @@ class OriginalOut(Schema):
 
 
 class ReferralOut(Schema):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     id: UUID
     patient_id: UUID
     provider: ProviderOut
@@ -238,12 +256,15 @@ def get_referral(request, referral_id: UUID):
 
 
 @router.patch(
-    "/referrals/{uuid:referral_id}", response={200: ReferralOut, 400: ErrorOut, **ERRORS_WITH_ID}, url_name="referral"
+    "/referrals/{uuid:referral_id}", response={200: ReferralOut, 400: ErrorOut, **ERRORS_VERSIONED}, url_name="referral"
 )
 def update_referral(request, referral_id: UUID, payload: ReferralUpdate):
+    """Change the fields sent; send `If-Match: "<version>"` (the ETag of your read): if
+    someone saved since, the answer is 412 and nothing changes."""
     referral = access.access_referral(request.user, referral_id, key="referral.manage", audit_it=False)
+    expected = versions.if_match(request)
     clean = referral_actions.check_save_referral(request.user, referral.patient, _referral_data(payload), referral)
-    return referral_actions.do_save_referral(request.user, referral.patient, clean, referral)
+    return referral_actions.do_save_referral(request.user, referral.patient, clean, referral, expected_version=expected)
 
 
 @router.post(

@@ -14,7 +14,8 @@ from uuid import UUID
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from effleura.core.api_schemas import ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, text
+from effleura.core import versions
+from effleura.core.api_schemas import ERRORS_VERSIONED, ERRORS_WITH_ID, InputSchema, IsoDate, StaffRef, text
 from effleura.documents.pdf import pdf_response
 from effleura.referrals import access, report_sending, reports
 from effleura.referrals.models import Report, ReportDelivery
@@ -56,6 +57,7 @@ class DeliveryOut(Schema):
 
 
 class ReportOut(Schema):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     id: UUID
     kind: str
     status: str
@@ -128,20 +130,25 @@ def get_report(request, report_id: UUID):
     return access.access_report(request.user, report_id)
 
 
-@router.patch("/reports/{uuid:report_id}", response={200: ReportOut, **ERRORS_WITH_ID}, url_name="report")
+@router.patch("/reports/{uuid:report_id}", response={200: ReportOut, **ERRORS_VERSIONED}, url_name="report")
 def update_report(request, report_id: UUID, payload: ReportPatch):
-    """Edit a draft's summary and recommendations (its author only)."""
+    """Edit a draft's summary and recommendations (its author only). Send
+    `If-Match: "<version>"` (the ETag of your read): if it was saved since, the answer is
+    412 and nothing changes."""
     report = access.access_report(request.user, report_id, key="report.write")
+    expected = versions.if_match(request)
     clean = reports.check_update_report(request.user, report, payload.model_dump(exclude_unset=True))
-    return _fresh(reports.do_update_report(request.user, report, clean))
+    return _fresh(reports.do_update_report(request.user, report, clean, expected_version=expected))
 
 
-@router.post("/reports/{uuid:report_id}/sign", response={200: ReportOut, **ERRORS_WITH_ID}, url_name="report_sign")
+@router.post("/reports/{uuid:report_id}/sign", response={200: ReportOut, **ERRORS_VERSIONED}, url_name="report_sign")
 def sign_report(request, report_id: UUID):
-    """Sign the draft (its author only): it is frozen from now on."""
+    """Sign the draft (its author only): it is frozen from now on. With `If-Match`, only
+    the version you read is signed (412 if it was edited since)."""
     report = access.access_report(request.user, report_id, key="report.write")
+    expected = versions.if_match(request)
     report_sending.check_sign_report(request.user, report)
-    return _fresh(report_sending.do_sign_report(request.user, report))
+    return _fresh(report_sending.do_sign_report(request.user, report, expected_version=expected))
 
 
 @router.post("/reports/{uuid:report_id}/send", response={201: DeliveryOut, **ERRORS_WITH_ID}, url_name="report_send")

@@ -7,12 +7,12 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 from effleura.patients.models import Patient
 from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
 
 
-class ReferringProvider(PublicIdModel):
+class ReferringProvider(PublicIdModel, Versioned):
     """A physician or other prescriber who refers patients and receives reports."""
 
     first_name = models.CharField(max_length=100)
@@ -46,7 +46,7 @@ class ReferringProvider(PublicIdModel):
         return f"{name}, {self.credentials}" if self.credentials else name
 
 
-class Referral(PublicIdModel):
+class Referral(PublicIdModel, Versioned):
     """A referral or prescription for massage: diagnosis, what is asked for, how many visits
     are authorized and until when, the prescriber's precautions, and the scanned original.
 
@@ -94,7 +94,7 @@ class Referral(PublicIdModel):
         return f"referral of {self.referral_date}"
 
 
-class Report(PublicIdModel):
+class Report(PublicIdModel, Versioned):
     """A progress report or discharge summary for the referring provider.
 
     ``content`` holds the sections generated from the plan, notes and measures for the

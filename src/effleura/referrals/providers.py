@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.npi import is_valid_npi
@@ -76,13 +76,16 @@ def check_save_provider(actor, data: dict, provider: ReferringProvider | None = 
     return clean
 
 
-def do_save_provider(actor, clean: dict, provider: ReferringProvider | None = None) -> ReferringProvider:
+def do_save_provider(
+    actor, clean: dict, provider: ReferringProvider | None = None, *, expected_version=None
+) -> ReferringProvider:
     """Create the provider, or change ``provider`` (locked), from check_save_provider's
     answer; the audit event names the fields changed. Two saves of one NPI at once: the
-    second is refused in words."""
+    second is refused in words. A change over a newer version than ``expected_version``
+    (the one the editor loaded) raises StaleVersion and saves nothing."""
     unique = {"npi": f"NPI {clean.get('npi', '')} already belongs to another provider."}
     return save_record(actor, ReferringProvider, provider, clean, "referring_provider", what="provider",
-                       unique_message=unique)  # fmt: skip
+                       unique_message=unique, expected_version=expected_version)  # fmt: skip
 
 
 def check_set_provider_active(actor, provider: ReferringProvider, active: bool) -> bool:
@@ -95,12 +98,18 @@ def check_set_provider_active(actor, provider: ReferringProvider, active: bool) 
     return active
 
 
-def do_set_provider_active(actor, provider: ReferringProvider, active: bool) -> ReferringProvider:
+def do_set_provider_active(
+    actor, provider: ReferringProvider, active: bool, *, expected_version=None
+) -> ReferringProvider:
     """Deactivate (or reactivate) ``provider``: inactive ones are not offered for new referrals;
-    their referrals stay as they are."""
+    their referrals stay as they are. The row is locked; a provider saved since
+    ``expected_version`` is refused (StaleVersion)."""
     with transaction.atomic():
+        locked = ReferringProvider.objects.select_for_update().filter(pk=provider.pk).order_by("pk").first()
+        versions.check_version(locked, expected_version, "provider")
         provider.is_active = active
-        provider.save(update_fields=["is_active"])
+        provider.version = locked.version
+        provider.save(update_fields=["is_active", *versions.bump(provider)])
         audit.record(
             actor,
             AuditAction.UPDATE,

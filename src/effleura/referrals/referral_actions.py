@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from effleura.clinical.knowledge import is_valid_icd10
 from effleura.clinical.models import Episode
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import clean_text, parse_date, reject_unknown
@@ -204,25 +204,50 @@ def check_save_referral(actor, patient: Patient, data: dict, referral: Referral 
 
 
 def do_save_referral(
-    actor, patient: Patient, clean: dict, referral: Referral | None = None, original: dict | None = None
+    actor,
+    patient: Patient,
+    clean: dict,
+    referral: Referral | None = None,
+    original: dict | None = None,
+    *,
+    expected_version=None,
 ) -> Referral:
     """Create the referral (or change ``referral``) from check_save_referral's answer, with the
-    scanned original from check_original if given."""
+    scanned original from check_original if given. A change locks the row first and is
+    refused (StaleVersion, nothing saved) when the referral was saved since
+    ``expected_version``, the version the editor loaded (None: not checked)."""
     with transaction.atomic():
         if referral is None:
             referral = Referral.objects.create(patient=patient, created_by=actor, **clean)
             action, detail = AuditAction.CREATE, "referral recorded"
         else:
+            locked = _lock(referral)
+            versions.check_version(locked, expected_version, "referral")
+            if locked.is_closed:
+                raise ValidationError("This referral was closed meanwhile; record a new referral instead.")
             for field, value in clean.items():
                 setattr(referral, field, value)
+            referral.version = locked.version
+            versions.bump(referral)
             referral.save()
             action, detail = AuditAction.UPDATE, "referral changed"
         audit.record(
             actor, action, "referral", record_id=referral.public_id, patient_id=patient.public_id, detail=detail
         )
         if original is not None:
-            _store_original(actor, referral, original)
+            _store_original(actor, referral, original, counted=True)
     return referral
+
+
+def _lock(referral: Referral) -> Referral:
+    """The referral's row, locked until the transaction ends, as it is now."""
+    return Referral.objects.select_for_update().filter(pk=referral.pk).order_by("pk").get()
+
+
+def _bump_locked(referral: Referral) -> list[str]:
+    """Lock the row and count one more write of it on ``referral``; its update_fields."""
+    referral.version = _lock(referral).version
+    return versions.bump(referral)
 
 
 # The scanned original ------------------------------------------------------------------
@@ -263,7 +288,9 @@ def check_original(actor, referral_or_patient, upload) -> dict:
     return {"file": upload, "content_type": content_type, "extension": extension, "size": size, "name": name[:200]}
 
 
-def _store_original(actor, referral: Referral, original: dict) -> None:
+def _store_original(actor, referral: Referral, original: dict, *, counted: bool = False) -> None:
+    """Store the scan on ``referral``; ``counted``: part of a save that already counted as
+    this write (its version moved on once)."""
     old = referral.original.name if referral.original else ""
     upload = original["file"]
     upload.seek(0)
@@ -272,7 +299,8 @@ def _store_original(actor, referral: Referral, original: dict) -> None:
     referral.original_name = original["name"]
     referral.original_type = original["content_type"]
     referral.original_size = original["size"]
-    referral.save(update_fields=["original", "original_name", "original_type", "original_size"])
+    bumped = [] if counted else _bump_locked(referral)
+    referral.save(update_fields=["original", "original_name", "original_type", "original_size", *bumped])
     audit.record(
         actor,
         AuditAction.UPDATE,
@@ -303,14 +331,15 @@ def check_remove_original(actor, referral: Referral) -> None:
 
 def do_remove_original(actor, referral: Referral) -> Referral:
     """Remove the scanned original once check_remove_original() allowed it (call it first). In
-    one transaction, without a row lock: clears the file fields, audits "original removed",
+    one transaction, the row locked: clears the file fields, audits "original removed",
     and deletes the stored file only after the commit. Returns the referral."""
     with transaction.atomic():
         old = referral.original.name
         referral.original = ""
         referral.original_name = referral.original_type = ""
         referral.original_size = None
-        referral.save(update_fields=["original", "original_name", "original_type", "original_size"])
+        bumped = _bump_locked(referral)
+        referral.save(update_fields=["original", "original_name", "original_type", "original_size", *bumped])
         audit.record(
             actor,
             AuditAction.DELETE,
@@ -340,7 +369,7 @@ def do_close_referral(actor, referral: Referral) -> Referral:
     """Close the referral: no more visits count against it; it stays on the record."""
     with transaction.atomic():
         referral.is_closed = True
-        referral.save(update_fields=["is_closed"])
+        referral.save(update_fields=["is_closed", *_bump_locked(referral)])
         audit.record(
             actor,
             AuditAction.UPDATE,

@@ -10,9 +10,10 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.referrals import tasks
@@ -43,14 +44,17 @@ def check_sign_report(actor, report: Report) -> None:
         raise ValidationError({"summary": "Write a summary before signing."})
 
 
-def do_sign_report(actor, report: Report, *, now=None) -> Report:
+def do_sign_report(actor, report: Report, *, now=None, expected_version=None) -> Report:
     """Sign the draft once check_sign_report() allowed it (call it first). In one transaction:
-    marks it signed at ``now`` only if it is still a draft (a conditional update instead of
-    a lock; ValidationError if it was signed meanwhile), then audits "signed". Returns the
-    report, read again."""
+    locks the row, refuses (StaleVersion) a draft edited since ``expected_version`` (the
+    version the signer read; None: not checked), marks it signed at ``now`` only if it is
+    still a draft (ValidationError if it was signed meanwhile), counts the write in its
+    version, then audits "signed". Returns the report, read again."""
     with transaction.atomic():
+        locked = Report.objects.select_for_update().filter(pk=report.pk).order_by("pk").first()
+        versions.check_version(locked, expected_version, "report")
         updated = Report.objects.filter(pk=report.pk, status=ReportStatus.DRAFT).update(
-            status=ReportStatus.SIGNED, signed_at=now or timezone.now()
+            status=ReportStatus.SIGNED, signed_at=now or timezone.now(), version=F("version") + 1
         )
         if not updated:
             raise ValidationError("This report is already signed.")

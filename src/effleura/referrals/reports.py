@@ -40,7 +40,7 @@ from effleura.clinical.models import (
     TreatmentPlan,
 )
 from effleura.clinical.plans import measure_label
-from effleura.core import audit
+from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import as_uuid, parse_date, reject_unknown
@@ -376,17 +376,21 @@ def check_update_report(actor, report: Report, data: dict) -> dict:
     return clean
 
 
-def do_update_report(actor, report: Report, clean: dict) -> Report:
+def do_update_report(actor, report: Report, clean: dict, *, expected_version=None) -> Report:
     """Apply ``clean``, the dict check_update_report() returned (call it first). In one
-    transaction: locks the row, refuses (ValidationError) a report signed meanwhile, saves
-    the fields given and audits their names. Returns the report."""
+    transaction: locks the row, refuses (StaleVersion) a draft saved since
+    ``expected_version`` (the version the editor loaded; None: not checked) and
+    (ValidationError) a report signed meanwhile, saves the fields given and audits their
+    names. Returns the report."""
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
+        versions.check_version(locked, expected_version, "report")
         if locked.status != ReportStatus.DRAFT:
             raise ValidationError("This report is signed: it can no longer be changed.")
         for name, value in clean.items():
             setattr(report, name, value)
-        report.save(update_fields=list(clean) or None)
+        report.version = locked.version
+        report.save(update_fields=[*clean, *versions.bump(report)])
         audit.record(
             actor,
             AuditAction.UPDATE,

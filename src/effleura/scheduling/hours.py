@@ -193,13 +193,16 @@ def _exception_in_the_way(c: dict):
     return found.filter(~Exists(replaced_here)).select_related("location").order_by("date").first()
 
 
-def do_save_working_hours(actor, clean: dict, hours: WorkingHours | None = None) -> WorkingHours:
+def do_save_working_hours(
+    actor, clean: dict, hours: WorkingHours | None = None, *, expected_version=None
+) -> WorkingHours:
     """Precondition: check_save_working_hours(). The overlap check runs again under a lock
-    on the practitioner, so two people saving at once can't create a clash between them."""
+    on the practitioner, so two people saving at once can't create a clash between them;
+    a version other than ``expected_version`` (the one the editor loaded) is refused."""
     with transaction.atomic():
         lock_practitioner(clean["practitioner"])
         _refuse_hours_clash(clean, hours)
-        return save_and_audit(actor, WorkingHours, hours, clean, "working_hours")
+        return save_and_audit(actor, WorkingHours, hours, clean, "working_hours", expected_version=expected_version)
 
 
 def check_delete_working_hours(actor, hours: WorkingHours) -> None:
@@ -210,10 +213,11 @@ def check_delete_working_hours(actor, hours: WorkingHours) -> None:
     authorize(actor, MANAGE, record_id=hours.public_id)
 
 
-def do_delete_working_hours(actor, hours: WorkingHours) -> None:
+def do_delete_working_hours(actor, hours: WorkingHours, *, expected_version=None) -> None:
     """Delete ``hours`` once check_delete_working_hours() allowed it: locks the row, deletes it
-    and audits it in one transaction (core.resources.delete_record). Returns None."""
-    delete_and_audit(actor, hours, "working_hours")
+    and audits it in one transaction (core.resources.delete_record); StaleVersion when saved
+    since ``expected_version``. Returns None."""
+    delete_and_audit(actor, hours, "working_hours", expected_version=expected_version)
 
 
 # Dated exceptions ---------------------------------------------------------------------------------
@@ -290,12 +294,17 @@ def _refuse_exception_clash(clean: dict, exception) -> None:
         )
 
 
-def do_save_exception(actor, clean: dict, exception: ScheduleException | None = None) -> ScheduleException:
-    """Precondition: check_save_exception(); the clash check runs again under the lock."""
+def do_save_exception(
+    actor, clean: dict, exception: ScheduleException | None = None, *, expected_version=None
+) -> ScheduleException:
+    """Precondition: check_save_exception(); the clash check runs again under the lock, and
+    a version other than ``expected_version`` is refused (StaleVersion)."""
     with transaction.atomic():
         lock_practitioner(clean["practitioner"])
         _refuse_exception_clash(clean, exception)
-        return save_and_audit(actor, ScheduleException, exception, clean, "schedule_exception")
+        return save_and_audit(
+            actor, ScheduleException, exception, clean, "schedule_exception", expected_version=expected_version
+        )
 
 
 def check_delete_exception(actor, exception: ScheduleException) -> None:
@@ -305,10 +314,11 @@ def check_delete_exception(actor, exception: ScheduleException) -> None:
     authorize(actor, MANAGE, record_id=exception.public_id)
 
 
-def do_delete_exception(actor, exception: ScheduleException) -> None:
+def do_delete_exception(actor, exception: ScheduleException, *, expected_version=None) -> None:
     """Delete ``exception`` once check_delete_exception() allowed it: locks the row, deletes it
-    and audits it in one transaction (core.resources.delete_record). Returns None."""
-    delete_and_audit(actor, exception, "schedule_exception")
+    and audits it in one transaction (core.resources.delete_record); StaleVersion when saved
+    since ``expected_version``. Returns None."""
+    delete_and_audit(actor, exception, "schedule_exception", expected_version=expected_version)
 
 
 # Time off -----------------------------------------------------------------------------------------
@@ -374,12 +384,13 @@ def _refuse_time_off_clash(clean: dict, time_off) -> None:
         )
 
 
-def do_save_time_off(actor, clean: dict, time_off: TimeOff | None = None) -> TimeOff:
-    """Precondition: check_save_time_off(); the overlap check runs again under the lock."""
+def do_save_time_off(actor, clean: dict, time_off: TimeOff | None = None, *, expected_version=None) -> TimeOff:
+    """Precondition: check_save_time_off(); the overlap check runs again under the lock, and
+    a version other than ``expected_version`` is refused (StaleVersion)."""
     with transaction.atomic():
         lock_practitioner(clean["practitioner"])
         _refuse_time_off_clash(clean, time_off)
-        return save_and_audit(actor, TimeOff, time_off, clean, "time_off")
+        return save_and_audit(actor, TimeOff, time_off, clean, "time_off", expected_version=expected_version)
 
 
 def check_delete_time_off(actor, time_off: TimeOff) -> None:
@@ -388,7 +399,8 @@ def check_delete_time_off(actor, time_off: TimeOff) -> None:
     authorize(actor, MANAGE, record_id=time_off.public_id)
 
 
-def do_delete_time_off(actor, time_off: TimeOff) -> None:
+def do_delete_time_off(actor, time_off: TimeOff, *, expected_version=None) -> None:
     """Delete ``time_off`` once check_delete_time_off() allowed it: locks the row, deletes it
-    and audits it in one transaction (core.resources.delete_record). Returns None."""
-    delete_and_audit(actor, time_off, "time_off")
+    and audits it in one transaction (core.resources.delete_record); StaleVersion when saved
+    since ``expected_version``. Returns None."""
+    delete_and_audit(actor, time_off, "time_off", expected_version=expected_version)

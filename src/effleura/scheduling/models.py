@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 from effleura.patients.models import Patient
 from effleura.scheduling.choices import (
     AppointmentStatus,
@@ -32,7 +32,7 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a time zone we know, e.g. America/Chicago.")
 
 
-class Location(PublicIdModel):
+class Location(PublicIdModel, Versioned):
     """A place where the practice treats: an office, a clinic, a hospital ward."""
 
     name = models.CharField(max_length=120, unique=True)
@@ -73,7 +73,7 @@ class OpeningHours(models.Model):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
 
 
-class Room(PublicIdModel):
+class Room(PublicIdModel, Versioned):
     """A room or table at a location: one session at a time."""
 
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
@@ -88,7 +88,7 @@ class Room(PublicIdModel):
         return f"{self.name} ({self.location.name})"
 
 
-class WorkingHours(PublicIdModel):
+class WorkingHours(PublicIdModel, Versioned):
     """A practitioner's weekly pattern at one location (local time), optionally for a
     dated period (valid_from / valid_until, both inclusive)."""
 
@@ -109,7 +109,7 @@ class WorkingHours(PublicIdModel):
         return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
 
 
-class ScheduleException(PublicIdModel):
+class ScheduleException(PublicIdModel, Versioned):
     """A dated change to a practitioner's pattern: on ``date`` they work ``start``–``end``
     instead (at ``location``), or, with no times, not at all."""
 
@@ -133,7 +133,7 @@ class ScheduleException(PublicIdModel):
         return f"{self.date} {'off' if self.start is None else f'{self.start:%H:%M}–{self.end:%H:%M}'}"
 
 
-class TimeOff(PublicIdModel):
+class TimeOff(PublicIdModel, Versioned):
     """A practitioner away between two instants (holiday, training, sick leave)."""
 
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_off")
@@ -150,7 +150,7 @@ class TimeOff(PublicIdModel):
         return f"time off {self.start:%Y-%m-%d}"
 
 
-class Service(PublicIdModel):
+class Service(PublicIdModel, Versioned):
     """Something the practice books: a treatment type with its lengths and price."""
 
     name = models.CharField(max_length=120, unique=True)

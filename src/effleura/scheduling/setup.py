@@ -90,13 +90,18 @@ def day_name(weekday: int) -> str:
     return Weekday(weekday).label
 
 
-def save_and_audit(actor, model, instance, clean: dict, record_type: str, *, note: str = "", then=None):
-    """Create or update the record, locked and audited (core.resources.save_record)."""
-    return save_record(actor, model, instance, clean, record_type, note=note, then=then)
+def save_and_audit(
+    actor, model, instance, clean: dict, record_type: str, *, note: str = "", then=None, expected_version=None
+):
+    """Create or update the record, locked and audited (core.resources.save_record); an
+    update from a page or API read of an older version than ``expected_version`` is refused."""
+    return save_record(
+        actor, model, instance, clean, record_type, note=note, then=then, expected_version=expected_version
+    )
 
 
-def delete_and_audit(actor, instance, record_type: str, *, first=None) -> None:
-    delete_record(actor, instance, record_type, first=first)
+def delete_and_audit(actor, instance, record_type: str, *, first=None, expected_version=None) -> None:
+    delete_record(actor, instance, record_type, first=first, expected_version=expected_version)
 
 
 def practitioners_qs():
@@ -338,11 +343,12 @@ def check_save_location(actor, data: dict, location: Location | None = None) -> 
     return clean
 
 
-def do_save_location(actor, clean: dict, location: Location | None = None) -> Location:
+def do_save_location(actor, clean: dict, location: Location | None = None, *, expected_version=None) -> Location:
     """Create a location (``location`` None) or update ``location`` from ``clean``, the dict
     check_save_location() returned (call it first). Locks, saves and audits in one
     transaction (core.resources.save_record), replacing the opening hours when ``clean``
-    gives them; a name taken meanwhile raises ValidationError on ``name``. Returns it."""
+    gives them; a name taken meanwhile raises ValidationError on ``name``, a version other
+    than ``expected_version`` (the one the editor loaded) StaleVersion. Returns it."""
     clean = dict(clean)
     week = clean.pop("opening_hours", None)
 
@@ -353,7 +359,10 @@ def do_save_location(actor, clean: dict, location: Location | None = None) -> Lo
 
     note = "opening hours set" if week is not None else ""
     unique = {"name": f"There is already a location called {clean.get('name', '')}."}
-    return save_record(actor, Location, location, clean, "location", note=note, then=set_week, unique_message=unique)
+    return save_record(
+        actor, Location, location, clean, "location", note=note, then=set_week, unique_message=unique,
+        expected_version=expected_version,
+    )  # fmt: skip
 
 
 def check_delete_location(actor, location: Location) -> None:
@@ -371,12 +380,15 @@ def check_delete_location(actor, location: Location) -> None:
         )
 
 
-def do_delete_location(actor, location: Location) -> None:
+def do_delete_location(actor, location: Location, *, expected_version=None) -> None:
     """Delete ``location`` and its rooms once check_delete_location() allowed it (nothing was
     booked there). Locks the row, deletes the rooms then the location and audits it in one
-    transaction (core.resources.delete_record). Returns None."""
+    transaction (core.resources.delete_record); refused (StaleVersion) when the location was
+    saved since ``expected_version``. Returns None."""
     # Rooms are protected; none was booked (checked above).
-    delete_record(actor, location, "location", first=lambda: location.rooms.all().delete())
+    delete_record(
+        actor, location, "location", first=lambda: location.rooms.all().delete(), expected_version=expected_version
+    )
 
 
 # Rooms --------------------------------------------------------------------------------------------
@@ -411,14 +423,14 @@ def check_save_room(actor, data: dict, room: Room | None = None) -> dict:
     return clean
 
 
-def do_save_room(actor, clean: dict, room: Room | None = None) -> Room:
+def do_save_room(actor, clean: dict, room: Room | None = None, *, expected_version=None) -> Room:
     """Create a room (``room`` None) or update ``room`` from ``clean``, the dict
     check_save_room() returned (call it first). Locks, saves and audits in one transaction
-    (core.resources.save_record); a name taken meanwhile raises ValidationError on ``name``.
-    Returns the saved room."""
+    (core.resources.save_record); a name taken meanwhile raises ValidationError on ``name``,
+    a version other than ``expected_version`` StaleVersion. Returns the saved room."""
     where = clean["location"].name if clean.get("location") else "The location"
     unique = {"name": f"{where} already has a room called {clean.get('name', '')}."}
-    return save_record(actor, Room, room, clean, "room", unique_message=unique)
+    return save_record(actor, Room, room, clean, "room", unique_message=unique, expected_version=expected_version)
 
 
 def check_delete_room(actor, room: Room) -> None:
@@ -433,10 +445,11 @@ def check_delete_room(actor, room: Room) -> None:
         )
 
 
-def do_delete_room(actor, room: Room) -> None:
+def do_delete_room(actor, room: Room, *, expected_version=None) -> None:
     """Delete ``room`` once check_delete_room() allowed it: locks the row, deletes it and audits
-    it in one transaction (core.resources.delete_record). Returns None."""
-    delete_record(actor, room, "room")
+    it in one transaction (core.resources.delete_record); StaleVersion when saved since
+    ``expected_version``. Returns None."""
+    delete_record(actor, room, "room", expected_version=expected_version)
 
 
 # Services -----------------------------------------------------------------------------------------
@@ -551,11 +564,12 @@ def check_save_service(actor, data: dict, service: Service | None = None) -> dic
     return clean
 
 
-def do_save_service(actor, clean: dict, service: Service | None = None) -> Service:
+def do_save_service(actor, clean: dict, service: Service | None = None, *, expected_version=None) -> Service:
     """Create a service (``service`` None) or update ``service`` from ``clean``, the dict
     check_save_service() returned (call it first). Locks, saves, sets its practitioners and
     audits in one transaction (core.resources.save_record); a name taken meanwhile raises
-    ValidationError on ``name``. Returns the saved service."""
+    ValidationError on ``name``, a version other than ``expected_version`` StaleVersion.
+    Returns the saved service."""
     clean = dict(clean)
     people = clean.pop("practitioners")
     before = {u.pk for u in service.practitioners.all()} if service is not None else set()
@@ -564,6 +578,7 @@ def do_save_service(actor, clean: dict, service: Service | None = None) -> Servi
         actor, Service, service, clean, "service", note="practitioners" if changed else "",
         then=lambda saved: saved.practitioners.set(people),
         unique_message={"name": f"There is already a service called {clean.get('name', '')}."},
+        expected_version=expected_version,
     )  # fmt: skip
 
 
@@ -579,10 +594,11 @@ def check_delete_service(actor, service: Service) -> None:
         )
 
 
-def do_delete_service(actor, service: Service) -> None:
+def do_delete_service(actor, service: Service, *, expected_version=None) -> None:
     """Delete ``service`` once check_delete_service() allowed it: locks the row, deletes it and
-    audits it in one transaction (core.resources.delete_record). Returns None."""
-    delete_record(actor, service, "service")
+    audits it in one transaction (core.resources.delete_record); StaleVersion when saved
+    since ``expected_version``. Returns None."""
+    delete_record(actor, service, "service", expected_version=expected_version)
 
 
 # The booking policy -------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ class LocationCreate(LocationFields):
 
 
 class LocationOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     name: str
     address_line1: str
     city: str
@@ -151,6 +152,7 @@ class RoomCreate(RoomFields):
 
 
 class RoomOut(NamedRef):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     location: NamedRef
     is_active: bool
 
@@ -186,6 +188,7 @@ class ServiceCreate(ServiceFields):
 
 
 class ServiceOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     name: str
     durations: list[int]
     default_duration: int
@@ -232,6 +235,7 @@ class WorkingHoursCreate(WorkingHoursFields):
 
 
 class WorkingHoursOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     practitioner: PractitionerRef
     location: NamedRef
     weekday: int
@@ -273,6 +277,7 @@ class ExceptionCreate(ExceptionFields):
 
 
 class ExceptionOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     practitioner: PractitionerRef
     location: NamedRef
     date: datetime.date
@@ -317,6 +322,7 @@ class TimeOffCreate(TimeOffFields):
 
 
 class TimeOffOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     practitioner: PractitionerRef
     start: datetime.datetime
     end: datetime.datetime

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models.money import currency_field, money_field
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 
 
-class ProcedureCode(PublicIdModel):
+class ProcedureCode(PublicIdModel, Versioned):
     """A CPT or HCPCS code the practice bills: timed (15-minute units) or untimed (once per
     visit). Seeded from billing/knowledge/codes.yaml; the practice adds and retires codes."""
 
@@ -27,7 +27,7 @@ class ProcedureCode(PublicIdModel):
         return self.code
 
 
-class Payer(PublicIdModel):
+class Payer(PublicIdModel, Versioned):
     """An insurer or other third party that pays for care, and how it counts units."""
 
     name = models.CharField(max_length=150)
@@ -78,7 +78,7 @@ class TechniqueCode(models.Model):
         return f"{self.technique} → {self.code_id}"
 
 
-class FeeScheduleEntry(PublicIdModel):
+class FeeScheduleEntry(PublicIdModel, Versioned):
     """A price: per unit of a code, or per visit of a service; the practice's standard price
     (no payer) or a payer's."""
 

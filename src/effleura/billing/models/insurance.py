@@ -8,11 +8,11 @@ from django.utils import timezone
 from effleura.billing.choices import ClaimStatus, Priority, Relationship
 from effleura.billing.models.catalog import Payer
 from effleura.billing.models.money import currency_field, money_field
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 from effleura.patients.models import Patient
 
 
-class Policy(PublicIdModel):
+class Policy(PublicIdModel, Versioned):
     """A patient's insurance with one payer: the card's member and group numbers, who the
     subscriber is, and whether it pays first, second or third."""
 

@@ -17,7 +17,7 @@ from effleura.billing.choices import ChargeStatus, InvoiceKind, InvoiceStatus, P
 from effleura.billing.models.catalog import Payer, ProcedureCode
 from effleura.billing.models.insurance import Policy
 from effleura.billing.models.money import currency_field, money_field
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 from effleura.patients.models import Patient
 
 
@@ -113,7 +113,7 @@ class ChargeAdjustment(models.Model):
         return f"adjustment {self.at:%Y-%m-%d}"
 
 
-class Invoice(PublicIdModel):
+class Invoice(PublicIdModel, Versioned):
     """A bill to the patient: for one visit, a period's visits, or a package sale. Its lines
     are copied from the charges when it is issued, so the invoice never changes after; it
     is voided (with a reason) rather than edited."""

@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from effleura.billing.choices import PackageStatus
 from effleura.billing.models.money import currency_field, money_field
-from effleura.core.models import PublicIdModel
+from effleura.core.models import PublicIdModel, Versioned
 from effleura.patients.models import Patient
 
 
-class PackagePlan(PublicIdModel):
+class PackagePlan(PublicIdModel, Versioned):
     """What the practice sells, e.g. "10 × 60-minute clinical massage, valid a year"."""
 
     name = models.CharField(max_length=120)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from effleura.billing import access, invoices, ledger, packages, payments
 from effleura.billing.choices import PaymentKind, PaymentMethod
 from effleura.billing.models import PackagePlan
+from effleura.core import versions
 from effleura.core.models import Practice
 from effleura.core.permissions import has_permission
 from effleura.core.values import format_amount
@@ -181,7 +182,9 @@ def invoice_void(request, invoice_id):
     found = access.access_invoice(request.user, invoice_id)
     try:
         reason = invoices.check_void_invoice(request.user, found, {"reason": request.POST.get("reason", "")})
-        invoices.do_void_invoice(request.user, found, reason)
+        # The version the page showed: an invoice changed since is not voided unseen.
+        expected = versions.parse_posted(request.POST.get("version"))
+        invoices.do_void_invoice(request.user, found, reason, expected_version=expected)
     except ValidationError as exc:
         _say(request, exc)
     else:

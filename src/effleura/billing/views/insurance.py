@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from effleura.billing import access, claims, cms1500, policies, superbill
 from effleura.billing.choices import ClaimStatus, Priority, Relationship
 from effleura.billing.models import Payer
-from effleura.core.forms import apply_errors, check_refused_form
+from effleura.core.forms import VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.chart import chart_context
@@ -63,6 +63,10 @@ class PolicyForm(forms.Form):
         self.fields["payer"].queryset = payers
 
 
+class PolicyEditForm(VersionedForm, PolicyForm):
+    """The edit page's form: it posts the version it was loaded with."""
+
+
 class PeriodForm(forms.Form):
     start = forms.DateField(widget=DateInput(), label="From")
     end = forms.DateField(widget=DateInput(), label="To")
@@ -78,7 +82,7 @@ class MoveForm(forms.Form):
 
 
 def _data(form) -> dict:
-    return {k: v for k, v in form.cleaned_data.items()}
+    return {k: v for k, v in form.cleaned_data.items() if k not in ("version", "loaded")}
 
 
 # Policies ------------------------------------------------------------------------------
@@ -117,27 +121,34 @@ def patient_policies(request, patient_id):
 def policy_edit(request, policy_id):
     policy = access.access_policy(request.user, policy_id, key="policy.manage", audit_it=False)
     patient = policy.patient
-    initial = {f: getattr(policy, f) for f in policies.FIELDS if f != "payer"}
-    initial["payer"] = policy.payer.public_id
-    form = PolicyForm(request.POST or None, initial=initial, payer=policy.payer)
+    form = PolicyEditForm(request.POST or None, initial=_policy_initial(policy), payer=policy.payer)
+    # The page posts the version it showed: a save over another desk's newer one is refused
+    # (409), showing what they changed, with this person's input kept.
+    form.load_version(policy, policies.FIELDS, what="policy", initial=_policy_initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
                 clean = policies.check_save_policy(request.user, patient, _data(form), policy)
-                policies.do_save_policy(request.user, patient, clean, policy)
-            except ValidationError as exc:
+                policies.do_save_policy(request.user, patient, clean, policy, expected_version=form.expected_version())
+            except ValidationError as exc:  # a StaleVersion becomes the form's conflict notice
                 apply_errors(form, exc)
             else:
                 messages.success(request, "Policy saved.")
                 return redirect("billing:policies", patient_id=patient.public_id)
         else:
             check_refused_form(form, lambda data: policies.check_save_policy(request.user, patient, data, policy))
-        status = 400
+        status = conflict_status(form) if form.conflict else 400
     return render(
         request, "billing/insurance/policy_form.html", _policy_context(request, patient, form=form, policy=policy),
         status=status,
     )  # fmt: skip
+
+
+def _policy_initial(policy) -> dict:
+    initial = {f: getattr(policy, f) for f in policies.FIELDS if f != "payer"}
+    initial["payer"] = policy.payer.public_id
+    return initial
 
 
 @require_POST

@@ -15,7 +15,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from effleura.clinical import knowledge
-from effleura.core.forms import accepted_values, apply_errors
+from effleura.core.forms import VersionedForm, accepted_values, apply_errors, conflict_status
 from effleura.core.permissions import has_permission
 from effleura.core.values import collect_errors
 from effleura.patients.access import access_patient
@@ -33,7 +33,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class ReferralForm(forms.Form):
+class ReferralForm(VersionedForm, forms.Form):
     provider = forms.ModelChoiceField(
         queryset=ReferringProvider.objects.none(), to_field_name="public_id", label="Referring provider"
     )
@@ -93,7 +93,7 @@ def _context(request, patient, **extra) -> dict:
 def _form_data(form, values: dict | None = None) -> dict:
     """The fields check_save_referral reads: ``values`` (default: the form's cleaned data)."""
     values = form.cleaned_data if values is None else values
-    data = {k: v for k, v in values.items() if k != "original"}
+    data = {k: v for k, v in values.items() if k not in ("original", "version", "loaded")}
     if "episode" not in form.fields:
         data.pop("episode", None)
     return data
@@ -123,12 +123,15 @@ def _save(request, patient, form, referral=None):
         )
         if errors:
             raise ValidationError(errors)
-    except ValidationError as exc:
+        if not valid:
+            return None
+        expected = form.expected_version() if referral is not None else None
+        return referral_actions.do_save_referral(
+            request.user, patient, clean, referral, original, expected_version=expected
+        )
+    except ValidationError as exc:  # a StaleVersion becomes the form's conflict notice
         apply_errors(form, exc)
         return None
-    if not valid:
-        return None
-    return referral_actions.do_save_referral(request.user, patient, clean, referral, original)
 
 
 def referral_new(request, patient_id):
@@ -150,7 +153,29 @@ def referral_edit(request, referral_id):
         messages.error(request, "This referral is closed; record a new referral instead.")
         return redirect("referrals:referral", referral_id=referral.public_id)
     episodes = access.patient_episodes(request.user, patient)
-    initial = {
+    form = ReferralForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=_initial(referral),
+        episodes=episodes,
+        provider=referral.provider,
+    )
+    # The page posts the version it showed: a save over someone else's newer one is refused
+    # (409), showing what they changed, with this person's input kept.
+    form.load_version(referral, [f for f in referral_actions.FIELDS if f in form.fields], what="referral",
+                      initial=_initial)  # fmt: skip
+    if request.method == "POST":
+        saved = _save(request, patient, form, referral)
+        if saved is not None:
+            messages.success(request, "Referral saved.")
+            return redirect("referrals:referral", referral_id=referral.public_id)
+    context = _context(request, patient, form=form, referral=referral)
+    return render(request, "referrals/referral_form.html", context, status=conflict_status(form))
+
+
+def _initial(referral) -> dict:
+    """The edit form filled from ``referral`` as it is stored."""
+    return {
         "provider": referral.provider.public_id,
         "referral_date": referral.referral_date,
         "diagnosis_codes": ", ".join(referral.diagnosis_codes),
@@ -164,15 +189,6 @@ def referral_edit(request, referral_id):
         "precautions": referral.precautions,
         "episode": referral.episode.public_id if referral.episode else None,
     }
-    form = ReferralForm(
-        request.POST or None, request.FILES or None, initial=initial, episodes=episodes, provider=referral.provider
-    )
-    if request.method == "POST":
-        saved = _save(request, patient, form, referral)
-        if saved is not None:
-            messages.success(request, "Referral saved.")
-            return redirect("referrals:referral", referral_id=referral.public_id)
-    return render(request, "referrals/referral_form.html", _context(request, patient, form=form, referral=referral))
 
 
 def referral_detail(request, referral_id):

@@ -13,7 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from effleura.core.forms import TOO_LONG, apply_errors
+from effleura.core import versions
+from effleura.core.forms import TOO_LONG, VersionedForm, apply_errors, conflict_status
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.chart import chart_context
@@ -116,7 +117,7 @@ def report_new(request, episode_id):
     return render(request, "referrals/report_new.html", _context(request, episode.patient, episode=episode, form=form))
 
 
-class EditReportForm(forms.Form):
+class EditReportForm(VersionedForm, forms.Form):
     summary = forms.CharField(
         label="Summary",
         required=False,
@@ -131,6 +132,9 @@ class EditReportForm(forms.Form):
         max_length=reports.TEXT_MAX,
         error_messages=TOO_LONG,
     )
+
+
+EDITED = ("summary", "recommendations")
 
 
 def report_view(request, report_id):
@@ -153,24 +157,27 @@ def report_edit(request, report_id):
     )
     if request.method == "POST":
         form = EditReportForm(request.POST)
+        form.load_version(report, EDITED, what="report")
         if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in EDITED}
             try:
-                clean = reports.check_update_report(request.user, report, form.cleaned_data)
-                reports.do_update_report(request.user, report, clean)
-            except ValidationError as exc:
+                clean = reports.check_update_report(request.user, report, data)
+                reports.do_update_report(request.user, report, clean, expected_version=form.expected_version())
+            except ValidationError as exc:  # a StaleVersion becomes the form's conflict notice
                 apply_errors(form, exc)
             else:
                 messages.success(request, "Report saved.")
                 return redirect("referrals:report", report_id=report.public_id)
     else:
         form = EditReportForm(initial={"summary": report.summary, "recommendations": report.recommendations})
+        form.load_version(report, EDITED, what="report")
         try:
             reports.check_update_report(request.user, report, {})
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("referrals:report", report_id=report.public_id)
     context = _context(request, report.episode.patient, report=report, c=report.content, form=form)
-    return render(request, "referrals/report_form.html", context)
+    return render(request, "referrals/report_form.html", context, status=conflict_status(form))
 
 
 @require_POST
@@ -178,10 +185,12 @@ def report_sign(request, report_id):
     report = access.access_report(request.user, report_id, key="report.write")
     try:
         report_sending.check_sign_report(request.user, report)
+        # The version the page showed: what was read is what gets signed.
+        expected = versions.parse_posted(request.POST.get("version"))
+        report_sending.do_sign_report(request.user, report, expected_version=expected)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        report_sending.do_sign_report(request.user, report)
         messages.success(request, "Report signed. It can now be printed and sent.")
     return redirect("referrals:report", report_id=report.public_id)
 
