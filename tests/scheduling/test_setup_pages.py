@@ -244,7 +244,7 @@ def test_the_owner_adds_a_service_given_by_chosen_therapists(owner, therapist, c
 def test_service_errors_are_shown_beside_their_fields(owner, client_for):
     data = {"name": "Odd", "durations": "60, 62", "default_price": "-3", "currency": "US", "changeover_minutes": "0"}
     html = text_of(client_for(owner).post(reverse("scheduling:service_new"), data))
-    assert field_errors(html, "default_price") == ["Ensure this value is greater than or equal to 0."]
+    assert field_errors(html, "default_price") == ["An amount cannot be negative."]
     data["default_price"] = "10"
     html = text_of(client_for(owner).post(reverse("scheduling:service_new"), data))
     assert field_errors(html, "durations") == [
@@ -373,3 +373,19 @@ def test_the_working_hours_page_of_someone_who_is_not_a_practitioner_is_not_foun
 def appointment(book, room):
     """A booked visit (Monday 10:00, Room 1): the set-up rules only need one to exist."""
     return book("10:00", room=room)
+
+
+def test_a_service_price_is_typed_and_shown_by_the_practices_separator(owner, client_for):
+    from effleura.core.models import Practice
+
+    Practice.objects.create(name="Synthetic practice", decimal_separator=",")
+    client = client_for(owner)
+    data = {"name": "Comma", "durations": "60", "default_price": "95.00", "currency": "USD", "changeover_minutes": "0"}
+    html = text_of(client.post(reverse("scheduling:service_new"), data))
+    assert field_errors(html, "default_price") == ["Use a comma for cents, e.g. 95,00."]
+    data["default_price"] = "1.095,50"
+    assert client.post(reverse("scheduling:service_new"), data).status_code == 302
+    service = Service.objects.get(name="Comma")
+    assert str(service.default_price) == "1095.50"
+    edit = client.get(reverse("scheduling:service_edit", args=[service.public_id])).content.decode()
+    assert 'value="1.095,50"' in edit

@@ -296,9 +296,9 @@ def test_the_longest_and_shortest_lengths_are_allowed(owner):
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"default_price": Decimal("-1")}, "default_price", "The price can’t be negative (0 for a free visit)."),
-        ({"default_price": "95.005"}, "default_price", "Give the price in whole cents, at most 9,999,999.99."),
-        ({"default_price": "ninety"}, "default_price", "Give the price as an amount, e.g. 95.00."),
+        ({"default_price": Decimal("-1")}, "default_price", "An amount cannot be negative."),
+        ({"default_price": "95.005"}, "default_price", "Give the amount in whole cents, e.g. 40.50."),
+        ({"default_price": "ninety"}, "default_price", "Enter the amount as a number, e.g. 40.00."),
         ({"currency": "dollars"}, "currency", "Give the currency as a three-letter code, e.g. USD, CAD or EUR."),
         ({"changeover_minutes": 241}, "changeover_minutes", "Give the changeover in minutes, from 0 to 240."),
         ({"changeover_minutes": -5}, "changeover_minutes", "Give the changeover in minutes, from 0 to 240."),

@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from effleura.core import clock
+from effleura.core.models import Practice
 from effleura.core.resources import ActiveQuery, Api, Pages, Resource, register, rules_of
+from effleura.core.values import format_amount
 from effleura.scheduling import hours, setup
 from effleura.scheduling import setup_forms as forms
 from effleura.scheduling import setup_schemas as schemas
@@ -142,6 +144,7 @@ ROOMS = Resource(
 def _service_initial(service: Service) -> dict:
     initial = {f: getattr(service, f) for f in setup.SERVICE_FIELDS if f != "practitioners"}
     initial["durations"] = ", ".join(str(m) for m in service.durations)
+    initial["default_price"] = format_amount(service.default_price, Practice.current().decimal_separator)
     initial["practitioners"] = [u.public_id for u in service.practitioners.all()]
     return initial
 

@@ -18,7 +18,7 @@ import datetime
 import difflib
 import itertools
 import zoneinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -29,9 +29,10 @@ from django.http import Http404
 from effleura.core import audit, values
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, Role
+from effleura.core.models import Practice
 from effleura.core.phones import clean_phone
 from effleura.core.resources import changed_fields, delete_record, get_record, save_record
-from effleura.core.values import as_uuid, merge_fields, parse_time
+from effleura.core.values import as_uuid, merge_fields, parse_amount, parse_time
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import (
     Appointment,
@@ -53,6 +54,13 @@ LONGEST_VISIT = 480  # minutes: a full working day
 DURATION_STEP = 5
 MAX_CHANGEOVER = 240
 MAX_PRICE = Decimal("9999999.99")  # the column holds 9 digits, 2 after the point
+
+
+def _largest_price() -> Decimal:
+    """The largest service price: what the column holds, or the practice's largest amount if smaller."""
+    return min(MAX_PRICE, Practice.current().largest_amount)
+
+
 WEEKDAY_KEYS = [day.name.lower() for day in Weekday]  # "monday" … "sunday": error keys for a week
 
 User = get_user_model()
@@ -492,20 +500,14 @@ def clean_durations(value) -> list[int]:
 
 
 def _price(value, errors: dict) -> Decimal | None:
-    try:
-        price = value if isinstance(value, Decimal) else Decimal(str(value).strip() or "x")
-        if isinstance(value, bool) or not price.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        errors["default_price"] = "Give the price as an amount, e.g. 95.00."
-        return None
-    if price < 0:
-        errors["default_price"] = "The price can’t be negative (0 for a free visit)."
-    elif price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
-        errors["default_price"] = "Give the price in whole cents, at most 9,999,999.99."
-    else:
-        return price.quantize(Decimal("0.01"))
-    return None
+    # The one reader of amounts (core.values.parse_amount): typed text by the practice's
+    # decimal separator; 0 for a free visit; at most what the column holds and the practice allows.
+    if isinstance(value, str) and not value.strip():
+        value = None
+    return parse_amount(
+        value, "default_price", errors, maximum=_largest_price(),
+        empty_message="Give the price, e.g. 95.00 (0 for a free visit).",
+    )  # fmt: skip
 
 
 def check_save_service(actor, data: dict, service: Service | None = None) -> dict:

@@ -100,7 +100,8 @@ class ServiceForm(forms.Form):
         label="Lengths (minutes)",
         help_text="One or more, separated by commas, e.g. 60, 30, 90. The first is the default.",
     )
-    default_price = forms.DecimalField(min_value=0, max_digits=9, decimal_places=2, label="Default price")
+    # Text, read by core.values.parse_amount in setup.py (the practice's decimal separator).
+    default_price = forms.CharField(max_length=20, label="Default price", help_text="e.g. 95.00; 0 for a free visit.")
     currency = forms.CharField(max_length=3, initial="USD", help_text="Three letters, e.g. USD.")
     changeover_minutes = forms.IntegerField(
         min_value=0,
