@@ -63,7 +63,8 @@ def test_long_text_fields_count_the_characters_left():
 def test_a_counter_says_how_far_over_the_limit_a_refused_value_is():
     form = Sample({"name": "Ana", "days": ["mon"], "notes": "x" * 503})
     form.is_valid()
-    assert "3 characters too many" in render(form)
+    html = render(form)
+    assert "3 characters too many" in html and 'class="hint counter over"' in html
 
 
 def test_the_check_of_a_refused_form_adds_its_problems_without_repeating_the_forms():
@@ -86,3 +87,10 @@ def test_every_page_loads_the_forms_script_and_no_inline_script(client_for, owne
     html = client_for(owner).get(reverse("core:practice")).content.decode()
     assert re.search(r'<script src="[^"]*core/forms\.js" defer></script>', html)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+
+
+def test_an_empty_post_leaves_nothing_to_check():
+    form = Sample(None)
+    assert not form.is_valid()
+    check_refused_form(form, lambda data: pytest.fail("an unbound form has nothing to check"))
+    assert "error-summary" not in render(form)

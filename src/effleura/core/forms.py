@@ -46,12 +46,16 @@ def accepted_values(form) -> dict:
     accepted, leaving out the fields it refused. A view hands these to the action's check
     so its problems (a wrong NPI, a phone number nobody can call) are listed together with
     the form's own in one pass, instead of one more problem on each submit."""
-    return {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
+    # An empty POST leaves a form unbound: nothing was typed, nothing to check.
+    cleaned = getattr(form, "cleaned_data", {})
+    return {name: value for name, value in cleaned.items() if name not in form.errors}
 
 
 def check_refused_form(form, check) -> None:
     """For a form that ``is_valid()`` refused: run ``check(accepted_values(form))`` and put
     its refusal beside the fields too. Nothing is saved either way."""
+    if not form.is_bound:
+        return
     try:
         check(accepted_values(form))
     except ValidationError as exc:

@@ -18,7 +18,7 @@ from effleura.core.access import authorize
 from effleura.core.api_schemas import LONG_TEXT
 from effleura.core.choices import AuditAction
 from effleura.core.models import Practice
-from effleura.core.phones import clean_phone
+from effleura.core.phones import clean_phone, practice_region
 from effleura.core.values import clean_text, reject_unknown
 from effleura.patients.choices import (
     BodyRegion,
@@ -91,9 +91,10 @@ def _clean_patient(data: dict, *, partial: bool) -> dict:
             elif dob.year < OLDEST_BIRTH_YEAR:
                 errors["date_of_birth"] = f"The date of birth can’t be before {OLDEST_BIRTH_YEAR}."
             clean["date_of_birth"] = dob
-    for name in ("phone", "emergency_contact_phone"):
-        if name in clean:
-            clean[name] = clean_phone(clean[name], name, errors)
+    phones = [name for name in ("phone", "emergency_contact_phone") if clean.get(name)]
+    region = practice_region() if phones else None  # one read of the practice for both numbers
+    for name in phones:
+        clean[name] = clean_phone(clean[name], name, errors, region=region)
     _check_choice(clean, "sex_at_birth", SexAtBirth, errors, blank_ok=True)
     _check_choice(clean, "preferred_contact", ContactMethod, errors, blank_ok=False)
     _check_choice(clean, "status", PatientStatus, errors, blank_ok=False)

@@ -14,7 +14,7 @@ from effleura.core import audit, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.npi import is_valid_npi
-from effleura.core.phones import clean_phone
+from effleura.core.phones import clean_phone, practice_region
 from effleura.core.resources import save_record
 from effleura.core.values import clean_text, merge_fields
 from effleura.referrals.models import ReferringProvider
@@ -63,9 +63,10 @@ def check_save_provider(actor, data: dict, provider: ReferringProvider | None = 
             other = existing.first()
             if other is not None:
                 errors["npi"] = f"NPI {clean['npi']} already belongs to {other.display_name}."
-    for field in ("phone", "fax"):
-        if field not in errors:
-            clean[field] = clean_phone(clean[field], field, errors)
+    numbers = [field for field in ("phone", "fax") if clean[field] and field not in errors]
+    region = practice_region() if numbers else None
+    for field in numbers:
+        clean[field] = clean_phone(clean[field], field, errors, region=region)
     if clean["email"] and "email" not in errors:
         try:
             validate_email(clean["email"])

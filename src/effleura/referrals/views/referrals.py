@@ -109,6 +109,8 @@ def _save(request, patient, form, referral=None):
     # Every problem in one pass: when the form refused some fields, the rest and the scan
     # are still checked; the scan is checked along with the fields, not once they are right.
     valid = form.is_valid()
+    if not form.is_bound:
+        return None
     values = form.cleaned_data if valid else accepted_values(form)
     errors: dict[str, str] = {}
     try:
