@@ -594,11 +594,18 @@ def do_create_consent_document(actor, *, title: str, kind: str, required: bool, 
     return document
 
 
-def do_publish_consent_version(actor, document: ConsentDocument, body: str) -> ConsentDocumentVersion:
-    """Publish new wording. Patients who signed an earlier version now show as outdated."""
+def do_publish_consent_version(
+    actor, document: ConsentDocument, body: str, *, expected_version=None
+) -> ConsentDocumentVersion:
+    """Publish new wording. Patients who signed an earlier version now show as outdated.
+    ``expected_version`` is the version the new wording was written from: under the
+    document's lock, a newer one published meanwhile refuses it (StaleVersion, nothing
+    published), so nobody's wording is replaced unseen (None: not checked)."""
     with transaction.atomic():
         document = ConsentDocument.objects.select_for_update().get(pk=document.pk)
         last = document.versions.order_by("-version").first()
+        if last is not None:
+            versions.check_version(last, expected_version, "consent form's wording")
         version = ConsentDocumentVersion.objects.create(
             document=document, version=(last.version + 1 if last else 1), body=body.strip(), published_by=actor
         )

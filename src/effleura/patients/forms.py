@@ -159,5 +159,8 @@ class ConsentDocumentForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), label="Wording")
 
 
-class ConsentVersionForm(forms.Form):
+class ConsentVersionForm(VersionedForm, forms.Form):
+    """New wording, written from the version the page showed (its hidden ``version``): if
+    someone published another meanwhile, publishing is refused and the page shows theirs."""
+
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), label="New wording")

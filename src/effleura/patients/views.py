@@ -344,6 +344,8 @@ def consent_document_version_new(request, document_id):
     document = _document(document_id)
     current = document.versions.order_by("-version").first()
     form = ConsentVersionForm(request.POST or None, initial={"body": current.body if current else ""})
+    if current is not None:
+        form.load_version(current, ["body"], what="consent form's wording")
     if request.method == "POST" and form.is_valid():
         try:
             actions.check_save_consent_document(
@@ -353,18 +355,19 @@ def consent_document_version_new(request, document_id):
                 body=form.cleaned_data["body"],
                 document=document,
             )
-        except ValidationError as exc:
+            version = actions.do_publish_consent_version(
+                request.user, document, form.cleaned_data["body"], expected_version=form.expected_version()
+            )
+        except ValidationError as exc:  # a StaleVersion: someone published other wording meanwhile
             apply_errors(form, exc)
         else:
-            version = actions.do_publish_consent_version(request.user, document, form.cleaned_data["body"])
             messages.success(
                 request,
                 f"Version {version.version} published. Patients who signed an earlier version now show as outdated.",
             )
             return redirect("patients:consent_document", document_id=document.public_id)
-    return render(
-        request, "patients/consent_document_form.html", {"form": form, "document": document, "nav": "consent"}
-    )
+    context = {"form": form, "document": document, "nav": "consent"}
+    return render(request, "patients/consent_document_form.html", context, status=conflict_status(form))
 
 
 # Hand-over mode (core/handover.py): the device goes to the patient --------------------
