@@ -156,6 +156,19 @@ def test_signing_a_report_moves_its_version_on(therapist, draft):
     assert (signed.status, signed.version) == (ReportStatus.SIGNED, 2)
 
 
+def test_the_sign_button_signs_only_the_version_the_page_showed(client_for, therapist, draft):
+    web = client_for(therapist)
+    sign = reverse("referrals:report_sign", args=[draft.public_id])
+    stale = form_fields(web.get(reverse("referrals:report", args=[draft.public_id])).content, action=sign)
+    assert stale["version"] == "1"
+    reports.do_update_report(therapist, draft, {"summary": "Edited in another tab."})
+    answer = web.post(sign, stale, follow=True)
+    assert "Someone else saved this report after you opened it" in answer.content.decode()
+    assert Report.objects.get(pk=draft.pk).status == ReportStatus.DRAFT
+    web.post(sign, {"version": "2"})
+    assert Report.objects.get(pk=draft.pk).status == ReportStatus.SIGNED
+
+
 def test_the_report_api_sends_the_version_and_refuses_a_stale_patch(client_for, therapist, draft):
     client = client_for(therapist)
     url = reverse("api:report", args=[draft.public_id])
