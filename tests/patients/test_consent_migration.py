@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("patients", "0001_initial")]
-AFTER = [("patients", "0002_consent_signer_once")]
+BEFORE = [("patients", "0002_patient_version")]
+AFTER = [("patients", "0003_consent_signer_once")]
 
 
 @pytest.mark.django_db(transaction=True)
