@@ -479,3 +479,16 @@ def test_the_template_filters_keep_a_visit_in_its_location_s_zone(db, owner, the
     assert text == (
         "Tue 17:30 EST | Tue 14:30 PST | 22:30 | named | Tuesday 2 December 2025, 17:30–18:30 EST | Dec. 2, 2025"
     )
+
+
+def test_a_cancelled_visit_elsewhere_is_listed_at_its_location_s_time(client_for, therapist, east):
+    from effleura.scheduling.choices import AppointmentStatus
+    from effleura.scheduling.models import Appointment
+
+    Appointment.objects.filter(pk=east["appointment"].pk).update(status=AppointmentStatus.CANCELLED)
+    day = visible(
+        client_for(therapist).get(
+            reverse("scheduling:day"), {"location": east["location"].public_id, "date": "2025-12-02"}
+        )
+    )
+    assert_shows(day, "Cancelled on this day (1)", "17:30 Tessa", never=["14:30", "22:30"])

@@ -94,3 +94,16 @@ def test_an_empty_post_leaves_nothing_to_check():
     assert not form.is_valid()
     check_refused_form(form, lambda data: pytest.fail("an unbound form has nothing to check"))
     assert "error-summary" not in render(form)
+
+
+def test_the_counter_counts_a_line_break_as_the_two_characters_a_form_sends():
+    from django import forms
+
+    from effleura.core.templatetags.effleura_forms import chars_left
+
+    class Note(forms.Form):
+        text = forms.CharField(max_length=10, widget=forms.Textarea)
+
+    # Stored with LF, posted back as CR LF: both count 4 for "ab", a break, "c".
+    assert chars_left(Note(initial={"text": "ab\nc"})["text"]) == 5
+    assert chars_left(Note(data={"text": "ab\r\nc"})["text"]) == 5

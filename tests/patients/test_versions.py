@@ -210,3 +210,20 @@ def test_two_clients_racing_on_a_new_health_history_version_one_wins(therapist, 
     codes = racing_writes(clients, "POST", path, {"presenting_complaint": "Neck"}, '"1"')
     assert sorted(codes) == [201, 412]
     assert HealthHistory.objects.filter(patient=patient).count() == 2
+
+
+def test_a_medication_a_colleague_added_stays_when_the_stale_tab_saves_again(
+    client_for, therapist, owner, patient, add_history
+):
+    add_history(patient)
+    tab_a, tab_b = client_for(therapist), client_for(owner)
+    new = reverse("patients:history_new", args=[patient.public_id])
+    warfarin = {"name": "Warfarin", "dose": "5 mg", "blood_thinner": "on"}
+    assert tab_a.post(new, history_form_data(meds=[warfarin], based_on="1")).status_code == 302
+
+    page = tab_b.post(new, history_form_data(allergies="Nuts", based_on="1")).content.decode()
+    assert re.search(r'name="med-0-name"[^>]*value="Warfarin"', page)  # the rows came up to date
+    again = tab_b.post(new, history_form_data(meds=[warfarin], allergies="Nuts", based_on="2"))
+    assert again.status_code == 302
+    saved = HealthHistory.objects.get(patient=patient, version=3)
+    assert [m["name"] for m in saved.medications] == ["Warfarin"] and saved.allergies == "Nuts"

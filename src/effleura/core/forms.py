@@ -239,7 +239,8 @@ def _display(record, name: str, value) -> str:
         return ", ".join(str(item) for item in value) or "—"
     if hasattr(value, "all") and callable(value.all):  # a many-to-many manager
         return ", ".join(str(item) for item in value.all()) or "—"
-    return str(value)
+    # A browser posts line breaks as CR LF; text saved through the API has LF: the same text.
+    return str(value).replace("\r\n", "\n")
 
 
 def _label(form, record, name: str) -> str:

@@ -187,7 +187,13 @@ def history_new(request, patient_id):
                 clean = actions.check_add_health_history(request.user, patient, data)
                 saved = actions.do_add_health_history(request.user, patient, clean, based_on=based_on)
             except versions.StaleVersion as exc:
-                conflict = _history_conflict(request.user, patient, form, exc)
+                conflict, base = _history_conflict(request.user, patient, form, exc)
+                # Rows the person left as they were take the newer version's (a colleague's
+                # new blood thinner must not drop out on the next save); edited rows stay.
+                if base is not None and clean["medications"] == base.medications:
+                    med_forms = MedicationFormSet(initial=exc.current.medications, prefix="med")
+                if base is not None and clean["surgeries"] == base.surgeries:
+                    surgery_forms = SurgeryFormSet(initial=exc.current.surgeries, prefix="surgery")
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -204,9 +210,10 @@ def history_new(request, patient_id):
     return render(request, "patients/history_form.html", context, status=409 if conflict else 200)
 
 
-def _history_conflict(user, patient, form, exc) -> Conflict:
+def _history_conflict(user, patient, form, exc):
     """The notice for a health history filled from version n while n+1 was saved: what
-    the newer version(s) changed, and the form rebased on the newest, keeping the input."""
+    the newer version(s) changed, and the form rebased on the newest, keeping the input.
+    Returns (the notice, version n or None)."""
     current = exc.current
     base = None
     if exc.expected:
@@ -223,13 +230,14 @@ def _history_conflict(user, patient, form, exc) -> Conflict:
                 take_theirs(form, data, name, current)
     data["based_on"] = str(current.version)
     form.data = data
-    return Conflict(
+    notice = Conflict(
         what="health history",
         version=current.version,
         by=current.recorded_by.display_name,
         at=current.recorded_at,
         changes=changes,
     )
+    return notice, base
 
 
 # Consent ------------------------------------------------------------------------------

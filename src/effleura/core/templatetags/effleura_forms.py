@@ -1,6 +1,8 @@
 """Template helpers for forms and the values they collect: the characters left in a long
 text field and phone numbers as the practice writes them."""
 
+import re
+
 from django import template
 
 from effleura.core import phones
@@ -24,10 +26,11 @@ def counter_limit(field) -> int | None:
 
 @register.filter
 def chars_left(field) -> int:
-    """How many characters may still be typed in ``field`` (negative when over the limit)."""
+    """How many characters may still be typed in ``field`` (negative when over the limit).
+    A line break counts two: the form will send it as CR LF, and the server counts that."""
     limit = counter_limit(field) or 0
     value = field.value()
-    return limit - len("" if value is None else str(value).replace("\r\n", "\n"))
+    return limit - len(re.sub(r"\r?\n", "\r\n", "" if value is None else str(value)))
 
 
 @register.filter

@@ -22,8 +22,9 @@
     }
     var timer = null;
     input.addEventListener("input", function () {
-      // The server counts a line break as one character, as the browser's maxlength does.
-      var left = limit - input.value.replace(/\r\n/g, "\n").length;
+      // A form sends each line break as two characters (CR LF), and the server counts
+      // what it receives: so does the counter, or a text it calls short enough is refused.
+      var left = limit - input.value.replace(/\r?\n/g, "\r\n").length;
       // Wait for a pause in typing so a screen reader is not told every keystroke.
       window.clearTimeout(timer);
       timer = window.setTimeout(function () {
