@@ -97,7 +97,7 @@ def test_a_therapist_hand_over_includes_the_intake_form(client_for, therapist, p
     assert response.status_code == 200
     assert 'aria-label="Main"' not in page_text(response)
     assert "Rivera" not in page_text(response)
-    saved = client.post(intake, {"presenting_complaint": "stiff neck", "med-TOTAL_FORMS": "0",
+    saved = client.post(intake, {"presenting_complaint": "stiff neck", "based_on": "0", "med-TOTAL_FORMS": "0",
                                  "med-INITIAL_FORMS": "0", "surgery-TOTAL_FORMS": "0",
                                  "surgery-INITIAL_FORMS": "0"})  # fmt: skip
     assert saved.status_code == 302

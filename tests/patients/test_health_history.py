@@ -23,10 +23,12 @@ def days_ago(n: int) -> str:
     return (timezone.localdate() - datetime.timedelta(days=n)).isoformat()
 
 
-def history_form_data(*, meds=(), surgeries=(), **fields) -> dict:
+def history_form_data(*, meds=(), surgeries=(), based_on="0", **fields) -> dict:
     """What the health-history form posts: the fields, two medication rows and one
-    surgery row (more when given), with the formsets' management fields."""
+    surgery row (more when given), with the formsets' management fields, and the version
+    the page was filled from (``based_on``: "0" for a first history)."""
     data = {
+        "based_on": based_on,
         "presenting_complaint": "",
         "goals": "",
         "condition_notes": "",
@@ -187,8 +189,12 @@ def test_it_adds_a_version_on_every_save_and_never_edits_one(client_for, therapi
     first_values = {name: getattr(first, name) for name in actions.HISTORY_FIELDS}
     first_id, first_recorded = first.public_id, first.recorded_at
 
-    client.post(url("history_new", patient), history_form_data(presenting_complaint="Shoulder", goals="Swim"))
-    client.post(url("history_new", patient), history_form_data(presenting_complaint="Shoulder", goals="Swim"))
+    client.post(
+        url("history_new", patient), history_form_data(presenting_complaint="Shoulder", goals="Swim", based_on="1")
+    )
+    client.post(
+        url("history_new", patient), history_form_data(presenting_complaint="Shoulder", goals="Swim", based_on="2")
+    )
 
     versions = list(HealthHistory.objects.filter(patient=patient).order_by("version"))
     assert [v.version for v in versions] == [1, 2, 3]
@@ -276,7 +282,7 @@ def test_it_refuses_a_dated_surgery_without_a_description_rather_than_dropping_i
 
 def test_it_drops_a_row_on_file_once_all_of_it_is_cleared(client_for, therapist, patient, add_history):
     add_history(patient, medications=[{"name": "Ibuprofen", "dose": "200 mg"}])
-    data = history_form_data(meds=[{"name": "", "dose": ""}, {}, {}])
+    data = history_form_data(meds=[{"name": "", "dose": ""}, {}, {}], based_on="1")
     data["med-INITIAL_FORMS"] = "1"
     response = client_for(therapist).post(url("history_new", patient), data)
     assert response.status_code == 302
@@ -576,7 +582,7 @@ def test_it_lets_clinical_staff_read_and_take_the_history(client_for, personas, 
     add_history(patient, presenting_complaint="Neck")
     client = client_for(personas[role])
     assert facts(client.get(url("history", patient)))["Presenting complaint"] == "Neck"
-    response = client.post(url("history_new", patient), history_form_data(presenting_complaint="Back"))
+    response = client.post(url("history_new", patient), history_form_data(presenting_complaint="Back", based_on="1"))
     assert response.status_code == 302
     assert HealthHistory.objects.get(version=2).recorded_by == personas[role]
 
@@ -654,3 +660,13 @@ def test_it_does_not_audit_a_health_history_read_for_front_desk_on_the_chart(
     add_history(patient)
     client_for(front_desk).get(url("chart", patient))
     assert audit_events(record_type="health_history", actor_id=front_desk.pk) == []
+
+
+def test_it_refuses_a_page_that_names_no_version_it_was_based_on(client_for, therapist, patient, add_history):
+    add_history(patient, conditions=["varicose_veins"])
+    data = history_form_data(presenting_complaint="Back")
+    del data["based_on"]
+    response = client_for(therapist).post(url("history_new", patient), data)
+    assert response.status_code == 200
+    assert "This page is out of date: reload it" in page_text(response)
+    assert HealthHistory.objects.filter(patient=patient).count() == 1

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 ANY = object()
 
 IF_MATCH = re.compile(r'\s*(?:W/)?"(\d{1,9})"\s*')
+OUT_OF_DATE = "This page is out of date: reload it and make your change again."
 PRECONDITION_HELP = 'Send If-Match with the version you read, e.g. "3" (from the ETag header), or *.'
 
 
@@ -95,7 +96,7 @@ def parse_posted(value) -> int | None:
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise ValidationError("This page is out of date: reload it and make your change again.") from None
+        raise ValidationError(OUT_OF_DATE) from None
     if number < 0:
-        raise ValidationError("This page is out of date: reload it and make your change again.")
+        raise ValidationError(OUT_OF_DATE)
     return number

@@ -174,6 +174,10 @@ def history_new(request, patient_id):
     conflict = None
     if request.method == "POST":
         form = HealthHistoryForm(request.POST)
+        # A page names the version it was filled from; one that does not is from before
+        # versions (or made by hand): refused, never saved over what it cannot see.
+        form.fields["based_on"].required = True
+        form.fields["based_on"].error_messages["required"] = versions.OUT_OF_DATE
         med_forms = MedicationFormSet(request.POST, prefix="med")
         surgery_forms = SurgeryFormSet(request.POST, prefix="surgery")
         if form.is_valid() and med_forms.is_valid() and surgery_forms.is_valid():
