@@ -147,3 +147,10 @@ def test_any_amount_formatted_with_the_separator_reads_back_to_the_cent(cents):
     for practice in (POINT, COMMA):
         assert read(format_amount(amount, practice.decimal_separator), practice) == amount
         assert read(f"{amount:.2f}".replace(".", practice.decimal_separator), practice) == amount
+
+
+@pytest.mark.parametrize(("typed", "practice", "hint"), [("1.000", POINT, "1,000"), ("1,000", COMMA, "1.000")])
+def test_a_thousand_typed_the_other_way_is_refused_with_a_hint(typed, practice, hint):
+    errors = {}
+    assert parse_amount(typed, "amount", errors, practice=practice) is None
+    assert "for a thousand type 1000 or " + hint in errors["amount"]

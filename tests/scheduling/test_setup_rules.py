@@ -297,7 +297,11 @@ def test_the_longest_and_shortest_lengths_are_allowed(owner):
     ("fields", "field", "message"),
     [
         ({"default_price": Decimal("-1")}, "default_price", "An amount cannot be negative."),
-        ({"default_price": "95.005"}, "default_price", "Give the amount in whole cents, e.g. 40.50."),
+        (
+            {"default_price": "95.005"},
+            "default_price",
+            "Three digits after the point: for a thousand type 1000 or 1,000; for whole cents, two digits, e.g. 40.50.",
+        ),
         ({"default_price": "ninety"}, "default_price", "Enter the amount as a number, e.g. 40.00."),
         ({"currency": "dollars"}, "currency", "Give the currency as a three-letter code, e.g. USD, CAD or EUR."),
         ({"changeover_minutes": 241}, "changeover_minutes", "Give the changeover in minutes, from 0 to 240."),

@@ -221,6 +221,13 @@ def _read_typed(text: str, separator: str, currency: str, field: str, errors: di
         return None
     digits = re.sub(r"\D", "", found["int"])
     frac = found["frac"] or ""
+    if len(frac) == 3:
+        # "1.000" in a point practice is most likely one thousand typed the other way.
+        errors.setdefault(field, "Three digits after the point: for a thousand type 1000 or 1,000; "
+                          "for whole cents, two digits, e.g. 40.50." if separator == POINT
+                          else "Three digits after the comma: for a thousand type 1000 or 1.000; "
+                          "for whole cents, two digits, e.g. 40,50.")  # fmt: skip
+        return None
     if len(frac) > 2:
         errors.setdefault(field, "Give the amount in whole cents, e.g. 40.50." if separator == POINT
                           else "Give the amount in whole cents, e.g. 40,50.")  # fmt: skip
