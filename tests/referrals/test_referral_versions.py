@@ -215,3 +215,20 @@ def test_two_simultaneous_provider_patches_with_the_same_version_let_one_in(fron
     assert _race(front_desk, f"/referring-providers/{provider.public_id}", {"fax": "555-0001"}) == [200, 412]
     provider.refresh_from_db()
     assert (provider.fax, provider.version) == ("555-0001", 2)
+
+
+def test_the_api_refuses_replacing_or_removing_a_scan_from_a_stale_read(api_as, front_desk, referral):
+    from .conftest import PNG_BYTES, upload
+
+    client = api_as(front_desk)
+    path = f"/api/v1/referrals/{referral.public_id}/original"
+    version = Referral.objects.get(pk=referral.pk).version
+    replaced = client.post(
+        path, {"original": upload(PNG_BYTES, "photo.png", "image/png")}, HTTP_IF_MATCH=f'"{version}"'
+    )
+    assert replaced.status_code == 200 and replaced["ETag"] == f'"{version + 1}"'
+    stale_remove = client.delete(path, HTTP_IF_MATCH=f'"{version}"')
+    stale_replace = client.post(path, {"original": upload()}, HTTP_IF_MATCH=f'"{version}"')
+    assert (stale_remove.status_code, stale_replace.status_code) == (412, 412)
+    kept = Referral.objects.get(pk=referral.pk)
+    assert kept.original_name == "photo.png" and kept.version == version + 1

@@ -269,26 +269,29 @@ def update_referral(request, referral_id: UUID, payload: ReferralUpdate):
 
 @router.post(
     "/referrals/{uuid:referral_id}/original",
-    response={200: ReferralOut, 400: ErrorOut, **ERRORS_WITH_ID},
+    response={200: ReferralOut, 400: ErrorOut, **ERRORS_VERSIONED},
     url_name="referral_original",
 )
 def upload_original(request, referral_id: UUID, original: File[UploadedFile]):
     """Attach or replace the scanned original (multipart/form-data, field ``original``):
     PDF, PNG or JPEG by content, at most 10 MB."""
     referral = access.access_referral(request.user, referral_id, key="referral.manage", audit_it=False)
+    expected = versions.if_match(request)
     clean = referral_actions.check_original(request.user, referral, original)
-    return referral_actions.do_attach_original(request.user, referral, clean)
+    return referral_actions.do_attach_original(request.user, referral, clean, expected_version=expected)
 
 
 @router.delete(
     "/referrals/{uuid:referral_id}/original",
-    response={200: ReferralOut, 400: ErrorOut, **ERRORS_WITH_ID},
+    response={200: ReferralOut, 400: ErrorOut, **ERRORS_VERSIONED},
     url_name="referral_original",
 )
 def remove_original(request, referral_id: UUID):
+    """Remove the scanned original; send If-Match to refuse it over a newer version."""
     referral = access.access_referral(request.user, referral_id, key="referral.manage", audit_it=False)
+    expected = versions.if_match(request)
     referral_actions.check_remove_original(request.user, referral)
-    return referral_actions.do_remove_original(request.user, referral)
+    return referral_actions.do_remove_original(request.user, referral, expected_version=expected)
 
 
 @router.post(

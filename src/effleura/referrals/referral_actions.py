@@ -225,11 +225,13 @@ def do_save_referral(
             versions.check_version(locked, expected_version, "referral")
             if locked.is_closed:
                 raise ValidationError("This referral was closed meanwhile; record a new referral instead.")
+            # Onto the row as it is now, never the caller's older copy: a scan attached
+            # meanwhile (or any field this save does not name) keeps its value.
             for field, value in clean.items():
-                setattr(referral, field, value)
-            referral.version = locked.version
-            versions.bump(referral)
-            referral.save()
+                setattr(locked, field, value)
+            versions.bump(locked)
+            locked.save()
+            referral = _mirror(referral, locked)
             action, detail = AuditAction.UPDATE, "referral changed"
         audit.record(
             actor, action, "referral", record_id=referral.public_id, patient_id=patient.public_id, detail=detail
@@ -237,6 +239,14 @@ def do_save_referral(
         if original is not None:
             _store_original(actor, referral, original, counted=True)
     return referral
+
+
+def _mirror(target: Referral, saved: Referral) -> Referral:
+    """Copy the saved row's values onto the caller's ``target`` (it shows what was saved)."""
+    if target is not saved:
+        for field in Referral._meta.concrete_fields:
+            setattr(target, field.attname, getattr(saved, field.attname))
+    return target
 
 
 def _lock(referral: Referral) -> Referral:
@@ -288,9 +298,16 @@ def check_original(actor, referral_or_patient, upload) -> dict:
     return {"file": upload, "content_type": content_type, "extension": extension, "size": size, "name": name[:200]}
 
 
-def _store_original(actor, referral: Referral, original: dict, *, counted: bool = False) -> None:
+def _store_original(
+    actor, referral: Referral, original: dict, *, counted: bool = False, expected_version=None
+) -> Referral:
     """Store the scan on ``referral``; ``counted``: part of a save that already counted as
-    this write (its version moved on once)."""
+    this write (``referral`` is then the row it locked and saved). Otherwise the row is
+    locked here and ``expected_version`` checked first. Returns the saved row."""
+    caller = referral
+    if not counted:
+        referral = _lock(referral)
+        versions.check_version(referral, expected_version, "referral")
     old = referral.original.name if referral.original else ""
     upload = original["file"]
     upload.seek(0)
@@ -299,7 +316,7 @@ def _store_original(actor, referral: Referral, original: dict, *, counted: bool 
     referral.original_name = original["name"]
     referral.original_type = original["content_type"]
     referral.original_size = original["size"]
-    bumped = [] if counted else _bump_locked(referral)
+    bumped = [] if counted else versions.bump(referral)
     referral.save(update_fields=["original", "original_name", "original_type", "original_size", *bumped])
     audit.record(
         actor,
@@ -311,13 +328,14 @@ def _store_original(actor, referral: Referral, original: dict, *, counted: bool 
     )
     if old:
         transaction.on_commit(lambda: referral.original.storage.delete(old))
+    return _mirror(caller, referral)
 
 
-def do_attach_original(actor, referral: Referral, original: dict) -> Referral:
-    """Attach (or replace) the scanned original from check_original's answer."""
+def do_attach_original(actor, referral: Referral, original: dict, *, expected_version=None) -> Referral:
+    """Attach (or replace) the scanned original from check_original's answer, the row locked;
+    refused (StaleVersion) when the referral was saved since ``expected_version``."""
     with transaction.atomic():
-        _store_original(actor, referral, original)
-    return referral
+        return _store_original(actor, referral, original, expected_version=expected_version)
 
 
 def check_remove_original(actor, referral: Referral) -> None:
@@ -329,16 +347,21 @@ def check_remove_original(actor, referral: Referral) -> None:
         raise ValidationError("This referral has no scanned original.")
 
 
-def do_remove_original(actor, referral: Referral) -> Referral:
+def do_remove_original(actor, referral: Referral, *, expected_version=None) -> Referral:
     """Remove the scanned original once check_remove_original() allowed it (call it first). In
-    one transaction, the row locked: clears the file fields, audits "original removed",
-    and deletes the stored file only after the commit. Returns the referral."""
+    one transaction, the row locked first (refused, StaleVersion, when it was saved since
+    ``expected_version``): clears the file fields, audits "original removed", and deletes
+    the stored file, the one on the locked row, only after the commit. Returns the referral."""
     with transaction.atomic():
+        caller, referral = referral, _lock(referral)
+        versions.check_version(referral, expected_version, "referral")
         old = referral.original.name
+        if not old:
+            raise ValidationError("This referral has no scanned original.")
         referral.original = ""
         referral.original_name = referral.original_type = ""
         referral.original_size = None
-        bumped = _bump_locked(referral)
+        bumped = versions.bump(referral)
         referral.save(update_fields=["original", "original_name", "original_type", "original_size", *bumped])
         audit.record(
             actor,
@@ -350,7 +373,7 @@ def do_remove_original(actor, referral: Referral) -> Referral:
         )
         storage = Referral._meta.get_field("original").storage
         transaction.on_commit(lambda: storage.delete(old))
-    return referral
+    return _mirror(caller, referral)
 
 
 # Closing -------------------------------------------------------------------------------
