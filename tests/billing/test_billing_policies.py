@@ -222,3 +222,16 @@ def test_the_policy_form_shows_every_problem_at_once(client_for, front_desk, mak
     assert '<a href="#id_subscriber_phone">' in html and '<a href="#id_valid_from">' in html
     assert "6 problems need fixing before this can be saved" in html
     assert not Policy.objects.exists()
+
+
+def test_an_edit_from_an_older_copy_keeps_a_deactivation_made_meanwhile(billing, make_patient, make_payer):
+    from effleura.billing.models import Policy
+
+    patient = make_patient()
+    policy = _add(billing, patient, make_payer())
+    stale = Policy.objects.get(pk=policy.pk)  # read by a client that sends no version
+    clean = policies.check_save_policy(billing, patient, {"member_id": "SYN0002"}, stale)
+    Policy.objects.filter(pk=policy.pk).update(is_active=False)  # another desk, meanwhile
+    policies.do_save_policy(billing, patient, clean, stale)
+    saved = Policy.objects.get(pk=policy.pk)
+    assert (saved.member_id, saved.is_active) == ("SYN0002", False)

@@ -175,7 +175,8 @@ def do_save_policy(
         else:
             for field, value in clean.items():
                 setattr(policy, field, value)
-            policy.save()
+            # Only what this save names: a deactivation made meanwhile keeps its effect.
+            policy.save(update_fields=[*clean, "version"])
             action, detail = AuditAction.UPDATE, "policy changed"
         audit.record(actor, action, "policy", record_id=policy.public_id, patient_id=patient.public_id, detail=detail)
     return policy
