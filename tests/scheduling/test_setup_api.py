@@ -330,9 +330,52 @@ def test_the_policy_is_read_by_all_and_replaced_whole_by_the_owner(owner, therap
         "send_confirmations": True,
         "send_reminders": False,
     }
-    assert api_as(owner).send("PUT", "/scheduling-policy", body).json() == body
+    assert api_as(owner).send("PUT", "/scheduling-policy", body).json() == body | {"version": 2}
     assert SchedulingPolicy.objects.get().late_cancel_hours == 48
     partial = api_as(owner).send("PUT", "/scheduling-policy", {"slot_step_minutes": 15})
     assert partial.status_code == 422 and partial.json()["errors"]["late_cancel_hours"] == "This is required."
     too_fine = api_as(owner).send("PUT", "/scheduling-policy", body | {"slot_step_minutes": 3})
     assert too_fine.json()["errors"] == {"slot_step_minutes": "Give a number of at least 5."}
+
+
+POLICY = {
+    "late_cancel_hours": 48,
+    "minimum_notice_minutes": 120,
+    "slot_step_minutes": 30,
+    "reminder_hours_before": 24,
+    "send_confirmations": True,
+    "send_reminders": False,
+}
+
+
+def test_the_policy_refuses_a_put_from_a_stale_read(owner, api_as):
+    client = api_as(owner)
+    read = client.send("GET", "/scheduling-policy")
+    assert read["ETag"] == '"1"'  # the defaults, before anyone saved them
+    saved = client.send("PUT", "/scheduling-policy", POLICY, HTTP_IF_MATCH='"1"')
+    assert saved.status_code == 200 and saved["ETag"] == '"2"'
+    stale = client.send("PUT", "/scheduling-policy", POLICY | {"late_cancel_hours": 12}, HTTP_IF_MATCH='"1"')
+    assert stale.status_code == 412 and stale.json()["version"] == 2
+    assert SchedulingPolicy.objects.get().late_cancel_hours == 48
+
+
+def test_the_policy_page_refuses_a_stale_tab_and_shows_the_change(owner, client_for):
+    import re
+
+    from django.urls import reverse
+
+    tab_a, tab_b = client_for(owner), client_for(owner)
+    page_a = tab_a.get(reverse("scheduling:policy")).content.decode()
+    page_b = tab_b.get(reverse("scheduling:policy")).content.decode()
+
+    def hidden(page, name):
+        return re.search(rf'name="{name}" value="([^"]*)"', page).group(1)
+
+    form = {k: ("on" if v is True else v) for k, v in POLICY.items() if v is not False}
+    post_a = form | {"version": hidden(page_a, "version"), "loaded": hidden(page_a, "loaded")}
+    post_b = form | {"late_cancel_hours": 6, "version": hidden(page_b, "version"), "loaded": hidden(page_b, "loaded")}
+    assert tab_a.post(reverse("scheduling:policy"), post_a).status_code == 302
+    refused = tab_b.post(reverse("scheduling:policy"), post_b)
+    assert refused.status_code == 409
+    assert "saved this booking policy" in refused.content.decode()
+    assert SchedulingPolicy.objects.get().late_cancel_hours == 48

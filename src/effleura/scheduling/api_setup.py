@@ -10,10 +10,12 @@ operation first. Ids are the records' UUIDs. Times of day are "HH:MM" in the loc
 local time; time off is a pair of ISO 8601 instants with an offset.
 """
 
+from django.http import HttpResponse
 from ninja import Schema
 from pydantic import Field
 
-from effleura.core.api_schemas import ERRORS, Flag, InputSchema, WholeNumber
+from effleura.core import versions
+from effleura.core.api_schemas import ERRORS, Flag, InputSchema, StaleOut, WholeNumber
 from effleura.core.resources import api_router
 from effleura.scheduling import resources, setup
 
@@ -33,6 +35,7 @@ class PolicyIn(InputSchema):
 
 
 class PolicyOut(Schema):
+    version: int = Field(description="Counts the saves (1: the defaults); send it in If-Match with PUT.")
     late_cancel_hours: int
     minimum_notice_minutes: int
     slot_step_minutes: int
@@ -42,12 +45,18 @@ class PolicyOut(Schema):
 
 
 @router.get("/scheduling-policy", response={200: PolicyOut, **ERRORS}, url_name="scheduling_policy")
-def get_policy(request):
-    return setup.get_policy(request.user)
+def get_policy(request, response: HttpResponse):
+    policy = setup.get_policy(request.user)
+    response["ETag"] = versions.etag(policy.version)
+    return policy
 
 
-@router.put("/scheduling-policy", response={200: PolicyOut, **ERRORS}, url_name="scheduling_policy")
-def put_policy(request, payload: PolicyIn):
-    """Replace the whole policy: every field is required."""
+@router.put("/scheduling-policy", response={200: PolicyOut, 412: StaleOut, **ERRORS}, url_name="scheduling_policy")
+def put_policy(request, payload: PolicyIn, response: HttpResponse):
+    """Replace the whole policy: every field is required. Send `If-Match: "<version>"`
+    (the ETag of your read): if someone saved since, the answer is 412 and nothing changes."""
+    expected = versions.if_match(request)
     clean = setup.check_save_policy(request.user, payload.model_dump())
-    return setup.do_save_policy(request.user, clean)
+    policy = setup.do_save_policy(request.user, clean, expected_version=expected)
+    response["ETag"] = versions.etag(policy.version)
+    return policy

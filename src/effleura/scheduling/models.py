@@ -176,8 +176,9 @@ class Service(PublicIdModel, Versioned):
         return self.durations[0] if self.durations else 60
 
 
-class SchedulingPolicy(models.Model):
-    """The practice's booking rules. One row (SchedulingPolicy.current())."""
+class SchedulingPolicy(Versioned):
+    """The practice's booking rules. One row (SchedulingPolicy.current()). Version 1 is the
+    defaults before anyone saved them; every save, the first included, counts one more."""
 
     late_cancel_hours = models.PositiveSmallIntegerField(
         default=24, help_text="A cancellation closer to the start than this is marked late."

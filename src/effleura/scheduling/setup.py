@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
 
-from effleura.core import audit, values
+from effleura.core import audit, values, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, Role
 from effleura.core.models import Practice
@@ -643,15 +643,18 @@ def check_save_policy(actor, data: dict) -> dict:
     return clean
 
 
-def do_save_policy(actor, clean: dict) -> SchedulingPolicy:
+def do_save_policy(actor, clean: dict, *, expected_version=None) -> SchedulingPolicy:
     """Save ``clean``, the dict check_save_policy() returned (call it first), on the one policy
-    row (created if there is none). In one transaction: locks the row, saves and audits the
-    changed fields. Returns the policy."""
+    row (created if there is none). In one transaction: locks the row, refuses
+    (StaleVersion) when it was saved since ``expected_version`` (the defaults are version
+    1), saves one version more and audits the changed fields. Returns the policy."""
     with transaction.atomic():
         policy = SchedulingPolicy.objects.select_for_update().order_by("pk").first() or SchedulingPolicy()
+        versions.check_version(policy, expected_version, "booking policy")
         detail = changed_fields(policy, clean) if policy.pk else "created"
         for name, value in clean.items():
             setattr(policy, name, value)
+        versions.bump(policy)
         policy.save()
         audit.record(actor, AuditAction.UPDATE, "scheduling_policy", record_id=policy.pk, detail=detail[:200])
     return policy

@@ -8,6 +8,7 @@ import zoneinfo
 from django import forms
 from django.core.exceptions import ValidationError
 
+from effleura.core.forms import VersionedForm
 from effleura.scheduling import setup
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import Location
@@ -122,7 +123,7 @@ class ServiceForm(forms.Form):
     is_active = forms.BooleanField(required=False, initial=True, label="Active (can be booked)")
 
 
-class PolicyForm(forms.Form):
+class PolicyForm(VersionedForm, forms.Form):
     late_cancel_hours = forms.IntegerField(
         min_value=0, max_value=720, label="Late cancellation (hours)",
         help_text="A cancellation closer to the start than this is marked late.",

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 
-from effleura.core.forms import apply_errors
+from effleura.core.forms import apply_errors, conflict_status
 from effleura.core.resources import page_context, page_urlpatterns
 from effleura.scheduling import hours as hours_rules
 from effleura.scheduling import resources, setup
@@ -83,16 +83,20 @@ def index(request):
 def policy(request):
     current = setup.get_policy(request.user)
     form = PolicyForm(request.POST or None, initial={f: getattr(current, f) for f in setup.POLICY_FIELDS})
+    form.load_version(current, setup.POLICY_FIELDS, what="booking policy")
     if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in setup.POLICY_FIELDS}
         try:
-            clean = setup.check_save_policy(request.user, form.cleaned_data)
-        except ValidationError as exc:
+            clean = setup.check_save_policy(request.user, data)
+            setup.do_save_policy(request.user, clean, expected_version=form.expected_version())
+        except ValidationError as exc:  # a StaleVersion becomes the form's conflict notice
             apply_errors(form, exc)
         else:
-            setup.do_save_policy(request.user, clean)
             messages.success(request, "Booking policy saved.")
             return redirect("scheduling:setup")
-    return _form_page(request, "setup_policy_form.html", {"form": form})
+    response = _form_page(request, "setup_policy_form.html", {"form": form})
+    response.status_code = conflict_status(form)
+    return response
 
 
 # Practitioners' hours -----------------------------------------------------------------------------
