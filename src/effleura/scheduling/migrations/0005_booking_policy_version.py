@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0004_versions_records'),
+        ("scheduling", "0004_versions_records"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='schedulingpolicy',
-            name='version',
+            model_name="schedulingpolicy",
+            name="version",
             field=models.PositiveIntegerField(default=1, editable=False),
         ),
     ]
