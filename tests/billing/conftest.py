@@ -85,6 +85,19 @@ def past_appointment(owner, therapist, practice):
 
 
 @pytest.fixture
+def visit_day(practice):
+    """visit_day(hours_ago=2) -> the date, at the visit's location, of a visit that began
+    ``hours_ago`` hours ago: the day its charge is for (not the server's date, which is
+    already tomorrow there in the evening)."""
+    location = practice[0]
+
+    def day(hours_ago=2):
+        return timezone.localtime(timezone.now() - datetime.timedelta(hours=hours_ago), location.tz).date()
+
+    return day
+
+
+@pytest.fixture
 def sign_visit(db, therapist, make_patient, past_appointment):
     """sign_visit(techniques=(("swedish", 30), ...), patient=None, minutes=60, author=therapist)
     -> a signed SessionNote for a visit that has happened: appointment, open episode, the

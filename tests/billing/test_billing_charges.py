@@ -89,12 +89,14 @@ def test_the_payers_own_technique_mapping_wins(sign_visit, make_patient, make_pa
     }
 
 
-def test_a_policy_not_valid_on_the_day_or_not_primary_is_not_used(sign_visit, make_patient, make_payer, make_policy):
+def test_a_policy_not_valid_on_the_day_or_not_primary_is_not_used(
+    sign_visit, make_patient, make_payer, make_policy, visit_day
+):
     patient = make_patient()
-    today = timezone.localdate()
-    make_policy(patient, make_payer("Synthetic Old"), valid_until=today - datetime.timedelta(days=1))
+    day = visit_day(hours_ago=2)
+    make_policy(patient, make_payer("Synthetic Old"), valid_until=day - datetime.timedelta(days=1))
     make_policy(patient, make_payer("Synthetic Second"), priority="secondary")
-    charge = sign_visit(patient=patient).charge
+    charge = sign_visit(patient=patient, hours_ago=2).charge
     assert charge.payer is None and charge.policy is None
 
 
@@ -353,14 +355,14 @@ def test_billing_voids_an_open_charge_with_a_reason(sign_visit, billing):
         charges.check_void_charge(billing, charge, {"reason": "again"})
 
 
-def test_voiding_a_package_visit_gives_the_session_back(sign_visit, make_patient, owner, billing):
+def test_voiding_a_package_visit_gives_the_session_back(sign_visit, make_patient, owner, billing, visit_day):
     patient = make_patient()
-    today = timezone.localdate()
+    day = visit_day(hours_ago=2)
     Package.objects.create(
         patient=patient, name="5 visits (synthetic)", sessions=5, price=D("400"), created_by=owner,
-        purchased_on=today, expires_on=today + datetime.timedelta(days=300),
+        purchased_on=day, expires_on=day + datetime.timedelta(days=300),
     )  # fmt: skip
-    charge = sign_visit(patient=patient).charge
+    charge = sign_visit(patient=patient, hours_ago=2).charge
     assert charge.status == "package"
     charges.do_void_charge(billing, charge, charges.check_void_charge(billing, charge, {"reason": "Visit not held."}))
     assert not PackageUse.objects.exists()
