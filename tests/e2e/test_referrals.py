@@ -26,9 +26,13 @@ import datetime, json
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from effleura.clinical import episodes
+from effleura.core import clock
 from effleura.patients import actions as patient_actions
 from effleura.scheduling.models import Appointment, Location, Service
 
+# Run as a request would, in the practice's zone: a shell runs in UTC, which after 16:00
+# in Los Angeles is already tomorrow (dates like the episode's "opened" would be a day ahead).
+timezone.activate(clock.practice_zone())
 User = get_user_model()
 owner = User.objects.get(username="owner")
 therapist = User.objects.get(username="therapist")
@@ -41,7 +45,7 @@ episode = episodes.do_open_episode(
 )
 location = Location.objects.order_by("pk").first()
 service = Service.objects.order_by("pk").first()
-today = timezone.localdate()
+today = clock.today()
 visits = []
 # Already started (a visit can be completed only from its start window on): 100 and 50
 # minutes ago.
