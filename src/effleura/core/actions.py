@@ -144,14 +144,13 @@ def check_save_practice(actor: User, fields: dict) -> dict:
 def do_save_practice(actor: User, clean: dict, *, is_demo: bool | None = None, expected_version=None) -> Practice:
     """Create or update the one practice row, locked; refused (StaleVersion, nothing saved)
     when it was saved since ``expected_version``, the version the page showed (None: not
-    checked). Every save counts in its version."""
+    checked). Every save counts in its version, the first one included (the defaults a
+    page shows before it are version 1)."""
     with transaction.atomic():
-        practice = Practice.objects.select_for_update().order_by("pk").first()
-        if practice is None:
-            practice = Practice()
-        else:
-            versions.check_version(practice, expected_version, "practice's details")
-            versions.bump(practice)
+        # The defaults shown before the first save are version 1, so that save is guarded too.
+        practice = Practice.objects.select_for_update().order_by("pk").first() or Practice()
+        versions.check_version(practice, expected_version, "practice's details")
+        versions.bump(practice)
         for name, value in clean.items():
             setattr(practice, name, value)
         if is_demo is not None:
