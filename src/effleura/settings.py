@@ -4,6 +4,7 @@ Defaults are safe: DEBUG is off, and the embedded SQLite database and a generate
 secret key live in var/ so that `make run` works on a fresh machine.
 """
 
+import datetime
 import re
 import secrets
 import zoneinfo
@@ -18,14 +19,15 @@ BASE_DIR = Path(envstr("EFFLEURA_HOME", str(SRC_DIR.parent.parent))).resolve()
 VAR_DIR = Path(envstr("EFFLEURA_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
 
-def _secret_key() -> str:
-    key = envstr("EFFLEURA_SECRET_KEY")
+def _key(env_name: str, file_name: str) -> str:
+    """A key from the environment, or else kept in var/ (generated once per installation,
+    readable by the owner only), so sessions and seals survive a restart."""
+    key = envstr(env_name)
     if key:
         if len(key) < 50:
-            raise ConfigError("EFFLEURA_SECRET_KEY must be at least 50 characters long.")
+            raise ConfigError(f"{env_name} must be at least 50 characters long.")
         return key
-    # Kept in var/ so sessions survive a restart; generated once per installation.
-    key_file = VAR_DIR / "secret_key"
+    key_file = VAR_DIR / file_name
     if key_file.exists():
         return key_file.read_text().strip()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -35,7 +37,10 @@ def _secret_key() -> str:
     return key
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _key("EFFLEURA_SECRET_KEY", "secret_key")
+# Seals the audit trail and keys the hashes of unknown account names in it (core/audit.py).
+# Separate from SECRET_KEY so either can be rotated alone (docs/security.md).
+EFFLEURA_AUDIT_KEY = _key("EFFLEURA_AUDIT_KEY", "audit_key")
 DEBUG = envbool("EFFLEURA_DEBUG", False)
 HTTPS = envbool("EFFLEURA_HTTPS", False)
 ALLOWED_HOSTS = envlist("EFFLEURA_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
@@ -50,6 +55,12 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    # Sign-in that resists attack (docs/decisions/0014, 0015): lockout, second factors, passkeys.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "effleura.core",
     "effleura.patients",
     "effleura.scheduling",
@@ -68,12 +79,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "effleura.core.middleware.ApiTokenMiddleware",
     "effleura.core.middleware.PracticeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "effleura.core.middleware.HandoverMiddleware",
     "effleura.core.middleware.PermissionMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "effleura.urls"
@@ -125,6 +139,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Auth ----------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
+# django-axes' backend goes first: it refuses a locked account before the password is
+# even checked (core/signin.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -138,6 +158,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes (core/signin.py): the 5th wrong password for an account within 15 minutes
+# locks it for 15 minutes from that failure; issue 12 item 1 refines this.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "effleura.core.signin.client_address"
+AXES_VERBOSE = False
+# axes' W006 asks for the address in AXES_LOCKOUT_PARAMETERS: the per-address limit is a
+# separate, higher one (core/signin.py), so a clinic behind one address cannot lock itself out.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Passkeys (django-otp-webauthn). WebAuthn binds a passkey to a domain name, never an
+# IP address: EFFLEURA_WEBAUTHN_RP_ID is the site's host name, and the allowed origins
+# the addresses staff open it at.
+OTP_WEBAUTHN_RP_ID = envstr("EFFLEURA_WEBAUTHN_RP_ID", "localhost")
+OTP_WEBAUTHN_RP_NAME = envstr("EFFLEURA_PRACTICE_NAME", "Effleura Clinic")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = envlist("EFFLEURA_WEBAUTHN_ORIGINS", ["http://localhost:8000"])
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
@@ -212,6 +251,8 @@ LOGGING = {
     "loggers": {
         # Django logs the URL of every 4xx/5xx; our URLs carry opaque ids only.
         "django.request": {"level": "ERROR"},
+        # django-axes logs every sign-in; the audit trail already records them.
+        "axes": {"level": "WARNING"},
     },
 }
 

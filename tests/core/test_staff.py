@@ -30,7 +30,8 @@ def test_an_owner_adds_a_therapist_who_can_then_sign_in(client_for, owner, clien
     assert response.status_code == 302
     member = User.objects.get(username="newtherapist")
     assert member.role == "therapist"
-    assert client.login(username="newtherapist", password="a-long-enough-passphrase-1")
+    client.post(reverse("core:login"), {"username": "newtherapist", "password": "a-long-enough-passphrase-1"})
+    assert "_auth_user_id" in client.session
     assert AuditEvent.objects.filter(record_type="user", action="create", record_id=str(member.public_id)).exists()
 
 

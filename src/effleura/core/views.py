@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit, clock, handover
+from effleura.core import access, actions, audit, clock, handover, signin
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
@@ -27,9 +27,8 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        audit.record(self.request.user, AuditAction.LOGIN, "session")
-        return response
+        # The password was right; core/signin.py decides the next step (a second factor).
+        return redirect(signin.after_password(self.request, form.get_user(), self.get_success_url()))
 
     def form_invalid(self, form):
         # The attempted username is not kept: people type passwords into it by mistake.

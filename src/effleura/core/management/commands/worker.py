@@ -1,13 +1,67 @@
-"""`effleura worker`: runs background tasks (emails now; reminders, PDFs, imports later).
+"""`effleura worker`: runs background tasks (emails now; reminders, PDFs, imports later)
+and the periodic duties of core/duties.py.
 
 It is django-tasks-db's database worker under our name. Tasks wait in the database,
 so any number of workers on any number of machines can share one PostgreSQL: each
 task is claimed with a row lock (SELECT ... FOR UPDATE SKIP LOCKED) and runs once.
-`effleura worker --batch` runs what is queued and exits (for cron or tests).
+Between rounds of queued tasks the worker runs the duties that are due.
+`effleura worker --batch` runs every duty once, then what is queued, and exits (for
+cron or tests).
 """
 
+import time
+
+from django.core.management.base import CommandError
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorker
+from django_tasks_db.management.commands.db_worker import Worker
+
+from effleura.core.duties import Schedule
 
 
 class Command(DatabaseWorker):
     help = "Run Effleura's background tasks from the database queue. Start one or more per machine."
+
+    def handle(
+        self,
+        *,
+        verbosity,
+        queue_name,
+        interval,
+        batch,
+        backend_name,
+        startup_delay,
+        reload,
+        max_tasks,
+        worker_id,
+        exclude_queues,
+        **options,
+    ):
+        self.configure_logging(verbosity)
+        if reload:
+            self.stderr.write("effleura worker does not reload on code changes: restart it after one.")
+        queue_names = queue_name.split(",")
+        excluded = exclude_queues.split(",") if exclude_queues else []
+        if excluded and "*" not in queue_names:
+            raise CommandError("--exclude-queues can only be used with --queue-name=*")
+        # The library's worker in batch mode runs every ready task, then returns; this
+        # loop runs the due duties between such rounds and sleeps when there was nothing.
+        worker = Worker(
+            queue_names=queue_names,
+            interval=interval,
+            batch=True,
+            backend_name=backend_name,
+            startup_delay=startup_delay,
+            max_tasks=max_tasks,
+            worker_id=worker_id,
+            excluded_queue_names=excluded,
+        )
+        worker.configure_signals()
+        schedule = Schedule()
+        while worker.running:
+            schedule.run_due()
+            worker.run()
+            worker.startup_delay = False
+            if batch or (max_tasks is not None and worker._run_tasks >= max_tasks):
+                return
+            if worker.running:
+                time.sleep(interval)
