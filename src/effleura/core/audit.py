@@ -7,12 +7,24 @@ request, so rules and actions need no request object; commands set "cli".
 """
 
 import contextvars
+import hashlib
+import hmac
 import uuid
+
+from django.conf import settings
 
 from effleura.core.choices import AuditOutcome
 from effleura.core.models import AuditEvent
 
 client_address: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="")
+
+
+def keyed_name(text: str) -> str:
+    """A short keyed hash (HMAC-SHA256 with settings.EFFLEURA_AUDIT_KEY, 20 hex digits) of a
+    name someone typed, so the same mistyped name always gives the same value while the
+    trail never holds the text itself (people type passwords into the name field)."""
+    digest = hmac.new(settings.EFFLEURA_AUDIT_KEY.encode(), text.encode(), hashlib.sha256)
+    return digest.hexdigest()[:20]
 
 
 def record(

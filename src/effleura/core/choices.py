@@ -19,6 +19,8 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "Export"
     LOGIN = "login", "Log in"
     LOGOUT = "logout", "Log out"
+    LOCKOUT = "lockout", "Lock out"
+    UNLOCK = "unlock", "Unlock"
 
 
 class AuditOutcome(models.TextChoices):

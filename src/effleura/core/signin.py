@@ -1,23 +1,33 @@
 """Signing in, step by step (docs/security.md).
 
 The login page (core/views.py LoginView) checks the password; django-axes' backend
-refuses a locked account before that. What follows a correct password is decided here:
+refuses a locked account before that (core/lockout.py). What follows a correct password
+is decided here:
 
     after_password(request, user)  the next step: a second factor when the user has one
                                    or their role requires one, else complete()
-    complete(request, user)        signs the user in and audits it
+    complete(request, user)        signs the user in and audits it (axes clears the
+                                   account's failures)
+    password_failed(request, name) audits a refused sign-in on the login page
     second_factor_failed(request, user)
                                    a wrong code or passkey counts toward the lockout
-                                   exactly like a wrong password
-    is_locked(request, username)   whether the account is locked out now
+                                   exactly like a wrong password, and is audited
+    is_locked(request, username)   whether the account (or the client address) is locked
+    lock_for(request, username)    that lock (kind, until), or None
+
+Failed sign-ins, lockouts and unlocks are audited with the account (``account_ref``):
+its public id when the name is an account's, else a keyed hash of the name typed.
 """
 
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.signals import user_login_failed
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 
-from effleura.core import audit
-from effleura.core.choices import AuditAction
+from effleura.core import audit, clock, lockout
+from effleura.core.choices import AuditAction, AuditOutcome
+
+FAILED = "failed sign-in"
+FAILED_SECOND_FACTOR = "failed sign-in (second factor)"
 
 
 def after_password(request, user, redirect_to: str = ""):
@@ -33,15 +43,85 @@ def complete(request, user, redirect_to: str = "") -> str:
     return redirect_to or resolve_url("core:home")
 
 
+def account_ref(username: str) -> str:
+    """How the audit trail names the account a sign-in was for: the account's public id,
+    or ``name:<keyed hash>`` for a name that is no account's (never the text typed)."""
+    if not username:
+        return ""
+    user = get_user_model().objects.filter(username=username).only("public_id").first()
+    return str(user.public_id) if user is not None else f"name:{audit.keyed_name(username)}"
+
+
+def password_failed(request, username: str) -> None:
+    """Audit a refused sign-in (wrong password, or refused while locked) and a lockout it
+    started. Call after the form's authenticate() ran."""
+    _audit_failure(request, username or "", FAILED)
+
+
 def second_factor_failed(request, user) -> None:
-    """A wrong second factor: counted by django-axes like a wrong password."""
+    """A wrong second factor: counted by django-axes like a wrong password, and audited."""
     user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+    _audit_failure(request, user.get_username(), FAILED_SECOND_FACTOR)
+
+
+def _audit_failure(request, username: str, detail: str) -> None:
+    ref = account_ref(username)
+    counted = getattr(request, "axes_failures_since_start", None) is not None
+    lock = getattr(request, "effleura_lock", None)
+    if not counted and lock is not None:
+        detail = f"refused: {lock.kind} locked"
+    audit.record(None, AuditAction.LOGIN, "session", record_id=ref, outcome=AuditOutcome.DENIED, detail=detail)
+    if counted and lock is not None:
+        audit_lockout(lock, ref, client_address(request))
+
+
+def audit_lockout(lock: lockout.Lock, ref: str, address: str) -> None:
+    """A lock just began: the account's (record id: the account) or the address's."""
+    until = lock.until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if lock.kind == lockout.ACCOUNT:
+        audit.record(None, AuditAction.LOCKOUT, "account", record_id=ref, outcome=AuditOutcome.DENIED, detail=f"until {until}")
+    else:
+        audit.record(
+            None, AuditAction.LOCKOUT, "client_address", record_id=address, outcome=AuditOutcome.DENIED, detail=f"until {until}"
+        )
+
+
+def lock_for(request, username: str) -> lockout.Lock | None:
+    """The lock in force for a sign-in as ``username`` from this request's address."""
+    return lockout.current_lock(username or None, client_address(request) or None)
 
 
 def is_locked(request, username: str) -> bool:
-    from axes.handlers.proxy import AxesProxyHandler
+    return lock_for(request, username) is not None
 
-    return AxesProxyHandler.is_locked(request, credentials={"username": username})
+
+def lock_message(lock: lockout.Lock) -> str:
+    """The plain words the login page shows for a lock, with its end in the practice's zone."""
+    until = clock.local(lock.until)
+    when = f"{until:%H:%M} {until:%Z} on {until.day} {until:%B}"
+    if lock.kind == lockout.ACCOUNT:
+        return (
+            f"This account is locked after too many failed sign-ins, until {when}. "
+            "No password works until then; the practice owner can unlock it sooner from the Staff page."
+        )
+    return (
+        f"Too many failed sign-ins came from this network address: signing in from it is paused until {when}. "
+        "Ask the practice owner if you need in sooner."
+    )
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """AXES_LOCKOUT_CALLABLE: a refused, locked sign-in gets the login page (or the page
+    that asked, when it already says so) with status 429, never axes' bare text."""
+    if original_response is not None and getattr(request, "effleura_lock_shown", False):
+        original_response.status_code = 429
+        return original_response
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    lock = getattr(request, "effleura_lock", None) or lock_for(request, username)
+    from django.contrib.auth.forms import AuthenticationForm
+
+    context = {"form": AuthenticationForm(request), "lock_message": lock_message(lock) if lock else "", "next": ""}
+    return render(request, "registration/login.html", context, status=429)
 
 
 def client_address(request) -> str:

@@ -31,10 +31,15 @@ class LoginView(auth_views.LoginView):
         return redirect(signin.after_password(self.request, form.get_user(), self.get_success_url()))
 
     def form_invalid(self, form):
-        # The attempted username is not kept: people type passwords into it by mistake.
-        audit.record(
-            self.request.user, AuditAction.LOGIN, "session", outcome=AuditOutcome.DENIED, detail="failed sign-in"
-        )
+        # Audited with the account (its id, or a keyed hash of a name that is no account's);
+        # the name typed is never kept: people type passwords into it by mistake.
+        signin.password_failed(self.request, form.data.get("username", "")[:150])
+        lock = getattr(self.request, "effleura_lock", None)
+        if lock is not None:
+            # django-axes refused it or this failure began a lock: say so, and until when.
+            self.request.effleura_lock_shown = True
+            context = self.get_context_data(form=form, lock_message=signin.lock_message(lock))
+            return self.render_to_response(context, status=429)
         return super().form_invalid(form)
 
 
