@@ -263,8 +263,8 @@ LOGGING = {
     "loggers": {
         # Django logs the URL of every 4xx/5xx; our URLs carry opaque ids only.
         "django.request": {"level": "ERROR"},
-        # django-axes logs every sign-in; the audit trail already records them.
-        "axes": {"level": "WARNING"},
+        # django-axes logs every failed sign-in and lockout; the audit trail records them.
+        "axes": {"level": "ERROR"},
     },
 }
 

@@ -308,3 +308,73 @@ def test_any_sequence_locks_iff_five_failures_within_fifteen_minutes_since_the_l
                 assert response.status_code == 429
             else:
                 assert response.status_code == 200
+
+
+# The owner unlocks; the owner's home shows recent lockouts --------------------------------------
+
+
+def test_the_owner_unlocks_an_account_from_the_staff_page(clock, client_for, owner, therapist):
+    fail("therapist", 5)
+    owner_client = client_for(owner)
+    page = owner_client.get(reverse("core:staff_list")).content.decode()
+    assert "locked until 09:15" in page or "locked until 15:15" in page
+    assert reverse("core:staff_unlock", args=[therapist.public_id]) in page
+    edit = owner_client.get(reverse("core:staff_edit", args=[therapist.public_id])).content.decode()
+    assert "Sign-in locked" in edit
+    response = owner_client.post(reverse("core:staff_unlock", args=[therapist.public_id]))
+    assert response.status_code == 302
+    assert sign_in("therapist", PASSWORD)[1]
+    event = AuditEvent.objects.get(action=AuditAction.UNLOCK)
+    assert (event.actor_username, event.record_type, event.record_id, event.detail) == (
+        "owner",
+        "account",
+        str(therapist.public_id),
+        "unlocked",
+    )
+
+
+@pytest.mark.parametrize("persona", ["therapist", "front_desk", "billing", "outsider"])
+def test_unlocking_is_refused_for_everyone_but_the_owner(clock, request, client_for, persona, owner):
+    fail("owner", 5)
+    user = request.getfixturevalue(persona)
+    response = client_for(user).post(reverse("core:staff_unlock", args=[owner.public_id]))
+    assert response.status_code == 403
+    assert not sign_in("owner", PASSWORD)[1]
+    refused = AuditEvent.objects.filter(actor_username=user.username, outcome=AuditOutcome.DENIED)
+    assert refused.filter(record_type="user").exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.UNLOCK).exists()
+
+
+def test_unlocking_needs_a_post(client_for, owner, therapist):
+    response = client_for(owner).get(reverse("core:staff_unlock", args=[therapist.public_id]))
+    assert response.status_code == 405
+
+
+def test_the_owners_home_shows_the_last_weeks_lockouts_and_whether_they_were_lifted(client_for, owner, therapist):
+    fail("therapist", 5)
+    fail("no-such-person", 5)
+    old = AuditEvent.objects.filter(action=AuditAction.LOCKOUT).first()
+    AuditEvent.objects.create(
+        at=old.at - datetime.timedelta(days=8),
+        action=AuditAction.LOCKOUT,
+        record_type="account",
+        record_id=str(owner.public_id),
+        outcome=AuditOutcome.DENIED,
+        detail="until 2020-01-01T00:00:00Z",
+    )
+    owner_client = client_for(owner)
+    page = owner_client.get(reverse("core:home")).content.decode()
+    assert "Recent lockouts" in page
+    assert "(therapist)</a>" in page and "a name that is no account’s" in page
+    assert "(owner)</a>" not in page  # more than 7 days ago
+    assert page.count('class="badge danger">locked<') == 2
+    owner_client.post(reverse("core:staff_unlock", args=[therapist.public_id]))
+    page = owner_client.get(reverse("core:home")).content.decode()
+    assert "unlocked</span> by owner" in page
+
+
+@pytest.mark.parametrize("persona", ["therapist", "front_desk", "billing"])
+def test_only_the_owners_home_shows_lockouts(client_for, request, persona, owner):
+    fail("owner", 5)
+    page = client_for(request.getfixturevalue(persona)).get(reverse("core:home")).content.decode()
+    assert "Recent lockouts" not in page

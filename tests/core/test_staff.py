@@ -122,11 +122,11 @@ def test_it_answers_404_for_a_member_of_staff_who_does_not_exist(client_for, own
 def test_the_staff_list_does_a_fixed_number_of_queries(client_for, owner, therapist, django_assert_num_queries):
     client = client_for(owner)
     client.get(reverse("core:staff_list"))
-    with django_assert_num_queries(4):  # session, user, demo flag, the accounts
+    with django_assert_num_queries(5):  # session, user, demo flag, the accounts, their lockouts
         client.get(reverse("core:staff_list"))
     for n in range(5):
         User.objects.create_user(username=f"extra{n}", password="a-long-enough-passphrase-1")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         client.get(reverse("core:staff_list"))
 
 

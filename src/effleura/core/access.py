@@ -16,9 +16,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from effleura.core import audit, clock, permissions
-from effleura.core.choices import AuditOutcome
+from effleura.core.choices import AuditAction, AuditOutcome
+from effleura.core.lockout import window
 from effleura.core.models import AuditEvent, User
 from effleura.core.values import as_uuid
 
@@ -149,3 +151,59 @@ def access_audit_export(user, filters: AuditFilters, columns: tuple[str, ...]):
     authorize(user, "audit.export", patient_id=filters.patient_id)
     allowed(user, "audit.export", patient_id=filters.patient_id, detail=f"{filters.describe()} CSV")
     return _audit_events(filters).values_list(*columns).iterator(chunk_size=2000)
+
+
+# Recent lockouts (the owner's home page) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockoutSeen:
+    """One lockout in the audit trail: whose, when, until when, and whether it was lifted."""
+
+    account: User | None  # None: the address's lock, or a name that is no account's
+    label: str
+    at: datetime.datetime
+    until: datetime.datetime
+    unlocked_at: datetime.datetime | None
+    unlocked_by: str
+
+    @property
+    def state(self) -> str:
+        if self.unlocked_at is not None:
+            return "unlocked"
+        return "locked" if self.until > timezone.now() else "ended"
+
+
+def access_recent_lockouts(user, *, days: int = 7) -> list[LockoutSeen]:
+    """Lockouts of the last ``days`` days, newest first, read from the audit trail (the
+    lockout events and the unlocks after them): three queries. Owners only (staff.manage)."""
+    authorize(user, "staff.manage")
+    since = timezone.now() - datetime.timedelta(days=days)
+    events = list(AuditEvent.objects.filter(action=AuditAction.LOCKOUT, at__gte=since).order_by("-at", "-id")[:200])
+    unlocks = list(AuditEvent.objects.filter(action=AuditAction.UNLOCK, at__gte=since).order_by("at", "id"))
+    ids = {e.record_id for e in events if e.record_type == "account" and not e.record_id.startswith("name:")}
+    accounts = {str(u.public_id): u for u in User.objects.filter(public_id__in=[as_uuid(i, "user") for i in ids])}
+    found = []
+    for event in events:
+        until = _until(event) or event.at + window()
+        account = accounts.get(event.record_id) if event.record_type == "account" else None
+        if event.record_type == "client_address":
+            label = f"every account from address {event.record_id}"
+        elif account is not None:
+            label = f"{account.display_name} ({account.username})"
+        else:
+            label = f"a name that is no account’s (#{event.record_id.removeprefix('name:')[:8]})"
+        lifted = next((u for u in unlocks if u.record_id == event.record_id and event.at <= u.at < until), None)
+        found.append(
+            LockoutSeen(
+                account, label, event.at, until, lifted.at if lifted else None, lifted.actor_username if lifted else ""
+            )
+        )
+    return found
+
+
+def _until(event: AuditEvent) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.strptime(event.detail, "until %Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return None

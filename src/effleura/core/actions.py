@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.core import audit, clock, permissions, versions
+from effleura.core import audit, clock, lockout, permissions, versions
 from effleura.core.choices import AuditAction
 from effleura.core.models import ApiToken, Practice, User, hash_token
 from effleura.core.npi import is_valid_npi
@@ -98,6 +98,28 @@ def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str
             detail=f"role={user.role or 'none'} active={user.is_active}",
         )
     return user
+
+
+def check_unlock_account(actor: User, member: User) -> None:
+    """May ``actor`` unlock ``member``'s sign-in? Owners only (staff.manage;
+    PermissionDenied otherwise). Returns None; then call do_unlock_account()."""
+    permissions.require(actor, "staff.manage")
+
+
+def do_unlock_account(actor: User, member: User) -> bool:
+    """Clear ``member``'s failed sign-ins, ending a lockout at once; audited (whether or not
+    the account was locked). Returns whether it was locked."""
+    with transaction.atomic():
+        was_locked = member.username in lockout.locked_accounts([member.username])
+        lockout.forget_failures(member.username)
+        audit.record(
+            actor,
+            AuditAction.UNLOCK,
+            "account",
+            record_id=member.public_id,
+            detail="unlocked" if was_locked else "failures cleared (was not locked)",
+        )
+    return was_locked
 
 
 PRACTICE_FIELDS = [

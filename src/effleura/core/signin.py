@@ -78,12 +78,9 @@ def _audit_failure(request, username: str, detail: str) -> None:
 def audit_lockout(lock: lockout.Lock, ref: str, address: str) -> None:
     """A lock just began: the account's (record id: the account) or the address's."""
     until = lock.until.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if lock.kind == lockout.ACCOUNT:
-        audit.record(None, AuditAction.LOCKOUT, "account", record_id=ref, outcome=AuditOutcome.DENIED, detail=f"until {until}")
-    else:
-        audit.record(
-            None, AuditAction.LOCKOUT, "client_address", record_id=address, outcome=AuditOutcome.DENIED, detail=f"until {until}"
-        )
+    record_type, record_id = ("account", ref) if lock.kind == lockout.ACCOUNT else ("client_address", address)
+    denied = AuditOutcome.DENIED
+    audit.record(None, AuditAction.LOCKOUT, record_type, record_id=record_id, outcome=denied, detail=f"until {until}")
 
 
 def lock_for(request, username: str) -> lockout.Lock | None:

@@ -36,6 +36,7 @@ urlpatterns = [
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<uuid:user_id>/", views.staff_edit, name="staff_edit"),
+    path("staff/<uuid:user_id>/unlock/", views.staff_unlock, name="staff_unlock"),
     path("practice/", views.practice_settings, name="practice"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit, clock, handover, signin
+from effleura.core import access, actions, audit, clock, handover, lockout, permissions, signin
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
@@ -52,7 +52,10 @@ def logout_view(request):
 
 
 def home(request):
-    return render(request, "core/home.html", {"nav": "home"})
+    context = {"nav": "home"}
+    if permissions.has_permission(request.user, "staff.manage"):
+        context["lockouts"] = access.access_recent_lockouts(request.user)
+    return render(request, "core/home.html", context)
 
 
 # Profile and API tokens ------------------------------------------------------
@@ -104,8 +107,22 @@ class StaffForm(forms.ModelForm):
 
 
 def staff_list(request):
-    staff = access.access_staff_list(request.user)
+    staff = list(access.access_staff_list(request.user))
+    locks = lockout.locked_accounts(member.username for member in staff)
+    for member in staff:
+        member.lock = locks.get(member.username)
     return render(request, "core/staff_list.html", {"staff": staff, "nav": "staff", "roles": Role})
+
+
+@require_POST
+def staff_unlock(request, user_id):
+    member = access.access_staff_member(request.user, user_id)
+    actions.check_unlock_account(request.user, member)
+    if actions.do_unlock_account(request.user, member):
+        messages.success(request, f"Unlocked {member.display_name}: they can sign in again now.")
+    else:
+        messages.success(request, f"{member.display_name} was not locked; their failed sign-ins are cleared.")
+    return redirect("core:staff_list")
 
 
 def staff_create(request):
@@ -145,7 +162,9 @@ def _staff_form(request, member):
                 npi=data.get("npi", ""),
             ),
         )
-    return render(request, "core/staff_form.html", {"form": form, "member": member, "nav": "staff"})
+    lock = lockout.locked_accounts([member.username]).get(member.username) if member else None
+    context = {"form": form, "member": member, "nav": "staff", "lock": lock}
+    return render(request, "core/staff_form.html", context)
 
 
 # Practice -----------------------------------------------------------------------
