@@ -166,6 +166,8 @@ EFFLEURA_LOCKOUT_ACCOUNT_FAILURES = envint("EFFLEURA_LOCKOUT_ACCOUNT_FAILURES", 
 EFFLEURA_LOCKOUT_ADDRESS_FAILURES = envint("EFFLEURA_LOCKOUT_ADDRESS_FAILURES", 50, minimum=1)
 # django-axes applies it: its handler asks core/lockout.py, which answers AXES_FAILURE_LIMIT
 # when a lock (of either kind) is in force. Its tables hold keyed hashes of the names typed.
+# Care-team access (core/careteam.py): how long a stated reason opens another patient's chart.
+EFFLEURA_BREAK_GLASS_MINUTES = envint("EFFLEURA_BREAK_GLASS_MINUTES", 60, minimum=1)
 AXES_HANDLER = "effleura.core.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = 1
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=EFFLEURA_LOCKOUT_MINUTES)

@@ -31,8 +31,17 @@ class ClinicalConfig(AppConfig):
         from effleura.core.extension_points import register_patient_url
 
         register_patient_url("episode_id", Episode)
+        # The therapist of an episode of care is on the patient's care team (core/careteam.py).
+        extension_points.care_team.register(care_team_patients)
         register_patient_url("assessment_id", Assessment, "episode__patient__public_id")
         register_patient_url("note_id", SessionNote, "episode__patient__public_id")
         register_patient_url("plan_id", TreatmentPlan, "episode__patient__public_id")
         register_patient_url("goal_id", Goal, "plan__episode__patient__public_id")
         register_patient_url("measurement_id", OutcomeMeasurement, "episode__patient__public_id")
+
+
+def care_team_patients(user):
+    """core/careteam.py: the patients ``user`` is the therapist of an episode of care for."""
+    from effleura.clinical.models import Episode
+
+    return Episode.objects.filter(therapist=user).values_list("patient__public_id", flat=True)

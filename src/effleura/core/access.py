@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from effleura.core import audit, clock, permissions
+from effleura.core import audit, careteam, clock, permissions
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.lockout import window
 from effleura.core.models import AuditEvent, User
@@ -39,12 +39,17 @@ def authorize(user, key: str, *, patient_id=None, record_id: object = "") -> per
             detail=key,
         )
         raise PermissionDenied("Your role does not allow this.")
+    # The one place care-team access is enforced (core/careteam.py): every use of patient
+    # data names the patient here or in allowed() below.
+    careteam.require_care_team(user, rule, key, patient_id)
     return rule
 
 
 def allowed(user, key: str, *, patient_id=None, record_id: object = "", detail: str = "") -> None:
-    """Audit a permitted use of ``key`` (call after the object was found)."""
+    """Audit a permitted use of ``key`` (call after the object was found); refuses it first
+    when the care-team setting keeps ``user`` from this patient (core/careteam.py)."""
     rule = permissions.RULES[key]
+    careteam.require_care_team(user, rule, key, patient_id)
     audit.record(user, rule.action, rule.record_type, record_id=record_id, patient_id=patient_id, detail=detail or key)
 
 
@@ -207,3 +212,10 @@ def _until(event: AuditEvent) -> datetime.datetime | None:
         return datetime.datetime.strptime(event.detail, "until %Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
     except ValueError:
         return None
+
+
+def access_recent_break_glass(user, *, days: int = 7):
+    """The last ``days`` days' emergency accesses past the care-team limit (core/careteam.py),
+    newest first, with their reasons: owners only (staff.manage). Two queries at most."""
+    authorize(user, "staff.manage")
+    return careteam.recent_break_glass(days=days)

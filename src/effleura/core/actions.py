@@ -127,7 +127,9 @@ PRACTICE_FIELDS = [
     "phone", "fax", "email", "website", "tax_id", "npi",
 ]  # fmt: skip
 # The practice-wide settings, edited on the same page; not text, so not stripped.
-PRACTICE_SETTINGS = ["time_zone", "decimal_separator", "largest_amount", "start_window_minutes", "phone_region"]
+PRACTICE_SETTINGS = [
+    "time_zone", "decimal_separator", "largest_amount", "start_window_minutes", "phone_region", "care_team_only",
+]  # fmt: skip
 
 
 def check_save_practice(actor: User, fields: dict) -> dict:

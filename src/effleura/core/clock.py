@@ -34,7 +34,8 @@ from django.utils import timezone
 CACHE_SECONDS = 60
 
 _lock = threading.Lock()
-_cached: tuple[zoneinfo.ZoneInfo, float] | None = None  # (zone, monotonic time it expires)
+# (zone, monotonic time it expires, whether therapists are limited to their care team)
+_cached: tuple[zoneinfo.ZoneInfo, float, bool] | None = None
 
 
 def _zone_named(name: str) -> zoneinfo.ZoneInfo:
@@ -44,12 +45,13 @@ def _zone_named(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
-def remember_practice_zone(name: str) -> zoneinfo.ZoneInfo:
-    """Keep ``name`` as the practice's zone for CACHE_SECONDS (from a Practice row just read)."""
+def remember_practice_zone(name: str, *, care_team_only: bool = False) -> zoneinfo.ZoneInfo:
+    """Keep ``name`` as the practice's zone for CACHE_SECONDS (from a Practice row just read),
+    with its care-team setting (core/careteam.py), cached alike."""
     global _cached
     zone = _zone_named(name)
     with _lock:
-        _cached = (zone, time.monotonic() + CACHE_SECONDS)
+        _cached = (zone, time.monotonic() + CACHE_SECONDS, bool(care_team_only))
     return zone
 
 
@@ -69,8 +71,18 @@ def practice_zone() -> zoneinfo.ZoneInfo:
         return zone
     from effleura.core.models import Practice
 
-    name = Practice.objects.order_by("pk").values_list("time_zone", flat=True).first()
-    return remember_practice_zone(name or settings.TIME_ZONE)
+    row = Practice.objects.order_by("pk").values_list("time_zone", "care_team_only").first()
+    name, care_team_only = row or (settings.TIME_ZONE, False)
+    return remember_practice_zone(name or settings.TIME_ZONE, care_team_only=care_team_only)
+
+
+def practice_care_team_only() -> bool:
+    """Practice.care_team_only, from the same cache as the zone (read with it)."""
+    entry = _cached
+    if entry is None or entry[1] <= time.monotonic():
+        practice_zone()
+        entry = _cached
+    return entry[2] if entry is not None else False
 
 
 def forget_practice_zone() -> None:

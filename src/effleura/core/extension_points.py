@@ -151,3 +151,20 @@ patient_urls = ExtensionPoint(
 def register_patient_url(kwarg: str, model, path: str = "patient__public_id") -> None:
     """Register PatientUrl(kwarg, model, path): the one way to fill ``patient_urls``."""
     patient_urls.register(PatientUrl(kwarg, model, path))
+
+
+# Care-team access (core/careteam.py) ------------------------------------------------------------
+
+
+care_team = ExtensionPoint(
+    "care_team",
+    """The patients a therapist is on the care team of, for the practice setting that
+    limits therapists to them (Practice.care_team_only; docs/security.md "Care-team access").
+
+    Called by core/careteam.py: ``care_team.collect(user)``. A provider returns a queryset
+    of patient public ids (``values_list("patient__public_id", flat=True)``) the user is
+    linked to by its app's records (scheduling: appointments with them, not cancelled;
+    clinical: episodes with them as therapist), or None. The querysets are used as
+    subqueries: no query runs until core/careteam.py filters them. No permission check,
+    no audit: it decides access, it shows nothing.""",
+)

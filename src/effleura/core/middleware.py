@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from effleura.core import audit, clock, handover, permissions
+from effleura.core import audit, careteam, clock, handover, permissions
 from effleura.core.choices import AuditOutcome
 from effleura.core.extension_points import patient_urls
 from effleura.core.models import ApiToken, Practice, hash_token
@@ -57,7 +57,16 @@ class ApiTokenMiddleware:
                 request.user = token.user
                 request._dont_enforce_csrf_checks = True
                 request.api_token = token
-        return self.get_response(request)
+        # Care-team grants belong to a browser session, never to a token (core/careteam.py).
+        session = getattr(request, "session", None)
+        key = session.session_key if session is not None and not hasattr(request, "api_token") else None
+        scope = careteam.scope.set(careteam.session_scope(key))
+        memo = careteam.memo.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            careteam.scope.reset(scope)
+            careteam.memo.reset(memo)
 
 
 class PracticeZoneMiddleware:
@@ -77,7 +86,7 @@ class PracticeZoneMiddleware:
         if zone is None:
             practice = Practice.current()
             request.practice = practice
-            zone = clock.remember_practice_zone(practice.time_zone)
+            zone = clock.remember_practice_zone(practice.time_zone, care_team_only=practice.care_team_only)
         with timezone.override(zone):
             return self.get_response(request)
 

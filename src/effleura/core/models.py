@@ -224,6 +224,13 @@ class Practice(Versioned):
         validators=[validate_phone_region],
         help_text="Phone numbers typed without a +country code are read as this country's, e.g. US.",
     )
+    care_team_only = models.BooleanField(
+        "limit therapists to their care team",
+        default=False,
+        help_text="A therapist then sees only the patients they registered, have an appointment with or an "
+        "episode of care for; anyone else's chart needs a stated reason (emergency access), audited and shown "
+        "to the owner. Owners, front desk and billing are not limited.",
+    )
     is_demo = models.BooleanField(default=False, editable=False, help_text="Holds the synthetic demo clinic.")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -238,3 +245,24 @@ class Practice(Versioned):
     def current(cls) -> "Practice":
         """The practice row, or an unsaved one named from EFFLEURA_PRACTICE_NAME before set-up."""
         return cls.objects.order_by("pk").first() or cls(name=settings.EFFLEURA_PRACTICE_NAME)
+
+
+class BreakGlass(PublicIdModel):
+    """A therapist limited to their care team opened another patient's chart ("break the
+    glass", core/careteam.py): who, which patient, why, and until when this session may.
+    The reason is kept here, never in the audit trail (whose event names this record)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # A plain value, as in AuditEvent: core knows no patient model.
+    patient_id = models.UUIDField(db_index=True)
+    reason = models.TextField()
+    # A hash of the session's key: the grant holds for that session only.
+    scope = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.user} → {self.patient_id}"

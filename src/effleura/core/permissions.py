@@ -40,6 +40,8 @@ RULES: dict[str, Rule] = {
     "patient.view": _rule(ALL_STAFF, AuditAction.READ, "patient"),
     "patient.create": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.CREATE, "patient"),
     "patient.update": _rule({OWNER, THERAPIST, FRONT_DESK}, AuditAction.UPDATE, "patient"),
+    # Emergency access past the care-team limit (core/careteam.py): the only role it limits.
+    "patient.break_glass": _rule({THERAPIST}, AuditAction.CREATE, "break_glass"),
     # Clinical content: front desk and billing never see it.
     "health_history.view": _rule(CLINICAL, AuditAction.READ, "health_history"),
     "health_history.create": _rule(CLINICAL, AuditAction.CREATE, "health_history"),
@@ -146,6 +148,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "patients:create": "patient.create",
     "patients:chart": "patient.view",
     "patients:edit": "patient.update",
+    "patients:break_glass": {"POST": "patient.break_glass"},
     "patients:history": "health_history.view",
     "patients:history_new": "health_history.create",
     "patients:history_version": "health_history.view",

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit, clock, handover, lockout, permissions, signin
+from effleura.core import access, actions, audit, careteam, clock, handover, lockout, permissions, signin
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
@@ -55,6 +55,7 @@ def home(request):
     context = {"nav": "home"}
     if permissions.has_permission(request.user, "staff.manage"):
         context["lockouts"] = access.access_recent_lockouts(request.user)
+        context["break_glass"] = access.access_recent_break_glass(request.user)
     return render(request, "core/home.html", context)
 
 
@@ -295,6 +296,10 @@ def _error(request, status: int, template: str, message: str, context=None):
 
 
 def permission_denied(request, exception=None):
+    if isinstance(exception, careteam.BreakGlassRequired) and not is_api(request):
+        # Care-team access (core/careteam.py): the therapist may state a reason to proceed.
+        back = request.get_full_path() if request.method == "GET" else ""
+        return render(request, "core/break_glass.html", careteam.page_context(exception.patient_id, back), status=403)
     message = "Your role does not allow this."
     return _error(request, 403, "403.html", message, {"reason": "Your role does not allow this page."})
 

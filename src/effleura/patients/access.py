@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404
 
-from effleura.core import audit
+from effleura.core import audit, careteam
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import as_uuid
@@ -28,6 +28,18 @@ def access_patient(user, patient_id, *, key: str = "patient.view", audit_it: boo
     return patient
 
 
+def access_break_glass_patient(user, patient_id) -> Patient:
+    """The patient a therapist limited to their care team asks emergency access to
+    (core/careteam.py): needs patient.break_glass; Http404 when there is none. Not a read
+    of the record (nothing of it is shown): the grant is what is audited."""
+    patient_id = as_uuid(patient_id, "patient")
+    authorize(user, "patient.break_glass", record_id=patient_id)
+    patient = Patient.objects.filter(public_id=patient_id).only("public_id").first()
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
+
+
 def access_patient_search(user, text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients matching ``text`` (see patients/search.py), at most ``limit``; two queries
     whatever the number of patients: the search and one audit insert."""
@@ -35,7 +47,10 @@ def access_patient_search(user, text: str, *, limit: int = SEARCH_LIMIT) -> list
     terms = search.parse(text)
     if terms.empty:
         return []
-    found = list(Patient.objects.filter(search.to_q(terms))[:limit])
+    found = Patient.objects.filter(search.to_q(terms))
+    if careteam.is_limited(user):
+        found = found.filter(careteam.team_filter(user))
+    found = list(found[:limit])
     audit.record_many(user, AuditAction.READ, "patient", [p.public_id for p in found], detail="search result")
     return found
 
@@ -44,6 +59,8 @@ def access_patient_page(user, page_number, *, per_page: int = 50, status: str = 
     """One page of the patient list, with a bounded number of queries."""
     authorize(user, "patient.view")
     patients = Patient.objects.all()
+    if careteam.is_limited(user):  # only their care team's patients (core/careteam.py)
+        patients = patients.filter(careteam.team_filter(user))
     if status:
         patients = patients.filter(status=status)
     page = Paginator(patients, per_page).get_page(page_number)

@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("<uuid:patient_id>/", views.chart, name="chart"),
     path("<uuid:patient_id>/edit/", views.patient_edit, name="edit"),
+    path("<uuid:patient_id>/emergency-access/", views.break_glass, name="break_glass"),
     path("<uuid:patient_id>/health-history/", views.history, name="history"),
     path("<uuid:patient_id>/health-history/new/", views.history_new, name="history_new"),
     path("<uuid:patient_id>/health-history/v<int:version>/", views.history_version, name="history_version"),

@@ -9,9 +9,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from effleura.core import handover, versions
+from effleura.core import careteam, handover, versions
 from effleura.core.access import allowed, authorize
 from effleura.core.extension_points import chart_sections
 from effleura.core.forms import Change, Conflict, apply_errors, check_refused_form, conflict_status, take_theirs
@@ -115,6 +116,24 @@ def patient_edit(request, patient_id):
 
 
 # The chart ------------------------------------------------------------------------
+
+
+@require_POST
+def break_glass(request, patient_id):
+    """Emergency access to a patient not on the therapist's care team (core/careteam.py)."""
+    patient = access.access_break_glass_patient(request.user, patient_id)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) or not back.startswith("/"):
+        back = reverse("patients:chart", args=[patient.public_id])
+    try:
+        reason = careteam.check_break_glass(request.user, request.POST.get("reason", ""))
+    except ValidationError as exc:
+        error = exc.message_dict["reason"][0]
+        context = careteam.page_context(patient.public_id, back, reason=request.POST.get("reason", ""), error=error)
+        return render(request, "core/break_glass.html", context, status=400)
+    careteam.do_break_glass(request.user, patient.public_id, reason)
+    messages.success(request, "Emergency access granted for this session; it is audited and shown to the owner.")
+    return redirect(back)
 
 
 def chart(request, patient_id):

@@ -19,3 +19,17 @@ class SchedulingConfig(AppConfig):
         register_patient_url("appointment_id", Appointment)
         register_patient_url("series_id", Series)
         register_patient_url("entry_id", WaitlistEntry)
+        # A practitioner with an appointment (not cancelled) is on the patient's care team.
+        extension_points.care_team.register(care_team_patients)
+
+
+def care_team_patients(user):
+    """core/careteam.py: the patients ``user`` has an appointment with, not cancelled."""
+    from effleura.scheduling.choices import AppointmentStatus
+    from effleura.scheduling.models import Appointment
+
+    return (
+        Appointment.objects.filter(practitioner=user)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .values_list("patient__public_id", flat=True)
+    )

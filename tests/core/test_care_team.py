@@ -1,0 +1,254 @@
+"""Care-team access (issue 12 item 11; core/careteam.py): with the practice setting on, a
+therapist sees only the patients on their care team; anyone else's chart, and every record
+of that patient, page or API, needs a stated reason ("break-glass"), audited, kept in a
+BreakGlass record and shown on the owner's home. Owners, front desk and billing are not
+limited. Off by default (and in the demo)."""
+
+import datetime
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from effleura.clinical.models import Episode
+from effleura.core import careteam, clock
+from effleura.core.choices import AuditAction, AuditOutcome
+from effleura.core.models import AuditEvent, BreakGlass, Practice
+
+REASON = "Covering for a colleague who is off sick today"
+
+
+@pytest.fixture
+def care_team_on(db):
+    practice = Practice.current()
+    practice.care_team_only = True
+    practice.save()
+    clock.forget_practice_zone()
+    yield practice
+    clock.forget_practice_zone()
+
+
+@pytest.fixture
+def theirs(make_patient, therapist, owner):
+    """A patient on the therapist's care team: an episode of care with them."""
+    patient = make_patient()
+    Episode.objects.create(patient=patient, title="Neck pain", therapist=therapist, created_by=owner)
+    return patient
+
+
+@pytest.fixture
+def stranger(make_patient):
+    """A patient the therapist has no link to."""
+    return make_patient(legal_first_name="Strangerpatient")
+
+
+def chart(patient):
+    return reverse("patients:chart", args=[patient.public_id])
+
+
+def break_glass(client, patient, reason=REASON, next_url=""):
+    return client.post(reverse("patients:break_glass", args=[patient.public_id]), {"reason": reason, "next": next_url})
+
+
+# Off, the default ---------------------------------------------------------------------------
+
+
+def test_it_is_off_by_default_and_every_therapist_opens_any_chart(client_for, therapist, stranger):
+    assert Practice._meta.get_field("care_team_only").default is False
+    assert client_for(therapist).get(chart(stranger)).status_code == 200
+
+
+def test_the_owner_turns_it_on_from_the_practice_settings(owner, therapist):
+    from effleura.core import actions
+
+    clean = actions.check_save_practice(owner, {"name": "Test Clinic", "care_team_only": True})
+    actions.do_save_practice(owner, clean)
+    assert Practice.current().care_team_only
+    assert careteam.is_limited(therapist) and not careteam.is_limited(owner)
+
+
+def test_the_practice_page_offers_the_setting(client_for, owner):
+    page = client_for(owner).get(reverse("core:practice")).content.decode()
+    assert 'name="care_team_only"' in page and "Limit therapists to their care team" in page
+
+
+# On: the care team -------------------------------------------------------------------------
+
+
+def test_a_therapist_opens_the_chart_of_a_patient_they_have_an_episode_with(
+    care_team_on, client_for, therapist, theirs
+):
+    assert client_for(therapist).get(chart(theirs)).status_code == 200
+
+
+def test_a_therapist_opens_the_chart_of_a_patient_they_have_an_appointment_with(
+    care_team_on, client_for, therapist, book
+):
+    appointment = book()
+    assert client_for(therapist).get(chart(appointment.patient)).status_code == 200
+
+
+def test_a_cancelled_appointment_does_not_make_a_care_team(care_team_on, client_for, therapist, book):
+    appointment = book()
+    appointment.status = "cancelled"
+    appointment.save()
+    assert client_for(therapist).get(chart(appointment.patient)).status_code == 403
+
+
+def test_a_therapist_opens_the_chart_of_a_patient_they_registered(care_team_on, client_for, therapist):
+    from effleura.patients import actions
+
+    data = {
+        "legal_first_name": "Newpatient",
+        "legal_last_name": "Synthetic",
+        "date_of_birth": datetime.date(1990, 1, 1),
+    }
+    patient = actions.do_create_patient(therapist, actions.check_create_patient(therapist, data))
+    assert client_for(therapist).get(chart(patient)).status_code == 200
+
+
+def test_anyone_elses_chart_shows_the_break_glass_page_and_the_refusal_is_audited(
+    care_team_on, client_for, therapist, stranger
+):
+    response = client_for(therapist).get(chart(stranger))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Not on your care team" in page and reverse("patients:break_glass", args=[stranger.public_id]) in page
+    assert "Strangerpatient" not in page  # nothing of the record before the reason
+    event = AuditEvent.objects.get(outcome=AuditOutcome.DENIED)
+    assert (event.actor_username, event.patient_id, event.detail) == (
+        "therapist",
+        stranger.public_id,
+        "not on care team: patient.view",
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "patients:history",
+        "clinical:patient",
+        "referrals:patient_referrals",
+    ],
+)
+def test_every_record_of_that_patient_needs_it_too(care_team_on, client_for, therapist, stranger, url):
+    response = client_for(therapist).get(reverse(url, args=[stranger.public_id]))
+    assert response.status_code == 403
+    assert "Not on your care team" in response.content.decode()
+
+
+def test_the_records_of_an_episode_need_it_too(care_team_on, client_for, therapist, owner, stranger):
+    episode = Episode.objects.create(patient=stranger, title="Back pain", therapist=owner, created_by=owner)
+    response = client_for(therapist).get(reverse("clinical:episode", args=[episode.public_id]))
+    assert response.status_code == 403 and "Not on your care team" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/patients/{id}", "/patients/{id}/episodes", "/patients/{id}/health-history"])
+def test_the_api_refuses_it_with_the_reason(care_team_on, api_as, therapist, stranger, theirs, path):
+    client = api_as(therapist)
+    response = client.send("GET", path.format(id=stranger.public_id))
+    assert response.status_code == 403
+    assert "not on your care team" in response.json()["detail"]
+    assert client.send("GET", path.format(id=theirs.public_id)).status_code in (200, 404)
+    assert AuditEvent.objects.filter(
+        outcome=AuditOutcome.DENIED, patient_id=stranger.public_id, detail__startswith="not on care team"
+    ).exists()
+
+
+@pytest.mark.parametrize("persona", ["owner", "front_desk", "billing"])
+def test_owner_front_desk_and_billing_are_not_limited(care_team_on, client_for, request, persona, stranger, api_as):
+    user = request.getfixturevalue(persona)
+    assert client_for(user).get(chart(stranger)).status_code == 200
+    assert api_as(user).send("GET", f"/patients/{stranger.public_id}").status_code == 200
+
+
+# Break-glass ------------------------------------------------------------------------------------
+
+
+def test_a_stated_reason_opens_the_chart_for_this_session(care_team_on, client_for, therapist, stranger):
+    client = client_for(therapist)
+    response = break_glass(client, stranger, next_url=reverse("patients:history", args=[stranger.public_id]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:history", args=[stranger.public_id])
+    assert client.get(chart(stranger)).status_code == 200
+    assert client.get(reverse("clinical:patient", args=[stranger.public_id])).status_code == 200
+    grant = BreakGlass.objects.get()
+    assert (grant.user, grant.patient_id, grant.reason) == (therapist, stranger.public_id, REASON)
+    event = AuditEvent.objects.get(record_type="break_glass")
+    assert (event.action, event.record_id, event.patient_id) == (
+        AuditAction.CREATE,
+        str(grant.public_id),
+        stranger.public_id,
+    )
+    assert REASON not in event.detail and "colleague" not in event.detail
+
+
+def test_the_grant_is_for_this_session_only(care_team_on, client_for, therapist, stranger, api_as):
+    break_glass(client_for(therapist), stranger)
+    assert client_for(therapist).get(chart(stranger)).status_code == 403  # another session
+    assert api_as(therapist).send("GET", f"/patients/{stranger.public_id}").status_code == 403  # a token
+
+
+def test_the_grant_ends_after_its_time(care_team_on, client_for, therapist, stranger, settings):
+    client = client_for(therapist)
+    break_glass(client, stranger)
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=settings.EFFLEURA_BREAK_GLASS_MINUTES + 1)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert client.get(chart(stranger)).status_code == 403
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "because"])
+def test_a_missing_or_short_reason_is_refused_with_a_clear_message(
+    care_team_on, client_for, therapist, stranger, reason
+):
+    client = client_for(therapist)
+    response = break_glass(client, stranger, reason=reason)
+    assert response.status_code == 400
+    assert f"at least {careteam.MIN_REASON} characters" in response.content.decode()
+    assert not BreakGlass.objects.exists()
+    assert client.get(chart(stranger)).status_code == 403
+
+
+def test_an_outside_next_address_goes_to_the_chart(care_team_on, client_for, therapist, stranger):
+    response = break_glass(client_for(therapist), stranger, next_url="https://evil.example/")
+    assert response["Location"] == chart(stranger)
+
+
+@pytest.mark.parametrize("persona", ["owner", "front_desk", "billing", "outsider"])
+def test_break_glass_is_refused_for_every_other_persona(care_team_on, client_for, request, persona, stranger):
+    user = request.getfixturevalue(persona)
+    response = break_glass(client_for(user), stranger)
+    assert response.status_code == 403
+    assert not BreakGlass.objects.exists()
+    assert AuditEvent.objects.filter(actor_username=user.username, outcome=AuditOutcome.DENIED).exists()
+
+
+def test_break_glass_is_refused_when_the_setting_is_off(client_for, therapist, stranger):
+    response = break_glass(client_for(therapist), stranger)
+    assert response.status_code == 403
+    assert not BreakGlass.objects.exists()
+
+
+def test_the_owners_home_shows_emergency_access(care_team_on, client_for, therapist, owner, stranger):
+    break_glass(client_for(therapist), stranger)
+    page = client_for(owner).get(reverse("core:home")).content.decode()
+    assert "Emergency access" in page and REASON in page
+    assert chart(stranger) in page and therapist.display_name in page
+    other = client_for(therapist).get(reverse("core:home")).content.decode()
+    assert REASON not in other
+
+
+# Lists and search -------------------------------------------------------------------------------
+
+
+def test_the_patient_list_and_search_show_only_the_care_teams_patients(
+    care_team_on, client_for, therapist, owner, theirs, stranger, api_as
+):
+    client = client_for(therapist)
+    page = client.get(reverse("patients:list")).content.decode()
+    assert theirs.legal_first_name in page and "Strangerpatient" not in page
+    found = client.get(reverse("patients:search"), {"q": "Synthetic"}).content.decode()
+    assert theirs.legal_first_name in found and "Strangerpatient" not in found
+    listed = api_as(therapist).send("GET", "/patients").json()
+    assert [p["id"] for p in listed["items"]] == [str(theirs.public_id)]
+    assert "Strangerpatient" in client_for(owner).get(reverse("patients:list")).content.decode()
