@@ -223,10 +223,19 @@ def test_break_glass_is_refused_for_every_other_persona(care_team_on, client_for
     assert AuditEvent.objects.filter(actor_username=user.username, outcome=AuditOutcome.DENIED).exists()
 
 
-def test_break_glass_is_refused_when_the_setting_is_off(client_for, therapist, stranger):
+def test_break_glass_needs_no_reason_and_keeps_nothing_when_the_setting_is_off(client_for, therapist, stranger):
     response = break_glass(client_for(therapist), stranger)
-    assert response.status_code == 403
+    assert (response.status_code, response["Location"]) == (302, chart(stranger))
     assert not BreakGlass.objects.exists()
+    assert not AuditEvent.objects.filter(record_type="break_glass").exists()
+
+
+def test_check_break_glass_refuses_anyone_the_setting_does_not_limit(therapist, owner):
+    from django.core.exceptions import PermissionDenied
+
+    for user in (therapist, owner):
+        with pytest.raises(PermissionDenied):
+            careteam.check_break_glass(user, REASON)
 
 
 def test_the_owners_home_shows_emergency_access(care_team_on, client_for, therapist, owner, stranger):

@@ -127,8 +127,8 @@ def require_care_team(user, rule, key: str, patient_id) -> None:
 
 def check_break_glass(user, reason: str) -> str:
     """May ``user`` break the glass, with this reason? Only a therapist the setting limits
-    (PermissionDenied otherwise); the reason is required, at least MIN_REASON characters
-    (ValidationError). Returns the reason, stripped."""
+    (PermissionDenied otherwise: the page sends anyone else straight on); the reason is
+    required, at least MIN_REASON characters (ValidationError). Returns it, stripped."""
     if not is_limited(user) or not getattr(user, "is_active", False):
         raise PermissionDenied("Only a therapist limited to their care team needs emergency access.")
     reason = (reason or "").strip()

@@ -125,6 +125,9 @@ def break_glass(request, patient_id):
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) or not back.startswith("/"):
         back = reverse("patients:chart", args=[patient.public_id])
+    if not careteam.is_limited(request.user):
+        messages.info(request, "This chart is open to you: the practice does not limit therapists to their care team.")
+        return redirect(back)
     try:
         reason = careteam.check_break_glass(request.user, request.POST.get("reason", ""))
     except ValidationError as exc:
