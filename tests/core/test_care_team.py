@@ -261,3 +261,16 @@ def test_the_patient_list_and_search_show_only_the_care_teams_patients(
     listed = api_as(therapist).send("GET", "/patients").json()
     assert [p["id"] for p in listed["items"]] == [str(theirs.public_id)]
     assert "Strangerpatient" in client_for(owner).get(reverse("patients:list")).content.decode()
+
+
+# The calendar is not a chart -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["scheduling:day", "scheduling:week", "scheduling:today"])
+def test_the_calendar_still_opens_with_a_colleagues_appointments(
+    care_team_on, client_for, django_user_model, book, next_monday, url
+):
+    book()  # with the therapist
+    colleague = django_user_model.objects.create_user(username="colleague", password="x" * 12, role="therapist")
+    response = client_for(colleague).get(reverse(url), {"date": next_monday.isoformat()})
+    assert response.status_code == 200
