@@ -138,6 +138,21 @@ def test_the_worker_verifies_once_a_day_whichever_worker_comes_first(owner):
     assert list(AuditVerification.objects.values_list("by", flat=True)) == ["worker"]
 
 
+def test_the_model_refuses_to_change_or_delete_a_seal(owner):
+    _record(owner)
+    seals.seal_pending()
+    seal = AuditSeal.objects.get()
+    seal.hmac = "0" * 64
+    with pytest.raises(PermissionError):
+        seal.save()
+    with pytest.raises(PermissionError):
+        seal.delete()
+    with pytest.raises(PermissionError):
+        AuditSeal.objects.update(hmac="0" * 64)
+    with pytest.raises(PermissionError):
+        AuditSeal.objects.all().delete()
+
+
 def test_sealing_without_a_key_is_refused(owner, settings):
     _record(owner)
     settings.EFFLEURA_AUDIT_KEY = ""
