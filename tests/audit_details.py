@@ -41,14 +41,13 @@ def collect() -> None:
 
 
 def health_keys() -> set[str]:
-    """The knowledge base's condition, technique and measure keys."""
-    from effleura.clinical import knowledge
+    """The condition, technique (strokes and modalities too) and measure keys of the
+    knowledge base as shipped, whatever a test loaded in its place."""
+    from effleura.clinical.knowledge_loading import load
+    from effleura.clinical.knowledge_records import DEFAULT_DIR
 
-    return (
-        {t.key for t in knowledge.all_techniques()}
-        | {c.key for c in knowledge.conditions()}
-        | {m.key for m in knowledge.measures()}
-    )
+    kb = load(DEFAULT_DIR)
+    return {t.key for t in kb.techniques} | {c.key for c in kb.conditions} | {m.key for m in kb.measures}
 
 
 def offending(details: Iterable[str], keys: Iterable[str]) -> list[str]:
