@@ -123,9 +123,7 @@ except ValueError as exc:
     raise ConfigError(f"EFFLEURA_DATABASE_URL is not a database address we understand: {exc}") from None
 SQLITE_SYNCHRONOUS = envstr("EFFLEURA_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
 if SQLITE_SYNCHRONOUS not in ("FULL", "EXTRA", "NORMAL"):
-    raise ConfigError(
-        f"EFFLEURA_SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, not {SQLITE_SYNCHRONOUS!r}."
-    )
+    raise ConfigError(f"EFFLEURA_SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, not {SQLITE_SYNCHRONOUS!r}.")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] and _db["NAME"] != ":memory:":
         storage_permissions.make_private_dir(Path(_db["NAME"]).parent)

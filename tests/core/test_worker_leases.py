@@ -110,7 +110,8 @@ def test_after_the_last_attempt_the_job_is_failed_and_logged_without_its_argumen
 def test_ready_and_finished_jobs_are_never_taken_back(database_queue):
     ready = jobs_for_tests.add.enqueue(1, 2)
     done = jobs_for_tests.add.enqueue(2, 3)
-    DBTaskResult.objects.filter(id=done.id).update(status="SUCCESSFUL", started_at=timezone.now() - datetime.timedelta(hours=2))
+    long_ago = timezone.now() - datetime.timedelta(hours=2)
+    DBTaskResult.objects.filter(id=done.id).update(status="SUCCESSFUL", started_at=long_ago)
     assert leases.take_back_expired_jobs() == {"requeued": 0, "failed": 0}
     assert DBTaskResult.objects.get(id=ready.id).status == "READY"
     assert DBTaskResult.objects.get(id=done.id).status == "SUCCESSFUL"
@@ -140,8 +141,9 @@ def test_finished_jobs_are_deleted_after_the_retention(database_queue, settings)
     recent = jobs_for_tests.add.enqueue(1, 2)
     waiting = jobs_for_tests.add.enqueue(1, 3)
     now = timezone.now()
-    DBTaskResult.objects.filter(id=old.id).update(status="FAILED", finished_at=now - datetime.timedelta(hours=25))
-    DBTaskResult.objects.filter(id=recent.id).update(status="SUCCESSFUL", finished_at=now - datetime.timedelta(hours=23))
+    hours = datetime.timedelta(hours=1)
+    DBTaskResult.objects.filter(id=old.id).update(status="FAILED", finished_at=now - 25 * hours)
+    DBTaskResult.objects.filter(id=recent.id).update(status="SUCCESSFUL", finished_at=now - 23 * hours)
     DBTaskResult.objects.filter(id=waiting.id).update(enqueued_at=now - datetime.timedelta(days=9))
     assert leases.prune_finished_jobs()["deleted"] == 1
     assert {str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)} == {recent.id, waiting.id}

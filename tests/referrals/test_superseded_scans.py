@@ -12,6 +12,7 @@ from effleura.core.stored_files import MISSING_MESSAGE
 from effleura.referrals import referral_actions
 from effleura.referrals.choices import ScanSuperseded
 from effleura.referrals.models import EarlierScan
+
 from .conftest import PDF_BYTES, PNG_BYTES, upload
 
 STAFF = ["owner", "therapist", "front_desk", "billing"]

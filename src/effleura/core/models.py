@@ -252,6 +252,9 @@ class JobLease(models.Model):
     worker_id = models.CharField(max_length=64)
     renewed_at = models.DateTimeField()
 
+    def __str__(self) -> str:
+        return f"lease of job {self.task_id}"
+
 
 class SentEmail(models.Model):
     """The email job ``task_id`` has sent its message: a second run of the same job (after
@@ -261,3 +264,6 @@ class SentEmail(models.Model):
 
     task_id = models.CharField(max_length=64, primary_key=True)
     sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"email of job {self.task_id} sent"

@@ -5,25 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0006_versions_records'),
+        ("core", "0006_versions_records"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JobLease',
+            name="JobLease",
             fields=[
-                ('task_id', models.UUIDField(primary_key=True, serialize=False)),
-                ('worker_id', models.CharField(max_length=64)),
-                ('renewed_at', models.DateTimeField()),
+                ("task_id", models.UUIDField(primary_key=True, serialize=False)),
+                ("worker_id", models.CharField(max_length=64)),
+                ("renewed_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='SentEmail',
+            name="SentEmail",
             fields=[
-                ('task_id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("task_id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
     ]
