@@ -22,6 +22,9 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from effleura.core import leases
 from effleura.core.duties import DUTIES
@@ -169,6 +172,71 @@ def test_sent_email_records_are_pruned_only_when_their_job_is_no_longer_waiting(
         str(waiting.id),
         "0f0e5c6a-0000-4000-8000-000000000002",
     }
+
+
+# Any mix of jobs: the invariant of the take-back ---------------------------------------------
+
+JOBS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "status": st.sampled_from(["READY", "RUNNING", "SUCCESSFUL", "FAILED"]),
+            "started_minutes_ago": st.integers(0, 12),
+            "renewed_minutes_ago": st.none() | st.integers(0, 12),
+            "attempts": st.integers(1, 5),
+        }
+    ),
+    max_size=8,
+)
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(jobs=JOBS)
+@pytest.mark.django_db
+def test_only_running_jobs_without_a_live_lease_change_and_each_by_its_attempts(database_queue, settings, jobs):
+    """A job changes iff it is RUNNING, started before the lease and has no lease renewed
+    within it; it becomes READY while it has attempts left, FAILED after the last one."""
+    settings.EFFLEURA_TASK_LEASE_SECONDS = 300
+    DBTaskResult.objects.all().delete()
+    JobLease.objects.all().delete()
+    now = timezone.now()
+    minutes = datetime.timedelta(minutes=1)
+    expected = {}
+    for spec in jobs:
+        job = jobs_for_tests.add.enqueue(1, 1)
+        workers = [f"w{n}" for n in range(spec["attempts"])]
+        started = now - spec["started_minutes_ago"] * minutes
+        DBTaskResult.objects.filter(id=job.id).update(status=spec["status"], started_at=started, worker_ids=workers)
+        if spec["renewed_minutes_ago"] is not None:
+            renewed = now - spec["renewed_minutes_ago"] * minutes
+            JobLease.objects.create(task_id=job.id, worker_id="w", renewed_at=renewed)
+        # The lease is 5 minutes: renewed at most 5 minutes ago is alive; started more than 5.
+        lease_alive = spec["renewed_minutes_ago"] is not None and spec["renewed_minutes_ago"] <= 5
+        expired = spec["status"] == "RUNNING" and spec["started_minutes_ago"] > 5 and not lease_alive
+        if not expired:
+            expected[str(job.id)] = spec["status"]
+        else:
+            expected[str(job.id)] = "READY" if spec["attempts"] < settings.EFFLEURA_TASK_MAX_ATTEMPTS else "FAILED"
+    counts = leases.take_back_expired_jobs(now)
+    found = {str(pk): status for pk, status in DBTaskResult.objects.values_list("id", "status")}
+    assert found == expected
+    changed = [spec for spec in jobs if spec["status"] == "RUNNING"]
+    assert counts["requeued"] + counts["failed"] <= len(changed)
+    # A second run finds nothing more to take back: each job is taken back once.
+    assert leases.take_back_expired_jobs(now) == {"requeued": 0, "failed": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_worker_keeps_renewing_the_lease_of_a_long_job(settings):
+    settings.EFFLEURA_TASK_LEASE_SECONDS = 1  # renewed every third of a second
+    task_id = uuid.uuid4()
+    heartbeat = leases.Heartbeat(task_id, "alive")
+    heartbeat.start()
+    try:
+        first = JobLease.objects.get(task_id=task_id).renewed_at
+        _wait_for(lambda: JobLease.objects.get(task_id=task_id).renewed_at > first, "a renewal", seconds=30)
+    finally:
+        heartbeat.stop()
+    assert not JobLease.objects.filter(task_id=task_id).exists()
 
 
 # A worker killed mid-job ----------------------------------------------------------------
