@@ -128,7 +128,10 @@ class Heartbeat:
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join()
-        JobLease.objects.filter(task_id=self.task_id).delete()
+        try:
+            JobLease.objects.filter(task_id=self.task_id).delete()
+        except Exception:  # a left-over lease expires by itself; the job is finished anyway
+            log.warning("could not remove the lease of job %s", self.task_id, exc_info=True)
 
 
 def after_run(task_id) -> None:

@@ -14,6 +14,7 @@ back in the queue once the lease expires (core/leases.py). After a job it retrie
 failed one that may be retried, and blanks the arguments of one that carried a secret.
 """
 
+import logging
 import time
 
 from django.core.management.base import CommandError
@@ -22,6 +23,8 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from effleura.core import leases
 from effleura.core.duties import Schedule
+
+logger = logging.getLogger(__name__)
 
 
 class LeasedWorker(Worker):
@@ -34,7 +37,10 @@ class LeasedWorker(Worker):
             super().run_task(db_task_result)
         finally:
             heartbeat.stop()
-        leases.after_run(db_task_result.id)
+        try:
+            leases.after_run(db_task_result.id)
+        except Exception:  # the "prune finished jobs" duty blanks it later; keep working
+            logger.exception("could not retry or blank job %s after it ran", db_task_result.id)
 
 
 class Command(DatabaseWorker):
