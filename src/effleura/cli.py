@@ -7,9 +7,12 @@ import os
 import sys
 
 from effleura.env import ConfigError
+from effleura.storage_permissions import restrict_umask
 
 
 def main() -> None:
+    # Before anything is written: the database, keys and uploads are the owner's only.
+    restrict_umask()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "effleura.settings")
     from django.core.management import execute_from_command_line
 

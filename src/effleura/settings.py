@@ -12,11 +12,17 @@ from pathlib import Path
 
 import dj_database_url
 
+from effleura import storage_permissions
 from effleura.env import ConfigError, envbool, envint, envlist, envstr
 
 SRC_DIR = Path(__file__).resolve().parent
 BASE_DIR = Path(envstr("EFFLEURA_HOME", str(SRC_DIR.parent.parent))).resolve()
 VAR_DIR = Path(envstr("EFFLEURA_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+# Whatever started us (effleura, gunicorn, a test runner): files written from here on are
+# the owner's only, and var/ with its database and keys is tightened if an older
+# installation left it readable to others (effleura/storage_permissions.py).
+storage_permissions.restrict_umask()
+storage_permissions.secure_var_dir(VAR_DIR)
 
 
 def _key(env_name: str, file_name: str) -> str:
@@ -30,7 +36,7 @@ def _key(env_name: str, file_name: str) -> str:
     key_file = VAR_DIR / file_name
     if key_file.exists():
         return key_file.read_text().strip()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    storage_permissions.make_private_dir(VAR_DIR)
     key = secrets.token_urlsafe(64)
     key_file.write_text(key)
     key_file.chmod(0o600)
@@ -115,12 +121,19 @@ try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=envint("EFFLEURA_DB_CONN_MAX_AGE", 0))
 except ValueError as exc:
     raise ConfigError(f"EFFLEURA_DATABASE_URL is not a database address we understand: {exc}") from None
+SQLITE_SYNCHRONOUS = envstr("EFFLEURA_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
+if SQLITE_SYNCHRONOUS not in ("FULL", "EXTRA", "NORMAL"):
+    raise ConfigError(f"EFFLEURA_SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, not {SQLITE_SYNCHRONOUS!r}.")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    if _db["NAME"] and _db["NAME"] != ":memory:":
+        storage_permissions.make_private_dir(Path(_db["NAME"]).parent)
+        storage_permissions.tighten_sqlite_files(Path(_db["NAME"]))
     # WAL lets readers proceed while one writer writes; IMMEDIATE takes the write lock
     # at BEGIN so two writers queue instead of failing half-way with "database is locked".
+    # synchronous=FULL syncs the WAL at every commit, so an acknowledged write survives a
+    # power cut, not only a crash of the process (NORMAL risks the last commits).
     _db["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "init_command": f"PRAGMA journal_mode=WAL; PRAGMA synchronous={SQLITE_SYNCHRONOUS}; "
         "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -194,6 +207,8 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = envlist("EFFLEURA_WEBAUTHN_ORIGINS", ["http://loc
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
+# A reset link is good for one hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 3600
 SESSION_COOKIE_AGE = envint("EFFLEURA_SESSION_MINUTES", 12 * 60, minimum=5) * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
@@ -237,6 +252,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# Uploaded files (scanned referrals) are the owner's only, whatever the umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Email ---------------------------------------------------------------------
 EMAIL_BACKEND = envstr("EFFLEURA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -246,6 +264,9 @@ EMAIL_HOST_USER = envstr("EFFLEURA_EMAIL_USER")
 EMAIL_HOST_PASSWORD = envstr("EFFLEURA_EMAIL_PASSWORD")
 EMAIL_USE_TLS = envbool("EFFLEURA_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = envstr("EFFLEURA_EMAIL_FROM", "Effleura <no-reply@localhost>")
+# Seconds to wait on the mail server for each step; a server that accepts and never
+# answers fails the email job instead of holding the worker for ever.
+EMAIL_TIMEOUT = envint("EFFLEURA_EMAIL_TIMEOUT", 20, minimum=1)
 
 # Background tasks ----------------------------------------------------------
 TASKS = {
@@ -254,6 +275,14 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# A worker renews the lease of the job it runs every third of this; a RUNNING job whose
+# lease is older (its worker died) is taken back and run again, at most
+# EFFLEURA_TASK_MAX_ATTEMPTS times in all (core/leases.py).
+EFFLEURA_TASK_LEASE_SECONDS = envint("EFFLEURA_TASK_LEASE_SECONDS", 300, minimum=1)
+EFFLEURA_TASK_MAX_ATTEMPTS = envint("EFFLEURA_TASK_MAX_ATTEMPTS", 3, minimum=1)
+# Finished jobs are deleted after this many hours; jobs whose arguments carry a secret
+# (a password-reset link) as soon as they finish (core/leases.py).
+EFFLEURA_FINISHED_JOB_HOURS = envint("EFFLEURA_FINISHED_JOB_HOURS", 24, minimum=0)
 
 # Logging: never patient data. Request bodies and query strings are not logged.
 LOGGING = {

@@ -2,7 +2,12 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+from effleura.storage_permissions import restrict_umask
+
+# Before Django (or gunicorn's worker) writes anything: files are the owner's only.
+restrict_umask()
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "effleura.settings")
 application = get_wsgi_application()

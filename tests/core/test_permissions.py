@@ -187,7 +187,17 @@ def _referral_objects(owner, patient, episode_id) -> dict:
         episode=Episode.objects.get(public_id=episode_id), referral=referral, period_start=today, period_end=today,
         author=owner, status="signed", signed_at=timezone.now(),
     )  # fmt: skip
-    return {"provider_id": provider.public_id, "referral_id": referral.public_id, "report_id": report.public_id}
+    # An earlier scan whose file is not in storage: allowed roles get the missing-file 404.
+    scan = referrals.EarlierScan.objects.create(
+        referral=referral, file="referrals/walk-missing.pdf", content_type="application/pdf", why="removed",
+        superseded_by=owner,
+    )  # fmt: skip
+    return {
+        "provider_id": provider.public_id,
+        "referral_id": referral.public_id,
+        "report_id": report.public_id,
+        "scan_id": scan.public_id,
+    }
 
 
 def _billing_objects(owner, patient, service_id) -> dict:

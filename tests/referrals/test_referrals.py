@@ -186,13 +186,13 @@ def test_replacing_and_removing_the_original_are_audited(front_desk, referral, d
     with django_capture_on_commit_callbacks(execute=True):
         scan = referral_actions.check_original(front_desk, referral, upload(PNG_BYTES, "photo.png"))
         referral_actions.do_attach_original(front_desk, referral, scan)
-    assert referral.original_type == "image/png" and not os.path.exists(old_path)
+    assert referral.original_type == "image/png" and os.path.exists(old_path)  # kept: an earlier version
     new_path = referral.original.path
     with django_capture_on_commit_callbacks(execute=True):
         referral_actions.check_remove_original(front_desk, referral)
         referral_actions.do_remove_original(front_desk, referral)
     referral.refresh_from_db()
-    assert not referral.original and referral.original_type == "" and not os.path.exists(new_path)
+    assert not referral.original and referral.original_type == "" and os.path.exists(new_path)
     details = list(AuditEvent.objects.filter(record_id=str(referral.public_id)).values_list("detail", flat=True))
     assert "original replaced" in details and "original removed" in details
     with pytest.raises(ValidationError, match="no scanned original"):

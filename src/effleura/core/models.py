@@ -346,3 +346,32 @@ class BreakGlass(PublicIdModel):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.user} → {self.patient_id}"
+
+
+class JobLease(models.Model):
+    """The lease of a background job a worker is running: renewed every third of
+    EFFLEURA_TASK_LEASE_SECONDS while the job runs, deleted when it ends. A RUNNING job
+    whose lease (or, before the first renewal, its start) is older than the lease is
+    taken back by the "take back the jobs of dead workers" duty (core/leases.py).
+
+    Keyed by the job's id in django-tasks-db's table; no arguments, no personal data."""
+
+    task_id = models.UUIDField(primary_key=True)
+    worker_id = models.CharField(max_length=64)
+    renewed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"lease of job {self.task_id}"
+
+
+class SentEmail(models.Model):
+    """The email job ``task_id`` has sent its message: a second run of the same job (after
+    its worker died, or a retry) finds this and does not send it again (core/tasks.py).
+    No address, no subject: only the job's id (as django-tasks gives it: a UUID in its
+    dashed form for the database queue) and when."""
+
+    task_id = models.CharField(max_length=64, primary_key=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"email of job {self.task_id} sent"

@@ -240,6 +240,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "referrals:referral": "referral.view",
     "referrals:referral_edit": {"GET": "referral.manage", "POST": "referral.manage"},
     "referrals:referral_original": "referral.view",
+    "referrals:referral_earlier_scan": "referral.view",
     "referrals:referral_original_upload": {"POST": "referral.manage"},
     "referrals:referral_original_remove": {"POST": "referral.manage"},
     "referrals:referral_close": {"POST": "referral.manage"},

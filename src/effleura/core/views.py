@@ -21,6 +21,7 @@ from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
 from effleura.core.models import Practice, User
+from effleura.core.stored_files import StoredFileMissing
 
 
 class LoginView(auth_views.LoginView):
@@ -305,6 +306,8 @@ def permission_denied(request, exception=None):
 
 
 def not_found(request, exception=None):
+    if isinstance(exception, StoredFileMissing):  # the record is there, its file is not
+        return _error(request, 404, "404.html", str(exception), {"missing_file": str(exception)})
     return _error(request, 404, "404.html", "Not found: there is nothing at this address.")
 
 

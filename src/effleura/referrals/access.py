@@ -16,7 +16,7 @@ from effleura.core.values import as_uuid
 from effleura.patients.access import access_patient
 from effleura.patients.models import Patient
 from effleura.referrals.choices import ReportStatus
-from effleura.referrals.models import Referral, ReferringProvider, Report
+from effleura.referrals.models import EarlierScan, Referral, ReferringProvider, Report
 
 SEARCH_LIMIT = 20
 PROVIDER_PAGE = 200
@@ -106,6 +106,31 @@ def access_referral_original(user, referral_id) -> Referral:
         detail="original viewed",
     )
     return referral
+
+
+def access_earlier_scans(user, referral: Referral) -> list[EarlierScan]:
+    """The earlier versions of ``referral``'s scan (replaced or removed), newest first, for
+    the referral's page: one query; the page's read of the referral is its audit event."""
+    authorize(user, "referral.view", patient_id=referral.patient.public_id, record_id=referral.public_id)
+    return list(referral.earlier_scans.select_related("superseded_by"))
+
+
+def access_earlier_scan(user, referral_id, scan_id) -> EarlierScan:
+    """An earlier version of a referral's scan about to be served (audited as a READ of the
+    referral, "earlier original viewed"); Http404 unless it belongs to that referral."""
+    referral = access_referral(user, referral_id, audit_it=False)
+    scan = referral.earlier_scans.filter(public_id=as_uuid(scan_id, "scan")).first()
+    if scan is None:
+        raise Http404("No such earlier scan.")
+    scan.referral = referral
+    allowed(
+        user,
+        "referral.view",
+        patient_id=referral.patient.public_id,
+        record_id=referral.public_id,
+        detail="earlier original viewed",
+    )
+    return scan
 
 
 def patient_episodes(user, patient) -> list:

@@ -26,3 +26,10 @@ class AuthorizationState(models.TextChoices):
     RUNNING_OUT = "running_out", "Running out"
     USED_UP = "used_up", "All visits used"
     EXPIRED = "expired", "Expired"
+
+
+class ScanSuperseded(models.TextChoices):
+    """Why a scanned original is an earlier version now (referrals.models.EarlierScan)."""
+
+    REPLACED = "replaced", "Replaced by a newer scan"
+    REMOVED = "removed", "Removed from the referral"

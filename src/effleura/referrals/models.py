@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from effleura.core.models import PublicIdModel, Versioned
 from effleura.patients.models import Patient
-from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus
+from effleura.referrals.choices import DeliveryMethod, ReportKind, ReportStatus, ScanSuperseded
 
 
 class ReferringProvider(PublicIdModel, Versioned):
@@ -92,6 +92,28 @@ class Referral(PublicIdModel, Versioned):
 
     def __str__(self) -> str:
         return f"referral of {self.referral_date}"
+
+
+class EarlierScan(PublicIdModel):
+    """A scanned original that was replaced or removed. Uploads are kept, never deleted:
+    the file stays in storage and this row keeps what the referral showed of it, so the
+    earlier versions of a referral's scan can still be read (by those who may see the
+    referral, audited). Never edited; written only by referrals/referral_actions.py."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="earlier_scans")
+    file = models.FileField(upload_to="referrals/%Y/%m/")
+    name = models.CharField(max_length=200, blank=True)
+    content_type = models.CharField(max_length=60, blank=True)
+    size = models.PositiveIntegerField(null=True, blank=True)
+    why = models.CharField(max_length=8, choices=ScanSuperseded.choices)
+    superseded_at = models.DateTimeField(default=timezone.now)
+    superseded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-superseded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"earlier scan of {self.superseded_at:%Y-%m-%d}"
 
 
 class Report(PublicIdModel, Versioned):

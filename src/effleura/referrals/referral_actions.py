@@ -5,6 +5,10 @@ writes inside a transaction with its audit event. The scanned original is checke
 its content (magic bytes), never by its name or the browser's content type, is stored
 under MEDIA_ROOT with a random name, and is served only by referrals' own view
 (referrals/views/referrals.py referral_original) after access_referral.
+
+Uploads are kept, never deleted: replacing a scan, or removing it from the referral,
+keeps the old file and what the referral showed of it as an EarlierScan (both audited),
+listed as the earlier versions of the referral's scan.
 """
 
 import uuid
@@ -22,7 +26,8 @@ from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import clean_text, parse_date, reject_unknown
 from effleura.patients.models import Patient
-from effleura.referrals.models import Referral, ReferringProvider
+from effleura.referrals.choices import ScanSuperseded
+from effleura.referrals.models import EarlierScan, Referral, ReferringProvider
 
 FIELDS = (
     "provider",
@@ -309,6 +314,8 @@ def _store_original(
         referral = _lock(referral)
         versions.check_version(referral, expected_version, "referral")
     old = referral.original.name if referral.original else ""
+    if old:
+        _keep_earlier(actor, referral, ScanSuperseded.REPLACED)
     upload = original["file"]
     upload.seek(0)
     # A random name: the uploaded name (often the patient's) never reaches the path.
@@ -326,9 +333,21 @@ def _store_original(
         patient_id=referral.patient.public_id,
         detail="original replaced" if old else "original attached",
     )
-    if old:
-        transaction.on_commit(lambda: referral.original.storage.delete(old))
     return _mirror(caller, referral)
+
+
+def _keep_earlier(actor, referral: Referral, why: str) -> EarlierScan:
+    """Keep the locked ``referral``'s current scan (file and description) as an earlier
+    version before it is replaced or removed. Call inside the write's transaction."""
+    return EarlierScan.objects.create(
+        referral=referral,
+        file=referral.original.name,
+        name=referral.original_name,
+        content_type=referral.original_type,
+        size=referral.original_size,
+        why=why,
+        superseded_by=actor,
+    )
 
 
 def do_attach_original(actor, referral: Referral, original: dict, *, expected_version=None) -> Referral:
@@ -348,16 +367,18 @@ def check_remove_original(actor, referral: Referral) -> None:
 
 
 def do_remove_original(actor, referral: Referral, *, expected_version=None) -> Referral:
-    """Remove the scanned original once check_remove_original() allowed it (call it first). In
-    one transaction, the row locked first (refused, StaleVersion, when it was saved since
-    ``expected_version``): clears the file fields, audits "original removed", and deletes
-    the stored file, the one on the locked row, only after the commit. Returns the referral."""
+    """Remove the scanned original from the referral once check_remove_original() allowed
+    it (call it first). In one transaction, the row locked first (refused, StaleVersion,
+    when it was saved since ``expected_version``): keeps the scan as an EarlierScan (its
+    file stays in storage), clears the referral's file fields and audits "original
+    removed". Returns the referral."""
     with transaction.atomic():
         caller, referral = referral, _lock(referral)
         versions.check_version(referral, expected_version, "referral")
         old = referral.original.name
         if not old:
             raise ValidationError("This referral has no scanned original.")
+        _keep_earlier(actor, referral, ScanSuperseded.REMOVED)
         referral.original = ""
         referral.original_name = referral.original_type = ""
         referral.original_size = None
@@ -371,8 +392,6 @@ def do_remove_original(actor, referral: Referral, *, expected_version=None) -> R
             patient_id=referral.patient.public_id,
             detail="original removed",
         )
-        storage = Referral._meta.get_field("original").storage
-        transaction.on_commit(lambda: storage.delete(old))
     return _mirror(caller, referral)
 
 

@@ -1,6 +1,7 @@
 """Referrals pages: a patient's referrals, new/edit, the referral page, its scanned
-original (served only here, after the permission check, audited), replace/remove the
-original, close. URL names are listed in core/permissions.py URL_RULES
+original and its earlier versions (served only here, after the permission check,
+audited; a file missing from storage is a 404 page saying so), replace/remove the
+original (the old file is kept as an earlier version), close. URL names are listed in core/permissions.py URL_RULES
 (# referrals: providers and referrals).
 
 Thin: parse, access_* to read, check_*/do_* to write (referrals/referral_actions.py), render.
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 from effleura.clinical import knowledge
 from effleura.core.forms import VersionedForm, accepted_values, apply_errors, conflict_status
 from effleura.core.permissions import has_permission
+from effleura.core.stored_files import open_stored
 from effleura.core.values import collect_errors
 from effleura.patients.access import access_patient
 from effleura.patients.chart import chart_context
@@ -201,21 +203,34 @@ def referral_detail(request, referral_id):
         referral=referral,
         original_form=OriginalForm(),
         can_clinical_view=has_permission(request.user, "clinical.view"),
+        earlier_scans=access.access_earlier_scans(request.user, referral),
     )
     return render(request, "referrals/referral.html", context)
 
 
-def referral_original(request, referral_id):
-    """The scanned original, only after the permission check; audited. Never cached, never
-    sniffed into another type, named without patient data."""
-    referral = access.access_referral_original(request.user, referral_id)
-    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}.get(referral.original_type, "bin")
-    content_type = referral.original_type if extension != "bin" else "application/octet-stream"
-    response = FileResponse(referral.original.open("rb"), content_type=content_type)
-    response["Content-Disposition"] = f'inline; filename="referral.{extension}"'
+def _scan_response(field_file, content_type: str, record_id, name: str) -> FileResponse:
+    """A stored scan as an answer: never cached, never sniffed into another type, named
+    without patient data. A file missing from storage is StoredFileMissing (a 404 page)."""
+    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}.get(content_type, "bin")
+    content_type = content_type if extension != "bin" else "application/octet-stream"
+    response = FileResponse(open_stored(field_file, record_id), content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{name}.{extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     return response
+
+
+def referral_original(request, referral_id):
+    """The scanned original, only after the permission check; audited."""
+    referral = access.access_referral_original(request.user, referral_id)
+    return _scan_response(referral.original, referral.original_type, referral.public_id, "referral")
+
+
+def referral_earlier_scan(request, referral_id, scan_id):
+    """An earlier version of the scan (replaced or removed), only after the permission
+    check; audited."""
+    scan = access.access_earlier_scan(request.user, referral_id, scan_id)
+    return _scan_response(scan.file, scan.content_type, scan.public_id, "referral-earlier")
 
 
 @require_POST
@@ -244,7 +259,7 @@ def referral_original_remove(request, referral_id):
         messages.error(request, " ".join(exc.messages))
     else:
         referral_actions.do_remove_original(request.user, referral)
-        messages.success(request, "Scanned original removed.")
+        messages.success(request, "Scanned original removed from the referral; it is kept under earlier versions.")
     return redirect("referrals:referral", referral_id=referral.public_id)
 
 
@@ -276,6 +291,7 @@ urlpatterns = [
     path("<uuid:referral_id>/", referral_detail, name="referral"),
     path("<uuid:referral_id>/edit/", referral_edit, name="referral_edit"),
     path("<uuid:referral_id>/original/", referral_original, name="referral_original"),
+    path("<uuid:referral_id>/original/earlier/<uuid:scan_id>/", referral_earlier_scan, name="referral_earlier_scan"),
     path("<uuid:referral_id>/original/upload/", referral_original_upload, name="referral_original_upload"),
     path("<uuid:referral_id>/original/remove/", referral_original_remove, name="referral_original_remove"),
     path("<uuid:referral_id>/close/", referral_close, name="referral_close"),

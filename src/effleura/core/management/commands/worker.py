@@ -7,15 +7,40 @@ task is claimed with a row lock (SELECT ... FOR UPDATE SKIP LOCKED) and runs onc
 Between rounds of queued tasks the worker runs the duties that are due.
 `effleura worker --batch` runs every duty once, then what is queued, and exits (for
 cron or tests).
+
+While it runs a job it renews the job's lease, so that if this worker dies the duty
+"take back the jobs of dead workers" of another (or of this one, restarted) puts the job
+back in the queue once the lease expires (core/leases.py). After a job it retries a
+failed one that may be retried, and blanks the arguments of one that carried a secret.
 """
 
+import logging
 import time
 
 from django.core.management.base import CommandError
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorker
 from django_tasks_db.management.commands.db_worker import Worker
 
+from effleura.core import leases
 from effleura.core.duties import Schedule
+
+logger = logging.getLogger(__name__)
+
+
+class LeasedWorker(Worker):
+    """django-tasks-db's worker, renewing the running job's lease (core/leases.py)."""
+
+    def run_task(self, db_task_result) -> None:
+        heartbeat = leases.Heartbeat(db_task_result.id, self.worker_id)
+        heartbeat.start()
+        try:
+            super().run_task(db_task_result)
+        finally:
+            heartbeat.stop()
+        try:
+            leases.after_run(db_task_result.id)
+        except Exception:  # the "prune finished jobs" duty blanks it later; keep working
+            logger.exception("could not retry or blank job %s after it ran", db_task_result.id)
 
 
 class Command(DatabaseWorker):
@@ -45,7 +70,7 @@ class Command(DatabaseWorker):
             raise CommandError("--exclude-queues can only be used with --queue-name=*")
         # The library's worker in batch mode runs every ready task, then returns; this
         # loop runs the due duties between such rounds and sleeps when there was nothing.
-        worker = Worker(
+        worker = LeasedWorker(
             queue_names=queue_names,
             interval=interval,
             batch=True,
