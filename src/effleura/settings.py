@@ -224,6 +224,11 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
+# Backups (docs/backup.md): the key file `effleura backup`/`restore` use when no --key-file
+# is given, and where pg_dump/pg_restore are when they should not be looked for.
+EFFLEURA_BACKUP_KEY_FILE = envstr("EFFLEURA_BACKUP_KEY_FILE")
+EFFLEURA_PG_BIN_DIR = envstr("EFFLEURA_PG_BIN_DIR")
+
 # Email ---------------------------------------------------------------------
 EMAIL_BACKEND = envstr("EFFLEURA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = envstr("EFFLEURA_EMAIL_HOST", "localhost")
