@@ -236,6 +236,7 @@ def _sync_folder(folder: Path) -> None:
 @dataclass
 class Restored:
     created_at: str
+    made_by: str
     engine: str
     tables: int
     rows: int
@@ -402,7 +403,16 @@ def restore_backup(
         shutil.rmtree(staging, ignore_errors=True)
     connections.close_all()
     rows = sum(t["rows"] for t in manifest["tables"].values())
-    return Restored(manifest["created_at"], db.name, len(manifest["tables"]), rows, media_files, notes, problems)
+    return Restored(
+        manifest["created_at"],
+        manifest["effleura_version"],
+        db.name,
+        len(manifest["tables"]),
+        rows,
+        media_files,
+        notes,
+        problems,
+    )
 
 
 def _restore_media(staged: Path, media_root: Path, stamp: str, notes: list[str]) -> int:

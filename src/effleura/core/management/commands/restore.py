@@ -41,7 +41,8 @@ class Command(BaseCommand):
             sys.exit(1)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Restored the backup of {restored.created_at} ({restored.engine}): {restored.tables} tables and "
+                f"Restored the backup of {restored.created_at} (Effleura {restored.made_by}, {restored.engine}): "
+                f"{restored.tables} tables and "
                 f"{restored.rows} rows match the manifest; {restored.media_files} media files and every "
                 "checksum verified."
             )
