@@ -31,6 +31,10 @@ from effleura.core import backup_crypto, backup_db
 from effleura.core.backup_crypto import BackupError, BackupKey, DecryptingReader, EncryptingWriter
 
 WRITER = Path(__file__).with_name("backup_writer.py")
+# These use SQLite whatever the pass; the PostgreSQL pass of `make test` need not repeat them.
+sqlite_pass = pytest.mark.skipif(
+    os.environ.get("EFFLEURA_DATABASE_URL", "").startswith("postgres"), reason="SQLite only: runs in the SQLite pass"
+)
 # The writer updates the chart-number counter; every other table only grows under load.
 UPDATED_BY_THE_WRITER = {"patients_chartnumbersequence"}
 
@@ -205,7 +209,9 @@ def postgresql_demo(places) -> Backup:
 # The round trip, on each engine --------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "engine", [pytest.param("sqlite", marks=sqlite_pass), pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_a_backup_under_write_load_restores_every_table_of_its_snapshot_into_a_fresh_directory(engine, places, request):
     made: Backup = request.getfixturevalue(f"{engine}_demo")
     manifest = made.manifest()
@@ -242,6 +248,7 @@ def test_a_backup_under_write_load_restores_every_table_of_its_snapshot_into_a_f
     target.run("migrate", "--check")
 
 
+@sqlite_pass
 def test_the_manifest_describes_the_snapshot_and_checksums_every_member(sqlite_demo):
     members = sqlite_demo.members()
     manifest = json.loads(members["manifest.json"])
@@ -258,6 +265,7 @@ def test_the_manifest_describes_the_snapshot_and_checksums_every_member(sqlite_d
         assert manifest["members"][name]["sha256"] == hashlib.sha256(members[name]).hexdigest(), name
 
 
+@sqlite_pass
 def test_the_archive_holds_no_plain_text(sqlite_demo):
     raw = sqlite_demo.archive.read_bytes()
     secret = (sqlite_demo.source.var_dir / "secret_key").read_bytes()
@@ -274,6 +282,7 @@ def _restore(target: Place, made: Backup, *args: str, archive: Path | None = Non
     return target.run("restore", str(archive or made.archive), *args, check=False, **env)
 
 
+@sqlite_pass
 def test_a_wrong_key_is_named_as_such_and_restores_nothing(sqlite_demo, places, tmp_path):
     target = places.new("sqlite")
     other = tmp_path / "other.key"
@@ -284,6 +293,7 @@ def test_a_wrong_key_is_named_as_such_and_restores_nothing(sqlite_demo, places, 
     assert not (target.var_dir / "effleura.sqlite3").exists()
 
 
+@sqlite_pass
 @pytest.mark.parametrize("where", ["header", "middle", "last byte"])
 def test_a_changed_byte_anywhere_fails_the_restore(sqlite_demo, places, tmp_path, where):
     data = bytearray(sqlite_demo.archive.read_bytes())
@@ -299,6 +309,7 @@ def test_a_changed_byte_anywhere_fails_the_restore(sqlite_demo, places, tmp_path
     assert not (target.var_dir / "media").exists() or not any((target.var_dir / "media").iterdir())
 
 
+@sqlite_pass
 def test_an_archive_cut_at_a_segment_boundary_fails_the_restore(sqlite_demo, places, tmp_path):
     data = sqlite_demo.archive.read_bytes()
     segment = backup_crypto.SEGMENT + backup_crypto.TAG_BYTES
@@ -312,10 +323,10 @@ def test_an_archive_cut_at_a_segment_boundary_fails_the_restore(sqlite_demo, pla
     assert not (target.var_dir / "effleura.sqlite3").exists()
 
 
+@sqlite_pass
 def test_it_refuses_a_database_with_data_unless_forced_and_keeps_the_old_one_aside(sqlite_demo, places):
     target = places.new("sqlite")
-    target.run("migrate", "-v", "0")
-    target.run("demo")
+    assert _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file)).returncode == 0
     result = _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file))
     assert result.returncode != 0
     assert "holds data" in result.stderr and "--force" in result.stderr
@@ -323,9 +334,11 @@ def test_it_refuses_a_database_with_data_unless_forced_and_keeps_the_old_one_asi
     assert forced.returncode == 0, forced.stderr
     assert "kept at" in forced.stdout
     assert list(target.var_dir.glob("effleura.sqlite3.replaced-*"))
+    assert list(target.var_dir.glob("media.replaced-*"))
     assert target.snapshot() == sqlite_demo.manifest()["tables"]
 
 
+@sqlite_pass
 def test_it_refuses_without_a_key_file_or_with_a_missing_one(sqlite_demo, places, tmp_path):
     target = places.new("sqlite")
     result = _restore(target, sqlite_demo)
@@ -337,12 +350,7 @@ def test_it_refuses_without_a_key_file_or_with_a_missing_one(sqlite_demo, places
     assert not (tmp_path / "a.effleura-backup").exists()
 
 
-def test_the_key_file_can_come_from_the_environment(sqlite_demo, places):
-    target = places.new("sqlite")
-    result = _restore(target, sqlite_demo, EFFLEURA_BACKUP_KEY_FILE=str(sqlite_demo.key_file))
-    assert result.returncode == 0, result.stderr
-
-
+@sqlite_pass
 def test_a_new_key_is_private_and_never_overwrites_a_key_file(places, tmp_path):
     place = places.new("sqlite")
     key_file = tmp_path / "backup.key"
@@ -355,6 +363,7 @@ def test_a_new_key_is_private_and_never_overwrites_a_key_file(places, tmp_path):
     assert key_file.read_bytes() == before
 
 
+@sqlite_pass
 def test_a_backup_never_overwrites_an_archive(sqlite_demo):
     result = sqlite_demo.source.run(
         "backup", str(sqlite_demo.archive), "--key-file", str(sqlite_demo.key_file), check=False
@@ -362,10 +371,12 @@ def test_a_backup_never_overwrites_an_archive(sqlite_demo):
     assert result.returncode != 0 and "exists already" in result.stderr
 
 
-def test_keys_set_in_the_environment_are_named_instead_of_written(sqlite_demo, places):
+@sqlite_pass
+def test_the_key_file_can_come_from_the_environment_and_keys_set_there_are_named_not_written(sqlite_demo, places):
     target = places.new("sqlite")
-    elsewhere = "x" * 64
-    result = _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file), EFFLEURA_SECRET_KEY=elsewhere)
+    result = _restore(
+        target, sqlite_demo, EFFLEURA_BACKUP_KEY_FILE=str(sqlite_demo.key_file), EFFLEURA_SECRET_KEY="x" * 64
+    )
     assert result.returncode == 0, result.stderr
     assert "set EFFLEURA_SECRET_KEY to the archive's secret_key" in result.stdout
     source_key = (sqlite_demo.source.var_dir / "secret_key").read_text()
@@ -375,16 +386,20 @@ def test_keys_set_in_the_environment_are_named_instead_of_written(sqlite_demo, p
 
 
 @pytest.mark.postgres
-def test_it_refuses_an_archive_from_the_other_engine(sqlite_demo, postgresql_demo, places):
-    into_postgres = places.new("postgresql")
-    result = _restore(into_postgres, sqlite_demo, "--key-file", str(sqlite_demo.key_file))
-    assert result.returncode != 0
-    assert "holds a sqlite database, but this installation is configured for postgresql" in result.stderr
-    assert not into_postgres.snapshot()
+def test_it_refuses_an_archive_from_the_other_engine(postgresql_demo, places):
     into_sqlite = places.new("sqlite")
     result = _restore(into_sqlite, postgresql_demo, "--key-file", str(postgresql_demo.key_file))
-    assert result.returncode != 0 and "configured for sqlite" in result.stderr
+    assert result.returncode != 0
+    assert "holds a postgresql database, but this installation is configured for sqlite" in result.stderr
     assert not (into_sqlite.var_dir / "effleura.sqlite3").exists()
+    # And the other way: a (small) SQLite installation's archive into PostgreSQL.
+    into_sqlite.run("migrate", "-v", "0")
+    archive = into_sqlite.var_dir.parent / "small.effleura-backup"
+    into_sqlite.run("backup", str(archive), "--key-file", str(postgresql_demo.key_file))
+    into_postgres = places.new("postgresql")
+    result = _restore(into_postgres, postgresql_demo, "--key-file", str(postgresql_demo.key_file), archive=archive)
+    assert result.returncode != 0 and "configured for postgresql" in result.stderr
+    assert not into_postgres.snapshot()
 
 
 @pytest.mark.postgres

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib
+import importlib.util
 import io
 import json
 import os
@@ -182,7 +184,7 @@ def make_backup(target: Path, key: BackupKey, *, log: Callable[[str], None] = la
             writer.close()
             raw.flush()
             os.fsync(raw.fileno())
-        os.replace(partial, target)
+        _publish(partial, target)
         _sync_folder(target.parent)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -196,6 +198,18 @@ def make_backup(target: Path, key: BackupKey, *, log: Callable[[str], None] = la
         audit.client_address.reset(token)
     rows = sum(t["rows"] for t in snapshot.tables.values())
     return Made(target, db.name, len(snapshot.tables), rows, media_files, target.stat().st_size)
+
+
+def _publish(partial: Path, target: Path) -> None:
+    """Give the finished archive its name, never over an archive made meanwhile."""
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise BackupError(f"{target} appeared while the backup ran; the new archive was not kept.") from None
+    except OSError:
+        os.replace(partial, target)  # a file system without hard links
+        return
+    partial.unlink()
 
 
 def _json(value) -> bytes:
@@ -483,11 +497,10 @@ def verify_audit_seals(audit_key: str, notes: list[str]) -> list[str]:
     problems found. The seals come with the audit slice (effleura.core.seals, issue 12
     item 5): its verify() is called here with the restored key in effect. Until that
     module exists there is nothing to check, and a note says so."""
-    try:
-        from effleura.core import seals
-    except ImportError:
+    if importlib.util.find_spec("effleura.core.seals") is None:
         notes.append("Audit seals: not checked (this version does not seal the audit trail).")
         return []
+    seals = importlib.import_module("effleura.core.seals")
     previous = settings.EFFLEURA_AUDIT_KEY
     settings.EFFLEURA_AUDIT_KEY = audit_key
     try:
