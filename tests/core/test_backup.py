@@ -473,3 +473,26 @@ def test_a_malformed_key_file_is_refused_in_words(tmp_path):
         BackupKey.read(path)
     with pytest.raises(BackupError, match="not an Effleura backup archive"):
         DecryptingReader(io.BytesIO(b"PK\x03\x04 a zip file"), KEY)
+
+
+def test_it_refuses_an_archive_from_a_newer_effleura():
+    from effleura.core import backup
+
+    newer = {"migrations": {"core": ["0001_initial", "9999_from_the_future"]}, "effleura_version": "9.0"}
+    with pytest.raises(BackupError, match=r"comes from a newer Effleura .*core\.9999_from_the_future"):
+        backup._check_migrations(newer)
+    older = {"migrations": {"core": ["0001_initial"]}, "effleura_version": "0.0.1"}
+    assert "run `effleura migrate`" in backup._check_migrations(older)[0]
+
+
+def test_a_restored_table_that_differs_is_named_in_words():
+    from effleura.core import backup
+
+    expected = {"a": {"rows": 2, "sha256": "x"}, "b": {"rows": 1, "sha256": "y"}, "c": {"rows": 0, "sha256": "z"}}
+    restored = {"a": {"rows": 1, "sha256": "x"}, "b": {"rows": 1, "sha256": "other"}, "d": {"rows": 0, "sha256": "z"}}
+    assert backup._compare(expected, restored) == [
+        "table a has 1 rows; the backup had 2",
+        "table b has the right number of rows but different contents",
+        "table c is missing from the restored database",
+        "table d is in the restored database but not in the archive",
+    ]
