@@ -256,6 +256,11 @@ MEDIA_ROOT = VAR_DIR / "media"
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
+# Backups (docs/backup.md): the key file `effleura backup`/`restore` use when no --key-file
+# is given, and where pg_dump/pg_restore are when they should not be looked for.
+EFFLEURA_BACKUP_KEY_FILE = envstr("EFFLEURA_BACKUP_KEY_FILE")
+EFFLEURA_PG_BIN_DIR = envstr("EFFLEURA_PG_BIN_DIR")
+
 # Email ---------------------------------------------------------------------
 EMAIL_BACKEND = envstr("EFFLEURA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = envstr("EFFLEURA_EMAIL_HOST", "localhost")
