@@ -233,6 +233,14 @@ def test_a_seal_rewritten_to_cover_a_change_breaks_the_chain(sealed):
     assert "The chain is broken at seal 2: it does not follow the seal before it." in problems
 
 
+def test_a_seal_whose_list_of_events_was_altered_is_found(sealed):
+    _sql("UPDATE core_auditseal SET event_ids = %s WHERE sequence = 1", ["1-999999999999"])
+    problems = seals.verify().problems
+    assert problems == [
+        f"Seal 1 (events {sealed[0]}–{sealed[4]}): its list of events is damaged, so the seal itself was altered."
+    ]
+
+
 def test_a_removed_seal_in_the_middle_is_found(sealed):
     _sql("DELETE FROM core_auditseal WHERE sequence = 2")
     problems = seals.verify().problems

@@ -215,17 +215,22 @@ def _ranges(ids: list[int]) -> str:
     return ",".join(parts)
 
 
-def _expand(ranges: str) -> list[int]:
+def _expand(ranges: str, at_most: int) -> list[int]:
+    """The ids of "1-218,220"; ValueError when malformed or longer than ``at_most`` (an
+    altered seal must not make verification build a list of a billion ids)."""
     ids: list[int] = []
     for part in filter(None, ranges.split(",")):
         low, _, high = part.partition("-")
-        ids.extend(range(int(low), int(high or low) + 1))
+        span = range(int(low), int(high or low) + 1)
+        if len(ids) + len(span) > at_most:
+            raise ValueError("more ids than the seal counts")
+        ids.extend(span)
     return ids
 
 
 def _sealed_digests(seal) -> dict[int, str] | None:
     try:
-        ids = _expand(seal.event_ids)
+        ids = _expand(seal.event_ids, seal.count)
     except ValueError:
         return None
     text = seal.digests
