@@ -15,14 +15,26 @@ refuses a locked account before that. What follows a correct password is decided
 from django.contrib.auth import login
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import resolve_url
+from django.urls import reverse
 
-from effleura.core import audit
+from effleura.core import audit, mfa
 from effleura.core.choices import AuditAction
 
 
 def after_password(request, user, redirect_to: str = ""):
     """The password was right: go on to the next step. Returns the URL to send the
-    browser to."""
+    browser to.
+
+    A user with a second factor is not logged in yet: they wait in the session for the
+    second-factor page (core/mfa.py). A user whose role the practice requires one for, with
+    none set up, is logged in but held on the Profile page until they set one up."""
+    if mfa.has_second_factor(user):
+        mfa.start_pending(request, user, redirect_to)
+        return reverse("core:second_factor")
+    if mfa.role_requires(user):
+        complete(request, user, redirect_to)
+        request.session[mfa.ENROL_KEY] = True
+        return reverse("core:profile") + "#two-factor"
     return complete(request, user, redirect_to)
 
 
