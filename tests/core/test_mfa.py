@@ -212,7 +212,7 @@ def test_confirming_the_app_shows_ten_recovery_codes_once(client_for, therapist)
     response = client.post(reverse("core:mfa_totp_confirm"), {"confirm-code": code_for(device)})
     assert response.status_code == 200
     page = response.content.decode()
-    assert page.count('<li><code>') == 10
+    assert page.count("<li><code>") == 10
     assert mfa.totp_device(therapist) is not None
     assert client.get(reverse("core:profile")).content.decode().count("<li><code>") == 0
     assert "10 unused recovery codes left" in client.get(reverse("core:profile")).content.decode()
@@ -395,7 +395,7 @@ def test_the_owner_of_a_passkey_renames_it_and_removes_it_with_the_password(clie
     assert WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
     client.post(remove, {"password": PASSWORD})
     assert not WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
-    kinds = list(AuditEvent.objects.filter(actor_id=therapist.pk, record_type=mfa.RECORD).values_list("detail", flat=True))
+    kinds = AuditEvent.objects.filter(actor_id=therapist.pk, record_type=mfa.RECORD).values_list("detail", flat=True)
     assert sorted(kinds) == ["passkey removed", "passkey renamed"]
 
 
@@ -457,3 +457,51 @@ def test_no_code_goes_into_the_audit_trail(therapist):
     client.post(SECOND, {"kind": "recovery", "recovery-code": codes[1]})
     details = " ".join(AuditEvent.objects.values_list("detail", flat=True))
     assert codes[1] not in details and device.key not in details
+
+
+# Passkey ceremonies: the refusals that need no authenticator --------------------------------
+
+
+def test_adding_a_passkey_needs_a_session_verified_by_the_existing_factor(client_for, therapist):
+    enrol_totp(therapist)
+    response = client_for(therapist).post(reverse("otp_webauthn:credential-registration-begin"))
+    assert response.status_code == 403  # django-otp-webauthn: verify with the app first
+
+
+def test_adding_a_passkey_is_refused_to_a_signed_out_visitor(db):
+    response = Client().post(reverse("otp_webauthn:credential-registration-begin"))
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def test_with_nobody_waiting_a_passkey_sign_in_asks_for_a_discoverable_passkey(db):
+    response = Client().post(reverse("otp_webauthn:credential-authentication-begin"))
+    assert response.status_code == 200
+    options = response.json()
+    assert options.get("allowCredentials", []) == [] and options["userVerification"] == "required"
+
+
+def test_a_locked_account_cannot_start_a_passkey_second_step(therapist, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    from effleura.core import signin
+
+    WebAuthnCredential.objects.create(user=therapist, name="P", credential_id=b"credential-4", public_key=b"k")
+    client = Client()
+    password_step(client, therapist)
+    monkeypatch.setattr(signin, "is_locked", lambda request, username: username == therapist.username)
+    response = client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    assert response.status_code == 403 and "locked" in response.json()["detail"]
+
+
+def test_a_made_up_passkey_answer_is_refused_and_counted(therapist):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(user=therapist, name="P", credential_id=b"credential-5", public_key=b"k")
+    client = Client()
+    password_step(client, therapist)
+    client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "nonsense"}, content_type="application/json"
+    )
+    assert response.status_code >= 400 and not signed_in(client)
+    assert AuditEvent.objects.filter(actor_id=therapist.pk, detail="wrong passkey", outcome="denied").exists()

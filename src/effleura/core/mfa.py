@@ -196,6 +196,8 @@ def new_recovery_code() -> str:
 
 
 def check_make_recovery_codes(user) -> None:
+    """Recovery codes need a factor they stand in for (an app or a passkey); raises
+    ValidationError otherwise. Then call do_make_recovery_codes()."""
     if not has_second_factor(user):
         raise ValidationError("Set up an authenticator app or a passkey first: recovery codes stand in for one.")
 
@@ -250,9 +252,11 @@ def do_confirm_totp(user, device: TOTPDevice) -> list[str] | None:
 
 
 def _check_keeps_required_factor(user, removing: str) -> None:
-    others = passkeys(user).exists() if removing == "totp" else totp_device(user) is not None or (
-        passkeys(user).count() > 1
-    )
+    """Refuses to remove the last factor of someone whose role requires one."""
+    if removing == "totp":
+        others = passkeys(user).exists()
+    else:
+        others = totp_device(user) is not None or passkeys(user).count() > 1
     if role_requires(user) and not others:
         raise ValidationError(
             "Your role must use two-factor sign-in: add another authenticator app or passkey before removing this one."
@@ -283,6 +287,8 @@ def _forget_recovery_codes_if_alone(user) -> None:
 
 
 def do_remove_totp(user, device: TOTPDevice) -> None:
+    """Delete ``device`` (from check_remove_totp(); call it first) and, when no factor is
+    left, the recovery codes; audited "totp removed"."""
     with transaction.atomic():
         TOTPDevice.objects.filter(pk=device.pk).delete()
         _forget_recovery_codes_if_alone(user)
@@ -297,6 +303,8 @@ def _own_passkey(user, passkey_id: str) -> WebAuthnCredential:
 
 
 def check_rename_passkey(user, passkey_id: str, name: str) -> tuple[WebAuthnCredential, str]:
+    """The user's own passkey (by its credential hash) and the stripped new name (1 to 64
+    characters); ValidationError otherwise, also for someone else's passkey."""
     passkey = _own_passkey(user, passkey_id)
     name = (name or "").strip()
     if not name:
@@ -307,12 +315,15 @@ def check_rename_passkey(user, passkey_id: str, name: str) -> tuple[WebAuthnCred
 
 
 def do_rename_passkey(user, passkey: WebAuthnCredential, name: str) -> None:
+    """Store ``name`` from check_rename_passkey() (call it first); audited "passkey renamed"."""
     with transaction.atomic():
         WebAuthnCredential.objects.filter(pk=passkey.pk).update(name=name)
         audit.record(user, AuditAction.UPDATE, RECORD, record_id=passkey.persistent_id, detail="passkey renamed")
 
 
 def check_remove_passkey(user, passkey_id: str, *, password: str = "") -> WebAuthnCredential:
+    """The user's own passkey when ``password`` is their current one and, for a role that
+    requires a factor, another factor is left; ValidationError otherwise."""
     passkey = _own_passkey(user, passkey_id)
     if not (password and user.check_password(password)):
         raise ValidationError("Type your current password to remove a passkey.")
@@ -321,6 +332,8 @@ def check_remove_passkey(user, passkey_id: str, *, password: str = "") -> WebAut
 
 
 def do_remove_passkey(user, passkey: WebAuthnCredential) -> None:
+    """Delete ``passkey`` (from check_remove_passkey(); call it first) and, when no factor
+    is left, the recovery codes; audited "passkey removed"."""
     with transaction.atomic():
         WebAuthnCredential.objects.filter(pk=passkey.pk).delete()
         _forget_recovery_codes_if_alone(user)

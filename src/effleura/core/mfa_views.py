@@ -18,6 +18,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from effleura.core import access, mfa, signin
 from effleura.core.forms import ApiTokenForm
+from effleura.core.models import Practice
 
 LOCKED = "This account is locked after too many failed sign-ins. Try again later, or ask the practice owner."
 EXPIRED = "Your sign-in was not finished in time. Log in again."
@@ -79,11 +80,10 @@ def second_factor(request):
     kind = request.POST.get("kind") if request.method == "POST" else None
     status = 200
     if kind in ("totp", "recovery"):
-        form = TotpCodeForm(request.POST, prefix="totp") if kind == "totp" else RecoveryCodeForm(request.POST, prefix=kind)
         if kind == "totp":
-            totp_form = form
+            form = totp_form = TotpCodeForm(request.POST, prefix="totp")
         else:
-            recovery_form = form
+            form = recovery_form = RecoveryCodeForm(request.POST, prefix="recovery")
         if form.is_valid():
             code = form.cleaned_data["code"]
             device = mfa.verify_totp(user, code) if kind == "totp" else mfa.verify_recovery_code(user, code)
@@ -133,15 +133,19 @@ def _recovery_code_used(request, user) -> None:
 def second_factor_context(request) -> dict:
     """What the Profile page's two-factor section shows."""
     user = request.user
-    pending_totp = mfa.unconfirmed_totp(user) if mfa.totp_device(user) is None else None
+    totp = mfa.totp_device(user)
+    pending_totp = mfa.unconfirmed_totp(user) if totp is None else None
+    user_passkeys = list(mfa.passkeys(user))
+    # Read once and left for the context processor, which would read it anyway.
+    practice = request.practice = getattr(request, "practice", None) or Practice.current()
     context = {
-        "mfa_totp": mfa.totp_device(user),
+        "mfa_totp": totp,
         "mfa_pending_totp": pending_totp,
-        "mfa_passkeys": list(mfa.passkeys(user)),
+        "mfa_passkeys": user_passkeys,
         "mfa_recovery_left": mfa.recovery_codes_left(user),
-        "mfa_required": mfa.role_requires(user),
+        "mfa_required": mfa.role_requires(user, practice),
         "mfa_must_enrol": bool(request.session.get(mfa.ENROL_KEY)),
-        "mfa_has_factor": mfa.has_second_factor(user),
+        "mfa_has_factor": totp is not None or bool(user_passkeys),
         "totp_confirm_form": TotpCodeForm(prefix="confirm"),
         "totp_remove_form": ProveItIsYouForm(prefix="remove"),
     }
@@ -188,7 +192,7 @@ def totp_confirm(request):
         else:
             codes = mfa.do_confirm_totp(request.user, device)
             mfa.mark_verified(request, device)
-            messages.success(request, "Your authenticator app is set up: you will be asked for a code when you sign in.")
+            messages.success(request, "Your authenticator app is set up: signing in will ask for a code from it.")
             return _render_profile(request, new_recovery_codes=codes)
     return _render_profile(request, status=400, totp_confirm_form=form)
 

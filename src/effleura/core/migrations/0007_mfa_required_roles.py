@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0006_versions_records'),
+        ("core", "0006_versions_records"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='practice',
-            name='mfa_required_roles',
-            field=models.JSONField(blank=True, default=list, help_text='People in these roles sign in with a code from an authenticator app or a passkey as well as their password; those without one set it up at their next sign-in.', verbose_name='roles that must use two-factor sign-in'),
+            model_name="practice",
+            name="mfa_required_roles",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="People in these roles sign in with a code from an authenticator app or a passkey as well as their password; those without one set it up at their next sign-in.",
+                verbose_name="roles that must use two-factor sign-in",
+            ),
         ),
     ]
