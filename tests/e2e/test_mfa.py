@@ -167,3 +167,38 @@ def test_a_passkey_is_registered_then_used_as_the_second_factor_and_alone(page, 
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page).to_have_url(re.compile(r"localhost:\d+/$"))
     expect(page.get_by_role("banner").get_by_role("link", name=re.compile("Mfa_Passkey"))).to_be_visible()
+
+
+def horizontal_overflow(page) -> int:
+    """How many CSS pixels the page is wider than the window (0 when it fits)."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+@pytest.mark.parametrize("width", [390, 768])
+def test_the_two_factor_pages_fit_a_phone_and_a_tablet(page, site, make_user, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    username = make_user(f"mfa_fit{width}")
+    password_step(page, username)
+    expect(page).to_have_url(re.compile(r"/$"))
+    site.manage(
+        "shell",
+        "-c",
+        "from django_otp_webauthn.models import WebAuthnCredential; from effleura.core.models import User; "
+        f"WebAuthnCredential.objects.create(user=User.objects.get(username={username!r}), "
+        f"name='A passkey with a long name for a small screen', credential_id=b'fit{width}', public_key=b'k')",
+    )
+    page.goto("/profile/")
+    expect(page.get_by_role("cell", name="A passkey with a long name for a small screen", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page.locator(".qr svg")).to_be_visible()
+    assert horizontal_overflow(page) <= 0
+    secret = page.locator("#totp-secret").inner_text().strip()
+    page.get_by_label("6-digit code from your authenticator app").fill(code_from(secret))
+    page.get_by_role("button", name="Confirm the authenticator app").click()
+    expect(page.locator(".recovery-codes code")).to_have_count(10)
+    assert horizontal_overflow(page) <= 0
+    log_out(page)
+    password_step(page, username)
+    expect(page).to_have_url(re.compile(r"/login/second-factor/$"))
+    expect(page.get_by_role("button", name="Use a passkey")).to_be_visible()
+    assert horizontal_overflow(page) <= 0

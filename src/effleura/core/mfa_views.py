@@ -307,6 +307,8 @@ class PasskeyAuthenticationBegin(webauthn_views.BeginCredentialAuthenticationVie
         return _pending_user(self.request)
 
     def check_can_authenticate(self):
+        """Refuses a waiting sign-in whose account is locked (AccountLocked, 403), then
+        django-otp-webauthn's own checks (an active user; passwordless allowed)."""
         user = self.get_user()
         if user is not None and signin.is_locked(self.request, user.get_username()):
             raise AccountLocked()
