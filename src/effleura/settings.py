@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "effleura.core.middleware.HandoverMiddleware",
     "effleura.core.middleware.PermissionMiddleware",
+    "effleura.core.middleware.SecondFactorEnrolmentMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -204,6 +205,15 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 OTP_WEBAUTHN_RP_ID = envstr("EFFLEURA_WEBAUTHN_RP_ID", "localhost")
 OTP_WEBAUTHN_RP_NAME = envstr("EFFLEURA_PRACTICE_NAME", "Effleura Clinic")
 OTP_WEBAUTHN_ALLOWED_ORIGINS = envlist("EFFLEURA_WEBAUTHN_ORIGINS", ["http://localhost:8000"])
+# A passkey alone (discoverable, with the device's own PIN or fingerprint) signs in.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
+# py_webauthn's refusals go to this logger; they name no patient and no secret.
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "effleura.passkeys"
+# Authenticator apps (django-otp's TOTP): the name the app shows next to the account, and
+# a growing pause after wrong codes (1 s, 2 s, 4 s ...) on top of the account lockout.
+OTP_TOTP_ISSUER = envstr("EFFLEURA_PRACTICE_NAME", "Effleura Clinic")
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"

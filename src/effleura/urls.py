@@ -4,6 +4,7 @@ from effleura.api.api import api
 
 urlpatterns = [
     path("", include("effleura.core.urls")),
+    path("passkeys/", include("effleura.core.passkey_urls")),
     path("patients/", include("effleura.patients.urls")),
     path("schedule/", include("effleura.scheduling.urls")),
     path("clinical/", include("effleura.clinical.urls")),

@@ -216,6 +216,14 @@ def test_demo_prints_the_logins_the_address_and_that_the_data_is_synthetic(demo)
 
 
 @pytest.mark.django_db
+def test_the_demo_requires_two_factor_sign_in_of_no_one_and_says_how_to_turn_it_on(demo):
+    from effleura.core.models import Practice
+
+    assert Practice.current().mfa_required_roles == []
+    assert "Two-factor sign-in is off" in demo and "open Practice" in demo
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("username", DEMO_USERNAMES)
 def test_demo_users_can_log_in_with_the_demo_password(demo, client, username):
     client.post(reverse("core:login"), {"username": username, "password": demo_data.DEMO_PASSWORD})

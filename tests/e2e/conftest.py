@@ -129,6 +129,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    # WebAuthn refuses IP addresses: the passkey tests open http://localhost:<port>.
+    env["EFFLEURA_WEBAUTHN_ORIGINS"] = f"http://localhost:{port}"
     log_path = var_dir / "server.log"
     site = Site(url=url, var_dir=var_dir, env=env, log_path=log_path)
     gunicorn = [sys.executable, "-m", "gunicorn", "effleura.wsgi:application"]

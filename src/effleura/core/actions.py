@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.core import audit, clock, lockout, permissions, versions
+from effleura.core import audit, clock, lockout, mfa, permissions, versions
 from effleura.core.choices import AuditAction
 from effleura.core.models import ApiToken, Practice, User, hash_token
 from effleura.core.npi import is_valid_npi
@@ -129,6 +129,7 @@ PRACTICE_FIELDS = [
 # The practice-wide settings, edited on the same page; not text, so not stripped.
 PRACTICE_SETTINGS = [
     "time_zone", "decimal_separator", "largest_amount", "start_window_minutes", "phone_region", "care_team_only",
+    "mfa_required_roles",
 ]  # fmt: skip
 
 
@@ -137,7 +138,8 @@ def check_save_practice(actor: User, fields: dict) -> dict:
     otherwise). Strips every PRACTICE_FIELDS value; raises ValidationError on ``name`` when
     it is empty, on ``npi`` when it is not a valid NPI, and on any PRACTICE_SETTINGS value
     given that its field refuses (an unknown time zone, a region phonenumbers does not know,
-    a largest amount below 1.00). Settings left out keep their value. Returns the clean
+    a largest amount below 1.00, a role that does not exist among the roles that must use
+    two-factor sign-in). Settings left out keep their value. Returns the clean
     fields for do_save_practice()."""
     permissions.require(actor, "practice.manage")
     clean = {name: (fields.get(name) or "").strip() for name in PRACTICE_FIELDS}
@@ -153,6 +155,8 @@ def check_save_practice(actor: User, fields: dict) -> dict:
         if name == "phone_region" and isinstance(value, str):
             value = value.upper()
         try:
+            if name == "mfa_required_roles":
+                value = mfa.clean_required_roles(value)
             clean[name] = Practice._meta.get_field(name).clean(value, None)
         except ValidationError as exc:
             errors[name] = exc.messages[0]

@@ -1,6 +1,7 @@
 """Request plumbing: API token sign-in, the client address for the audit trail, the
 practice's time zone, the URL permission gate that makes core/permissions.py the single
-source of truth, and the hand-over lock (core/handover.py)."""
+source of truth, the hand-over lock (core/handover.py) and the hold on a session that must
+set up two-factor sign-in first (core/mfa.py)."""
 
 import logging
 from urllib.parse import urlsplit
@@ -9,7 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from effleura.core import audit, careteam, clock, handover, permissions
@@ -195,3 +196,39 @@ class HandoverMiddleware:
         if match is None or not handover.allows(state, match.view_name, match.kwargs):
             response["Location"] = state["landing"]
         return response
+
+
+# Where someone who must set up a second factor may go meanwhile (core/mfa.py ENROL_KEY).
+ENROLMENT_URLS = {
+    "core:profile": ("GET", "HEAD"),
+    "core:mfa_totp_start": ("POST",),
+    "core:mfa_totp_confirm": ("POST",),
+    "otp_webauthn:credential-registration-begin": ("POST",),
+    "otp_webauthn:credential-registration-complete": ("POST",),
+    "otp_webauthn:js-i18n-catalog": ("GET", "HEAD"),
+    "core:logout": ("POST",),
+}
+
+
+class SecondFactorEnrolmentMiddleware:
+    """Holds a session whose role must use two-factor sign-in, signed in without one, on
+    the Profile page until an authenticator app or a passkey is set up (core/mfa.py). The
+    flag lives in the session, so this costs no query; API tokens are their own factor."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from effleura.core import mfa
+
+        match = request.resolver_match
+        if getattr(request, "api_token", None) or match is None or not request.session.get(mfa.ENROL_KEY):
+            return None
+        if request.method in ENROLMENT_URLS.get(match.view_name, ()):
+            return None
+        if is_api(request):
+            return _api_error(403, "Set up two-factor sign-in on your Profile page first.")
+        return redirect(reverse("core:profile") + "#two-factor")

@@ -311,6 +311,14 @@ class Practice(Versioned):
         "episode of care for; anyone else's chart needs a stated reason (emergency access), audited and shown "
         "to the owner. Owners, front desk and billing are not limited.",
     )
+    # Which roles must sign in with a second factor (core/mfa.py): a list of Role values.
+    mfa_required_roles = models.JSONField(
+        "roles that must use two-factor sign-in",
+        default=list,
+        blank=True,
+        help_text="People in these roles sign in with a code from an authenticator app or a passkey as well as "
+        "their password; those without one set it up at their next sign-in.",
+    )
     is_demo = models.BooleanField(default=False, editable=False, help_text="Holds the synthetic demo clinic.")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -133,6 +133,22 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "core:password_change_done": "account.use",
     "core:profile": "account.use",
     "core:token_revoke": "account.use",
+    # Two-factor sign-in (core/mfa.py). The second step comes before the sign-in completes:
+    # public, it acts only on the sign-in waiting in the session.
+    "core:second_factor": PUBLIC,
+    "core:mfa_totp_start": "account.use",
+    "core:mfa_totp_confirm": "account.use",
+    "core:mfa_totp_remove": "account.use",
+    "core:mfa_recovery_codes": "account.use",
+    "core:mfa_passkey_rename": "account.use",
+    "core:mfa_passkey_remove": "account.use",
+    "core:mfa_reset": "staff.manage",
+    "otp_webauthn:credential-registration-begin": "account.use",
+    "otp_webauthn:credential-registration-complete": "account.use",
+    # A passkey sign-in, as the second step or passwordless: before anyone is signed in.
+    "otp_webauthn:credential-authentication-begin": PUBLIC,
+    "otp_webauthn:credential-authentication-complete": PUBLIC,
+    "otp_webauthn:js-i18n-catalog": PUBLIC,
     "core:home": "account.use",  # shows a "no role yet" message to an account without one
     "core:staff_list": "staff.manage",
     "core:staff_create": "staff.manage",

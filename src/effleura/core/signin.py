@@ -22,8 +22,9 @@ its public id when the name is an account's, else a keyed hash of the name typed
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import render, resolve_url
+from django.urls import reverse
 
-from effleura.core import audit, clock, lockout
+from effleura.core import audit, clock, lockout, mfa
 from effleura.core.choices import AuditAction, AuditOutcome
 
 FAILED = "failed sign-in"
@@ -32,7 +33,18 @@ FAILED_SECOND_FACTOR = "failed sign-in (second factor)"
 
 def after_password(request, user, redirect_to: str = ""):
     """The password was right: go on to the next step. Returns the URL to send the
-    browser to."""
+    browser to.
+
+    A user with a second factor is not logged in yet: they wait in the session for the
+    second-factor page (core/mfa.py). A user whose role the practice requires one for, with
+    none set up, is logged in but held on the Profile page until they set one up."""
+    if mfa.has_second_factor(user):
+        mfa.start_pending(request, user, redirect_to)
+        return reverse("core:second_factor")
+    if mfa.role_requires(user):
+        complete(request, user, redirect_to)
+        request.session[mfa.ENROL_KEY] = True
+        return reverse("core:profile") + "#two-factor"
     return complete(request, user, redirect_to)
 
 
@@ -58,19 +70,22 @@ def password_failed(request, username: str) -> None:
     _audit_failure(request, username or "", FAILED)
 
 
-def second_factor_failed(request, user) -> None:
-    """A wrong second factor: counted by django-axes like a wrong password, and audited."""
+def second_factor_failed(request, user, what: str = "") -> None:
+    """A wrong second factor (``what``: "totp code", "recovery code", "passkey"): counted
+    by django-axes like a wrong password, and audited once, naming the person who passed
+    the password step."""
     user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
-    _audit_failure(request, user.get_username(), FAILED_SECOND_FACTOR)
+    detail = f"{FAILED_SECOND_FACTOR[:-1]}: wrong {what})" if what else FAILED_SECOND_FACTOR
+    _audit_failure(request, user.get_username(), detail, actor=user)
 
 
-def _audit_failure(request, username: str, detail: str) -> None:
+def _audit_failure(request, username: str, detail: str, actor=None) -> None:
     ref = account_ref(username)
     counted = getattr(request, "axes_failures_since_start", None) is not None
     lock = getattr(request, "effleura_lock", None)
     if not counted and lock is not None:
         detail = f"refused: {lock.kind} locked"
-    audit.record(None, AuditAction.LOGIN, "session", record_id=ref, outcome=AuditOutcome.DENIED, detail=detail)
+    audit.record(actor, AuditAction.LOGIN, "session", record_id=ref, outcome=AuditOutcome.DENIED, detail=detail)
     if counted and lock is not None:
         audit_lockout(lock, ref, client_address(request))
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from effleura.core import views
+from effleura.core import mfa_views, views
 from effleura.core.forms import QueuedPasswordResetForm
 
 app_name = "core"
@@ -9,6 +9,7 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/second-factor/", mfa_views.second_factor, name="second_factor"),
     path("logout/", views.logout_view, name="logout"),
     path(
         "password/change/",
@@ -33,10 +34,17 @@ urlpatterns = [
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("profile/two-factor/app/", mfa_views.totp_start, name="mfa_totp_start"),
+    path("profile/two-factor/app/confirm/", mfa_views.totp_confirm, name="mfa_totp_confirm"),
+    path("profile/two-factor/app/remove/", mfa_views.totp_remove, name="mfa_totp_remove"),
+    path("profile/two-factor/recovery-codes/", mfa_views.recovery_codes, name="mfa_recovery_codes"),
+    path("profile/two-factor/passkeys/<str:passkey_id>/rename/", mfa_views.passkey_rename, name="mfa_passkey_rename"),
+    path("profile/two-factor/passkeys/<str:passkey_id>/remove/", mfa_views.passkey_remove, name="mfa_passkey_remove"),
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<uuid:user_id>/", views.staff_edit, name="staff_edit"),
     path("staff/<uuid:user_id>/unlock/", views.staff_unlock, name="staff_unlock"),
+    path("staff/<uuid:user_id>/reset-two-factor/", mfa_views.reset_second_factor, name="mfa_reset"),
     path("practice/", views.practice_settings, name="practice"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),

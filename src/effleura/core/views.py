@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit, careteam, clock, handover, lockout, permissions, seals, signin
+from effleura.core import access, actions, audit, careteam, clock, handover, lockout, mfa, mfa_views, permissions, seals, signin
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
@@ -74,7 +74,8 @@ def profile(request):
         else:
             form = ApiTokenForm()
     tokens = request.user.api_tokens.all()
-    return render(request, "core/profile.html", {"form": form, "tokens": tokens, "new_token": new_token})
+    context = {"form": form, "tokens": tokens, "new_token": new_token, **mfa_views.second_factor_context(request)}
+    return render(request, "core/profile.html", context)
 
 
 @require_POST
@@ -166,6 +167,7 @@ def _staff_form(request, member):
         )
     lock = lockout.locked_accounts([member.username]).get(member.username) if member else None
     context = {"form": form, "member": member, "nav": "staff", "lock": lock}
+    context["member_has_mfa"] = member is not None and mfa.has_second_factor(member)
     return render(request, "core/staff_form.html", context)
 
 
@@ -174,6 +176,13 @@ def _staff_form(request, member):
 
 class PracticeForm(VersionedForm, forms.ModelForm):
     website = forms.URLField(required=False, assume_scheme="https")
+    mfa_required_roles = forms.MultipleChoiceField(
+        label="Roles that must use two-factor sign-in",
+        choices=Role.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Practice._meta.get_field("mfa_required_roles").help_text,
+    )
 
     class Meta:
         model = Practice

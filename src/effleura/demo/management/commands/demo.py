@@ -44,6 +44,11 @@ class Command(BaseCommand):
             "Every person and record in the demo clinic is synthetic: made-up names, fictional "
             "555-01xx phone numbers and example.com addresses. Never enter real patient data here."
         )
+        self.stdout.write(
+            "Two-factor sign-in is off for every role in the demo. To require it, sign in as the owner, "
+            "open Practice and tick the roles under 'Roles that must use two-factor sign-in'; each person "
+            "sets up an authenticator app or a passkey on their Profile page (docs/security.md, section mfa)."
+        )
 
     @staticmethod
     def _logins_table() -> str:

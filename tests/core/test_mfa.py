@@ -1,0 +1,506 @@
+"""Two-factor sign-in (core/mfa.py, core/mfa_views.py): an authenticator app (TOTP), recovery
+codes, the practice's rule that some roles must use a second factor, the waiting sign-in's
+expiry, and every enrolment page's refusals. Passkeys are driven in a real browser
+(tests/e2e/test_mfa.py); here only what needs no authenticator."""
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from effleura.core import mfa, signin
+from effleura.core.choices import AuditAction, AuditOutcome, Role
+from effleura.core.models import ApiToken, AuditEvent, Practice, hash_token
+
+PASSWORD = "correct-horse-battery-9"  # the personas' password (tests/conftest.py)
+PRACTICE = {
+    "name": "Riverside Clinical Massage",
+    "time_zone": "America/Chicago",
+    "decimal_separator": ".",
+    "largest_amount": "1000000.00",
+    "start_window_minutes": "30",
+    "phone_region": "US",
+}
+
+LOGIN = reverse("core:login")
+SECOND = reverse("core:second_factor")
+
+
+@pytest.fixture(autouse=True)
+def _no_pause_between_codes(settings):
+    # django-otp pauses a device after a wrong code (1 s, 2 s ...); the tests type fast.
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    settings.OTP_STATIC_THROTTLE_FACTOR = 0
+    settings.AXES_FAILURE_LIMIT = 5
+
+
+def code_for(device: TOTPDevice) -> str:
+    """The code the person's app shows now (django-otp's own TOTP)."""
+    device.refresh_from_db()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
+
+
+def enrol_totp(user) -> TOTPDevice:
+    device = mfa.do_start_totp(user)
+    mfa.do_confirm_totp(user, mfa.check_confirm_totp(user, code_for(device)))
+    device.refresh_from_db()
+    # The code just used to confirm may not serve the sign-in that follows in the same step.
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+    return device
+
+
+def password_step(client, user, next_url=""):
+    data = {"username": user.username, "password": PASSWORD}
+    if next_url:
+        data["next"] = next_url
+    return client.post(LOGIN, data)
+
+
+def signed_in(client) -> bool:
+    return SESSION_KEY in client.session
+
+
+def require_roles(*roles):
+    practice = Practice.current()
+    practice.mfa_required_roles = list(roles)
+    practice.save()
+
+
+# Signing in ------------------------------------------------------------------------
+
+
+def test_without_a_second_factor_the_password_signs_in(therapist):
+    client = Client()
+    response = password_step(client, therapist)
+    assert response.status_code == 302 and response["Location"] == reverse("core:home")
+    assert signed_in(client)
+
+
+def test_with_an_authenticator_app_the_password_alone_does_not_sign_in(therapist):
+    enrol_totp(therapist)
+    client = Client()
+    response = password_step(client, therapist)
+    assert response["Location"] == SECOND
+    assert not signed_in(client)
+    assert client.get(reverse("patients:list"))["Location"].startswith(LOGIN)
+    page = client.get(SECOND).content.decode()
+    assert "authenticator app" in page and "recovery code" in page
+
+
+def test_the_right_code_completes_the_sign_in_and_marks_the_session_verified(therapist):
+    device = enrol_totp(therapist)
+    client = Client()
+    password_step(client, therapist, next_url="/patients/")
+    response = client.post(SECOND, {"kind": "totp", "totp-code": code_for(device)})
+    assert response.status_code == 302 and response["Location"] == "/patients/"
+    assert signed_in(client)
+    assert client.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
+    assert mfa.PENDING_KEY not in client.session
+    assert AuditEvent.objects.filter(actor_id=therapist.pk, action=AuditAction.LOGIN, outcome="allowed").exists()
+
+
+def test_the_same_code_is_refused_a_second_time(therapist):
+    device = enrol_totp(therapist)
+    code = code_for(device)
+    first = Client()
+    password_step(first, therapist)
+    assert first.post(SECOND, {"kind": "totp", "totp-code": code}).status_code == 302
+    replay = Client()
+    password_step(replay, therapist)
+    response = replay.post(SECOND, {"kind": "totp", "totp-code": code})
+    assert response.status_code == 400
+    assert "That code is not right" in response.content.decode()
+    assert not signed_in(replay)
+
+
+def test_a_wrong_code_is_refused_audited_and_counted_toward_the_lockout(therapist):
+    device = enrol_totp(therapist)
+    client = Client()
+    password_step(client, therapist)
+    response = client.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+    assert response.status_code == 400 and not signed_in(client)
+    denied = AuditEvent.objects.filter(actor_id=therapist.pk, record_type="session", outcome=AuditOutcome.DENIED)
+    assert [e.detail for e in denied] == ["failed sign-in (second factor: wrong totp code)"]
+    for _ in range(10):
+        response = client.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+        if response.status_code != 400:
+            break
+    # Locked (the lockout page belongs to core/signin.py): the waiting sign-in is forgotten.
+    assert response.status_code != 400
+    assert signin.is_locked(response.wsgi_request, therapist.username)
+    assert mfa.PENDING_KEY not in client.session and not signed_in(client)
+    # The right password and the right code do not get in while the account is locked.
+    again = Client()
+    password_step(again, therapist)
+    if mfa.PENDING_KEY in again.session:
+        again.post(SECOND, {"kind": "totp", "totp-code": code_for(device)})
+    assert not signed_in(again)
+
+
+def test_the_waiting_sign_in_expires(therapist, monkeypatch):
+    device = enrol_totp(therapist)
+    client = Client()
+    password_step(client, therapist)
+    started = mfa._now()
+    monkeypatch.setattr(mfa, "_now", lambda: started + mfa.PENDING_SECONDS + 1)
+    response = client.post(SECOND, {"kind": "totp", "totp-code": code_for(device)}, follow=True)
+    assert response.redirect_chain[0][0] == LOGIN
+    assert "not finished in time" in response.content.decode()
+    assert not signed_in(client) and mfa.PENDING_KEY not in client.session
+
+
+def test_the_second_factor_page_without_a_password_step_sends_to_the_login(db):
+    response = Client().get(SECOND)
+    assert response["Location"] == LOGIN
+
+
+def test_a_deactivated_account_cannot_finish_its_waiting_sign_in(therapist):
+    device = enrol_totp(therapist)
+    client = Client()
+    password_step(client, therapist)
+    therapist.is_active = False
+    therapist.save()
+    response = client.post(SECOND, {"kind": "totp", "totp-code": code_for(device)})
+    assert response["Location"] == LOGIN and not signed_in(client)
+
+
+# Recovery codes ----------------------------------------------------------------------
+
+
+def test_a_recovery_code_signs_in_once_and_the_page_says_how_many_remain(therapist):
+    enrol_totp(therapist)
+    codes = mfa.do_make_recovery_codes(therapist)
+    assert len(codes) == mfa.RECOVERY_CODE_COUNT == 10
+    client = Client()
+    password_step(client, therapist)
+    response = client.post(SECOND, {"kind": "recovery", "recovery-code": codes[0].upper()}, follow=True)
+    assert signed_in(client)
+    assert "9 recovery codes left" in response.content.decode()
+    assert mfa.recovery_codes_left(therapist) == 9
+    assert AuditEvent.objects.filter(actor_id=therapist.pk, detail="recovery code used").count() == 1
+    again = Client()
+    password_step(again, therapist)
+    refused = again.post(SECOND, {"kind": "recovery", "recovery-code": codes[0]})
+    assert refused.status_code == 400 and not signed_in(again)
+
+
+def test_recovery_codes_are_stored_hashed_and_new_ones_replace_the_old(therapist):
+    enrol_totp(therapist)
+    old = mfa.do_make_recovery_codes(therapist)
+    stored = set(StaticToken.objects.filter(device__user=therapist).values_list("token", flat=True))
+    assert not stored & {c for c in old} and not stored & {c.replace("-", "") for c in old}
+    new = mfa.do_make_recovery_codes(therapist)
+    assert mfa.recovery_codes_left(therapist) == 10
+    client = Client()
+    password_step(client, therapist)
+    assert client.post(SECOND, {"kind": "recovery", "recovery-code": old[0]}).status_code == 400
+    assert client.post(SECOND, {"kind": "recovery", "recovery-code": new[0]}).status_code == 302
+
+
+def test_confirming_the_app_shows_ten_recovery_codes_once(client_for, therapist):
+    client = client_for(therapist)
+    client.post(reverse("core:mfa_totp_start"))
+    device = TOTPDevice.objects.get(user=therapist)
+    page = client.get(reverse("core:profile")).content.decode()
+    assert "<svg" in page and mfa.totp_device(therapist) is None  # not counted before a code
+    import base64
+
+    assert base64.b32encode(device.bin_key).decode() in page
+    response = client.post(reverse("core:mfa_totp_confirm"), {"confirm-code": code_for(device)})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("<li><code>") == 10
+    assert mfa.totp_device(therapist) is not None
+    assert client.get(reverse("core:profile")).content.decode().count("<li><code>") == 0
+    assert "10 unused recovery codes left" in client.get(reverse("core:profile")).content.decode()
+
+
+# The practice's rule -------------------------------------------------------------------
+
+
+def test_a_required_role_without_a_factor_is_held_on_the_profile_page_until_enrolled(therapist, billing):
+    require_roles(Role.THERAPIST)
+    client = Client()
+    response = password_step(client, therapist)
+    assert response["Location"] == reverse("core:profile") + "#two-factor"
+    assert signed_in(client)
+    assert client.get(reverse("patients:list"))["Location"] == reverse("core:profile") + "#two-factor"
+    assert client.post(reverse("core:profile"), {"name": "a token"}).status_code == 302
+    assert not ApiToken.objects.filter(user=therapist).exists()
+    assert "Your role must use two-factor sign-in" in client.get(reverse("core:profile")).content.decode()
+    client.post(reverse("core:mfa_totp_start"))
+    device = TOTPDevice.objects.get(user=therapist)
+    client.post(reverse("core:mfa_totp_confirm"), {"confirm-code": code_for(device)})
+    assert client.get(reverse("patients:list")).status_code == 200
+    # Another role is not held.
+    other = Client()
+    password_step(other, billing)
+    assert other.get(reverse("core:home")).status_code == 200
+
+
+def test_a_held_session_may_sign_out(therapist):
+    require_roles(Role.THERAPIST)
+    client = Client()
+    password_step(client, therapist)
+    assert client.post(reverse("core:logout"))["Location"] == LOGIN
+    assert not signed_in(client)
+
+
+def test_a_required_role_with_a_factor_goes_to_the_second_step(therapist):
+    enrol_totp(therapist)
+    require_roles(Role.THERAPIST)
+    assert password_step(Client(), therapist)["Location"] == SECOND
+
+
+def test_a_required_role_cannot_remove_its_last_factor(client_for, therapist):
+    enrol_totp(therapist)
+    require_roles(Role.THERAPIST)
+    response = client_for(therapist).post(reverse("core:mfa_totp_remove"), {"remove-password": PASSWORD})
+    assert response.status_code == 400 and "add another authenticator app or passkey" in response.content.decode()
+    assert mfa.totp_device(therapist) is not None
+
+
+def test_api_tokens_are_their_own_factor(therapist):
+    enrol_totp(therapist)
+    require_roles(Role.THERAPIST)
+    raw = ApiToken.new_raw_token()
+    ApiToken.objects.create(user=therapist, name="script", key_hash=hash_token(raw), hint=raw[:8])
+    response = Client().get("/api/v1/patients", headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 200
+
+
+def test_the_owner_sets_the_required_roles_on_the_practice_page(client_for, owner):
+    client = client_for(owner)
+    assert "Roles that must use two-factor sign-in" in client.get(reverse("core:practice")).content.decode()
+    response = client.post(reverse("core:practice"), {**PRACTICE, "mfa_required_roles": ["therapist", "owner"]})
+    assert response.status_code == 302
+    assert Practice.current().mfa_required_roles == ["owner", "therapist"]
+    refused = client.post(reverse("core:practice"), {**PRACTICE, "mfa_required_roles": ["superuser"]})
+    assert refused.status_code == 200 and Practice.current().mfa_required_roles == ["owner", "therapist"]
+
+
+@pytest.mark.parametrize("persona", ["therapist", "front_desk", "billing", "outsider"])
+def test_only_the_owner_sets_the_required_roles(client_for, personas, persona):
+    response = client_for(personas[persona]).post(reverse("core:practice"), {**PRACTICE, "mfa_required_roles": []})
+    assert response.status_code == 403
+
+
+def test_the_check_refuses_a_role_that_does_not_exist(owner):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        mfa.clean_required_roles(["owner", "root"])
+    assert mfa.clean_required_roles(["therapist", "owner"]) == ["owner", "therapist"]
+
+
+# Enrolment refusals ----------------------------------------------------------------------
+
+MFA_POSTS = [
+    ("core:mfa_totp_start", ()),
+    ("core:mfa_totp_confirm", ()),
+    ("core:mfa_totp_remove", ()),
+    ("core:mfa_recovery_codes", ()),
+    ("core:mfa_passkey_rename", ("a" * 64,)),
+    ("core:mfa_passkey_remove", ("a" * 64,)),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), MFA_POSTS)
+def test_signed_out_visitors_are_sent_to_log_in(db, name, args):
+    response = Client().post(reverse(name, args=args))
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+@pytest.mark.parametrize("persona", ["owner", "therapist", "front_desk", "billing", "outsider"])
+def test_every_persona_enrols_its_own_app_and_a_wrong_code_is_refused(client_for, personas, persona):
+    user = personas[persona]
+    client = client_for(user)
+    assert client.post(reverse("core:mfa_totp_start")).status_code == 302
+    refused = client.post(reverse("core:mfa_totp_confirm"), {"confirm-code": "123"})
+    assert refused.status_code == 400 and "6-digit code" in refused.content.decode()
+    assert mfa.totp_device(user) is None
+    device = TOTPDevice.objects.get(user=user)
+    assert client.post(reverse("core:mfa_totp_confirm"), {"confirm-code": code_for(device)}).status_code == 200
+    assert mfa.totp_device(user) is not None
+    again = client.post(reverse("core:mfa_totp_start"), follow=True)
+    assert "already use an authenticator app" in again.content.decode()
+    kinds = set(AuditEvent.objects.filter(actor_id=user.pk, record_type=mfa.RECORD).values_list("detail", flat=True))
+    assert kinds == {"totp enrolled", "recovery codes made"}
+
+
+def test_removing_the_app_needs_the_password_or_a_code(client_for, therapist):
+    device = enrol_totp(therapist)
+    client = client_for(therapist)
+    for data in ({}, {"remove-password": "wrong-password"}, {"remove-code": "000000"}):
+        response = client.post(reverse("core:mfa_totp_remove"), data)
+        assert response.status_code == 400 and "current password or a code" in response.content.decode()
+        assert mfa.totp_device(therapist) is not None
+    assert client.post(reverse("core:mfa_totp_remove"), {"remove-code": code_for(device)}).status_code == 302
+    assert mfa.totp_device(therapist) is None
+    assert mfa.recovery_codes_left(therapist) == 0  # recovery codes go with the last factor
+    assert AuditEvent.objects.filter(actor_id=therapist.pk, detail="totp removed").exists()
+
+
+def test_removing_the_app_with_the_password(client_for, therapist):
+    enrol_totp(therapist)
+    client = client_for(therapist)
+    assert client.post(reverse("core:mfa_totp_remove"), {"remove-password": PASSWORD}).status_code == 302
+    assert mfa.totp_device(therapist) is None
+    assert password_step(Client(), therapist)["Location"] == reverse("core:home")
+
+
+def test_recovery_codes_need_a_factor_first(client_for, therapist):
+    response = client_for(therapist).post(reverse("core:mfa_recovery_codes"), follow=True)
+    assert "Set up an authenticator app or a passkey first" in response.content.decode()
+    assert mfa.recovery_codes_left(therapist) == 0
+
+
+def test_a_passkey_that_is_not_ones_own_cannot_be_renamed_or_removed(client_for, therapist, front_desk):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    passkey = WebAuthnCredential.objects.create(
+        user=front_desk, name="Desk laptop", credential_id=b"credential-1", public_key=b"key", sign_count=0
+    )
+    client = client_for(therapist)
+    renamed = client.post(
+        reverse("core:mfa_passkey_rename", args=[passkey.credential_id_sha256]), {"name": "Mine"}, follow=True
+    )
+    removed = client.post(
+        reverse("core:mfa_passkey_remove", args=[passkey.credential_id_sha256]), {"password": PASSWORD}, follow=True
+    )
+    assert "That passkey does not exist" in renamed.content.decode()
+    assert "That passkey does not exist" in removed.content.decode()
+    passkey.refresh_from_db()
+    assert passkey.name == "Desk laptop"
+    assert not AuditEvent.objects.filter(record_type=mfa.RECORD).exists()
+
+
+def test_the_owner_of_a_passkey_renames_it_and_removes_it_with_the_password(client_for, therapist):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="Passkey 1", credential_id=b"credential-2", public_key=b"key", sign_count=0
+    )
+    client = client_for(therapist)
+    url = reverse("core:mfa_passkey_rename", args=[passkey.credential_id_sha256])
+    assert "Give the passkey a name" in client.post(url, {"name": "  "}, follow=True).content.decode()
+    client.post(url, {"name": "Work laptop"})
+    passkey.refresh_from_db()
+    assert passkey.name == "Work laptop"
+    remove = reverse("core:mfa_passkey_remove", args=[passkey.credential_id_sha256])
+    assert "current password" in client.post(remove, {"password": "wrong"}, follow=True).content.decode()
+    assert WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+    client.post(remove, {"password": PASSWORD})
+    assert not WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+    kinds = AuditEvent.objects.filter(actor_id=therapist.pk, record_type=mfa.RECORD).values_list("detail", flat=True)
+    assert sorted(kinds) == ["passkey removed", "passkey renamed"]
+
+
+def test_a_user_with_a_passkey_is_asked_for_it_after_the_password(therapist):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(user=therapist, name="P", credential_id=b"credential-3", public_key=b"k")
+    client = Client()
+    assert password_step(client, therapist)["Location"] == SECOND
+    page = client.get(SECOND).content.decode()
+    assert 'id="passkey-verification-available-template"' in page and "<script>" not in page
+    begin = client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    assert begin.status_code == 200 and begin.json()["allowCredentials"]
+
+
+# The owner's reset ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", ["therapist", "front_desk", "billing", "outsider"])
+def test_only_the_owner_resets_someone_elses_second_factor(client_for, personas, persona, owner):
+    enrol_totp(owner)
+    response = client_for(personas[persona]).post(reverse("core:mfa_reset", args=[owner.public_id]))
+    assert response.status_code == 403
+    assert mfa.totp_device(owner) is not None
+
+
+def test_the_owner_resets_a_lost_second_factor_and_it_is_audited(client_for, owner, therapist):
+    enrol_totp(therapist)
+    mfa.do_make_recovery_codes(therapist)
+    client = client_for(owner)
+    page = client.get(reverse("core:staff_edit", args=[therapist.public_id])).content.decode()
+    assert "Reset two-factor sign-in" in page
+    response = client.post(reverse("core:mfa_reset", args=[therapist.public_id]), follow=True)
+    assert "two-factor sign-in was reset" in response.content.decode()
+    assert not mfa.has_second_factor(therapist) and mfa.recovery_codes_left(therapist) == 0
+    event = AuditEvent.objects.get(actor_id=owner.pk, detail="second factor reset")
+    assert event.record_id == str(therapist.public_id)
+    assert password_step(Client(), therapist)["Location"] == reverse("core:home")
+
+
+def test_an_owner_cannot_reset_their_own_second_factor(client_for, owner):
+    enrol_totp(owner)
+    response = client_for(owner).post(reverse("core:mfa_reset", args=[owner.public_id]))
+    assert response.status_code == 403
+    assert mfa.totp_device(owner) is not None
+
+
+def test_resetting_someone_without_a_second_factor_is_refused(client_for, owner, therapist):
+    response = client_for(owner).post(reverse("core:mfa_reset", args=[therapist.public_id]), follow=True)
+    assert "has no two-factor sign-in to reset" in response.content.decode()
+    assert not AuditEvent.objects.filter(detail="second factor reset").exists()
+
+
+def test_no_code_goes_into_the_audit_trail(therapist):
+    device = enrol_totp(therapist)
+    codes = mfa.do_make_recovery_codes(therapist)
+    client = Client()
+    password_step(client, therapist)
+    client.post(SECOND, {"kind": "recovery", "recovery-code": codes[1]})
+    details = " ".join(AuditEvent.objects.values_list("detail", flat=True))
+    assert codes[1] not in details and device.key not in details
+
+
+# Passkey ceremonies: the refusals that need no authenticator --------------------------------
+
+
+def test_adding_a_passkey_needs_a_session_verified_by_the_existing_factor(client_for, therapist):
+    enrol_totp(therapist)
+    response = client_for(therapist).post(reverse("otp_webauthn:credential-registration-begin"))
+    assert response.status_code == 403  # django-otp-webauthn: verify with the app first
+
+
+def test_adding_a_passkey_is_refused_to_a_signed_out_visitor(db):
+    response = Client().post(reverse("otp_webauthn:credential-registration-begin"))
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def test_with_nobody_waiting_a_passkey_sign_in_asks_for_a_discoverable_passkey(db):
+    response = Client().post(reverse("otp_webauthn:credential-authentication-begin"))
+    assert response.status_code == 200
+    options = response.json()
+    assert options.get("allowCredentials", []) == [] and options["userVerification"] == "required"
+
+
+def test_a_locked_account_cannot_start_a_passkey_second_step(therapist, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(user=therapist, name="P", credential_id=b"credential-4", public_key=b"k")
+    client = Client()
+    password_step(client, therapist)
+    monkeypatch.setattr(signin, "is_locked", lambda request, username: username == therapist.username)
+    response = client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    assert response.status_code == 403 and "locked" in response.json()["detail"]
+
+
+def test_a_made_up_passkey_answer_is_refused_and_counted(therapist):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(user=therapist, name="P", credential_id=b"credential-5", public_key=b"k")
+    client = Client()
+    password_step(client, therapist)
+    client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "nonsense"}, content_type="application/json"
+    )
+    assert response.status_code >= 400 and not signed_in(client)
+    assert AuditEvent.objects.filter(actor_id=therapist.pk, detail="failed sign-in (second factor: wrong passkey)", outcome="denied").exists()
