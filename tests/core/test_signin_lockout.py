@@ -378,3 +378,10 @@ def test_only_the_owners_home_shows_lockouts(client_for, request, persona, owner
     fail("owner", 5)
     page = client_for(request.getfixturevalue(persona)).get(reverse("core:home")).content.decode()
     assert "Recent lockouts" not in page
+
+
+def test_a_lockout_begun_outside_the_login_page_is_audited_too(clock, therapist, rf):
+    for _ in range(5):
+        signin.second_factor_failed(rf.post("/login/second-factor/", REMOTE_ADDR="127.0.0.1"), therapist)
+    lockouts = AuditEvent.objects.filter(action=AuditAction.LOCKOUT)
+    assert [(e.record_type, e.record_id) for e in lockouts] == [("account", str(therapist.public_id))]

@@ -27,7 +27,11 @@ from dataclasses import dataclass
 from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
+
+from effleura.core import audit
+from effleura.core.choices import AuditAction, AuditOutcome
 
 ACCOUNT = "account"
 ADDRESS = "address"
@@ -66,12 +70,27 @@ class Lock:
 def username_key(request, credentials) -> str | None:
     """AXES_USERNAME_CALLABLE: the keyed hash axes stores for the name typed (or the
     account's name on a success), so its tables never hold a name in clear."""
-    from effleura.core.audit import keyed_name
-
     name = (credentials or {}).get("username")
     if name is None and request is not None:
         name = getattr(request, "POST", {}).get("username")
-    return keyed_name(name) if name else None
+    return audit.keyed_name(name) if name else None
+
+
+def account_ref(username: str) -> str:
+    """How the audit trail names the account a sign-in was for: the account's public id,
+    or ``name:<keyed hash>`` for a name that is no account's (never the text typed)."""
+    if not username:
+        return ""
+    user = get_user_model().objects.filter(username=username).only("public_id").first()
+    return str(user.public_id) if user is not None else f"name:{audit.keyed_name(username)}"
+
+
+def audit_lockout(lock: "Lock", ref: str, address: str) -> None:
+    """A lock just began: the account's (record id: the account) or the address's."""
+    until = lock.until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    record_type, record_id = ("account", ref) if lock.kind == ACCOUNT else ("client_address", address)
+    denied = AuditOutcome.DENIED
+    audit.record(None, AuditAction.LOCKOUT, record_type, record_id=record_id, outcome=denied, detail=f"until {until}")
 
 
 def current_lock(username: str | None, address: str | None, *, extra: datetime.datetime | None = None) -> Lock | None:
@@ -123,9 +142,14 @@ class LockoutHandler(AxesDatabaseHandler):
             return super().user_login_failed(sender, credentials, request, **kwargs)
         request.effleura_counting = True
         try:
-            return super().user_login_failed(sender, credentials, request, **kwargs)
+            super().user_login_failed(sender, credentials, request, **kwargs)
         finally:
             request.effleura_counting = False
+        lock = getattr(request, "effleura_lock", None)
+        if lock is not None and request.axes_failures_since_start is not None:
+            # This failure began the lock (one refused during a lock is not counted): audit
+            # it here, whichever page took the password or second factor.
+            audit_lockout(lock, account_ref((credentials or {}).get("username") or ""), request.axes_ip_address or "")
 
     def get_failures(self, request, credentials=None) -> int:
         username = (credentials or {}).get("username")

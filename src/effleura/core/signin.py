@@ -15,11 +15,11 @@ is decided here:
     is_locked(request, username)   whether the account (or the client address) is locked
     lock_for(request, username)    that lock (kind, until), or None
 
-Failed sign-ins, lockouts and unlocks are audited with the account (``account_ref``):
+Failed sign-ins, lockouts and unlocks are audited with the account (``lockout.account_ref``):
 its public id when the name is an account's, else a keyed hash of the name typed.
 """
 
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import login
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
@@ -55,15 +55,6 @@ def complete(request, user, redirect_to: str = "") -> str:
     return redirect_to or resolve_url("core:home")
 
 
-def account_ref(username: str) -> str:
-    """How the audit trail names the account a sign-in was for: the account's public id,
-    or ``name:<keyed hash>`` for a name that is no account's (never the text typed)."""
-    if not username:
-        return ""
-    user = get_user_model().objects.filter(username=username).only("public_id").first()
-    return str(user.public_id) if user is not None else f"name:{audit.keyed_name(username)}"
-
-
 def password_failed(request, username: str) -> None:
     """Audit a refused sign-in (wrong password, or refused while locked) and a lockout it
     started. Call after the form's authenticate() ran."""
@@ -80,22 +71,13 @@ def second_factor_failed(request, user, what: str = "") -> None:
 
 
 def _audit_failure(request, username: str, detail: str, actor=None) -> None:
-    ref = account_ref(username)
+    # A lock this failure began is audited where axes records it (core/lockout.py).
     counted = getattr(request, "axes_failures_since_start", None) is not None
     lock = getattr(request, "effleura_lock", None)
     if not counted and lock is not None:
         detail = f"refused: {lock.kind} locked"
+    ref = lockout.account_ref(username)
     audit.record(actor, AuditAction.LOGIN, "session", record_id=ref, outcome=AuditOutcome.DENIED, detail=detail)
-    if counted and lock is not None:
-        audit_lockout(lock, ref, client_address(request))
-
-
-def audit_lockout(lock: lockout.Lock, ref: str, address: str) -> None:
-    """A lock just began: the account's (record id: the account) or the address's."""
-    until = lock.until.strftime("%Y-%m-%dT%H:%M:%SZ")
-    record_type, record_id = ("account", ref) if lock.kind == lockout.ACCOUNT else ("client_address", address)
-    denied = AuditOutcome.DENIED
-    audit.record(None, AuditAction.LOCKOUT, record_type, record_id=record_id, outcome=denied, detail=f"until {until}")
 
 
 def lock_for(request, username: str) -> lockout.Lock | None:
@@ -123,10 +105,15 @@ def lock_message(lock: lockout.Lock) -> str:
 
 
 def lockout_response(request, original_response=None, credentials=None):
-    """AXES_LOCKOUT_CALLABLE: a refused, locked sign-in gets the login page (or the page
-    that asked, when it already says so) with status 429, never axes' bare text."""
+    """AXES_LOCKOUT_CALLABLE: a refused, locked sign-in on the login page gets that page
+    saying so, with status 429, never axes' bare text. Another page that checks a password
+    or second factor itself (the hand-over's end, the second-factor page) keeps its own
+    answer: it asks ``is_locked()`` and says so in its own words."""
     if original_response is not None and getattr(request, "effleura_lock_shown", False):
         original_response.status_code = 429
+        return original_response
+    match = getattr(request, "resolver_match", None)
+    if original_response is not None and (match is None or match.view_name != "core:login"):
         return original_response
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     lock = getattr(request, "effleura_lock", None) or lock_for(request, username)
