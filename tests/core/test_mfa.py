@@ -503,4 +503,5 @@ def test_a_made_up_passkey_answer_is_refused_and_counted(therapist):
         reverse("otp_webauthn:credential-authentication-complete"), {"id": "nonsense"}, content_type="application/json"
     )
     assert response.status_code >= 400 and not signed_in(client)
-    assert AuditEvent.objects.filter(actor_id=therapist.pk, detail="failed sign-in (second factor: wrong passkey)", outcome="denied").exists()
+    wrong_passkey = "failed sign-in (second factor: wrong passkey)"
+    assert AuditEvent.objects.filter(actor_id=therapist.pk, detail=wrong_passkey, outcome="denied").exists()

@@ -9,9 +9,11 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         # Registers the worker's duties: sealing and verifying the audit trail.
-        from effleura.core import seals  # noqa: F401
         # The worker's duties: taking back the jobs of dead workers, pruning finished jobs.
-        from effleura.core import leases  # noqa: F401
+        from effleura.core import (
+            leases,  # noqa: F401
+            seals,  # noqa: F401
+        )
         from effleura.core.append_only import ensure_audit_triggers
 
         # Not a record write: it restores the audit table's protection after a schema change.

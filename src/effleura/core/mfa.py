@@ -34,7 +34,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from effleura.core import audit, permissions
-from effleura.core.choices import AuditAction, AuditOutcome, Role
+from effleura.core.choices import AuditAction, Role
 from effleura.core.models import Practice
 
 PENDING_KEY = "effleura.mfa.pending"

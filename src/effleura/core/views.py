@@ -16,7 +16,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit, careteam, clock, handover, lockout, mfa, mfa_views, permissions, seals, signin
+from effleura.core import (
+    access,
+    actions,
+    audit,
+    careteam,
+    clock,
+    handover,
+    lockout,
+    mfa,
+    mfa_views,
+    permissions,
+    seals,
+    signin,
+)
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
