@@ -35,11 +35,13 @@ def _key(env_name: str, file_name: str) -> str:
         return key
     key_file = VAR_DIR / file_name
     if key_file.exists():
-        return key_file.read_text().strip()
+        with storage_permissions.owned(key_file, "read"):
+            return key_file.read_text().strip()
     storage_permissions.make_private_dir(VAR_DIR)
     key = secrets.token_urlsafe(64)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    with storage_permissions.owned(key_file, "write"):
+        key_file.write_text(key)
+        key_file.chmod(0o600)
     return key
 
 

@@ -12,12 +12,21 @@ Effleura runs as may read them, so:
   files in it) that an older installation left readable to others: 0644 becomes 0600.
   It only ever removes permissions of the group and others; it never widens any.
 
+Every command must run as that account (the service account): a file or folder in var/
+that belongs to another account (``sudo effleura migrate`` run as root, with umask 077,
+leaves root-owned 0600 files) cannot be tightened or read, and Effleura stops at start
+with a ConfigError saying so in plain words, not a PermissionError traceback.
+
 Nothing here reads or logs file contents.
 """
 
+import contextlib
 import os
+import pwd
 import stat
 from pathlib import Path
+
+from effleura.env import ConfigError
 
 UMASK = 0o077
 PRIVATE_DIR = 0o700
@@ -31,6 +40,38 @@ def restrict_umask() -> None:
     os.umask(UMASK)
 
 
+def _account(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"user id {uid}"
+
+
+def not_ours(path: Path, doing: str) -> ConfigError:
+    """The error for a file or folder this process may not ``doing`` (change, read ...)."""
+    me = _account(os.geteuid())
+    try:
+        owner = _account(path.lstat().st_uid)
+    except OSError:
+        owner = None
+    whose = f"it belongs to {owner}, and " if owner and owner != me else ""
+    return ConfigError(
+        f"Effleura cannot {doing} {path}: {whose}this command runs as {me}. Run every effleura "
+        "command (migrate, worker, the web server, backups) as the account that owns var/, "
+        "for example `sudo -u <that account> effleura migrate`; if a command already ran as "
+        "another account, give var/ back with `chown -R <that account> var/`."
+    )
+
+
+@contextlib.contextmanager
+def owned(path: Path, doing: str):
+    """Turn a PermissionError on ``path`` into a ConfigError in plain words."""
+    try:
+        yield
+    except PermissionError:
+        raise not_ours(path, doing) from None
+
+
 def _tighten(path: Path, mode: int) -> None:
     """Remove the group's and others' permissions of ``path`` if it exists (never follow
     a symbolic link: chmod would change its target)."""
@@ -41,19 +82,25 @@ def _tighten(path: Path, mode: int) -> None:
     if stat.S_ISLNK(info.st_mode):
         return
     if stat.S_IMODE(info.st_mode) & 0o077:
-        path.chmod(stat.S_IMODE(info.st_mode) & mode)
+        with owned(path, "make private"):
+            path.chmod(stat.S_IMODE(info.st_mode) & mode)
 
 
 def make_private_dir(path: Path) -> None:
     """Create ``path`` (and missing parents) 0700, or tighten it if it exists."""
-    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    with owned(path, "create"):
+        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     _tighten(path, PRIVATE_DIR)
 
 
 def tighten_sqlite_files(database: Path) -> None:
-    """An existing database file and its -wal/-shm/-journal files become 0600."""
+    """An existing database file and its -wal/-shm/-journal files become 0600; each must
+    be this account's to read and write."""
     for suffix in SQLITE_SUFFIXES:
-        _tighten(database.with_name(database.name + suffix), PRIVATE_FILE)
+        path = database.with_name(database.name + suffix)
+        _tighten(path, PRIVATE_FILE)
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            raise not_ours(path, "read and write")
 
 
 def secure_var_dir(var_dir: Path) -> None:
@@ -69,7 +116,12 @@ def secure_var_dir(var_dir: Path) -> None:
     media = var_dir / "media"
     if media.is_dir() and not media.is_symlink() and stat.S_IMODE(media.stat().st_mode) & 0o077:
         _tighten(media, PRIVATE_DIR)
-        for root, dirs, files in os.walk(media):
+
+        def refuse(error: OSError) -> None:
+            if isinstance(error, PermissionError):
+                raise not_ours(Path(error.filename), "read")
+
+        for root, dirs, files in os.walk(media, onerror=refuse):
             for name in dirs:
                 _tighten(Path(root) / name, PRIVATE_DIR)
             for name in files:

@@ -23,3 +23,20 @@ def wait_for_release(folder: str) -> int:
 @task()
 def add(a: int, b: int) -> int:
     return a + b
+
+
+@task(takes_context=True)
+def taken_back_while_running(context) -> str:
+    """While this run goes, its job is taken back (its worker seemed dead) and claimed
+    by worker "second", which writes its lease: as a paused worker finds on waking."""
+    from django.db.models.functions import Now
+    from django_tasks_db.models import DBTaskResult
+
+    from effleura.core.models import JobLease
+
+    job = DBTaskResult.objects.get(id=context.task_result.id)
+    job.claim("second")
+    JobLease.objects.update_or_create(
+        task_id=job.id, defaults={"worker_id": "second", "attempt": len(job.worker_ids), "renewed_at": Now()}
+    )
+    return "first run's result"

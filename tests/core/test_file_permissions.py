@@ -3,8 +3,10 @@ var/ is 0700, its database (with -wal and -shm), keys and uploads 0600 (folders 
 and an older installation's 0644 files are tightened at start. SQLite syncs every commit
 to disk (synchronous=FULL)."""
 
+import ctypes
 import json
 import os
+import pwd
 import stat
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from effleura import storage_permissions
+from effleura.env import ConfigError
 
 EFFLEURA = str(Path(sys.executable).with_name("effleura"))
 
@@ -156,3 +159,60 @@ def test_uploads_are_stored_0600_in_0700_folders(settings, tmp_path):
     assert mode(default_storage.path(name)) == 0o600
     for folder in ["", "referrals", "referrals/2026", "referrals/2026/12"]:
         assert mode(tmp_path / "media" / folder) == 0o700, folder
+
+
+# var/ that belongs to another account ---------------------------------------------------------
+
+
+def test_a_var_dir_that_cannot_be_made_private_stops_with_a_plain_configuration_error(tmp_path, monkeypatch):
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    var.chmod(0o755)
+
+    def refuse(self, mode, **kwargs):
+        raise PermissionError(1, "Operation not permitted", str(self))
+
+    monkeypatch.setattr(Path, "chmod", refuse)
+    with pytest.raises(ConfigError) as refused:
+        storage_permissions.secure_var_dir(var)
+    assert str(var) in str(refused.value)
+    assert "Run every effleura command" in str(refused.value) and "as the account that owns var/" in str(refused.value)
+
+
+def _without_file_override_capabilities():
+    """In the child, before exec: root without CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and
+    CAP_FOWNER is any account: it may not chmod or read another account's private files."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2, 3):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand var/ to another account")
+def test_a_command_run_as_another_account_than_var_dirs_owner_says_so_without_a_traceback(tmp_path):
+    # var/ belongs to the service account (here: nobody), left 0755 by an older version,
+    # its key 0600; the command runs as another account (root without its overrides).
+    var = tmp_path / "var"
+    var.mkdir()
+    var.chmod(0o755)
+    (var / "secret_key").write_text("k" * 64)
+    (var / "secret_key").chmod(0o600)
+    nobody = pwd.getpwnam("nobody")
+    for path in (var, var / "secret_key"):
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    environment = {**os.environ, "EFFLEURA_VAR_DIR": str(var)}
+    environment.pop("EFFLEURA_DATABASE_URL", None)
+    result = subprocess.run(
+        [EFFLEURA, "check"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_without_file_override_capabilities,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "configuration error" in result.stderr and "belongs to nobody" in result.stderr
+    assert "this command runs as root" in result.stderr and "Run every effleura command" in result.stderr
+    assert "Traceback" not in result.stderr and "PermissionError" not in result.stderr
+    # The key's folder could not be tightened; nothing was changed.
+    assert mode(var) == 0o755

@@ -22,8 +22,17 @@ killer) leaves it RUNNING for ever. So:
   value and traceback blanked as soon as it is finished; every finished job is deleted
   after ``EFFLEURA_FINISHED_JOB_HOURS``.
 
-A job taken back runs again from its start, so a task must be safe to repeat: the email
-job records that it sent (core.models.SentEmail) and does not send twice (core/tasks.py).
+A worker is not always dead when its lease expires: a paused process or machine, a
+SQLite write lock held longer than the lease, a clock that runs behind. So a lease
+belongs to one claim (the worker and the attempt, ``Claim``): a worker renews and removes
+only its own; its result is recorded (``finish``) only if the job is still RUNNING under
+its claim, else dropped and logged; and every time is the database's (``Now()``), so the
+machines' clocks do not matter. The library's own unconditional set_successful and
+set_failed are not used (core/management/commands/worker.py).
+
+A job taken back runs again from its start, so a task must be safe to repeat, even while
+the first run is still going: the email job claims its SentEmail row before it sends and
+a second run that finds it does not send (core/tasks.py).
 
 Logs name the job's id, its task and its attempts, never its arguments.
 """
@@ -33,12 +42,15 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
+from traceback import format_exception
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.utils import timezone
+from django.db.models import DateTimeField, ExpressionWrapper
+from django.db.models.functions import Now
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import retry
 
 from effleura.core.duties import duty
 from effleura.core.models import JobLease, SentEmail
@@ -48,10 +60,16 @@ log = logging.getLogger(__name__)
 BATCH = 100  # jobs taken back or pruned per duty run; the rest on the next run
 BLANK_ARGS = {"args": [], "kwargs": {}}
 LEASE_EXPIRED = "effleura.core.leases.LeaseExpired"
+SECRET_EXPIRED = "effleura.core.leases.SecretExpired"  # noqa: S105 (an exception name)
 
 
 class LeaseExpired(Exception):
     """The job's worker stopped (its lease expired) too many times; it is not tried again."""
+
+
+class SecretExpired(Exception):
+    """The job carried a secret (a reset link) and waited in the queue longer than the
+    secret is good for (PASSWORD_RESET_TIMEOUT): it is blanked and not run."""
 
 
 @dataclass(frozen=True)
@@ -88,39 +106,159 @@ def retry_delay(attempts: int) -> datetime.timedelta:
 # The worker's side ---------------------------------------------------------------------------
 
 
-class Heartbeat:
-    """Renews the lease of one running job from a side thread until ``stop()``.
+def _ago(seconds: float) -> ExpressionWrapper:
+    """The database's time ``seconds`` ago: every lease and cutoff is measured on the
+    database's clock, so the machines' clocks (and their skew) do not matter."""
+    return ExpressionWrapper(Now() - datetime.timedelta(seconds=seconds), output_field=DateTimeField())
 
-    The first renewal is written before the job starts (in the caller's thread); later
-    ones every third of the lease. A renewal that fails (the SQLite database busy for
-    longer than its timeout) is logged and tried at the next beat: one lost beat does not
-    lose the lease, three in a row do."""
 
-    def __init__(self, task_id, worker_id: str) -> None:
-        self.task_id = task_id
-        self.worker_id = worker_id
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"lease-{task_id}", daemon=True)
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a job by a worker: the job, the worker and the attempt (the claim's
+    place in the job's ``worker_ids``). The worker owns the job while the job is RUNNING
+    and its ``worker_ids`` still end with this claim; once taken back (READY, or claimed
+    again by another worker) it no longer does, whatever the worker thinks."""
 
-    def _renew(self) -> None:
-        JobLease.objects.update_or_create(
-            task_id=self.task_id, defaults={"worker_id": self.worker_id[:64], "renewed_at": timezone.now()}
+    task_id: uuid.UUID | str
+    worker_id: str
+    attempt: int
+
+    @classmethod
+    def of(cls, job: DBTaskResult, worker_id: str) -> "Claim":
+        return cls(job.id, worker_id, len(job.worker_ids))
+
+    def holds(self, job: DBTaskResult | None) -> bool:
+        return (
+            job is not None
+            and job.status == TaskResultStatus.RUNNING
+            and len(job.worker_ids) == self.attempt
+            and job.worker_ids[-1] == self.worker_id
         )
+
+    def lease(self):
+        return JobLease.objects.filter(task_id=self.task_id, worker_id=self.worker_id[:64], attempt=self.attempt)
+
+
+def _locked_job(task_id) -> DBTaskResult | None:
+    return DBTaskResult.objects.select_for_update().filter(id=task_id).first()
+
+
+def hold(claim: Claim) -> bool:
+    """Write the claim's lease (and restart the job's clock on the database's time), if
+    the job is still the claim's. A lease left by an earlier claim is replaced."""
+    with transaction.atomic():
+        if not claim.holds(_locked_job(claim.task_id)):
+            return False
+        DBTaskResult.objects.filter(id=claim.task_id).update(started_at=Now())
+        JobLease.objects.filter(task_id=claim.task_id).delete()
+        JobLease.objects.create(
+            task_id=claim.task_id, worker_id=claim.worker_id[:64], attempt=claim.attempt, renewed_at=Now()
+        )
+    return True
+
+
+def renew(claim: Claim) -> bool:
+    """Renew the claim's own lease; False once the job was taken back from it."""
+    if claim.lease().update(renewed_at=Now()):
+        return True
+    return hold(claim)  # its first write failed, or the job is another worker's now
+
+
+def release(claim: Claim) -> None:
+    """Remove the claim's own lease (never another worker's)."""
+    claim.lease().delete()
+
+
+class DoNotRetry(Exception):
+    """Raised by a task whose failure must not be retried, even under retry_failures."""
+
+
+@retry()
+def finish(claim: Claim, *, return_value=None, error: BaseException | None = None) -> bool:
+    """Record the run's result, if the job is still the claim's: SUCCESSFUL with its
+    return value, or FAILED with ``error``; a failure that may be retried goes back in
+    the queue after a pause; a job carrying a secret is blanked. All in one transaction,
+    the row locked. A job taken back meanwhile (its worker was paused longer than the
+    lease) is left to its new owner: this run's result is dropped, and logged."""
+    with transaction.atomic():
+        job = _locked_job(claim.task_id)
+        if not claim.holds(job):
+            log.warning(
+                "job %s was taken back from worker %s (attempt %d) while it ran; this run's result is dropped",
+                claim.task_id,
+                claim.worker_id,
+                claim.attempt,
+            )
+            return False
+        rule = policy_of(job.task_path)
+        fields = ["status", "finished_at", "return_value", "exception_class_path", "traceback"]
+        job.finished_at = Now()
+        if error is None:
+            job.status, job.return_value = TaskResultStatus.SUCCESSFUL, return_value
+            job.exception_class_path, job.traceback = "", ""
+        else:
+            job.status, job.return_value = TaskResultStatus.FAILED, None
+            job.exception_class_path = f"{type(error).__module__}.{type(error).__qualname__}"
+            job.traceback = "".join(format_exception(error))
+        attempts = len(job.worker_ids)
+        if (
+            error is not None
+            and rule.retry_failures
+            and not isinstance(error, DoNotRetry)
+            and attempts < settings.EFFLEURA_TASK_MAX_ATTEMPTS
+        ):
+            job.status, job.finished_at = TaskResultStatus.READY, None
+            job.run_after = ExpressionWrapper(Now() + retry_delay(attempts), output_field=DateTimeField())
+            fields.append("run_after")
+            log.warning(
+                "job %s (%s) failed on attempt %d of %d; queued again",
+                job.id,
+                job.task_path,
+                attempts,
+                settings.EFFLEURA_TASK_MAX_ATTEMPTS,
+            )
+        elif rule.carries_secret:
+            job.args_kwargs, job.return_value, job.traceback = BLANK_ARGS, None, ""
+            fields.append("args_kwargs")
+        job.save(update_fields=fields)
+    return True
+
+
+class Heartbeat:
+    """Holds the lease of one claim from a side thread until ``stop()``.
+
+    The lease is written before the job starts (in the caller's thread); renewed every
+    third of the lease. A renewal that fails (the SQLite database busy for longer than
+    its timeout) is logged and tried at the next beat: one lost beat does not lose the
+    lease, three in a row do. Once the job was taken back from this worker, the beats
+    stop (and the worker's result will be dropped: ``finish``)."""
+
+    def __init__(self, claim: Claim) -> None:
+        self.claim = claim
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{claim.task_id}", daemon=True)
 
     def start(self) -> None:
         try:
-            self._renew()
+            hold(self.claim)
         except Exception:  # the job's start stands in for the lease until the next beat
-            log.warning("could not write the lease of job %s; trying again", self.task_id, exc_info=True)
+            log.warning("could not write the lease of job %s; trying again", self.claim.task_id, exc_info=True)
         self._thread.start()
 
     def _beat(self) -> None:
         try:
             while not self._stopped.wait(lease_seconds() / 3):
                 try:
-                    self._renew()
+                    if not renew(self.claim):
+                        log.warning(
+                            "job %s was taken back from worker %s (attempt %d): its lease had expired",
+                            self.claim.task_id,
+                            self.claim.worker_id,
+                            self.claim.attempt,
+                        )
+                        return
                 except Exception:
-                    log.warning("could not renew the lease of job %s; trying again", self.task_id, exc_info=True)
+                    log.warning("could not renew the lease of job %s; trying again", self.claim.task_id, exc_info=True)
                     close_old_connections()
         finally:
             connection.close()  # this thread's own connection
@@ -129,47 +267,9 @@ class Heartbeat:
         self._stopped.set()
         self._thread.join()
         try:
-            JobLease.objects.filter(task_id=self.task_id).delete()
+            release(self.claim)
         except Exception:  # a left-over lease expires by itself; the job is finished anyway
-            log.warning("could not remove the lease of job %s", self.task_id, exc_info=True)
-
-
-def after_run(task_id) -> None:
-    """What happens to a job its worker has just finished: a failed job that may be
-    retried goes back in the queue after a pause; a finished job carrying a secret is
-    blanked. The row is locked, and changed only if it is still as the worker left it."""
-    with transaction.atomic():
-        job = DBTaskResult.objects.select_for_update().filter(id=task_id).first()
-        if job is None:
-            return
-        rule = policy_of(job.task_path)
-        attempts = len(job.worker_ids)
-        if (
-            job.status == TaskResultStatus.FAILED
-            and rule.retry_failures
-            and attempts < settings.EFFLEURA_TASK_MAX_ATTEMPTS
-        ):
-            job.status = TaskResultStatus.READY
-            job.run_after = timezone.now() + retry_delay(attempts)
-            job.finished_at = None
-            job.save(update_fields=["status", "run_after", "finished_at"])
-            log.warning(
-                "job %s (%s) failed on attempt %d of %d; queued again",
-                job.id,
-                job.task_path,
-                attempts,
-                settings.EFFLEURA_TASK_MAX_ATTEMPTS,
-            )
-            return
-        if job.status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED) and rule.carries_secret:
-            _blank(job)
-
-
-def _blank(job: DBTaskResult) -> None:
-    job.args_kwargs = BLANK_ARGS
-    job.return_value = None
-    job.traceback = ""
-    job.save(update_fields=["args_kwargs", "return_value", "traceback"])
+            log.warning("could not remove the lease of job %s", self.claim.task_id, exc_info=True)
 
 
 def _as_uuid(text: str) -> uuid.UUID | None:
@@ -182,11 +282,11 @@ def _as_uuid(text: str) -> uuid.UUID | None:
 # The duties ----------------------------------------------------------------------------------
 
 
-def take_back_expired_jobs(now: datetime.datetime | None = None) -> dict[str, int]:
+def take_back_expired_jobs() -> dict[str, int]:
     """Put the RUNNING jobs whose lease expired back in the queue, or fail those tried
-    EFFLEURA_TASK_MAX_ATTEMPTS times already. Returns how many of each."""
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(seconds=lease_seconds())
+    EFFLEURA_TASK_MAX_ATTEMPTS times already. Returns how many of each. "Expired" is
+    measured on the database's clock, as the leases are written."""
+    cutoff = _ago(lease_seconds())
     counts = {"requeued": 0, "failed": 0}
     with transaction.atomic():
         alive = JobLease.objects.filter(renewed_at__gte=cutoff).values("task_id")
@@ -203,7 +303,7 @@ def take_back_expired_jobs(now: datetime.datetime | None = None) -> dict[str, in
                 blank = BLANK_ARGS if policy_of(job.task_path).carries_secret else job.args_kwargs
                 rows.update(
                     status=TaskResultStatus.FAILED,
-                    finished_at=now,
+                    finished_at=Now(),
                     exception_class_path=LEASE_EXPIRED,
                     traceback=f"Its worker stopped while running it {attempts} times; not tried again.",
                     args_kwargs=blank,
@@ -224,14 +324,30 @@ def take_back_expired_jobs(now: datetime.datetime | None = None) -> dict[str, in
     return counts
 
 
-def prune_finished_jobs(now: datetime.datetime | None = None) -> dict[str, int]:
-    """Blank finished jobs that carry a secret (a worker that died between finishing a
-    job and blanking it leaves one); delete finished jobs older than
-    EFFLEURA_FINISHED_JOB_HOURS, and the sent-email records of jobs no longer waiting."""
-    now = now or timezone.now()
+def prune_finished_jobs() -> dict[str, int]:
+    """Fail and blank the queued jobs carrying a secret that waited longer than it is
+    good for (PASSWORD_RESET_TIMEOUT: no worker was running, so the reset link would no
+    longer work and must not stay in the task table); blank finished jobs that carry a
+    secret (a worker that died between finishing a job and blanking it leaves one);
+    delete finished jobs older than EFFLEURA_FINISHED_JOB_HOURS, and the sent-email
+    records of jobs no longer waiting. Times are the database's."""
     finished = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
-    cutoff = now - datetime.timedelta(hours=settings.EFFLEURA_FINISHED_JOB_HOURS)
+    cutoff = _ago(settings.EFFLEURA_FINISHED_JOB_HOURS * 3600)
     with transaction.atomic():
+        expired = DBTaskResult.objects.filter(
+            status=TaskResultStatus.READY,
+            task_path__in=_secret_paths(),
+            enqueued_at__lt=_ago(settings.PASSWORD_RESET_TIMEOUT),
+        ).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=Now(),
+            exception_class_path=SECRET_EXPIRED,
+            traceback="It waited in the queue longer than its reset link is good for; not sent.",
+            args_kwargs=BLANK_ARGS,
+            return_value=None,
+        )
+        if expired:
+            log.warning("%d queued job(s) carrying a reset link expired before a worker ran them; failed", expired)
         blanked = (
             DBTaskResult.objects.filter(status__in=finished, task_path__in=_secret_paths())
             .exclude(args_kwargs=BLANK_ARGS)
@@ -252,7 +368,7 @@ def prune_finished_jobs(now: datetime.datetime | None = None) -> dict[str, int]:
             ).values_list("id", flat=True)
         }
         SentEmail.objects.filter(task_id__in=[pk for pk in stale if pk not in waiting]).delete()
-    return {"blanked": blanked, "deleted": deleted}
+    return {"expired": expired, "blanked": blanked, "deleted": deleted}
 
 
 # Every worker runs both between rounds of jobs; with the default lease of 5 minutes the

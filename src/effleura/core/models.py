@@ -362,10 +362,15 @@ class JobLease(models.Model):
     whose lease (or, before the first renewal, its start) is older than the lease is
     taken back by the "take back the jobs of dead workers" duty (core/leases.py).
 
-    Keyed by the job's id in django-tasks-db's table; no arguments, no personal data."""
+    Keyed by the job's id in django-tasks-db's table; held by one claim of it: the worker
+    and the attempt (the claim's place in the job's worker_ids). A worker renews and
+    removes only its own claim's lease, so one that comes back after its job was taken
+    back cannot touch the new owner's. renewed_at is the database's time, not the
+    worker's. No arguments, no personal data."""
 
     task_id = models.UUIDField(primary_key=True)
     worker_id = models.CharField(max_length=64)
+    attempt = models.PositiveIntegerField(default=1)
     renewed_at = models.DateTimeField()
 
     def __str__(self) -> str:
@@ -373,13 +378,19 @@ class JobLease(models.Model):
 
 
 class SentEmail(models.Model):
-    """The email job ``task_id`` has sent its message: a second run of the same job (after
-    its worker died, or a retry) finds this and does not send it again (core/tasks.py).
-    No address, no subject: only the job's id (as django-tasks gives it: a UUID in its
-    dashed form for the database queue) and when."""
+    """The email job ``task_id`` is sending (``state`` "sending") or has sent ("sent") its
+    message. A run claims the row before it sends (a unique insert, committed on its
+    own); a second run of the same job (after its worker died or was taken back, or a
+    retry) finds it and does not send (core/tasks.py). No address, no subject: only the
+    job's id (as django-tasks gives it: a UUID in its dashed form for the database
+    queue) and when."""
+
+    SENDING = "sending"
+    SENT = "sent"
 
     task_id = models.CharField(max_length=64, primary_key=True)
     sent_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=8, choices=[(SENDING, SENDING), (SENT, SENT)], default=SENT)
 
     def __str__(self) -> str:
         return f"email of job {self.task_id} sent"

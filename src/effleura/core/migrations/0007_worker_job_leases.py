@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("task_id", models.UUIDField(primary_key=True, serialize=False)),
                 ("worker_id", models.CharField(max_length=64)),
+                ("attempt", models.PositiveIntegerField(default=1)),
                 ("renewed_at", models.DateTimeField()),
             ],
         ),
@@ -23,6 +24,10 @@ class Migration(migrations.Migration):
             fields=[
                 ("task_id", models.CharField(max_length=64, primary_key=True, serialize=False)),
                 ("sent_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "state",
+                    models.CharField(choices=[("sending", "sending"), ("sent", "sent")], default="sent", max_length=8),
+                ),
             ],
         ),
     ]

@@ -10,16 +10,18 @@ cron or tests).
 
 While it runs a job it renews the job's lease, so that if this worker dies the duty
 "take back the jobs of dead workers" of another (or of this one, restarted) puts the job
-back in the queue once the lease expires (core/leases.py). After a job it retries a
-failed one that may be retried, and blanks the arguments of one that carried a secret.
+back in the queue once the lease expires (core/leases.py). It records a job's result only
+if the job is still its own (not taken back meanwhile), in one transaction with the retry
+of a failed job that may be retried and the blanking of one that carried a secret.
 """
 
 import logging
 import time
 
 from django.core.management.base import CommandError
+from django_tasks_db.compat import TaskContext
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorker
-from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.management.commands.db_worker import Worker, task_finished, task_started
 
 from effleura.core import leases
 from effleura.core.duties import Schedule
@@ -28,19 +30,48 @@ logger = logging.getLogger(__name__)
 
 
 class LeasedWorker(Worker):
-    """django-tasks-db's worker, renewing the running job's lease (core/leases.py)."""
+    """django-tasks-db's worker, holding the running job's lease and recording its result
+    only while the job is still this worker's (core/leases.py): the library's
+    ``run_task`` writes the result unconditionally, over a second run's."""
 
     def run_task(self, db_task_result) -> None:
-        heartbeat = leases.Heartbeat(db_task_result.id, self.worker_id)
+        claim = leases.Claim.of(db_task_result, self.worker_id)
+        heartbeat = leases.Heartbeat(claim)
         heartbeat.start()
+        self.running_task = True
         try:
-            super().run_task(db_task_result)
+            backend_type = None
+            try:
+                task = db_task_result.task
+                task_result = db_task_result.task_result
+                backend_type = type(task.get_backend())
+                task_started.send(sender=backend_type, task_result=task_result)
+                if task.takes_context:
+                    value = task.call(TaskContext(task_result=task_result), *task_result.args, **task_result.kwargs)
+                else:
+                    value = task.call(*task_result.args, **task_result.kwargs)
+                # Inside the error handling, as the library does: a value the database
+                # cannot store (not JSON) fails the job.
+                recorded = leases.finish(claim, return_value=value)
+            except BaseException as error:  # as the library: a task's SystemExit fails it too
+                recorded = self._finish_failed(claim, error)
+            if recorded and backend_type is not None:
+                db_task_result.refresh_from_db()
+                task_finished.send(sender=backend_type, task_result=db_task_result.task_result)
+        except Exception:  # the take-back reruns a job left RUNNING; keep working
+            logger.exception("could not record the result of job %s", db_task_result.id)
         finally:
             heartbeat.stop()
+            self.running_task = False
+            self._run_tasks += 1
+
+    @staticmethod
+    def _finish_failed(claim, error: BaseException) -> bool:
         try:
-            leases.after_run(db_task_result.id)
-        except Exception:  # the "prune finished jobs" duty blanks it later; keep working
-            logger.exception("could not retry or blank job %s after it ran", db_task_result.id)
+            return leases.finish(claim, error=error)
+        except Exception:
+            logger.exception("could not record the failure of job %s", claim.task_id)
+            return False
 
 
 class Command(DatabaseWorker):
