@@ -8,7 +8,13 @@ class CoreConfig(AppConfig):
     verbose_name = "Core: people, roles and audit"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from effleura.core import idle
         from effleura.core.append_only import ensure_audit_triggers
+
+        # Not a record write: every sign-in, whatever its path, starts the session's clocks.
+        user_logged_in.connect(idle.on_sign_in, dispatch_uid="effleura.idle.on_sign_in")
 
         # Not a record write: it restores the audit table's protection after a schema change.
         post_migrate.connect(
