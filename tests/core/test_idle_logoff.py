@@ -124,7 +124,7 @@ def test_a_session_ends_at_its_maximum_however_active(clock, client_for, therapi
     response = client.get(HOME)
     assert response["Location"].startswith(LOGIN)
     assert logoffs() == ["maximum"]
-    assert "a sign-in lasts at most 12 hours" in str(list(get_messages(response.wsgi_request))[0])
+    assert "a sign-in lasts at most 12 hours" in str(next(iter(get_messages(response.wsgi_request))))
 
 
 def test_the_maximum_comes_from_the_session_minutes_setting(clock, client_for, therapist, settings):
