@@ -42,8 +42,8 @@
     return Math.max(lastActivity, other);
   }
 
-  function activity() {
-    lastActivity = Date.now();
+  function activity(at) {
+    lastActivity = Math.max(lastActivity, typeof at === "number" ? at : Date.now());
     store(ACTIVITY_KEY, lastActivity);
   }
 
@@ -112,10 +112,11 @@
       .then(goToLogin, goToLogin);
   }
 
-  function stay() {
-    if (staying || over) return;
+  function stay(at) {
+    if (over) return;
+    activity(at); // the moment of the click or keystroke, not of this request
+    if (staying) return; // the request on its way tells the server; the next nudge will too
     staying = true;
-    activity();
     window.fetch(stayForm.action, {
       method: "POST",
       body: new FormData(stayForm),
@@ -148,9 +149,8 @@
   function tick() {
     if (over) return;
     var now = Date.now();
-    var last = sharedActivity();
-    if (lastInteraction > last + (warned ? 0 : NUDGE_MS)) stay();
-    var idleAt = last + idleMs;
+    if (lastInteraction > sharedActivity() + (warned ? 0 : NUDGE_MS)) stay(lastInteraction);
+    var idleAt = sharedActivity() + idleMs;
     var reason = maximumAt <= idleAt ? "maximum" : "idle";
     var left = Math.min(idleAt, maximumAt) - now;
     if (left <= 0) end(reason);
@@ -160,12 +160,12 @@
 
   stayForm.addEventListener("submit", function (event) {
     event.preventDefault();
-    stay();
+    stay(Date.now());
   });
   ["keydown", "pointerdown", "input"].forEach(function (name) {
     document.addEventListener(name, function () { lastInteraction = Date.now(); }, { capture: true, passive: true });
   });
-  document.addEventListener("htmx:afterRequest", activity);
+  document.addEventListener("htmx:afterRequest", function () { activity(Date.now()); });
   document.addEventListener("visibilitychange", tick);
   window.addEventListener("storage", function (event) {
     if (event.key === ENDED_KEY) signedOut("idle"); // another tab of this session ended it
