@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "effleura.core.middleware.ApiTokenMiddleware",
     "effleura.core.middleware.PracticeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages (it says why the session ended), before the permission gate.
+    "effleura.core.idle.IdleLogoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "effleura.core.middleware.HandoverMiddleware",
     "effleura.core.middleware.PermissionMiddleware",
@@ -169,10 +171,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # zzzzzzzzzzzz and abababababab are long enough but guessed at once (core/passwords.py).
+    {"NAME": "effleura.core.passwords.RepeatedCharacterValidator"},
 ]
 # Sign-in lockout (core/lockout.py, docs/security.md, decision 0014): the 5th failure for
 # an account within 15 minutes locks it for 15 minutes from that failure; the 50th from
@@ -221,8 +225,20 @@ LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
 # A reset link is good for one hour (Django's default is three days).
 PASSWORD_RESET_TIMEOUT = 3600
+# Automatic logoff (core/idle.py): a session ends after EFFLEURA_IDLE_LOGOUT_MINUTES without
+# a request, and EFFLEURA_SESSION_MINUTES after signing in whatever the activity.
 SESSION_COOKIE_AGE = envint("EFFLEURA_SESSION_MINUTES", 12 * 60, minimum=5) * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+EFFLEURA_IDLE_LOGOUT_MINUTES = envint("EFFLEURA_IDLE_LOGOUT_MINUTES", 15, minimum=2)
+if EFFLEURA_IDLE_LOGOUT_MINUTES * 60 > SESSION_COOKIE_AGE:
+    raise ConfigError("EFFLEURA_IDLE_LOGOUT_MINUTES must not be longer than EFFLEURA_SESSION_MINUTES.")
+# Personal API tokens expire this many days after they are made (core/models.py ApiToken).
+EFFLEURA_API_TOKEN_DAYS = envint("EFFLEURA_API_TOKEN_DAYS", 90, minimum=1)
+# Password reset requests (core/passwords.py), counted from the audit trail over the window:
+# at most this many per client address and per account; beyond, no email is sent.
+EFFLEURA_PASSWORD_RESET_WINDOW_MINUTES = envint("EFFLEURA_PASSWORD_RESET_WINDOW_MINUTES", 60, minimum=1)
+EFFLEURA_PASSWORD_RESET_PER_ADDRESS = envint("EFFLEURA_PASSWORD_RESET_PER_ADDRESS", 5, minimum=1)
+EFFLEURA_PASSWORD_RESET_PER_ACCOUNT = envint("EFFLEURA_PASSWORD_RESET_PER_ACCOUNT", 3, minimum=1)
 
 # Security ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -14,15 +14,19 @@ from effleura.core.phones import clean_phone
 from effleura.core.values import collect_errors
 
 
-def do_create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a personal API token for ``user``; returns it and the raw token, shown once."""
+def do_create_api_token(user: User, name: str, *, read_only: bool = False) -> tuple[ApiToken, str]:
+    """Create a personal API token for ``user``, valid for EFFLEURA_API_TOKEN_DAYS (its
+    ``expires_at``), read-only if asked; returns it and the raw token, shown once."""
     name = name.strip()
     if not name:
         raise ValidationError("Give the token a name so you can recognise it later.")
     raw = ApiToken.new_raw_token()
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name[:100], key_hash=hash_token(raw), hint=raw[:8])
-        audit.record(user, AuditAction.CREATE, "api_token", record_id=token.public_id, detail="token created")
+        token = ApiToken.objects.create(
+            user=user, name=name[:100], key_hash=hash_token(raw), hint=raw[:8], read_only=read_only
+        )
+        detail = "read-only token created" if read_only else "token created"
+        audit.record(user, AuditAction.CREATE, "api_token", record_id=token.public_id, detail=detail)
     return token, raw
 
 
@@ -44,6 +48,21 @@ def do_revoke_api_token(actor: User, token: ApiToken) -> None:
         if token.revoked_at is None:
             ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
         audit.record(actor, AuditAction.UPDATE, "api_token", record_id=token.public_id, detail="token revoked")
+
+
+def do_revoke_all_api_tokens(actor, user: User, reason: str) -> int:
+    """Revoke every token of ``user`` not yet revoked, noting ``reason`` ("password reset
+    by email link", "account deactivated"), one audit event per token. Call inside the
+    transaction of what caused it (a password reset, a deactivation). Returns how many."""
+    with transaction.atomic():
+        tokens = list(ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True))
+        now = timezone.now()
+        for token in tokens:
+            ApiToken.objects.filter(pk=token.pk).update(revoked_at=now, revoked_reason=reason[:40])
+            audit.record(
+                actor, AuditAction.UPDATE, "api_token", record_id=token.public_id, detail=f"token revoked: {reason}"
+            )
+    return len(tokens)
 
 
 def check_save_staff(
@@ -69,7 +88,9 @@ def check_save_staff(
 
 
 def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str | None) -> User:
-    """Create (``user`` None) or update a member of staff. Owners only; audited."""
+    """Create (``user`` None) or update a member of staff. Owners only; audited. A new
+    password for an existing account (the owner resetting it) and a deactivation each
+    revoke the account's API tokens, in the same transaction."""
     with transaction.atomic():
         creating = user is None
         # Re-read under a lock: a ModelForm has already copied the new values onto the
@@ -83,6 +104,7 @@ def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str
         )
         if demoting_last_owner:
             raise ValidationError("The practice must keep at least one active owner.")
+        was_active = creating or user.is_active
         for name, value in fields.items():
             setattr(user, name, value)
         if password:
@@ -97,6 +119,12 @@ def do_save_staff(actor: User, *, user: User | None, fields: dict, password: str
             record_id=user.public_id,
             detail=f"role={user.role or 'none'} active={user.is_active}",
         )
+        if not creating and password:
+            revoked = do_revoke_all_api_tokens(actor, user, "password reset by owner")
+            detail = "password reset by owner" + (f"; {revoked} API token(s) revoked" if revoked else "")
+            audit.record(actor, AuditAction.UPDATE, "password", record_id=user.public_id, detail=detail)
+        if was_active and not user.is_active:
+            do_revoke_all_api_tokens(actor, user, "account deactivated")
     return user
 
 

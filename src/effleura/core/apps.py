@@ -8,13 +8,19 @@ class CoreConfig(AppConfig):
     verbose_name = "Core: people, roles and audit"
 
     def ready(self):
-        # Registers the worker's duties: sealing and verifying the audit trail.
-        # The worker's duties: taking back the jobs of dead workers, pruning finished jobs.
+        from django.contrib.auth.signals import user_logged_in
+
+        # The worker's duties: sealing and verifying the audit trail (seals), taking back
+        # the jobs of dead workers and pruning finished jobs (leases).
         from effleura.core import (
+            idle,
             leases,  # noqa: F401
             seals,  # noqa: F401
         )
         from effleura.core.append_only import ensure_audit_triggers
+
+        # Not a record write: every sign-in, whatever its path, starts the session's clocks.
+        user_logged_in.connect(idle.on_sign_in, dispatch_uid="effleura.idle.on_sign_in")
 
         # Not a record write: it restores the audit table's protection after a schema change.
         post_migrate.connect(

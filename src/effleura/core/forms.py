@@ -2,12 +2,13 @@ import datetime
 from dataclasses import dataclass, field
 
 from django import forms
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core import signing
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.template import loader
 from django.utils import formats, timezone
 
+from effleura.core import passwords
 from effleura.core.choices import AuditAction
 from effleura.core.models import AuditEvent, User
 from effleura.core.tasks import send_email
@@ -74,10 +75,51 @@ class QueuedPasswordResetForm(PasswordResetForm):
         html = loader.render_to_string(html_email_template_name, context) if html_email_template_name else None
         send_email.enqueue(subject=subject, body=body, to=[to_email], html_body=html)
 
+    def get_users(self, email):
+        # Audited and limited per address and per account (core/passwords.py): over a
+        # limit no email goes out, and the page answers exactly the same.
+        return passwords.do_request_password_reset(email, list(super().get_users(email)))
+
+
+class PasswordChangeRevokingForm(PasswordChangeForm):
+    """Django's change form, audited, and offering to revoke one's API tokens (on by
+    default: whoever learned the old password may have made one)."""
+
+    revoke_tokens = forms.BooleanField(
+        label="Also revoke my API tokens",
+        required=False,
+        initial=True,
+        help_text="Programs using them stop working and need a new token from your profile page.",
+    )
+
+    def save(self, commit=True):
+        passwords.do_set_password(
+            self.user,
+            self.user,
+            self.cleaned_data["new_password1"],
+            how="changed",
+            revoke_tokens=self.cleaned_data["revoke_tokens"],
+        )
+        return self.user
+
+
+class SetPasswordRevokingForm(SetPasswordForm):
+    """The reset link's form: the new password is audited and every API token of the
+    account is revoked (whoever needed a reset may have lost control of the account)."""
+
+    def save(self, commit=True):
+        passwords.do_set_password(
+            self.user, self.user, self.cleaned_data["new_password1"], how="reset by email link", revoke_tokens=True
+        )
+        return self.user
+
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
         max_length=100, label="Token name", help_text="What the token is for, e.g. 'reporting script'."
+    )
+    read_only = forms.BooleanField(
+        label="Read-only", required=False, help_text="The token may read records but never change anything."
     )
 
 

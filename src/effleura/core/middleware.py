@@ -14,7 +14,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from effleura.core import audit, careteam, clock, handover, permissions
-from effleura.core.choices import AuditOutcome
+from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.extension_points import patient_urls
 from effleura.core.models import ApiToken, Practice, hash_token
 
@@ -47,13 +47,34 @@ class ApiTokenMiddleware:
                 scheme, _, raw = header.partition(" ")
                 if scheme.lower() != "bearer" or not raw.strip():
                     return _api_error(401, "Send your API token as 'Authorization: Bearer <token>'.")
-                token = (
-                    ApiToken.objects.select_related("user")
-                    .filter(key_hash=hash_token(raw.strip()), revoked_at__isnull=True)
-                    .first()
-                )
-                if token is None or not token.user.is_active:
-                    return _api_error(401, "This API token is not valid or has been revoked.")
+                token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw.strip())).first()
+                if token is None:
+                    return _api_error(401, "This API token is not valid. Create one on your profile page.")
+                refusal = _token_refusal(token)
+                if refusal:
+                    # A revoked or expired token still in use: a leaked one, or a forgotten
+                    # script. Either way the owner of the account should be able to see it.
+                    audit.record(
+                        token.user,
+                        AuditAction.LOGIN,
+                        "api_token",
+                        record_id=token.public_id,
+                        outcome=AuditOutcome.DENIED,
+                        detail=refusal[0],
+                    )
+                    return _api_error(401, refusal[1])
+                if not token.allows(request.method):
+                    audit.record(
+                        token.user,
+                        AuditAction.LOGIN,
+                        "api_token",
+                        record_id=token.public_id,
+                        outcome=AuditOutcome.DENIED,
+                        detail=f"read-only token used for {request.method}"[:200],
+                    )
+                    return _api_error(
+                        403, "This API token is read-only: it may only read (GET, HEAD, OPTIONS), not change anything."
+                    )
                 ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
                 request.user = token.user
                 request._dont_enforce_csrf_checks = True
@@ -68,6 +89,25 @@ class ApiTokenMiddleware:
         finally:
             careteam.scope.reset(scope)
             careteam.memo.reset(memo)
+
+
+def _token_refusal(token: ApiToken) -> tuple[str, str] | None:
+    """Why ``token`` may not sign in: (audit detail, the answer's message), or None."""
+    if token.revoked_at is not None:
+        why = f" ({token.revoked_reason})" if token.revoked_reason else ""
+        return (
+            "revoked token used",
+            f"This API token was revoked on {clock.stamp(token.revoked_at)}{why}. "
+            "Create a new one on your profile page.",
+        )
+    if token.is_expired:
+        return (
+            "expired token used",
+            f"This API token expired on {clock.stamp(token.expires_at)}. Create a new one on your profile page.",
+        )
+    if not token.user.is_active:
+        return ("token of a deactivated account used", "This API token's account is deactivated.")
+    return None
 
 
 class PracticeZoneMiddleware:

@@ -1,3 +1,4 @@
+import datetime
 import hashlib
 import secrets
 import uuid
@@ -200,10 +201,20 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def default_token_expiry():
+    return timezone.now() + datetime.timedelta(days=settings.EFFLEURA_API_TOKEN_DAYS)
+
+
 class ApiToken(PublicIdModel):
-    """A personal API token. Only its hash is stored; the token is shown once at creation."""
+    """A personal API token. Only its hash is stored; the token is shown once at creation.
+
+    It works until ``expires_at`` (EFFLEURA_API_TOKEN_DAYS after it was made) unless revoked
+    first: by hand, or when its owner's password is reset or the account is deactivated
+    (``revoked_reason`` says which). A ``read_only`` token may only read (GET, HEAD, OPTIONS).
+    """
 
     PREFIX = "eff_"
+    READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
@@ -212,6 +223,9 @@ class ApiToken(PublicIdModel):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=40, blank=True, help_text="Why it was revoked, e.g. password reset.")
+    expires_at = models.DateTimeField(default=default_token_expiry)
+    read_only = models.BooleanField(default=False, help_text="May only read (GET), never change anything.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -221,7 +235,15 @@ class ApiToken(PublicIdModel):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    def allows(self, method: str) -> bool:
+        """May this token make a request with this HTTP method?"""
+        return not self.read_only or method.upper() in self.READ_METHODS
 
     @classmethod
     def new_raw_token(cls) -> str:

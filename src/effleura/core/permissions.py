@@ -158,6 +158,10 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "core:audit_list": "audit.view",
     "core:audit_export": "audit.export",
     "core:handover_end": "account.use",  # leaving hand-over mode (core/handover.py)
+    # Automatic logoff (core/idle.py). The poll answers anyone: signed out is an answer.
+    "core:session_status": PUBLIC,
+    "core:session_stay": "account.use",
+    "core:session_end": "account.use",
     # patients
     "patients:list": "patient.view",
     "patients:search": "patient.view",

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from effleura.core import mfa_views, views
-from effleura.core.forms import QueuedPasswordResetForm
+from effleura.core.forms import PasswordChangeRevokingForm, QueuedPasswordResetForm, SetPasswordRevokingForm
 
 app_name = "core"
 
@@ -13,7 +13,9 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("core:password_change_done")),
+        auth_views.PasswordChangeView.as_view(
+            form_class=PasswordChangeRevokingForm, success_url=reverse_lazy("core:password_change_done")
+        ),
         name="password_change",
     ),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
@@ -28,7 +30,9 @@ urlpatterns = [
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("core:password_reset_complete")),
+        auth_views.PasswordResetConfirmView.as_view(
+            form_class=SetPasswordRevokingForm, success_url=reverse_lazy("core:password_reset_complete")
+        ),
         name="password_reset_confirm",
     ),
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
@@ -49,4 +53,8 @@ urlpatterns = [
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("hand-over/end/", views.handover_end, name="handover_end"),
+    # Automatic logoff (core/idle.py): the page's poll, "Stay signed in", and the end.
+    path("session/status/", views.session_status, name="session_status"),
+    path("session/stay/", views.session_stay, name="session_stay"),
+    path("session/end/", views.session_end, name="session_end"),
 ]

@@ -6,6 +6,7 @@ import csv
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -14,6 +15,7 @@ from django.http import HttpResponseNotAllowed, JsonResponse, StreamingHttpRespo
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from effleura.core import (
@@ -23,6 +25,7 @@ from effleura.core import (
     careteam,
     clock,
     handover,
+    idle,
     lockout,
     mfa,
     mfa_views,
@@ -81,13 +84,18 @@ def profile(request):
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            _token, new_token = actions.do_create_api_token(request.user, form.cleaned_data["name"])
+            new_token_row, new_token = actions.do_create_api_token(
+                request.user, form.cleaned_data["name"], read_only=form.cleaned_data["read_only"]
+            )
         except ValidationError as exc:
             form.add_error("name", exc)
         else:
             form = ApiTokenForm()
     tokens = request.user.api_tokens.all()
-    context = {"form": form, "tokens": tokens, "new_token": new_token, **mfa_views.second_factor_context(request)}
+    context = {"form": form, "tokens": tokens, "new_token": new_token, "token_days": settings.EFFLEURA_API_TOKEN_DAYS}
+    context.update(mfa_views.second_factor_context(request))
+    if new_token:
+        context["new_token_row"] = new_token_row
     return render(request, "core/profile.html", context)
 
 
@@ -103,6 +111,47 @@ def token_revoke(request, token_id):
     return redirect("core:profile")
 
 
+# Automatic logoff (core/idle.py) ----------------------------------------------------
+
+
+def _session_state(request) -> dict:
+    if not request.user.is_authenticated:
+        return {"signed_in": False}
+    idle_left, maximum_left = idle.seconds_left(request.session, timezone.now())
+    return {"signed_in": True, "idle_seconds_left": int(idle_left), "maximum_seconds_left": int(maximum_left)}
+
+
+def session_status(request):
+    """The page's background poll (core/static/core/idle.js): is the session still on,
+    and for how long? Not counted as activity (IdleLogoutMiddleware)."""
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return JsonResponse(_session_state(request))
+
+
+@require_POST
+def session_stay(request):
+    """ "Stay signed in": counts as activity, whatever the stamp's age. Without script
+    (a plain form post) it goes back to the page it came from."""
+    idle.note_activity(request.session, timezone.now(), force=True)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(_session_state(request))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("core:home")
+    return redirect(back)
+
+
+@require_POST
+def session_end(request):
+    """The page's idle time (or the session's maximum) ran out in the browser: end the
+    session now, as the server would a minute later."""
+    reason = idle.MAXIMUM if request.POST.get("reason") == idle.MAXIMUM else idle.IDLE
+    idle.end(request, reason)
+    messages.info(request, idle.signed_out_message(reason))
+    return JsonResponse({"signed_in": False})
+
+
 # Staff --------------------------------------------------------------------------
 
 
@@ -111,8 +160,9 @@ class StaffForm(forms.ModelForm):
         label="New password",
         widget=forms.PasswordInput(render_value=False),
         required=False,
-        help_text="At least 10 characters. Leave empty to keep the current one "
-        "(a new account without one signs in after a password reset by email).",
+        help_text="At least 12 characters, not a common password, not like the name, not one character "
+        "repeated. Leave empty to keep the current one (a new account without one signs in after a password "
+        "reset by email). A new password or a deactivation revokes the account's API tokens.",
     )
 
     class Meta:

@@ -38,7 +38,7 @@ from effleura.patients import actions
 from effleura.patients.choices import ConsentKind, ConsentState, PatientStatus
 from effleura.patients.models import Patient
 
-# At least 10 characters and not on Django's common-password list: it passes the same
+# At least 12 characters, not common, not repetitive: it passes the same
 # validators as a real password. It is published here, so never load the demo on a
 # server that holds real patient data (`effleura demo` refuses to).
 DEMO_PASSWORD = "demo-clinic-2026"  # noqa: S105 (published on purpose: demo accounts only)

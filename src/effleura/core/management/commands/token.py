@@ -1,6 +1,8 @@
 """Personal API tokens from the command line, for scripts and integrations.
 
-    effleura token create --user USERNAME [--name NAME]   prints the token, once
+    effleura token create --user USERNAME [--name NAME] [--read-only]
+                                                           prints the token, once, and
+                                                           when it expires
     effleura token list [--user USERNAME]                  never prints tokens, only hints
     effleura token revoke TOKEN_ID                         the id shown by `list`
 
@@ -26,6 +28,9 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="Create a token for a user and print it once.")
         create.add_argument("--user", required=True, help="The username the token signs in as.")
         create.add_argument("--name", default="command line", help="A name to recognise the token by.")
+        create.add_argument(
+            "--read-only", action="store_true", help="The token may only read (GET), never change anything."
+        )
         listing = sub.add_parser("list", help="List tokens (their hints, never the tokens).")
         listing.add_argument("--user", help="Only this user's tokens.")
         revoke = sub.add_parser("revoke", help="Revoke a token; programs using it can no longer sign in.")
@@ -43,12 +48,16 @@ class Command(BaseCommand):
         if not user.is_active:
             raise CommandError(f"User {user.username!r} is not active; reactivate them first.")
         try:
-            token, raw = actions.do_create_api_token(user, options["name"])
+            token, raw = actions.do_create_api_token(user, options["name"], read_only=options["read_only"])
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         if not user.role:
             self.stderr.write(f"Warning: {user.username!r} has no role yet, so the token reaches no records.")
-        self.stderr.write(f"Token {token.public_id} “{token.name}” for {user.username}. It is shown only once:")
+        access = "read-only, " if token.read_only else ""
+        self.stderr.write(
+            f"Token {token.public_id} “{token.name}” for {user.username} ({access}expires "
+            f"{clock.stamp(token.expires_at)}). It is shown only once:"
+        )
         self.stdout.write(raw)
 
     def _list(self, options):
@@ -56,11 +65,17 @@ class Command(BaseCommand):
         if options["user"]:
             tokens = tokens.filter(user=_user(options["user"]))
         for token in tokens:  # in the practice's zone, as on the profile page
-            state = f"revoked {clock.local(token.revoked_at):%Y-%m-%d}" if token.revoked_at else "active"
+            if token.revoked_at:
+                state = f"revoked {clock.local(token.revoked_at):%Y-%m-%d}"
+            else:
+                state = "expired" if token.is_expired else "active"
+            if token.read_only:
+                state += ", read-only"
             used = clock.stamp(token.last_used_at) if token.last_used_at else "never"
             self.stdout.write(
                 f"{token.public_id}  {token.hint}…  {token.user.username}  “{token.name}”  "
-                f"created {clock.local(token.created_at):%Y-%m-%d}  last used {used}  {state}"
+                f"created {clock.local(token.created_at):%Y-%m-%d}  expires {clock.stamp(token.expires_at)}  "
+                f"last used {used}  {state}"
             )
 
     def _revoke(self, options):
