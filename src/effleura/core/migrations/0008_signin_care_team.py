@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0006_versions_records"),
+        ("core", "0007_audit_seals"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0006_versions_records"),
+        ("core", "0008_signin_care_team"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0006_versions_records"),
+        ("core", "0009_worker_job_leases"),
     ]
 
     operations = [

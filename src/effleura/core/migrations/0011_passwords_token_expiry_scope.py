@@ -7,7 +7,7 @@ import effleura.core.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0006_versions_records"),
+        ("core", "0010_mfa_required_roles"),
     ]
 
     # Tokens made before this get the default: they expire EFFLEURA_API_TOKEN_DAYS after the
