@@ -164,7 +164,7 @@ class AppointmentOut(Schema):
         return _local(obj.cancelled_at, obj.location)
 
 
-class ChangeOut(Schema):
+class AppointmentChangeOut(Schema):
     at: datetime.datetime
     actor: StaffRef | None
     kind: str
@@ -186,13 +186,13 @@ class ChangeOut(Schema):
 
 class HistoryOut(Schema):
     appointment: AppointmentOut
-    changes: list[ChangeOut]
+    changes: list[AppointmentChangeOut]
 
 
 # Appointments -------------------------------------------------------------------------------
 
 
-class BookIn(InputSchema):
+class AppointmentBookIn(InputSchema):
     patient: UUID
     practitioner: UUID
     service: UUID
@@ -220,7 +220,7 @@ def _references(payload) -> dict:
 @router.post(
     "/appointments", response={201: AppointmentOut, 400: ErrorOut, 409: WarningsOut, **ERRORS}, url_name="appointments"
 )
-def book(request, payload: BookIn):
+def book(request, payload: AppointmentBookIn):
     """Book a visit. 409 when the practitioner, the room or the patient is already booked
     then (changeover counted); the message gives that appointment's time. 409 with
     ``warnings`` when something needs confirming first (e.g. the referral has no visits
@@ -432,14 +432,14 @@ class ProposeIn(SeriesPattern):
     visits: WholeNumber = Field(ge=1, le=planning.MAX_VISITS, description="How many visits, e.g. 8.")
 
 
-class SlotOut(Schema):
+class SeriesSlotOut(Schema):
     start: datetime.datetime
     end: datetime.datetime
     practitioner: UUID
     room: UUID | None
 
 
-class ProposedVisitOut(Schema):
+class SeriesProposedVisitOut(Schema):
     number: int
     start: datetime.datetime
     end: datetime.datetime
@@ -447,7 +447,7 @@ class ProposedVisitOut(Schema):
     room: UUID | None
     status: str = Field(description="ok, or conflict (see problem and alternatives).")
     problem: str
-    alternatives: list[SlotOut]
+    alternatives: list[SeriesSlotOut]
 
 
 def _slot(item, tz) -> dict:
@@ -460,7 +460,7 @@ def _slot(item, tz) -> dict:
 
 
 @router.post(
-    "/series/propose", response={200: list[ProposedVisitOut], 400: ErrorOut, **ERRORS}, url_name="series_propose"
+    "/series/propose", response={200: list[SeriesProposedVisitOut], 400: ErrorOut, **ERRORS}, url_name="series_propose"
 )
 def propose(request, payload: ProposeIn):
     """Plan a series and check each visit, saving nothing: each visit is ok, or a conflict
@@ -493,14 +493,14 @@ def propose(request, payload: ProposeIn):
     ]
 
 
-class VisitIn(InputSchema):
+class SeriesVisitIn(InputSchema):
     start: AwareTime
     practitioner: UUID | None = Field(None, description="Another practitioner for this visit (an alternative).")
     room: UUID | None = None
 
 
 class SeriesBookIn(SeriesPattern):
-    visits: list[VisitIn] = Field(min_length=1, max_length=planning.MAX_VISITS)
+    visits: list[SeriesVisitIn] = Field(min_length=1, max_length=planning.MAX_VISITS)
     notes: text(actions.MAX_TEXT) = ""
     confirm_warnings: Flag = Field(
         False, description="Book despite the warnings (e.g. no referral visits left) a 409 answer listed."
