@@ -9,14 +9,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit, clock, handover, signin
+from effleura.core import access, actions, audit, clock, handover, request_size, signin
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
@@ -268,6 +268,15 @@ def _error(request, status: int, template: str, message: str, context=None):
     if is_api(request):
         return JsonResponse({"detail": message}, status=status)
     return render(request, template, context or {}, status=status)
+
+
+def bad_request(request, exception=None):
+    # Django answers a body over DATA_UPLOAD_MAX_MEMORY_SIZE, or one the upload guard
+    # stopped (core/request_size.py), as a bad request: it is one too large.
+    if isinstance(exception, RequestDataTooBig):
+        return request_size.too_large_for(request, exception)
+    message = "The request could not be read; nothing was saved. Go back and try again."
+    return _error(request, 400, "400.html", message, {"message": message})
 
 
 def permission_denied(request, exception=None):
