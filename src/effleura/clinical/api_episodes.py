@@ -16,8 +16,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Router, Schema, Status
-from pydantic import BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 from effleura.clinical import access, discharge, episodes, plan_scheduling, plans, screening
 from effleura.clinical.choices import DischargeReason, GoalDirection, GoalStatus, PlanStatus, Pressure
@@ -26,6 +25,7 @@ from effleura.core import versions
 from effleura.core.api_schemas import (
     ERRORS_VERSIONED,
     ERRORS_WITH_ID,
+    AwareTime,
     Flag,
     InputSchema,
     IsoDate,
@@ -38,22 +38,6 @@ from effleura.scheduling import access as scheduling_access
 from effleura.scheduling import series as planning
 
 router = Router(tags=["clinical: episodes, plans and discharge"])
-
-TIME_MESSAGE = "Give the time as ISO 8601 with its UTC offset, e.g. 2025-03-04T10:00:00-06:00."
-
-
-def _aware(value):
-    if isinstance(value, str):
-        try:
-            value = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            raise PydanticCustomError("datetime_format", TIME_MESSAGE) from None
-    if not isinstance(value, datetime.datetime) or value.tzinfo is None:
-        raise PydanticCustomError("datetime_format", TIME_MESSAGE)
-    return value
-
-
-AwareTime = Annotated[datetime.datetime, BeforeValidator(_aware)]
 
 
 def _staff(user) -> dict:

@@ -12,19 +12,22 @@ know where. Answers give times in the location's zone.
 
 import datetime
 import re
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from pydantic_core import PydanticCustomError
 
 from effleura.core import clock
 from effleura.core.api_schemas import (
+    EARLIEST_YEAR,
     ERRORS,
     ERRORS_WITH_ID,
+    LATEST_YEAR,
+    TIME_RANGE_MESSAGE,
+    AwareTime,
     ErrorOut,
     Flag,
     InputSchema,
@@ -32,6 +35,7 @@ from effleura.core.api_schemas import (
     StaffRef,
     WarningsOut,
     WholeNumber,
+    aware_time,
     text,
 )
 from effleura.scheduling import access, actions
@@ -44,28 +48,9 @@ router = Router(tags=["appointments"])
 CONFLICT = {409: ErrorOut}
 MAX_PAGE_SIZE = 500
 MAX_MINUTES = 24 * 60
-TIME_MESSAGE = "Give the time as ISO 8601 with its UTC offset, e.g. 2025-03-04T10:00:00-06:00."
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _aware(value: Any) -> datetime.datetime:
-    # Only text in ISO 8601 with an offset: pydantic would also take a bare number (a unix
-    # timestamp) or a naive time, and a booking must not guess its zone.
-    if isinstance(value, datetime.datetime):
-        parsed = value
-    elif isinstance(value, str) and "T" in value.upper():
-        try:
-            parsed = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            raise PydanticCustomError("datetime_format", TIME_MESSAGE) from None
-    else:
-        raise PydanticCustomError("datetime_format", TIME_MESSAGE)
-    if timezone.is_naive(parsed):
-        raise PydanticCustomError("timezone_aware", TIME_MESSAGE)
-    return parsed
-
-
-AwareTime = Annotated[datetime.datetime, BeforeValidator(_aware)]
 Minutes = Annotated[WholeNumber, Field(ge=1, le=MAX_MINUTES)]
 
 
@@ -258,13 +243,15 @@ def _bound(value: str, tz, field: str, *, end: bool) -> datetime.datetime:
             day = datetime.date.fromisoformat(value)
         except ValueError:
             raise ValidationError({field: "Enter a real date as YYYY-MM-DD."}) from None
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise ValidationError({field: TIME_RANGE_MESSAGE})
         if end:
             day += datetime.timedelta(days=1)
         return datetime.datetime.combine(day, datetime.time(0), tzinfo=tz)
     try:
-        return _aware(value)
-    except PydanticCustomError:
-        raise ValidationError({field: TIME_MESSAGE}) from None
+        return aware_time(value)
+    except PydanticCustomError as exc:
+        raise ValidationError({field: exc.message()}) from None
 
 
 @router.get("/appointments", response={200: Page[AppointmentOut], **ERRORS}, url_name="appointments")

@@ -15,11 +15,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Query, Router, Schema, Status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from effleura.core.api_schemas import (
     ERRORS,
     ERRORS_WITH_ID,
+    AwareTime,
     ErrorOut,
     Flag,
     InputSchema,
@@ -134,7 +135,7 @@ class MatchesQuery(Schema):
 
 
 class WaitlistBookIn(InputSchema):
-    start: AwareDatetime = Field(description="ISO 8601 with its offset, e.g. 2026-03-03T10:00:00-08:00.")
+    start: AwareTime = Field(description="ISO 8601 with its offset, e.g. 2026-03-03T10:00:00-08:00.")
     practitioner: UUID | None = Field(None, description="Defaults to the entry's preferred practitioner.")
     room: UUID | None = Field(None, description="Left out: the first free room, when the service needs one.")
     confirm_warnings: Flag = Field(
