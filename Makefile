@@ -69,16 +69,18 @@ test: install lint test-static test-sqlite test-postgres test-e2e
 test-static: install
 	$(TEST_ENV) $(EFFLEURA) collectstatic --noinput -v 0
 
-# Tests marked `postgres` need PostgreSQL; they run in the PostgreSQL pass only.
+# Tests marked `postgres` need PostgreSQL; they run in the PostgreSQL pass only. This
+# pass includes the schemathesis run over the whole API (tests/api/test_fuzz.py).
 test-sqlite: install test-static
 	@echo "== pytest on SQLite"
 	$(TEST_ENV) $(BIN)/pytest -m "not e2e and not postgres" $(PYTEST_ARGS)
 
 # scripts/with_postgres.py starts a throwaway cluster, sets EFFLEURA_DATABASE_URL,
 # and removes the cluster afterwards. Without PostgreSQL it skips (fails when CI=true).
+# The schemathesis pass (marked `fuzz`) runs in the SQLite pass only.
 test-postgres: install test-static
 	@echo "== pytest on PostgreSQL"
-	$(TEST_ENV) $(PY) scripts/with_postgres.py -- $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) scripts/with_postgres.py -- $(BIN)/pytest -m "not e2e and not fuzz" $(PYTEST_ARGS)
 
 # Browser tests (tests/e2e) in Debian's Chromium against a real gunicorn server.
 # pytest exits 5 when it collected no test: there may be no browser tests yet.

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: refuses one over EFFLEURA_MAX_UPLOAD_MB unread.
+    "effleura.core.request_size.RequestSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -241,6 +243,14 @@ EFFLEURA_PASSWORD_RESET_PER_ADDRESS = envint("EFFLEURA_PASSWORD_RESET_PER_ADDRES
 EFFLEURA_PASSWORD_RESET_PER_ACCOUNT = envint("EFFLEURA_PASSWORD_RESET_PER_ACCOUNT", 3, minimum=1)
 
 # Security ------------------------------------------------------------------
+# The largest request accepted (core/request_size.py): refused with 413 from its declared
+# length, before it is read; a body without a length is read no further than this. A
+# body that is not a file upload (a form, API JSON) may hold at most 2.5 MB, in memory;
+# an uploaded file over FILE_UPLOAD_MAX_MEMORY_SIZE goes to a temporary file (0600).
+EFFLEURA_MAX_UPLOAD_MB = envint("EFFLEURA_MAX_UPLOAD_MB", 25, minimum=1)
+EFFLEURA_MAX_UPLOAD_BYTES = EFFLEURA_MAX_UPLOAD_MB * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = min(2_621_440, EFFLEURA_MAX_UPLOAD_BYTES)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

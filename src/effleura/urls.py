@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
 ]
 
+handler400 = "effleura.core.views.bad_request"
 handler403 = "effleura.core.views.permission_denied"
 handler404 = "effleura.core.views.not_found"
 handler500 = "effleura.core.views.server_error"

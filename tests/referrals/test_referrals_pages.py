@@ -155,6 +155,16 @@ def test_billing_and_outsiders_cannot_change_a_referral(request, client_for, rol
     assert not referral.is_closed and referral.original
 
 
+def test_a_broken_multipart_upload_is_a_400_page_not_a_500(client_for, front_desk, referral):
+    # No boundary in the Content-Type: there is no form to read (found by fuzzing the API).
+    path = reverse("referrals:referral_original_upload", args=[referral.public_id])
+    response = client_for(front_desk).generic("POST", path, b"--x\r\nnot a form", content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "could not be read" in response.content.decode()
+    referral.refresh_from_db()
+    assert referral.original
+
+
 def test_outsiders_cannot_read_referrals(client_for, outsider, referral):
     client = client_for(outsider)
     assert client.get(reverse("referrals:referral", args=[referral.public_id])).status_code == 403

@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -41,7 +42,7 @@ from effleura.clinical.api_assessments import router as assessments_router
 from effleura.clinical.api_episodes import router as episodes_router
 from effleura.clinical.api_measures import router as measures_router
 from effleura.clinical.api_notes import router as notes_router
-from effleura.core import versions
+from effleura.core import request_size, versions
 from effleura.patients.actions import DuplicatePatient
 from effleura.patients.api import router as patients_router
 from effleura.referrals.api_referrals import router as referrals_router
@@ -55,6 +56,12 @@ from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
 log = logging.getLogger(__name__)
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# What any operation that takes a body may answer before it reads the body's fields.
+BODY_ERRORS = {
+    400: "The body could not be read: not valid JSON, or a broken multipart form.",
+    413: "The body is larger than the practice allows (EFFLEURA_MAX_UPLOAD_MB).",
+    415: "The body is not of a type the operation takes (JSON, or multipart for a file).",
+}
 MAX_FIELD_NAME = 100  # an unknown field's name is echoed back; keep a huge one short
 
 
@@ -87,6 +94,19 @@ class BrowserSession(SessionAuth):
 
 
 class EffleuraAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        # The answers _json_edges gives before any operation runs are documented here,
+        # where they are made, for every operation that takes a body.
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for item in schema["paths"].values():
+            for operation in item.values():
+                if "requestBody" not in operation:
+                    continue
+                for status, description in BODY_ERRORS.items():
+                    operation["responses"].setdefault(status, {"description": description, "content": error})
+        return schema
+
     def _get_urls(self):
         # Ninja answers 405 in plain text and reads any body as JSON whatever its type;
         # wrap every operation's view so those answers are JSON too.
@@ -115,8 +135,8 @@ def _json_edges(view, api: NinjaAPI):
         if request.method in BODY_METHODS and not takes_file:
             try:
                 has_body = bool(request.body)
-            except RequestDataTooBig:
-                return _error(api, request, 413, "The request body is too large.")
+            except RequestDataTooBig as exc:
+                return _error(api, request, 413, request_size.message_for(exc))
             if has_body and not _is_json(request.content_type):
                 return _error(api, request, 415, "Send the body as JSON, with Content-Type: application/json.")
         response = view(request, *args, **kwargs)
@@ -286,8 +306,20 @@ def _http_error(request, exc: HttpError):
 @api.exception_handler(SuspiciousOperation)
 def _suspicious(request, exc: SuspiciousOperation):
     if isinstance(exc, RequestDataTooBig):
-        return _error(api, request, 413, "The request body is too large.")
+        return _error(api, request, 413, request_size.message_for(exc))
     return _error(api, request, 400, "The request could not be read.")
+
+
+@api.exception_handler(MultiPartParserError)
+def _unreadable_upload(request, exc: MultiPartParserError):
+    # A multipart body without its boundary, or cut short: there is no form to read.
+    return _error(
+        api,
+        request,
+        400,
+        "The upload could not be read: send it as multipart/form-data, with the boundary "
+        "in the Content-Type header (an HTTP client's file upload does this).",
+    )
 
 
 @api.exception_handler(NinjaValidationError)

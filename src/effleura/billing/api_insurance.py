@@ -55,7 +55,7 @@ class PolicyUpdate(PolicyFields):
     is_active: bool | None = None
 
 
-class PolicyOut(Schema):
+class InsurancePolicyOut(Schema):
     version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     id: UUID
     patient_id: UUID
@@ -104,7 +104,7 @@ def _policy_data(payload: PolicyFields) -> dict:
 
 @router.get(
     "/billing/patients/{uuid:patient_id}/policies",
-    response={200: list[PolicyOut], **ERRORS_WITH_ID},
+    response={200: list[InsurancePolicyOut], **ERRORS_WITH_ID},
     url_name="billing_policies",
 )
 def list_policies(request, patient_id: UUID):
@@ -115,7 +115,7 @@ def list_policies(request, patient_id: UUID):
 
 @router.post(
     "/billing/patients/{uuid:patient_id}/policies",
-    response={201: PolicyOut, **ERRORS_WITH_ID},
+    response={201: InsurancePolicyOut, **ERRORS_WITH_ID},
     url_name="billing_policies",
 )
 def create_policy(request, patient_id: UUID, payload: PolicyCreate):
@@ -127,14 +127,18 @@ def create_policy(request, patient_id: UUID, payload: PolicyCreate):
 
 
 @router.get(
-    "/billing/policies/{uuid:policy_id}", response={200: PolicyOut, **ERRORS_WITH_ID}, url_name="billing_policy"
+    "/billing/policies/{uuid:policy_id}",
+    response={200: InsurancePolicyOut, **ERRORS_WITH_ID},
+    url_name="billing_policy",
 )
 def get_policy(request, policy_id: UUID):
     return access.access_policy(request.user, policy_id)
 
 
 @router.patch(
-    "/billing/policies/{uuid:policy_id}", response={200: PolicyOut, **ERRORS_VERSIONED}, url_name="billing_policy"
+    "/billing/policies/{uuid:policy_id}",
+    response={200: InsurancePolicyOut, **ERRORS_VERSIONED},
+    url_name="billing_policy",
 )
 def update_policy(request, policy_id: UUID, payload: PolicyUpdate):
     """Change the fields sent (``is_active`` deactivates or reactivates). Send

@@ -28,7 +28,7 @@ class Column(Schema):
     money: bool = Field(description="Whether the column holds amounts in the report's currency.")
 
 
-class ReportOut(Schema):
+class BillingReportOut(Schema):
     name: str
     title: str
     currency: str = Field(description="ISO 4217 code of every amount.")
@@ -83,31 +83,33 @@ def _answer(request, name: str, query: Schema) -> dict:
     }
 
 
-@router.get("/billing/reports/revenue", response={200: ReportOut, **ERRORS}, url_name="billing_report_revenue")
+@router.get("/billing/reports/revenue", response={200: BillingReportOut, **ERRORS}, url_name="billing_report_revenue")
 def revenue(request, query: Query[RangeQuery]):
     """Charges for visits (not void) by date of service, by period, practitioner or service."""
     return _answer(request, "revenue", query)
 
 
-@router.get("/billing/reports/payments", response={200: ReportOut, **ERRORS}, url_name="billing_report_payments")
+@router.get("/billing/reports/payments", response={200: BillingReportOut, **ERRORS}, url_name="billing_report_payments")
 def payments(request, query: Query[PeriodQuery]):
     """Payments and refunds (negative) by period and method, with each method's subtotal."""
     return _answer(request, "payments", query)
 
 
-@router.get("/billing/reports/aging", response={200: ReportOut, **ERRORS}, url_name="billing_report_aging")
+@router.get("/billing/reports/aging", response={200: BillingReportOut, **ERRORS}, url_name="billing_report_aging")
 def aging(request, query: Query[AsOfQuery]):
     """What each patient owes on issued invoices as of a date, aged 0–30, 31–60, 61–90, over 90 days."""
     return _answer(request, "aging", query)
 
 
-@router.get("/billing/reports/visits", response={200: ReportOut, **ERRORS}, url_name="billing_report_visits")
+@router.get("/billing/reports/visits", response={200: BillingReportOut, **ERRORS}, url_name="billing_report_visits")
 def visits(request, query: Query[RangeQuery]):
     """Appointments by status and the no-show rate (no-shows / (completed + no-shows), in %)."""
     return _answer(request, "visits", query)
 
 
-@router.get("/billing/reports/production", response={200: ReportOut, **ERRORS}, url_name="billing_report_production")
+@router.get(
+    "/billing/reports/production", response={200: BillingReportOut, **ERRORS}, url_name="billing_report_production"
+)
 def production(request, query: Query[PeriodQuery]):
     """Visits, units and charges per practitioner and period; a therapist gets their own only."""
     return _answer(request, "production", query)

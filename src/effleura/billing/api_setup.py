@@ -67,7 +67,7 @@ class MappingOut(Schema):
     code: CodeRef
 
 
-class TechniqueOut(Schema):
+class TechniqueCodeOut(Schema):
     technique: str
     label: str
     code: CodeRef | None = Field(description="The practice-wide code; null: not billed.")
@@ -88,7 +88,7 @@ def _technique_out(row: dict) -> dict:
 
 
 @router.get(
-    "/billing/technique-codes", response={200: list[TechniqueOut], **ERRORS}, url_name="billing_technique_codes"
+    "/billing/technique-codes", response={200: list[TechniqueCodeOut], **ERRORS}, url_name="billing_technique_codes"
 )
 def list_technique_codes(request):
     """Every technique, stroke and modality, with the code it bills as and payer exceptions."""
@@ -102,7 +102,7 @@ def _technique_row(user, technique: str) -> dict:
 
 @router.get(
     "/billing/technique-codes/{technique}",
-    response={200: TechniqueOut, **ERRORS_WITH_ID},
+    response={200: TechniqueCodeOut, **ERRORS_WITH_ID},
     url_name="billing_technique_code",
 )
 def get_technique_code(request, technique: str):
@@ -111,7 +111,7 @@ def get_technique_code(request, technique: str):
 
 @router.put(
     "/billing/technique-codes/{technique}",
-    response={200: TechniqueOut, **ERRORS_WITH_ID},
+    response={200: TechniqueCodeOut, **ERRORS_WITH_ID},
     url_name="billing_technique_code",
 )
 def put_technique_code(request, technique: str, payload: MappingIn):
@@ -127,7 +127,7 @@ def put_technique_code(request, technique: str, payload: MappingIn):
 
 @router.delete(
     "/billing/technique-codes/{technique}",
-    response={200: TechniqueOut, **ERRORS_WITH_ID},
+    response={200: TechniqueCodeOut, **ERRORS_WITH_ID},
     url_name="billing_technique_code",
 )
 def delete_technique_code(request, technique: str, query: Query[PayerQuery]):

@@ -113,7 +113,7 @@ PLANS = Resource(
     api=Api(
         path="/billing/package-plans", names=("billing_package_plans", "billing_package_plan"), words=("plans", "plan"),
         query=ActiveQuery, filters={"active": "is_active"},
-        out=schemas.PlanOut, create=schemas.PlanCreate, patch=schemas.PlanFields,
+        out=schemas.PackagePlanOut, create=schemas.PlanCreate, patch=schemas.PlanFields,
     ),
     pages=_pages(
         "setup/plans/", forms.PlanForm, "New package plan", title=lambda plan: plan.name,

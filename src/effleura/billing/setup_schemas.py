@@ -145,7 +145,7 @@ class PlanCreate(PlanFields):
     price: Money
 
 
-class PlanOut(RecordOut):
+class PackagePlanOut(RecordOut):
     version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     name: str
     sessions: int

@@ -71,7 +71,7 @@ class SpecialTestIn(InputSchema):
     note: text(assessment_rules.NOTE_MAX) = ""
 
 
-class BodyMarkIn(InputSchema):
+class AssessmentBodyMarkIn(InputSchema):
     region: text(KEY) = Field(description="A body-region key.")
     symbol: text(20) = Field(description="pain, tension, trigger_point, numbness, treated or avoid.")
     intensity: WholeNumber = Field(ge=0, le=10)
@@ -86,7 +86,7 @@ class AssessmentFields(InputSchema):
     rom: list[RomIn] | None = Field(None, max_length=assessment_rules.MAX_ROWS["rom"])
     tone: list[ToneIn] | None = Field(None, max_length=assessment_rules.MAX_ROWS["tone"])
     palpation: text() | None = None
-    body_marks: list[BodyMarkIn] | None = Field(
+    body_marks: list[AssessmentBodyMarkIn] | None = Field(
         None, max_length=MAX_MARKS, description="The pain map: each region and symbol once."
     )
     special_tests: list[SpecialTestIn] | None = Field(None, max_length=assessment_rules.MAX_ROWS["special_tests"])

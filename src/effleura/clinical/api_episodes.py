@@ -16,8 +16,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Router, Schema, Status
-from pydantic import BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 from effleura.clinical import access, discharge, episodes, plan_scheduling, plans, screening
 from effleura.clinical.choices import DischargeReason, GoalDirection, GoalStatus, PlanStatus, Pressure
@@ -26,6 +25,7 @@ from effleura.core import versions
 from effleura.core.api_schemas import (
     ERRORS_VERSIONED,
     ERRORS_WITH_ID,
+    AwareTime,
     Flag,
     InputSchema,
     IsoDate,
@@ -39,22 +39,6 @@ from effleura.scheduling import series as planning
 
 router = Router(tags=["clinical: episodes, plans and discharge"])
 
-TIME_MESSAGE = "Give the time as ISO 8601 with its UTC offset, e.g. 2025-03-04T10:00:00-06:00."
-
-
-def _aware(value):
-    if isinstance(value, str):
-        try:
-            value = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            raise PydanticCustomError("datetime_format", TIME_MESSAGE) from None
-    if not isinstance(value, datetime.datetime) or value.tzinfo is None:
-        raise PydanticCustomError("datetime_format", TIME_MESSAGE)
-    return value
-
-
-AwareTime = Annotated[datetime.datetime, BeforeValidator(_aware)]
-
 
 def _staff(user) -> dict:
     return {"id": user.public_id, "name": user.display_name}
@@ -63,7 +47,7 @@ def _staff(user) -> dict:
 # Screening ----------------------------------------------------------------------------------
 
 
-class FlagOut(Schema):
+class ScreeningFlagOut(Schema):
     condition: str
     label: str
     severity: str = Field(description="absolute, local or precaution.")
@@ -91,7 +75,7 @@ class ScreeningOut(Schema):
     patient: UUID
     health_history_version: int | None = Field(description="The version screened; null = no health history yet.")
     summary: str
-    flags: list[FlagOut]
+    flags: list[ScreeningFlagOut]
 
 
 @router.get(
@@ -211,7 +195,7 @@ class PlanIn(InputSchema):
     reassess_on: IsoDate | None = None
 
 
-class GoalOut(Schema):
+class PlanGoalOut(Schema):
     id: UUID
     description: str
     measure: str
@@ -228,10 +212,10 @@ class WarningOut(Schema):
     technique: str
     label: str
     verdict: str = Field(description="caution, local or contraindicated (screening.verdict).")
-    flags: list[FlagOut]
+    flags: list[ScreeningFlagOut]
 
 
-class PlanOut(Schema):
+class TreatmentPlanOut(Schema):
     id: UUID
     episode: UUID
     status: str
@@ -249,7 +233,7 @@ class PlanOut(Schema):
     created_at: datetime.datetime
     created_by: StaffRef
     series: UUID | None = Field(description="The series booked by scheduling this plan, if any.")
-    goals: list[GoalOut]
+    goals: list[PlanGoalOut]
     warnings: list[WarningOut] = Field(
         description="Planned techniques screening restricts for the current health history (not refusals)."
     )
@@ -304,7 +288,7 @@ def _plan(p: TreatmentPlan, episode: Episode, conditions) -> dict:
 
 @router.get(
     "/episodes/{uuid:episode_id}/plans",
-    response={200: list[PlanOut], **ERRORS_WITH_ID},
+    response={200: list[TreatmentPlanOut], **ERRORS_WITH_ID},
     url_name="episode_plans",
 )
 def list_plans(request, episode_id: UUID):
@@ -317,7 +301,7 @@ def list_plans(request, episode_id: UUID):
 
 @router.post(
     "/episodes/{uuid:episode_id}/plans",
-    response={201: PlanOut, **ERRORS_VERSIONED},
+    response={201: TreatmentPlanOut, **ERRORS_VERSIONED},
     url_name="episode_plans",
 )
 def create_plan(request, episode_id: UUID, payload: PlanIn):
@@ -338,7 +322,7 @@ def create_plan(request, episode_id: UUID, payload: PlanIn):
 
 @router.get(
     "/episodes/{uuid:episode_id}/plans/current",
-    response={200: PlanOut, **ERRORS_WITH_ID},
+    response={200: TreatmentPlanOut, **ERRORS_WITH_ID},
     url_name="episode_plan_current",
 )
 def current_plan(request, episode_id: UUID):
@@ -351,7 +335,7 @@ def current_plan(request, episode_id: UUID):
     return _plan(found[0], episode, access.current_conditions(episode.patient))
 
 
-@router.get("/plans/{uuid:plan_id}", response={200: PlanOut, **ERRORS_WITH_ID}, url_name="plan")
+@router.get("/plans/{uuid:plan_id}", response={200: TreatmentPlanOut, **ERRORS_WITH_ID}, url_name="plan")
 def get_plan(request, plan_id: UUID):
     plan = access.access_plan(request.user, plan_id)
     episode = plan.episode
@@ -363,7 +347,7 @@ class GoalUpdate(InputSchema):
     status: GoalStatus
 
 
-@router.patch("/goals/{uuid:goal_id}", response={200: GoalOut, **ERRORS_VERSIONED}, url_name="goal")
+@router.patch("/goals/{uuid:goal_id}", response={200: PlanGoalOut, **ERRORS_VERSIONED}, url_name="goal")
 def update_goal(request, goal_id: UUID, payload: GoalUpdate):
     """Set a goal's status (only the goals of the plan in force of an open episode). With
     `If-Match: "<version>"`, a status set since is not overwritten (412)."""
@@ -388,14 +372,14 @@ class ScheduleIn(InputSchema):
     every_days: WholeNumber | None = Field(None, ge=1, le=planning.MAX_EVERY_DAYS, description="… every so many days.")
 
 
-class VisitIn(InputSchema):
+class PlanVisitIn(InputSchema):
     start: AwareTime
     practitioner: UUID | None = Field(None, description="Another practitioner for this visit (an alternative).")
     room: UUID | None = None
 
 
 class ScheduleBookIn(ScheduleIn):
-    visits: list[VisitIn] | None = Field(
+    visits: list[PlanVisitIn] | None = Field(
         None,
         max_length=planning.MAX_VISITS,
         description="The visits as chosen on the proposal; every proposed visit when left out.",
@@ -405,18 +389,18 @@ class ScheduleBookIn(ScheduleIn):
     )
 
 
-class SlotOut(Schema):
+class PlanSlotOut(Schema):
     start: datetime.datetime
     end: datetime.datetime
     practitioner: UUID
     room: UUID | None
 
 
-class ProposedVisitOut(SlotOut):
+class PlanProposedVisitOut(PlanSlotOut):
     number: int
     status: str = Field(description="ok, or conflict (see problem and alternatives).")
     problem: str
-    alternatives: list[SlotOut]
+    alternatives: list[PlanSlotOut]
 
 
 class ScheduledOut(Schema):
@@ -453,7 +437,7 @@ def _slot(item, tz) -> dict:
 
 @router.post(
     "/plans/{uuid:plan_id}/schedule/propose",
-    response={200: list[ProposedVisitOut], **ERRORS_WITH_ID},
+    response={200: list[PlanProposedVisitOut], **ERRORS_WITH_ID},
     url_name="plan_schedule_propose",
 )
 def propose_schedule(request, plan_id: UUID, payload: ScheduleIn):

@@ -153,14 +153,14 @@ class PointOut(Schema):
     source: str = Field(description='"NPRS" or "Session note" for pain; the measure\'s name otherwise.')
 
 
-class GoalOut(Schema):
+class ProgressGoalOut(Schema):
     description: str
     target: float
     target_date: date | None
     status: str
 
 
-class ChangeOut(Schema):
+class MeasureChangeOut(Schema):
     delta: float = Field(description="Last minus first, in the measure's unit.")
     direction: Literal["better", "worse", "none"]
     reaches_mcid: bool
@@ -175,8 +175,8 @@ class ProgressOut(Schema):
     higher_is_better: bool
     first: PointOut | None
     last: PointOut | None
-    change: ChangeOut | None = Field(description="First versus last; null with fewer than two values.")
-    goals: list[GoalOut]
+    change: MeasureChangeOut | None = Field(description="First versus last; null with fewer than two values.")
+    goals: list[ProgressGoalOut]
     points: list[PointOut]
 
 

@@ -59,7 +59,7 @@ class TechniqueIn(InputSchema):
     )
 
 
-class BodyMarkIn(InputSchema):
+class NoteBodyMarkIn(InputSchema):
     region: text(40)
     symbol: text(20)
     intensity: WholeNumber
@@ -83,7 +83,7 @@ class NoteUpdate(InputSchema):
     subjective: text() | None = None
     pain_now: WholeNumber | None = Field(None, description="0 to 10; null when not asked.")
     objective: text() | None = None
-    body_marks: list[BodyMarkIn] | None = None
+    body_marks: list[NoteBodyMarkIn] | None = None
     assessment: text() | None = None
     plan: text() | None = None
     home_care_given: text() | None = None
@@ -100,7 +100,7 @@ class AddendumIn(InputSchema):
     text: text()
 
 
-class TechniqueOut(Schema):
+class NoteTechniqueOut(Schema):
     technique: str
     label: str
     minutes: int
@@ -138,7 +138,7 @@ class AddendumOut(Schema):
         return _staff(obj.author)
 
 
-class FlagOut(Schema):
+class NoteScreeningFlagOut(Schema):
     condition: str
     severity: str
     affects: list[str]
@@ -189,11 +189,11 @@ class NoteOut(_NoteFields):
     assessment: str
     plan: str
     home_care_given: str
-    techniques: list[TechniqueOut]
+    techniques: list[NoteTechniqueOut]
     overrides: list[OverrideOut]
     started_from: dict = Field(description="{} or {kind: template|carry_forward, id, label}: where the draft began.")
     addenda: list[AddendumOut]
-    screening: list[FlagOut] = Field(description="The flags of the patient's current health history.")
+    screening: list[NoteScreeningFlagOut] = Field(description="The flags of the patient's current health history.")
     warnings: list[str] = Field([], description="Cautions for the techniques charted (after a change).")
     created_at: datetime.datetime
     updated_at: datetime.datetime

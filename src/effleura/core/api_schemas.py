@@ -59,6 +59,37 @@ def _iso_date(value: Any) -> Any:
 
 IsoDate = Annotated[datetime.date, BeforeValidator(_iso_date)]
 
+# A moment in a request (a visit's start, time off): ISO 8601 text with its UTC offset,
+# within the years a practice's records span. Before 1900 zones had offsets in seconds
+# (local mean time) that no ISO 8601 answer can show, and near year 9999 an offset
+# overflows the calendar: both are refused in words, never answered with a broken
+# time or a 500.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+TIME_MESSAGE = "Give the time as ISO 8601 with its UTC offset, e.g. 2025-03-04T10:00:00-06:00."
+TIME_RANGE_MESSAGE = f"Give a time between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+
+
+def aware_time(value: Any) -> datetime.datetime:
+    # Only text in ISO 8601 with an offset: pydantic would also take a bare number (a unix
+    # timestamp) or a naive time, and a booking must not guess its zone.
+    if isinstance(value, datetime.datetime):
+        parsed = value
+    elif isinstance(value, str) and "T" in value.upper():
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("datetime_format", TIME_MESSAGE) from None
+    else:
+        raise PydanticCustomError("datetime_format", TIME_MESSAGE)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise PydanticCustomError("timezone_aware", TIME_MESSAGE)
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise PydanticCustomError("datetime_range", TIME_RANGE_MESSAGE)
+    return parsed
+
+
+AwareTime = Annotated[datetime.datetime, BeforeValidator(aware_time)]
+
 
 def _blank_is_none(value: Any) -> Any:
     return None if value == "" else value

@@ -306,22 +306,27 @@ def parse_amount(
 def parse_api_amount(value, field: str, errors: dict) -> Decimal | None:
     """An amount as the JSON API takes it, always with a point: a JSON number (the API's body
     parser reads it from its literal text into a Decimal, never through a float) or a string
-    matching ``^\\d+(\\.\\d{1,2})?$``. Returns the exact Decimal (bounds are the action's
-    parse_amount's to check) or None with a message."""
+    matching ``^\\d+(\\.\\d{1,2})?$``. Returns the exact Decimal or None with a message.
+
+    Infinity, NaN and anything larger than a money column holds (1e30) are refused here,
+    so no amount the API lets through can overflow a column or a calculation, in the
+    words the actions use ("The amount can be at most 1,000,000.00"). Within that, the
+    action's parse_amount checks its own bounds (more than zero, the practice's largest)."""
     if isinstance(value, bool | float):
         errors.setdefault(field, API_AMOUNT_MESSAGE)
         return None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            errors.setdefault(field, API_AMOUNT_MESSAGE)
-            return None
-        return value
     if isinstance(value, str) and len(value) <= 40 and _API_AMOUNT.fullmatch(value):
-        return Decimal(value)
-    errors.setdefault(field, API_AMOUNT_MESSAGE)
-    return None
+        value = Decimal(value)
+    if isinstance(value, int):
+        value = Decimal(value)
+    if not isinstance(value, Decimal) or not value.is_finite():
+        errors.setdefault(field, API_AMOUNT_MESSAGE)
+        return None
+    if abs(value) > LARGEST_AMOUNT:
+        largest = min(_practice().largest_amount, LARGEST_AMOUNT)
+        errors.setdefault(field, f"The amount can be at most {format_amount(largest)}; check it.")
+        return None
+    return value
 
 
 # Gathering ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,6 +30,7 @@ from effleura.core import (
     mfa,
     mfa_views,
     permissions,
+    request_size,
     seals,
     signin,
 )
@@ -366,6 +367,15 @@ def _error(request, status: int, template: str, message: str, context=None):
     if is_api(request):
         return JsonResponse({"detail": message}, status=status)
     return render(request, template, context or {}, status=status)
+
+
+def bad_request(request, exception=None):
+    # Django answers a body over DATA_UPLOAD_MAX_MEMORY_SIZE, or one the upload guard
+    # stopped (core/request_size.py), as a bad request: it is one too large.
+    if isinstance(exception, RequestDataTooBig):
+        return request_size.too_large_for(request, exception)
+    message = "The request could not be read; nothing was saved. Go back and try again."
+    return _error(request, 400, "400.html", message, {"message": message})
 
 
 def permission_denied(request, exception=None):

@@ -56,7 +56,7 @@ class DeliveryOut(Schema):
         return {"id": obj.by.public_id, "name": obj.by.display_name}
 
 
-class ReportOut(Schema):
+class ReferralReportOut(Schema):
     version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     id: UUID
     kind: str
@@ -104,7 +104,9 @@ def _fresh(report: Report) -> Report:
 
 
 @router.get(
-    "/episodes/{uuid:episode_id}/reports", response={200: list[ReportOut], **ERRORS_WITH_ID}, url_name="episode_reports"
+    "/episodes/{uuid:episode_id}/reports",
+    response={200: list[ReferralReportOut], **ERRORS_WITH_ID},
+    url_name="episode_reports",
 )
 def list_reports(request, episode_id: UUID):
     """The episode's reports, newest first."""
@@ -113,7 +115,9 @@ def list_reports(request, episode_id: UUID):
 
 
 @router.post(
-    "/episodes/{uuid:episode_id}/reports", response={201: ReportOut, **ERRORS_WITH_ID}, url_name="episode_reports"
+    "/episodes/{uuid:episode_id}/reports",
+    response={201: ReferralReportOut, **ERRORS_WITH_ID},
+    url_name="episode_reports",
 )
 def create_report(request, episode_id: UUID, payload: ReportIn):
     """Generate a draft from the plan, signed notes, completed visits and measures of the period."""
@@ -125,12 +129,12 @@ def create_report(request, episode_id: UUID, payload: ReportIn):
     return Status(201, _fresh(report))
 
 
-@router.get("/reports/{uuid:report_id}", response={200: ReportOut, **ERRORS_WITH_ID}, url_name="report")
+@router.get("/reports/{uuid:report_id}", response={200: ReferralReportOut, **ERRORS_WITH_ID}, url_name="report")
 def get_report(request, report_id: UUID):
     return access.access_report(request.user, report_id)
 
 
-@router.patch("/reports/{uuid:report_id}", response={200: ReportOut, **ERRORS_VERSIONED}, url_name="report")
+@router.patch("/reports/{uuid:report_id}", response={200: ReferralReportOut, **ERRORS_VERSIONED}, url_name="report")
 def update_report(request, report_id: UUID, payload: ReportPatch):
     """Edit a draft's summary and recommendations (its author only). Send
     `If-Match: "<version>"` (the ETag of your read): if it was saved since, the answer is
@@ -141,7 +145,9 @@ def update_report(request, report_id: UUID, payload: ReportPatch):
     return _fresh(reports.do_update_report(request.user, report, clean, expected_version=expected))
 
 
-@router.post("/reports/{uuid:report_id}/sign", response={200: ReportOut, **ERRORS_VERSIONED}, url_name="report_sign")
+@router.post(
+    "/reports/{uuid:report_id}/sign", response={200: ReferralReportOut, **ERRORS_VERSIONED}, url_name="report_sign"
+)
 def sign_report(request, report_id: UUID):
     """Sign the draft (its author only): it is frozen from now on. With `If-Match`, only
     the version you read is signed (412 if it was edited since)."""

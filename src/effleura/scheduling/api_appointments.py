@@ -12,19 +12,22 @@ know where. Answers give times in the location's zone.
 
 import datetime
 import re
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from pydantic_core import PydanticCustomError
 
 from effleura.core import clock
 from effleura.core.api_schemas import (
+    EARLIEST_YEAR,
     ERRORS,
     ERRORS_WITH_ID,
+    LATEST_YEAR,
+    TIME_RANGE_MESSAGE,
+    AwareTime,
     ErrorOut,
     Flag,
     InputSchema,
@@ -32,6 +35,7 @@ from effleura.core.api_schemas import (
     StaffRef,
     WarningsOut,
     WholeNumber,
+    aware_time,
     text,
 )
 from effleura.scheduling import access, actions
@@ -44,28 +48,9 @@ router = Router(tags=["appointments"])
 CONFLICT = {409: ErrorOut}
 MAX_PAGE_SIZE = 500
 MAX_MINUTES = 24 * 60
-TIME_MESSAGE = "Give the time as ISO 8601 with its UTC offset, e.g. 2025-03-04T10:00:00-06:00."
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _aware(value: Any) -> datetime.datetime:
-    # Only text in ISO 8601 with an offset: pydantic would also take a bare number (a unix
-    # timestamp) or a naive time, and a booking must not guess its zone.
-    if isinstance(value, datetime.datetime):
-        parsed = value
-    elif isinstance(value, str) and "T" in value.upper():
-        try:
-            parsed = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            raise PydanticCustomError("datetime_format", TIME_MESSAGE) from None
-    else:
-        raise PydanticCustomError("datetime_format", TIME_MESSAGE)
-    if timezone.is_naive(parsed):
-        raise PydanticCustomError("timezone_aware", TIME_MESSAGE)
-    return parsed
-
-
-AwareTime = Annotated[datetime.datetime, BeforeValidator(_aware)]
 Minutes = Annotated[WholeNumber, Field(ge=1, le=MAX_MINUTES)]
 
 
@@ -164,7 +149,7 @@ class AppointmentOut(Schema):
         return _local(obj.cancelled_at, obj.location)
 
 
-class ChangeOut(Schema):
+class AppointmentChangeOut(Schema):
     at: datetime.datetime
     actor: StaffRef | None
     kind: str
@@ -186,13 +171,13 @@ class ChangeOut(Schema):
 
 class HistoryOut(Schema):
     appointment: AppointmentOut
-    changes: list[ChangeOut]
+    changes: list[AppointmentChangeOut]
 
 
 # Appointments -------------------------------------------------------------------------------
 
 
-class BookIn(InputSchema):
+class AppointmentBookIn(InputSchema):
     patient: UUID
     practitioner: UUID
     service: UUID
@@ -220,7 +205,7 @@ def _references(payload) -> dict:
 @router.post(
     "/appointments", response={201: AppointmentOut, 400: ErrorOut, 409: WarningsOut, **ERRORS}, url_name="appointments"
 )
-def book(request, payload: BookIn):
+def book(request, payload: AppointmentBookIn):
     """Book a visit. 409 when the practitioner, the room or the patient is already booked
     then (changeover counted); the message gives that appointment's time. 409 with
     ``warnings`` when something needs confirming first (e.g. the referral has no visits
@@ -258,13 +243,15 @@ def _bound(value: str, tz, field: str, *, end: bool) -> datetime.datetime:
             day = datetime.date.fromisoformat(value)
         except ValueError:
             raise ValidationError({field: "Enter a real date as YYYY-MM-DD."}) from None
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise ValidationError({field: TIME_RANGE_MESSAGE})
         if end:
             day += datetime.timedelta(days=1)
         return datetime.datetime.combine(day, datetime.time(0), tzinfo=tz)
     try:
-        return _aware(value)
-    except PydanticCustomError:
-        raise ValidationError({field: TIME_MESSAGE}) from None
+        return aware_time(value)
+    except PydanticCustomError as exc:
+        raise ValidationError({field: exc.message()}) from None
 
 
 @router.get("/appointments", response={200: Page[AppointmentOut], **ERRORS}, url_name="appointments")
@@ -432,14 +419,14 @@ class ProposeIn(SeriesPattern):
     visits: WholeNumber = Field(ge=1, le=planning.MAX_VISITS, description="How many visits, e.g. 8.")
 
 
-class SlotOut(Schema):
+class SeriesSlotOut(Schema):
     start: datetime.datetime
     end: datetime.datetime
     practitioner: UUID
     room: UUID | None
 
 
-class ProposedVisitOut(Schema):
+class SeriesProposedVisitOut(Schema):
     number: int
     start: datetime.datetime
     end: datetime.datetime
@@ -447,7 +434,7 @@ class ProposedVisitOut(Schema):
     room: UUID | None
     status: str = Field(description="ok, or conflict (see problem and alternatives).")
     problem: str
-    alternatives: list[SlotOut]
+    alternatives: list[SeriesSlotOut]
 
 
 def _slot(item, tz) -> dict:
@@ -460,7 +447,7 @@ def _slot(item, tz) -> dict:
 
 
 @router.post(
-    "/series/propose", response={200: list[ProposedVisitOut], 400: ErrorOut, **ERRORS}, url_name="series_propose"
+    "/series/propose", response={200: list[SeriesProposedVisitOut], 400: ErrorOut, **ERRORS}, url_name="series_propose"
 )
 def propose(request, payload: ProposeIn):
     """Plan a series and check each visit, saving nothing: each visit is ok, or a conflict
@@ -493,14 +480,14 @@ def propose(request, payload: ProposeIn):
     ]
 
 
-class VisitIn(InputSchema):
+class SeriesVisitIn(InputSchema):
     start: AwareTime
     practitioner: UUID | None = Field(None, description="Another practitioner for this visit (an alternative).")
     room: UUID | None = None
 
 
 class SeriesBookIn(SeriesPattern):
-    visits: list[VisitIn] = Field(min_length=1, max_length=planning.MAX_VISITS)
+    visits: list[SeriesVisitIn] = Field(min_length=1, max_length=planning.MAX_VISITS)
     notes: text(actions.MAX_TEXT) = ""
     confirm_warnings: Flag = Field(
         False, description="Book despite the warnings (e.g. no referral visits left) a 409 answer listed."

@@ -44,7 +44,7 @@ class AvailabilityQuery(Schema):
     )
 
 
-class SlotOut(Schema):
+class AvailableSlotOut(Schema):
     start: datetime = Field(description="In the location's time zone, with its offset.")
     end: datetime
     practitioner: UUID
@@ -52,7 +52,7 @@ class SlotOut(Schema):
 
 
 class AvailabilityOut(Schema):
-    slots: list[SlotOut]
+    slots: list[AvailableSlotOut]
 
 
 @router.get("/availability", response={200: AvailabilityOut, **ERRORS_WITH_ID}, url_name="availability")

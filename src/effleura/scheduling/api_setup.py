@@ -34,7 +34,7 @@ class PolicyIn(InputSchema):
     send_reminders: Flag
 
 
-class PolicyOut(Schema):
+class SchedulingPolicyOut(Schema):
     version: int = Field(description="Counts the saves (1: the defaults); send it in If-Match with PUT.")
     late_cancel_hours: int
     minimum_notice_minutes: int
@@ -44,14 +44,16 @@ class PolicyOut(Schema):
     send_reminders: bool
 
 
-@router.get("/scheduling-policy", response={200: PolicyOut, **ERRORS}, url_name="scheduling_policy")
+@router.get("/scheduling-policy", response={200: SchedulingPolicyOut, **ERRORS}, url_name="scheduling_policy")
 def get_policy(request, response: HttpResponse):
     policy = setup.get_policy(request.user)
     response["ETag"] = versions.etag(policy.version)
     return policy
 
 
-@router.put("/scheduling-policy", response={200: PolicyOut, 412: StaleOut, **ERRORS}, url_name="scheduling_policy")
+@router.put(
+    "/scheduling-policy", response={200: SchedulingPolicyOut, 412: StaleOut, **ERRORS}, url_name="scheduling_policy"
+)
 def put_policy(request, payload: PolicyIn, response: HttpResponse):
     """Replace the whole policy: every field is required. Send `If-Match: "<version>"`
     (the ETag of your read): if someone saved since, the answer is 412 and nothing changes."""

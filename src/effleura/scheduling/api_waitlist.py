@@ -15,11 +15,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Query, Router, Schema, Status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from effleura.core.api_schemas import (
     ERRORS,
     ERRORS_WITH_ID,
+    AwareTime,
     ErrorOut,
     Flag,
     InputSchema,
@@ -71,7 +72,7 @@ class Ref(Schema):
     name: str
 
 
-class PatientRef(Schema):
+class WaitlistPatientRef(Schema):
     id: UUID
     chart_number: str
     name: str
@@ -79,7 +80,7 @@ class PatientRef(Schema):
 
 class WaitlistEntryOut(Schema):
     id: UUID
-    patient: PatientRef
+    patient: WaitlistPatientRef
     service: Ref
     location: Ref
     practitioner: StaffRef | None
@@ -133,8 +134,8 @@ class MatchesQuery(Schema):
     appointment: UUID = Field(description="A cancelled appointment: who could take its time?")
 
 
-class BookIn(InputSchema):
-    start: AwareDatetime = Field(description="ISO 8601 with its offset, e.g. 2026-03-03T10:00:00-08:00.")
+class WaitlistBookIn(InputSchema):
+    start: AwareTime = Field(description="ISO 8601 with its offset, e.g. 2026-03-03T10:00:00-08:00.")
     practitioner: UUID | None = Field(None, description="Defaults to the entry's preferred practitioner.")
     room: UUID | None = Field(None, description="Left out: the first free room, when the service needs one.")
     confirm_warnings: Flag = Field(
@@ -239,7 +240,7 @@ def remove_entry(request, entry_id: UUID):
     response={201: BookedOut, 409: WarningsOut, **ERRORS_WITH_ID},
     url_name="waitlist_book",
 )
-def book_entry(request, entry_id: UUID, payload: BookIn):
+def book_entry(request, entry_id: UUID, payload: WaitlistBookIn):
     """Book the entry's patient at ``start`` (its service, location and length) and mark
     the entry booked, together. A clash answers 409 with the conflicting time; 409 with
     ``warnings`` when something needs confirming first (e.g. the referral has no visits

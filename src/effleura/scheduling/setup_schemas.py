@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import AwareDatetime, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from effleura.core.api_schemas import BlankIsNone, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
+from effleura.core.api_schemas import AwareTime, BlankIsNone, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.core.resources import ActiveQuery, NamedRef, PageQuery, RecordOut, max_length
 from effleura.scheduling import setup
 from effleura.scheduling.models import Location, Room, ScheduleException, Service, TimeOff
@@ -310,15 +310,15 @@ class DatedQuery(PageQuery):
 
 class TimeOffFields(InputSchema):
     practitioner: UUID | None = None
-    start: AwareDatetime | None = Field(None, description="ISO 8601 with an offset, e.g. 2025-03-01T09:00:00-06:00.")
-    end: AwareDatetime | None = None
+    start: AwareTime | None = Field(None, description="ISO 8601 with an offset, e.g. 2025-03-01T09:00:00-06:00.")
+    end: AwareTime | None = None
     reason: text(max_length(TimeOff, "reason")) | None = None
 
 
 class TimeOffCreate(TimeOffFields):
     practitioner: UUID
-    start: AwareDatetime
-    end: AwareDatetime
+    start: AwareTime
+    end: AwareTime
 
 
 class TimeOffOut(RecordOut):
@@ -331,5 +331,5 @@ class TimeOffOut(RecordOut):
 
 class TimeOffQuery(PageQuery):
     practitioner: UUID | None = None
-    start: AwareDatetime | None = Field(None, description="Time off ending after this instant.")
-    end: AwareDatetime | None = Field(None, description="Time off starting before this instant.")
+    start: AwareTime | None = Field(None, description="Time off ending after this instant.")
+    end: AwareTime | None = Field(None, description="Time off starting before this instant.")

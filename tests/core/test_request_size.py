@@ -1,0 +1,169 @@
+"""The largest request the practice accepts (EFFLEURA_MAX_UPLOAD_MB, core/request_size.py):
+refused with 413 and a plain message before its body is read, on the pages and the API."""
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import RequestDataTooBig
+from django.test import Client, RequestFactory
+
+from effleura.core import request_size
+from effleura.core.request_size import CappedStream, RequestSizeMiddleware
+
+MB = 1024 * 1024
+# Nothing of a refused body may be read; a few bytes of slack would still tell.
+SMALL = 1024
+
+
+class Tripwire(io.RawIOBase):
+    """A request body of ``size`` bytes that records how much of it was read and fails
+    the test as soon as more than ``allowed`` bytes are asked for."""
+
+    def __init__(self, size: int, allowed: int = SMALL):
+        self.size, self.allowed, self.taken = size, allowed, 0
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        n = self.size - self.taken if n is None or n < 0 else min(n, self.size - self.taken)
+        assert self.taken + n <= self.allowed, f"read {self.taken + n} bytes of a body that should stay unread"
+        self.taken += n
+        return b"x" * n
+
+    def readline(self, n=-1):
+        return self.read(n if n is not None and n >= 0 else SMALL)
+
+
+def _send_300_mb(client, path, content_type="multipart/form-data; boundary=b"):
+    body = Tripwire(300 * MB)
+    response = client.generic(
+        "POST", path, b"", content_type=content_type, CONTENT_LENGTH=str(300 * MB), **{"wsgi.input": body}
+    )
+    return response, body
+
+
+@pytest.mark.django_db
+def test_a_300_mb_upload_to_the_api_is_refused_unread(api_as, owner):
+    client = api_as(owner)
+    response, body = _send_300_mb(client, "/api/v1/referrals/8d7c9b5e-0f1a-4d2b-9c3e-5a6b7c8d9e0f/original")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": request_size.too_large_message()}
+    assert "25 MB" in response.json()["detail"]
+    assert body.taken == 0
+
+
+@pytest.mark.django_db
+def test_a_300_mb_upload_to_a_page_is_refused_unread_with_a_page_saying_why(client_for, owner):
+    response, body = _send_300_mb(client_for(owner), "/referrals/8d7c9b5e-0f1a-4d2b-9c3e-5a6b7c8d9e0f/original/")
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "Too large" in page and "larger than 25 MB" in page and "Nothing was saved" in page
+    assert body.taken == 0
+
+
+@pytest.mark.django_db
+def test_even_signed_out_a_huge_body_is_refused_before_anything_reads_it():
+    # Before sign-in, CSRF or the permission gate: none of them reads it either.
+    response, body = _send_300_mb(Client(), "/login/", "application/x-www-form-urlencoded")
+    assert response.status_code == 413 and body.taken == 0
+
+
+@pytest.mark.django_db
+def test_the_limit_follows_the_setting(api_as, owner, settings):
+    settings.EFFLEURA_MAX_UPLOAD_BYTES = 1 * MB
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1 * MB
+    client = api_as(owner)
+    over = client.generic("POST", "/api/v1/patients", b"", content_type="multipart/form-data; boundary=b",
+                          CONTENT_LENGTH=str(MB + 1), **{"wsgi.input": Tripwire(MB + 1)})  # fmt: skip
+    assert over.status_code == 413 and "larger than 1 MB" in over.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_json_body_over_the_in_memory_limit_is_refused_from_its_length(api_as, owner, settings):
+    # Not a file: held to DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), still before it is read.
+    body = Tripwire(3 * MB)
+    response = api_as(owner).generic(
+        "POST", "/api/v1/patients", b"", content_type="application/json",
+        CONTENT_LENGTH=str(3 * MB), **{"wsgi.input": body},
+    )  # fmt: skip
+    assert response.status_code == 413
+    assert response.json()["detail"] == request_size.too_large_message(
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE, upload=False
+    )
+    assert "2.5 MB" in response.json()["detail"] and body.taken == 0
+
+
+@pytest.mark.django_db
+def test_a_body_within_the_limits_is_read_as_usual(api_as, owner):
+    body = {"legal_first_name": "Ada", "legal_last_name": "Fictional", "date_of_birth": "1979-06-14"}
+    response = api_as(owner).post("/api/v1/patients", body, content_type="application/json")
+    assert response.status_code == 201, response.content
+
+
+def _chunked_request(stream, path="/api/v1/patients"):
+    """A request with no declared length whose body stream gives whatever is asked (a
+    server passing a chunked body on)."""
+    request = RequestFactory().post(path, b"", content_type="application/json")
+    request.META.pop("CONTENT_LENGTH", None)
+    request._stream = stream
+    return request
+
+
+def test_a_body_without_a_length_is_read_no_further_than_the_limit(settings):
+    settings.EFFLEURA_MAX_UPLOAD_BYTES = 64 * 1024
+    stream = Tripwire(300 * MB, allowed=64 * 1024 + 1)
+    reached = []
+
+    def view(request):
+        reached.append(True)
+        return request.body
+
+    with pytest.raises(RequestDataTooBig) as refused:
+        RequestSizeMiddleware(view)(_chunked_request(stream))
+    assert reached == [True]
+    assert stream.taken == 64 * 1024 + 1  # one byte past the limit tells it is over
+    assert "larger than 64 KB" in str(refused.value)
+
+
+def test_a_body_without_a_length_within_the_limit_reads_whole(settings):
+    settings.EFFLEURA_MAX_UPLOAD_BYTES = 64 * 1024
+    request = _chunked_request(io.BytesIO(b'{"a": 1}'))
+    assert RequestSizeMiddleware(lambda r: r.body)(request) == b'{"a": 1}'
+
+
+def test_the_capped_stream_reads_lines_and_chunks_up_to_the_limit():
+    stream = CappedStream(io.BytesIO(b"ab\ncd\n" + b"e" * 100), limit=10)
+    assert stream.readline() == b"ab\n"
+    assert stream.read(3) == b"cd\n"
+    with pytest.raises(RequestDataTooBig):
+        stream.read()
+
+
+@pytest.mark.django_db
+def test_a_multipart_form_over_the_in_memory_limit_answers_413_not_400(client_for, owner, settings):
+    # Django finds this while parsing (a form field, not a file, too big to hold): the
+    # pages' bad-request answer turns it into the same 413 page.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client_for(owner).post("/login/", {"username": "x" * 5000, "password": "y"})
+    assert response.status_code == 413
+    assert "the most a form or API request may hold" in response.content.decode()
+
+
+def test_the_limit_is_read_from_the_environment(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EFFLEURA_")}
+    clean.update({"EFFLEURA_VAR_DIR": str(tmp_path), "EFFLEURA_MAX_UPLOAD_MB": "7"})
+    code = "from django.conf import settings as s; print(s.EFFLEURA_MAX_UPLOAD_BYTES, s.DATA_UPLOAD_MAX_MEMORY_SIZE)"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='effleura.settings'; {code}"],
+        env=clean, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.stdout.split() == [str(7 * MB), str(2_621_440)], result.stderr
+    clean["EFFLEURA_MAX_UPLOAD_MB"] = "0"
+    refused = subprocess.run([sys.executable, "-m", "effleura.cli", "check"], env=clean, capture_output=True,
+                             text=True, timeout=120)  # fmt: skip
+    assert refused.returncode == 2 and "EFFLEURA_MAX_UPLOAD_MB must be at least 1" in refused.stderr
