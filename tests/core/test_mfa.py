@@ -1,7 +1,7 @@
 """Two-factor sign-in (core/mfa.py, core/mfa_views.py): an authenticator app (TOTP), recovery
 codes, the practice's rule that some roles must use a second factor, the waiting sign-in's
 expiry, and every enrolment page's refusals. Passkeys are driven in a real browser
-(tests/e2e/test_mfa.py); here only what needs no authenticator."""
+(tests/e2e/test_mfa_in_browser.py); here only what needs no authenticator."""
 
 import pytest
 from django.contrib.auth import SESSION_KEY
