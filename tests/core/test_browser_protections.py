@@ -126,7 +126,8 @@ def test_a_page_without_a_sign_in_is_not_stored_either(client, db):
 
 
 def test_it_overrides_a_view_that_asked_for_public_caching(rf: RequestFactory):
-    middleware = BrowserProtectionMiddleware(lambda request: HttpResponse(headers={"Cache-Control": "public, max-age=600"}))
+    public = HttpResponse(headers={"Cache-Control": "public, max-age=600"})
+    middleware = BrowserProtectionMiddleware(lambda request: public)
     words = {w.strip() for w in middleware(rf.get("/"))["Cache-Control"].split(",")}
     assert {"private", "no-store"} <= words
     assert "public" not in words
@@ -148,7 +149,8 @@ def _settings_with(**environ) -> dict[str, str]:
     )
     result = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    keys = ("session", "csrf", "session_secure", "csrf_secure", "session_path", "csrf_path", "session_domain", "csrf_domain")
+    keys = ("session", "csrf", "session_secure", "csrf_secure")
+    keys += ("session_path", "csrf_path", "session_domain", "csrf_domain")
     return dict(zip(keys, result.stdout.split(), strict=True))
 
 
@@ -179,9 +181,7 @@ def test_an_https_sign_in_sets_host_prefixed_cookies(settings, therapist, passwo
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
     client = Client()
     client.get(reverse("core:login"), secure=True)
-    response = client.post(
-        reverse("core:login"), {"username": therapist.username, "password": password}, secure=True
-    )
+    response = client.post(reverse("core:login"), {"username": therapist.username, "password": password}, secure=True)
     assert response.status_code == 302
     for name in ("__Host-sessionid", "__Host-csrftoken"):
         cookie = client.cookies[name]
