@@ -175,14 +175,32 @@ def test_plain_http_keeps_the_usual_cookie_names(tmp_path):
     assert (cookies["session"], cookies["csrf"]) == ("sessionid", "csrftoken")
 
 
-@pytest.mark.django_db
-def test_an_https_sign_in_sets_host_prefixed_cookies(settings, therapist, password):
+@pytest.fixture
+def https_cookies(settings):
     settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME = "__Host-sessionid", "__Host-csrftoken"
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
-    client = Client()
+
+
+def test_an_https_sign_in_sets_host_prefixed_cookies_and_checks_csrf_with_them(https_cookies, therapist, password):
+    client = Client(enforce_csrf_checks=True)
     client.get(reverse("core:login"), secure=True)
-    response = client.post(reverse("core:login"), {"username": therapist.username, "password": password}, secure=True)
+    token = client.cookies["__Host-csrftoken"].value
+    response = client.post(
+        reverse("core:login"),
+        {"username": therapist.username, "password": password, "csrfmiddlewaretoken": token},
+        secure=True,
+        HTTP_REFERER="https://testserver/login/",  # over HTTPS, Django checks it too
+    )
     assert response.status_code == 302
     for name in ("__Host-sessionid", "__Host-csrftoken"):
         cookie = client.cookies[name]
         assert cookie["secure"] and cookie["path"] == "/" and not cookie["domain"], name
+    assert client.get(reverse("core:home"), secure=True).status_code == 200
+
+
+def test_the_api_names_the_host_prefixed_csrf_cookie_it_wants(https_cookies, client_for, front_desk):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(front_desk)
+    response = client.post("/api/v1/patients", data={}, content_type="application/json", secure=True)
+    assert response.status_code == 403
+    assert "__Host-csrftoken" in response.json()["detail"]

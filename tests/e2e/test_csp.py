@@ -158,11 +158,9 @@ def test_no_page_breaks_the_content_security_policy(page, login, site, role):
 
     # Content htmx swaps in is checked too: a search typed into the patient list.
     current["url"] = "/patients/ (search as you type)"
-    page.goto("/patients/")
-    box = page.get_by_role("searchbox").first
-    if box.count():
+    if page.goto("/patients/").ok:  # every role but billing
         with page.expect_response(lambda r: "/patients/search/" in r.url):
-            box.fill("a")
+            page.locator("#patient-search").fill("a")
         page.wait_for_load_state("networkidle")
         complaints.extend(f"search: {v}" for v in page.evaluate("window.__cspViolations || []"))
 
