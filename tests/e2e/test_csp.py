@@ -118,6 +118,8 @@ def test_no_page_breaks_the_content_security_policy(page, login, site, role):
     )
     page.on("pageerror", lambda error: complaints.append(f"{current['url']}: script error: {error}"))
     login(page, role)
+    assert complaints == [], complaints  # the sign-in page and the home page are clean
+    assert page.evaluate("window.__cspViolations") == []
 
     # The policy is in force and the listener hears it: a style attribute set from a
     # script (what a template may no longer write) is refused and reported.
