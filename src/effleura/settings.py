@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
+    # The Content-Security-Policy header (docs/decisions/0016); the app registers its checks.
+    "csp",
     "effleura.core",
     "effleura.patients",
     "effleura.scheduling",
@@ -85,6 +87,10 @@ MIDDLEWARE = [
     # Before anything reads a body: refuses one over EFFLEURA_MAX_UPLOAD_MB unread.
     "effleura.core.request_size.RequestSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files are public and cacheable), before everything that can
+    # answer on its own, so no response of ours escapes the policy and no-store.
+    "csp.middleware.CSPMiddleware",
+    "effleura.core.middleware.BrowserProtectionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -255,10 +261,46 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# A strict policy (docs/decisions/0016): our own static files only, nothing inline, no
+# plug-ins, no framing, forms post to ourselves. data: images are the SVG icons and
+# Chart.js's exported images; nothing else needs them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Features no page of ours uses are switched off for every page (core/middleware.py);
+# passkeys (WebAuthn) are allowed for our own pages only.
+PERMISSIONS_POLICY = {
+    "camera": "()",
+    "microphone": "()",
+    "geolocation": "()",
+    "payment": "()",
+    "usb": "()",
+    "publickey-credentials-get": "(self)",
+    "publickey-credentials-create": "(self)",
+}
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host- cookies: the browser keeps them only if Secure, for "/" and without a
+    # Domain, so neither a sibling subdomain nor plain http can set or shadow them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_PATH = "/"
+    CSRF_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
+    CSRF_COOKIE_DOMAIN = None
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = envint("EFFLEURA_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("EFFLEURA_HSTS_INCLUDE_SUBDOMAINS", True)

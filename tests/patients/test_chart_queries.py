@@ -143,7 +143,7 @@ def test_it_shows_a_health_history_version_in_a_fixed_number_of_queries(
     client = client_for(therapist)
     with django_assert_num_queries(HISTORY_VERSION_QUERIES):
         response = client.get(url("history_version", patient, 1))
-    assert '<h2 style="margin-top:0">Version 1</h2>' in response.content.decode()
+    assert '<h2 class="flush-top">Version 1</h2>' in response.content.decode()
 
 
 @pytest.mark.parametrize("versions", [1, 5])

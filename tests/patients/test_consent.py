@@ -162,7 +162,7 @@ def test_it_publishes_a_new_version_and_keeps_the_old_one(client_for, owner, con
     text = page_text(client.get(response.url))
     assert "Version 2 published. Patients who signed an earlier version now show as outdated." in text
     assert 'Version 2 <span class="badge ok">current</span>' in text
-    assert '<h2 style="margin-top:0">Version 1</h2>' in text
+    assert '<h2 class="flush-top">Version 1</h2>' in text
     details = [e.detail for e in audit_events(record_type="consent_document", action=AuditAction.CREATE)]
     assert details == ["version 1", "version 2"]
 

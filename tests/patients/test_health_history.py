@@ -487,7 +487,7 @@ def test_it_shows_the_first_version_without_a_comparison(client_for, therapist, 
     add_history(patient, presenting_complaint="Tension headaches", pressure_preference="light")
     response = client_for(therapist).get(url("history", patient))
     text = page_text(response)
-    assert '<h2 style="margin-top:0">Version 1</h2>' in text
+    assert '<h2 class="flush-top">Version 1</h2>' in text
     assert "by Therapist Tester, LMT" in text
     assert facts(response)["Presenting complaint"] == "Tension headaches"
     assert facts(response)["Pressure preference"] == "Light"

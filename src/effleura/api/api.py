@@ -21,6 +21,7 @@ import logging
 import traceback
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -89,7 +90,9 @@ class BrowserSession(SessionAuth):
 
     def _get_key(self, request: HttpRequest):
         if check_csrf(request):
-            raise HttpError(403, "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header.")
+            # The cookie is __Host-csrftoken in HTTPS mode (docs/security.md).
+            cookie = settings.CSRF_COOKIE_NAME
+            raise HttpError(403, f"CSRF check failed: send the {cookie} cookie's value in the X-CSRFToken header.")
         return request.COOKIES.get(self.param_name)
 
 

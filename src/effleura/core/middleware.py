@@ -1,17 +1,20 @@
 """Request plumbing: API token sign-in, the client address for the audit trail, the
 practice's time zone, the URL permission gate that makes core/permissions.py the single
-source of truth, the hand-over lock (core/handover.py) and the hold on a session that must
-set up two-factor sign-in first (core/mfa.py)."""
+source of truth, the hand-over lock (core/handover.py), the hold on a session that must
+set up two-factor sign-in first (core/mfa.py), and the browser protections that go on
+every response (docs/security.md, "Browser protections")."""
 
 import logging
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 from effleura.core import audit, careteam, clock, handover, permissions
 from effleura.core.choices import AuditAction, AuditOutcome
@@ -27,6 +30,33 @@ def is_api(request) -> bool:
 
 def _api_error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"detail": message}, status=status)
+
+
+class BrowserProtectionMiddleware:
+    """Headers every answer of the application carries (static files, served by WhiteNoise
+    before this runs, are public and keep their long cache).
+
+    ``Cache-Control: private, no-store`` on every response: a page, an API answer, a CSV
+    export, a PDF or a calendar feed may all carry patient data, and one rule for all of
+    them cannot be forgotten by the next view (a shared computer's cache, a proxy, the back
+    button after a hand-over). A view that already said no-store keeps its own words.
+    ``Permissions-Policy`` switches off the browser features no page uses
+    (settings.PERMISSIONS_POLICY).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.permissions_policy = ", ".join(
+            f"{feature}={allow}" for feature, allow in settings.PERMISSIONS_POLICY.items()
+        )
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "no-store" not in response.get("Cache-Control", ""):
+            patch_cache_control(response, private=True, no_store=True)
+        if self.permissions_policy:
+            response.headers.setdefault("Permissions-Policy", self.permissions_policy)
+        return response
 
 
 class ApiTokenMiddleware:
@@ -190,10 +220,10 @@ class HandoverMiddleware:
     Before the view: a URL the hand-over does not allow goes to "Give the device back to
     staff" (an API call made with the session answers 403). After it: a redirect out of
     the allowed screens (a view's "saved, back to the chart") goes to the hand-over's
-    landing page instead. Pages for a signed-in browser are marked ``no-store``, so the
-    back button cannot show a staff page from the browser's cache once the device is
-    handed over; the request carries ``request.handover`` (the state, or None) for the
-    templates.
+    landing page instead. (The back button cannot show a staff page from the browser's
+    cache once the device is handed over: every page is ``no-store``, see
+    BrowserProtectionMiddleware.) The request carries ``request.handover`` (the state, or
+    None) for the templates.
     """
 
     def __init__(self, get_response):
@@ -208,9 +238,6 @@ class HandoverMiddleware:
         response = self.get_response(request)
         if state is not None and response.status_code in (301, 302, 303, 307, 308):
             response = self._keep_inside(request, response)
-        browser = request.user.is_authenticated and not getattr(request, "api_token", None)
-        if browser and "Cache-Control" not in response:
-            response["Cache-Control"] = "private, no-store"
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):

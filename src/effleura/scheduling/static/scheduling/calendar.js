@@ -7,11 +7,8 @@
   var dragged = null;
 
   function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (e) {
-      return "";
-    }
+    var meta = document.querySelector("meta[name='csrf-token']");
+    return meta ? meta.content : "";
   }
 
   function post(url, fields) {
