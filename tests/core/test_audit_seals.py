@@ -464,3 +464,41 @@ def test_an_event_committed_late_is_never_sealed_past(owner):
     report = seals.verify()
     assert report.ok, report.problems
     assert report.unsealed == 0
+
+
+# --- events below the first seal ------------------------------------------------------------
+
+
+def _forge_event_id(event_id: int):
+    """Insert an event under ``event_id``, past the database's check that ids are positive."""
+    columns = ", ".join(seals.EVENT_FIELDS[1:])
+    with _triggers_off(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE core_auditevent DROP CONSTRAINT core_auditevent_id_positive")
+        else:
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+        public = "gen_random_uuid()" if connection.vendor == "postgresql" else "'" + uuid.uuid4().hex + "'"
+        cursor.execute(
+            f"INSERT INTO core_auditevent (id, {columns}) SELECT %s, {public}, "  # noqa: S608
+            f"{columns.split(', ', 1)[1]} FROM core_auditevent ORDER BY id DESC LIMIT 1",
+            [event_id],
+        )
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA ignore_check_constraints = OFF")
+
+
+@pytest.mark.parametrize("forged", [0, -1])
+def test_an_event_with_an_id_at_or_below_zero_is_sealed_like_any_other(owner, forged):
+    _record(owner, 3)
+    _forge_event_id(forged)
+    assert seals.seal_pending() == 4
+    assert AuditSeal.objects.get().first_event_id == forged
+    _sql("UPDATE core_auditevent SET detail = 'tampered' WHERE id = %s", [forged])
+    assert f"event {forged} changed since sealing" in seals.verify().problems[0]
+
+
+@pytest.mark.parametrize("forged", [0, -1])
+def test_an_event_slipped_in_below_the_first_seal_is_reported(sealed, forged):
+    _forge_event_id(forged)
+    problems = seals.verify().problems
+    assert problems == [f"Seal 1 (events {sealed[0]}–{sealed[4]}): event {forged} added after sealing."]

@@ -145,3 +145,52 @@ def test_postgres_refuses_every_rewrite_of_a_seal(events, attack):
     assert before
     _refused(attack)
     assert list(AuditSeal.objects.values_list("id", "sequence", "hmac")) == before
+
+
+# --- ids at or below zero (SQLite passes -1 as NEW.id when it picks the id itself) -------
+
+AUDIT_TABLES = ("core_auditevent", "core_auditseal", "core_auditverification")
+
+
+@pytest.mark.parametrize("table", AUDIT_TABLES)
+def test_no_audit_row_may_have_an_id_at_or_below_zero(events, table):
+    seals.seal_pending()
+    seals.verify()
+    for forged in (0, -1):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            _insert_with_id(table, forged)
+
+
+def _insert_with_id(table: str, forged: int):
+    """Copy the newest row under ``forged`` as its id (and a fresh public id / number)."""
+    with connection.cursor() as cursor:
+        columns = [c.name for c in connection.introspection.get_table_description(cursor, table)]
+        values = []
+        for column in columns:
+            if column == "id":
+                values.append(str(forged))
+            elif column == "public_id":
+                values.append("'" + "f" * 32 + "'" if connection.vendor == "sqlite" else "gen_random_uuid()")
+            elif column == "sequence":
+                values.append(f"(SELECT max(sequence) + 1000 FROM {table})")
+            else:
+                values.append(column)
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {table} "
+            f"WHERE id = (SELECT max(id) FROM {table})"
+        )
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's NEW.id of -1")
+@pytest.mark.parametrize("table", ["core_auditevent", "core_auditseal"])
+def test_a_forged_row_with_id_minus_one_does_not_block_later_inserts(events, owner, table):
+    seals.seal_pending()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA ignore_check_constraints = ON")
+    try:
+        _insert_with_id(table, -1)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA ignore_check_constraints = OFF")
+    audit.record(owner, AuditAction.LOGIN, "session")
+    assert seals.seal_pending() >= 1

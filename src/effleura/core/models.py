@@ -101,6 +101,9 @@ class AuditEvent(PublicIdModel):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["patient_id", "at"]), models.Index(fields=["actor_id", "at"])]
+        # Ids are positive, so the sealer's ranges and the append-only triggers (which on
+        # SQLite see -1 as the id of a row whose id SQLite picks) cover every row.
+        constraints = [models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditevent_id_positive")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.record_type}"
@@ -144,6 +147,7 @@ class AuditSeal(models.Model):
 
     class Meta:
         ordering = ["sequence"]
+        constraints = [models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditseal_id_positive")]
 
     def __str__(self) -> str:
         return f"seal {self.sequence} (events {self.first_event_id}-{self.last_event_id})"
@@ -189,6 +193,7 @@ class AuditVerification(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditverification_id_positive")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'problems'}"

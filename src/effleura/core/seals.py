@@ -33,6 +33,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -215,12 +216,18 @@ def _ranges(ids: list[int]) -> str:
     return ",".join(parts)
 
 
+_RANGE = re.compile(r"(-?[0-9]{1,19})(?:-(-?[0-9]{1,19}))?")
+
+
 def _expand(ranges: str, at_most: int) -> list[int]:
     """The ids of "1-218,220"; ValueError when malformed or longer than ``at_most`` (an
     altered seal must not make verification build a list of a billion ids)."""
     ids: list[int] = []
     for part in filter(None, ranges.split(",")):
-        low, _, high = part.partition("-")
+        match = _RANGE.fullmatch(part)  # "5", "5-9", and "-1-3" (a forged id below 1 is sealed too)
+        if match is None:
+            raise ValueError("not a range of ids")
+        low, high = match.groups()
         span = range(int(low), int(high or low) + 1)
         if len(ids) + len(span) > at_most:
             raise ValueError("more ids than the seal counts")
@@ -262,7 +269,8 @@ def _seal_block(key: str, limit: int | None, block_size: int) -> int | None:
         if _lock_state() is None:
             return None
         last = AuditSeal.objects.order_by("-sequence").first()
-        events = AuditEvent.objects.filter(id__gt=last.last_event_id if last else 0)
+        # The first seal's range is unbounded below: no event escapes, whatever its id.
+        events = AuditEvent.objects.filter(id__gt=last.last_event_id) if last else AuditEvent.objects.all()
         if limit is not None:
             events = events.filter(id__lte=limit)
         rows = list(events.order_by("id").values_list(*EVENT_FIELDS)[:block_size])
@@ -368,7 +376,7 @@ def verify(*, by: str = "", record: bool = True) -> Report:
         report.problems.append(f"{exc} The seals cannot be checked without it.")
         key = current_key = None
     previous = None
-    after = 0
+    after: int | None = None  # the last event id checked; None: unbounded below (seal 1)
     other_key_from = None
     for seal in AuditSeal.objects.order_by("sequence", "id").iterator(chunk_size=200):
         report.seals += 1
@@ -381,20 +389,23 @@ def verify(*, by: str = "", record: bool = True) -> Report:
             if seal.sequence > expected:
                 # Seals are missing: their events cannot be told from ones added later.
                 report.problems.append(
-                    f"Seals {expected}–{seal.sequence - 1} are missing, so events {after + 1}–"
-                    f"{seal.first_event_id - 1} can no longer be checked."
+                    f"Seals {expected}–{seal.sequence - 1} are missing, so events "
+                    f"{'' if after is None else after + 1}–{seal.first_event_id - 1} can no longer be checked."
                 )
                 after = seal.first_event_id - 1
-            rows = AuditEvent.objects.filter(id__gt=after, id__lte=seal.last_event_id).order_by("id")
+            rows = AuditEvent.objects.filter(id__lte=seal.last_event_id).order_by("id")
+            if after is not None:
+                rows = rows.filter(id__gt=after)
             report.problems += check_seal(key, seal, previous, rows.values_list(*EVENT_FIELDS).iterator(2000))
-        previous, after = seal, max(after, seal.last_event_id)
+        previous, after = seal, seal.last_event_id if after is None else max(after, seal.last_event_id)
     if other_key_from is not None:
         report.problems.append(
             f"Seals from seal {other_key_from} on were made with another audit key, so they cannot be "
             "checked: the key in use (EFFLEURA_AUDIT_KEY or var/audit_key) is not the one that sealed them."
         )
     _check_against_last_run(report, previous)
-    tail = AuditEvent.objects.filter(id__gt=after).aggregate(oldest=Min("at"), count=Count("id"))
+    unsealed = AuditEvent.objects.filter(id__gt=after) if after is not None else AuditEvent.objects.all()
+    tail = unsealed.aggregate(oldest=Min("at"), count=Count("id"))
     report.unsealed = tail["count"]
     report.oldest_unsealed = tail["oldest"]
     if report.oldest_unsealed and report.oldest_unsealed < report.checked_at - STALE_AFTER:
