@@ -46,6 +46,7 @@ class _triggers_off:
             if connection.vendor == "postgresql":
                 cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER USER")
                 cursor.execute("ALTER TABLE core_auditseal DISABLE TRIGGER USER")
+                cursor.execute("ALTER TABLE core_auditverification DISABLE TRIGGER USER")
             else:
                 from effleura.core.append_only import drop_sqlite_audit_triggers
 
@@ -57,6 +58,7 @@ class _triggers_off:
             if connection.vendor == "postgresql":
                 cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER USER")
                 cursor.execute("ALTER TABLE core_auditseal ENABLE TRIGGER USER")
+                cursor.execute("ALTER TABLE core_auditverification ENABLE TRIGGER USER")
             else:
                 from effleura.core.append_only import ensure_audit_triggers
 
@@ -222,7 +224,8 @@ def test_a_forged_seal_does_not_match_its_events(sealed):
     _sql("UPDATE core_auditseal SET hmac = %s WHERE sequence = 3", ["0" * 64])
     assert seals.verify().problems == [
         f"Seal 3 (events {sealed[10]}–{sealed[11]}): "
-        "the seal does not match its events, so the seal itself was altered."
+        "the seal does not match its events, so the seal itself was altered.",
+        "The newest seal (3) is not the one the sealer made: it was replaced.",
     ]
 
 
@@ -502,3 +505,96 @@ def test_an_event_slipped_in_below_the_first_seal_is_reported(sealed, forged):
     _forge_event_id(forged)
     problems = seals.verify().problems
     assert problems == [f"Seal 1 (events {sealed[0]}–{sealed[4]}): event {forged} added after sealing."]
+
+
+# --- the sealer's record of the chain's tip (no re-sealing of a rewritten end) ---------------
+
+
+def test_rewriting_the_newest_block_is_not_resealed_and_verify_fails(sealed, caplog):
+    # Drop the newest seal, edit one of its events: the sealer must not seal them again.
+    _sql("DELETE FROM core_auditseal WHERE sequence = 3")
+    _sql("UPDATE core_auditevent SET detail = 'tampered' WHERE id = %s", [sealed[10]])
+    assert seals.seal_pending() == 0
+    assert list(AuditSeal.objects.values_list("sequence", flat=True)) == [1, 2]
+    assert "newest seal" in caplog.text and "tampered" not in caplog.text
+    report = seals.verify()
+    assert not report.ok
+    assert any(p.startswith("The sealer's record names seal 3 as the newest") for p in report.problems)
+
+
+def test_removing_the_newest_seals_and_their_events_is_found_without_an_earlier_verification(sealed):
+    _sql("DELETE FROM core_auditseal WHERE sequence = 3")
+    _sql("DELETE FROM core_auditevent WHERE id > %s", [sealed[9]])
+    problems = seals.verify().problems
+    assert problems == ["The sealer's record names seal 3 as the newest, but the newest seal is 2: seals were removed."]
+
+
+def test_a_forged_record_of_the_tip_is_found_and_stops_the_sealer(sealed, owner):
+    _sql(
+        "UPDATE core_auditsealstate SET tip_sequence = 2, "
+        "tip_hmac = (SELECT hmac FROM core_auditseal WHERE sequence = 2)"
+    )
+    _record(owner)
+    assert seals.seal_pending() == 0
+    assert "The sealer's record was altered (its check does not match)." in seals.verify().problems
+
+
+def test_a_removed_record_of_the_tip_stops_the_sealer(sealed, owner):
+    _sql("DELETE FROM core_auditsealstate")
+    _record(owner)
+    assert seals.seal_pending() == 0
+    assert "There are seals, but the sealer's record of the newest one is gone." in seals.verify().problems
+
+
+def test_the_tip_follows_every_seal_and_the_trail_verifies(owner):
+    for _ in range(3):
+        _record(owner, 4)
+        seals.seal_pending(block_size=3)
+        assert seals.verify().ok
+
+
+# --- verification records: append-only and keyed ---------------------------------------------
+
+
+def test_each_verification_is_keyed_and_chained(sealed):
+    first, second = seals.verify(), seals.verify()
+    assert first.ok and second.ok
+    older, newer = AuditVerification.objects.order_by("id")
+    assert re.fullmatch("[0-9a-f]{64}", older.mac) and newer.previous_mac == older.mac
+    assert seals.verify().ok
+
+
+def test_a_forged_verification_record_is_found(sealed):
+    seals.verify()
+    AuditVerification.objects.create(ok=True, by="worker", sealed=12, last_seal_sequence=3, mac="0" * 64)
+    problems = seals.verify().problems
+    assert any("was not written by Effleura" in p for p in problems), problems
+
+
+def test_an_altered_verification_record_is_found(sealed):
+    _sql("DELETE FROM core_auditevent WHERE id = %s", [sealed[0]])
+    seals.verify()
+    _sql("UPDATE core_auditverification SET ok = %s, problems = 0, summary = ''", [True])
+    assert any("was not written by Effleura" in p for p in seals.verify().problems)
+
+
+@pytest.mark.parametrize("which", ["newest", "oldest"])
+def test_a_deleted_verification_record_is_found(sealed, which):
+    for _ in range(3):
+        seals.verify()
+    victim = AuditVerification.objects.order_by("id" if which == "oldest" else "-id").first()
+    _sql("DELETE FROM core_auditverification WHERE id = %s", [victim.id])
+    problems = seals.verify().problems
+    assert any("verification record" in p and "removed" in p for p in problems), problems
+
+
+def test_the_model_refuses_to_change_or_delete_a_verification(sealed):
+    seals.verify()
+    run = AuditVerification.objects.get()
+    run.ok = False
+    with pytest.raises(PermissionError):
+        run.save()
+    with pytest.raises(PermissionError):
+        run.delete()
+    with pytest.raises(PermissionError):
+        AuditVerification.objects.update(ok=False)

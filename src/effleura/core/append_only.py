@@ -41,6 +41,7 @@ def _refusals(table: str, what: str, unique_check: str) -> dict[str, str]:
 SQLITE_TRIGGERS: dict[str, dict[str, str]] = {
     "core_auditevent": _refusals("core_auditevent", "audit events", "public_id = NEW.public_id"),
     "core_auditseal": _refusals("core_auditseal", "audit seals", "sequence = NEW.sequence"),
+    "core_auditverification": _refusals("core_auditverification", "audit verifications", "0"),
 }
 
 

@@ -33,6 +33,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -46,6 +47,8 @@ from django.utils import timezone
 from effleura.core import clock
 from effleura.core.duties import duty
 from effleura.core.models import AuditEvent, AuditSeal, AuditSealState, AuditVerification
+
+log = logging.getLogger(__name__)
 
 # The serialization's version; a seal records the one it was made with.
 FORMAT = 1
@@ -266,9 +269,13 @@ def seal_pending(*, block_size: int = BLOCK_SIZE) -> int:
 
 def _seal_block(key: str, limit: int | None, block_size: int) -> int | None:
     with transaction.atomic():
-        if _lock_state() is None:
+        if (state := _lock_state()) is None:
             return None
         last = AuditSeal.objects.order_by("-sequence").first()
+        if (problem := tip_problem(key, state, last)) is not None:
+            # Ids and numbers only: the log never holds an event.
+            log.error("Audit sealing refused: %s Run `effleura audit verify`.", problem)
+            return None
         # The first seal's range is unbounded below: no event escapes, whatever its id.
         events = AuditEvent.objects.filter(id__gt=last.last_event_id) if last else AuditEvent.objects.all()
         if limit is not None:
@@ -284,13 +291,94 @@ def _seal_block(key: str, limit: int | None, block_size: int) -> int | None:
             rows=rows,
         )
         AuditSeal.objects.create(**draft.fields())
+        state.tip_sequence, state.tip_hmac, state.tip_last_event_id = draft.sequence, draft.hmac, draft.last_event_id
+        state.tip_mac = _tip_mac(key, state)
+        state.updated_at = timezone.now()
+        state.save()
         return len(rows)
 
 
-def _lock_state() -> AuditSealState | None:
-    """The sealer's row, locked until the transaction ends; None if another sealer holds it.
-    Precondition: inside transaction.atomic()."""
-    state = AuditSealState.objects.select_for_update(skip_locked=True).filter(pk=STATE_ID).first()
+# --- the chain's tip and the verification records, keyed -----------------------------------
+
+
+def _keyed(key: str, *values) -> str:
+    return hmac.new(_key_bytes(key), event_line(values), hashlib.sha256).hexdigest()
+
+
+def _tip_mac(key: str, state: AuditSealState) -> str:
+    return _keyed(key, "effleura audit tip", state.tip_sequence, state.tip_hmac, state.tip_last_event_id)
+
+
+def _verification_tip_mac(key: str, state: AuditSealState) -> str:
+    return _keyed(key, "effleura audit verification tip", state.verification_tip)
+
+
+def _verification_mac(key: str, run: AuditVerification) -> str:
+    return _keyed(
+        key, "effleura audit verification", run.previous_mac, run.at, run.by, run.ok, run.problems, run.summary,
+        run.sealed, run.unsealed, run.last_seal_sequence, run.last_seal_hmac,
+    )  # fmt: skip
+
+
+def tip_problem(key: str, state: AuditSealState | None, last: AuditSeal | None) -> str | None:
+    """What is wrong between the sealer's keyed record of the newest seal and the newest
+    seal stored (``last``); None when they agree. Removing the newest seals and editing
+    their events would otherwise be sealed again, with the real key, at the next run."""
+    if state is None or not state.tip_mac:
+        if last is None:
+            return None
+        return "There are seals, but the sealer's record of the newest one is gone."
+    if not hmac.compare_digest(state.tip_mac, _tip_mac(key, state)):
+        return "The sealer's record was altered (its check does not match)."
+    newest = last.sequence if last else 0
+    if newest < state.tip_sequence:
+        return (
+            f"The sealer's record names seal {state.tip_sequence} as the newest, but the newest seal is "
+            f"{newest or 'none'}: seals were removed."
+        )
+    if newest > state.tip_sequence:
+        return (
+            f"The sealer's record names seal {state.tip_sequence} as the newest, but the newest seal is "
+            f"{newest}: seals were added."
+        )
+    if last.hmac != state.tip_hmac or last.last_event_id != state.tip_last_event_id:
+        return f"The newest seal ({newest}) is not the one the sealer made: it was replaced."
+    return None
+
+
+def _verification_problems(key: str, state: AuditSealState | None) -> list[str]:
+    """Every verification record must carry its keyed check and follow the one before it;
+    the newest must be the one the sealer's row names."""
+    problems, previous = [], None
+    for run in AuditVerification.objects.order_by("id").iterator(chunk_size=500):
+        if not hmac.compare_digest(run.mac, _verification_mac(key, run)):
+            problems.append(
+                f"The verification record of {clock.stamp(run.at)} was not written by Effleura "
+                "(its check does not match)."
+            )
+        elif run.previous_mac != (previous.mac if previous else ""):
+            problems.append(
+                f"A verification record before the one of {clock.stamp(run.at)} was removed (the chain is broken)."
+            )
+        previous = run
+    named = state.verification_tip if state is not None else ""
+    if (
+        state is not None
+        and named
+        and not hmac.compare_digest(state.verification_tip_mac, _verification_tip_mac(key, state))
+    ):
+        problems.append("The sealer's record of the last verification was altered (its check does not match).")
+    elif named and (previous is None or previous.mac != named):
+        problems.append("The newest verification record was removed (the sealer's record names a later one).")
+    elif previous is not None and not named:
+        problems.append("There are verification records, but the sealer's record of the newest one is gone.")
+    return problems
+
+
+def _lock_state(*, wait: bool = False) -> AuditSealState | None:
+    """The sealer's row, locked until the transaction ends; None if another sealer holds it
+    (unless ``wait``: then it waits for it). Precondition: inside transaction.atomic()."""
+    state = AuditSealState.objects.select_for_update(skip_locked=not wait).filter(pk=STATE_ID).first()
     if state is not None:
         return state
     if AuditSealState.objects.filter(pk=STATE_ID).exists():
@@ -299,8 +387,9 @@ def _lock_state() -> AuditSealState | None:
         with transaction.atomic():
             AuditSealState.objects.create(pk=STATE_ID)
     except IntegrityError:
-        return None  # another sealer created it meanwhile
-    return AuditSealState.objects.select_for_update(skip_locked=True).filter(pk=STATE_ID).first()
+        if not wait:
+            return None  # another sealer created it meanwhile
+    return AuditSealState.objects.select_for_update(skip_locked=not wait).filter(pk=STATE_ID).first()
 
 
 def _advance_horizon() -> int | bool:
@@ -413,19 +502,42 @@ def verify(*, by: str = "", record: bool = True) -> Report:
             f"{report.unsealed} event(s) have waited more than {STALE_AFTER.seconds // 60} minutes "
             "to be sealed: is `effleura worker` running?"
         )
-    if record:
-        AuditVerification.objects.create(
-            at=report.checked_at,
-            by=by[:150],
-            ok=report.ok,
-            problems=len(report.problems),
-            summary=report.problems[0][:200] if report.problems else "",
-            sealed=report.sealed,
-            unsealed=report.unsealed,
-            last_seal_sequence=previous.sequence if previous else None,
-            last_seal_hmac=previous.hmac if previous else "",
-        )
+    with transaction.atomic():
+        # Locked, so no sealer adds a seal (or verification its record) in between.
+        state = _lock_state(wait=True) if record else AuditSealState.objects.filter(pk=STATE_ID).first()
+        # With another key nothing keyed can be checked; that problem is already named.
+        if key is not None and other_key_from is None:
+            problem = tip_problem(key, state, AuditSeal.objects.order_by("-sequence").first())
+            report.problems += [problem] if problem else []
+            report.problems += _verification_problems(key, state)
+        if record:
+            _record_run(key, state, report, by, previous)
     return report
+
+
+def _record_run(key: str | None, state: AuditSealState, report: Report, by: str, last_seal) -> None:
+    latest = AuditVerification.objects.order_by("-id").first()
+    run = AuditVerification(
+        at=report.checked_at,
+        by=by[:150],
+        ok=report.ok,
+        problems=len(report.problems),
+        summary=report.problems[0][:200] if report.problems else "",
+        sealed=report.sealed,
+        unsealed=report.unsealed,
+        last_seal_sequence=last_seal.sequence if last_seal else None,
+        last_seal_hmac=last_seal.hmac if last_seal else "",
+        previous_mac=latest.mac if latest else "",
+    )
+    if key is None:  # not keyed: the run is recorded, and found unkeyed once a key is back
+        run.save()
+        return
+    run.mac = _verification_mac(key, run)
+    run.save()
+    # Only the verification tip is re-keyed: never the seal tip, which a problem may concern.
+    state.verification_tip = run.mac
+    state.verification_tip_mac = _verification_tip_mac(key, state)
+    state.save(update_fields=["verification_tip", "verification_tip_mac"])
 
 
 def _check_against_last_run(report: Report, last_seal) -> None:
