@@ -598,3 +598,18 @@ def test_the_model_refuses_to_change_or_delete_a_verification(sealed):
         run.delete()
     with pytest.raises(PermissionError):
         AuditVerification.objects.update(ok=False)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's transactions")
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_in_another_database_does_not_hold_sealing_back(owner):
+    import psycopg
+
+    params = connection.get_connection_params()
+    params["dbname"] = "postgres"
+    with psycopg.connect(**params) as elsewhere:
+        elsewhere.execute("SELECT 1")  # a transaction left open, as a long pg_dump of another database
+        _record(owner, 3)
+        assert seals.seal_pending() == 3
+    assert seals.verify().ok

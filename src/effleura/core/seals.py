@@ -19,9 +19,9 @@ inserted, so a transaction holding id 100 may commit after the one holding id 10
 seal ending at 101 would then leave 100 to appear inside a sealed range, which verify()
 reports as "added after sealing". The sealer therefore seals only up to a horizon that
 no unfinished transaction can be below: it notes the highest visible id H, then the
-transactions running at that moment (their virtual transaction ids, which every
-transaction holds from its start, in pg_locks). Any event with an id below H was
-inserted by a transaction that had started by then; once every one of those noted
+transactions running at that moment on this database (their virtual transaction ids,
+which every transaction holds from its start, in pg_locks; other databases' are left
+out). Any event with an id below H was inserted by a transaction that had started by then; once every one of those noted
 transactions has ended (at once, if none was running; else at a later run), every
 event up to H is committed or will never be. On SQLite there is nothing to wait for:
 while the sealer holds the write transaction no other transaction has uncommitted rows.
@@ -392,6 +392,21 @@ def _lock_state(*, wait: bool = False) -> AuditSealState | None:
     return AuditSealState.objects.select_for_update(skip_locked=not wait).filter(pk=STATE_ID).first()
 
 
+# The transactions that could still commit an audit event: those of sessions on this
+# database (pg_locks lists the whole server's). datid is shown for every session, whatever
+# the role; backend_type only for the role's own sessions (NULL for others, which stay in,
+# to be safe), so autovacuum and other server processes of our own role are left out. A
+# pg_dump of this database is a client backend: its transaction (read-only, without an
+# xid) cannot add events, but from outside it cannot be told from one that has taken an
+# id and not yet written its row, so it holds sealing back until it ends (correct, late).
+_RUNNING_SQL = """
+SELECT l.virtualxid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid()
+  AND a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND (a.backend_type = 'client backend' OR a.backend_type IS NULL)
+"""
+
+
 def _advance_horizon() -> int | bool:
     """PostgreSQL: the highest event id below which every event has committed (see the
     module's docstring); False when another sealer holds the state row."""
@@ -403,9 +418,7 @@ def _advance_horizon() -> int | bool:
         # took an id at or below it and has not ended is in the list.
         highest = AuditEvent.objects.aggregate(highest=Max("id"))["highest"] or 0
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT virtualxid FROM pg_locks WHERE locktype = 'virtualxid' AND granted AND pid <> pg_backend_pid()"
-            )
+            cursor.execute(_RUNNING_SQL)
             running = sorted({row[0] for row in cursor.fetchall()})
         if not set(state.pending_transactions) & set(running):
             state.safe_horizon = max(state.safe_horizon, state.pending_horizon)
