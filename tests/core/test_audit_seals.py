@@ -522,6 +522,13 @@ def test_rewriting_the_newest_block_is_not_resealed_and_verify_fails(sealed, cap
     assert any(p.startswith("The sealer's record names seal 3 as the newest") for p in report.problems)
 
 
+def test_audit_seal_says_when_sealing_is_refused(sealed):
+    _sql("DELETE FROM core_auditseal WHERE sequence = 3")
+    with pytest.raises(CommandError, match="Sealing refused: The sealer's record names seal 3") as refused:
+        call_command("audit", "seal")
+    assert refused.value.returncode == 1
+
+
 def test_removing_the_newest_seals_and_their_events_is_found_without_an_earlier_verification(sealed):
     _sql("DELETE FROM core_auditseal WHERE sequence = 3")
     _sql("DELETE FROM core_auditevent WHERE id > %s", [sealed[9]])

@@ -346,6 +346,14 @@ def tip_problem(key: str, state: AuditSealState | None, last: AuditSeal | None) 
     return None
 
 
+def refusal() -> str | None:
+    """Why the sealer refuses to seal (tip_problem, with the key configured), or None."""
+    key = settings.EFFLEURA_AUDIT_KEY
+    _key_bytes(key)
+    state = AuditSealState.objects.filter(pk=STATE_ID).first()
+    return tip_problem(key, state, AuditSeal.objects.order_by("-sequence").first())
+
+
 def _verification_problems(key: str, state: AuditSealState | None) -> list[str]:
     """Every verification record must carry its keyed check and follow the one before it;
     the newest must be the one the sealer's row names."""
