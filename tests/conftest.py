@@ -180,7 +180,7 @@ def pytest_sessionfinish(session, exitstatus):
 
     if not audit_details.DETAILS:
         return
-    _OFFENDING_DETAILS[:] = audit_details.offending(audit_details.DETAILS, audit_details.health_keys())
+    _OFFENDING_DETAILS[:] = audit_details.offending(audit_details.DETAILS, audit_details.health_terms())
     if _OFFENDING_DETAILS:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

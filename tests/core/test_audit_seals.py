@@ -46,6 +46,7 @@ class _triggers_off:
             if connection.vendor == "postgresql":
                 cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER USER")
                 cursor.execute("ALTER TABLE core_auditseal DISABLE TRIGGER USER")
+                cursor.execute("ALTER TABLE core_auditverification DISABLE TRIGGER USER")
             else:
                 from effleura.core.append_only import drop_sqlite_audit_triggers
 
@@ -57,6 +58,7 @@ class _triggers_off:
             if connection.vendor == "postgresql":
                 cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER USER")
                 cursor.execute("ALTER TABLE core_auditseal ENABLE TRIGGER USER")
+                cursor.execute("ALTER TABLE core_auditverification ENABLE TRIGGER USER")
             else:
                 from effleura.core.append_only import ensure_audit_triggers
 
@@ -222,7 +224,8 @@ def test_a_forged_seal_does_not_match_its_events(sealed):
     _sql("UPDATE core_auditseal SET hmac = %s WHERE sequence = 3", ["0" * 64])
     assert seals.verify().problems == [
         f"Seal 3 (events {sealed[10]}–{sealed[11]}): "
-        "the seal does not match its events, so the seal itself was altered."
+        "the seal does not match its events, so the seal itself was altered.",
+        "The newest seal (3) is not the one the sealer made: it was replaced.",
     ]
 
 
@@ -464,3 +467,156 @@ def test_an_event_committed_late_is_never_sealed_past(owner):
     report = seals.verify()
     assert report.ok, report.problems
     assert report.unsealed == 0
+
+
+# --- events below the first seal ------------------------------------------------------------
+
+
+def _forge_event_id(event_id: int):
+    """Insert an event under ``event_id``, past the database's check that ids are positive."""
+    columns = ", ".join(seals.EVENT_FIELDS[1:])
+    with _triggers_off(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE core_auditevent DROP CONSTRAINT core_auditevent_id_positive")
+        else:
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+        public = "gen_random_uuid()" if connection.vendor == "postgresql" else "'" + uuid.uuid4().hex + "'"
+        cursor.execute(
+            f"INSERT INTO core_auditevent (id, {columns}) SELECT %s, {public}, "  # noqa: S608
+            f"{columns.split(', ', 1)[1]} FROM core_auditevent ORDER BY id DESC LIMIT 1",
+            [event_id],
+        )
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA ignore_check_constraints = OFF")
+
+
+@pytest.mark.parametrize("forged", [0, -1])
+def test_an_event_with_an_id_at_or_below_zero_is_sealed_like_any_other(owner, forged):
+    _record(owner, 3)
+    _forge_event_id(forged)
+    assert seals.seal_pending() == 4
+    assert AuditSeal.objects.get().first_event_id == forged
+    _sql("UPDATE core_auditevent SET detail = 'tampered' WHERE id = %s", [forged])
+    assert f"event {forged} changed since sealing" in seals.verify().problems[0]
+
+
+@pytest.mark.parametrize("forged", [0, -1])
+def test_an_event_slipped_in_below_the_first_seal_is_reported(sealed, forged):
+    _forge_event_id(forged)
+    problems = seals.verify().problems
+    assert problems == [f"Seal 1 (events {sealed[0]}–{sealed[4]}): event {forged} added after sealing."]
+
+
+# --- the sealer's record of the chain's tip (no re-sealing of a rewritten end) ---------------
+
+
+def test_rewriting_the_newest_block_is_not_resealed_and_verify_fails(sealed, caplog):
+    # Drop the newest seal, edit one of its events: the sealer must not seal them again.
+    _sql("DELETE FROM core_auditseal WHERE sequence = 3")
+    _sql("UPDATE core_auditevent SET detail = 'tampered' WHERE id = %s", [sealed[10]])
+    assert seals.seal_pending() == 0
+    assert list(AuditSeal.objects.values_list("sequence", flat=True)) == [1, 2]
+    assert "newest seal" in caplog.text and "tampered" not in caplog.text
+    report = seals.verify()
+    assert not report.ok
+    assert any(p.startswith("The sealer's record names seal 3 as the newest") for p in report.problems)
+
+
+def test_audit_seal_says_when_sealing_is_refused(sealed):
+    _sql("DELETE FROM core_auditseal WHERE sequence = 3")
+    with pytest.raises(CommandError, match="Sealing refused: The sealer's record names seal 3") as refused:
+        call_command("audit", "seal")
+    assert refused.value.returncode == 1
+
+
+def test_removing_the_newest_seals_and_their_events_is_found_without_an_earlier_verification(sealed):
+    _sql("DELETE FROM core_auditseal WHERE sequence = 3")
+    _sql("DELETE FROM core_auditevent WHERE id > %s", [sealed[9]])
+    problems = seals.verify().problems
+    assert problems == ["The sealer's record names seal 3 as the newest, but the newest seal is 2: seals were removed."]
+
+
+def test_a_forged_record_of_the_tip_is_found_and_stops_the_sealer(sealed, owner):
+    _sql(
+        "UPDATE core_auditsealstate SET tip_sequence = 2, "
+        "tip_hmac = (SELECT hmac FROM core_auditseal WHERE sequence = 2)"
+    )
+    _record(owner)
+    assert seals.seal_pending() == 0
+    assert "The sealer's record was altered (its check does not match)." in seals.verify().problems
+
+
+def test_a_removed_record_of_the_tip_stops_the_sealer(sealed, owner):
+    _sql("DELETE FROM core_auditsealstate")
+    _record(owner)
+    assert seals.seal_pending() == 0
+    assert "There are seals, but the sealer's record of the newest one is gone." in seals.verify().problems
+
+
+def test_the_tip_follows_every_seal_and_the_trail_verifies(owner):
+    for _ in range(3):
+        _record(owner, 4)
+        seals.seal_pending(block_size=3)
+        assert seals.verify().ok
+
+
+# --- verification records: append-only and keyed ---------------------------------------------
+
+
+def test_each_verification_is_keyed_and_chained(sealed):
+    first, second = seals.verify(), seals.verify()
+    assert first.ok and second.ok
+    older, newer = AuditVerification.objects.order_by("id")
+    assert re.fullmatch("[0-9a-f]{64}", older.mac) and newer.previous_mac == older.mac
+    assert seals.verify().ok
+
+
+def test_a_forged_verification_record_is_found(sealed):
+    seals.verify()
+    AuditVerification.objects.create(ok=True, by="worker", sealed=12, last_seal_sequence=3, mac="0" * 64)
+    problems = seals.verify().problems
+    assert any("was not written by Effleura" in p for p in problems), problems
+
+
+def test_an_altered_verification_record_is_found(sealed):
+    _sql("DELETE FROM core_auditevent WHERE id = %s", [sealed[0]])
+    seals.verify()
+    _sql("UPDATE core_auditverification SET ok = %s, problems = 0, summary = ''", [True])
+    assert any("was not written by Effleura" in p for p in seals.verify().problems)
+
+
+@pytest.mark.parametrize("which", ["newest", "oldest"])
+def test_a_deleted_verification_record_is_found(sealed, which):
+    for _ in range(3):
+        seals.verify()
+    victim = AuditVerification.objects.order_by("id" if which == "oldest" else "-id").first()
+    _sql("DELETE FROM core_auditverification WHERE id = %s", [victim.id])
+    problems = seals.verify().problems
+    assert any("verification record" in p and "removed" in p for p in problems), problems
+
+
+def test_the_model_refuses_to_change_or_delete_a_verification(sealed):
+    seals.verify()
+    run = AuditVerification.objects.get()
+    run.ok = False
+    with pytest.raises(PermissionError):
+        run.save()
+    with pytest.raises(PermissionError):
+        run.delete()
+    with pytest.raises(PermissionError):
+        AuditVerification.objects.update(ok=False)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's transactions")
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_in_another_database_does_not_hold_sealing_back(owner):
+    import psycopg
+
+    params = connection.get_connection_params()
+    params["dbname"] = "postgres"
+    with psycopg.connect(**params) as elsewhere:
+        elsewhere.execute("SELECT 1")  # a transaction left open, as a long pg_dump of another database
+        _record(owner, 3)
+        assert seals.seal_pending() == 3
+    assert seals.verify().ok

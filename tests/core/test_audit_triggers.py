@@ -5,13 +5,15 @@ rewritten by one REPLACE INTO ... SELECT). On both databases."""
 
 # ruff: noqa: S608 (constant SQL: the attacks themselves)
 
+import uuid
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
 from effleura.core import audit, seals
 from effleura.core.append_only import SQLITE_TRIGGERS, drop_sqlite_audit_triggers, ensure_audit_triggers
 from effleura.core.choices import AuditAction
-from effleura.core.models import AuditEvent, AuditSeal
+from effleura.core.models import AuditEvent, AuditSeal, AuditVerification
 
 COLUMNS = (
     "id, public_id, at, actor_id, actor_username, actor_role, patient_id, record_type, "
@@ -145,3 +147,76 @@ def test_postgres_refuses_every_rewrite_of_a_seal(events, attack):
     assert before
     _refused(attack)
     assert list(AuditSeal.objects.values_list("id", "sequence", "hmac")) == before
+
+
+# --- ids at or below zero (SQLite passes -1 as NEW.id when it picks the id itself) -------
+
+AUDIT_TABLES = ("core_auditevent", "core_auditseal", "core_auditverification")
+
+
+@pytest.mark.parametrize("table", AUDIT_TABLES)
+def test_no_audit_row_may_have_an_id_at_or_below_zero(events, table):
+    seals.seal_pending()
+    seals.verify()
+    for forged in (0, -1):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            _insert_with_id(table, forged)
+
+
+def _insert_with_id(table: str, forged: int | None):
+    """Copy the newest row under ``forged`` as its id (None: the database picks one), with a
+    fresh public id or number."""
+    with connection.cursor() as cursor:
+        columns = [c.name for c in connection.introspection.get_table_description(cursor, table)]
+        values = []
+        for column in columns:
+            if column == "id":
+                values.append("NULL" if forged is None else str(forged))
+            elif column == "public_id":
+                values.append(f"'{uuid.uuid4().hex}'" if connection.vendor == "sqlite" else "gen_random_uuid()")
+            elif column == "sequence":
+                values.append(f"(SELECT max(sequence) + 1000 FROM {table})")
+            else:
+                values.append(column)
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {table} "
+            f"WHERE id = (SELECT max(id) FROM {table})"
+        )
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's NEW.id of -1")
+@pytest.mark.parametrize("table", ["core_auditevent", "core_auditseal"])
+def test_a_forged_row_with_id_minus_one_does_not_block_later_inserts(events, owner, table):
+    seals.seal_pending()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA ignore_check_constraints = ON")
+    try:
+        _insert_with_id(table, -1)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA ignore_check_constraints = OFF")
+    before = connection.ops.quote_name(table)
+    _insert_with_id(table, None)  # the id SQLite picks: NEW.id is -1 in the trigger
+    audit.record(owner, AuditAction.LOGIN, "session")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {before} WHERE id > 0")
+        assert cursor.fetchone()[0] >= 2
+
+
+# --- verification records are append-only too ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "UPDATE core_auditverification SET ok = true",
+        "DELETE FROM core_auditverification",
+        "INSERT INTO core_auditverification SELECT * FROM core_auditverification",
+    ],
+)
+def test_every_database_refuses_to_rewrite_a_verification(events, attack):
+    seals.seal_pending()
+    seals.verify()
+    before = list(AuditVerification.objects.values_list("id", "ok", "mac"))
+    _refused(attack)
+    assert list(AuditVerification.objects.values_list("id", "ok", "mac")) == before

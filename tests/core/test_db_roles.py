@@ -36,7 +36,10 @@ def test_role_names_are_checked_before_any_sql_is_made():
 def test_the_sql_gives_the_app_role_no_way_to_rewrite_the_audit_tables():
     sql = db_roles.roles_sql('odd"name', "own", "app")
     assert 'GRANT CONNECT ON DATABASE "odd""name" TO own, app;' in sql
-    assert "REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON core_auditevent, core_auditseal FROM app;" in sql
+    assert (
+        "REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON core_auditevent, core_auditseal, "
+        "core_auditverification FROM app;"
+    ) in sql
     assert "OWNER TO own" in sql and "OWNER TO app" not in sql
 
 
@@ -87,6 +90,9 @@ def _refused(sql: str, match: str):
         ("UPDATE core_auditseal SET hmac = 'forged'", "permission denied"),
         ("DELETE FROM core_auditseal", "permission denied"),
         ("ALTER TABLE core_auditseal DISABLE TRIGGER USER", "must be owner"),
+        ("UPDATE core_auditverification SET ok = true", "permission denied"),
+        ("DELETE FROM core_auditverification", "permission denied"),
+        ("ALTER TABLE core_auditverification DISABLE TRIGGER USER", "must be owner"),
         ("CREATE TABLE core_intruder (id int)", "permission denied"),
     ],
 )

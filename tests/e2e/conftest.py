@@ -163,6 +163,11 @@ def site(tmp_path_factory) -> Iterator[Site]:
         except subprocess.TimeoutExpired:
             site.process.kill()
             site.process.wait()
+        # The server's audit details (demo data and every browser test) join the
+        # session-wide check that none names a health detail (tests/audit_details.py).
+        import audit_details
+
+        audit_details.DETAILS.update(audit_details.details_in_sqlite(var_dir / "e2e.sqlite3"))
 
 
 @pytest.fixture(scope="session")

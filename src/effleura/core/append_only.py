@@ -28,7 +28,10 @@ def _refusals(table: str, what: str, unique_check: str) -> dict[str, str]:
         ),
         f"{table}_no_reuse": (
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_reuse BEFORE INSERT ON {table} "  # noqa: S608 (constants)
-            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {unique_check}) "
+            # NEW.id is -1 here when SQLite picks the id itself: "> 0" so a forged row with
+            # id -1 (which the id check refuses anyway) cannot block every later insert.
+            f"WHEN (NEW.id > 0 AND EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id)) "
+            f"OR EXISTS (SELECT 1 FROM {table} WHERE {unique_check}) "
             f"BEGIN SELECT RAISE(ABORT, '{what} are append-only: an insert reusing an id refused'); END;"
         ),
     }
@@ -36,8 +39,9 @@ def _refusals(table: str, what: str, unique_check: str) -> dict[str, str]:
 
 # table -> {trigger name: CREATE statement}
 SQLITE_TRIGGERS: dict[str, dict[str, str]] = {
-    "core_auditevent": _refusals("core_auditevent", "audit events", "id = NEW.id OR public_id = NEW.public_id"),
-    "core_auditseal": _refusals("core_auditseal", "audit seals", "id = NEW.id OR sequence = NEW.sequence"),
+    "core_auditevent": _refusals("core_auditevent", "audit events", "public_id = NEW.public_id"),
+    "core_auditseal": _refusals("core_auditseal", "audit seals", "sequence = NEW.sequence"),
+    "core_auditverification": _refusals("core_auditverification", "audit verifications", "0"),
 }
 
 

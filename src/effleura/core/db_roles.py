@@ -3,7 +3,7 @@
 - The **owner** role owns every table, sequence and trigger function: `effleura migrate`
   connects as it.
 - The **app** role, which the web server and the worker connect as, owns nothing. It may
-  read and write the tables, but on the audit tables (events and seals) only read and
+  read and write the tables, but on the audit tables (events, seals, verifications) only read and
   add. Not owning them, it cannot ALTER TABLE ... DISABLE TRIGGER, drop a trigger, or
   TRUNCATE: the append-only triggers hold against the application's own credentials.
 
@@ -13,7 +13,7 @@ tables to the owner and takes back any right on the audit tables a default gave)
 
 import re
 
-APPEND_ONLY_TABLES = ("core_auditevent", "core_auditseal")
+APPEND_ONLY_TABLES = ("core_auditevent", "core_auditseal", "core_auditverification")
 DEFAULT_OWNER = "effleura_owner"
 DEFAULT_APP = "effleura_app"
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

@@ -102,6 +102,9 @@ class AuditEvent(PublicIdModel):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["patient_id", "at"]), models.Index(fields=["actor_id", "at"])]
+        # Ids are positive, so the sealer's ranges and the append-only triggers (which on
+        # SQLite see -1 as the id of a row whose id SQLite picks) cover every row.
+        constraints = [models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditevent_id_positive")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.record_type}"
@@ -145,6 +148,7 @@ class AuditSeal(models.Model):
 
     class Meta:
         ordering = ["sequence"]
+        constraints = [models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditseal_id_positive")]
 
     def __str__(self) -> str:
         return f"seal {self.sequence} (events {self.first_event_id}-{self.last_event_id})"
@@ -168,6 +172,17 @@ class AuditSealState(models.Model):
     pending_transactions = models.JSONField(default=list)
     safe_horizon = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The chain's tip: the newest seal the sealer made, under an HMAC (EFFLEURA_AUDIT_KEY).
+    # The sealer refuses to seal when the newest seal is not this one (seals removed so
+    # that rewritten events get sealed again), and verify() reports it.
+    tip_sequence = models.BigIntegerField(default=0)
+    tip_hmac = models.CharField(max_length=64, blank=True)
+    tip_last_event_id = models.BigIntegerField(default=0)
+    tip_mac = models.CharField(max_length=64, blank=True)
+    # The newest verification record's mac, under its own HMAC (so a removed newest
+    # record shows; verify() never re-keys the seal tip above).
+    verification_tip = models.CharField(max_length=64, blank=True)
+    verification_tip_mac = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"sealer state (safe up to event {self.safe_horizon})"
@@ -175,7 +190,7 @@ class AuditSealState(models.Model):
 
 class AuditVerification(models.Model):
     """One run of `effleura audit verify` (or of the worker's daily check): who, when, and
-    what it found. The owner's audit page shows the latest one."""
+    what it found. The owner's audit page shows the latest one. Append-only and keyed."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     by = models.CharField(max_length=150, help_text="The account, or 'worker', or the server's user.")
@@ -187,12 +202,27 @@ class AuditVerification(models.Model):
     unsealed = models.PositiveBigIntegerField(default=0)
     last_seal_sequence = models.PositiveBigIntegerField(null=True, blank=True)
     last_seal_hmac = models.CharField(max_length=64, blank=True)
+    # HMAC (EFFLEURA_AUDIT_KEY) over the fields above and the previous record's mac: a
+    # forged, altered or removed record shows (core/seals.py). Append-only, like the seals.
+    previous_mac = models.CharField(max_length=64, blank=True)
+    mac = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditverification_id_positive")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'problems'}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Audit verifications are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit verifications are append-only: they cannot be deleted.")
 
 
 def hash_token(raw: str) -> str:

@@ -19,9 +19,9 @@ inserted, so a transaction holding id 100 may commit after the one holding id 10
 seal ending at 101 would then leave 100 to appear inside a sealed range, which verify()
 reports as "added after sealing". The sealer therefore seals only up to a horizon that
 no unfinished transaction can be below: it notes the highest visible id H, then the
-transactions running at that moment (their virtual transaction ids, which every
-transaction holds from its start, in pg_locks). Any event with an id below H was
-inserted by a transaction that had started by then; once every one of those noted
+transactions running at that moment on this database (their virtual transaction ids,
+which every transaction holds from its start, in pg_locks; other databases' are left
+out). Any event with an id below H was inserted by a transaction that had started by then; once every one of those noted
 transactions has ended (at once, if none was running; else at a later run), every
 event up to H is committed or will never be. On SQLite there is nothing to wait for:
 while the sealer holds the write transaction no other transaction has uncommitted rows.
@@ -33,6 +33,8 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +47,8 @@ from django.utils import timezone
 from effleura.core import clock
 from effleura.core.duties import duty
 from effleura.core.models import AuditEvent, AuditSeal, AuditSealState, AuditVerification
+
+log = logging.getLogger(__name__)
 
 # The serialization's version; a seal records the one it was made with.
 FORMAT = 1
@@ -215,12 +219,18 @@ def _ranges(ids: list[int]) -> str:
     return ",".join(parts)
 
 
+_RANGE = re.compile(r"(-?[0-9]{1,19})(?:-(-?[0-9]{1,19}))?")
+
+
 def _expand(ranges: str, at_most: int) -> list[int]:
     """The ids of "1-218,220"; ValueError when malformed or longer than ``at_most`` (an
     altered seal must not make verification build a list of a billion ids)."""
     ids: list[int] = []
     for part in filter(None, ranges.split(",")):
-        low, _, high = part.partition("-")
+        match = _RANGE.fullmatch(part)  # "5", "5-9", and "-1-3" (a forged id below 1 is sealed too)
+        if match is None:
+            raise ValueError("not a range of ids")
+        low, high = match.groups()
         span = range(int(low), int(high or low) + 1)
         if len(ids) + len(span) > at_most:
             raise ValueError("more ids than the seal counts")
@@ -259,10 +269,15 @@ def seal_pending(*, block_size: int = BLOCK_SIZE) -> int:
 
 def _seal_block(key: str, limit: int | None, block_size: int) -> int | None:
     with transaction.atomic():
-        if _lock_state() is None:
+        if (state := _lock_state()) is None:
             return None
         last = AuditSeal.objects.order_by("-sequence").first()
-        events = AuditEvent.objects.filter(id__gt=last.last_event_id if last else 0)
+        if (problem := tip_problem(key, state, last)) is not None:
+            # Ids and numbers only: the log never holds an event.
+            log.error("Audit sealing refused: %s Run `effleura audit verify`.", problem)
+            return None
+        # The first seal's range is unbounded below: no event escapes, whatever its id.
+        events = AuditEvent.objects.filter(id__gt=last.last_event_id) if last else AuditEvent.objects.all()
         if limit is not None:
             events = events.filter(id__lte=limit)
         rows = list(events.order_by("id").values_list(*EVENT_FIELDS)[:block_size])
@@ -276,13 +291,102 @@ def _seal_block(key: str, limit: int | None, block_size: int) -> int | None:
             rows=rows,
         )
         AuditSeal.objects.create(**draft.fields())
+        state.tip_sequence, state.tip_hmac, state.tip_last_event_id = draft.sequence, draft.hmac, draft.last_event_id
+        state.tip_mac = _tip_mac(key, state)
+        state.updated_at = timezone.now()
+        state.save()
         return len(rows)
 
 
-def _lock_state() -> AuditSealState | None:
-    """The sealer's row, locked until the transaction ends; None if another sealer holds it.
-    Precondition: inside transaction.atomic()."""
-    state = AuditSealState.objects.select_for_update(skip_locked=True).filter(pk=STATE_ID).first()
+# --- the chain's tip and the verification records, keyed -----------------------------------
+
+
+def _keyed(key: str, *values) -> str:
+    return hmac.new(_key_bytes(key), event_line(values), hashlib.sha256).hexdigest()
+
+
+def _tip_mac(key: str, state: AuditSealState) -> str:
+    return _keyed(key, "effleura audit tip", state.tip_sequence, state.tip_hmac, state.tip_last_event_id)
+
+
+def _verification_tip_mac(key: str, state: AuditSealState) -> str:
+    return _keyed(key, "effleura audit verification tip", state.verification_tip)
+
+
+def _verification_mac(key: str, run: AuditVerification) -> str:
+    return _keyed(
+        key, "effleura audit verification", run.previous_mac, run.at, run.by, run.ok, run.problems, run.summary,
+        run.sealed, run.unsealed, run.last_seal_sequence, run.last_seal_hmac,
+    )  # fmt: skip
+
+
+def tip_problem(key: str, state: AuditSealState | None, last: AuditSeal | None) -> str | None:
+    """What is wrong between the sealer's keyed record of the newest seal and the newest
+    seal stored (``last``); None when they agree. Removing the newest seals and editing
+    their events would otherwise be sealed again, with the real key, at the next run."""
+    if state is None or not state.tip_mac:
+        if last is None:
+            return None
+        return "There are seals, but the sealer's record of the newest one is gone."
+    if not hmac.compare_digest(state.tip_mac, _tip_mac(key, state)):
+        return "The sealer's record was altered (its check does not match)."
+    newest = last.sequence if last else 0
+    if newest < state.tip_sequence:
+        return (
+            f"The sealer's record names seal {state.tip_sequence} as the newest, but the newest seal is "
+            f"{newest or 'none'}: seals were removed."
+        )
+    if newest > state.tip_sequence:
+        return (
+            f"The sealer's record names seal {state.tip_sequence} as the newest, but the newest seal is "
+            f"{newest}: seals were added."
+        )
+    if last.hmac != state.tip_hmac or last.last_event_id != state.tip_last_event_id:
+        return f"The newest seal ({newest}) is not the one the sealer made: it was replaced."
+    return None
+
+
+def refusal() -> str | None:
+    """Why the sealer refuses to seal (tip_problem, with the key configured), or None."""
+    key = settings.EFFLEURA_AUDIT_KEY
+    _key_bytes(key)
+    state = AuditSealState.objects.filter(pk=STATE_ID).first()
+    return tip_problem(key, state, AuditSeal.objects.order_by("-sequence").first())
+
+
+def _verification_problems(key: str, state: AuditSealState | None) -> list[str]:
+    """Every verification record must carry its keyed check and follow the one before it;
+    the newest must be the one the sealer's row names."""
+    problems, previous = [], None
+    for run in AuditVerification.objects.order_by("id").iterator(chunk_size=500):
+        if not hmac.compare_digest(run.mac, _verification_mac(key, run)):
+            problems.append(
+                f"The verification record of {clock.stamp(run.at)} was not written by Effleura "
+                "(its check does not match)."
+            )
+        elif run.previous_mac != (previous.mac if previous else ""):
+            problems.append(
+                f"A verification record before the one of {clock.stamp(run.at)} was removed (the chain is broken)."
+            )
+        previous = run
+    named = state.verification_tip if state is not None else ""
+    if (
+        state is not None
+        and named
+        and not hmac.compare_digest(state.verification_tip_mac, _verification_tip_mac(key, state))
+    ):
+        problems.append("The sealer's record of the last verification was altered (its check does not match).")
+    elif named and (previous is None or previous.mac != named):
+        problems.append("The newest verification record was removed (the sealer's record names a later one).")
+    elif previous is not None and not named:
+        problems.append("There are verification records, but the sealer's record of the newest one is gone.")
+    return problems
+
+
+def _lock_state(*, wait: bool = False) -> AuditSealState | None:
+    """The sealer's row, locked until the transaction ends; None if another sealer holds it
+    (unless ``wait``: then it waits for it). Precondition: inside transaction.atomic()."""
+    state = AuditSealState.objects.select_for_update(skip_locked=not wait).filter(pk=STATE_ID).first()
     if state is not None:
         return state
     if AuditSealState.objects.filter(pk=STATE_ID).exists():
@@ -291,8 +395,24 @@ def _lock_state() -> AuditSealState | None:
         with transaction.atomic():
             AuditSealState.objects.create(pk=STATE_ID)
     except IntegrityError:
-        return None  # another sealer created it meanwhile
-    return AuditSealState.objects.select_for_update(skip_locked=True).filter(pk=STATE_ID).first()
+        if not wait:
+            return None  # another sealer created it meanwhile
+    return AuditSealState.objects.select_for_update(skip_locked=not wait).filter(pk=STATE_ID).first()
+
+
+# The transactions that could still commit an audit event: those of sessions on this
+# database (pg_locks lists the whole server's). datid is shown for every session, whatever
+# the role; backend_type only for the role's own sessions (NULL for others, which stay in,
+# to be safe), so autovacuum and other server processes of our own role are left out. A
+# pg_dump of this database is a client backend: its transaction (read-only, without an
+# xid) cannot add events, but from outside it cannot be told from one that has taken an
+# id and not yet written its row, so it holds sealing back until it ends (correct, late).
+_RUNNING_SQL = """
+SELECT l.virtualxid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid()
+  AND a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND (a.backend_type = 'client backend' OR a.backend_type IS NULL)
+"""
 
 
 def _advance_horizon() -> int | bool:
@@ -306,9 +426,7 @@ def _advance_horizon() -> int | bool:
         # took an id at or below it and has not ended is in the list.
         highest = AuditEvent.objects.aggregate(highest=Max("id"))["highest"] or 0
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT virtualxid FROM pg_locks WHERE locktype = 'virtualxid' AND granted AND pid <> pg_backend_pid()"
-            )
+            cursor.execute(_RUNNING_SQL)
             running = sorted({row[0] for row in cursor.fetchall()})
         if not set(state.pending_transactions) & set(running):
             state.safe_horizon = max(state.safe_horizon, state.pending_horizon)
@@ -368,7 +486,7 @@ def verify(*, by: str = "", record: bool = True) -> Report:
         report.problems.append(f"{exc} The seals cannot be checked without it.")
         key = current_key = None
     previous = None
-    after = 0
+    after: int | None = None  # the last event id checked; None: unbounded below (seal 1)
     other_key_from = None
     for seal in AuditSeal.objects.order_by("sequence", "id").iterator(chunk_size=200):
         report.seals += 1
@@ -381,20 +499,23 @@ def verify(*, by: str = "", record: bool = True) -> Report:
             if seal.sequence > expected:
                 # Seals are missing: their events cannot be told from ones added later.
                 report.problems.append(
-                    f"Seals {expected}–{seal.sequence - 1} are missing, so events {after + 1}–"
-                    f"{seal.first_event_id - 1} can no longer be checked."
+                    f"Seals {expected}–{seal.sequence - 1} are missing, so events "
+                    f"{'' if after is None else after + 1}–{seal.first_event_id - 1} can no longer be checked."
                 )
                 after = seal.first_event_id - 1
-            rows = AuditEvent.objects.filter(id__gt=after, id__lte=seal.last_event_id).order_by("id")
+            rows = AuditEvent.objects.filter(id__lte=seal.last_event_id).order_by("id")
+            if after is not None:
+                rows = rows.filter(id__gt=after)
             report.problems += check_seal(key, seal, previous, rows.values_list(*EVENT_FIELDS).iterator(2000))
-        previous, after = seal, max(after, seal.last_event_id)
+        previous, after = seal, seal.last_event_id if after is None else max(after, seal.last_event_id)
     if other_key_from is not None:
         report.problems.append(
             f"Seals from seal {other_key_from} on were made with another audit key, so they cannot be "
             "checked: the key in use (EFFLEURA_AUDIT_KEY or var/audit_key) is not the one that sealed them."
         )
     _check_against_last_run(report, previous)
-    tail = AuditEvent.objects.filter(id__gt=after).aggregate(oldest=Min("at"), count=Count("id"))
+    unsealed = AuditEvent.objects.filter(id__gt=after) if after is not None else AuditEvent.objects.all()
+    tail = unsealed.aggregate(oldest=Min("at"), count=Count("id"))
     report.unsealed = tail["count"]
     report.oldest_unsealed = tail["oldest"]
     if report.oldest_unsealed and report.oldest_unsealed < report.checked_at - STALE_AFTER:
@@ -402,19 +523,42 @@ def verify(*, by: str = "", record: bool = True) -> Report:
             f"{report.unsealed} event(s) have waited more than {STALE_AFTER.seconds // 60} minutes "
             "to be sealed: is `effleura worker` running?"
         )
-    if record:
-        AuditVerification.objects.create(
-            at=report.checked_at,
-            by=by[:150],
-            ok=report.ok,
-            problems=len(report.problems),
-            summary=report.problems[0][:200] if report.problems else "",
-            sealed=report.sealed,
-            unsealed=report.unsealed,
-            last_seal_sequence=previous.sequence if previous else None,
-            last_seal_hmac=previous.hmac if previous else "",
-        )
+    with transaction.atomic():
+        # Locked, so no sealer adds a seal (or verification its record) in between.
+        state = _lock_state(wait=True) if record else AuditSealState.objects.filter(pk=STATE_ID).first()
+        # With another key nothing keyed can be checked; that problem is already named.
+        if key is not None and other_key_from is None:
+            problem = tip_problem(key, state, AuditSeal.objects.order_by("-sequence").first())
+            report.problems += [problem] if problem else []
+            report.problems += _verification_problems(key, state)
+        if record:
+            _record_run(key, state, report, by, previous)
     return report
+
+
+def _record_run(key: str | None, state: AuditSealState, report: Report, by: str, last_seal) -> None:
+    latest = AuditVerification.objects.order_by("-id").first()
+    run = AuditVerification(
+        at=report.checked_at,
+        by=by[:150],
+        ok=report.ok,
+        problems=len(report.problems),
+        summary=report.problems[0][:200] if report.problems else "",
+        sealed=report.sealed,
+        unsealed=report.unsealed,
+        last_seal_sequence=last_seal.sequence if last_seal else None,
+        last_seal_hmac=last_seal.hmac if last_seal else "",
+        previous_mac=latest.mac if latest else "",
+    )
+    if key is None:  # not keyed: the run is recorded, and found unkeyed once a key is back
+        run.save()
+        return
+    run.mac = _verification_mac(key, run)
+    run.save()
+    # Only the verification tip is re-keyed: never the seal tip, which a problem may concern.
+    state.verification_tip = run.mac
+    state.verification_tip_mac = _verification_tip_mac(key, state)
+    state.save(update_fields=["verification_tip", "verification_tip_mac"])
 
 
 def _check_against_last_run(report: Report, last_seal) -> None:

@@ -8,29 +8,45 @@ public id already exists. An upsert (``ON CONFLICT DO UPDATE``) meets the same t
 first. PostgreSQL has no REPLACE; an upsert fires the UPDATE trigger and a reused id
 meets the primary key.
 
-The seal table gets the same protection as the events: no UPDATE, no DELETE, no reuse.
+The seal and verification tables get the same protection as the events: no UPDATE, no DELETE, no reuse.
+Every audit row's id must be positive (a row with id -1 would otherwise escape the
+sealer's ranges and, on SQLite, match the -1 that a BEFORE INSERT trigger sees as the id
+of every row whose id SQLite picks, refusing every later insert).
 """
 
 import django.utils.timezone
 from django.db import migrations, models
 
-SQLITE_FORWARD = [
-    """CREATE TRIGGER IF NOT EXISTS core_auditevent_no_reuse BEFORE INSERT ON core_auditevent
-       WHEN EXISTS (SELECT 1 FROM core_auditevent WHERE id = NEW.id OR public_id = NEW.public_id)
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only: an insert reusing an id refused'); END;""",
-    """CREATE TRIGGER IF NOT EXISTS core_auditseal_no_update BEFORE UPDATE ON core_auditseal
-       BEGIN SELECT RAISE(ABORT, 'audit seals are append-only: UPDATE refused'); END;""",
-    """CREATE TRIGGER IF NOT EXISTS core_auditseal_no_delete BEFORE DELETE ON core_auditseal
-       BEGIN SELECT RAISE(ABORT, 'audit seals are append-only: DELETE refused'); END;""",
-    """CREATE TRIGGER IF NOT EXISTS core_auditseal_no_reuse BEFORE INSERT ON core_auditseal
-       WHEN EXISTS (SELECT 1 FROM core_auditseal WHERE id = NEW.id OR sequence = NEW.sequence)
-       BEGIN SELECT RAISE(ABORT, 'audit seals are append-only: an insert reusing an id refused'); END;""",
+
+def _sqlite_refusals(table: str, what: str, unique_check: str) -> list[str]:
+    # Adding the id check below rebuilds core_auditevent on SQLite, which drops 0002's
+    # triggers with the old table: every trigger is (re)created here, after the rebuild.
+    # NEW.id is -1 in a BEFORE INSERT trigger when SQLite picks the id itself, hence "> 0".
+    return [
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+           BEGIN SELECT RAISE(ABORT, '{what} are append-only: UPDATE refused'); END;""",
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+           BEGIN SELECT RAISE(ABORT, '{what} are append-only: DELETE refused'); END;""",
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_reuse BEFORE INSERT ON {table}
+           WHEN (NEW.id > 0 AND EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id)) OR {unique_check}
+           BEGIN SELECT RAISE(ABORT, '{what} are append-only: an insert reusing an id refused'); END;""",  # noqa: S608
+    ]
+
+
+SQLITE_TABLES = [
+    ("core_auditevent", "audit events", "EXISTS (SELECT 1 FROM core_auditevent WHERE public_id = NEW.public_id)"),
+    ("core_auditseal", "audit seals", "EXISTS (SELECT 1 FROM core_auditseal WHERE sequence = NEW.sequence)"),
+    ("core_auditverification", "audit verifications", "0"),
 ]
+SQLITE_FORWARD = [statement for table in SQLITE_TABLES for statement in _sqlite_refusals(*table)]
 SQLITE_BACKWARD = [
     "DROP TRIGGER IF EXISTS core_auditevent_no_reuse;",
     "DROP TRIGGER IF EXISTS core_auditseal_no_update;",
     "DROP TRIGGER IF EXISTS core_auditseal_no_delete;",
     "DROP TRIGGER IF EXISTS core_auditseal_no_reuse;",
+    "DROP TRIGGER IF EXISTS core_auditverification_no_update;",
+    "DROP TRIGGER IF EXISTS core_auditverification_no_delete;",
+    "DROP TRIGGER IF EXISTS core_auditverification_no_reuse;",
 ]
 # effleura_audit_append_only() comes from 0002.
 PG_FORWARD = """
@@ -38,10 +54,16 @@ CREATE TRIGGER core_auditseal_no_update BEFORE UPDATE ON core_auditseal
     FOR EACH ROW EXECUTE FUNCTION effleura_audit_append_only();
 CREATE TRIGGER core_auditseal_no_delete BEFORE DELETE ON core_auditseal
     FOR EACH ROW EXECUTE FUNCTION effleura_audit_append_only();
+CREATE TRIGGER core_auditverification_no_update BEFORE UPDATE ON core_auditverification
+    FOR EACH ROW EXECUTE FUNCTION effleura_audit_append_only();
+CREATE TRIGGER core_auditverification_no_delete BEFORE DELETE ON core_auditverification
+    FOR EACH ROW EXECUTE FUNCTION effleura_audit_append_only();
 """
 PG_BACKWARD = """
 DROP TRIGGER IF EXISTS core_auditseal_no_update ON core_auditseal;
 DROP TRIGGER IF EXISTS core_auditseal_no_delete ON core_auditseal;
+DROP TRIGGER IF EXISTS core_auditverification_no_update ON core_auditverification;
+DROP TRIGGER IF EXISTS core_auditverification_no_delete ON core_auditverification;
 """
 
 
@@ -87,6 +109,9 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["sequence"],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditseal_id_positive")
+                ],
             },
         ),
         migrations.CreateModel(
@@ -97,6 +122,12 @@ class Migration(migrations.Migration):
                 ("pending_transactions", models.JSONField(default=list)),
                 ("safe_horizon", models.BigIntegerField(default=0)),
                 ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("tip_sequence", models.BigIntegerField(default=0)),
+                ("tip_hmac", models.CharField(blank=True, max_length=64)),
+                ("tip_last_event_id", models.BigIntegerField(default=0)),
+                ("tip_mac", models.CharField(blank=True, max_length=64)),
+                ("verification_tip", models.CharField(blank=True, max_length=64)),
+                ("verification_tip_mac", models.CharField(blank=True, max_length=64)),
             ],
         ),
         migrations.CreateModel(
@@ -112,10 +143,19 @@ class Migration(migrations.Migration):
                 ("unsealed", models.PositiveBigIntegerField(default=0)),
                 ("last_seal_sequence", models.PositiveBigIntegerField(blank=True, null=True)),
                 ("last_seal_hmac", models.CharField(blank=True, max_length=64)),
+                ("previous_mac", models.CharField(blank=True, max_length=64)),
+                ("mac", models.CharField(blank=True, max_length=64)),
             ],
             options={
                 "ordering": ["-at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditverification_id_positive")
+                ],
             },
+        ),
+        migrations.AddConstraint(
+            model_name="auditevent",
+            constraint=models.CheckConstraint(condition=models.Q(id__gt=0), name="core_auditevent_id_positive"),
         ),
         migrations.RunPython(forward, backward, elidable=False),
     ]

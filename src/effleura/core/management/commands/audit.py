@@ -27,8 +27,11 @@ class Command(BaseCommand):
         if options["action"] == "seal":
             try:
                 count = seals.seal_pending()
+                refused = seals.refusal()
             except seals.MissingAuditKey as exc:
                 raise CommandError(str(exc)) from None
+            if refused:
+                raise CommandError(f"Sealing refused: {refused} Run `effleura audit verify`.", returncode=1)
             self.stdout.write(f"Sealed {count} event(s).")
             return
         report = seals.verify(by=f"{_server_user()} (command line)")
