@@ -12,6 +12,7 @@ from effleura.core.choices import Role
 
 # Location, rooms, service, hours, next_monday, at, book and api_as: see the module.
 pytest_plugins = ["scheduling_fixtures"]
+_OFFENDING_DETAILS: list[str] = []
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -162,3 +163,31 @@ def _let_transactional_tests_empty_the_audit_table(request):
     from effleura.core.append_only import drop_sqlite_audit_triggers
 
     drop_sqlite_audit_triggers()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _note_every_audit_detail():
+    """Audit details must never name a condition, technique or measure: every detail any
+    test writes is noted, and the session fails at its end if one does (tests/audit_details.py)."""
+    import audit_details
+
+    audit_details.collect()
+    return audit_details.DETAILS
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import audit_details
+
+    if not audit_details.DETAILS:
+        return
+    _OFFENDING_DETAILS[:] = audit_details.offending(audit_details.DETAILS, audit_details.health_keys())
+    if _OFFENDING_DETAILS:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _OFFENDING_DETAILS:
+        terminalreporter.section("audit details naming health details", red=True)
+        terminalreporter.write_line("These audit details name a condition, technique or measure (docs/audit.md):")
+        for line in _OFFENDING_DETAILS:
+            terminalreporter.write_line(f"  {line}")

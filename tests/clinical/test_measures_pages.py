@@ -180,6 +180,7 @@ def test_recording_is_audited_with_the_patient(ep, therapist, client_for):
     assert event.action == "create"
     assert event.record_id == str(m.public_id)
     assert event.patient_id == ep.patient.public_id
+    assert event.detail == "measure recorded"
     assert event.actor_username == "therapist"
 
 

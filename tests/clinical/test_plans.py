@@ -220,7 +220,8 @@ def test_planned_deep_work_on_blood_thinners_is_saved_with_a_caution(patient_wit
     plan = plans.do_create_plan(therapist, episode, clean)
     assert plan.techniques == ["swedish", "deep_tissue", "friction"]
     event = AuditEvent.objects.get(record_type="treatment_plan", record_id=str(plan.public_id))
-    assert "deep_tissue caution" in event.detail
+    assert "2 screening warning(s)" in event.detail
+    assert "deep_tissue" not in event.detail and "anticoagulant" not in event.detail
 
 
 def test_contraindicated_techniques_come_first(make_patient, add_history, open_episode, therapist):

@@ -272,16 +272,17 @@ def do_map_technique(actor, clean: dict) -> TechniqueCode | None:
             if code is None:
                 if current is not None:
                     current.delete()
-                detail = f"technique {technique} unmapped{who}"
+                detail = f"unmapped{who}"
                 result = None
             elif current is None:
                 result = TechniqueCode.objects.create(technique=technique, payer=payer, code=code)
-                detail = f"technique {technique} mapped to {code.code}{who}"
+                detail = f"mapped to {code.code}{who}"
             else:
                 current.code = code
                 current.save(update_fields=["code"])
                 result = current
-                detail = f"technique {technique} mapped to {code.code}{who}"
+                detail = f"mapped to {code.code}{who}"
+            # The technique is the record's id; the detail names no technique (docs/audit.md).
             audit.record(actor, AuditAction.UPDATE, RECORD_TYPE, record_id=technique, detail=detail[:200])
     except IntegrityError:
         raise ValidationError({"code": "Someone changed this mapping at the same time; try again."}) from None

@@ -170,6 +170,7 @@ def do_discharge(actor, episode: Episode, clean: CleanDischarge, *, now=None) ->
             "episode",
             record_id=locked.public_id,
             patient_id=locked.patient.public_id,
-            detail=f"discharged ({clean.reason}); goals met {met}/{len(goals)}; {cancelled} visit(s) cancelled",
+            # The reason (e.g. "contraindicated") is a clinical detail: it stays on the discharge.
+            detail=f"discharged; goals met {met}/{len(goals)}; {cancelled} visit(s) cancelled",
         )
     return discharge

@@ -246,7 +246,8 @@ def do_record_measure(actor, episode: Episode, clean: dict) -> OutcomeMeasuremen
             RECORD_TYPE,
             record_id=measurement.public_id,
             patient_id=episode.patient.public_id,
-            detail=f"{clean['measure']} recorded",
+            # Which measure was taken is a health detail: it stays on the measurement row.
+            detail="measure recorded",
         )
     return measurement
 

@@ -400,14 +400,16 @@ def do_update_note(actor, note: SessionNote, change: NoteChange, *, expected_ver
             patient_id=patient_id,
             detail=("changed: " + ", ".join(changed))[:200] if changed else "no change",
         )
-        for override in change.new_overrides:
+        for _override in change.new_overrides:
             audit.record(
                 actor,
                 AuditAction.UPDATE,
                 RECORD_TYPE,
                 record_id=locked.public_id,
                 patient_id=patient_id,
-                detail=f"contraindication override: {override['technique']} despite {override['condition']}",
+                # The kind only: which technique and which condition are health details, kept
+                # in the note's own overrides (with who, when and why), never in the trail.
+                detail="override",
             )
     return note_query().get(pk=locked.pk)
 

@@ -446,7 +446,8 @@ def do_create_plan(actor, episode: Episode, clean: dict, *, based_on=None) -> Tr
         if replaced:
             detail += f"; supersedes {replaced[0]}"
         if clean.get("warnings"):
-            detail += "; screening: " + ", ".join(f"{w.technique} {w.verdict}" for w in clean["warnings"])
+            # How many, never which technique or why: those are health details.
+            detail += f"; {len(clean['warnings'])} screening warning(s)"
         audit.record(
             actor,
             AuditAction.CREATE,

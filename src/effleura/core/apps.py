@@ -8,6 +8,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core: people, roles and audit"
 
     def ready(self):
+        # Registers the worker's duties: sealing and verifying the audit trail.
+        from effleura.core import seals  # noqa: F401
         from effleura.core.append_only import ensure_audit_triggers
 
         # Not a record write: it restores the audit table's protection after a schema change.

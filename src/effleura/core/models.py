@@ -114,6 +114,86 @@ class AuditEvent(PublicIdModel):
         raise PermissionError("Audit events are append-only: they cannot be deleted.")
 
 
+class AuditSeal(models.Model):
+    """One sealed block of the audit trail (core/seals.py, docs/audit.md).
+
+    The block holds every event whose id is above the previous seal's ``last_event_id``
+    and at most its own. ``hmac`` is HMAC-SHA256, keyed with settings.EFFLEURA_AUDIT_KEY,
+    over this seal's header, a canonical serialization of every field of every event in
+    the block, and the previous seal's ``hmac``: changing, removing or adding an event,
+    or a seal, breaks it, and nobody without the key can make a new one that verifies.
+    ``event_ids`` and ``digests`` (one short keyed digest per event, in id order) let
+    verification name the events that changed. Append-only, like the events.
+    """
+
+    sequence = models.PositiveBigIntegerField(unique=True)
+    # Version of the serialization (core/seals.py FORMAT), so it can evolve.
+    format = models.PositiveSmallIntegerField(default=1)
+    first_event_id = models.BigIntegerField()
+    last_event_id = models.BigIntegerField()
+    count = models.PositiveIntegerField()
+    sealed_at = models.DateTimeField(default=timezone.now)
+    # A fingerprint of the key that made the seal (never the key), so a wrong key is named as such.
+    key_id = models.CharField(max_length=16)
+    event_ids = models.TextField(help_text="The ids sealed, as ranges: 1-218,220-400.")
+    digests = models.TextField(help_text="16 hex characters per event, in id order.")
+    previous_hmac = models.CharField(max_length=64, blank=True)
+    hmac = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sequence"]
+
+    def __str__(self) -> str:
+        return f"seal {self.sequence} (events {self.first_event_id}-{self.last_event_id})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Audit seals are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit seals are append-only: they cannot be deleted.")
+
+
+class AuditSealState(models.Model):
+    """The sealer's one row: locked by the sealer (so two workers never seal at once) and,
+    on PostgreSQL, the horizon below which every audit event has committed (core/seals.py)."""
+
+    # PostgreSQL: the highest event id seen, and the transactions running when it was seen.
+    # Once they have all ended, no event at or below that id can still appear.
+    pending_horizon = models.BigIntegerField(default=0)
+    pending_transactions = models.JSONField(default=list)
+    safe_horizon = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"sealer state (safe up to event {self.safe_horizon})"
+
+
+class AuditVerification(models.Model):
+    """One run of `effleura audit verify` (or of the worker's daily check): who, when, and
+    what it found. The owner's audit page shows the latest one."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    by = models.CharField(max_length=150, help_text="The account, or 'worker', or the server's user.")
+    ok = models.BooleanField()
+    problems = models.PositiveIntegerField(default=0)
+    # The first problem in words (ids and counts only: verification never reads out an event).
+    summary = models.CharField(max_length=200, blank=True)
+    sealed = models.PositiveBigIntegerField(default=0)
+    unsealed = models.PositiveBigIntegerField(default=0)
+    last_seal_sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    last_seal_hmac = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'problems'}"
+
+
 def hash_token(raw: str) -> str:
     # Tokens are 256-bit random strings, so a fast hash is enough: there is nothing to
     # brute-force, unlike a password.

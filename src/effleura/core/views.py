@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from effleura.core import access, actions, audit, clock, handover, signin
+from effleura.core import access, actions, audit, clock, handover, seals, signin
 from effleura.core.choices import AuditAction, AuditOutcome, Role
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
@@ -217,7 +217,7 @@ def audit_list(request):
     return render(
         request,
         "core/audit_list.html",
-        {"form": form, "page": page, "nav": "audit", "query": query.urlencode()},
+        {"form": form, "page": page, "nav": "audit", "query": query.urlencode(), "seals": seals.status()},
     )
 
 
