@@ -694,3 +694,45 @@ def test_after_a_restore_the_app_role_has_its_rights_and_cannot_rewrite_the_audi
             connection.rollback()
         owners = connection.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'").fetchall()
     assert owners == [("effleura_owner",)]
+
+
+@sqlite_pass
+def test_a_restored_trail_with_a_changed_event_is_reported_and_the_restore_fails(places, tmp_path):
+    source = places.new("sqlite")
+    source.run("migrate", "-v", "0")
+    key_file = tmp_path / "backup.key"
+    source.run("backup", "--new-key", str(key_file))
+    source.run("backup", str(tmp_path / "first.effleura-backup"), "--key-file", str(key_file))  # one audit event
+    assert "Sealed 1 event" in source.run("audit", "seal").stdout
+    connection = sqlite3.connect(source.db["NAME"])
+    try:  # someone with the database file, not the key, rewrites history
+        connection.execute("DROP TRIGGER core_auditevent_no_update")
+        connection.execute("UPDATE core_auditevent SET detail = 'nothing happened'")
+        connection.commit()
+    finally:
+        connection.close()
+    archive = source.run("backup", str(tmp_path / "second.effleura-backup"), "--key-file", str(key_file))
+    assert archive.returncode == 0
+    target = places.new("sqlite")
+    result = target.run("restore", str(tmp_path / "second.effleura-backup"), "--key-file", str(key_file), check=False)
+    assert result.returncode == 1
+    assert "does NOT match the backup" in result.stderr and "audit trail:" in result.stderr
+    assert _last_event(target)["record_type"] != "restore"  # a failed restore is not recorded as done
+
+
+def test_an_archive_from_before_the_seals_is_noted_not_a_traceback(db):
+    from django.db import connections
+
+    from effleura.core import backup
+
+    notes: list[str] = []
+    introspection = connections["default"].introspection
+    with (
+        mock.patch.object(backup.connections, "close_all"),
+        mock.patch.object(introspection, "table_names", return_value=["core_auditevent", "patients_patient"]),
+    ):
+        assert backup.verify_audit_seals("k" * 64, notes) == []
+    assert notes == [
+        "Audit seals: not checked (the archive predates sealing); run `effleura migrate`, then "
+        "`effleura audit seal` seals the trail from here on."
+    ]
