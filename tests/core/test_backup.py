@@ -674,7 +674,12 @@ def test_after_a_restore_the_app_role_has_its_rights_and_cannot_rewrite_the_audi
     import psycopg
 
     target = places.new("postgresql")
-    target.run("db", "roles", "--apply")  # the installation runs as the two roles
+    with psycopg.connect(_conninfo(_admin_url()), autocommit=True) as connection:  # the installation's two roles
+        for role in ("effleura_owner", "effleura_app"):
+            connection.execute(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+                f"THEN CREATE ROLE {role} LOGIN; END IF; END $$"
+            )
     result = _restore(target, postgresql_demo, "--key-file", str(postgresql_demo.key_file))
     assert result.returncode == 0, result.stderr
     assert "effleura_app has its rights" in result.stdout
