@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +38,18 @@ sqlite_pass = pytest.mark.skipif(
 )
 # The writer updates the chart-number counter; every other table only grows under load.
 UPDATED_BY_THE_WRITER = {"patients_chartnumbersequence"}
+# A restore appends its own audit event and records its check of the seals: one row each.
+ADDED_BY_THE_RESTORE = {"core_auditevent", "core_auditverification"}
+
+
+def assert_restored(restored: dict[str, dict], counted: dict[str, dict]) -> None:
+    """Every table as the manifest counted it, but for the restore's own two rows."""
+    assert set(restored) == set(counted)
+    for table, expected in counted.items():
+        if table in ADDED_BY_THE_RESTORE:
+            assert restored[table]["rows"] == expected["rows"] + 1, table
+        else:
+            assert restored[table] == expected, table
 
 
 @dataclass
@@ -90,6 +103,22 @@ class Place:
 
         with psycopg.connect(_conninfo(self.url)) as connection:
             return [repr(row) for row in connection.execute(f"SELECT * FROM {quoted}")]  # noqa: S608
+
+
+def _last_event(place: Place) -> dict:
+    sql = "SELECT record_type, action, client_address, detail FROM core_auditevent ORDER BY id DESC LIMIT 1"
+    if place.engine == "sqlite":
+        connection = sqlite3.connect(place.db["NAME"])
+        try:
+            row = connection.execute(sql).fetchone()
+        finally:
+            connection.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(_conninfo(place.url)) as connection:
+            row = connection.execute(sql).fetchone()
+    return dict(zip(("record_type", "action", "client_address", "detail"), row, strict=True))
 
 
 def _conninfo(url: str) -> str:
@@ -173,6 +202,7 @@ def _backed_up_demo(places: Places, engine: str) -> Backup:
     source = places.new(engine)
     source.run("migrate", "-v", "0")
     source.run("demo")
+    assert "Sealed" in source.run("audit", "seal").stdout  # the demo's events, sealed before the backup
     media = source.var_dir / "media" / "uploads" / "scan.pdf"
     media.parent.mkdir(parents=True, exist_ok=True)
     media.write_bytes(b"%PDF-1.4 a scanned referral\n" + os.urandom(3000))
@@ -224,17 +254,28 @@ def test_a_backup_under_write_load_restores_every_table_of_its_snapshot_into_a_f
     target = places.new(engine)
     result = target.run("restore", str(made.archive), "--key-file", str(made.key_file))
     assert "match the manifest" in result.stdout
+    # The seals made before the backup verify in the restored database, with its key.
+    sealed = re.search(r"Audit seals: (\d+) events sealed", result.stdout)
+    assert sealed and int(sealed.group(1)) > 0, result.stdout
+    # Shown in the practice's zone, not in UTC.
+    assert re.search(r"Restored the backup of \d{4}-\d\d-\d\d \d\d:\d\d [A-Z+-]", result.stdout), result.stdout
+    assert manifest["created_at"] not in result.stdout
 
     restored = target.snapshot()
-    assert set(restored) == set(counted) and len(counted) > 50
-    for table, expected in counted.items():  # every table: its row count and its content hash
-        assert restored[table] == expected, table
+    assert len(counted) > 50
+    assert_restored(restored, counted)  # every table: its row count and its content hash
     # Read independently of the backup code: every restored row is a row of the source.
     for table in counted:
         rows = target.rows(table)
-        assert len(rows) == counted[table]["rows"], table
-        if table not in UPDATED_BY_THE_WRITER:
+        assert len(rows) == counted[table]["rows"] + (table in ADDED_BY_THE_RESTORE), table
+        if table not in UPDATED_BY_THE_WRITER | ADDED_BY_THE_RESTORE:
             assert set(rows) <= set(made.source.rows(table)), table
+    # The restore itself is audited: kind and archive name only, from the command line.
+    last = target.rows("core_auditevent")
+    event = _last_event(target)
+    assert (event["record_type"], event["action"], event["client_address"]) == ("restore", "update", "cli")
+    assert made.archive.name in event["detail"] and str(made.archive.parent) not in event["detail"]
+    assert len(last) == counted["core_auditevent"]["rows"] + 1
     assert counted["patients_patient"]["rows"] > 0 and counted["scheduling_appointment"]["rows"] > 0
 
     # media/ and the keys came along, the keys readable by the owner only.
@@ -246,6 +287,9 @@ def test_a_backup_under_write_load_restores_every_table_of_its_snapshot_into_a_f
         assert (target.var_dir / key).stat().st_mode & 0o777 == 0o600
     # The restored installation is whole: its migrations are the code's.
     target.run("migrate", "--check")
+    # And its audit trail, with the restore's own event, verifies with the restored key.
+    target.run("audit", "seal")
+    assert "The audit trail verifies." in target.run("audit", "verify").stdout
 
 
 @sqlite_pass
@@ -330,12 +374,20 @@ def test_it_refuses_a_database_with_data_unless_forced_and_keeps_the_old_one_asi
     result = _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file))
     assert result.returncode != 0
     assert "holds data" in result.stderr and "--force" in result.stderr
+    # The installation has keys of its own by now: they are kept aside too, not overwritten.
+    (target.var_dir / "secret_key").write_text("the installation's own secret key")
+    (target.var_dir / "audit_key").write_text("the installation's own audit key")
     forced = _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file), "--force")
     assert forced.returncode == 0, forced.stderr
     assert "kept at" in forced.stdout
     assert list(target.var_dir.glob("effleura.sqlite3.replaced-*"))
     assert list(target.var_dir.glob("media.replaced-*"))
-    assert target.snapshot() == sqlite_demo.manifest()["tables"]
+    for key in ("secret_key", "audit_key"):
+        (aside,) = target.var_dir.glob(f"{key}.replaced-*")
+        assert aside.read_text() == f"the installation's own {key.replace('_', ' ')}"
+        assert (target.var_dir / key).read_text() == (sqlite_demo.source.var_dir / key).read_text()
+        assert f"The {key} that was there is kept at {aside}" in forced.stdout
+    assert_restored(target.snapshot(), sqlite_demo.manifest()["tables"])
 
 
 @sqlite_pass
@@ -408,9 +460,18 @@ def test_postgres_refuses_a_database_with_data_unless_forced(postgresql_demo, pl
     assert _restore(target, postgresql_demo, "--key-file", str(postgresql_demo.key_file)).returncode == 0
     again = _restore(target, postgresql_demo, "--key-file", str(postgresql_demo.key_file))
     assert again.returncode != 0 and "holds data" in again.stderr
+    before = target.snapshot()
     forced = _restore(target, postgresql_demo, "--key-file", str(postgresql_demo.key_file), "--force")
     assert forced.returncode == 0, forced.stderr
-    assert target.snapshot() == postgresql_demo.manifest()["tables"]
+    assert_restored(target.snapshot(), postgresql_demo.manifest()["tables"])
+    # pg_restore --clean dropped the data that was there, but a copy of it was taken first.
+    (safety,) = target.var_dir.glob("*.replaced-*.pgdump")
+    assert safety.stat().st_mode & 0o777 == 0o600
+    assert f"kept at {safety}" in forced.stdout
+    undo = places.new("postgresql")
+    pg_restore = backup_db.engine(undo.db).tool("pg_restore", 0)
+    subprocess.run([pg_restore, "--no-owner", "--dbname", _conninfo(undo.url), str(safety)], check=True)
+    assert undo.snapshot() == before
 
 
 # The encrypted stream -----------------------------------------------------------------
@@ -495,4 +556,188 @@ def test_a_restored_table_that_differs_is_named_in_words():
         "table b has the right number of rows but different contents",
         "table c is missing from the restored database",
         "table d is in the restored database but not in the archive",
+    ]
+
+
+# The reviewer's findings --------------------------------------------------------------
+
+
+def _write_archive(path: Path, key_file: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
+    """An archive made with the right key, holding exactly ``members`` (as someone with
+    the key could make it)."""
+    with open(path, "wb") as raw:
+        writer = EncryptingWriter(raw, BackupKey.read(key_file))
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for info, data in members:
+                tar.addfile(info, io.BytesIO(data) if data is not None else None)
+        writer.close()
+    return path
+
+
+def _file(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+@sqlite_pass
+def test_a_manifest_cannot_choose_what_is_moved_into_the_databases_place(sqlite_demo, places, tmp_path):
+    members = sqlite_demo.members()
+    manifest = json.loads(members.pop("manifest.json"))
+    manifest["database"]["member"] = "keys/secret_key"
+    listed = [_file(name, data) for name, data in members.items()]
+    archive = _write_archive(
+        tmp_path / "other-member.effleura-backup",
+        sqlite_demo.key_file,
+        [*listed, _file("manifest.json", json.dumps(manifest).encode())],
+    )
+    target = places.new("sqlite")
+    result = _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file), archive=archive)
+    assert result.returncode != 0
+    assert "names 'keys/secret_key' as the database" in result.stderr
+    assert not (target.var_dir / "effleura.sqlite3").exists()
+
+
+@sqlite_pass
+@pytest.mark.parametrize("kind", ["symlink", "hard link", "device", "folder", "traversal"])
+def test_links_devices_and_paths_out_of_the_archive_are_refused(sqlite_demo, places, tmp_path, kind):
+    members = sqlite_demo.members()
+    first = _file("backup.json", members["backup.json"])
+    if kind == "traversal":
+        odd = _file("media/../../outside", b"x")
+    else:
+        info = tarfile.TarInfo("media/odd")
+        info.type = {
+            "symlink": tarfile.SYMTYPE,
+            "hard link": tarfile.LNKTYPE,
+            "device": tarfile.CHRTYPE,
+            "folder": tarfile.DIRTYPE,
+        }[kind]
+        info.linkname = "/etc/passwd" if kind in ("symlink", "hard link") else ""
+        odd = (info, None)
+    archive = _write_archive(tmp_path / f"{kind}.effleura-backup", sqlite_demo.key_file, [first, odd])
+    target = places.new("sqlite")
+    result = _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file), archive=archive)
+    assert result.returncode != 0
+    assert "unsafe name" in result.stderr or "not a plain file" in result.stderr
+    assert not (target.var_dir / "effleura.sqlite3").exists()
+    assert not (tmp_path.parent / "outside").exists()
+
+
+@sqlite_pass
+def test_a_restore_refuses_while_the_app_or_a_worker_holds_the_database(sqlite_demo, places):
+    target = places.new("sqlite")
+    assert _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file)).returncode == 0
+    app = sqlite3.connect(target.db["NAME"], isolation_level=None)
+    try:
+        app.execute("BEGIN IMMEDIATE")  # a request or a worker in the middle of a write
+        result = _restore(target, sqlite_demo, "--key-file", str(sqlite_demo.key_file), "--force")
+    finally:
+        app.execute("ROLLBACK")
+        app.close()
+    assert result.returncode != 0
+    assert "stop the app and workers first" in result.stderr
+    assert not list(target.var_dir.glob("*.replaced-*"))
+
+
+@sqlite_pass
+def test_a_backup_never_touches_another_backups_partial_file(sqlite_demo, tmp_path):
+    archive = tmp_path / "overlap.effleura-backup"
+    other = tmp_path / f".{archive.name}.partial"  # the old fixed name, as another run might hold it
+    other.write_bytes(b"another backup, still being written")
+    sqlite_demo.source.run("backup", str(archive), "--key-file", str(sqlite_demo.key_file))
+    assert other.read_bytes() == b"another backup, still being written"
+    assert archive.exists() and sorted(p.name for p in tmp_path.iterdir()) == sorted([archive.name, other.name])
+
+
+def test_publishing_without_hard_links_never_replaces_an_archive_that_appeared(tmp_path):
+    from effleura.core import backup
+
+    partial, target = tmp_path / ".a.partial", tmp_path / "a.effleura-backup"
+    partial.write_bytes(b"new")
+
+    def no_links_and_a_rival(source, destination):
+        target.write_bytes(b"the other backup's archive")
+        raise PermissionError(1, "Operation not permitted")
+
+    with mock.patch.object(backup.os, "link", no_links_and_a_rival), pytest.raises(BackupError, match="appeared"):
+        backup._publish(partial, target)
+    assert target.read_bytes() == b"the other backup's archive"
+    target.unlink()
+    with mock.patch.object(backup.os, "link", side_effect=PermissionError(1, "no links")):
+        backup._publish(partial, target)
+    assert target.read_bytes() == b"new" and not partial.exists()
+
+
+@pytest.mark.postgres
+def test_after_a_restore_the_app_role_has_its_rights_and_cannot_rewrite_the_audit_trail(postgresql_demo, places):
+    import psycopg
+
+    target = places.new("postgresql")
+    with psycopg.connect(_conninfo(_admin_url()), autocommit=True) as connection:  # the installation's two roles
+        for role in ("effleura_owner", "effleura_app"):
+            connection.execute(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+                f"THEN CREATE ROLE {role} LOGIN; END IF; END $$"
+            )
+    result = _restore(target, postgresql_demo, "--key-file", str(postgresql_demo.key_file))
+    assert result.returncode == 0, result.stderr
+    assert "effleura_app has its rights" in result.stdout
+    app = _conninfo(target.url.replace("//effleura@", "//effleura_app@", 1))
+    assert "effleura_app" in app
+    with psycopg.connect(app) as connection:
+        assert connection.execute("SELECT count(*) FROM patients_patient").fetchone()[0] > 0
+        changed = connection.execute(
+            "UPDATE patients_patient SET preferred_name = preferred_name "
+            "WHERE id = (SELECT min(id) FROM patients_patient)"
+        )
+        assert changed.rowcount == 1
+        connection.rollback()
+        for sql in ("UPDATE core_auditevent SET detail = 'tampered'", "DELETE FROM core_auditseal"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                connection.execute(sql)
+            connection.rollback()
+        owners = connection.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    assert owners == [("effleura_owner",)]
+
+
+@sqlite_pass
+def test_a_restored_trail_with_a_changed_event_is_reported_and_the_restore_fails(places, tmp_path):
+    source = places.new("sqlite")
+    source.run("migrate", "-v", "0")
+    key_file = tmp_path / "backup.key"
+    source.run("backup", "--new-key", str(key_file))
+    source.run("backup", str(tmp_path / "first.effleura-backup"), "--key-file", str(key_file))  # one audit event
+    assert "Sealed 1 event" in source.run("audit", "seal").stdout
+    connection = sqlite3.connect(source.db["NAME"])
+    try:  # someone with the database file, not the key, rewrites history
+        connection.execute("DROP TRIGGER core_auditevent_no_update")
+        connection.execute("UPDATE core_auditevent SET detail = 'nothing happened'")
+        connection.commit()
+    finally:
+        connection.close()
+    archive = source.run("backup", str(tmp_path / "second.effleura-backup"), "--key-file", str(key_file))
+    assert archive.returncode == 0
+    target = places.new("sqlite")
+    result = target.run("restore", str(tmp_path / "second.effleura-backup"), "--key-file", str(key_file), check=False)
+    assert result.returncode == 1
+    assert "does NOT match the backup" in result.stderr and "audit trail:" in result.stderr
+    assert _last_event(target)["record_type"] != "restore"  # a failed restore is not recorded as done
+
+
+def test_an_archive_from_before_the_seals_is_noted_not_a_traceback(db):
+    from django.db import connections
+
+    from effleura.core import backup
+
+    notes: list[str] = []
+    introspection = connections["default"].introspection
+    with (
+        mock.patch.object(backup.connections, "close_all"),
+        mock.patch.object(introspection, "table_names", return_value=["core_auditevent", "patients_patient"]),
+    ):
+        assert backup.verify_audit_seals("k" * 64, notes) == []
+    assert notes == [
+        "Audit seals: not checked (the archive predates sealing); run `effleura migrate`, then "
+        "`effleura audit seal` seals the trail from here on."
     ]

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import importlib
-import importlib.util
 import io
 import json
 import os
@@ -38,10 +36,10 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.migrations.loader import MigrationLoader
 
-from effleura.core import audit
+from effleura.core import audit, clock, db_roles
 from effleura.core.backup_crypto import BackupError, BackupKey, DecryptingReader, EncryptingWriter
 from effleura.core.backup_db import engine as database_engine
 from effleura.core.choices import AuditAction
@@ -153,13 +151,15 @@ def make_backup(target: Path, key: BackupKey, *, log: Callable[[str], None] = la
     # database itself, and is removed when the archive is written.
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="backup-", dir=settings.VAR_DIR))
-    partial = target.with_name(f".{target.name}.partial")
+    # A name of its own (O_EXCL, 0600) beside the target: two backups at once never share it.
+    fd, partial_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    partial = Path(partial_name)
+    out = os.fdopen(fd, "wb")
     try:
         log(f"Copying {db.describe()}…")
         dump, snapshot = db.dump(work)
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         media_files = 0
-        with os.fdopen(fd, "wb") as raw:
+        with out as raw:
             writer = EncryptingWriter(raw, key)
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 members = _Members(tar)
@@ -187,6 +187,7 @@ def make_backup(target: Path, key: BackupKey, *, log: Callable[[str], None] = la
         _publish(partial, target)
         _sync_folder(target.parent)
     except BaseException:
+        out.close()
         partial.unlink(missing_ok=True)
         raise
     finally:
@@ -202,12 +203,19 @@ def make_backup(target: Path, key: BackupKey, *, log: Callable[[str], None] = la
 
 def _publish(partial: Path, target: Path) -> None:
     """Give the finished archive its name, never over an archive made meanwhile."""
+    appeared = BackupError(f"{target} appeared while the backup ran; the new archive was not kept.")
     try:
         os.link(partial, target)
     except FileExistsError:
-        raise BackupError(f"{target} appeared while the backup ran; the new archive was not kept.") from None
+        raise appeared from None
     except OSError:
-        os.replace(partial, target)  # a file system without hard links
+        # A file system without hard links: claim the name first (O_EXCL fails if anything
+        # holds it), then put the archive over our own empty claim.
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise appeared from None
+        os.replace(partial, target)
         return
     partial.unlink()
 
@@ -257,6 +265,7 @@ class Restored:
     media_files: int
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    created_at_shown: str = ""  # created_at in the practice's zone
 
 
 def _safe_name(name: str) -> PurePosixPath:
@@ -284,7 +293,7 @@ def _unpack(archive: Path, key: BackupKey, staging: Path, expected_engine: str) 
         with tar:
             for number, member in enumerate(tar):
                 name = _safe_name(member.name)
-                if not member.isfile():
+                if not member.isreg():  # links, devices, folders, fifos: never
                     raise BackupError(f"The archive holds {member.name!r}, which is not a plain file.")
                 if str(name) in found or (str(name) == "manifest.json" and manifest is not None):
                     raise BackupError(f"The archive holds {member.name!r} twice.")
@@ -380,6 +389,8 @@ def restore_backup(
     db = _engine()
     media_root = Path(settings.MEDIA_ROOT)
     connections.close_all()
+    if db.name == "sqlite":
+        db.check_unused()
     occupied = db.has_data()
     media_used = media_root.is_dir() and any(media_root.iterdir())
     if (occupied or media_used) and not force:
@@ -400,15 +411,23 @@ def restore_backup(
         _check_about(manifest, db.name)
         _check_members(manifest, found)
         notes = _check_migrations(manifest)
-        dump = staging / manifest["database"]["member"]
+        dump = staging / _database_member(manifest, db.dump_name)
         log(f"Restoring {db.describe()}…")
         if db.name == "sqlite":
             moved = db.restore(dump, stamp)
             notes += [f"The database that was there is kept at {path}." for path in moved[:1]]
         else:
-            db.restore(dump, manifest["database"].get("pg_dump_major", 0), replace=bool(occupied) or db.has_tables())
+            replace = bool(occupied) or db.has_tables()
+            if replace:
+                # pg_restore --clean drops what is there: keep a copy first, as SQLite's
+                # database and media/ are kept aside.
+                safety = settings.VAR_DIR / f"{db.path_name()}.replaced-{stamp}.pgdump"
+                log(f"Keeping a copy of the database that is there in {safety}…")
+                db.dump_to(safety)
+                notes.append(f"The database that was there is kept at {safety} (pg_restore it to undo).")
+            db.restore(dump, manifest["database"].get("pg_dump_major", 0), replace=replace)
         media_files = _restore_media(staging / "media", media_root, stamp, notes)
-        notes += _restore_keys(staging / "keys")
+        notes += _restore_keys(staging / "keys", stamp if occupied or media_used else None)
         log("Verifying the restored database against the manifest…")
         problems = _compare(manifest["tables"], db.snapshot().tables)
         audit_key = (staging / "keys" / "audit_key").read_text()
@@ -416,6 +435,11 @@ def restore_backup(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     connections.close_all()
+    if db.name == "postgresql":
+        notes += _apply_roles(db)
+    if not problems:
+        # After the comparison and the seals' check: the event is the restored trail's next one.
+        notes += _audit_restore(archive)
     rows = sum(t["rows"] for t in manifest["tables"].values())
     return Restored(
         manifest["created_at"],
@@ -426,7 +450,84 @@ def restore_backup(
         media_files,
         notes,
         problems,
+        _shown(manifest["created_at"]),
     )
+
+
+def _database_member(manifest: dict, expected: str) -> PurePosixPath:
+    """The database's member: only ever the engine's own dump name (the manifest is
+    signed by the archive's key, but nothing in it may pick a path to move into place)."""
+    member = str((manifest.get("database") or {}).get("member", ""))
+    if str(_safe_name(member)) != expected:
+        raise BackupError(
+            f"The archive's manifest names {member!r} as the database; a backup of this engine holds it as "
+            f"{expected!r}. It was not made by Effleura. Nothing was restored."
+        )
+    return PurePosixPath(expected)
+
+
+def _audit_restore(archive: Path) -> list[str]:
+    token = audit.client_address.set(audit.client_address.get() or "cli")
+    try:
+        audit.record(None, AuditAction.UPDATE, "restore", detail=f"restored from backup archive {archive.name}")
+    except DatabaseError:
+        return [
+            "The restore could not be audited yet (the archive predates this version's audit table): "
+            "run `effleura migrate`."
+        ]
+    finally:
+        audit.client_address.reset(token)
+        connections.close_all()
+    return []
+
+
+def _shown(created_at: str) -> str:
+    """The archive's time in the practice's zone (the restored database names it)."""
+    try:
+        moment = datetime.datetime.fromisoformat(created_at)
+        clock.forget_practice_zone()
+        return clock.stamp(moment)
+    except (ValueError, DatabaseError):
+        return created_at
+    finally:
+        connections.close_all()
+
+
+def _apply_roles(db) -> list[str]:
+    """pg_restore --no-owner --no-privileges leaves every table owned by the restoring
+    user, with no grants: the least-privilege app role of `effleura db roles` would get
+    nothing. Where those roles exist, hand the tables back (the same SQL as
+    `effleura db roles --apply`); where the restoring user may not, say it is the next step."""
+    import psycopg
+
+    connection = db.connect()
+    try:
+        found = {
+            name
+            for (name,) in connection.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [[db_roles.DEFAULT_OWNER, db_roles.DEFAULT_APP]]
+            )
+        }
+        if found != {db_roles.DEFAULT_OWNER, db_roles.DEFAULT_APP}:
+            return [
+                "If the app connects as a role of its own (docs/configuration.md), run `effleura db roles --apply` "
+                "as a superuser now: the restored tables belong to the user who restored them."
+            ]
+        try:
+            with connection.transaction():
+                connection.execute(db_roles.roles_sql(db.db["NAME"]))
+        except psycopg.Error as exc:
+            return [
+                f"The roles {db_roles.DEFAULT_OWNER} and {db_roles.DEFAULT_APP} could not be given their rights on the "
+                f"restored tables ({str(exc).strip().splitlines()[0]}). Required next step: run "
+                "`effleura db roles --apply` as a superuser before starting the app."
+            ]
+        return [
+            f"The restored tables belong to {db_roles.DEFAULT_OWNER} again and {db_roles.DEFAULT_APP} has its rights "
+            "(as `effleura db roles --apply` sets them)."
+        ]
+    finally:
+        connection.close()
 
 
 def _restore_media(staged: Path, media_root: Path, stamp: str, notes: list[str]) -> int:
@@ -445,9 +546,13 @@ def _restore_media(staged: Path, media_root: Path, stamp: str, notes: list[str])
     return count
 
 
-def _restore_keys(staged: Path) -> list[str]:
+def _restore_keys(staged: Path, stamp: str | None) -> list[str]:
     """Write the archive's keys to var/ (0600), unless the environment supplies that key:
-    then say what to set it to instead (the environment wins over the file)."""
+    then say what to set it to instead (the environment wins over the file). When the
+    restore replaces data (``stamp`` given), a different key file already there is kept
+    aside as <name>.replaced-<stamp>, like the database: it is what reads that data's
+    sessions and checks its seals. (Into an empty installation, the keys there were made
+    at its first start and protect nothing.)"""
     notes = []
     for file_name, env_name in KEY_SETTINGS.items():
         value = (staged / file_name).read_text()
@@ -461,7 +566,12 @@ def _restore_keys(staged: Path) -> list[str]:
                 )
                 _write_private(settings.VAR_DIR / f"{file_name}.restored", value)
             continue
-        _write_private(settings.VAR_DIR / file_name, value)
+        current = settings.VAR_DIR / file_name
+        if stamp and current.exists() and current.read_text().strip() != value:
+            aside = current.with_name(f"{file_name}.replaced-{stamp}")
+            os.replace(current, aside)
+            notes.append(f"The {file_name} that was there is kept at {aside}.")
+        _write_private(current, value)
     return notes
 
 
@@ -493,20 +603,25 @@ def _compare(expected: dict[str, dict], restored: dict[str, dict]) -> list[str]:
 
 
 def verify_audit_seals(audit_key: str, notes: list[str]) -> list[str]:
-    """Check the restored audit trail's seals with the archive's audit key; returns the
-    problems found. The seals come with the audit slice (effleura.core.seals, issue 12
-    item 5): its verify() is called here with the restored key in effect. Until that
-    module exists there is nothing to check, and a note says so."""
-    if importlib.util.find_spec("effleura.core.seals") is None:
-        notes.append("Audit seals: not checked (this version does not seal the audit trail).")
+    """Check the restored audit trail's seals (effleura.core.seals) with the archive's
+    audit key; returns the problems found. The run is recorded like any verification.
+    An archive from before the seals existed has no seal table: a note says so."""
+    from effleura.core import seals
+
+    connections.close_all()
+    if "core_auditseal" not in connections["default"].introspection.table_names():
+        notes.append(
+            "Audit seals: not checked (the archive predates sealing); run `effleura migrate`, then "
+            "`effleura audit seal` seals the trail from here on."
+        )
         return []
-    seals = importlib.import_module("effleura.core.seals")
     previous = settings.EFFLEURA_AUDIT_KEY
     settings.EFFLEURA_AUDIT_KEY = audit_key
     try:
-        connections.close_all()
-        report = seals.verify()
+        report = seals.verify(by="effleura restore (command line)")
     finally:
         settings.EFFLEURA_AUDIT_KEY = previous
+        connections.close_all()
     notes.append(f"Audit seals: {report.sealed} events sealed, {report.unsealed} not yet sealed.")
-    return [f"audit trail: {problem}" for problem in report.problems] if not report.ok else []
+    notes += [f"Audit seals: {warning}" for warning in report.warnings]
+    return [f"audit trail: {problem}" for problem in report.problems]

@@ -106,6 +106,24 @@ class Sqlite:
             copy.close()
         return target, sqlite_snapshot(target)
 
+    def check_unused(self, wait: float = 2.0) -> None:
+        """Refuse while the app or a worker is writing: the restore moves the file away
+        under them. An exclusive lock that cannot be had within ``wait`` seconds means
+        another process holds the database."""
+        if not self.path.exists():
+            return
+        connection = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
+        try:
+            connection.execute("BEGIN EXCLUSIVE")
+            connection.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            raise BackupError(
+                f"{self.describe()} is in use ({exc}): stop the app and workers first, then restore. "
+                "Nothing was restored."
+            ) from None
+        finally:
+            connection.close()
+
     def has_data(self) -> list[str]:
         if not self.path.exists():
             return []
@@ -335,6 +353,31 @@ class Postgres:
             return snapshot
         finally:
             connection.close()
+
+    def path_name(self) -> str:
+        """A file name for copies of this database."""
+        return re.sub(r"[^A-Za-z0-9_.-]", "_", str(self.db["NAME"])) or "effleura"
+
+    def dump_to(self, target: Path) -> None:
+        """pg_dump (custom format) the database as it is now into ``target``, created
+        0600 first so the copy is never readable by others, even while it is written."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        pg_dump = self.tool("pg_dump", self.server_major())
+        result = subprocess.run(
+            [pg_dump, "--format=custom", f"--file={target}", "--dbname", self.db["NAME"]],
+            env=self.tool_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        target.chmod(0o600)
+        if result.returncode != 0:
+            target.unlink(missing_ok=True)
+            raise BackupError(
+                f"Could not keep a copy of the database that is there (pg_dump exit {result.returncode}): "
+                f"{result.stderr.strip()[-2000:]}. Nothing was restored."
+            )
 
     def has_data(self) -> list[str]:
         connection = self.connect()

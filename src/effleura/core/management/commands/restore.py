@@ -39,9 +39,10 @@ class Command(BaseCommand):
             for problem in restored.problems:
                 self.stderr.write(f"  - {problem}")
             sys.exit(1)
+        made = restored.created_at_shown or restored.created_at
         self.stdout.write(
             self.style.SUCCESS(
-                f"Restored the backup of {restored.created_at} (Effleura {restored.made_by}, {restored.engine}): "
+                f"Restored the backup of {made} (Effleura {restored.made_by}, {restored.engine}): "
                 f"{restored.tables} tables and "
                 f"{restored.rows} rows match the manifest; {restored.media_files} media files and every "
                 "checksum verified."
