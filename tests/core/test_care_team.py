@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.urls import reverse
+from test_permissions import url_kwargs  # noqa: F401 (the fixture: real objects for every URL parameter)
 
 from effleura.clinical.models import Episode
 from effleura.core import careteam, clock
@@ -190,6 +191,7 @@ def test_the_grant_is_for_this_session_only(care_team_on, client_for, therapist,
 
 
 def test_the_grant_ends_after_its_time(care_team_on, client_for, therapist, stranger, settings):
+    settings.EFFLEURA_BREAK_GLASS_MINUTES = 5  # shorter than the idle logoff, which would end the session first
     client = client_for(therapist)
     break_glass(client, stranger)
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=settings.EFFLEURA_BREAK_GLASS_MINUTES + 1)
@@ -274,3 +276,76 @@ def test_the_calendar_still_opens_with_a_colleagues_appointments(
     colleague = django_user_model.objects.create_user(username="colleague", password="x" * 12, role="therapist")
     response = client_for(colleague).get(reverse(url), {"date": next_monday.isoformat()})
     assert response.status_code == 200
+
+
+# Every URL of one patient's records ---------------------------------------------------------------
+
+# URL parameters that name a patient record (tests/core/test_permissions.py builds each one
+# for the same patient, who is on no therapist's care team).
+PATIENT_RECORD_KWARGS = {
+    "patient_id", "id", "record_id", "appointment_id", "series_id", "entry_id", "episode_id", "treatment_plan",
+    "goal_id", "measurement_id", "assessment_id", "note_id", "referral_id", "report_id", "scan_id",
+    "package_id", "policy_id", "invoice_id", "payment_id", "charge_id", "claim_id",
+}  # fmt: skip
+
+# The documented exemptions (docs/security.md "Care-team access"): none today, the calendar
+# pages name no patient record in their URL. A URL added here must be documented there.
+EXEMPT: set[str] = set()
+
+
+def test_every_url_of_a_strangers_records_needs_break_glass(care_team_on, therapist, url_kwargs):  # noqa: F811
+    """Each GET a therapist may make (by the table) of a URL naming a record of a patient
+    outside their care team answers the break-glass refusal, whatever the view audits."""
+    from django.test import Client
+    from django.urls import get_resolver
+    from test_permissions import _charge_by, _drafts_by, _methods, _url, _walk  # the URL walk
+
+    from effleura.billing.models import Invoice, Policy
+    from effleura.core import permissions
+    from effleura.scheduling.models import Service
+
+    kwargs = dict(url_kwargs)
+    # A therapist's own draft and own visit's charge: the object rules beyond the table pass.
+    kwargs.update(_drafts_by(therapist, Episode.objects.get(public_id=url_kwargs["episode_id"])))
+    policy = Policy.objects.get(public_id=url_kwargs["policy_id"])
+    invoice = Invoice.objects.get(public_id=url_kwargs["invoice_id"])
+    kwargs.update(
+        _charge_by(therapist, policy.patient, invoice, policy, Service.objects.get(public_id=url_kwargs["service_id"]))
+    )
+    # url_kwargs' plan_id is billing's package plan (not a patient record); clinical's is not.
+    treatment_plan = Episode.objects.get(public_id=url_kwargs["episode_id"]).plans.get().public_id
+    client = Client()
+    client.force_login(therapist)
+    walked, failures = [], []
+    for name, pattern in _walk(get_resolver().url_patterns):
+        params = set(pattern.pattern.converters)
+        if "plan_id" in params and "package_plan" not in name:
+            params.add("treatment_plan")
+            kwargs["plan_id"] = treatment_plan
+        else:
+            kwargs["plan_id"] = url_kwargs["plan_id"]
+        if not params & PATIENT_RECORD_KWARGS or name in EXEMPT or "GET" not in _methods(name):
+            continue
+        if not permissions.has_permission(therapist, permissions.url_permission(name, "GET")):
+            continue  # refused by role already (tests/core/test_permissions.py)
+        response = client.get(_url(name, pattern, kwargs))
+        if response.status_code == 405:
+            continue  # a form's POST only: it answers no GET
+        walked.append(name)
+        if response.status_code != 403 or "not on your care team" not in response.content.decode().lower():
+            failures.append(f"{name} -> {response.status_code}")
+    assert len(walked) > 40
+    assert failures == [], "\n".join(failures)
+
+
+def test_a_look_up_that_audits_its_own_way_is_limited_too(care_team_on, therapist, owner, stranger):
+    """access_one(..., audit_it=False): the caller audits later, the care team is asked now."""
+    from effleura.core.access import access_one
+
+    episode = Episode.objects.create(patient=stranger, title="Back pain", therapist=owner, created_by=owner)
+    with pytest.raises(careteam.BreakGlassRequired):
+        access_one(
+            therapist, "clinical.view", Episode.objects.all(), episode.public_id, "episode",
+            patient_of=lambda row: row.patient, audit_it=False,
+        )  # fmt: skip
+    assert AuditEvent.objects.filter(outcome=AuditOutcome.DENIED, patient_id=stranger.public_id).exists()

@@ -60,15 +60,20 @@ def access_one(user, key: str, rows: QuerySet, record_id, what: str, *, patient_
     A malformed id is Http404 ("No such <what>."). A refusal is audited before the look-up,
     so it tells nothing, not even whether the record exists; an unknown id is Http404. The
     read is audited against the patient ``patient_of(row)`` returns (unless ``audit_it``
-    is false: the caller audits it its own way). ``rows`` carries what the caller shows
+    is false: the caller audits it its own way; the care-team limit applies either way).
+    ``rows`` carries what the caller shows
     (select_related): one query plus the audit insert."""
     record_id = as_uuid(record_id, what)
     authorize(user, key, record_id=record_id)
     row = rows.filter(public_id=record_id).first()
     if row is None:
         raise Http404(f"No such {what}.")
+    patient_id = patient_of(row).public_id
+    # Whatever ``audit_it`` says: a caller that audits its own way is still limited to the
+    # care team (core/careteam.py).
+    careteam.require_care_team(user, permissions.RULES[key], key, patient_id)
     if audit_it:
-        allowed(user, key, patient_id=patient_of(row).public_id, record_id=row.public_id, detail=detail)
+        allowed(user, key, patient_id=patient_id, record_id=row.public_id, detail=detail)
     return row
 
 
