@@ -349,3 +349,68 @@ def test_a_look_up_that_audits_its_own_way_is_limited_too(care_team_on, therapis
             patient_of=lambda row: row.patient, audit_it=False,
         )  # fmt: skip
     assert AuditEvent.objects.filter(outcome=AuditOutcome.DENIED, patient_id=stranger.public_id).exists()
+
+
+# Lists and exports of patient records ------------------------------------------------------------
+
+
+def _expired_referral(patient, provider, owner):
+    from effleura.referrals.models import Referral
+
+    today = datetime.date.today()
+    return Referral.objects.create(
+        patient=patient, provider=provider, referral_date=today - datetime.timedelta(days=60),
+        diagnosis_codes=["M54.50"], visits_authorized=8, valid_from=today - datetime.timedelta(days=60),
+        valid_until=today - datetime.timedelta(days=5), created_by=owner,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def provider(db):
+    from effleura.referrals.models import ReferringProvider
+
+    return ReferringProvider.objects.create(first_name="Listing", last_name="Provider", npi="1234567893")
+
+
+def test_the_authorizations_page_and_its_export_show_only_the_care_teams_patients(
+    care_team_on, client_for, therapist, owner, theirs, stranger, provider
+):
+    _expired_referral(theirs, provider, owner)
+    _expired_referral(stranger, provider, owner)
+    client = client_for(therapist)
+    url = reverse("referrals:running_out")
+    for answer in (client.get(url), client.get(url, {"format": "csv"})):
+        text = answer.content.decode()
+        assert answer.status_code == 200
+        assert theirs.legal_first_name in text and "Strangerpatient" not in text
+    assert "Strangerpatient" in client_for(owner).get(url, {"format": "csv"}).content.decode()
+
+
+def test_the_provider_page_lists_only_the_care_teams_referred_patients(
+    care_team_on, client_for, therapist, owner, theirs, stranger, provider
+):
+    _expired_referral(theirs, provider, owner)
+    _expired_referral(stranger, provider, owner)
+    url = reverse("referrals:provider", args=[provider.public_id])
+    page = client_for(therapist).get(url).content.decode()
+    assert theirs.legal_first_name in page and "Strangerpatient" not in page
+    assert "Strangerpatient" in client_for(owner).get(url).content.decode()
+
+
+def test_the_waitlist_page_and_api_show_only_the_care_teams_patients(
+    care_team_on, client_for, api_as, therapist, owner, theirs, stranger, service, location
+):
+    from effleura.scheduling.models import WaitlistEntry
+
+    for patient in (theirs, stranger):
+        WaitlistEntry.objects.create(
+            patient=patient, service=service, location=location, duration_minutes=60,
+            windows=[{"weekday": 0, "start": "09:00", "end": "12:00"}], created_by=owner,
+        )  # fmt: skip
+    page = client_for(therapist).get(reverse("scheduling:waitlist")).content.decode()
+    assert theirs.legal_first_name in page and "Strangerpatient" not in page
+    listed = api_as(therapist).send("GET", "/waitlist").json()["items"]
+    assert [e["patient"] if isinstance(e["patient"], str) else e["patient"]["id"] for e in listed] == [
+        str(theirs.public_id)
+    ]
+    assert "Strangerpatient" in client_for(owner).get(reverse("scheduling:waitlist")).content.decode()

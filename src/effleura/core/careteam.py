@@ -74,6 +74,13 @@ def team_filter(user, field: str = "public_id") -> Q:
     return q
 
 
+def only_team(user, rows, field: str = "patient__public_id"):
+    """``rows`` (a queryset of patient records; ``field``: their patient's public id) kept to
+    ``user``'s care team when the setting limits them, unchanged otherwise: every list or
+    export of patients or their records a limited therapist can reach goes through it."""
+    return rows.filter(team_filter(user, field)) if is_limited(user) else rows
+
+
 def on_team(user, patient_id) -> bool:
     """Is the patient on ``user``'s care team? One query per provider at most."""
     return any(ids.filter(**{_id_field(ids): patient_id}).exists() for ids in team_subqueries(user))

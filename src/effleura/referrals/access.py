@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from effleura.clinical.models import Episode
-from effleura.core import audit
+from effleura.core import audit, careteam
 from effleura.core.access import access_one, allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.permissions import has_permission
@@ -64,7 +64,8 @@ def access_provider_referrals(user, provider: ReferringProvider, *, limit: int =
     """The provider's referrals, newest first, each with its patient: two queries (the list
     and one audit insert per patient shown, in bulk)."""
     authorize(user, "referral.view", record_id=provider.public_id)
-    referrals = list(Referral.objects.filter(provider=provider).select_related("patient")[:limit])
+    referrals = careteam.only_team(user, Referral.objects.filter(provider=provider))  # core/careteam.py
+    referrals = list(referrals.select_related("patient")[:limit])
     patient_ids = list(dict.fromkeys(r.patient.public_id for r in referrals))
     audit.record_many(user, AuditAction.READ, "referral", patient_ids, detail="provider's referred patients")
     return referrals

@@ -10,7 +10,7 @@ import datetime
 
 from django.utils import timezone
 
-from effleura.core import audit
+from effleura.core import audit, careteam
 from effleura.core.choices import AuditAction
 from effleura.core.extension_points import Flag
 from effleura.core.permissions import has_permission, require
@@ -120,6 +120,7 @@ def running_out(user, today: datetime.date | None = None, days: int = REPORT_DAY
         .select_related("provider", "patient")
         .order_by("valid_until", "id")
     )
+    referrals = careteam.only_team(user, referrals)  # core/careteam.py
     rows = [(r, s) for r, s in authorization.statuses_for_referrals(referrals, today) if s.state in REPORT_STATES]
     order = {AuthorizationState.EXPIRED: 0, AuthorizationState.USED_UP: 1, AuthorizationState.RUNNING_OUT: 2}
     rows.sort(key=lambda pair: (order[pair[1].state], pair[0].valid_until, pair[0].pk))

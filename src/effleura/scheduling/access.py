@@ -19,7 +19,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.utils import timezone
 
-from effleura.core import audit
+from effleura.core import audit, careteam
 from effleura.core.access import access_one, allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.models import hash_token
@@ -221,6 +221,8 @@ def access_waitlist_matches(user, appointment: Appointment) -> list[WaitlistEntr
     """``matches_for_appointment`` for ``user``: needs waitlist.view; audits each patient shown."""
     authorize(user, "waitlist.view", record_id=appointment.public_id)
     found = waitlist.matches_for_appointment(appointment)
+    if careteam.is_limited(user):  # core/careteam.py: only their care team's patients
+        found = [e for e in found if careteam.may_see(user, e.patient.public_id)]
     audit.record_many(
         user, AuditAction.READ, "waitlist_entry", [e.patient.public_id for e in found], detail="waitlist matches"
     )
@@ -242,6 +244,7 @@ def access_waitlist_page(user, page_number, *, location: Location | None = None,
     )
     if location is not None:
         entries = entries.filter(location=location)
+    entries = careteam.only_team(user, entries)  # core/careteam.py
     page = Paginator(entries.order_by("created_at", "id"), per_page).get_page(page_number)
     audit.record_many(user, AuditAction.READ, "waitlist_entry", [e.patient.public_id for e in page], detail="waitlist")
     return page
