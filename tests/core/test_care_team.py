@@ -414,3 +414,22 @@ def test_the_waitlist_page_and_api_show_only_the_care_teams_patients(
         str(theirs.public_id)
     ]
     assert "Strangerpatient" in client_for(owner).get(reverse("scheduling:waitlist")).content.decode()
+
+
+def test_the_waitlist_matches_for_a_freed_time_show_only_the_care_teams_patients(
+    care_team_on, client_for, therapist, owner, theirs, stranger, service, location, book
+):
+    from effleura.scheduling.access import access_waitlist_matches
+    from effleura.scheduling.models import WaitlistEntry
+
+    appointment = book()  # Monday 10:00 with the therapist
+    for patient in (theirs, stranger):
+        WaitlistEntry.objects.create(
+            patient=patient, service=service, location=location, duration_minutes=60,
+            windows=[{"weekday": 0, "start": "08:00", "end": "18:00"}], created_by=owner,
+        )  # fmt: skip
+    appointment.status = "cancelled"
+    appointment.save()
+    everyone = {e.patient.public_id for e in access_waitlist_matches(owner, appointment)}
+    assert everyone == {theirs.public_id, stranger.public_id}
+    assert [e.patient.public_id for e in access_waitlist_matches(therapist, appointment)] == [theirs.public_id]
