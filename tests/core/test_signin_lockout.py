@@ -385,3 +385,27 @@ def test_a_lockout_begun_outside_the_login_page_is_audited_too(clock, therapist,
         signin.second_factor_failed(rf.post("/login/second-factor/", REMOTE_ADDR="127.0.0.1"), therapist)
     lockouts = AuditEvent.objects.filter(action=AuditAction.LOCKOUT)
     assert [(e.record_type, e.record_id) for e in lockouts] == [("account", str(therapist.public_id))]
+
+
+# The audit trail and the lockout name the same account ------------------------------------
+
+
+@pytest.mark.parametrize("typed", [" therapist", "therapist ", "ｔｈｅｒａｐｉｓｔ"])
+def test_a_name_the_form_cleans_to_an_account_is_audited_as_that_account(clock, therapist, typed):
+    # The form strips and NFKC-normalises the name; axes counts the cleaned name, and so
+    # must the audit trail.
+    fail(typed, 5)
+    assert lockout.locked_accounts(["therapist"])
+    ids = set(AuditEvent.objects.filter(action=AuditAction.LOGIN).values_list("record_id", flat=True))
+    assert ids == {str(therapist.public_id)}
+    lockouts = AuditEvent.objects.filter(action=AuditAction.LOCKOUT).values_list("record_id", flat=True)
+    assert list(lockouts) == [str(therapist.public_id)]
+
+
+def test_a_name_in_another_case_is_another_name_for_both_the_lock_and_the_audit(clock, therapist):
+    # Django's names are case-sensitive: "Therapist" is no account, locked and audited apart.
+    fail("Therapist", 5)
+    assert not lockout.locked_accounts(["therapist"])
+    assert sign_in("therapist", PASSWORD)[1]
+    ids = set(AuditEvent.objects.filter(outcome=AuditOutcome.DENIED).values_list("record_id", flat=True))
+    assert ids == {f"name:{audit.keyed_name('Therapist')}"}
