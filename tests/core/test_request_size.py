@@ -167,3 +167,16 @@ def test_the_limit_is_read_from_the_environment(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "effleura.cli", "check"], env=clean, capture_output=True,
                              text=True, timeout=120)  # fmt: skip
     assert refused.returncode == 2 and "EFFLEURA_MAX_UPLOAD_MB must be at least 1" in refused.stderr
+
+
+@pytest.mark.django_db
+def test_a_413_carries_the_content_security_policy_and_no_store(client_for, owner):
+    # RequestSizeMiddleware sits after the CSP and browser-protection middleware, so its
+    # own answer gets their headers too; still nothing of the body is read.
+    response, body = _send_300_mb(client_for(owner), "/referrals/8d7c9b5e-0f1a-4d2b-9c3e-5a6b7c8d9e0f/original/")
+    assert response.status_code == 413 and body.taken == 0
+    assert "default-src" in response["Content-Security-Policy"]
+    assert "no-store" in response["Cache-Control"]
+    api, body = _send_300_mb(Client(), "/api/v1/patients", "application/json")
+    assert api.status_code == 413 and body.taken == 0
+    assert "no-store" in api["Cache-Control"]
