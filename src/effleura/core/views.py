@@ -204,6 +204,22 @@ def staff_unlock(request, user_id):
     return redirect("core:staff_list")
 
 
+@require_POST
+def address_unlock(request):
+    """Lift the sign-in pause of a client address (the owner's home, "Recent lockouts")."""
+    access.authorize(request.user, "staff.manage", record_id=request.POST.get("address", "")[:64])
+    try:
+        address = actions.check_unlock_address(request.user, request.POST.get("address", ""))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("core:home")
+    if actions.do_unlock_address(request.user, address):
+        messages.success(request, f"Signing in from {address} works again now.")
+    else:
+        messages.success(request, f"Sign-ins from {address} were not paused; their failures are cleared.")
+    return redirect("core:home")
+
+
 def staff_create(request):
     return _staff_form(request, None)
 
