@@ -84,13 +84,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Before anything reads a body: refuses one over EFFLEURA_MAX_UPLOAD_MB unread.
-    "effleura.core.request_size.RequestSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise (static files are public and cacheable), before everything that can
     # answer on its own, so no response of ours escapes the policy and no-store.
     "csp.middleware.CSPMiddleware",
     "effleura.core.middleware.BrowserProtectionMiddleware",
+    # Before anything reads a body (none of the above does): refuses one over
+    # EFFLEURA_MAX_UPLOAD_MB unread, and its 413 still carries the CSP and no-store.
+    "effleura.core.request_size.RequestSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -241,3 +241,33 @@ def test_every_page_of_a_signed_in_session_carries_the_warning_without_inline_sc
 
 def test_the_login_page_carries_no_warning(client, db):
     assert 'id="idle-logoff"' not in client.get(LOGIN).content.decode()
+
+
+def test_the_login_page_is_not_activity(clock, client_for, therapist):
+    # A page that navigates to the login page as it signs out (another tab's logoff, the
+    # page's own end) must not keep the session alive by doing so.
+    client = client_for(therapist)
+    for _ in range(15):
+        clock.move(minutes=1)
+        client.get(LOGIN)
+    clock.move(minutes=1)
+    assert client.get(HOME).status_code == 302
+    assert logoffs() == ["idle"]
+
+
+def test_under_a_sub_path_the_poll_is_still_not_activity(clock, client_for, therapist):
+    # Deployed under /effleura (SCRIPT_NAME): reverse() gives /effleura/…, path_info does not.
+    from django.urls import set_script_prefix
+
+    client = client_for(therapist)
+    set_script_prefix("/effleura/")
+    try:
+        for _ in range(15):
+            clock.move(minutes=1)
+            answer = client.get(STATUS, SCRIPT_NAME="/effleura")
+            assert answer.json()["signed_in"] is True
+        clock.move(minutes=1)
+        assert client.get(STATUS, SCRIPT_NAME="/effleura").json() == {"signed_in": False}
+    finally:
+        set_script_prefix("/")
+    assert logoffs() == ["idle"]

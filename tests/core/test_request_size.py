@@ -3,11 +3,16 @@ refused with 413 and a plain message before its body is read, on the pages and t
 
 import io
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.wsgi import WSGIRequest
 from django.test import Client, RequestFactory
 
 from effleura.core import request_size
@@ -105,16 +110,19 @@ def test_a_body_within_the_limits_is_read_as_usual(api_as, owner):
     assert response.status_code == 201, response.content
 
 
-def _chunked_request(stream, path="/api/v1/patients"):
-    """A request with no declared length whose body stream gives whatever is asked (a
-    server passing a chunked body on)."""
-    request = RequestFactory().post(path, b"", content_type="application/json")
-    request.META.pop("CONTENT_LENGTH", None)
-    request._stream = stream
-    return request
+def _chunked_request(stream, *, terminated=True, path="/api/v1/patients"):
+    """The WSGIRequest a server makes of a chunked body: no Content-Length, the decoded
+    body in wsgi.input; ``terminated``: the server says that stream ends with the body
+    (gunicorn does)."""
+    environ = RequestFactory()._base_environ(
+        PATH_INFO=path, REQUEST_METHOD="POST", CONTENT_TYPE="application/json", HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": stream, "wsgi.input_terminated": terminated},
+    )  # fmt: skip
+    environ.pop("CONTENT_LENGTH", None)
+    return WSGIRequest(environ)
 
 
-def test_a_body_without_a_length_is_read_no_further_than_the_limit(settings):
+def test_a_chunked_body_is_read_no_further_than_the_limit(settings):
     settings.EFFLEURA_MAX_UPLOAD_BYTES = 64 * 1024
     stream = Tripwire(300 * MB, allowed=64 * 1024 + 1)
     reached = []
@@ -130,10 +138,104 @@ def test_a_body_without_a_length_is_read_no_further_than_the_limit(settings):
     assert "larger than 64 KB" in str(refused.value)
 
 
-def test_a_body_without_a_length_within_the_limit_reads_whole(settings):
+def test_a_chunked_body_within_the_limit_reads_whole(settings):
     settings.EFFLEURA_MAX_UPLOAD_BYTES = 64 * 1024
     request = _chunked_request(io.BytesIO(b'{"a": 1}'))
     assert RequestSizeMiddleware(lambda r: r.body)(request) == b'{"a": 1}'
+
+
+def test_without_the_servers_word_that_it_ends_a_body_of_no_length_is_empty(settings):
+    # Django's own rule (a missing Content-Length reads as 0): nothing is read at all.
+    stream = Tripwire(300 * MB, allowed=0)
+    request = _chunked_request(stream, terminated=False)
+    assert RequestSizeMiddleware(lambda r: r.body)(request) == b""
+    assert stream.taken == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_site(tmp_path):
+    """gunicorn serving the application, with a 1 MB upload limit: its base URL's port."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EFFLEURA_")}
+    env.update(EFFLEURA_VAR_DIR=str(tmp_path), EFFLEURA_MAX_UPLOAD_MB="1", DJANGO_SETTINGS_MODULE="effleura.settings",
+               EFFLEURA_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")  # fmt: skip
+    # Its own database; the static files this test run already collected.
+    subprocess.run([sys.executable, "-m", "effleura.cli", "migrate", "--noinput", "-v", "0"], env=env, check=True,
+                   timeout=300)  # fmt: skip
+    (tmp_path / "static").rmdir()
+    (tmp_path / "static").symlink_to(django_settings.STATIC_ROOT)
+    port = _free_port()
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "effleura.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--timeout", "60"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "server.log").read_text()
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        log.close()
+
+
+def test_gunicorn_passes_a_chunked_body_on_and_it_is_refused_413_unread(gunicorn_site, tmp_path):
+    # A real server, a real chunked request: a 50 MB form body to the login page, sent
+    # while the answer is read. The 413 arrives while most of the body is still unsent.
+    total, piece = 50 * MB, 64 * 1024
+    conn = socket.create_connection(("127.0.0.1", gunicorn_site), timeout=30)
+    token = "a" * 32
+    conn.sendall(
+        b"POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        + f"Cookie: csrftoken={token}\r\nX-CSRFToken: {token}\r\n\r\n".encode()
+    )
+    sent = [0]
+    answered = threading.Event()
+
+    def send():
+        chunk = f"{piece:x}\r\n".encode() + b"a" * piece + b"\r\n"
+        try:
+            while sent[0] < total and not answered.is_set():
+                conn.sendall(chunk)
+                sent[0] += piece
+            conn.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed: the rest is never read
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    answer = b""
+    try:
+        while b"\r\n\r\n" not in answer:
+            data = conn.recv(65536)
+            if not data:
+                break
+            answer += data
+    finally:
+        answered.set()
+        sent_when_answered = sent[0]
+        conn.close()
+        sender.join(timeout=30)
+    status = answer.split(b"\r\n", 1)[0]
+    assert status.startswith(b"HTTP/1.1 413"), (tmp_path / "server.log").read_text()[-3000:]
+    headers = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert b"content-security-policy" in headers and b"no-store" in headers
+    assert sent_when_answered < total // 2, sent_when_answered
 
 
 def test_the_capped_stream_reads_lines_and_chunks_up_to_the_limit():
@@ -167,3 +269,16 @@ def test_the_limit_is_read_from_the_environment(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "effleura.cli", "check"], env=clean, capture_output=True,
                              text=True, timeout=120)  # fmt: skip
     assert refused.returncode == 2 and "EFFLEURA_MAX_UPLOAD_MB must be at least 1" in refused.stderr
+
+
+@pytest.mark.django_db
+def test_a_413_carries_the_content_security_policy_and_no_store(client_for, owner):
+    # RequestSizeMiddleware sits after the CSP and browser-protection middleware, so its
+    # own answer gets their headers too; still nothing of the body is read.
+    response, body = _send_300_mb(client_for(owner), "/referrals/8d7c9b5e-0f1a-4d2b-9c3e-5a6b7c8d9e0f/original/")
+    assert response.status_code == 413 and body.taken == 0
+    assert "default-src" in response["Content-Security-Policy"]
+    assert "no-store" in response["Cache-Control"]
+    api, body = _send_300_mb(Client(), "/api/v1/patients", "application/json")
+    assert api.status_code == 413 and body.taken == 0
+    assert "no-store" in api["Cache-Control"]

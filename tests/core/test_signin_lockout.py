@@ -385,3 +385,93 @@ def test_a_lockout_begun_outside_the_login_page_is_audited_too(clock, therapist,
         signin.second_factor_failed(rf.post("/login/second-factor/", REMOTE_ADDR="127.0.0.1"), therapist)
     lockouts = AuditEvent.objects.filter(action=AuditAction.LOCKOUT)
     assert [(e.record_type, e.record_id) for e in lockouts] == [("account", str(therapist.public_id))]
+
+
+# The audit trail and the lockout name the same account ------------------------------------
+
+
+@pytest.mark.parametrize("typed", [" therapist", "therapist ", "ｔｈｅｒａｐｉｓｔ"])
+def test_a_name_the_form_cleans_to_an_account_is_audited_as_that_account(clock, therapist, typed):
+    # The form strips and NFKC-normalises the name; axes counts the cleaned name, and so
+    # must the audit trail.
+    fail(typed, 5)
+    assert lockout.locked_accounts(["therapist"])
+    ids = set(AuditEvent.objects.filter(action=AuditAction.LOGIN).values_list("record_id", flat=True))
+    assert ids == {str(therapist.public_id)}
+    lockouts = AuditEvent.objects.filter(action=AuditAction.LOCKOUT).values_list("record_id", flat=True)
+    assert list(lockouts) == [str(therapist.public_id)]
+
+
+def test_a_name_in_another_case_is_another_name_for_both_the_lock_and_the_audit(clock, therapist):
+    # Django's names are case-sensitive: "Therapist" is no account, locked and audited apart.
+    fail("Therapist", 5)
+    assert not lockout.locked_accounts(["therapist"])
+    assert sign_in("therapist", PASSWORD)[1]
+    ids = set(AuditEvent.objects.filter(outcome=AuditOutcome.DENIED).values_list("record_id", flat=True))
+    assert ids == {f"name:{audit.keyed_name('Therapist')}"}
+
+
+# The owner lifts an address's pause from the home page's recent lockouts ------------------------
+
+
+def lock_address(settings, address="10.0.0.7"):
+    settings.EFFLEURA_LOCKOUT_ADDRESS_FAILURES = 12
+    for name in ["nobody-1", "nobody-2", "nobody-3"]:
+        fail(name, 4, address=address)
+
+
+def test_the_owner_lifts_an_address_lock_from_the_home_page(settings, client_for, owner, therapist):
+    lock_address(settings)
+    response, _ = sign_in("therapist", PASSWORD, address="10.0.0.7")
+    assert "The practice owner can lift the pause sooner from their home page" in response.content.decode()
+    owner_client = client_for(owner)
+    page = owner_client.get(reverse("core:home")).content.decode()
+    assert reverse("core:address_unlock") in page and 'name="address" value="10.0.0.7"' in page
+    response = owner_client.post(reverse("core:address_unlock"), {"address": "10.0.0.7"})
+    assert response.status_code == 302
+    assert sign_in("therapist", PASSWORD, address="10.0.0.7")[1]
+    event = AuditEvent.objects.get(action=AuditAction.UNLOCK)
+    assert (event.actor_username, event.record_type, event.record_id, event.detail) == (
+        "owner",
+        "client_address",
+        "10.0.0.7",
+        "unlocked",
+    )
+    page = owner_client.get(reverse("core:home")).content.decode()
+    assert "unlocked</span> by owner" in page
+    assert 'name="address" value="10.0.0.7"' not in page
+
+
+def test_lifting_an_address_that_is_not_locked_clears_it_and_is_audited(clock, client_for, owner):
+    fail("nobody", 2, address="10.0.0.9")
+    client_for(owner).post(reverse("core:address_unlock"), {"address": "10.0.0.9"})
+    assert not AccessFailureLog.objects.filter(ip_address="10.0.0.9").exists()
+    event = AuditEvent.objects.get(action=AuditAction.UNLOCK)
+    assert event.detail == "failures cleared (was not locked)"
+
+
+@pytest.mark.parametrize("typed", ["", "not an address", "10.0.0.300"])
+def test_lifting_something_that_is_no_address_says_so_and_changes_nothing(clock, client_for, owner, typed):
+    response = client_for(owner).post(reverse("core:address_unlock"), {"address": typed}, follow=True)
+    assert "That is not a network address." in response.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditAction.UNLOCK).exists()
+
+
+@pytest.mark.parametrize("persona", ["therapist", "front_desk", "billing", "outsider"])
+def test_lifting_an_address_lock_is_refused_for_everyone_but_the_owner(
+    clock, settings, request, client_for, persona, owner
+):
+    lock_address(settings)
+    user = request.getfixturevalue(persona)
+    response = client_for(user).post(reverse("core:address_unlock"), {"address": "10.0.0.7"})
+    assert response.status_code == 403
+    assert lockout.address_locked("10.0.0.7") is not None
+    assert AuditEvent.objects.filter(actor_username=user.username, outcome=AuditOutcome.DENIED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.UNLOCK).exists()
+
+
+def test_lifting_an_address_lock_is_refused_signed_out_and_needs_a_post(clock, settings, client, client_for, owner):
+    lock_address(settings)
+    assert client.post(reverse("core:address_unlock"), {"address": "10.0.0.7"}).status_code in (302, 403)
+    assert lockout.address_locked("10.0.0.7") is not None
+    assert client_for(owner).get(reverse("core:address_unlock")).status_code == 405

@@ -176,6 +176,7 @@ class LockoutSeen:
     until: datetime.datetime
     unlocked_at: datetime.datetime | None
     unlocked_by: str
+    address: str = ""  # the client address, for an address's lock (the owner may lift it)
 
     @property
     def state(self) -> str:
@@ -206,7 +207,13 @@ def access_recent_lockouts(user, *, days: int = 7) -> list[LockoutSeen]:
         lifted = next((u for u in unlocks if u.record_id == event.record_id and event.at <= u.at < until), None)
         found.append(
             LockoutSeen(
-                account, label, event.at, until, lifted.at if lifted else None, lifted.actor_username if lifted else ""
+                account,
+                label,
+                event.at,
+                until,
+                lifted.at if lifted else None,
+                lifted.actor_username if lifted else "",
+                event.record_id if event.record_type == "client_address" else "",
             )
         )
     return found

@@ -1,6 +1,8 @@
 """Every write of the core app: check_*() validates and authorizes, do_*() writes
 inside a transaction and audits."""
 
+import ipaddress
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -145,6 +147,33 @@ def do_unlock_account(actor: User, member: User) -> bool:
             AuditAction.UNLOCK,
             "account",
             record_id=member.public_id,
+            detail="unlocked" if was_locked else "failures cleared (was not locked)",
+        )
+    return was_locked
+
+
+def check_unlock_address(actor: User, address: str) -> str:
+    """May ``actor`` lift the sign-in pause of the client ``address``? Owners only
+    (staff.manage; PermissionDenied otherwise); ValidationError for what is no IP address.
+    Returns the address, written the one way; then call do_unlock_address()."""
+    permissions.require(actor, "staff.manage")
+    try:
+        return str(ipaddress.ip_address((address or "").strip()))
+    except ValueError:
+        raise ValidationError("That is not a network address.") from None
+
+
+def do_unlock_address(actor: User, address: str) -> bool:
+    """Clear the failed sign-ins counted against ``address``, ending its lock at once;
+    audited (whether or not it was locked). Returns whether it was locked."""
+    with transaction.atomic():
+        was_locked = lockout.address_locked(address) is not None
+        lockout.forget_address_failures(address)
+        audit.record(
+            actor,
+            AuditAction.UNLOCK,
+            "client_address",
+            record_id=address,
             detail="unlocked" if was_locked else "failures cleared (was not locked)",
         )
     return was_locked

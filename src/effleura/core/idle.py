@@ -5,7 +5,9 @@ in whatever the activity.
 The session holds two stamps (seconds since the epoch): when the person signed in
 (``SIGNED_IN_KEY``, set by ``on_sign_in`` for every login, whatever its path) and when
 they were last active (``ACTIVE_KEY``). Every request counts as activity except the
-page's background status poll (``core:session_status``).
+page's background status poll (``core:session_status``) and the login page (a page
+signing out goes there; it must not keep the session on). Both are told by the view the
+path resolves to, so a deployment under a sub-path (SCRIPT_NAME) is no different.
 
 To keep a page from costing a session write on every request, the activity stamp is
 written at most once per ``RESOLUTION`` seconds, so it may lag the true last request by
@@ -23,7 +25,7 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from effleura.core import audit
@@ -99,8 +101,17 @@ def signed_out_message(reason: str) -> str:
     return f"You were signed out after {minutes} minutes without activity, to keep records private. Log in again."
 
 
-def status_path() -> str:
-    return reverse("core:session_status")
+STATUS_VIEW = "core:session_status"
+NOT_ACTIVITY = {STATUS_VIEW, "core:login"}
+
+
+def view_name(request) -> str:
+    """The name of the view ``request`` goes to ("" for none), from its path within the
+    site (path_info), whatever the prefix the site is served under."""
+    try:
+        return resolve(request.path_info).view_name
+    except Resolver404:
+        return ""
 
 
 class IdleLogoutMiddleware:
@@ -122,16 +133,16 @@ class IdleLogoutMiddleware:
         reason = ended(request.session, now)
         if reason is not None:
             return self._signed_out(request, reason)
-        if request.path_info != status_path():  # the page's poll is not the person's activity
+        if view_name(request) not in NOT_ACTIVITY:  # the page's poll is not the person's activity
             note_activity(request.session, now)
         return self.get_response(request)
 
     def _signed_out(self, request, reason: str):
         end(request, reason)
         message = signed_out_message(reason)
-        if request.path_info == status_path():
+        if view_name(request) == STATUS_VIEW:
             return JsonResponse({"signed_in": False})
-        if request.path.startswith("/api/"):
+        if request.path_info.startswith("/api/"):
             return JsonResponse({"detail": message}, status=401)
         messages.info(request, message)
         login_url = reverse(settings.LOGIN_URL)

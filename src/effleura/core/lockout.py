@@ -130,6 +130,22 @@ def forget_failures(username: str) -> int:
     return count
 
 
+def address_locked(address: str) -> Lock | None:
+    """The lock of the client ``address`` in force now, or None."""
+    lock = current_lock(None, address) if address else None
+    return lock if lock is not None and lock.kind == ADDRESS else None
+
+
+def forget_address_failures(address: str) -> int:
+    """Clear the failures counted against the client ``address`` (an owner lifting its
+    lock): every failure row from it, whatever the account, and axes' attempts from it.
+    The accounts' own counts lose those failures too; an account's own lock is lifted
+    from the Staff page."""
+    AccessAttempt.objects.filter(ip_address=address).delete()
+    count, _ = AccessFailureLog.objects.filter(ip_address=address).delete()
+    return count
+
+
 class LockoutHandler(AxesDatabaseHandler):
     """django-axes' database handler (AXES_HANDLER), counting by ``lock_end()``.
 

@@ -154,6 +154,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "core:staff_create": "staff.manage",
     "core:staff_edit": "staff.manage",
     "core:staff_unlock": {"POST": "staff.manage"},
+    "core:address_unlock": {"POST": "staff.manage"},
     "core:practice": "practice.manage",
     "core:audit_list": "audit.view",
     "core:audit_export": "audit.export",

@@ -3,11 +3,18 @@ before its body is read.
 
 Django itself bounds only what it keeps in memory (DATA_UPLOAD_MAX_MEMORY_SIZE, and it
 checks that only once the body is being read); a 300 MB scan would be received whole
-before a form or the API could say it is too large. RequestSizeMiddleware, first in
-MIDDLEWARE, answers 413 from the declared Content-Length alone, and caps the body's
-stream at the limit for a body whose length is not declared (chunked), so nothing past
-the limit is ever read: reading on raises RequestDataTooBig, which the API and the
-pages (core.views.bad_request) answer with the same 413.
+before a form or the API could say it is too large. RequestSizeMiddleware, before
+anything that reads a body (right after the CSP and browser-protection middleware, so its
+413 carries their headers), answers 413 from the declared Content-Length alone.
+
+A body without a declared length (``Transfer-Encoding: chunked``): Django reads such a
+body as empty (its stream is bounded by a missing Content-Length, i.e. 0). A server that
+promises the stream ends with the body (``wsgi.input_terminated``, which gunicorn sets:
+it decodes the chunks itself) can pass it on, and the middleware then gives the
+application that stream, capped at the limit, so nothing past the limit is ever read:
+reading on raises RequestDataTooBig, which the API and the pages
+(core.views.bad_request) answer with the same 413. Without that promise the body stays
+empty, as Django has it (tests/core/test_request_size.py drives gunicorn for real).
 
 A body that is not a file upload is held to DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB, or the
 upload limit if that is lower), also from its declared length, before anything reads it.
@@ -134,6 +141,13 @@ class RequestSizeMiddleware:
             is_upload = request.content_type == "multipart/form-data"
             if in_memory is not None and not is_upload and length > in_memory:
                 return too_large(request, in_memory, upload=False)
-        if hasattr(request, "_stream"):
-            request._stream = CappedStream(request._stream, limit)
+        elif _chunked(request):
+            request._stream = CappedStream(request.environ["wsgi.input"], limit)
         return self.get_response(request)
+
+
+def _chunked(request) -> bool:
+    """A body of undeclared length the server vouches ends where the body ends."""
+    encoding = request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    environ = getattr(request, "environ", {})
+    return "chunked" in encoding and bool(environ.get("wsgi.input_terminated")) and "wsgi.input" in environ

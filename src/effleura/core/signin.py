@@ -100,7 +100,7 @@ def lock_message(lock: lockout.Lock) -> str:
         )
     return (
         f"Too many failed sign-ins came from this network address: signing in from it is paused until {when}. "
-        "Ask the practice owner if you need in sooner."
+        "The practice owner can lift the pause sooner from their home page (Recent lockouts)."
     )
 
 

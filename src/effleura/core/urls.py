@@ -48,6 +48,7 @@ urlpatterns = [
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<uuid:user_id>/", views.staff_edit, name="staff_edit"),
     path("staff/<uuid:user_id>/unlock/", views.staff_unlock, name="staff_unlock"),
+    path("lockouts/address/unlock/", views.address_unlock, name="address_unlock"),
     path("staff/<uuid:user_id>/reset-two-factor/", mfa_views.reset_second_factor, name="mfa_reset"),
     path("practice/", views.practice_settings, name="practice"),
     path("audit/", views.audit_list, name="audit_list"),

@@ -50,8 +50,10 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         # Audited with the account (its id, or a keyed hash of a name that is no account's);
-        # the name typed is never kept: people type passwords into it by mistake.
-        signin.password_failed(self.request, form.data.get("username", "")[:150])
+        # the name typed is never kept: people type passwords into it by mistake. The name
+        # is the form's cleaned one (stripped, NFKC-normalised), the one authenticate() and
+        # so django-axes counted: " therapist" is therapist's failure in both.
+        signin.password_failed(self.request, self._cleaned_username(form))
         lock = getattr(self.request, "effleura_lock", None)
         if lock is not None:
             # django-axes refused it or this failure began a lock: say so, and until when.
@@ -59,6 +61,16 @@ class LoginView(auth_views.LoginView):
             context = self.get_context_data(form=form, lock_message=signin.lock_message(lock))
             return self.render_to_response(context, status=429)
         return super().form_invalid(form)
+
+    @staticmethod
+    def _cleaned_username(form) -> str:
+        name = getattr(form, "cleaned_data", {}).get("username")
+        if name is None:  # the field itself was refused (empty, too long): clean it alone
+            try:
+                name = form.fields["username"].clean(form.data.get("username", ""))
+            except ValidationError:
+                name = ""
+        return (name or "")[:150]
 
 
 @require_POST
@@ -190,6 +202,22 @@ def staff_unlock(request, user_id):
     else:
         messages.success(request, f"{member.display_name} was not locked; their failed sign-ins are cleared.")
     return redirect("core:staff_list")
+
+
+@require_POST
+def address_unlock(request):
+    """Lift the sign-in pause of a client address (the owner's home, "Recent lockouts")."""
+    access.authorize(request.user, "staff.manage", record_id=request.POST.get("address", "")[:64])
+    try:
+        address = actions.check_unlock_address(request.user, request.POST.get("address", ""))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("core:home")
+    if actions.do_unlock_address(request.user, address):
+        messages.success(request, f"Signing in from {address} works again now.")
+    else:
+        messages.success(request, f"Sign-ins from {address} were not paused; their failures are cleared.")
+    return redirect("core:home")
 
 
 def staff_create(request):

@@ -107,9 +107,18 @@
     endForm.elements.reason.value = reason;
     var body = new FormData(endForm); // taken before the page (and the form) is replaced
     blank(reason);
-    store(ENDED_KEY, Date.now());
+    // Other tabs are told, and this one goes to the login page, only once the server has
+    // answered: a login page asked for earlier would find the session still on.
+    function ended() {
+      store(ENDED_KEY, Date.now());
+      goToLogin();
+    }
     window.fetch(endForm.action, { method: "POST", body: body, credentials: "same-origin", keepalive: true })
-      .then(goToLogin, goToLogin);
+      .then(ended, ended);
+  }
+
+  function isJson(response) {
+    return (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
   }
 
   function stay(at) {
@@ -123,8 +132,7 @@
       headers: { Accept: "application/json" },
       credentials: "same-origin",
     }).then(function (response) {
-      var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
-      return response.ok && json ? response.json() : { signed_in: false };
+      return response.ok && isJson(response) ? response.json() : { signed_in: false };
     }).then(function (state) {
       staying = false;
       if (!state.signed_in) return signedOut("idle");
@@ -137,7 +145,9 @@
   function poll() {
     if (over) return;
     window.fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      // Anything but JSON (a login page, a proxy's error page) tells nothing: the page
+      // still ends the session on time.
+      .then(function (response) { return response.ok && isJson(response) ? response.json() : null; })
       .then(function (state) {
         if (!state) return;
         if (!state.signed_in) return signedOut("idle");
