@@ -1,10 +1,12 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path, register_converter, reverse_lazy
 
 from effleura.core import mfa_views, views
 from effleura.core.forms import PasswordChangeRevokingForm, QueuedPasswordResetForm, SetPasswordRevokingForm
+from effleura.core.url_converters import Sha256Converter
 
 app_name = "core"
+register_converter(Sha256Converter, "sha256")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -42,8 +44,12 @@ urlpatterns = [
     path("profile/two-factor/app/confirm/", mfa_views.totp_confirm, name="mfa_totp_confirm"),
     path("profile/two-factor/app/remove/", mfa_views.totp_remove, name="mfa_totp_remove"),
     path("profile/two-factor/recovery-codes/", mfa_views.recovery_codes, name="mfa_recovery_codes"),
-    path("profile/two-factor/passkeys/<str:passkey_id>/rename/", mfa_views.passkey_rename, name="mfa_passkey_rename"),
-    path("profile/two-factor/passkeys/<str:passkey_id>/remove/", mfa_views.passkey_remove, name="mfa_passkey_remove"),
+    path(
+        "profile/two-factor/passkeys/<sha256:passkey_id>/rename/", mfa_views.passkey_rename, name="mfa_passkey_rename"
+    ),
+    path(
+        "profile/two-factor/passkeys/<sha256:passkey_id>/remove/", mfa_views.passkey_remove, name="mfa_passkey_remove"
+    ),
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<uuid:user_id>/", views.staff_edit, name="staff_edit"),
