@@ -505,3 +505,20 @@ def test_a_made_up_passkey_answer_is_refused_and_counted(therapist):
     assert response.status_code >= 400 and not signed_in(client)
     wrong_passkey = "failed sign-in (second factor: wrong passkey)"
     assert AuditEvent.objects.filter(actor_id=therapist.pk, detail=wrong_passkey, outcome="denied").exists()
+
+
+# A held session and idle logoff (core/idle.py) -----------------------------------------------
+
+
+def test_a_held_session_may_poll_stay_and_end_its_idle_time(therapist):
+    require_roles(Role.THERAPIST)
+    client = Client()
+    password_step(client, therapist)
+    status = client.get(reverse("core:session_status"))
+    assert status.status_code == 200 and status.json()["signed_in"] is True
+    stay = client.post(reverse("core:session_stay"), HTTP_ACCEPT="application/json")
+    assert stay.status_code == 200 and stay.json()["signed_in"] is True
+    end = client.post(reverse("core:session_end"), {"reason": "idle"})
+    assert end.status_code == 200 and end.json() == {"signed_in": False}
+    assert not signed_in(client)
+    assert AuditEvent.objects.filter(actor_id=therapist.pk, action=AuditAction.LOGOUT, detail="idle").exists()

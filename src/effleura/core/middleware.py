@@ -274,6 +274,11 @@ ENROLMENT_URLS = {
     "otp_webauthn:credential-registration-complete": ("POST",),
     "otp_webauthn:js-i18n-catalog": ("GET", "HEAD"),
     "core:logout": ("POST",),
+    # Idle logoff (core/idle.py): the page's poll, "Stay signed in" and the page's own end
+    # of an idle session must work for a held session too.
+    "core:session_status": ("GET", "HEAD"),
+    "core:session_stay": ("POST",),
+    "core:session_end": ("POST",),
 }
 
 
