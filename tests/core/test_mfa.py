@@ -522,3 +522,71 @@ def test_a_held_session_may_poll_stay_and_end_its_idle_time(therapist):
     assert end.status_code == 200 and end.json() == {"signed_in": False}
     assert not signed_in(client)
     assert AuditEvent.objects.filter(actor_id=therapist.pk, action=AuditAction.LOGOUT, detail="idle").exists()
+
+
+def _accept_any_passkey_answer(monkeypatch, passkey):
+    """Stands in for an authenticator's valid signature made without user verification:
+    django-otp-webauthn's check answers with the passkey, as it would for a real one."""
+    from django_otp_webauthn.helpers import WebAuthnHelper
+
+    def authenticate_complete(self, user, state, data):
+        if user is not None and passkey.user_id != user.pk:
+            raise AssertionError("the library's user check would refuse this")
+        return passkey
+
+    monkeypatch.setattr(WebAuthnHelper, "authenticate_complete", authenticate_complete)
+
+
+def test_a_second_step_passkey_ceremony_cannot_finish_after_the_sign_in_expired(therapist, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="P", credential_id=b"credential-6", public_key=b"k", confirmed=True
+    )
+    _accept_any_passkey_answer(monkeypatch, passkey)
+    client = Client()
+    password_step(client, therapist)
+    begun = client.post(reverse("otp_webauthn:credential-authentication-begin")).json()
+    assert begun["userVerification"] != "required"  # the password was the first factor
+    started = mfa._now()
+    monkeypatch.setattr(mfa, "_now", lambda: started + mfa.PENDING_SECONDS + 1)
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and response.json()["code"] == "sign_in_expired"
+    assert not signed_in(client)
+
+
+def test_a_second_step_passkey_ceremony_finishes_only_the_sign_in_it_began(therapist, front_desk, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(user=therapist, name="P", credential_id=b"credential-7", public_key=b"k")
+    theirs = WebAuthnCredential.objects.create(
+        user=front_desk, name="Q", credential_id=b"credential-8", public_key=b"k", confirmed=True
+    )
+    _accept_any_passkey_answer(monkeypatch, theirs)
+    client = Client()
+    password_step(client, therapist)
+    client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    session = client.session
+    del session[mfa.PENDING_KEY]  # the waiting sign-in is gone (expired, or signed out)
+    session.save()
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and not signed_in(client)
+
+
+def test_a_passkey_alone_signs_in_when_user_verification_was_required(therapist, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="P", credential_id=b"credential-9", public_key=b"k", confirmed=True
+    )
+    _accept_any_passkey_answer(monkeypatch, passkey)
+    client = Client()
+    assert client.post(reverse("otp_webauthn:credential-authentication-begin")).json()["userVerification"] == "required"
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 200 and signed_in(client)

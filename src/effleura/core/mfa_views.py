@@ -275,6 +275,16 @@ class AccountLocked(webauthn_errors.OTPWebAuthnApiError):
     default_code = "account_locked"
 
 
+class SignInExpired(webauthn_errors.OTPWebAuthnApiError):
+    status_code = 403
+    default_detail = EXPIRED
+    default_code = "sign_in_expired"
+
+
+STATE_KEY = "otp_webauthn_authentication_state"  # django-otp-webauthn's session key
+STATE_USER = "effleura_pending_user"  # who the ceremony was begun for (None: passwordless)
+
+
 def _pending_user(request):
     found = mfa.pending(request)
     return found[0] if found else None
@@ -313,6 +323,18 @@ class PasskeyAuthenticationBegin(webauthn_views.BeginCredentialAuthenticationVie
             raise AccountLocked()
         super().check_can_authenticate()
 
+    def post(self, *args, **kwargs):
+        """Begins the ceremony and keeps in its state whom for: a second step (no user
+        verification asked, the password was the first factor) may only finish the same
+        waiting sign-in (PasskeyAuthenticationComplete.get_state)."""
+        response = super().post(*args, **kwargs)
+        state = self.request.session.get(STATE_KEY)
+        if isinstance(state, dict):
+            user = self.get_user()
+            state[STATE_USER] = user.pk if user is not None else None
+            self.request.session[STATE_KEY] = state
+        return response
+
 
 class PasskeyAuthenticationComplete(webauthn_views.CompleteCredentialAuthenticationView):
     """Signs in through core/signin.py (audited, axes' count reset): the passkey is the
@@ -322,6 +344,21 @@ class PasskeyAuthenticationComplete(webauthn_views.CompleteCredentialAuthenticat
 
     def get_user(self):
         return _pending_user(self.request)
+
+    def get_state(self):
+        """The ceremony's state (used once), refused unless it finishes what was begun: a
+        second step only for the same sign-in still waiting (not expired, same person),
+        and with nobody waiting only a ceremony that required user verification (a
+        passkey alone is both factors only with its PIN or biometrics)."""
+        state = super().get_state()
+        begun_for = state.get(STATE_USER)
+        user = self.get_user()
+        if begun_for is not None:
+            if user is None or user.pk != begun_for:
+                raise SignInExpired()
+        elif user is not None or not state.get("require_user_verification", True):
+            raise SignInExpired()
+        return state
 
     def post(self, *args, **kwargs):
         user = self.get_user()
