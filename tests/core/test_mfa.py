@@ -64,6 +64,13 @@ def signed_in(client) -> bool:
     return SESSION_KEY in client.session
 
 
+def proved(client):
+    """The person types their current password on the Profile page (needed to add or
+    replace a second factor when the sign-in is older than mfa.PROVED_SECONDS)."""
+    client.post(reverse("core:mfa_prove"), {"prove-password": PASSWORD})
+    return client
+
+
 def require_roles(*roles):
     practice = Practice.current()
     practice.mfa_required_roles = list(roles)
@@ -202,7 +209,7 @@ def test_recovery_codes_are_stored_hashed_and_new_ones_replace_the_old(therapist
 
 
 def test_confirming_the_app_shows_ten_recovery_codes_once(client_for, therapist):
-    client = client_for(therapist)
+    client = proved(client_for(therapist))
     client.post(reverse("core:mfa_totp_start"))
     device = TOTPDevice.objects.get(user=therapist)
     page = client.get(reverse("core:profile")).content.decode()
@@ -318,7 +325,7 @@ def test_signed_out_visitors_are_sent_to_log_in(db, name, args):
 @pytest.mark.parametrize("persona", ["owner", "therapist", "front_desk", "billing", "outsider"])
 def test_every_persona_enrols_its_own_app_and_a_wrong_code_is_refused(client_for, personas, persona):
     user = personas[persona]
-    client = client_for(user)
+    client = proved(client_for(user))
     assert client.post(reverse("core:mfa_totp_start")).status_code == 302
     refused = client.post(reverse("core:mfa_totp_confirm"), {"confirm-code": "123"})
     assert refused.status_code == 400 and "6-digit code" in refused.content.decode()
@@ -354,7 +361,7 @@ def test_removing_the_app_with_the_password(client_for, therapist):
 
 
 def test_recovery_codes_need_a_factor_first(client_for, therapist):
-    response = client_for(therapist).post(reverse("core:mfa_recovery_codes"), follow=True)
+    response = proved(client_for(therapist)).post(reverse("core:mfa_recovery_codes"), follow=True)
     assert "Set up an authenticator app or a passkey first" in response.content.decode()
     assert mfa.recovery_codes_left(therapist) == 0
 
@@ -465,8 +472,9 @@ def test_no_code_goes_into_the_audit_trail(therapist):
 
 def test_adding_a_passkey_needs_a_session_verified_by_the_existing_factor(client_for, therapist):
     enrol_totp(therapist)
-    response = client_for(therapist).post(reverse("otp_webauthn:credential-registration-begin"))
+    response = proved(client_for(therapist)).post(reverse("otp_webauthn:credential-registration-begin"))
     assert response.status_code == 403  # django-otp-webauthn: verify with the app first
+    assert response.json()["code"] != "password_needed"
 
 
 def test_adding_a_passkey_is_refused_to_a_signed_out_visitor(db):
@@ -590,3 +598,69 @@ def test_a_passkey_alone_signs_in_when_user_verification_was_required(therapist,
         reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
     )
     assert response.status_code == 200 and signed_in(client)
+
+
+# Changing one's second factors needs a recent proof -------------------------------------------
+
+
+def test_adding_a_second_factor_needs_the_password_when_the_sign_in_is_not_recent(client_for, therapist):
+    client = client_for(therapist)  # signed in, but not through a sign-in just now
+    page = client.post(reverse("core:mfa_totp_start"), follow=True).content.decode()
+    assert "Type your current password first" in page and not TOTPDevice.objects.filter(user=therapist).exists()
+    begin = client.post(reverse("otp_webauthn:credential-registration-begin"))
+    assert begin.status_code == 403 and begin.json()["code"] == "password_needed"
+    complete = client.post(
+        reverse("otp_webauthn:credential-registration-complete"), {}, content_type="application/json"
+    )
+    assert complete.status_code == 403 and complete.json()["code"] == "password_needed"
+    refused = client.post(reverse("core:mfa_prove"), {"prove-password": "wrong-password"})
+    assert refused.status_code == 400 and "not your current password" in refused.content.decode()
+    assert client.post(reverse("core:mfa_totp_start")).status_code == 302
+    assert not TOTPDevice.objects.filter(user=therapist).exists()
+    proved(client)
+    client.post(reverse("core:mfa_totp_start"))
+    assert TOTPDevice.objects.filter(user=therapist, confirmed=False).exists()
+
+
+def test_the_proof_lasts_five_minutes(client_for, therapist, monkeypatch):
+    enrol_totp(therapist)
+    client = proved(client_for(therapist))
+    started = mfa._now()
+    monkeypatch.setattr(mfa, "_now", lambda: started + mfa.PROVED_SECONDS + 1)
+    page = client.post(reverse("core:mfa_recovery_codes"), follow=True).content.decode()
+    assert "Type your current password first" in page and "<li><code>" not in page
+
+
+def test_a_sign_in_just_now_is_proof_enough(therapist):
+    client = Client()
+    password_step(client, therapist)
+    client.post(reverse("core:mfa_totp_start"))
+    assert TOTPDevice.objects.filter(user=therapist, confirmed=False).exists()
+
+
+def test_wrong_passwords_on_the_profile_page_count_toward_the_lockout(client_for, therapist):
+    client = client_for(therapist)
+    for _ in range(5):
+        client.post(reverse("core:mfa_prove"), {"prove-password": "wrong-password"})
+    assert signin.is_locked(client.get(reverse("core:profile")).wsgi_request, therapist.username)
+    # Locked: not even the right password proves it now.
+    page = client.post(reverse("core:mfa_prove"), {"prove-password": PASSWORD}, follow=True).content.decode()
+    assert "locked" in page and not mfa.recently_proved(client.get(reverse("core:profile")).wsgi_request)
+
+
+def test_wrong_passwords_removing_a_factor_count_toward_the_lockout(client_for, therapist):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    enrol_totp(therapist)
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="P", credential_id=b"credential-10", public_key=b"k", confirmed=True
+    )
+    client = client_for(therapist)
+    for _ in range(3):
+        client.post(reverse("core:mfa_totp_remove"), {"remove-password": "wrong-password"})
+    remove = reverse("core:mfa_passkey_remove", args=[passkey.credential_id_sha256])
+    for _ in range(2):
+        client.post(remove, {"password": "wrong-password"})
+    assert signin.is_locked(client.get(reverse("core:profile")).wsgi_request, therapist.username)
+    client.post(remove, {"password": PASSWORD})
+    assert WebAuthnCredential.objects.filter(pk=passkey.pk).exists()

@@ -38,6 +38,10 @@ from effleura.core.choices import AuditAction, Role
 from effleura.core.models import Practice
 
 PENDING_KEY = "effleura.mfa.pending"
+PROVED_KEY = "effleura.mfa.proved_at"
+# Changing one's second factors needs a proof that it is the person, not whoever sits at
+# their unattended screen: a sign-in, second factor or password this recent.
+PROVED_SECONDS = 5 * 60
 ENROL_KEY = "effleura.mfa.enrol"
 # Long enough to open an authenticator app; short enough that a password typed on a
 # shared screen and walked away from cannot be finished later by someone else.
@@ -124,6 +128,18 @@ def mark_verified(request, device) -> None:
     """After signin.complete(): this session passed its second factor with ``device``."""
     otp_login(request, device)
     request.session.pop(ENROL_KEY, None)
+    mark_proved(request)
+
+
+def mark_proved(request) -> None:
+    """The person just proved it is them (a sign-in, a second factor, their password)."""
+    request.session[PROVED_KEY] = _now()
+
+
+def recently_proved(request) -> bool:
+    """Whether this session proved it is the person less than PROVED_SECONDS ago: needed
+    to add or replace a second factor or recovery codes (core/mfa_views.py)."""
+    return 0 <= _now() - request.session.get(PROVED_KEY, 0) < PROVED_SECONDS
 
 
 # Checking a code ----------------------------------------------------------------------
@@ -259,22 +275,17 @@ def _check_keeps_required_factor(user, removing: str) -> None:
         )
 
 
-def check_remove_totp(user, *, password: str = "", code: str = "") -> TOTPDevice:
-    """The user's authenticator app, when the current password or a current code proves it
-    is them; ValidationError otherwise (and when the role requires a factor this is the last)."""
+def check_remove_totp(user, *, password_ok: bool = False, code: str = "") -> TOTPDevice:
+    """The user's authenticator app, when the current password (``password_ok``: checked by
+    signin.check_password, which counts a wrong one) or a current code proves it is them;
+    ValidationError otherwise (and when the role requires a factor this is the last)."""
     device = totp_device(user)
     if device is None:
         raise ValidationError("You have no authenticator app set up.")
-    if not _proves_identity(user, password=password, code=code):
+    if not (password_ok or (bool(code) and isinstance(verify_totp(user, code), TOTPDevice))):
         raise ValidationError("Type your current password or a code from your app to remove it.")
     _check_keeps_required_factor(user, "totp")
     return device
-
-
-def _proves_identity(user, *, password: str = "", code: str = "") -> bool:
-    if password and user.check_password(password):
-        return True
-    return bool(code) and isinstance(verify_totp(user, code), TOTPDevice)
 
 
 def _forget_recovery_codes_if_alone(user) -> None:
@@ -317,11 +328,12 @@ def do_rename_passkey(user, passkey: WebAuthnCredential, name: str) -> None:
         audit.record(user, AuditAction.UPDATE, RECORD, record_id=passkey.persistent_id, detail="passkey renamed")
 
 
-def check_remove_passkey(user, passkey_id: str, *, password: str = "") -> WebAuthnCredential:
-    """The user's own passkey when ``password`` is their current one and, for a role that
-    requires a factor, another factor is left; ValidationError otherwise."""
+def check_remove_passkey(user, passkey_id: str, *, password_ok: bool = False) -> WebAuthnCredential:
+    """The user's own passkey when their current password was typed (``password_ok``, from
+    signin.check_password) and, for a role that requires a factor, another factor is left;
+    ValidationError otherwise."""
     passkey = _own_passkey(user, passkey_id)
-    if not (password and user.check_password(password)):
+    if not password_ok:
         raise ValidationError("Type your current password to remove a passkey.")
     _check_keeps_required_factor(user, "passkey")
     return passkey

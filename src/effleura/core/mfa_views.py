@@ -62,6 +62,16 @@ class ProveItIsYouForm(forms.Form):
     )
 
 
+class ProveItIsYouPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Current password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+PROVE_FIRST = "Type your current password first: changing your two-factor sign-in needs it."
+
+
 # Signing in: the second step ---------------------------------------------------------
 
 
@@ -147,6 +157,9 @@ def second_factor_context(request) -> dict:
         "mfa_has_factor": totp is not None or bool(user_passkeys),
         "totp_confirm_form": TotpCodeForm(prefix="confirm"),
         "totp_remove_form": ProveItIsYouForm(prefix="remove"),
+        "mfa_proved": mfa.recently_proved(request),
+        "mfa_prove_form": ProveItIsYouPasswordForm(prefix="prove"),
+        "mfa_proved_minutes": mfa.PROVED_SECONDS // 60,
     }
     if pending_totp is not None:
         context["mfa_qr_svg"] = segno.make(pending_totp.config_url, error="m").svg_inline(
@@ -171,8 +184,38 @@ def _back_to_profile():
     return redirect(reverse("core:profile") + "#two-factor")
 
 
+def _not_proved(request):
+    """A redirect back to the Profile page saying to type the password, when this session
+    has not proved it is the person recently (mfa.recently_proved); else None."""
+    if mfa.recently_proved(request):
+        return None
+    messages.error(request, PROVE_FIRST)
+    return _back_to_profile()
+
+
+@require_POST
+def prove_it_is_you(request):
+    """The current password, before adding or replacing a second factor: checked like a
+    sign-in (a wrong one counts toward the lockout; refused while locked)."""
+    form = ProveItIsYouPasswordForm(request.POST, prefix="prove")
+    if form.is_valid() and signin.check_password(request, request.user, form.cleaned_data["password"]):
+        mfa.mark_proved(request)
+        messages.success(
+            request, f"Thank you: for {mfa.PROVED_SECONDS // 60} minutes you can change your two-factor sign-in."
+        )
+        return _back_to_profile()
+    if signin.is_locked(request, request.user.get_username()):
+        messages.error(request, LOCKED)
+        return _back_to_profile()
+    if form.is_valid():
+        form.add_error("password", "That is not your current password.")
+    return _render_profile(request, status=400, mfa_prove_form=form)
+
+
 @require_POST
 def totp_start(request):
+    if refused := _not_proved(request):
+        return refused
     try:
         mfa.do_start_totp(request.user)
     except ValidationError as exc:
@@ -182,6 +225,8 @@ def totp_start(request):
 
 @require_POST
 def totp_confirm(request):
+    if refused := _not_proved(request):
+        return refused
     form = TotpCodeForm(request.POST, prefix="confirm")
     if form.is_valid():
         try:
@@ -202,7 +247,8 @@ def totp_remove(request):
     form.is_valid()
     data = form.cleaned_data
     try:
-        device = mfa.check_remove_totp(request.user, password=data.get("password", ""), code=data.get("code", ""))
+        password_ok = signin.check_password(request, request.user, data.get("password", ""))
+        device = mfa.check_remove_totp(request.user, password_ok=password_ok, code=data.get("code", ""))
     except ValidationError as exc:
         form.add_error(None, exc)
         return _render_profile(request, status=400, totp_remove_form=form)
@@ -213,6 +259,8 @@ def totp_remove(request):
 
 @require_POST
 def recovery_codes(request):
+    if refused := _not_proved(request):
+        return refused
     try:
         mfa.check_make_recovery_codes(request.user)
     except ValidationError as exc:
@@ -237,7 +285,8 @@ def passkey_rename(request, passkey_id):
 @require_POST
 def passkey_remove(request, passkey_id):
     try:
-        passkey = mfa.check_remove_passkey(request.user, passkey_id, password=request.POST.get("password", ""))
+        password_ok = signin.check_password(request, request.user, request.POST.get("password", ""))
+        passkey = mfa.check_remove_passkey(request.user, passkey_id, password_ok=password_ok)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return _back_to_profile()
@@ -290,11 +339,26 @@ def _pending_user(request):
     return found[0] if found else None
 
 
-class PasskeyRegistrationBegin(webauthn_views.BeginCredentialRegistrationView):
+class NotProved(webauthn_errors.OTPWebAuthnApiError):
+    status_code = 403
+    default_detail = PROVE_FIRST
+    default_code = "password_needed"
+
+
+class _ProvedToRegister:
+    def check_can_register(self):
+        """Adding a passkey needs a recent proof (mfa.recently_proved): else whoever finds
+        a signed-in screen could add a permanent passwordless way in."""
+        if not mfa.recently_proved(self.request):
+            raise NotProved()
+        super().check_can_register()
+
+
+class PasskeyRegistrationBegin(_ProvedToRegister, webauthn_views.BeginCredentialRegistrationView):
     pass
 
 
-class PasskeyRegistrationComplete(webauthn_views.CompleteCredentialRegistrationView):
+class PasskeyRegistrationComplete(_ProvedToRegister, webauthn_views.CompleteCredentialRegistrationView):
     """Registers the passkey, names it, audits it and, for someone held until they set up
     a second factor, lets them on."""
 

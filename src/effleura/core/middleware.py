@@ -268,6 +268,7 @@ class HandoverMiddleware:
 # Where someone who must set up a second factor may go meanwhile (core/mfa.py ENROL_KEY).
 ENROLMENT_URLS = {
     "core:profile": ("GET", "HEAD"),
+    "core:mfa_prove": ("POST",),
     "core:mfa_totp_start": ("POST",),
     "core:mfa_totp_confirm": ("POST",),
     "otp_webauthn:credential-registration-begin": ("POST",),

@@ -38,6 +38,7 @@ urlpatterns = [
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("profile/two-factor/prove/", mfa_views.prove_it_is_you, name="mfa_prove"),
     path("profile/two-factor/app/", mfa_views.totp_start, name="mfa_totp_start"),
     path("profile/two-factor/app/confirm/", mfa_views.totp_confirm, name="mfa_totp_confirm"),
     path("profile/two-factor/app/remove/", mfa_views.totp_remove, name="mfa_totp_remove"),
