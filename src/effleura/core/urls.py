@@ -13,7 +13,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
+        views.PasswordChangeCountedView.as_view(
             form_class=PasswordChangeRevokingForm, success_url=reverse_lazy("core:password_change_done")
         ),
         name="password_change",
