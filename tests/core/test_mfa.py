@@ -664,3 +664,22 @@ def test_wrong_passwords_removing_a_factor_count_toward_the_lockout(client_for, 
     assert signin.is_locked(client.get(reverse("core:profile")).wsgi_request, therapist.username)
     client.post(remove, {"password": PASSWORD})
     assert WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+
+
+def test_axes_keeps_no_typed_code_or_csrf_token_of_a_failed_attempt(therapist):
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    enrol_totp(therapist)
+    mfa.do_make_recovery_codes(therapist)
+    client = Client(enforce_csrf_checks=True)
+    client.get(LOGIN)
+    csrf = client.cookies["csrftoken"].value
+    client.post(LOGIN, {"username": therapist.username, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
+    typed = "zzzz-yyyy-xxxx-wwww"
+    client.post(SECOND, {"kind": "recovery", "recovery-code": typed, "csrfmiddlewaretoken": csrf})
+    client.post(SECOND, {"kind": "totp", "totp-code": "123456", "csrfmiddlewaretoken": csrf})
+    stored = " ".join(
+        str(v) for model in (AccessAttempt, AccessFailureLog) for row in model.objects.values() for v in row.values()
+    )
+    assert AccessAttempt.objects.exists() or AccessFailureLog.objects.exists()
+    assert typed not in stored and "123456" not in stored and csrf not in stored
