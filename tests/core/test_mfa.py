@@ -684,3 +684,42 @@ def test_axes_keeps_no_typed_code_or_csrf_token_of_a_failed_attempt(therapist):
     )
     assert AccessAttempt.objects.exists() or AccessFailureLog.objects.exists()
     assert typed not in stored and "123456" not in stored and csrf not in stored
+
+
+def test_a_right_passkey_during_a_lock_is_refused_without_counting_as_wrong(therapist, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="P", credential_id=b"credential-11", public_key=b"k", confirmed=True
+    )
+    _accept_any_passkey_answer(monkeypatch, passkey)
+    client = Client()
+    password_step(client, therapist)
+    client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    for _ in range(5):
+        client.post(SECOND, {"kind": "recovery", "recovery-code": "not-a-code"})
+    lockouts = AuditEvent.objects.filter(action=AuditAction.LOCKOUT).count()
+    assert lockouts == 1
+    # The waiting sign-in went with the lock; a passkey ceremony begun before it is refused.
+    session = client.session
+    session[mfa.PENDING_KEY] = {"user": therapist.pk, "at": mfa._now(), "next": ""}
+    session.save()
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and response.json()["code"] == "account_locked" and not signed_in(client)
+    wrong_passkey = "failed sign-in (second factor: wrong passkey)"
+    assert not AuditEvent.objects.filter(detail=wrong_passkey).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.LOCKOUT).count() == 1
+
+
+def test_a_failure_during_a_lock_does_not_audit_another_lockout(therapist):
+    client = Client()
+    password_step(client, therapist)
+    request = client.get(reverse("core:login")).wsgi_request
+    for _ in range(7):
+        signin.second_factor_failed(request, therapist, "totp code")
+        for name in ("axes_failures_since_start", "effleura_lock"):
+            if hasattr(request, name):
+                delattr(request, name)
+    assert AuditEvent.objects.filter(action=AuditAction.LOCKOUT).count() == 1

@@ -428,6 +428,8 @@ class PasskeyAuthenticationComplete(webauthn_views.CompleteCredentialAuthenticat
         user = self.get_user()
         try:
             return super().post(*args, **kwargs)
+        except AccountLocked:
+            raise  # a passkey refused because of the lock is not a wrong one
         except webauthn_errors.OTPWebAuthnApiError:
             if user is not None:
                 signin.second_factor_failed(self.request, user, "passkey")
