@@ -723,3 +723,44 @@ def test_a_failure_during_a_lock_does_not_audit_another_lockout(therapist):
             if hasattr(request, name):
                 delattr(request, name)
     assert AuditEvent.objects.filter(action=AuditAction.LOCKOUT).count() == 1
+
+
+def test_the_pause_after_wrong_codes_shows_when_to_try_again_in_the_practice_zone(therapist, settings):
+    import datetime
+
+    from effleura.core import clock
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    device = enrol_totp(therapist)
+    client = Client()
+    password_step(client, therapist)
+    client.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+    client.post(SECOND, {"kind": "totp", "totp-code": "000000"})  # paused: not checked
+    response = client.post(SECOND, {"kind": "totp", "totp-code": code_for(device)})
+    assert response.status_code == 429 and not signed_in(client)
+    device.refresh_from_db()
+    until = clock.local(device.throttling_failure_timestamp + datetime.timedelta(seconds=60))
+    assert f"try again after {until:%H:%M:%S} {until:%Z}" in response.content.decode()
+
+
+def test_a_sign_in_and_a_lock_reset_the_pause(therapist, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    device = enrol_totp(therapist)
+    codes = mfa.do_make_recovery_codes(therapist)
+    client = Client()
+    password_step(client, therapist)
+    client.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1
+    assert client.post(SECOND, {"kind": "recovery", "recovery-code": codes[0]}).status_code == 302
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+    # A lock: the pause is forgotten with the failure that began it.
+    other = Client()
+    password_step(other, therapist)
+    other.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+    for _ in range(4):
+        other.post(SECOND, {"kind": "recovery", "recovery-code": "not-a-code"})
+    assert signin.is_locked(other.get(LOGIN).wsgi_request, therapist.username)
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0

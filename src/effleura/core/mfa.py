@@ -144,12 +144,34 @@ def recently_proved(request) -> bool:
 
 # Checking a code ----------------------------------------------------------------------
 
-WAIT = "wait"  # the device is throttled after wrong codes: not checked
+
+class Wait:
+    """The device is throttled after wrong codes (django-otp's pause, doubling with each
+    wrong code): the code was not checked; ``until`` is when the next one will be."""
+
+    def __init__(self, until):
+        self.until = until
+
+
+def _wait(device) -> Wait | None:
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return None
+    return Wait((data or {}).get("locked_until"))
+
+
+def reset_pauses(user) -> None:
+    """Forget django-otp's pause after wrong codes on all of ``user``'s devices: after a
+    sign-in, and when a lock begins (the lock is the pause; after it the count starts again)."""
+    for model in (TOTPDevice, StaticDevice):
+        model.objects.filter(user=user).exclude(throttling_failure_count=0).update(
+            throttling_failure_count=0, throttling_failure_timestamp=None
+        )
 
 
 def verify_totp(user, code: str):
     """The confirmed TOTP device when ``code`` is its current code (each code works once:
-    django-otp remembers the last time step used), WAIT when django-otp's throttle asks
+    django-otp remembers the last time step used), a Wait when django-otp's throttle asks
     for a pause after wrong codes, else None."""
     device = totp_device(user)
     code = "".join((code or "").split())
@@ -157,9 +179,8 @@ def verify_totp(user, code: str):
         return None
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
-        allowed, _ = device.verify_is_allowed()
-        if not allowed:
-            return WAIT
+        if wait := _wait(device):
+            return wait
         return device if code.isdigit() and device.verify_token(code) else None
 
 
@@ -179,15 +200,14 @@ def hash_recovery_code(code: str) -> str:
 
 def verify_recovery_code(user, code: str):
     """The recovery-code device when ``code`` is one of the user's unused codes (it is used
-    up now), WAIT when throttled, else None."""
+    up now), a Wait when throttled, else None."""
     device = StaticDevice.objects.filter(user=user, name=RECOVERY_DEVICE, confirmed=True).first()
     if device is None or not _normalize_code(code):
         return None
     with transaction.atomic():
         device = StaticDevice.objects.select_for_update().get(pk=device.pk)
-        allowed, _ = device.verify_is_allowed()
-        if not allowed:
-            return WAIT
+        if wait := _wait(device):
+            return wait
         if device.verify_token(hash_recovery_code(code)):
             audit.record(user, AuditAction.UPDATE, RECORD, record_id=device.persistent_id, detail="recovery code used")
             return device
@@ -195,7 +215,7 @@ def verify_recovery_code(user, code: str):
 
 
 def is_throttled(result) -> bool:
-    return result == WAIT
+    return isinstance(result, Wait)
 
 
 # Enrolment (one's own) -----------------------------------------------------------------

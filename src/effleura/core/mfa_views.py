@@ -16,7 +16,7 @@ from django_otp_webauthn import exceptions as webauthn_errors
 from django_otp_webauthn import views as webauthn_views
 from django_otp_webauthn.models import WebAuthnCredential
 
-from effleura.core import access, mfa, signin
+from effleura.core import access, clock, mfa, signin
 from effleura.core.forms import ApiTokenForm
 from effleura.core.models import Practice
 
@@ -98,7 +98,7 @@ def second_factor(request):
             code = form.cleaned_data["code"]
             device = mfa.verify_totp(user, code) if kind == "totp" else mfa.verify_recovery_code(user, code)
             if mfa.is_throttled(device):
-                form.add_error("code", "Several wrong codes in a row: wait a few seconds, then try again.")
+                form.add_error("code", _wait_message(device))
                 status = 429
             elif device is not None:
                 mfa.clear_pending(request)
@@ -124,6 +124,13 @@ def second_factor(request):
         "next": next_url,
     }
     return render(request, "registration/second_factor.html", context, status=status)
+
+
+def _wait_message(wait) -> str:
+    until = clock.local(wait.until) if wait.until else None
+    if until is None:
+        return "Several wrong codes in a row: wait a little, then try again."
+    return f"Several wrong codes in a row: try again after {until:%H:%M:%S} {until:%Z}."
 
 
 def _recovery_code_used(request, user) -> None:

@@ -52,6 +52,7 @@ def complete(request, user, redirect_to: str = "") -> str:
     """Signs ``user`` in on this request's session and audits it; returns where to go."""
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     mfa.mark_proved(request)
+    mfa.reset_pauses(user)
     audit.record(user, AuditAction.LOGIN, "session")
     return redirect_to or resolve_url("core:home")
 
@@ -82,6 +83,8 @@ def second_factor_failed(request, user, what: str = "") -> None:
     by django-axes like a wrong password, and audited once, naming the person who passed
     the password step."""
     user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+    if getattr(request, "effleura_lock", None) is not None:
+        mfa.reset_pauses(user)  # the lock is the pause now: after it, codes start afresh
     detail = f"{FAILED_SECOND_FACTOR[:-1]}: wrong {what})" if what else FAILED_SECOND_FACTOR
     _audit_failure(request, user.get_username(), detail, actor=user)
 
