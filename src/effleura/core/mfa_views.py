@@ -356,8 +356,8 @@ class _ProvedToRegister:
     def check_can_register(self):
         """Adding a passkey needs a recent proof (mfa.recently_proved): else whoever finds
         a signed-in screen could add a permanent passwordless way in."""
-        if not mfa.recently_proved(self.request):
-            raise NotProved()
+        if self.request.method == "POST" and not mfa.recently_proved(self.request):
+            raise NotProved()  # (another method gets its plain 405)
         super().check_can_register()
 
 
