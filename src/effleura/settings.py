@@ -210,6 +210,24 @@ AXES_CLIENT_IP_CALLABLE = "effleura.core.signin.client_address"
 AXES_LOCKOUT_CALLABLE = "effleura.core.signin.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# What axes stores of a failed attempt's POST (AccessAttempt.post_data): every field that
+# holds a secret is masked, not only the password: the second-factor and Profile forms'
+# codes and passwords (core/mfa_views.py, their form prefixes) and the CSRF token.
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "csrfmiddlewaretoken",
+    "code",
+    "totp-code",
+    "recovery-code",
+    "confirm-code",
+    "remove-code",
+    "remove-password",
+    "prove-password",
+    "old_password",
+    "new_password1",
+    "new_password2",
+]
 # axes' W006 asks for the address in AXES_LOCKOUT_PARAMETERS: the per-address limit is a
 # separate, higher one (core/lockout.py), so a clinic behind one address cannot lock itself out.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -64,6 +64,13 @@ def signed_in(client) -> bool:
     return SESSION_KEY in client.session
 
 
+def proved(client):
+    """The person types their current password on the Profile page (needed to add or
+    replace a second factor when the sign-in is older than mfa.PROVED_SECONDS)."""
+    client.post(reverse("core:mfa_prove"), {"prove-password": PASSWORD})
+    return client
+
+
 def require_roles(*roles):
     practice = Practice.current()
     practice.mfa_required_roles = list(roles)
@@ -125,19 +132,20 @@ def test_a_wrong_code_is_refused_audited_and_counted_toward_the_lockout(therapis
     assert response.status_code == 400 and not signed_in(client)
     denied = AuditEvent.objects.filter(actor_id=therapist.pk, record_type="session", outcome=AuditOutcome.DENIED)
     assert [e.detail for e in denied] == ["failed sign-in (second factor: wrong totp code)"]
-    for _ in range(10):
+    for failure in (2, 3, 4):
         response = client.post(SECOND, {"kind": "totp", "totp-code": "000000"})
-        if response.status_code != 400:
-            break
-    # Locked (the lockout page belongs to core/signin.py): the waiting sign-in is forgotten.
-    assert response.status_code != 400
+        assert response.status_code == 400, failure
+        assert not signin.is_locked(response.wsgi_request, therapist.username), failure
+    # The fifth failure locks (the lockout page belongs to core/signin.py): the waiting
+    # sign-in is forgotten.
+    response = client.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+    assert response.status_code == 302 and response["Location"] == LOGIN
     assert signin.is_locked(response.wsgi_request, therapist.username)
     assert mfa.PENDING_KEY not in client.session and not signed_in(client)
     # The right password and the right code do not get in while the account is locked.
     again = Client()
     password_step(again, therapist)
-    if mfa.PENDING_KEY in again.session:
-        again.post(SECOND, {"kind": "totp", "totp-code": code_for(device)})
+    again.post(SECOND, {"kind": "totp", "totp-code": code_for(device)})
     assert not signed_in(again)
 
 
@@ -202,7 +210,7 @@ def test_recovery_codes_are_stored_hashed_and_new_ones_replace_the_old(therapist
 
 
 def test_confirming_the_app_shows_ten_recovery_codes_once(client_for, therapist):
-    client = client_for(therapist)
+    client = proved(client_for(therapist))
     client.post(reverse("core:mfa_totp_start"))
     device = TOTPDevice.objects.get(user=therapist)
     page = client.get(reverse("core:profile")).content.decode()
@@ -318,7 +326,7 @@ def test_signed_out_visitors_are_sent_to_log_in(db, name, args):
 @pytest.mark.parametrize("persona", ["owner", "therapist", "front_desk", "billing", "outsider"])
 def test_every_persona_enrols_its_own_app_and_a_wrong_code_is_refused(client_for, personas, persona):
     user = personas[persona]
-    client = client_for(user)
+    client = proved(client_for(user))
     assert client.post(reverse("core:mfa_totp_start")).status_code == 302
     refused = client.post(reverse("core:mfa_totp_confirm"), {"confirm-code": "123"})
     assert refused.status_code == 400 and "6-digit code" in refused.content.decode()
@@ -354,7 +362,7 @@ def test_removing_the_app_with_the_password(client_for, therapist):
 
 
 def test_recovery_codes_need_a_factor_first(client_for, therapist):
-    response = client_for(therapist).post(reverse("core:mfa_recovery_codes"), follow=True)
+    response = proved(client_for(therapist)).post(reverse("core:mfa_recovery_codes"), follow=True)
     assert "Set up an authenticator app or a passkey first" in response.content.decode()
     assert mfa.recovery_codes_left(therapist) == 0
 
@@ -465,8 +473,9 @@ def test_no_code_goes_into_the_audit_trail(therapist):
 
 def test_adding_a_passkey_needs_a_session_verified_by_the_existing_factor(client_for, therapist):
     enrol_totp(therapist)
-    response = client_for(therapist).post(reverse("otp_webauthn:credential-registration-begin"))
+    response = proved(client_for(therapist)).post(reverse("otp_webauthn:credential-registration-begin"))
     assert response.status_code == 403  # django-otp-webauthn: verify with the app first
+    assert response.json()["code"] != "password_needed"
 
 
 def test_adding_a_passkey_is_refused_to_a_signed_out_visitor(db):
@@ -505,3 +514,253 @@ def test_a_made_up_passkey_answer_is_refused_and_counted(therapist):
     assert response.status_code >= 400 and not signed_in(client)
     wrong_passkey = "failed sign-in (second factor: wrong passkey)"
     assert AuditEvent.objects.filter(actor_id=therapist.pk, detail=wrong_passkey, outcome="denied").exists()
+
+
+# A held session and idle logoff (core/idle.py) -----------------------------------------------
+
+
+def test_a_held_session_may_poll_stay_and_end_its_idle_time(therapist):
+    require_roles(Role.THERAPIST)
+    client = Client()
+    password_step(client, therapist)
+    status = client.get(reverse("core:session_status"))
+    assert status.status_code == 200 and status.json()["signed_in"] is True
+    stay = client.post(reverse("core:session_stay"), HTTP_ACCEPT="application/json")
+    assert stay.status_code == 200 and stay.json()["signed_in"] is True
+    end = client.post(reverse("core:session_end"), {"reason": "idle"})
+    assert end.status_code == 200 and end.json() == {"signed_in": False}
+    assert not signed_in(client)
+    assert AuditEvent.objects.filter(actor_id=therapist.pk, action=AuditAction.LOGOUT, detail="idle").exists()
+
+
+def _accept_any_passkey_answer(monkeypatch, passkey):
+    """Stands in for an authenticator's valid signature made without user verification:
+    django-otp-webauthn's check answers with the passkey, as it would for a real one."""
+    from django_otp_webauthn.helpers import WebAuthnHelper
+
+    def authenticate_complete(self, user, state, data):
+        if user is not None and passkey.user_id != user.pk:
+            raise AssertionError("the library's user check would refuse this")
+        return passkey
+
+    monkeypatch.setattr(WebAuthnHelper, "authenticate_complete", authenticate_complete)
+
+
+def test_a_second_step_passkey_ceremony_cannot_finish_after_the_sign_in_expired(therapist, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="P", credential_id=b"credential-6", public_key=b"k", confirmed=True
+    )
+    _accept_any_passkey_answer(monkeypatch, passkey)
+    client = Client()
+    password_step(client, therapist)
+    begun = client.post(reverse("otp_webauthn:credential-authentication-begin")).json()
+    assert begun["userVerification"] != "required"  # the password was the first factor
+    started = mfa._now()
+    monkeypatch.setattr(mfa, "_now", lambda: started + mfa.PENDING_SECONDS + 1)
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and response.json()["code"] == "sign_in_expired"
+    assert not signed_in(client)
+
+
+def test_a_second_step_passkey_ceremony_finishes_only_the_sign_in_it_began(therapist, front_desk, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(user=therapist, name="P", credential_id=b"credential-7", public_key=b"k")
+    theirs = WebAuthnCredential.objects.create(
+        user=front_desk, name="Q", credential_id=b"credential-8", public_key=b"k", confirmed=True
+    )
+    _accept_any_passkey_answer(monkeypatch, theirs)
+    client = Client()
+    password_step(client, therapist)
+    client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    session = client.session
+    del session[mfa.PENDING_KEY]  # the waiting sign-in is gone (expired, or signed out)
+    session.save()
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and not signed_in(client)
+
+
+def test_a_passkey_alone_signs_in_when_user_verification_was_required(therapist, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="P", credential_id=b"credential-9", public_key=b"k", confirmed=True
+    )
+    _accept_any_passkey_answer(monkeypatch, passkey)
+    client = Client()
+    assert client.post(reverse("otp_webauthn:credential-authentication-begin")).json()["userVerification"] == "required"
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 200 and signed_in(client)
+
+
+# Changing one's second factors needs a recent proof -------------------------------------------
+
+
+def test_adding_a_second_factor_needs_the_password_when_the_sign_in_is_not_recent(client_for, therapist):
+    client = client_for(therapist)  # signed in, but not through a sign-in just now
+    page = client.post(reverse("core:mfa_totp_start"), follow=True).content.decode()
+    assert "Type your current password first" in page and not TOTPDevice.objects.filter(user=therapist).exists()
+    begin = client.post(reverse("otp_webauthn:credential-registration-begin"))
+    assert begin.status_code == 403 and begin.json()["code"] == "password_needed"
+    complete = client.post(
+        reverse("otp_webauthn:credential-registration-complete"), {}, content_type="application/json"
+    )
+    assert complete.status_code == 403 and complete.json()["code"] == "password_needed"
+    refused = client.post(reverse("core:mfa_prove"), {"prove-password": "wrong-password"})
+    assert refused.status_code == 400 and "not your current password" in refused.content.decode()
+    assert client.post(reverse("core:mfa_totp_start")).status_code == 302
+    assert not TOTPDevice.objects.filter(user=therapist).exists()
+    proved(client)
+    client.post(reverse("core:mfa_totp_start"))
+    assert TOTPDevice.objects.filter(user=therapist, confirmed=False).exists()
+
+
+def test_the_proof_lasts_five_minutes(client_for, therapist, monkeypatch):
+    enrol_totp(therapist)
+    client = proved(client_for(therapist))
+    started = mfa._now()
+    monkeypatch.setattr(mfa, "_now", lambda: started + mfa.PROVED_SECONDS + 1)
+    page = client.post(reverse("core:mfa_recovery_codes"), follow=True).content.decode()
+    assert "Type your current password first" in page and "<li><code>" not in page
+
+
+def test_a_sign_in_just_now_is_proof_enough(therapist):
+    client = Client()
+    password_step(client, therapist)
+    client.post(reverse("core:mfa_totp_start"))
+    assert TOTPDevice.objects.filter(user=therapist, confirmed=False).exists()
+
+
+def test_wrong_passwords_on_the_profile_page_count_toward_the_lockout(client_for, therapist):
+    client = client_for(therapist)
+    for _ in range(5):
+        client.post(reverse("core:mfa_prove"), {"prove-password": "wrong-password"})
+    assert signin.is_locked(client.get(reverse("core:profile")).wsgi_request, therapist.username)
+    # Locked: not even the right password proves it now.
+    page = client.post(reverse("core:mfa_prove"), {"prove-password": PASSWORD}, follow=True).content.decode()
+    assert "locked" in page and not mfa.recently_proved(client.get(reverse("core:profile")).wsgi_request)
+
+
+def test_wrong_passwords_removing_a_factor_count_toward_the_lockout(client_for, therapist):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    enrol_totp(therapist)
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="P", credential_id=b"credential-10", public_key=b"k", confirmed=True
+    )
+    client = client_for(therapist)
+    for _ in range(3):
+        client.post(reverse("core:mfa_totp_remove"), {"remove-password": "wrong-password"})
+    remove = reverse("core:mfa_passkey_remove", args=[passkey.credential_id_sha256])
+    for _ in range(2):
+        client.post(remove, {"password": "wrong-password"})
+    assert signin.is_locked(client.get(reverse("core:profile")).wsgi_request, therapist.username)
+    client.post(remove, {"password": PASSWORD})
+    assert WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+
+
+def test_axes_keeps_no_typed_code_or_csrf_token_of_a_failed_attempt(therapist):
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    enrol_totp(therapist)
+    mfa.do_make_recovery_codes(therapist)
+    client = Client(enforce_csrf_checks=True)
+    client.get(LOGIN)
+    csrf = client.cookies["csrftoken"].value
+    client.post(LOGIN, {"username": therapist.username, "password": PASSWORD, "csrfmiddlewaretoken": csrf})
+    typed = "zzzz-yyyy-xxxx-wwww"
+    client.post(SECOND, {"kind": "recovery", "recovery-code": typed, "csrfmiddlewaretoken": csrf})
+    client.post(SECOND, {"kind": "totp", "totp-code": "123456", "csrfmiddlewaretoken": csrf})
+    stored = " ".join(
+        str(v) for model in (AccessAttempt, AccessFailureLog) for row in model.objects.values() for v in row.values()
+    )
+    assert AccessAttempt.objects.exists() or AccessFailureLog.objects.exists()
+    assert typed not in stored and "123456" not in stored and csrf not in stored
+
+
+def test_a_right_passkey_during_a_lock_is_refused_without_counting_as_wrong(therapist, monkeypatch):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    passkey = WebAuthnCredential.objects.create(
+        user=therapist, name="P", credential_id=b"credential-11", public_key=b"k", confirmed=True
+    )
+    _accept_any_passkey_answer(monkeypatch, passkey)
+    client = Client()
+    password_step(client, therapist)
+    client.post(reverse("otp_webauthn:credential-authentication-begin"))
+    for _ in range(5):
+        client.post(SECOND, {"kind": "recovery", "recovery-code": "not-a-code"})
+    lockouts = AuditEvent.objects.filter(action=AuditAction.LOCKOUT).count()
+    assert lockouts == 1
+    # The waiting sign-in went with the lock; a passkey ceremony begun before it is refused.
+    session = client.session
+    session[mfa.PENDING_KEY] = {"user": therapist.pk, "at": mfa._now(), "next": ""}
+    session.save()
+    response = client.post(
+        reverse("otp_webauthn:credential-authentication-complete"), {"id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and response.json()["code"] == "account_locked" and not signed_in(client)
+    wrong_passkey = "failed sign-in (second factor: wrong passkey)"
+    assert not AuditEvent.objects.filter(detail=wrong_passkey).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.LOCKOUT).count() == 1
+
+
+def test_a_failure_during_a_lock_does_not_audit_another_lockout(therapist):
+    client = Client()
+    password_step(client, therapist)
+    request = client.get(reverse("core:login")).wsgi_request
+    for _ in range(7):
+        signin.second_factor_failed(request, therapist, "totp code")
+        for name in ("axes_failures_since_start", "effleura_lock"):
+            if hasattr(request, name):
+                delattr(request, name)
+    assert AuditEvent.objects.filter(action=AuditAction.LOCKOUT).count() == 1
+
+
+def test_the_pause_after_wrong_codes_shows_when_to_try_again_in_the_practice_zone(therapist, settings):
+    import datetime
+
+    from effleura.core import clock
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    device = enrol_totp(therapist)
+    client = Client()
+    password_step(client, therapist)
+    client.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+    client.post(SECOND, {"kind": "totp", "totp-code": "000000"})  # paused: not checked
+    response = client.post(SECOND, {"kind": "totp", "totp-code": code_for(device)})
+    assert response.status_code == 429 and not signed_in(client)
+    device.refresh_from_db()
+    until = clock.local(device.throttling_failure_timestamp + datetime.timedelta(seconds=60))
+    assert f"try again after {until:%H:%M:%S} {until:%Z}" in response.content.decode()
+
+
+def test_a_sign_in_and_a_lock_reset_the_pause(therapist, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    device = enrol_totp(therapist)
+    codes = mfa.do_make_recovery_codes(therapist)
+    client = Client()
+    password_step(client, therapist)
+    client.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1
+    assert client.post(SECOND, {"kind": "recovery", "recovery-code": codes[0]}).status_code == 302
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+    # A lock: the pause is forgotten with the failure that began it.
+    other = Client()
+    password_step(other, therapist)
+    other.post(SECOND, {"kind": "totp", "totp-code": "000000"})
+    for _ in range(4):
+        other.post(SECOND, {"kind": "recovery", "recovery-code": "not-a-code"})
+    assert signin.is_locked(other.get(LOGIN).wsgi_request, therapist.username)
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0

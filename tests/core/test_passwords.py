@@ -285,3 +285,15 @@ def test_saving_an_account_without_a_new_password_keeps_its_tokens(client_for, o
     staff_post(client_for(owner), therapist, first_name="Terry")
     token.refresh_from_db()
     assert token.revoked_at is None and ApiToken.objects.count() == 1
+
+
+def test_wrong_current_passwords_on_the_change_page_count_toward_the_lockout(client_for, therapist, settings):
+    from effleura.core import signin
+
+    settings.AXES_FAILURE_LIMIT = 5
+    client = client_for(therapist)
+    for _ in range(5):
+        response = change(client, "not-the-password")
+        assert response.status_code == 200
+    assert signin.is_locked(response.wsgi_request, therapist.username)
+    assert "incorrect" in change(client, "correct-horse-battery-9").content.decode()  # locked: even the right one

@@ -92,6 +92,22 @@ class PasswordChangeRevokingForm(PasswordChangeForm):
         help_text="Programs using them stop working and need a new token from your profile page.",
     )
 
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        """The current password, checked like a sign-in (core/signin.py check_password):
+        refused while the account is locked, and a wrong one counts toward the lockout."""
+        if self.request is None:
+            return super().clean_old_password()
+        from effleura.core import signin
+
+        old_password = self.cleaned_data["old_password"]
+        if not signin.check_password(self.request, self.user, old_password):
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
     def save(self, commit=True):
         passwords.do_set_password(
             self.user,

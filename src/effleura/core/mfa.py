@@ -38,6 +38,10 @@ from effleura.core.choices import AuditAction, Role
 from effleura.core.models import Practice
 
 PENDING_KEY = "effleura.mfa.pending"
+PROVED_KEY = "effleura.mfa.proved_at"
+# Changing one's second factors needs a proof that it is the person, not whoever sits at
+# their unattended screen: a sign-in, second factor or password this recent.
+PROVED_SECONDS = 5 * 60
 ENROL_KEY = "effleura.mfa.enrol"
 # Long enough to open an authenticator app; short enough that a password typed on a
 # shared screen and walked away from cannot be finished later by someone else.
@@ -124,16 +128,50 @@ def mark_verified(request, device) -> None:
     """After signin.complete(): this session passed its second factor with ``device``."""
     otp_login(request, device)
     request.session.pop(ENROL_KEY, None)
+    mark_proved(request)
+
+
+def mark_proved(request) -> None:
+    """The person just proved it is them (a sign-in, a second factor, their password)."""
+    request.session[PROVED_KEY] = _now()
+
+
+def recently_proved(request) -> bool:
+    """Whether this session proved it is the person less than PROVED_SECONDS ago: needed
+    to add or replace a second factor or recovery codes (core/mfa_views.py)."""
+    return 0 <= _now() - request.session.get(PROVED_KEY, 0) < PROVED_SECONDS
 
 
 # Checking a code ----------------------------------------------------------------------
 
-WAIT = "wait"  # the device is throttled after wrong codes: not checked
+
+class Wait:
+    """The device is throttled after wrong codes (django-otp's pause, doubling with each
+    wrong code): the code was not checked; ``until`` is when the next one will be."""
+
+    def __init__(self, until):
+        self.until = until
+
+
+def _wait(device) -> Wait | None:
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return None
+    return Wait((data or {}).get("locked_until"))
+
+
+def reset_pauses(user) -> None:
+    """Forget django-otp's pause after wrong codes on all of ``user``'s devices: after a
+    sign-in, and when a lock begins (the lock is the pause; after it the count starts again)."""
+    for model in (TOTPDevice, StaticDevice):
+        model.objects.filter(user=user).exclude(throttling_failure_count=0).update(
+            throttling_failure_count=0, throttling_failure_timestamp=None
+        )
 
 
 def verify_totp(user, code: str):
     """The confirmed TOTP device when ``code`` is its current code (each code works once:
-    django-otp remembers the last time step used), WAIT when django-otp's throttle asks
+    django-otp remembers the last time step used), a Wait when django-otp's throttle asks
     for a pause after wrong codes, else None."""
     device = totp_device(user)
     code = "".join((code or "").split())
@@ -141,9 +179,8 @@ def verify_totp(user, code: str):
         return None
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
-        allowed, _ = device.verify_is_allowed()
-        if not allowed:
-            return WAIT
+        if wait := _wait(device):
+            return wait
         return device if code.isdigit() and device.verify_token(code) else None
 
 
@@ -163,15 +200,14 @@ def hash_recovery_code(code: str) -> str:
 
 def verify_recovery_code(user, code: str):
     """The recovery-code device when ``code`` is one of the user's unused codes (it is used
-    up now), WAIT when throttled, else None."""
+    up now), a Wait when throttled, else None."""
     device = StaticDevice.objects.filter(user=user, name=RECOVERY_DEVICE, confirmed=True).first()
     if device is None or not _normalize_code(code):
         return None
     with transaction.atomic():
         device = StaticDevice.objects.select_for_update().get(pk=device.pk)
-        allowed, _ = device.verify_is_allowed()
-        if not allowed:
-            return WAIT
+        if wait := _wait(device):
+            return wait
         if device.verify_token(hash_recovery_code(code)):
             audit.record(user, AuditAction.UPDATE, RECORD, record_id=device.persistent_id, detail="recovery code used")
             return device
@@ -179,7 +215,7 @@ def verify_recovery_code(user, code: str):
 
 
 def is_throttled(result) -> bool:
-    return result == WAIT
+    return isinstance(result, Wait)
 
 
 # Enrolment (one's own) -----------------------------------------------------------------
@@ -259,22 +295,17 @@ def _check_keeps_required_factor(user, removing: str) -> None:
         )
 
 
-def check_remove_totp(user, *, password: str = "", code: str = "") -> TOTPDevice:
-    """The user's authenticator app, when the current password or a current code proves it
-    is them; ValidationError otherwise (and when the role requires a factor this is the last)."""
+def check_remove_totp(user, *, password_ok: bool = False, code: str = "") -> TOTPDevice:
+    """The user's authenticator app, when the current password (``password_ok``: checked by
+    signin.check_password, which counts a wrong one) or a current code proves it is them;
+    ValidationError otherwise (and when the role requires a factor this is the last)."""
     device = totp_device(user)
     if device is None:
         raise ValidationError("You have no authenticator app set up.")
-    if not _proves_identity(user, password=password, code=code):
+    if not (password_ok or (bool(code) and isinstance(verify_totp(user, code), TOTPDevice))):
         raise ValidationError("Type your current password or a code from your app to remove it.")
     _check_keeps_required_factor(user, "totp")
     return device
-
-
-def _proves_identity(user, *, password: str = "", code: str = "") -> bool:
-    if password and user.check_password(password):
-        return True
-    return bool(code) and isinstance(verify_totp(user, code), TOTPDevice)
 
 
 def _forget_recovery_codes_if_alone(user) -> None:
@@ -317,11 +348,12 @@ def do_rename_passkey(user, passkey: WebAuthnCredential, name: str) -> None:
         audit.record(user, AuditAction.UPDATE, RECORD, record_id=passkey.persistent_id, detail="passkey renamed")
 
 
-def check_remove_passkey(user, passkey_id: str, *, password: str = "") -> WebAuthnCredential:
-    """The user's own passkey when ``password`` is their current one and, for a role that
-    requires a factor, another factor is left; ValidationError otherwise."""
+def check_remove_passkey(user, passkey_id: str, *, password_ok: bool = False) -> WebAuthnCredential:
+    """The user's own passkey when their current password was typed (``password_ok``, from
+    signin.check_password) and, for a role that requires a factor, another factor is left;
+    ValidationError otherwise."""
     passkey = _own_passkey(user, passkey_id)
-    if not (password and user.check_password(password)):
+    if not password_ok:
         raise ValidationError("Type your current password to remove a passkey.")
     _check_keeps_required_factor(user, "passkey")
     return passkey

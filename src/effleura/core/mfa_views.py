@@ -16,7 +16,7 @@ from django_otp_webauthn import exceptions as webauthn_errors
 from django_otp_webauthn import views as webauthn_views
 from django_otp_webauthn.models import WebAuthnCredential
 
-from effleura.core import access, mfa, signin
+from effleura.core import access, clock, mfa, signin
 from effleura.core.forms import ApiTokenForm
 from effleura.core.models import Practice
 
@@ -62,6 +62,16 @@ class ProveItIsYouForm(forms.Form):
     )
 
 
+class ProveItIsYouPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Current password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+PROVE_FIRST = "Type your current password first: changing your two-factor sign-in needs it."
+
+
 # Signing in: the second step ---------------------------------------------------------
 
 
@@ -88,7 +98,7 @@ def second_factor(request):
             code = form.cleaned_data["code"]
             device = mfa.verify_totp(user, code) if kind == "totp" else mfa.verify_recovery_code(user, code)
             if mfa.is_throttled(device):
-                form.add_error("code", "Several wrong codes in a row: wait a few seconds, then try again.")
+                form.add_error("code", _wait_message(device))
                 status = 429
             elif device is not None:
                 mfa.clear_pending(request)
@@ -114,6 +124,13 @@ def second_factor(request):
         "next": next_url,
     }
     return render(request, "registration/second_factor.html", context, status=status)
+
+
+def _wait_message(wait) -> str:
+    until = clock.local(wait.until) if wait.until else None
+    if until is None:
+        return "Several wrong codes in a row: wait a little, then try again."
+    return f"Several wrong codes in a row: try again after {until:%H:%M:%S} {until:%Z}."
 
 
 def _recovery_code_used(request, user) -> None:
@@ -147,6 +164,9 @@ def second_factor_context(request) -> dict:
         "mfa_has_factor": totp is not None or bool(user_passkeys),
         "totp_confirm_form": TotpCodeForm(prefix="confirm"),
         "totp_remove_form": ProveItIsYouForm(prefix="remove"),
+        "mfa_proved": mfa.recently_proved(request),
+        "mfa_prove_form": ProveItIsYouPasswordForm(prefix="prove"),
+        "mfa_proved_minutes": mfa.PROVED_SECONDS // 60,
     }
     if pending_totp is not None:
         context["mfa_qr_svg"] = segno.make(pending_totp.config_url, error="m").svg_inline(
@@ -171,8 +191,38 @@ def _back_to_profile():
     return redirect(reverse("core:profile") + "#two-factor")
 
 
+def _not_proved(request):
+    """A redirect back to the Profile page saying to type the password, when this session
+    has not proved it is the person recently (mfa.recently_proved); else None."""
+    if mfa.recently_proved(request):
+        return None
+    messages.error(request, PROVE_FIRST)
+    return _back_to_profile()
+
+
+@require_POST
+def prove_it_is_you(request):
+    """The current password, before adding or replacing a second factor: checked like a
+    sign-in (a wrong one counts toward the lockout; refused while locked)."""
+    form = ProveItIsYouPasswordForm(request.POST, prefix="prove")
+    if form.is_valid() and signin.check_password(request, request.user, form.cleaned_data["password"]):
+        mfa.mark_proved(request)
+        messages.success(
+            request, f"Thank you: for {mfa.PROVED_SECONDS // 60} minutes you can change your two-factor sign-in."
+        )
+        return _back_to_profile()
+    if signin.is_locked(request, request.user.get_username()):
+        messages.error(request, LOCKED)
+        return _back_to_profile()
+    if form.is_valid():
+        form.add_error("password", "That is not your current password.")
+    return _render_profile(request, status=400, mfa_prove_form=form)
+
+
 @require_POST
 def totp_start(request):
+    if refused := _not_proved(request):
+        return refused
     try:
         mfa.do_start_totp(request.user)
     except ValidationError as exc:
@@ -182,6 +232,8 @@ def totp_start(request):
 
 @require_POST
 def totp_confirm(request):
+    if refused := _not_proved(request):
+        return refused
     form = TotpCodeForm(request.POST, prefix="confirm")
     if form.is_valid():
         try:
@@ -202,7 +254,8 @@ def totp_remove(request):
     form.is_valid()
     data = form.cleaned_data
     try:
-        device = mfa.check_remove_totp(request.user, password=data.get("password", ""), code=data.get("code", ""))
+        password_ok = signin.check_password(request, request.user, data.get("password", ""))
+        device = mfa.check_remove_totp(request.user, password_ok=password_ok, code=data.get("code", ""))
     except ValidationError as exc:
         form.add_error(None, exc)
         return _render_profile(request, status=400, totp_remove_form=form)
@@ -213,6 +266,8 @@ def totp_remove(request):
 
 @require_POST
 def recovery_codes(request):
+    if refused := _not_proved(request):
+        return refused
     try:
         mfa.check_make_recovery_codes(request.user)
     except ValidationError as exc:
@@ -237,7 +292,8 @@ def passkey_rename(request, passkey_id):
 @require_POST
 def passkey_remove(request, passkey_id):
     try:
-        passkey = mfa.check_remove_passkey(request.user, passkey_id, password=request.POST.get("password", ""))
+        password_ok = signin.check_password(request, request.user, request.POST.get("password", ""))
+        passkey = mfa.check_remove_passkey(request.user, passkey_id, password_ok=password_ok)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return _back_to_profile()
@@ -275,16 +331,41 @@ class AccountLocked(webauthn_errors.OTPWebAuthnApiError):
     default_code = "account_locked"
 
 
+class SignInExpired(webauthn_errors.OTPWebAuthnApiError):
+    status_code = 403
+    default_detail = EXPIRED
+    default_code = "sign_in_expired"
+
+
+STATE_KEY = "otp_webauthn_authentication_state"  # django-otp-webauthn's session key
+STATE_USER = "effleura_pending_user"  # who the ceremony was begun for (None: passwordless)
+
+
 def _pending_user(request):
     found = mfa.pending(request)
     return found[0] if found else None
 
 
-class PasskeyRegistrationBegin(webauthn_views.BeginCredentialRegistrationView):
+class NotProved(webauthn_errors.OTPWebAuthnApiError):
+    status_code = 403
+    default_detail = PROVE_FIRST
+    default_code = "password_needed"
+
+
+class _ProvedToRegister:
+    def check_can_register(self):
+        """Adding a passkey needs a recent proof (mfa.recently_proved): else whoever finds
+        a signed-in screen could add a permanent passwordless way in."""
+        if self.request.method == "POST" and not mfa.recently_proved(self.request):
+            raise NotProved()  # (another method gets its plain 405)
+        super().check_can_register()
+
+
+class PasskeyRegistrationBegin(_ProvedToRegister, webauthn_views.BeginCredentialRegistrationView):
     pass
 
 
-class PasskeyRegistrationComplete(webauthn_views.CompleteCredentialRegistrationView):
+class PasskeyRegistrationComplete(_ProvedToRegister, webauthn_views.CompleteCredentialRegistrationView):
     """Registers the passkey, names it, audits it and, for someone held until they set up
     a second factor, lets them on."""
 
@@ -313,6 +394,18 @@ class PasskeyAuthenticationBegin(webauthn_views.BeginCredentialAuthenticationVie
             raise AccountLocked()
         super().check_can_authenticate()
 
+    def post(self, *args, **kwargs):
+        """Begins the ceremony and keeps in its state whom for: a second step (no user
+        verification asked, the password was the first factor) may only finish the same
+        waiting sign-in (PasskeyAuthenticationComplete.get_state)."""
+        response = super().post(*args, **kwargs)
+        state = self.request.session.get(STATE_KEY)
+        if isinstance(state, dict):
+            user = self.get_user()
+            state[STATE_USER] = user.pk if user is not None else None
+            self.request.session[STATE_KEY] = state
+        return response
+
 
 class PasskeyAuthenticationComplete(webauthn_views.CompleteCredentialAuthenticationView):
     """Signs in through core/signin.py (audited, axes' count reset): the passkey is the
@@ -323,10 +416,27 @@ class PasskeyAuthenticationComplete(webauthn_views.CompleteCredentialAuthenticat
     def get_user(self):
         return _pending_user(self.request)
 
+    def get_state(self):
+        """The ceremony's state (used once), refused unless it finishes what was begun: a
+        second step only for the same sign-in still waiting (not expired, same person),
+        and with nobody waiting only a ceremony that required user verification (a
+        passkey alone is both factors only with its PIN or biometrics)."""
+        state = super().get_state()
+        begun_for = state.get(STATE_USER)
+        user = self.get_user()
+        if begun_for is not None:
+            if user is None or user.pk != begun_for:
+                raise SignInExpired()
+        elif user is not None or not state.get("require_user_verification", True):
+            raise SignInExpired()
+        return state
+
     def post(self, *args, **kwargs):
         user = self.get_user()
         try:
             return super().post(*args, **kwargs)
+        except AccountLocked:
+            raise  # a passkey refused because of the lock is not a wrong one
         except webauthn_errors.OTPWebAuthnApiError:
             if user is not None:
                 signin.second_factor_failed(self.request, user, "passkey")

@@ -268,12 +268,18 @@ class HandoverMiddleware:
 # Where someone who must set up a second factor may go meanwhile (core/mfa.py ENROL_KEY).
 ENROLMENT_URLS = {
     "core:profile": ("GET", "HEAD"),
+    "core:mfa_prove": ("POST",),
     "core:mfa_totp_start": ("POST",),
     "core:mfa_totp_confirm": ("POST",),
     "otp_webauthn:credential-registration-begin": ("POST",),
     "otp_webauthn:credential-registration-complete": ("POST",),
     "otp_webauthn:js-i18n-catalog": ("GET", "HEAD"),
     "core:logout": ("POST",),
+    # Idle logoff (core/idle.py): the page's poll, "Stay signed in" and the page's own end
+    # of an idle session must work for a held session too.
+    "core:session_status": ("GET", "HEAD"),
+    "core:session_stay": ("POST",),
+    "core:session_end": ("POST",),
 }
 
 

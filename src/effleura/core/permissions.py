@@ -136,6 +136,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     # Two-factor sign-in (core/mfa.py). The second step comes before the sign-in completes:
     # public, it acts only on the sign-in waiting in the session.
     "core:second_factor": PUBLIC,
+    "core:mfa_prove": "account.use",
     "core:mfa_totp_start": "account.use",
     "core:mfa_totp_confirm": "account.use",
     "core:mfa_totp_remove": "account.use",

@@ -19,7 +19,7 @@ Failed sign-ins, lockouts and unlocks are audited with the account (``lockout.ac
 its public id when the name is an account's, else a keyed hash of the name typed.
 """
 
-from django.contrib.auth import login
+from django.contrib.auth import authenticate, login
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
@@ -51,8 +51,25 @@ def after_password(request, user, redirect_to: str = ""):
 def complete(request, user, redirect_to: str = "") -> str:
     """Signs ``user`` in on this request's session and audits it; returns where to go."""
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    mfa.mark_proved(request)
+    mfa.reset_pauses(user)
     audit.record(user, AuditAction.LOGIN, "session")
     return redirect_to or resolve_url("core:home")
+
+
+def check_password(request, user, password: str) -> bool:
+    """Whether ``password`` is the signed-in ``user``'s current one, checked like a sign-in:
+    through authenticate(), so django-axes refuses it while the account is locked and
+    counts a wrong one toward the lockout (audited as a failed sign-in)."""
+    if not password:
+        return False
+    if is_locked(request, user.get_username()):
+        return False
+    found = authenticate(request, username=user.get_username(), password=password)
+    if found is not None and found.pk == user.pk:
+        return True
+    password_failed(request, user.get_username())
+    return False
 
 
 def password_failed(request, username: str) -> None:
@@ -66,6 +83,8 @@ def second_factor_failed(request, user, what: str = "") -> None:
     by django-axes like a wrong password, and audited once, naming the person who passed
     the password step."""
     user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+    if getattr(request, "effleura_lock", None) is not None:
+        mfa.reset_pauses(user)  # the lock is the pause now: after it, codes start afresh
     detail = f"{FAILED_SECOND_FACTOR[:-1]}: wrong {what})" if what else FAILED_SECOND_FACTOR
     _audit_failure(request, user.get_username(), detail, actor=user)
 

@@ -15,7 +15,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
+        views.PasswordChangeCountedView.as_view(
             form_class=PasswordChangeRevokingForm, success_url=reverse_lazy("core:password_change_done")
         ),
         name="password_change",
@@ -40,6 +40,7 @@ urlpatterns = [
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("profile/two-factor/prove/", mfa_views.prove_it_is_you, name="mfa_prove"),
     path("profile/two-factor/app/", mfa_views.totp_start, name="mfa_totp_start"),
     path("profile/two-factor/app/confirm/", mfa_views.totp_confirm, name="mfa_totp_confirm"),
     path("profile/two-factor/app/remove/", mfa_views.totp_remove, name="mfa_totp_remove"),

@@ -142,6 +142,14 @@ def session_status(request):
     return JsonResponse(_session_state(request))
 
 
+class PasswordChangeCountedView(auth_views.PasswordChangeView):
+    """Django's password change, whose current-password check counts a wrong one toward
+    the lockout (PasswordChangeRevokingForm.clean_old_password)."""
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
 @require_POST
 def session_stay(request):
     """ "Stay signed in": counts as activity, whatever the stamp's age. Without script
