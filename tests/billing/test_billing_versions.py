@@ -155,3 +155,14 @@ def test_two_simultaneous_voids_of_one_invoice_with_the_same_version_void_it_onc
     assert _race(billing, "POST", f"/billing/invoices/{invoice.public_id}/void", body) == [200, 412]
     invoice.refresh_from_db()
     assert (invoice.status, invoice.version) == (InvoiceStatus.VOID, 2)
+
+
+def test_a_second_void_from_the_same_read_is_told_the_invoice_changed_not_refused_as_void(billing, invoice):
+    # Whoever loses the race, early or late, learns that the invoice moved on since their
+    # read (412 with the current version), whether or not the other void committed first.
+    body = json.dumps({"reason": "Entered twice (synthetic)."})
+    path = f"/api/v1/billing/invoices/{invoice.public_id}/void"
+    first, second = token_client(billing, "a"), token_client(billing, "b")
+    assert first.post(path, body, content_type="application/json", HTTP_IF_MATCH='"1"').status_code == 200
+    late = second.post(path, body, content_type="application/json", HTTP_IF_MATCH='"1"')
+    assert late.status_code == 412

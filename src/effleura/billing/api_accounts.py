@@ -342,10 +342,8 @@ def void_invoice(request, invoice_id: UUID, payload: ReasonIn):
     that changed since is not voided: 412."""
     invoice = access.access_invoice(request.user, invoice_id)
     expected = versions.if_match(request)
-    invoices.do_void_invoice(
-        request.user, invoice, invoices.check_void_invoice(request.user, invoice, payload.model_dump()),
-        expected_version=expected,
-    )  # fmt: skip
+    reason = invoices.check_void_invoice(request.user, invoice, payload.model_dump(), expected_version=expected)
+    invoices.do_void_invoice(request.user, invoice, reason, expected_version=expected)
     invoice.refresh_from_db()  # its status and amounts, as stored
     return _invoices_out([invoice])[0]
 

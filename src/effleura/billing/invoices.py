@@ -230,12 +230,15 @@ def issue_package_invoice(actor, package: Package) -> Invoice:
     return invoice
 
 
-def check_void_invoice(actor, invoice: Invoice, data: dict) -> str:
+def check_void_invoice(actor, invoice: Invoice, data: dict, *, expected_version=None) -> str:
     """May ``actor`` void ``invoice``? Billing staff only (billing.manage); ``data`` holds
     only ``reason``, which is required. Raises ValidationError for an unknown field, a missing
-    or too long reason, or an invoice already void. Returns the reason for do_void_invoice()."""
+    or too long reason, or an invoice already void; StaleVersion first when the invoice is no
+    longer at ``expected_version`` (someone voided or changed it since it was read). Returns
+    the reason for do_void_invoice()."""
     authorize(actor, "billing.manage", patient_id=invoice.patient.public_id, record_id=invoice.public_id)
     reject_unknown(data, {"reason"})
+    versions.check_version(invoice, expected_version, "invoice")
     if invoice.status == InvoiceStatus.VOID:
         raise ValidationError("This invoice is already void.")
     return _reason(data)

@@ -181,9 +181,10 @@ def invoice_pdf(request, invoice_id):
 def invoice_void(request, invoice_id):
     found = access.access_invoice(request.user, invoice_id)
     try:
-        reason = invoices.check_void_invoice(request.user, found, {"reason": request.POST.get("reason", "")})
         # The version the page showed: an invoice changed since is not voided unseen.
         expected = versions.parse_posted(request.POST.get("version"))
+        data = {"reason": request.POST.get("reason", "")}
+        reason = invoices.check_void_invoice(request.user, found, data, expected_version=expected)
         invoices.do_void_invoice(request.user, found, reason, expected_version=expected)
     except ValidationError as exc:
         _say(request, exc)
