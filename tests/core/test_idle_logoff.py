@@ -188,13 +188,13 @@ def test_a_page_within_the_resolution_writes_no_session(client_for, therapist, d
 @pytest.mark.parametrize("reason", ["idle", "maximum"])
 def test_the_page_ends_the_session_and_it_is_audited(client_for, therapist, reason):
     client = client_for(therapist)
-    assert client.post(END, {"reason": reason}).json() == {"signed_in": False}
+    assert client.post(END, {"logoff_reason": reason}).json() == {"signed_in": False}
     assert logoffs() == [reason]
     assert client.get(HOME)["Location"].startswith(LOGIN)
 
 
 def test_an_unknown_reason_is_audited_as_idle(client_for, therapist):
-    client_for(therapist).post(END, {"reason": "<script>"})
+    client_for(therapist).post(END, {"logoff_reason": "<script>"})
     assert logoffs() == ["idle"]
 
 

@@ -167,7 +167,7 @@ def session_stay(request):
 def session_end(request):
     """The page's idle time (or the session's maximum) ran out in the browser: end the
     session now, as the server would a minute later."""
-    reason = idle.MAXIMUM if request.POST.get("reason") == idle.MAXIMUM else idle.IDLE
+    reason = idle.MAXIMUM if request.POST.get("logoff_reason") == idle.MAXIMUM else idle.IDLE
     idle.end(request, reason)
     messages.info(request, idle.signed_out_message(reason))
     return JsonResponse({"signed_in": False})

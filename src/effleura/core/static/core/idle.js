@@ -104,7 +104,7 @@
   function end(reason) {
     if (over) return;
     over = true;
-    endForm.elements.reason.value = reason;
+    endForm.elements.logoff_reason.value = reason;
     var body = new FormData(endForm); // taken before the page (and the form) is replaced
     blank(reason);
     // Other tabs are told, and this one goes to the login page, only once the server has
