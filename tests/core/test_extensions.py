@@ -111,6 +111,7 @@ def test_every_declared_point_documents_its_contract_where_it_is_declared():
         "chart_sections",
         "calendar_badges",
         "booking_warnings",
+        "care_team",
         "note_signed",
         "patient_urls",
         "status_undo_guards",
@@ -147,6 +148,7 @@ def test_a_patient_url_finds_the_patient_behind_the_record(make_patient, therapi
 NOT_A_PATIENTS_RECORD = {"patient_id", "user_id", "document_id", "token_id", "feed_id", "provider_id", "code_id"}
 NOT_A_PATIENTS_RECORD |= {"template_id", "record_id", "location_id", "room_id", "service_id", "payer_id", "fee_id"}
 NOT_A_PATIENTS_RECORD |= {"hours_id", "exception_id", "time_off_id"}  # a practitioner's working time
+NOT_A_PATIENTS_RECORD |= {"passkey_id"}  # a staff member's own passkey
 
 
 def _url_id_parameters(patterns=None):

@@ -14,7 +14,7 @@ class ReferralsConfig(AppConfig):
         resources.register_all()  # the provider's pages join the permission table
         from effleura.referrals.authorization_warnings import authorization_badges, booking_warnings
         from effleura.referrals.chart import referrals_section
-        from effleura.referrals.models import Referral, Report
+        from effleura.referrals.models import EarlierScan, Referral, Report
 
         # Authorization warnings where people look (referrals/authorization_warnings.py):
         # a badge on calendar entries and a confirmation before booking past the limit.
@@ -23,3 +23,4 @@ class ReferralsConfig(AppConfig):
         extension_points.chart_sections.register(referrals_section)
         register_patient_url("referral_id", Referral)
         register_patient_url("report_id", Report, "episode__patient__public_id")
+        register_patient_url("scan_id", EarlierScan, "referral__patient__public_id")
