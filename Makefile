@@ -101,8 +101,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	@if [ -f src/effleura/bench.py ]; then $(PY) -m effleura.bench; \
-	  else echo "no benchmarks yet"; fi
+	$(PY) -m effleura.bench
 
 # Removes what the test passes leave in var/; the demo database and secret key stay.
 clean:

@@ -1,4 +1,4 @@
-"""Benchmarks, run by ``make bench`` (``python -m effleura.bench``); results as a table.
+"""Slot-search benchmark, run by ``make bench`` (``python -m effleura.bench``); results as a table.
 
 Availability search for one location with 30 practitioners and 10 rooms over 30 days
 with 5,000 existing appointments (issue 3), against the same search on an empty
