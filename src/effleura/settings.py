@@ -131,10 +131,23 @@ TEMPLATES = [
 
 # Database ------------------------------------------------------------------
 DATABASE_URL = envstr("EFFLEURA_DATABASE_URL", f"sqlite:///{VAR_DIR / 'effleura.sqlite3'}")
+# Persistent connections (docs/deployment.md): kept this many seconds for reuse, and, when
+# kept, checked at the start of each request, so a database (or PgBouncer) restarted under
+# a server costs a reconnect instead of a failed page. With 0 (a connection per request)
+# the check never runs.
 try:
-    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=envint("EFFLEURA_DB_CONN_MAX_AGE", 0))
+    _db = dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=envint("EFFLEURA_DB_CONN_MAX_AGE", 0, minimum=0),
+        conn_health_checks=envbool("EFFLEURA_DB_CONN_HEALTH_CHECKS", True),
+    )
 except ValueError as exc:
     raise ConfigError(f"EFFLEURA_DATABASE_URL is not a database address we understand: {exc}") from None
+# A connection pooler between Effleura and PostgreSQL (docs/decisions/0029): "pgbouncer"
+# (transaction pooling) sets what it requires.
+DB_POOLER = envstr("EFFLEURA_DB_POOLER").strip().lower()
+if DB_POOLER not in ("", "none", "pgbouncer"):
+    raise ConfigError(f"EFFLEURA_DB_POOLER must be pgbouncer or none, not {DB_POOLER!r}.")
 SQLITE_SYNCHRONOUS = envstr("EFFLEURA_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
 if SQLITE_SYNCHRONOUS not in ("FULL", "EXTRA", "NORMAL"):
     raise ConfigError(f"EFFLEURA_SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, not {SQLITE_SYNCHRONOUS!r}.")
@@ -159,6 +172,16 @@ elif _db["ENGINE"] not in (
     raise ConfigError("EFFLEURA_DATABASE_URL must be a sqlite:/// or postgresql:// address.")
 else:
     _db["ENGINE"] = "django.db.backends.postgresql"
+    if DB_POOLER == "pgbouncer":
+        # In transaction pooling each transaction may run on another server connection:
+        # a cursor kept open across transactions (Django's iterator() outside atomic()
+        # declares one WITH HOLD) would be looked for on the wrong one, and so would a
+        # prepared statement. Django leaves prepared statements off unless asked; keep
+        # them off whatever the address's options say.
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+if DB_POOLER == "pgbouncer" and _db["ENGINE"] != "django.db.backends.postgresql":
+    raise ConfigError("EFFLEURA_DB_POOLER=pgbouncer needs a postgresql:// EFFLEURA_DATABASE_URL.")
 _db["ATOMIC_REQUESTS"] = False
 _db.setdefault("TEST", {})
 DATABASES = {"default": _db}

@@ -1,5 +1,6 @@
 """Configuration: typed environment helpers that fail fast, and a deployable HTTPS mode."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -85,3 +86,65 @@ def test_a_secret_key_is_generated_once_and_kept(tmp_path):
     assert len(key) >= 50
     assert _effleura(tmp_path, "check").returncode == 0
     assert (tmp_path / "secret_key").read_text() == key
+
+
+# The database connection (docs/deployment.md, decision 0029) ---------------------------------
+
+_SHOW_DATABASE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "db = settings.DATABASES['default']; "
+    "print(json.dumps({k: db.get(k) for k in ('ENGINE', 'CONN_MAX_AGE', 'CONN_HEALTH_CHECKS', "
+    "'DISABLE_SERVER_SIDE_CURSORS')} | {'OPTIONS': db.get('OPTIONS', {})}, default=str))"
+)
+_PG = "postgresql://effleura_app@db.example.test:5432/effleura"
+
+
+def _database_settings(tmp_path, **environ) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EFFLEURA_")}
+    clean.update({"EFFLEURA_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "effleura.settings", **environ})
+    result = subprocess.run(
+        [sys.executable, "-c", _SHOW_DATABASE], env=clean, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_kept_connections_are_checked_before_each_reuse_unless_turned_off(tmp_path):
+    kept = _database_settings(tmp_path, EFFLEURA_DATABASE_URL=_PG, EFFLEURA_DB_CONN_MAX_AGE="60")
+    assert (kept["CONN_MAX_AGE"], kept["CONN_HEALTH_CHECKS"]) == (60, True)
+    unchecked = _database_settings(
+        tmp_path, EFFLEURA_DATABASE_URL=_PG, EFFLEURA_DB_CONN_MAX_AGE="60", EFFLEURA_DB_CONN_HEALTH_CHECKS="false"
+    )
+    assert (unchecked["CONN_MAX_AGE"], unchecked["CONN_HEALTH_CHECKS"]) == (60, False)
+    default = _database_settings(tmp_path)
+    assert default["CONN_MAX_AGE"] == 0  # a connection per request, as before
+
+
+def test_a_negative_connection_age_or_a_malformed_check_stops_the_start(tmp_path):
+    result = _effleura(tmp_path, "check", EFFLEURA_DB_CONN_MAX_AGE="-1")
+    assert result.returncode == 2
+    assert "EFFLEURA_DB_CONN_MAX_AGE must be at least 0" in result.stderr
+    result = _effleura(tmp_path, "check", EFFLEURA_DB_CONN_HEALTH_CHECKS="sometimes")
+    assert result.returncode == 2
+    assert "EFFLEURA_DB_CONN_HEALTH_CHECKS must be true or false" in result.stderr
+
+
+def test_behind_pgbouncer_no_cursor_or_prepared_statement_outlives_its_transaction(tmp_path):
+    # An address asking for prepared statements does not get them behind the pooler.
+    pooled = _database_settings(
+        tmp_path, EFFLEURA_DATABASE_URL=_PG + "?prepare_threshold=5", EFFLEURA_DB_POOLER="PgBouncer"
+    )
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert pooled["OPTIONS"]["prepare_threshold"] is None
+    direct = _database_settings(tmp_path, EFFLEURA_DATABASE_URL=_PG)
+    assert direct["DISABLE_SERVER_SIDE_CURSORS"] is False
+    assert "prepare_threshold" not in direct["OPTIONS"]  # Django's own default: none
+
+
+def test_a_pooler_is_refused_for_sqlite_and_when_unknown(tmp_path):
+    result = _effleura(tmp_path, "check", EFFLEURA_DB_POOLER="pgbouncer")
+    assert result.returncode == 2
+    assert "EFFLEURA_DB_POOLER=pgbouncer needs a postgresql://" in result.stderr
+    result = _effleura(tmp_path, "check", EFFLEURA_DATABASE_URL=_PG, EFFLEURA_DB_POOLER="pgpool")
+    assert result.returncode == 2
+    assert "EFFLEURA_DB_POOLER must be pgbouncer or none, not 'pgpool'" in result.stderr
