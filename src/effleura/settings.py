@@ -83,6 +83,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz answers the load balancer before any host check, HTTPS redirect,
+    # session or audit (core/health.py, docs/decisions/0029).
+    "effleura.core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise (static files are public and cacheable), before everything that can
