@@ -159,3 +159,21 @@ def test_the_practice_numbers_are_read_in_the_country_saved_with_them(client_for
     data |= {"decimal_separator": ".", "largest_amount": "1000000.00", "start_window_minutes": "30"}
     assert client_for(owner).post(reverse("core:practice"), data).status_code == 302
     assert Practice.objects.get().phone == "020 7946 0958"
+
+
+@pytest.mark.django_db
+def test_createsuperuser_makes_an_owner_who_can_open_the_staff_page(client, monkeypatch):
+    """README's "Running it for real": `effleura createsuperuser`, then the Staff page. A
+    superuser with no role could sign in but see nothing, the Staff page included."""
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "first-owner-passphrase-7")
+    call_command("createsuperuser", interactive=False, username="Boss", email="Boss@EXAMPLE.test", verbosity=0)
+    boss = User.objects.get(username="Boss")
+    assert (boss.role, boss.is_active, boss.email) == ("owner", True, "Boss@example.test")
+    assert boss.check_password("first-owner-passphrase-7")
+    client.force_login(boss)
+    assert client.get(reverse("core:staff_list")).status_code == 200
+    created = AuditEvent.objects.get(record_type="user", record_id=str(boss.public_id))
+    assert (created.action, created.actor_id, created.client_address) == ("create", None, "cli")
+    assert created.detail == "role=owner active=True"

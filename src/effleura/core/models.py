@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import phonenumbers
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -39,11 +39,39 @@ class Versioned(models.Model):
         abstract = True
 
 
+class StaffManager(UserManager):
+    """Django's user manager, whose ``create_superuser`` (``effleura createsuperuser``)
+    makes an **owner**: what an account may do is its role, and a superuser without one
+    could sign in but not open the Staff page to give itself a role (there is no Django
+    admin, decision 0011). Created through core.actions.do_save_staff, so it is audited
+    like the demo's first owner: no actor, client address "cli"."""
+
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        from effleura.core import actions, audit  # they import this module
+
+        fields = {
+            "username": self.model.normalize_username(username),
+            "email": self.normalize_email(email),
+            "role": Role.OWNER,
+            "is_staff": True,
+            "is_superuser": True,
+            "is_active": True,
+            **extra_fields,
+        }
+        token = audit.client_address.set(audit.client_address.get() or "cli")
+        try:
+            return actions.do_save_staff(AnonymousUser(), user=None, fields=fields, password=password)
+        finally:
+            audit.client_address.reset(token)
+
+
 class User(PublicIdModel, AbstractUser):
     """A member of staff who signs in. Their role decides what they may see and do.
 
     A user with no role (a new or suspended account) may sign in but sees no records.
     """
+
+    objects = StaffManager()
 
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     credentials = models.CharField(max_length=60, blank=True, help_text="Shown after the name, e.g. LMT, CMT.")
