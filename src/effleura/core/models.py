@@ -71,14 +71,14 @@ class User(PublicIdModel, AbstractUser):
     A user with no role (a new or suspended account) may sign in but sees no records.
     """
 
-    objects = StaffManager()
-
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     credentials = models.CharField(max_length=60, blank=True, help_text="Shown after the name, e.g. LMT, CMT.")
     npi = models.CharField(
         "NPI", max_length=10, blank=True, help_text="The practitioner's own NPI, for superbills and claims."
     )
     is_demo = models.BooleanField(default=False, help_text="Synthetic demo account.")
+
+    objects = StaffManager()
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
