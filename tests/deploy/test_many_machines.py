@@ -232,6 +232,8 @@ def test_two_servers_and_two_workers_on_one_database_book_a_slot_once_and_send_e
             files[label].flush()
             served = logs[label].read_text().count('"POST /api/v1/appointments HTTP/1.1"')
             assert served == RACERS // 2, (label, served)
+        if route == "pgbouncer":  # the servers' connections went through it
+            assert f"login attempt: db={name} " in (bouncer_folder / "pgbouncer.log").read_text()
         race_start = practice["race"][0]["start"]
         booked = _query(name, f"SELECT count(*) FROM {Appointment._meta.db_table} WHERE start = %s", race_start)  # noqa: S608
         assert booked == [(1,)]
