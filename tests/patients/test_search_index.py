@@ -8,6 +8,7 @@ import string
 import uuid
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
@@ -337,3 +338,54 @@ def test_the_upgrade_indexes_the_patients_already_there(therapist, make_patient)
     assert found(therapist, "insertedunind") == {"OLD0001"}
     assert found(therapist, "9998888") == {"OLD0001"}
     assert found(therapist, "oldtable insert") == {"OLD0001"}
+
+
+# PostgreSQL: the lookups hit the indexes, for the app role too ------------------------------
+
+on_postgres = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the trigram indexes are PostgreSQL's")
+
+
+def plan(text: str) -> str:
+    terms = search.parse(text)
+    sql, params = Patient.objects.filter(search.to_q(terms)).query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A tiny table: rule out the other plans, so the planner shows whether it can use the index.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row for (row,) in cursor.fetchall())
+
+
+@pytest.mark.parametrize(
+    "text, index",
+    [
+        ("rivera", "patient_search_last_trgm"),
+        ("ri", "patient_search_first_trgm"),  # a short word: the start, on the same index
+        ("nnie", "patient_search_preferred_trgm"),
+        ("EF00", "patient_search_chart_trgm"),
+        ("555-0134", "patient_search_phone_trgm"),
+    ],
+)
+@pytest.mark.postgres
+@on_postgres
+@pytest.mark.usefixtures("db")
+def test_each_lookup_of_the_search_can_use_its_trigram_index(text, index):
+    assert index in plan(text)
+
+
+@pytest.mark.postgres
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_app_role_searches_on_the_trigram_indexes(therapist, make_patient, capsys):
+    patient = make_patient(legal_first_name="Approle", legal_last_name="Searchable")
+    call_command("db", "roles", "--apply")
+    saved = connection.settings_dict["USER"]
+    connection.close()
+    connection.settings_dict["USER"] = "effleura_app"
+    try:
+        assert found(therapist, "searchab") == charts(patient)
+        assert found(therapist, "ap") == charts(patient)
+        assert "patient_search_last_trgm" in plan("searchab")
+    finally:
+        connection.close()
+        connection.settings_dict["USER"] = saved
