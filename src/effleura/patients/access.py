@@ -1,6 +1,8 @@
 """The only way a view, API call or task fetches patient data. Each function asks the
 permission table (core.access.authorize) and writes the audit event."""
 
+from dataclasses import dataclass
+
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404
@@ -9,7 +11,7 @@ from effleura.core import audit, careteam
 from effleura.core.access import allowed, authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import as_uuid
-from effleura.patients import search
+from effleura.patients import search, search_index
 from effleura.patients.consent import consent_statuses
 from effleura.patients.models import ConsentDocument, ConsentDocumentVersion, HealthHistory, Patient, PatientConsent
 
@@ -42,12 +44,13 @@ def access_break_glass_patient(user, patient_id) -> Patient:
 
 def access_patient_search(user, text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients matching ``text`` (see patients/search.py), at most ``limit``; two queries
-    whatever the number of patients: the search and one audit insert."""
+    whatever the number of patients: the search (on indexes: patients/search_index.py)
+    and one audit insert."""
     authorize(user, "patient.view")
     terms = search.parse(text)
     if terms.empty:
         return []
-    found = Patient.objects.filter(search.to_q(terms))
+    found = Patient.objects.filter(search.to_q(terms), search_index.narrow(terms))
     if careteam.is_limited(user):
         found = found.filter(careteam.team_filter(user))
     found = list(found[:limit])
@@ -55,15 +58,82 @@ def access_patient_search(user, text: str, *, limit: int = SEARCH_LIMIT) -> list
     return found
 
 
-def access_patient_page(user, page_number, *, per_page: int = 50, status: str = ""):
-    """One page of the patient list, with a bounded number of queries."""
+def _listed_patients(user, status: str):
     authorize(user, "patient.view")
     patients = Patient.objects.all()
     if careteam.is_limited(user):  # only their care team's patients (core/careteam.py)
         patients = patients.filter(careteam.team_filter(user))
     if status:
         patients = patients.filter(status=status)
-    page = Paginator(patients, per_page).get_page(page_number)
+    return patients
+
+
+def access_patient_page(user, page_number, *, per_page: int = 50, status: str = ""):
+    """One page of the patient list with its exact count (the API's pages); two queries,
+    but the count reads every listed patient: the list page uses access_patient_list."""
+    page = Paginator(_listed_patients(user, status), per_page).get_page(page_number)
+    audit.record_many(user, AuditAction.READ, "patient", [p.public_id for p in page], detail="patient list")
+    return page
+
+
+# The list page counts at most this many patients: past it, "Page 1 of more than 20".
+LIST_COUNT_LIMIT = 1000
+
+
+@dataclass
+class PatientListPage:
+    """One page of the patient list, with a count bounded by LIST_COUNT_LIMIT."""
+
+    patients: list[Patient]
+    number: int
+    per_page: int
+    counted: int  # at most LIST_COUNT_LIMIT + 1
+    has_next: bool
+
+    def __iter__(self):
+        return iter(self.patients)
+
+    def __len__(self) -> int:
+        return len(self.patients)
+
+    @property
+    def exact(self) -> bool:
+        return self.counted <= LIST_COUNT_LIMIT
+
+    @property
+    def num_pages(self) -> int:
+        """Exact when ``exact``; otherwise the pages counted (the list has more)."""
+        return max(1, -(-min(self.counted, LIST_COUNT_LIMIT) // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def access_patient_list(user, page_number, *, per_page: int = 50, status: str = "") -> PatientListPage:
+    """One page of the patient list in two queries whatever the number of patients: a
+    count that stops at LIST_COUNT_LIMIT + 1, and the page (one row more, to know if
+    there is a next). A page number past a counted end shows the last page, as Django's
+    Paginator.get_page does; past LIST_COUNT_LIMIT any page can be asked for."""
+    patients = _listed_patients(user, status)
+    counted = patients.order_by()[: LIST_COUNT_LIMIT + 1].count()
+    try:
+        number = max(1, int(page_number))
+    except (TypeError, ValueError):
+        number = 1
+    if counted <= LIST_COUNT_LIMIT:
+        number = min(number, max(1, -(-counted // per_page)))
+    start = (number - 1) * per_page
+    rows = list(patients[start : start + per_page + 1])
+    page = PatientListPage(rows[:per_page], number, per_page, counted, len(rows) > per_page)
     audit.record_many(user, AuditAction.READ, "patient", [p.public_id for p in page], detail="patient list")
     return page
 

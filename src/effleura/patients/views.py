@@ -45,7 +45,7 @@ def patient_list(request):
     if q:
         context["results"] = access.access_patient_search(request.user, q)
     else:
-        context["page"] = access.access_patient_page(request.user, request.GET.get("page"), status=status)
+        context["page"] = access.access_patient_list(request.user, request.GET.get("page"), status=status)
     return render(request, "patients/list.html", context)
 
 
