@@ -9,12 +9,12 @@ never any health details in ``detail``.
 """
 
 import datetime
+import re
 import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -140,27 +140,118 @@ def _audit_events(filters: AuditFilters | None) -> QuerySet:
     return events
 
 
-def access_audit_events(user, filters: AuditFilters | None, page_number, *, per_page: int = AUDIT_PAGE_SIZE) -> Page:
+def access_audit_events(
+    user, filters: AuditFilters | None, *, before: str = "", after: str = "", per_page: int = AUDIT_PAGE_SIZE
+) -> "AuditPage":
     """One page of the audit trail, newest first, narrowed by ``filters`` (None: filters that
-    did not validate, so nothing is shown). Filtered to one patient it is that patient's
-    access report. Audited as a read of "audit_event" (with the patient's id when filtered
-    to one) after the page was read, so the page does not show its own reading. Three
-    queries: count, page, audit event."""
+    did not validate, so nothing is shown): the newest entries, or with ``before`` (a
+    position, see AuditPage) the entries just older than it, or with ``after`` those just
+    newer. Keyset paging (docs/decisions/0027): no COUNT(*) and no OFFSET, so every page
+    costs the same whatever the size of the trail; a malformed position counts as none.
+    Filtered to one patient it is that patient's access report. Audited as a read of
+    "audit_event" (with the patient's id when filtered to one) after the page was read, so
+    the page does not show its own reading. Two queries: the page and the audit event."""
     authorize(user, "audit.view", patient_id=filters.patient_id if filters else None)
-    page = Paginator(_audit_events(filters), per_page).get_page(page_number)
-    page.object_list = list(page.object_list)
-    if filters is not None:
-        allowed(user, "audit.view", patient_id=filters.patient_id, detail=filters.describe())
+    if filters is None:
+        return AuditPage([], newer="", older="", newest=True)
+    events = _audit_events(filters)
+    older_than, newer_than = parse_position(before), parse_position(after)
+    if newer_than is not None and older_than is None:
+        rows = list(events.filter(_after(newer_than)).order_by("at", "id")[: per_page + 1])
+        more = len(rows) > per_page
+        rows = rows[:per_page][::-1]
+        page = AuditPage(
+            rows, newer=position(rows[0]) if more else "", older=position(rows[-1]) if rows else "", newest=False
+        )
+    else:
+        rows = events.filter(_before(older_than)) if older_than is not None else events
+        rows = list(rows.order_by("-at", "-id")[: per_page + 1])
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        newer = position(rows[0]) if older_than is not None and rows else ""
+        page = AuditPage(rows, newer=newer, older=position(rows[-1]) if more else "", newest=older_than is None)
+    allowed(user, "audit.view", patient_id=filters.patient_id, detail=filters.describe())
     return page
 
 
-def access_audit_export(user, filters: AuditFilters, columns: tuple[str, ...]):
-    """The audit trail narrowed by ``filters``, as rows of ``columns`` (an iterator read in
-    chunks, so an export of any size streams). Audited as an export of "audit_event" (with
-    the patient's id when filtered to one) before the first row is read."""
+AUDIT_EXPORT_CHUNK = 2000
+
+
+def access_audit_export(user, filters: AuditFilters, columns: tuple[str, ...], *, chunk: int | None = None):
+    """The audit trail narrowed by ``filters``, newest first like the page, as rows of
+    ``columns``: an iterator that reads ``chunk`` rows per query by keyset on (at, id), so
+    an export of any size streams in bounded memory without a server-side cursor (which a
+    pooler in transaction mode breaks; docs/decisions/0027). Audited as an export of
+    "audit_event" (with the patient's id when filtered to one) before the first row is read,
+    so the export lists itself."""
     authorize(user, "audit.export", patient_id=filters.patient_id)
     allowed(user, "audit.export", patient_id=filters.patient_id, detail=f"{filters.describe()} CSV")
-    return _audit_events(filters).values_list(*columns).iterator(chunk_size=2000)
+    return _exported(_audit_events(filters), columns, chunk or AUDIT_EXPORT_CHUNK)
+
+
+def _exported(events: QuerySet, columns: tuple[str, ...], chunk: int):
+    fields = ("at", "id", *columns)
+    last = None
+    while True:
+        rows = events.filter(_before(last)) if last is not None else events
+        rows = list(rows.order_by("-at", "-id").values_list(*fields)[:chunk])
+        for row in rows:
+            yield row[2:]
+        if len(rows) < chunk:
+            return
+        last = rows[-1][:2]
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """The entries of one page of the audit trail, newest first, and the positions the
+    links to the pages next to it carry: ``newer`` (the first entry shown) and ``older``
+    (the last one), "" when there is no such page. ``newest``: this is the newest page."""
+
+    events: list
+    newer: str
+    older: str
+    newest: bool
+
+    def __iter__(self):
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+# A position in the trail is an entry's (at, id), written "20261201T104500.123456Z-1234"
+# (UTC): readable in an address, and stable, since entries never change or go away.
+_POSITION = re.compile(r"([0-9]{8}T[0-9]{6}\.[0-9]{6})Z-([0-9]{1,18})")
+
+
+def position(event: AuditEvent) -> str:
+    """The position of ``event`` in the trail's order, for a page link."""
+    return f"{event.at.astimezone(datetime.UTC):%Y%m%dT%H%M%S.%f}Z-{event.id}"
+
+
+def parse_position(text: str) -> tuple[datetime.datetime, int] | None:
+    """The (at, id) a position names; None when ``text`` is empty or not one."""
+    match = _POSITION.fullmatch(text or "")
+    if match is None:
+        return None
+    try:
+        at = datetime.datetime.strptime(match.group(1), "%Y%m%dT%H%M%S.%f").replace(tzinfo=datetime.UTC)
+    except ValueError:  # 20261399T…: the right shape, no such time
+        return None
+    return at, int(match.group(2))
+
+
+# Strictly before / after a position in the (at, id) order. "at <= t" comes first, so the
+# (…, at, id) indexes bound the scan; the OR only sorts out the entries of that instant.
+def _before(at_id: tuple[datetime.datetime, int]) -> Q:
+    at, id_ = at_id
+    return Q(at__lte=at) & (Q(at__lt=at) | Q(id__lt=id_))
+
+
+def _after(at_id: tuple[datetime.datetime, int]) -> Q:
+    at, id_ = at_id
+    return Q(at__gte=at) & (Q(at__gt=at) | Q(id__gt=id_))
 
 
 # Recent lockouts (the owner's home page) ------------------------------------------------------

@@ -36,12 +36,12 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from effleura.core import clock
@@ -249,6 +249,23 @@ def _sealed_digests(seal) -> dict[int, str] | None:
     return {i: text[n * DIGEST_CHARS : (n + 1) * DIGEST_CHARS] for n, i in enumerate(ids)}
 
 
+def in_order(rows: QuerySet, field: str, size: int, values: tuple[str, ...] = ()) -> Iterator:
+    """Every row of ``rows`` in the order of ``field`` (a unique column), read ``size`` at a
+    time by keyset (``field`` above the last one read), as objects or, with ``values``
+    (which must include ``field``), as tuples. Memory stays bounded over millions of rows,
+    and no server-side cursor is held open, which a pooler in transaction mode would break
+    (docs/decisions/0027)."""
+    last = None
+    while True:
+        chunk = rows.filter(**{f"{field}__gt": last}) if last is not None else rows
+        chunk = chunk.order_by(field)
+        found = list((chunk.values_list(*values) if values else chunk)[:size])
+        yield from found
+        if len(found) < size:
+            return
+        last = found[-1][values.index(field)] if values else getattr(found[-1], field)
+
+
 # --- sealing --------------------------------------------------------------------------------
 
 
@@ -358,7 +375,7 @@ def _verification_problems(key: str, state: AuditSealState | None) -> list[str]:
     """Every verification record must carry its keyed check and follow the one before it;
     the newest must be the one the sealer's row names."""
     problems, previous = [], None
-    for run in AuditVerification.objects.order_by("id").iterator(chunk_size=500):
+    for run in in_order(AuditVerification.objects.all(), "id", 500):
         if not hmac.compare_digest(run.mac, _verification_mac(key, run)):
             problems.append(
                 f"The verification record of {clock.stamp(run.at)} was not written by Effleura "
@@ -488,7 +505,7 @@ def verify(*, by: str = "", record: bool = True) -> Report:
     previous = None
     after: int | None = None  # the last event id checked; None: unbounded below (seal 1)
     other_key_from = None
-    for seal in AuditSeal.objects.order_by("sequence", "id").iterator(chunk_size=200):
+    for seal in in_order(AuditSeal.objects.all(), "sequence", 200):
         report.seals += 1
         report.sealed += seal.count
         report.last_seal_at = seal.sealed_at
@@ -503,10 +520,10 @@ def verify(*, by: str = "", record: bool = True) -> Report:
                     f"{'' if after is None else after + 1}–{seal.first_event_id - 1} can no longer be checked."
                 )
                 after = seal.first_event_id - 1
-            rows = AuditEvent.objects.filter(id__lte=seal.last_event_id).order_by("id")
+            rows = AuditEvent.objects.filter(id__lte=seal.last_event_id)
             if after is not None:
                 rows = rows.filter(id__gt=after)
-            report.problems += check_seal(key, seal, previous, rows.values_list(*EVENT_FIELDS).iterator(2000))
+            report.problems += check_seal(key, seal, previous, in_order(rows, "id", 2000, EVENT_FIELDS))
         previous, after = seal, seal.last_event_id if after is None else max(after, seal.last_event_id)
     if other_key_from is not None:
         report.problems.append(

@@ -345,10 +345,15 @@ def _filters(form: AuditFilterForm) -> access.AuditFilters | None:
 
 
 def audit_list(request):
-    form = AuditFilterForm(request.GET or None)
-    page = access.access_audit_events(request.user, _filters(form), request.GET.get("page"))
+    # The filters alone bind the form: a bare ?before= (a page link of the whole trail) is
+    # still the unfiltered trail.
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("before", "after", "page"):  # "page": a page number of old links
+        query.pop(name, None)
+    form = AuditFilterForm(query or None)
+    page = access.access_audit_events(
+        request.user, _filters(form), before=request.GET.get("before", ""), after=request.GET.get("after", "")
+    )
     return render(
         request,
         "core/audit_list.html",
