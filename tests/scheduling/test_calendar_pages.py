@@ -19,11 +19,11 @@ from effleura.scheduling.models import Appointment, AppointmentChange
 # The day view: session and user; locations with their opening hours and rooms (3); the
 # appointments and one audit insert; the consent badges (documents, their versions, the
 # patients' consents, one audit insert); the practitioners and their working time as the
-# slot engine sees it (working hours, exceptions, time off, opening hours, busy time:
-# calendars._load); the layout's practice row.
-DAY_QUERIES = 19  # + the referral badges (open referrals; visits and audit only when some exist)
+# slot engine sees it (working hours, exceptions, time off, opening hours: calendars._load;
+# no busy time, which the shading does not use); the layout's practice row.
+DAY_QUERIES = 18  # + the referral badges (open referrals; visits and audit only when some exist)
 # The week view: the same, with the practitioners read before the locations.
-WEEK_QUERIES = 19  # + the referral badges
+WEEK_QUERIES = 18  # + the referral badges
 
 
 def text_of(response) -> str:

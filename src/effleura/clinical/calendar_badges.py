@@ -1,6 +1,7 @@
 """Screening flags on calendar entries, for clinicians only (front desk and billing never
 see clinical content). Registered in clinical/apps.py (core/extension_points.py calendar_badges)."""
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from effleura.clinical import screening
@@ -18,10 +19,14 @@ def screening_badges(user, appointments) -> None:
     if not has_permission(user, "clinical.view"):
         return
     patient_ids = {a.patient_id for a in appointments}
-    current: dict = {}
-    # Newest version first per patient; the first seen is the current one.
-    for history in HealthHistory.objects.filter(patient_id__in=patient_ids).order_by("patient_id", "-version"):
-        current.setdefault(history.patient_id, history)
+    # Only each patient's current (newest) version, found through the unique
+    # (patient, version) index: a page reads one history per patient, however many
+    # versions their record has gathered over the years.
+    newest = HealthHistory.objects.filter(patient_id=OuterRef("patient_id")).order_by("-version").values("version")[:1]
+    current = {
+        history.patient_id: history
+        for history in HealthHistory.objects.filter(patient_id__in=patient_ids, version=Subquery(newest))
+    }
     today = timezone.localdate()
     badges = {}
     for patient_id, history in current.items():

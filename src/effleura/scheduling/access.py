@@ -94,7 +94,7 @@ def check_range(start: datetime.datetime, end: datetime.datetime) -> None:
 
 def _in_range(start, end, *, location=None, practitioner=None, patient=None, holding_only: bool = False):
     check_range(start, end)
-    found = appointments().filter(start__lt=end, end__gt=start)
+    found = appointments().overlapping(start, end)
     if location is not None:
         found = found.filter(location=location)
     if practitioner is not None:

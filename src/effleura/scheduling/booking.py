@@ -140,12 +140,14 @@ def find_conflict(
 
     Only a check: to rely on the answer, call it inside the transaction that writes the
     visit, while that transaction holds the write lock (SQLite; see booking_actions.py)."""
-    busy = Q(start__lt=busy_until, busy_until__gt=start)
+    busy = Q(busy_until__gt=start)
     wanted = Q(practitioner_id=practitioner_id) & busy
     if room_id is not None:
         wanted |= Q(room_id=room_id) & busy
     wanted |= Q(patient_id=patient_id, start__lt=end, end__gt=start)
-    candidates = holding_time().filter(wanted)
+    # Bounded on both sides (models.AppointmentQuerySet.overlapping), so the indexes read
+    # only around the visit, however long the history.
+    candidates = holding_time().overlapping(start, busy_until, until="busy_until").filter(wanted)
     if ignore_id is not None:
         candidates = candidates.exclude(pk=ignore_id)
     # A handful is enough to pick the most telling one; the range filter keeps it small.
@@ -158,7 +160,7 @@ def find_conflict(
 def free_room(location: Location, start, busy_until, *, ignore_id=None, prefer=None):
     """The first active room of ``location`` free over [start, busy_until) (``prefer``
     first when it is free), or None. One query."""
-    taken = holding_time().filter(room__isnull=False, start__lt=busy_until, busy_until__gt=start)
+    taken = holding_time().overlapping(start, busy_until, until="busy_until").filter(room__isnull=False)
     if ignore_id is not None:
         taken = taken.exclude(pk=ignore_id)
     rooms = list(

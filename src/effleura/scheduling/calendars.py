@@ -203,7 +203,7 @@ def working_time(location, practitioners, start: datetime, end: datetime) -> dic
     """Each practitioner's working time at ``location`` (pk -> list of Interval) over the
     local dates of ``[start, end]``: pattern or exception, within opening hours, minus time
     off. The time the engine offers, for shading a calendar. Bounded queries."""
-    data = _load(location, practitioners, [], start, end, busy_end=start)
+    data = _load(location, practitioners, [], start, end, busy_end=None)
     return {p.pk: data.working_time(p.pk) for p in practitioners}
 
 
@@ -235,7 +235,10 @@ def _rooms(location) -> list[Room]:
 
 def _load(location, practitioners, rooms, start, end, *, busy_end, ignore=None) -> _Loaded:
     """Calendars for working time within the local dates of ``[start, end]`` and busy time
-    overlapping ``[start, busy_end)``. Seven queries at most, whatever the sizes."""
+    overlapping ``[start, busy_end)`` (none when ``busy_end`` is None: working time only,
+    one query less). Seven queries at most, each reading only around the window whatever
+    the length of the history: busy time through Appointment.objects.overlapping()
+    (bounded on both sides by the longest visit), time off by its end."""
     tz = location.tz
     data = _Loaded(tz=tz)
     days = _local_days(start, end, tz)
@@ -258,7 +261,8 @@ def _load(location, practitioners, rooms, start, end, *, busy_end, ignore=None) 
     for pid in pids:
         data.working[pid] = availability.merge(_working_days(pid, days, patterns, exceptions, tz))
 
-    rows = TimeOff.objects.filter(practitioner_id__in=pids, start__lt=max(hi, busy_end), end__gt=min(lo, start))
+    reach = hi if busy_end is None else max(hi, busy_end)
+    rows = TimeOff.objects.filter(practitioner_id__in=pids, start__lt=reach, end__gt=min(lo, start))
     for pid, s, e in rows.values_list("practitioner_id", "start", "end"):
         data.time_off[pid].append(Interval(s, e))
 
@@ -271,9 +275,11 @@ def _load(location, practitioners, rooms, start, end, *, busy_end, ignore=None) 
             Interval(_at(day, s, tz), _at(day, e, tz)) for day in days for s, e in by_weekday[day.weekday()]
         )
 
+    if busy_end is None:
+        return data
     room_ids = [r.pk for r in rooms]
     who = Q(practitioner_id__in=pids) | Q(room_id__in=room_ids) if room_ids else Q(practitioner_id__in=pids)
-    rows = Appointment.objects.filter(who, status__in=HOLDS_TIME, start__lt=busy_end, busy_until__gt=start)
+    rows = Appointment.objects.overlapping(start, busy_end, until="busy_until").filter(who, status__in=HOLDS_TIME)
     if ignore is not None:
         rows = rows.exclude(pk=getattr(ignore, "pk", ignore))
     pid_set, room_set = set(pids), set(room_ids)

@@ -344,9 +344,7 @@ def _instant(value, field: str, errors: dict) -> datetime.datetime | None:
 
 def appointments_during(practitioner, start, end) -> int:
     """How many appointments still holding time fall (partly) in [start, end): the ones to move."""
-    return Appointment.objects.filter(
-        practitioner=practitioner, status__in=HOLDS_TIME, start__lt=end, end__gt=start
-    ).count()
+    return Appointment.objects.overlapping(start, end).filter(practitioner=practitioner, status__in=HOLDS_TIME).count()
 
 
 def check_save_time_off(actor, data: dict, time_off: TimeOff | None = None) -> dict:

@@ -6,6 +6,7 @@ timezone-aware and stored in UTC. The no-double-booking rule is enforced in
 scheduling/booking.py and, on PostgreSQL, by exclusion constraints (migration 0002).
 """
 
+import datetime
 import zoneinfo
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q, Value
 from django.utils import timezone
 
 from effleura.core.models import PublicIdModel, Versioned
@@ -24,6 +25,23 @@ from effleura.scheduling.choices import (
     NotificationKind,
     WaitlistStatus,
     Weekday,
+)
+
+# The longest a visit may hold its practitioner and room: a full working day of treatment
+# plus the longest changeover. The database refuses anything longer (Appointment's
+# constraint "appointment_held_at_most_12_hours"), so a query for the visits overlapping a
+# window need look no further back than this before the window's start: see
+# AppointmentQuerySet.overlapping() and docs/decisions/0025-calendar-overlaps-bounded-on-both-sides.md.
+LONGEST_VISIT_MINUTES = 480
+LONGEST_CHANGEOVER_MINUTES = 240
+LONGEST_HELD = datetime.timedelta(minutes=LONGEST_VISIT_MINUTES + LONGEST_CHANGEOVER_MINUTES)
+# How far back an overlap query reaches: a minute more than the rule, so that rounding in
+# SQLite's date arithmetic (julianday, a float) can never hide a visit at the limit.
+OVERLAP_REACH = LONGEST_HELD + datetime.timedelta(minutes=1)
+HELD_TOO_LONG = (
+    f"A visit holds its practitioner and room for at most {LONGEST_HELD.seconds // 3600} hours, "
+    f"changeover included ({LONGEST_VISIT_MINUTES // 60} hours of visit "
+    f"and {LONGEST_CHANGEOVER_MINUTES // 60} of changeover)."
 )
 
 
@@ -122,6 +140,7 @@ class ScheduleException(PublicIdModel, Versioned):
 
     class Meta:
         ordering = ["date", "start"]
+        indexes = [models.Index(fields=["practitioner", "date"])]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(start__isnull=True) & Q(end__isnull=True)) | Q(end__gt=F("start")),
@@ -144,6 +163,9 @@ class TimeOff(PublicIdModel, Versioned):
     class Meta:
         ordering = ["start"]
         verbose_name_plural = "time off"
+        # Time off has no longest length (sick leave may last months), so its overlap
+        # query is bounded by its end instead: only what ends after the window is read.
+        indexes = [models.Index(fields=["practitioner", "end"])]
         constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="time_off_end_after_start")]
 
     def __str__(self) -> str:
@@ -158,7 +180,9 @@ class Service(PublicIdModel, Versioned):
     default_price = models.DecimalField(max_digits=9, decimal_places=2, default=Decimal("0.00"))
     currency = models.CharField(max_length=3, default="USD")
     changeover_minutes = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(240)], help_text="Time after each visit to turn the room around."
+        default=0,
+        validators=[MaxValueValidator(LONGEST_CHANGEOVER_MINUTES)],
+        help_text="Time after each visit to turn the room around.",
     )
     practitioners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="services", blank=True)
     needs_room = models.BooleanField(default=True)
@@ -224,6 +248,41 @@ class Series(PublicIdModel):
         return f"series of {self.visits}"
 
 
+class HeldAtMost(Func):
+    """``until - start`` is at most ``minutes``, in each database's own date arithmetic:
+    an interval on PostgreSQL, julianday() on SQLite (a built-in, deterministic function,
+    so the CHECK holds for any program that writes the file, not only Django). A boolean
+    expression for a CheckConstraint; also evaluated by Model.full_clean()."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, until, start, minutes):
+        super().__init__(until, start, Value(int(minutes)))
+
+    def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL
+        until, start, minutes = (compiler.compile(e) for e in self.get_source_expressions())
+        return f"({until[0]} <= {start[0]} + make_interval(mins => {minutes[0]}))", [*until[1], *start[1], *minutes[1]]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        until, start, minutes = (compiler.compile(e) for e in self.get_source_expressions())
+        # Rounded to a thousandth of a minute: two julianday() floats differ by a hair.
+        sql = f"(round((julianday({until[0]}) - julianday({start[0]})) * 1440, 3) <= {minutes[0]})"
+        return sql, [*until[1], *start[1], *minutes[1]]
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def overlapping(self, start: datetime.datetime, end: datetime.datetime, *, until: str = "end"):
+        """Appointments whose ``[start, until)`` (``until``: "end", or "busy_until" to count
+        the changeover) shares a moment with ``[start, end)``.
+
+        Bounded on both sides, so an index on (location | practitioner | room | patient,
+        start) reads only the window and the OVERLAP_REACH before it, however long the
+        history: a visit that overlaps the window cannot have started earlier than that,
+        since the database refuses one held longer than LONGEST_HELD."""
+        return self.filter(start__lt=end, start__gt=start - OVERLAP_REACH, **{f"{until}__gt": start})
+
+
 class Appointment(PublicIdModel):
     """A booked visit: who, with whom, what, where and when, and what became of it.
 
@@ -257,6 +316,8 @@ class Appointment(PublicIdModel):
     # away), cleared when that is undone. A note can be signed from then on.
     session_started_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AppointmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["start", "id"]
         indexes = [
@@ -268,6 +329,11 @@ class Appointment(PublicIdModel):
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_end_after_start"),
             models.CheckConstraint(condition=Q(busy_until__gte=F("end")), name="appointment_busy_until_after_end"),
+            models.CheckConstraint(
+                condition=HeldAtMost(F("busy_until"), F("start"), int(LONGEST_HELD.total_seconds() // 60)),
+                name="appointment_held_at_most_12_hours",
+                violation_error_message=HELD_TOO_LONG,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -97,9 +97,11 @@ def _alternatives(patient, practitioner, service, location, wanted, duration, no
     day_start = datetime.datetime.combine(day, datetime.time(0), tzinfo=tz)
     day_end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0), tzinfo=tz)
     slots = calendars.available_slots(service, location, day_start, day_end, duration=duration, now=now)
-    blocked = Appointment.objects.filter(
-        patient=patient, status__in=HOLDS_TIME, start__lt=day_end, end__gt=day_start
-    ).values_list("start", "end")
+    blocked = (
+        Appointment.objects.overlapping(day_start, day_end)
+        .filter(patient=patient, status__in=HOLDS_TIME)
+        .values_list("start", "end")
+    )
     return planning.pick_alternatives(
         wanted,
         practitioner,

@@ -35,6 +35,8 @@ from effleura.core.resources import changed_fields, delete_record, get_record, s
 from effleura.core.values import as_uuid, merge_fields, parse_amount, parse_time
 from effleura.scheduling.choices import Weekday
 from effleura.scheduling.models import (
+    LONGEST_CHANGEOVER_MINUTES,
+    LONGEST_VISIT_MINUTES,
     Appointment,
     Location,
     OpeningHours,
@@ -50,9 +52,9 @@ VIEW = "scheduling_setup.view"
 MANAGE = "scheduling_setup.manage"
 PRACTITIONER_ROLES = (Role.THERAPIST, Role.OWNER)
 
-LONGEST_VISIT = 480  # minutes: a full working day
+LONGEST_VISIT = LONGEST_VISIT_MINUTES  # a full working day (models.py: the database holds to it)
 DURATION_STEP = 5
-MAX_CHANGEOVER = 240
+MAX_CHANGEOVER = LONGEST_CHANGEOVER_MINUTES
 MAX_PRICE = Decimal("9999999.99")  # the column holds 9 digits, 2 after the point
 
 

@@ -154,9 +154,11 @@ def freed_slot(appointment: Appointment) -> FreedSlot:
 
 def _slot_still_free(appointment: Appointment) -> bool:
     """Whether nobody has taken the cancelled appointment's time since (practitioner, room)."""
-    overlapping = Appointment.objects.filter(
-        status__in=HOLDS_TIME, start__lt=appointment.busy_until, busy_until__gt=appointment.start
-    ).exclude(pk=appointment.pk)
+    overlapping = (
+        Appointment.objects.overlapping(appointment.start, appointment.busy_until, until="busy_until")
+        .filter(status__in=HOLDS_TIME)
+        .exclude(pk=appointment.pk)
+    )
     who = Q(practitioner_id=appointment.practitioner_id)
     if appointment.room_id is not None:
         who |= Q(room_id=appointment.room_id)
@@ -192,12 +194,11 @@ def matches_for_appointment(appointment: Appointment, *, now: datetime.datetime 
     if not fitting:
         return []
     # A patient already booked at that time (with anyone) cannot take it.
-    busy = Appointment.objects.filter(
-        patient_id__in={e.patient_id for e in fitting},
-        status__in=HOLDS_TIME,
-        start__lt=slot.end,
-        end__gt=slot.start,
-    ).values_list("patient_id", "start", "end")
+    busy = (
+        Appointment.objects.overlapping(slot.start, slot.end)
+        .filter(patient_id__in={e.patient_id for e in fitting}, status__in=HOLDS_TIME)
+        .values_list("patient_id", "start", "end")
+    )
     busy_by_patient: dict[int, list] = {}
     for patient_id, start, end in busy:
         busy_by_patient.setdefault(patient_id, []).append((start, end))

@@ -52,8 +52,7 @@ def working_time(location, practitioners, start, end) -> dict:
     """Each practitioner's working time at ``location`` between two instants (opening
     hours, exceptions and time off applied), as calendars.py builds it for the engine, so
     the shading on the grid is the time the engine offers."""
-    data = calendars._load(location, practitioners, [], start, end, busy_end=start)
-    return {p.pk: data.working_time(p.pk) for p in practitioners}
+    return calendars.working_time(location, practitioners, start, end)
 
 
 def next_actions(user, appointment, *, window: int, now=None, change=False, with_undo: bool = False) -> None:
