@@ -338,7 +338,7 @@ def access_desk(actor, *, today: datetime.date | None = None, after=None) -> dic
     if cursor is not None:
         maybe_owing = maybe_owing.filter(Q(issued_on__gt=cursor[0]) | Q(issued_on=cursor[0], pk__gt=cursor[1]))
     outstanding = list(
-        maybe_owing.annotate(paid=balances.amount_sum("allocations__amount", **balances.PAID_BY_LIVE))
+        maybe_owing.annotate(paid=balances.paid_on_invoice())
         .filter(total__gt=F("paid"))
         .select_related("patient")
         .order_by("issued_on", "id")[: DESK_LIMIT + 1]
