@@ -26,7 +26,9 @@ class Migration(migrations.Migration):
     dependencies = [("billing", "0004_versions_records")]
 
     operations = [
-        migrations.AddField(model_name="invoice", name="settled", field=models.BooleanField(default=False)),
+        migrations.AddField(
+            model_name="invoice", name="settled", field=models.BooleanField(db_default=False, default=False)
+        ),
         migrations.RunPython(mark_paid_invoices, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name="charge",

@@ -140,9 +140,10 @@ class Invoice(PublicIdModel, Versioned):
     # A hint for finding what is owed without reading every invoice ever issued, never a
     # balance (decision 0028): True once live allocations cover the total (payments.py
     # _allocate), False again when a payment on it is voided. Pages still compute what is
-    # owed from the allocations (billing/balances.py), so a row left False (the default, as
-    # a bulk load leaves it) is only looked at, never shown wrong.
-    settled = models.BooleanField(default=False)
+    # owed from the allocations (billing/balances.py), so a row left False (the default, in
+    # the database too, so a bulk load that names no value leaves it) is only looked at,
+    # never shown wrong.
+    settled = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-issued_on", "-id"]
