@@ -160,6 +160,7 @@ def test_notes_charges_and_invoices_add_up(built):
         assert invoice.lines_total == invoice.total
     for invoice in Invoice.objects.annotate(paid=Sum("allocations__amount"))[:300]:
         assert invoice.paid in (None, invoice.total)
+        assert invoice.settled is (invoice.paid == invoice.total)  # the desk's hint (decision 0028)
     assert Payment.objects.exists() and Referral.objects.exists()
     assert Episode.objects.filter(status="open").exists() and Episode.objects.filter(status="discharged").exists()
 

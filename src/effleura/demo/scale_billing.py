@@ -142,7 +142,7 @@ def _charge_lines(plan, codes):
 
 INVOICE_COLUMNS = ["id", "public_id", "version", "number", "patient_id", "kind", "status", "period_start",
                    "period_end", "issued_on", "due_on", "total", "currency", "notes", "void_reason", "created_at",
-                   "created_by_id"]  # fmt: skip
+                   "created_by_id", "settled"]  # fmt: skip
 
 
 def _issued(v: sp.Visit) -> datetime.datetime:
@@ -173,6 +173,7 @@ def _invoices(plan, ids):
             "",
             dt(_issued(v)),
             ids.billing,
+            1 if is_paid(v) else 0,  # paid in full on the day: the desk's hint (decision 0028)
         )
 
 
