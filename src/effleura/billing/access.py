@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from django import http
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -313,19 +313,38 @@ def access_package(actor, package_id) -> Package:
 DESK_LIMIT = 50
 
 
-def access_desk(actor, *, today: datetime.date | None = None) -> dict:
-    """The billing desk (account.view): the oldest outstanding invoices, the count of visits
-    not invoiced yet and today's payments. Bounded: a fixed number of queries, at most
+def _desk_cursor(after) -> tuple[datetime.date, int] | None:
+    """Where the next part of the outstanding list starts: after the invoice ``after`` (its
+    public id, from the "more" link), as (issued_on, pk); None for the first part."""
+    if not after:
+        return None
+    found = Invoice.objects.filter(public_id=as_uuid(after, "invoice")).values_list("issued_on", "pk").first()
+    if found is None:
+        raise Http404("No such invoice.")
+    return found
+
+
+def access_desk(actor, *, today: datetime.date | None = None, after=None) -> dict:
+    """The billing desk (account.view): outstanding invoices oldest first, DESK_LIMIT at a
+    time (``after``: the public id of the last one of the part before, from the "more" link),
+    the count of visits not invoiced yet and today's payments. Bounded whatever the history:
+    a fixed number of queries (one more for a later part), each on an index (the invoices
+    that may still be owed, Invoice.settled; the open charges; today's payments); at most
     DESK_LIMIT rows of each list; one audit event per patient shown."""
     authorize(actor, "account.view")
     today = today or timezone.localdate()
+    cursor = _desk_cursor(after)
+    maybe_owing = Invoice.objects.filter(status=InvoiceStatus.ISSUED, settled=False)
+    if cursor is not None:
+        maybe_owing = maybe_owing.filter(Q(issued_on__gt=cursor[0]) | Q(issued_on=cursor[0], pk__gt=cursor[1]))
     outstanding = list(
-        Invoice.objects.filter(status=InvoiceStatus.ISSUED)
-        .annotate(paid=balances.amount_sum("allocations__amount", **balances.PAID_BY_LIVE))
+        maybe_owing.annotate(paid=balances.paid_on_invoice())
         .filter(total__gt=F("paid"))
         .select_related("patient")
-        .order_by("issued_on", "id")[:DESK_LIMIT]
+        .order_by("issued_on", "id")[: DESK_LIMIT + 1]
     )
+    more = outstanding[DESK_LIMIT - 1].public_id if len(outstanding) > DESK_LIMIT else None
+    outstanding = outstanding[:DESK_LIMIT]
     payments = list(
         Payment.objects.filter(received_on=today).select_related("patient").order_by("-recorded_at", "-id")[:DESK_LIMIT]
     )
@@ -337,6 +356,8 @@ def access_desk(actor, *, today: datetime.date | None = None) -> dict:
     audit.record_many(actor, AuditAction.READ, "patient_account", sorted(shown, key=str), detail="billing desk")
     return {
         "outstanding": [(i, balances.money(i.total) - balances.money(i.paid)) for i in outstanding],
+        "more_after": more,
+        "later_part": cursor is not None,
         "open_charges": Charge.objects.filter(status=ChargeStatus.OPEN).count(),
         "payments": payments,
         "received_today": balances.money(day["received"]),

@@ -16,7 +16,7 @@ never pay an invoice over its total.
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from effleura.billing.choices import InvoiceStatus, PaymentKind
@@ -38,6 +38,19 @@ def money(value) -> Decimal:
 def amount_sum(field: str, **filters):
     """The sum of ``field`` over the rows matching ``filters``, zero when none, as money."""
     return Coalesce(Sum(field, filter=Q(**filters) if filters else None), Value(ZERO), output_field=_MONEY)
+
+
+def paid_on_invoice():
+    """What live payments paid on the outer query's invoice (``OuterRef("pk")``), as money: a
+    correlated subquery, so a list ordered by an index and cut at a limit reads the
+    allocations of the invoices it shows only (a join and GROUP BY reads them all first)."""
+    paid = (
+        PaymentAllocation.objects.filter(invoice=OuterRef("pk"), payment__voided_at__isnull=True)
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(paid, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
 
 
 # Reading balances -----------------------------------------------------------------------------

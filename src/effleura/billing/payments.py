@@ -120,6 +120,12 @@ def _allocate(actor, payments: list[tuple[Payment, Decimal]], invoices, limit: D
             if sources[0][1] <= 0:
                 sources.pop(0)
     PaymentAllocation.objects.bulk_create(rows)
+    # Paid in full now: the desk's hint (Invoice.settled) follows; the amounts stay computed.
+    for row in rows:
+        owed[row.invoice_id] -= row.amount
+    settled = [i.pk for i in invoices if i.pk in owed and owed[i.pk] <= 0 and not i.settled]
+    if settled:
+        Invoice.objects.filter(pk__in=settled).update(settled=True)
     return applied
 
 
@@ -354,6 +360,8 @@ def do_void_payment(actor, payment: Payment, clean: dict) -> Payment:
         locked.voided_by = actor
         locked.void_reason = clean["reason"]
         locked.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        # What it paid is owed again: its invoices are back among those the desk looks at.
+        Invoice.objects.filter(allocations__payment=locked, settled=True).update(settled=False)
         audit.record(
             actor,
             AuditAction.UPDATE,

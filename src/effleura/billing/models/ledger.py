@@ -61,7 +61,12 @@ class Charge(PublicIdModel):
                 condition=~Q(status=ChargeStatus.VOID) | ~Q(void_reason=""), name="charge_void_reason"
             ),
         ]
-        indexes = [models.Index(fields=["date_of_service"]), models.Index(fields=["practitioner", "date_of_service"])]
+        indexes = [
+            models.Index(fields=["date_of_service"]),
+            models.Index(fields=["practitioner", "date_of_service"]),
+            # Visits not invoiced yet (the desk's count, the charges list): the open ones only.
+            models.Index(fields=["date_of_service", "id"], name="charge_open", condition=Q(status=ChargeStatus.OPEN)),
+        ]
 
     def __str__(self) -> str:
         return f"charge {self.date_of_service}"
@@ -132,6 +137,13 @@ class Invoice(PublicIdModel, Versioned):
     void_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A hint for finding what is owed without reading every invoice ever issued, never a
+    # balance (decision 0028): True once live allocations cover the total (payments.py
+    # _allocate), False again when a payment on it is voided. Pages still compute what is
+    # owed from the allocations (billing/balances.py), so a row left False (the default, in
+    # the database too, so a bulk load that names no value leaves it) is only looked at,
+    # never shown wrong.
+    settled = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-issued_on", "-id"]
@@ -147,7 +159,16 @@ class Invoice(PublicIdModel, Versioned):
                 condition=~Q(status=InvoiceStatus.VOID) | ~Q(void_reason=""), name="invoice_void_reason"
             ),
         ]
-        indexes = [models.Index(fields=["issued_on"])]
+        indexes = [
+            models.Index(fields=["issued_on"]),
+            # The billing desk's outstanding invoices, oldest first: only issued invoices not
+            # known to be paid, however many years of paid ones lie behind them.
+            models.Index(
+                fields=["issued_on", "id"],
+                name="invoice_maybe_owing",
+                condition=Q(status=InvoiceStatus.ISSUED, settled=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"invoice {self.number}"

@@ -48,7 +48,7 @@ def _to_account(patient):
 
 def home(request):
     """The billing desk."""
-    context = access.access_desk(request.user)
+    context = access.access_desk(request.user, after=request.GET.get("after"))
     return render(request, "billing/accounts/home.html", {"nav": "billing", **context})
 
 
