@@ -1,9 +1,11 @@
 """`effleura demo --scale N` (demo/scale.py): the large synthetic practice, built here at a
 small N once for the module (inside a transaction rolled back at its end)."""
 
+import dataclasses
 import datetime
 import itertools
 from collections import Counter, defaultdict
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -32,8 +34,19 @@ def _built_once(django_db_setup, django_db_blocker):
     from django.db import transaction
 
     with django_db_blocker.unblock(), transaction.atomic():
-        yield scale.build(N, out=lambda line: None)
+        before = _schema()
+        result = scale.build(N, out=lambda line: None)
+        yield SimpleNamespace(**dataclasses.asdict(result), schema_before=before)
         transaction.set_rollback(True)
+
+
+def _schema() -> dict:
+    """Every index and constraint of the tables the builder fills in bulk."""
+    from django.db import connection
+
+    tables = ["scheduling_appointment", "core_auditevent", "patients_patient", "clinical_sessionnote"]
+    with connection.cursor() as cursor:
+        return {t: connection.introspection.get_constraints(cursor, t) for t in tables}
 
 
 @pytest.fixture
@@ -268,6 +281,10 @@ def test_the_calendar_shows_fifty_practitioners_on_the_bench_day_and_ten_on_the_
         response = client.get(reverse("scheduling:day") + f"?location={t.location}&date={day}")
         assert response.status_code == 200
         assert len(response.context["grid"].columns) == columns
+
+
+def test_the_builder_leaves_every_index_and_constraint_the_migrations_made(built):
+    assert _schema() == built.schema_before
 
 
 def test_the_rows_are_counted_per_table(built):
