@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from django.test import Client
 from django.urls import reverse
 
@@ -145,6 +145,10 @@ def test_every_status_is_present_and_agrees_with_its_fields(built):
         assert (a.session_started_at is not None) == (a.status in ("in_session", "completed", "interrupted"))
         assert (a.minutes_delivered is not None) == (a.status == "interrupted")
         assert a.created_at <= a.start
+    booked = Appointment.objects.values("patient_id").annotate(first=Min("created_at"))
+    first_booked = dict(booked.values_list("patient_id", "first"))
+    for pk, registered in Patient.objects.values_list("pk", "created_at"):
+        assert registered < first_booked[pk]
     assert (
         not Appointment.objects.filter(start__date__gt=scale.BENCH_DAY)
         .exclude(status__in=["booked", "cancelled"])
@@ -171,6 +175,10 @@ def test_notes_charges_and_invoices_add_up(built):
         assert charge.note.status == "signed"
     for invoice in Invoice.objects.annotate(lines_total=Sum("lines__amount"))[:300]:
         assert invoice.lines_total == invoice.total
+        # billing/invoices.py's numbering: YYYY-NNNNN in order of issue within the year.
+        assert invoice.number.startswith(f"{invoice.issued_on.year}-")
+    first = Invoice.objects.order_by("issued_on", "pk").first()
+    assert first.number == f"{first.issued_on.year}-00001"
     for invoice in Invoice.objects.annotate(paid=Sum("allocations__amount"))[:300]:
         assert invoice.paid in (None, invoice.total)
     assert Payment.objects.exists() and Referral.objects.exists()
