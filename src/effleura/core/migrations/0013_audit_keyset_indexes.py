@@ -35,7 +35,7 @@ def _put_single_column_indexes_back(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0011_passwords_token_expiry_scope")]
+    dependencies = [("core", "0012_deploy_superuser_is_owner")]
 
     operations = [
         migrations.RemoveIndex(model_name="auditevent", name="core_audite_patient_89bc7c_idx"),
