@@ -46,7 +46,9 @@ def test_a_step_counts_its_requests_per_kind_and_the_rate_it_reached():
 def step(n, target, *, p95=50.0, failures=0, reached=None):
     achieved = target if reached is None else reached
     total = KindStats(count=100, failures=failures, p50=p95 / 2, p95=p95, p99=p95 * 1.5)
-    return StepStats(step=n, target_rps=target, seconds=10.0, achieved_rps=achieved, total=total, kinds={"chart": total})
+    return StepStats(
+        step=n, target_rps=target, seconds=10.0, achieved_rps=achieved, total=total, kinds={"chart": total}
+    )
 
 
 @pytest.mark.parametrize(

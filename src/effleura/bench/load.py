@@ -158,6 +158,7 @@ class Targets:
     therapist_id: str
     chart_patient: str | None
     search_hit: str
+    search_miss: str
     day: date
     small_day: date
     clock: datetime | None  # "now" for the servers; None: the real clock
@@ -183,6 +184,7 @@ def find_targets() -> Targets:
                 therapist_id=str(t.therapist_id),
                 chart_patient=str(t.chart_patient),
                 search_hit=t.search_hit,
+                search_miss=t.search_miss,
                 day=scale.BENCH_DAY,
                 small_day=scale.SMALL_DAY,
                 # After the day's visits, so their notes may be written; bookings go ahead.
@@ -216,6 +218,7 @@ def demo_targets() -> Targets:
         therapist_id=str(therapist.public_id),
         chart_patient=str(busiest.patient.public_id) if busiest else None,
         search_hit=busiest.patient.legal_last_name if busiest else "a",
+        search_miss=SEARCH_MISSES[0],
         day=today,
         small_day=today,
         clock=None,
@@ -303,7 +306,7 @@ def prepare(options: Options, targets: Targets) -> dict:
         "small_day": targets.small_day.isoformat(),
         "chart_patients": patients,
         "search_hits": hits,
-        "search_misses": SEARCH_MISSES,
+        "search_misses": [targets.search_miss, *(m for m in SEARCH_MISSES if m != targets.search_miss)],
         "notes": notes,
         "slots": slots[:MAX_SLOTS],
         "patients": patients,
