@@ -505,7 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connections
 
     say(f"results in {options.out}")
+    started = time.monotonic()
     loaded = build_data(options)
+    say(f"data ready in {time.monotonic() - started:.0f}s")
     targets = find_targets()
     if targets.clock is not None:
         import time_machine
