@@ -207,9 +207,7 @@ def demo_targets() -> Targets:
     location = Location.objects.filter(is_active=True).order_by("pk").first()
     tz = ZoneInfo(location.time_zone)
     today = timezone.now().astimezone(tz).date()
-    busiest = (
-        Appointment.objects.filter(practitioner=therapist).select_related("patient").order_by("-start").first()
-    )
+    busiest = Appointment.objects.filter(practitioner=therapist).select_related("patient").order_by("-start").first()
     return Targets(
         owner=staff(Role.OWNER).username,
         therapist=therapist.username,
@@ -265,7 +263,7 @@ def prepare(options: Options, targets: Targets) -> dict:
         try:  # a draft for each of the therapist's visits of the day, as far as none is there
             started = clinical_notes.check_start_note(therapist, appointment=visit, episode=None, start="blank")
             clinical_notes.do_start_note(therapist, started)
-        except Exception:  # noqa: BLE001, S112 (a note exists or the visit has none: skip it)
+        except Exception:  # noqa: S112 (a note exists or the visit has none: skip it)
             continue
     drafts = SessionNote.objects.filter(author=therapist, status=RecordStatus.DRAFT).order_by("pk")
     notes = [str(n.public_id) for n in drafts[:MAX_NOTES]]
@@ -384,7 +382,8 @@ def gunicorn_command(options: Options, port: int) -> list[str]:
     cmd += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", options.worker_class]
     if options.worker_class == "gthread":
         cmd += ["--threads", str(options.threads)]
-    return cmd + ["--keep-alive", "5", "--timeout", "60", "--backlog", "2048"]
+    # No control socket: its default path is shared by every gunicorn of this account.
+    return [*cmd, "--keep-alive", "5", "--timeout", "60", "--backlog", "2048", "--no-control-socket"]
 
 
 def locust_command(url: str, out: Path) -> list[str]:
@@ -412,8 +411,16 @@ def run_load(options: Options, targets: Targets, plan_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     processes = Processes(options.out, server_env(options, targets))
     try:
+        # The build's backlog first (sealing its audit events), so the run's worker only
+        # has the run's own work.
+        started = time.monotonic()
+        worker = [sys.executable, "-m", "effleura.bench.load_serve", "worker"]
+        batch = processes.start("worker-batch", [*worker, "--batch"])
+        if batch.wait() != 0:
+            raise SystemExit(f"bench-load: effleura worker --batch failed; see {options.out / 'worker-batch.log'}")
+        say(f"worker backlog done in {time.monotonic() - started:.0f}s")
         server = processes.start("gunicorn", gunicorn_command(options, port))
-        processes.start("worker", [sys.executable, "-m", "effleura.bench.load_serve", "worker"])
+        processes.start("worker", worker)
         deadline = time.monotonic() + SERVER_START_SECONDS
         while not answers(url + "/login/"):
             if server.poll() is not None or time.monotonic() > deadline:
@@ -530,7 +537,10 @@ def main(argv: list[str] | None = None) -> int:
     steps = loadstats.load_steps((options.out / "steps.json").read_text())
     statuses = json.loads((options.out / "statuses.json").read_text())
     acks = [json.loads(line) for line in (options.out / "acks.jsonl").read_text().splitlines() if line]
+    signed = json.loads((options.out / "signed_in.json").read_text())
     best, _slow = report(steps, options)
+    if signed["signed_in"] < signed["users"]:
+        print(f"only {signed['signed_in']} of {signed['users']} users could sign in: the others' pages are errors")
     print(f"mix (whole run): {mix_line(statuses)}")
     print(f"answers per kind (whole run): {json.dumps(statuses, sort_keys=True)}")
 

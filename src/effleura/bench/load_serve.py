@@ -34,4 +34,4 @@ if __name__ == "__main__":
     sys.argv = ["effleura", *sys.argv[1:]]
     cli.main()
 else:
-    from effleura.wsgi import application  # noqa: E402, F401 (what gunicorn serves)
+    from effleura.wsgi import application  # noqa: F401 (what gunicorn serves)

@@ -226,7 +226,10 @@ def kind_table(steps: list[StepStats]) -> str:
         cells = []
         for s in steps:
             k = s.kinds.get(kind)
-            cell = "-" if k is None else f"{k.p50:.0f}/{k.p95:.0f}/{k.p99:.0f}" + (f" {k.failures}E" if k.failures else "")
+            if k is None:
+                cell = "-"
+            else:
+                cell = f"{k.p50:.0f}/{k.p95:.0f}/{k.p99:.0f}" + (f" {k.failures}E" if k.failures else "")
             cells.append(f" {cell:>24}")
         lines.append(f"{kind:<12}" + "".join(cells))
     return "\n".join(lines)

@@ -33,12 +33,17 @@ OUT = Path(os.environ["EFFLEURA_LOAD_OUT"])
 RUN = PLAN["run"]
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+SIGN_IN_ATTEMPTS = 3
+# The warm-up lasts until every user is signed in, but no longer than this.
+WARMUP_CAP_SECONDS = 180.0
 
 
 class State:
     """What the shape decides and every user reads (one process, one gevent loop)."""
 
     step = 0  # 0: warm-up (signing in), not measured
+    signed_in = 0
+    steps_from: float | None = None  # run time at which step 1 began
     rate = float(RUN["warmup_rps"])
     measuring = False
     measure_started = 0.0
@@ -83,6 +88,14 @@ class Staff(FastHttpUser):
 
     def on_start(self):
         self.username = random.choice(PLAN["personas"][self.persona])
+        for _attempt in range(SIGN_IN_ATTEMPTS):
+            if self.sign_in():
+                State.signed_in += 1
+                break
+        self._due = time.perf_counter()
+
+    def sign_in(self) -> bool:
+        """The login form, as a browser fills it (its CSRF token, then the POST)."""
         page = self.client.get("/login/", name="login")
         token = CSRF.search(page.text or "")
         with self.client.post(
@@ -99,7 +112,8 @@ class Staff(FastHttpUser):
             where = answer.headers.get("Location", "") if answer.headers else ""
             if answer.status_code != 302 or "/login/" in where:
                 answer.failure(f"sign-in of {self.username} failed ({answer.status_code})")
-        self._due = time.perf_counter()
+                return False
+        return True
 
     def page(self, kind: str, path: str) -> None:
         # Redirects are not followed: a page answering 302 (to the login page, say) failed.
@@ -292,18 +306,22 @@ class StepShape(LoadTestShape):
 
     def tick(self):
         users, spawn = int(RUN["users"]), float(RUN["spawn_rate"])
-        t = self.get_run_time()
+        now = self.get_run_time()
         warmup, length, settle = float(RUN["warmup_seconds"]), float(RUN["step_seconds"]), float(RUN["settle_seconds"])
-        if t < warmup:
-            return users, spawn
-        step = int((t - warmup) // length) + 1
+        if State.steps_from is None:
+            if now < warmup or (State.signed_in < users and now < WARMUP_CAP_SECONDS):
+                return users, spawn
+            State.steps_from = now
+            print(f"warm-up over after {now:.0f}s: {State.signed_in} of {users} users signed in", flush=True)
+        t = now - State.steps_from
+        step = int(t // length) + 1
         rate = float(RUN["start_rps"]) + (step - 1) * float(RUN["step_rps"])
         if step != State.step:
             close_step()
             if loadstats.should_stop(State.finished, float(RUN["p95_limit_ms"])) or rate > float(RUN["max_rps"]):
                 return None
             State.step, State.rate, State.measuring = step, rate, False
-        if not State.measuring and (t - warmup) - (step - 1) * length >= settle:
+        if not State.measuring and t - (step - 1) * length >= settle:
             State.measuring, State.measure_started = True, time.perf_counter()
         return users, spawn
 
@@ -331,6 +349,7 @@ def on_test_stop(**kwargs):
     close_step()
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "steps.json").write_text(loadstats.dump_steps(State.finished))
+    (OUT / "signed_in.json").write_text(json.dumps({"users": int(RUN["users"]), "signed_in": State.signed_in}))
     (OUT / "statuses.json").write_text(json.dumps(State.statuses, indent=1, sort_keys=True))
     with open(OUT / "acks.jsonl", "w") as handle:
         for ack in State.acks:
