@@ -129,3 +129,5 @@ def test_the_tables_show_every_step_and_kind():
     assert table.splitlines()[2].endswith("1 errors")
     kinds = loadstats.kind_table(steps).splitlines()
     assert kinds[1].split() == ["chart", "25/50/75", "25/50/75", "1E"]
+    blocks = loadstats.kind_table([step(n, 20 * n) for n in range(1, 7)], per_block=4).split("\n\n")
+    assert [len(b.splitlines()[1].split()) for b in blocks] == [5, 3]  # chart and 4 steps, then 2

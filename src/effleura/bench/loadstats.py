@@ -218,18 +218,23 @@ def step_table(steps: list[StepStats], p95_limit: float = P95_LIMIT_MS) -> str:
     return "\n".join(lines)
 
 
-def kind_table(steps: list[StepStats]) -> str:
-    """p50/p95/p99 of each request kind in each step."""
+def kind_table(steps: list[StepStats], per_block: int = 4) -> str:
+    """p50/p95/p99 of each request kind in each step, ``per_block`` steps side by side."""
     kinds = sorted({k for s in steps for k in s.kinds})
-    lines = [f"{'kind':<12}" + "".join(f" {f'@{s.target_rps:.0f}/s p50/p95/p99':>24}" for s in steps)]
-    for kind in kinds:
-        cells = []
-        for s in steps:
-            k = s.kinds.get(kind)
-            if k is None:
-                cell = "-"
-            else:
-                cell = f"{k.p50:.0f}/{k.p95:.0f}/{k.p99:.0f}" + (f" {k.failures}E" if k.failures else "")
-            cells.append(f" {cell:>24}")
-        lines.append(f"{kind:<12}" + "".join(cells))
+    lines: list[str] = []
+    for first in range(0, len(steps), per_block):
+        block = steps[first : first + per_block]
+        if lines:
+            lines.append("")
+        lines.append(f"{'kind':<12}" + "".join(f" {f'@{s.target_rps:.0f}/s p50/p95/p99':>24}" for s in block))
+        for kind in kinds:
+            cells = []
+            for s in block:
+                k = s.kinds.get(kind)
+                if k is None:
+                    cell = "-"
+                else:
+                    cell = f"{k.p50:.0f}/{k.p95:.0f}/{k.p99:.0f}" + (f" {k.failures}E" if k.failures else "")
+                cells.append(f" {cell:>24}")
+            lines.append(f"{kind:<12}" + "".join(cells))
     return "\n".join(lines)
