@@ -131,3 +131,23 @@ def test_the_tables_show_every_step_and_kind():
     assert kinds[1].split() == ["chart", "25/50/75", "25/50/75", "1E"]
     blocks = loadstats.kind_table([step(n, 20 * n) for n in range(1, 7)], per_block=4).split("\n\n")
     assert [len(b.splitlines()[1].split()) for b in blocks] == [5, 3]  # chart and 4 steps, then 2
+
+
+def fake_stat(proc, pid, parent, utime, stime, cutime=0, cstime=0, name="python"):
+    (proc / str(pid)).mkdir()
+    rest = f"S {parent} 1 1 0 -1 0 0 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 1 0 100"
+    (proc / str(pid) / "stat").write_text(f"{pid} ({name}) {rest}\n")
+
+
+def test_the_cpu_of_a_process_tree_counts_every_descendant_and_the_children_it_waited_for(tmp_path):
+    import os
+
+    fake_stat(tmp_path, 10, 1, 100, 50, cutime=30, cstime=20)  # gunicorn's master
+    fake_stat(tmp_path, 11, 10, 400, 100, name="gunicorn: worker) [x]")  # a ")" in the name
+    fake_stat(tmp_path, 12, 11, 5, 5)
+    fake_stat(tmp_path, 20, 1, 9999, 9999)  # not ours
+    (tmp_path / "self").mkdir()  # not a process number: skipped
+    tick = os.sysconf("SC_CLK_TCK")
+    assert loadstats.cpu_seconds([10], proc=str(tmp_path)) == (200 + 500 + 10) / tick
+    assert loadstats.cpu_seconds([12, 99], proc=str(tmp_path)) == 10 / tick  # 99: gone
+    assert loadstats.cpu_seconds([], proc=str(tmp_path)) == 0.0

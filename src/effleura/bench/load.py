@@ -377,6 +377,21 @@ def server_env(options: Options, targets: Targets) -> dict:
     return env
 
 
+def postmaster_pid() -> list[int]:
+    """PostgreSQL's main process (the parent of our backend), when it runs on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    connection.close()
+    try:
+        stat = Path(f"/proc/{backend}/stat").read_text()
+    except OSError:
+        return []
+    return [int(stat[stat.rindex(")") + 2 :].split()[1])]
+
+
 def gunicorn_command(options: Options, port: int) -> list[str]:
     cmd = [sys.executable, "-m", "gunicorn", "effleura.bench.load_serve:application"]
     cmd += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", options.worker_class]
@@ -427,7 +442,13 @@ def run_load(options: Options, targets: Targets, plan_path: Path) -> None:
                 raise SystemExit(f"bench-load: the server did not start; see {options.out / 'gunicorn.log'}")
             time.sleep(0.2)
         say(f"servers up at {url}: 2 gunicorn workers ({options.worker_class}), 1 effleura worker")
-        env = dict(os.environ, EFFLEURA_LOAD_PLAN=str(plan_path), EFFLEURA_LOAD_OUT=str(options.out))
+        roots = [server.pid, processes.running[-1][1].pid, *postmaster_pid()]
+        env = dict(
+            os.environ,
+            EFFLEURA_LOAD_PLAN=str(plan_path),
+            EFFLEURA_LOAD_OUT=str(options.out),
+            EFFLEURA_LOAD_CPU_PIDS=",".join(str(p) for p in roots),
+        )
         locust = subprocess.run(locust_command(url, options.out), env=env, check=False)
         if locust.returncode != 0:
             raise SystemExit(f"bench-load: locust exited with {locust.returncode}")
@@ -463,6 +484,14 @@ def report(steps: list[loadstats.StepStats], options: Options) -> tuple[loadstat
         print(
             f"highest rate with p95 < {options.p95_limit_ms:.0f} ms and no errors: {best.achieved_rps:.1f} requests/s "
             f"(step {best.step}, target {best.target_rps:.0f}/s; p50 {t.p50:.1f}, p95 {t.p95:.1f}, p99 {t.p99:.1f} ms)"
+        )
+    measured = [s for s in steps if s.cpu_seconds and s.total.count]
+    if measured:
+        cpu_ms = sum(s.cpu_seconds for s in measured) * 1000 / sum(s.total.count for s in measured)
+        cores = os.cpu_count() or 1
+        print(
+            f"CPU per request (gunicorn, worker, PostgreSQL, locust; measured steps): {cpu_ms:.1f} ms, so at most "
+            f"about {cores * 1000 / cpu_ms:.0f} requests/s if they had the {cores} cores to themselves"
         )
     reached = best is not None and best.target_rps >= options.target
     print(f"target {options.target:.0f} requests/s: {'met' if reached else 'MISSED'}")

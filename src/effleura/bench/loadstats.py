@@ -50,6 +50,13 @@ class StepStats:
     achieved_rps: float
     total: KindStats
     kinds: dict[str, KindStats] = field(default_factory=dict)
+    # CPU seconds the system under test and the generator used in the measured part
+    # (cpu_seconds below); 0 when unknown.
+    cpu_seconds: float = 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_seconds / self.total.count if self.total.count else 0.0
 
     @property
     def reached(self) -> bool:
@@ -143,6 +150,37 @@ def should_stop(steps: list[StepStats], p95_limit: float = P95_LIMIT_MS) -> bool
     return len(last) == FAILED_STEPS_TO_STOP and not any(s.passed(p95_limit) for s in last)
 
 
+def cpu_seconds(roots: list[int], proc: str = "/proc") -> float:
+    """CPU seconds (user + system) used so far by the processes ``roots`` and all their
+    descendants, including children that ended and were waited for (cutime/cstime):
+    read from ``proc``/<pid>/stat (proc(5)). Processes that are gone count 0."""
+    import os
+
+    table: dict[int, tuple[int, int]] = {}  # pid -> (parent, clock ticks)
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "stat")) as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on
+        table[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _ticks) in table.items():
+        children.setdefault(parent, []).append(pid)
+    ticks, todo, seen = 0, [r for r in roots if r in table], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        ticks += table[pid][1]
+        todo.extend(children.get(pid, []))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 # Files ---------------------------------------------------------------------------------------
 
 
@@ -207,13 +245,13 @@ def parse_locust_stats(text: str) -> list[LocustRow]:
 def step_table(steps: list[StepStats], p95_limit: float = P95_LIMIT_MS) -> str:
     lines = [
         f"{'step':>4} {'target/s':>8} {'reached/s':>9} {'requests':>8} {'errors':>6} "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  verdict"
+        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}  verdict"
     ]
     for s in steps:
         t = s.total
         lines.append(
             f"{s.step:>4} {s.target_rps:>8.0f} {s.achieved_rps:>9.1f} {t.count:>8} {t.failures:>6} "
-            f"{t.p50:>7.1f} {t.p95:>7.1f} {t.p99:>7.1f}  {s.verdict(p95_limit)}"
+            f"{t.p50:>7.1f} {t.p95:>7.1f} {t.p99:>7.1f} {s.cpu_ms_per_request:>10.1f}  {s.verdict(p95_limit)}"
         )
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ on purpose, so bookings race) and a note save answered 412 (saved meanwhile).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -31,6 +32,8 @@ from effleura.bench import loadstats
 PLAN = json.loads(Path(os.environ["EFFLEURA_LOAD_PLAN"]).read_text())
 OUT = Path(os.environ["EFFLEURA_LOAD_OUT"])
 RUN = PLAN["run"]
+# The processes whose CPU time a step counts: the servers, the worker, PostgreSQL, us.
+CPU_ROOTS = [int(p) for p in os.environ.get("EFFLEURA_LOAD_CPU_PIDS", "").split(",") if p] + [os.getpid()]
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SIGN_IN_ATTEMPTS = 3
@@ -47,6 +50,7 @@ class State:
     rate = float(RUN["warmup_rps"])
     measuring = False
     measure_started = 0.0
+    cpu_started = 0.0
     samples: list[loadstats.Sample] = []
     measured: dict[int, tuple[float, float]] = {}  # step -> (target rate, seconds measured)
     finished: list[loadstats.StepStats] = []
@@ -323,6 +327,7 @@ class StepShape(LoadTestShape):
             State.step, State.rate, State.measuring = step, rate, False
         if not State.measuring and t - (step - 1) * length >= settle:
             State.measuring, State.measure_started = True, time.perf_counter()
+            State.cpu_started = loadstats.cpu_seconds(CPU_ROOTS)
         return users, spawn
 
 
@@ -333,9 +338,11 @@ def close_step() -> None:
         return
     State.measuring = False
     seconds = time.perf_counter() - State.measure_started
+    cpu = loadstats.cpu_seconds(CPU_ROOTS) - State.cpu_started
     State.measured[State.step] = (State.rate, seconds)
     samples = [s for s in State.samples if s.step == State.step]
-    State.finished.extend(loadstats.summarize(samples, {State.step: (State.rate, seconds)}))
+    (stats,) = loadstats.summarize(samples, {State.step: (State.rate, seconds)})
+    State.finished.append(dataclasses.replace(stats, cpu_seconds=cpu))
     last = State.finished[-1]
     print(
         f"step {last.step}: {last.target_rps:.0f}/s target, {last.achieved_rps:.1f}/s reached, "
