@@ -72,6 +72,7 @@ class Options:
     threads: int
     conn_max_age: int
     out: Path
+    var_dir: Path
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -93,6 +94,12 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
     parser.add_argument("--conn-max-age", type=int, default=60, help="servers' EFFLEURA_DB_CONN_MAX_AGE")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: a new /tmp folder)")
+    parser.add_argument(
+        "--var-dir",
+        type=Path,
+        default=None,
+        help="the servers' EFFLEURA_VAR_DIR (default: OUT/var; reuse one to skip copying the static files again)",
+    )
     a = parser.parse_args(argv)
     out = a.out or Path(tempfile.mkdtemp(prefix="effleura-load-"))
     return Options(
@@ -113,6 +120,7 @@ def parse_args(argv: list[str]) -> Options:
         threads=a.threads,
         conn_max_age=a.conn_max_age,
         out=out.resolve(),
+        var_dir=(a.var_dir or out / "var").resolve(),
     )
 
 
@@ -527,10 +535,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     options.out.mkdir(parents=True, exist_ok=True)
-    var_dir = options.out / "var"
     os.environ.update(
         DJANGO_SETTINGS_MODULE="effleura.settings",
-        EFFLEURA_VAR_DIR=str(var_dir),
+        EFFLEURA_VAR_DIR=str(options.var_dir),
         EFFLEURA_SECRET_KEY=secrets.token_urlsafe(48),
         EFFLEURA_DEBUG="false",
         EFFLEURA_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
