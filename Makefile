@@ -4,7 +4,7 @@
 #                  pyproject.toml or package-lock.json changed since the last install
 #   make run       migrate, collect static files, load the demo data, serve on :8000
 #   make test      lint, then pytest on SQLite, on a throwaway PostgreSQL, in Chromium
-#   make lint | format | bench | clean
+#   make lint | format | bench | bench-load | clean
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -27,11 +27,11 @@ TEST_ENV := EFFLEURA_VAR_DIR=$(CURDIR)/var/test
 # Never download a browser: the browser tests drive Debian's Chromium.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help install run test lint format bench clean \
+.PHONY: help install run test lint format bench bench-load clean \
         test-static test-sqlite test-postgres test-e2e
 
 help:
-	@echo "make install | run | test | lint | format | bench | clean  (docs/development.md)"
+	@echo "make install | run | test | lint | format | bench | bench-load | clean  (docs/development.md)"
 
 # --- install --------------------------------------------------------------
 # Stamp files record the last successful install; they are newer than the inputs
@@ -102,6 +102,13 @@ format: install
 
 bench: install
 	$(PY) -m effleura.bench
+
+# The load test (docs/performance.md, section load): a throwaway PostgreSQL cluster, the
+# large practice (N=1000), 2 gunicorn workers and a task worker on 127.0.0.1, locust at
+# rising request rates. LOAD_ARGS go to it, e.g. `make bench-load LOAD_ARGS="--scale 10000"`.
+LOAD_ARGS ?=
+bench-load: install
+	$(PY) scripts/with_postgres.py -- $(PY) -m effleura.bench.load $(LOAD_ARGS)
 
 # Removes what the test passes leave in var/; the demo database and secret key stay.
 clean:
