@@ -224,3 +224,11 @@ def test_a_run_survives_its_json_form():
     original = run("pg-1000", 1000, 1.3, {"chart": (8.0, 14)})
     original.pages[0].failure = "answered 404"
     assert DatasetRun.from_dict(original.to_dict()) == original
+
+
+def test_the_summary_names_a_data_set_that_could_not_be_measured():
+    broken = DatasetRun("pg-1000", "postgresql", 1000, failure="building pg-1000 failed (exit 2)")
+    assert report.summary(report.evaluate([broken]), [broken]).splitlines() == [
+        "pg-1000 could not be measured: building pg-1000 failed (exit 2)",
+        "No page was measured.",
+    ]

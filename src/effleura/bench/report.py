@@ -208,15 +208,18 @@ def _q(queries: int | None) -> str:
     return "-" if queries is None else str(queries)
 
 
-def summary(verdicts: list[Verdict]) -> str:
-    """The pages that miss a target, one line each with why; or that all are met."""
+def summary(verdicts: list[Verdict], runs: list[DatasetRun] = ()) -> str:
+    """The data sets that could not be measured and the pages that miss a target, one line
+    each with why; or that every page met its targets."""
     missed = [v for v in verdicts if not v.met]
-    lines = []
+    lines = [f"{r.dataset} could not be measured: {r.failure}" for r in runs if r.failure]
     if missed:
         lines.append(f"{len(missed)} of {len(verdicts)} pages MISS their targets:")
         lines += [f"  {v.page}: " + "; ".join(v.problems) for v in missed]
-    else:
+    elif verdicts:
         lines.append(f"Every page ({len(verdicts)}) meets its targets.")
+    else:
+        lines.append("No page was measured.")
     unchecked = sorted({u for v in verdicts for u in v.unchecked})
     if unchecked:
         lines.append("Not checked in this run: " + "; ".join(unchecked) + ".")

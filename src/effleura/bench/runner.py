@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from effleura import storage_permissions
 from effleura.bench import datasets, report
 
 
@@ -78,6 +79,7 @@ def _commit() -> str:
 
 
 def main(*, sizes: list[int], sqlite: int, rounds: int, warmup: int, pages: list[str] | None) -> int:
+    storage_permissions.restrict_umask()  # the data sets' folders and results: ours only
     root = datasets.bench_dir()
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     sets = [datasets.DataSet("postgresql", n) for n in sizes]
@@ -124,7 +126,7 @@ def main(*, sizes: list[int], sqlite: int, rounds: int, warmup: int, pages: list
     print()
     print(report.table(runs, verdicts))
     print()
-    print(report.summary(verdicts))
+    print(report.summary(verdicts, runs))
     meta = {
         "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": _commit(),
