@@ -15,10 +15,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--scale",
+            type=int,
+            metavar="N",
+            help="Instead: build the large synthetic benchmark practice of N patients into an empty database "
+            "(demo/scale.py, docs/performance.md#scale).",
+        )
+        parser.add_argument(
             "--url", default=demo_data.URL, help=f"The address to print for signing in (default {demo_data.URL})."
         )
 
-    def handle(self, *args, url: str, **options):
+    def handle(self, *args, url: str, scale: int | None = None, **options):
+        if scale is not None:
+            return self._scale(scale)
         token = audit.client_address.set("cli")
         try:
             result = demo_data.load_demo()
@@ -49,6 +58,33 @@ class Command(BaseCommand):
             "open Practice and tick the roles under 'Roles that must use two-factor sign-in'; each person "
             "sets up an authenticator app or a passkey on their Profile page (docs/security.md, section mfa)."
         )
+
+    def _scale(self, n: int) -> None:
+        from effleura.demo import scale
+
+        token = audit.client_address.set("cli")
+        try:
+            result = scale.build(n, out=self.stdout.write)
+        except scale.ScaleRefused as exc:
+            raise CommandError(f"{exc} Nothing was changed.") from None
+        finally:
+            audit.client_address.reset(token)
+        if result.created:
+            rows = sum(result.counts.values())
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Built the synthetic benchmark practice for {n:,} patients: {rows:,} rows in "
+                    f"{result.seconds:.0f} s."
+                )
+            )
+        else:
+            self.stdout.write(f"The synthetic benchmark practice for {n:,} patients is already built; nothing changed.")
+        self.stdout.write(
+            f"Staff: {scale.OWNER}, {scale.THERAPIST}, {scale.FRONTDESK}, {scale.BILLING}, bench-pract-02 to "
+            f"bench-pract-50; password {demo_data.DEMO_PASSWORD}. "
+            f"Bench day {scale.BENCH_DAY} at {scale.BENCH_LOCATION}."
+        )
+        self.stdout.write("Every record is synthetic benchmark data: never enter real patient data here.")
 
     @staticmethod
     def _logins_table() -> str:
