@@ -100,8 +100,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The page benchmarks build their data sets once under var/bench/ (EFFLEURA_BENCH_DIR) and
+# keep them; e.g. `make bench BENCH_ARGS="--only pages --sizes 1000"` (docs/performance.md).
+BENCH_ARGS ?=
 bench: install
-	$(PY) -m effleura.bench
+	$(PY) -m effleura.bench $(BENCH_ARGS)
 
 # Removes what the test passes leave in var/; the demo database and secret key stay.
 clean:

@@ -5,7 +5,6 @@ save everything as JSON in <bench dir>/results/."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -133,7 +132,6 @@ def main(*, sizes: list[int], sqlite: int, rounds: int, warmup: int, pages: list
         "rounds": rounds,
         "warmup": warmup,
         "seconds": round(time.monotonic() - started),
-        "pid": os.getpid(),
     }
     path = save(root, runs, verdicts, meta)
     print(f"Saved as {path} (and results/latest.json). Total time {meta['seconds']} s.")
