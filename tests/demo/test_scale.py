@@ -1,15 +1,17 @@
 """`effleura demo --scale N` (demo/scale.py): the large synthetic practice, built here at a
 small N once for the module (inside a transaction rolled back at its end)."""
 
+import dataclasses
 import datetime
 import itertools
 from collections import Counter, defaultdict
+from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from django.test import Client
 from django.urls import reverse
 
@@ -32,8 +34,19 @@ def _built_once(django_db_setup, django_db_blocker):
     from django.db import transaction
 
     with django_db_blocker.unblock(), transaction.atomic():
-        yield scale.build(N, out=lambda line: None)
+        before = _schema()
+        result = scale.build(N, out=lambda line: None)
+        yield SimpleNamespace(**dataclasses.asdict(result), schema_before=before)
         transaction.set_rollback(True)
+
+
+def _schema() -> dict:
+    """Every index and constraint of the tables the builder fills in bulk."""
+    from django.db import connection
+
+    tables = ["scheduling_appointment", "core_auditevent", "patients_patient", "clinical_sessionnote"]
+    with connection.cursor() as cursor:
+        return {t: connection.introspection.get_constraints(cursor, t) for t in tables}
 
 
 @pytest.fixture
@@ -132,6 +145,10 @@ def test_every_status_is_present_and_agrees_with_its_fields(built):
         assert (a.session_started_at is not None) == (a.status in ("in_session", "completed", "interrupted"))
         assert (a.minutes_delivered is not None) == (a.status == "interrupted")
         assert a.created_at <= a.start
+    booked = Appointment.objects.values("patient_id").annotate(first=Min("created_at"))
+    first_booked = dict(booked.values_list("patient_id", "first"))
+    for pk, registered in Patient.objects.values_list("pk", "created_at"):
+        assert registered < first_booked[pk]
     assert (
         not Appointment.objects.filter(start__date__gt=scale.BENCH_DAY)
         .exclude(status__in=["booked", "cancelled"])
@@ -158,6 +175,10 @@ def test_notes_charges_and_invoices_add_up(built):
         assert charge.note.status == "signed"
     for invoice in Invoice.objects.annotate(lines_total=Sum("lines__amount"))[:300]:
         assert invoice.lines_total == invoice.total
+        # billing/invoices.py's numbering: YYYY-NNNNN in order of issue within the year.
+        assert invoice.number.startswith(f"{invoice.issued_on.year}-")
+    first = Invoice.objects.order_by("issued_on", "pk").first()
+    assert first.number == f"{first.issued_on.year}-00001"
     for invoice in Invoice.objects.annotate(paid=Sum("allocations__amount"))[:300]:
         assert invoice.paid in (None, invoice.total)
     assert Payment.objects.exists() and Referral.objects.exists()
@@ -268,6 +289,10 @@ def test_the_calendar_shows_fifty_practitioners_on_the_bench_day_and_ten_on_the_
         response = client.get(reverse("scheduling:day") + f"?location={t.location}&date={day}")
         assert response.status_code == 200
         assert len(response.context["grid"].columns) == columns
+
+
+def test_the_builder_leaves_every_index_and_constraint_the_migrations_made(built):
+    assert _schema() == built.schema_before
 
 
 def test_the_rows_are_counted_per_table(built):

@@ -27,3 +27,29 @@ def test_a_database_with_other_data_is_refused(db, therapist):
 def test_no_bench_practice_no_targets(db):
     with pytest.raises(scale.ScaleRefused, match="demo --scale"):
         scale.bench_targets()
+
+
+def test_a_build_that_fails_resumes_at_the_failed_step(db, monkeypatch):
+    from effleura.core.models import AuditEvent
+    from effleura.scheduling.models import Appointment
+
+    def broken(plan, writer):
+        writer.write(AuditEvent, ["id"], iter([]))
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setitem(scale.STEP_FUNCTIONS, "audit", broken)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        scale.build(100, out=lambda line: None)
+    state = ScaleBuild.objects.get()
+    assert state.steps == list(scale.STEPS[:-1]) and state.finished_at is None
+    assert not AuditEvent.objects.exists()
+    appointments = Appointment.objects.count()
+
+    monkeypatch.undo()
+    lines = []
+    result = scale.build(100, out=lines.append)
+    assert result.created and "Resuming" in lines[0]
+    assert set(result.counts) == {"core_auditevent"}
+    assert Appointment.objects.count() == appointments
+    assert AuditEvent.objects.count() > 0
+    assert ScaleBuild.objects.get().finished_at is not None

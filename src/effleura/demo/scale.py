@@ -120,6 +120,11 @@ def build(n: int, *, out=print) -> ScaleResult:
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+                    # Room to sort when the step builds its tables' indexes (demo/scale_load.py).
+                    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                    # Foreign keys checked at the end of each COPY, not queued to the commit:
+                    # a table's indexes are built right after its rows (no pending checks).
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             STEP_FUNCTIONS[step](plan, writer)
             state.steps = [*state.steps, step]
             state.save(update_fields=["steps"])

@@ -151,15 +151,18 @@ def _issued(v: sp.Visit) -> datetime.datetime:
 
 def _invoices(plan, ids):
     salt = sp.salt(plan.seed, "invoice")
+    issued_in: dict[int, int] = {}
     for v in plan.visits():
         if not (has_charge(v) and is_invoiced(v)):
             continue
         total, _lines = _pricing(v.service, v.duration, _second(v))
+        # YYYY-NNNNN in order of issue within the year, as billing/invoices.py numbers them.
+        k = issued_in[v.day.year] = issued_in.get(v.day.year, 0) + 1
         yield (
             v.id,
             sp.uid(salt, v.id),
             1,
-            f"{v.day.year}-{v.id:07d}",
+            f"{v.day.year}-{k:05d}",
             v.patient + 1,
             "visit",
             "issued",

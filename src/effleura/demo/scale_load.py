@@ -19,20 +19,56 @@ CHUNK = 20_000
 class Writer:
     """Writes rows into tables and reports each table's count and speed through ``out``."""
 
-    def __init__(self, out=print):
+    def __init__(self, out=print, *, defer_indexes: bool = True):
         self.out = out
+        self.defer_indexes = defer_indexes
         self.vendor = connection.vendor
         self.counts: dict[str, int] = {}
 
     def write(self, model, columns: list[str], rows) -> int:
         table = model._meta.db_table
         started = time.monotonic()
-        count = self._copy(table, columns, rows) if self.vendor == "postgresql" else self._many(table, columns, rows)
+        if self.vendor == "postgresql":
+            deferred = self._drop_plain_indexes(table) if self.defer_indexes else []
+            count = self._copy(table, columns, rows)
+            loaded = time.monotonic()
+            self._create_indexes(deferred)
+            indexed = f", {len(deferred)} indexes in {time.monotonic() - loaded:.1f} s" if deferred else ""
+        else:
+            count, indexed = self._many(table, columns, rows), ""
         seconds = time.monotonic() - started
         self.counts[table] = self.counts.get(table, 0) + count
-        rate = f"{count / seconds:,.0f} rows/s" if seconds > 0 else ""
-        self.out(f"  {table}: {count:,} rows in {seconds:.1f} s {rate}".rstrip())
+        rate = f" ({count / seconds:,.0f} rows/s{indexed})" if seconds > 0 else ""
+        self.out(f"  {table}: {count:,} rows in {seconds:.1f} s{rate}")
         return count
+
+    def _drop_plain_indexes(self, table) -> list[str]:
+        """PostgreSQL: drop the table's plain indexes (not unique, not behind a constraint)
+        and return their definitions, to build each once after the COPY (a sort) instead
+        of updating it row by row. Keys, unique indexes and the exclusion constraints stay
+        and check every row as it arrives (adding an exclusion constraint back after the
+        load was measured slower than keeping it: docs/performance.md#scale). Same
+        transaction, so a failure restores them."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT i.relname, pg_get_indexdef(i.oid)
+                FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+                ORDER BY i.relname
+                """,
+                [table],
+            )
+            indexes = cursor.fetchall()
+            for name, _definition in indexes:
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        return [definition for _name, definition in indexes]
+
+    def _create_indexes(self, statements) -> None:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
 
     def _copy(self, table, columns, rows) -> int:
         quote = connection.ops.quote_name

@@ -125,10 +125,11 @@ def patients(plan: sp.Plan, ids: Ids, spans: Spans):
         last = last or last_names[rng.randrange(len(last_names))]
         dob = datetime.date(sp.BENCH_DAY.year - rng.randint(18, 85), rng.randint(1, 12), rng.randint(1, 28))
         phone = f"(213) 555-01{j % 100:02d}"
+        # Registered before their first visit was booked (at most three weeks ahead).
         first_visit = spans.first[j] if spans.first[j] >= 0 else 0
         last_visit = spans.last[j]
         registered = sp.utc_naive(day_of(first_visit), datetime.time(7)) - datetime.timedelta(
-            days=rng.randint(1, 14), minutes=rng.randint(0, 600)
+            days=rng.randint(22, 35), minutes=rng.randint(0, 600)
         )
         status, since = "active", registered.date()
         if 0 <= last_visit < two_years_ago:
