@@ -232,3 +232,23 @@ def test_the_summary_names_a_data_set_that_could_not_be_measured():
         "pg-1000 could not be measured: building pg-1000 failed (exit 2)",
         "No page was measured.",
     ]
+
+
+def test_flatness_compares_the_page_in_floors_of_each_run():
+    # The machine was three times slower while pg-1000 ran: the floor shows it, the page did not grow.
+    got = verdicts(
+        run("pg-1000", 1000, 3.0, {"chart": (24.0, 5)}),
+        run("pg-100000", 100000, 1.0, {"chart": (9.0, 5)}),
+    )
+    assert (
+        report.flatness(
+            run("pg-1000", 1000, 3.0, {"chart": (24.0, 5)}), run("pg-100000", 100000, 1.0, {"chart": (9.0, 5)}), "chart"
+        )
+        == 1.125
+    )
+    assert got["chart"].met
+    slower = verdicts(
+        run("pg-1000", 1000, 1.0, {"chart": (4.0, 5)}),
+        run("pg-100000", 100000, 0.5, {"chart": (4.0, 5)}),  # same ms, but the floor halved: 2x
+    )
+    assert slower["chart"].problems == ("2.00x slower at pg-100000 than at pg-1000 (target 1.25x)",)

@@ -3,7 +3,7 @@
 A run measures every page on each kept data set (``DatasetRun``): the floor page's times
 and each page's times and query count. From those: median and p95 in milliseconds, the
 ratio of a page's median to the floor's median of the same run, the flatness (a page's
-median on the largest PostgreSQL set over its median on the smallest) and the targets of
+ratio on the largest PostgreSQL set over its ratio on the smallest) and the targets of
 issue 13 (docs/performance.md, section bench).
 """
 
@@ -106,11 +106,14 @@ def page_names(runs: list[DatasetRun]) -> list[str]:
 
 
 def flatness(small: DatasetRun, large: DatasetRun, page: str) -> float:
-    """The page's median on the large set over its median on the small one."""
+    """The page's time on the large set over its time on the small one, each time taken
+    in floors of its own run (its ratio): the sets are measured minutes apart, and on a
+    shared machine the floor itself moved sevenfold between two runs (docs/performance.md),
+    which a quotient of raw medians would count as the page growing or shrinking."""
     a, b = small.page(page), large.page(page)
     if a is None or b is None or a.failure or b.failure:
         return math.nan
-    return ratio(median(b.times_ms), median(a.times_ms))
+    return ratio(ratio(median(b.times_ms), median(large.floor_ms)), ratio(median(a.times_ms), median(small.floor_ms)))
 
 
 def evaluate(runs: list[DatasetRun]) -> list[Verdict]:
