@@ -100,8 +100,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The page benchmarks build their data sets once under var/bench/ (EFFLEURA_BENCH_DIR) and
+# keep them; e.g. `make bench BENCH_ARGS="--only pages --sizes 1000"` (docs/performance.md).
+BENCH_ARGS ?=
 bench: install
-	$(PY) -m effleura.bench
+	$(PY) -m effleura.bench $(BENCH_ARGS)
 
 # The load test (docs/performance.md, section load): a throwaway PostgreSQL cluster, the
 # large practice (N=1000), 2 gunicorn workers and a task worker on 127.0.0.1, locust at
