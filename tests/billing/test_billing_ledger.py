@@ -56,6 +56,13 @@ def test_invoice_numbers_run_in_order_within_the_year(front_desk, therapist, pat
     assert numbers == [f"{year}-00001", f"{year}-00002", f"{year}-00003"]
 
 
+def test_invoice_numbers_go_on_past_99999_in_a_year(front_desk, therapist, patient):
+    year = TODAY().year
+    Invoice.objects.create(number=f"{year}-99999", patient=patient, total=D("1.00"), created_by=front_desk)
+    numbers = [visit_invoice(front_desk, patient, make_charge(patient, therapist)).number for _ in range(2)]
+    assert numbers == [f"{year}-100000", f"{year}-100001"]
+
+
 def test_a_number_taken_meanwhile_is_retried_with_the_next(front_desk, therapist, patient, monkeypatch):
     first = visit_invoice(front_desk, patient, make_charge(patient, therapist))
     calls = []

@@ -14,6 +14,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from effleura.billing.balances import ZERO, money
@@ -37,8 +38,12 @@ NUMBER_RETRIES = 5
 
 def _next_number(year: int) -> str:
     prefix = f"{year}-"
+    # Longest first: past 99,999 invoices in a year "2026-100000" sorts below "2026-99999" as text.
     last = (
-        Invoice.objects.filter(number__startswith=prefix).order_by("-number").values_list("number", flat=True).first()
+        Invoice.objects.filter(number__startswith=prefix)
+        .order_by(Length("number").desc(), "-number")
+        .values_list("number", flat=True)
+        .first()
     )
     n = int(last[len(prefix) :]) + 1 if last else 1
     return f"{prefix}{n:05d}"
