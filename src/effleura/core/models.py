@@ -58,7 +58,7 @@ class StaffManager(UserManager):
             "is_active": True,
             **extra_fields,
         }
-        token = audit.client_address.set(audit.client_address.get() or "cli")
+        token = audit.client_address.set("cli")  # only the createsuperuser command calls this
         try:
             return actions.do_save_staff(AnonymousUser(), user=None, fields=fields, password=password)
         finally:
