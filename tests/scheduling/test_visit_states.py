@@ -6,6 +6,7 @@ import datetime
 import zoneinfo
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +21,16 @@ from effleura.scheduling.models import Appointment, AppointmentChange
 Status = AppointmentStatus
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
 MIN = datetime.timedelta(minutes=1)
+
+
+@pytest.fixture(autouse=True)
+def late_morning_at_the_location():
+    """The visits here start minutes or hours from now, on the location's (Chicago's) today:
+    run at 11:00 there, so "in ten minutes" is never tomorrow whenever the suite runs."""
+    chicago = zoneinfo.ZoneInfo("America/Chicago")
+    today = timezone.now().astimezone(chicago).date()
+    with time_machine.travel(datetime.datetime.combine(today, datetime.time(11), tzinfo=chicago), tick=True):
+        yield
 
 
 def refusal(current, wanted, start, now, window=30, tz=LA):
