@@ -4,7 +4,6 @@ every status and an adjusted charge after it. Loaded once for the module through
 effleura.demo.data.load_demo(), like `effleura demo`."""
 
 import datetime
-import time
 from collections import Counter
 from decimal import Decimal
 
@@ -40,13 +39,11 @@ from effleura.patients.models import Patient
 def loaded(django_db_setup, django_db_blocker, tmp_path_factory):
     media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
     with django_db_blocker.unblock(), media, transaction.atomic():
-        started = time.perf_counter()
         demo_data.load_demo()
-        seconds = time.perf_counter() - started
         staff = {u.username: u for u in User.objects.filter(is_demo=True)}
         patients = list(Patient.objects.filter(is_demo=True).order_by("pk"))
         again = (demo.load_billing_setup_demo(staff, patients), demo.load_billing_ledger_demo(staff, patients))
-        yield {"seconds": seconds, "again": again}
+        yield {"again": again}
         transaction.set_rollback(True)
 
 
@@ -172,8 +169,7 @@ def test_one_charge_adjusted_with_a_reason(demo_db):
     assert after == before - 1
 
 
-def test_loading_again_changes_nothing_and_it_is_quick(demo_db):
+def test_loading_again_changes_nothing(demo_db):
     setup_again, ledger_again = demo_db["again"]
     assert not setup_again.created and not ledger_again.created
     assert Payer.objects.count() == 3
-    assert demo_db["seconds"] < 30

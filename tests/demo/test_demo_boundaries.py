@@ -8,6 +8,7 @@ import effleura
 
 SRC = Path(effleura.__file__).resolve().parent
 DEMO = SRC / "demo"
+BENCH = SRC / "bench"
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -26,6 +27,7 @@ def test_no_module_outside_the_demo_app_imports_it():
         str(path.relative_to(SRC))
         for path in SRC.rglob("*.py")
         if DEMO not in path.parents
+        and BENCH not in path.parents  # the benchmarks measure the demo's large practice
         and any(name == "effleura.demo" or name.startswith("effleura.demo.") for name in _imported_modules(path))
     ]
     assert offenders == []

@@ -227,11 +227,16 @@ def test_two_servers_and_two_workers_on_one_database_book_a_slot_once_and_send_e
         # Each refusal names the conflicting visit, 10:00–11:00 at the location.
         assert all("10:00–11:00" in data["detail"] for status, data in answers if status == 409), answers
         winner = next(n for n, (status, _) in enumerate(answers) if status == 201)
+
         # Both servers took part: each served half of the race (their access logs).
-        for label in ("server-a", "server-b"):
+        # A server writes its access line after the answer has left: wait for the lines.
+        def served(label: str) -> int:
             files[label].flush()
-            served = logs[label].read_text().count('"POST /api/v1/appointments HTTP/1.1"')
-            assert served == RACERS // 2, (label, served)
+            return logs[label].read_text().count('"POST /api/v1/appointments HTTP/1.1"')
+
+        for label in ("server-a", "server-b"):
+            wait_until(lambda label=label: served(label) >= RACERS // 2, f"{label}'s access log", seconds=30)
+            assert served(label) == RACERS // 2, (label, served(label))
         if route == "pgbouncer":  # the servers' connections went through it
             assert f"login attempt: db={name} " in (bouncer_folder / "pgbouncer.log").read_text()
         race_start = practice["race"][0]["start"]

@@ -37,9 +37,14 @@ _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 
 def fold(text: str) -> str:
-    """How each database ignores capitals: PostgreSQL's UPPER folds every letter; SQLite's
+    """How each database ignores capitals: PostgreSQL's UPPER, which folds the letters its
+    cluster's locale knows (every letter under a UTF-8 locale, only A–Z under C); SQLite's
     LIKE only the ASCII ones (unchanged by the indexes: decision 0026)."""
-    return text.upper() if connection.vendor == "postgresql" else text.translate(_ASCII_UPPER)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT UPPER(%s)", [text])
+            return cursor.fetchone()[0]
+    return text.translate(_ASCII_UPPER)
 
 
 def rule_matches(patient: Patient, terms: search.Terms) -> bool:
