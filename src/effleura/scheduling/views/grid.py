@@ -82,6 +82,7 @@ class Column:
     blocks: list = field(default_factory=list)
     cells: list = field(default_factory=list)
     is_today: bool = False
+    html: str = ""  # its cells and blocks, written by grid_html.render()
 
 
 @dataclass
