@@ -117,14 +117,15 @@ def _practitioner_columns(location, the_day, held, start, end):
             practitioners.append(a.practitioner)
     working = working_time(location, practitioners, start, end)
     booked = {a.practitioner_id for a in held}
+    week_path = reverse("scheduling:week")  # once, not once a column (url_with would)
     columns = []
     for p in practitioners:
         minutes = grid.minutes_on(working[p.pk], the_day, tz)
         if not minutes and p.pk not in booked:
             continue  # not working here that day, nothing booked: no column
         query = urllib.parse.urlencode({"location": location.public_id, "practitioner": p.public_id})
-        week_url = url_with(
-            "scheduling:week", practitioner=p.public_id, date=the_day.isoformat(), location=location.public_id
+        week_url = f"{week_path}?" + urllib.parse.urlencode(
+            {"practitioner": p.public_id, "date": the_day.isoformat(), "location": location.public_id}
         )
         columns.append(
             grid.Column(f"p:{p.public_id}", p.display_name, the_day, tz, working=minutes, query=query, href=week_url)

@@ -58,7 +58,7 @@ def _cells(column, book_url: str) -> list[str]:
         if not book_url:
             found.append(f'<span class="cal-cell{off}" data-row="{cell.row}" data-col="{line}"></span>')
             continue
-        value = cell.start.strftime("%Y-%m-%dT%H:%M")
+        value = cell.value
         found.append(
             f'<a class="cal-cell{off}" data-row="{cell.row}" data-col="{line}" href="{href}{value}" tabindex="-1"'
             f' draggable="false" data-start="{value}{tail}{value[11:]}</span></a>'
