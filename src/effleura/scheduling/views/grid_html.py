@@ -25,7 +25,9 @@ from django.utils.safestring import mark_safe
 from effleura.scheduling.choices import AppointmentStatus
 
 _PLACEHOLDER = uuid.UUID(int=0)
-_STATUS_LABELS = dict(AppointmentStatus.choices)
+# Each status's label, escaped once (a status not among the choices shows as itself, as
+# get_status_display does).
+_STATUS_LABELS = {value: escape(label) for value, label in AppointmentStatus.choices}
 
 
 def _address(name: str):
@@ -36,6 +38,8 @@ def _address(name: str):
 
 def badges(flags) -> str:
     """The badges of scheduling/includes/appointment_badges.html."""
+    if not flags:
+        return '<span class="badges"></span>'
     inner = "".join(
         f'<span class="badge {escape(f.tone)}" title="{escape(f.title)}">{escape(f.label)}</span>' for f in flags
     )
@@ -71,13 +75,13 @@ def _blocks(column, show: str, appointment_url, reschedule_url) -> list[str]:
     found = []
     for block in column.blocks:
         a = block.appointment
-        where = ""
+        service = escape(a.service.name)
         if show == "room" and a.room:
-            where = f" · {escape(a.room.name)}"
+            service += f" · {escape(a.room.name)}"
         elif show == "practitioner":
-            where = f" · {escape(a.practitioner.display_name)}"
+            service += f" · {escape(a.practitioner.display_name)}"
         elif show == "location":
-            where = f" · {escape(a.location.name)}"
+            service += f" · {escape(a.location.name)}"
         lanes = f' data-left="{block.left_percent}" data-width="{block.width_percent}"' if block.lanes > 1 else ""
         drag = f' draggable="true" data-reschedule-url="{reschedule_url(a.public_id)}"' if block.draggable else ""
         status = escape(a.status)
@@ -86,8 +90,8 @@ def _blocks(column, show: str, appointment_url, reschedule_url) -> list[str]:
             f' data-span="{block.span}" data-col="{line}"{lanes}{drag} data-appointment="{a.public_id}">\n'
             f'  <span class="cal-appt-time">{block.start_label}–{block.end_label}</span>\n'
             f'  <strong class="cal-appt-patient">{escape(a.patient.display_name)}</strong>\n'
-            f'  <span class="cal-appt-service">{escape(a.service.name)}{where}</span>\n'
-            f'  <span class="cal-appt-status">{escape(_STATUS_LABELS.get(a.status, a.status))}</span>\n'
+            f'  <span class="cal-appt-service">{service}</span>\n'
+            f'  <span class="cal-appt-status">{_STATUS_LABELS.get(a.status) or escape(a.status)}</span>\n'
             f"  {badges(getattr(a, 'flags', ()))}\n"
             "</a>"
         )
