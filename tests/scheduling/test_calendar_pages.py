@@ -554,6 +554,33 @@ def test_the_day_view_does_a_fixed_number_of_queries(
     assert text_of(response).count(">consent<") == how_many
 
 
+@pytest.mark.parametrize("by", ["location", "practitioner"])
+def test_a_calendars_appointments_carry_what_it_shows_with_no_further_query(
+    front_desk, booked, clinic, next_monday, therapist, django_assert_num_queries, by
+):
+    """The location or practitioner the calendar asks for is set on its appointments rather
+    than joined in again (scheduling/access.py): they still read as the database has them."""
+    from effleura.scheduling import access
+    from effleura.scheduling.views.calendar_support import day_span
+
+    booked("10:00")
+    booked("14:00")
+    start, end = day_span(next_monday, clinic.tz)
+    asked = {"location": clinic} if by == "location" else {"practitioner": therapist}
+    found = access.access_appointments(front_desk, start, end, **asked)
+    with django_assert_num_queries(0):
+        shown = [
+            (a.location.name, a.location.time_zone, a.practitioner.display_name, a.patient.display_name, a.room.name)
+            for a in found
+        ]
+    fresh = Appointment.objects.filter(pk__in=[a.pk for a in found]).order_by("start")
+    assert len(shown) == 2
+    assert shown == [
+        (a.location.name, a.location.time_zone, a.practitioner.display_name, a.patient.display_name, a.room.name)
+        for a in fresh
+    ]
+
+
 @pytest.mark.parametrize("how_many", [5, 50])
 def test_the_week_view_does_a_fixed_number_of_queries(
     client_for,
