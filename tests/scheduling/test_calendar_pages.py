@@ -115,6 +115,25 @@ def test_an_empty_time_links_to_the_booking_form_prefilled(client_for, front_des
     assert f'href="{wanted}"' in page
 
 
+def test_the_grid_escapes_names_and_keeps_what_dragging_and_booking_read(
+    client_for, front_desk, booked, clinic, next_monday, therapist, make_patient
+):
+    """The cells and blocks are written in Python (views/grid_html.py), not by the template
+    engine: names are still escaped, and each block and cell still carries what grid.js,
+    calendar.js and screen readers read."""
+    appointment = booked("10:00", patient=make_patient(legal_first_name="<b>Zoë", legal_last_name="O'Hara & Co"))
+    raw = client_for(front_desk).get(day_url(clinic, next_monday)).content.decode()
+    assert "<b>Zoë" not in raw and "&lt;b&gt;Zoë" in raw and "O&#x27;Hara &amp; Co" in raw
+    block = re.search(r'<a class="cal-appt status-booked"[^>]*>', raw).group(0)
+    assert f'href="{reverse("scheduling:appointment", args=[appointment.public_id])}"' in block
+    assert 'draggable="true"' in block
+    assert f'data-reschedule-url="{reverse("scheduling:reschedule", args=[appointment.public_id])}"' in block
+    assert f'data-appointment="{appointment.public_id}"' in block and 'data-span="4"' in block
+    cell = re.search(r'<a class="cal-cell"[^>]*data-start="[^"]*T09:15"[^>]*>(.*?)</a>', raw)
+    assert f'data-column="p:{therapist.public_id}"' in cell.group(0)
+    assert cell.group(1) == f'<span class="visually-hidden">Book {html.escape(therapist.display_name)} at 09:15</span>'
+
+
 def test_the_day_view_by_room_has_a_column_per_room(client_for, front_desk, booked, clinic, next_monday):
     appointment = booked("10:00")
     page = text_of(client_for(front_desk).get(day_url(clinic, next_monday, by="room")))
@@ -533,6 +552,33 @@ def test_the_day_view_does_a_fixed_number_of_queries(
         response = client.get(day_url(clinic, next_monday))
     assert text_of(response).count('<a class="cal-appt') == how_many
     assert text_of(response).count(">consent<") == how_many
+
+
+@pytest.mark.parametrize("by", ["location", "practitioner"])
+def test_a_calendars_appointments_carry_what_it_shows_with_no_further_query(
+    front_desk, booked, clinic, next_monday, therapist, django_assert_num_queries, by
+):
+    """The location or practitioner the calendar asks for is set on its appointments rather
+    than joined in again (scheduling/access.py): they still read as the database has them."""
+    from effleura.scheduling import access
+    from effleura.scheduling.views.calendar_support import day_span
+
+    booked("10:00")
+    booked("14:00")
+    start, end = day_span(next_monday, clinic.tz)
+    asked = {"location": clinic} if by == "location" else {"practitioner": therapist}
+    found = access.access_appointments(front_desk, start, end, **asked)
+    with django_assert_num_queries(0):
+        shown = [
+            (a.location.name, a.location.time_zone, a.practitioner.display_name, a.patient.display_name, a.room.name)
+            for a in found
+        ]
+    fresh = Appointment.objects.filter(pk__in=[a.pk for a in found]).order_by("start")
+    assert len(shown) == 2
+    assert shown == [
+        (a.location.name, a.location.time_zone, a.practitioner.display_name, a.patient.display_name, a.room.name)
+        for a in fresh
+    ]
 
 
 @pytest.mark.parametrize("how_many", [5, 50])

@@ -92,9 +92,9 @@ def check_range(start: datetime.datetime, end: datetime.datetime) -> None:
         raise ValidationError({"end": f"Ask for at most {MAX_RANGE_DAYS} days at a time."})
 
 
-def _in_range(start, end, *, location=None, practitioner=None, patient=None, holding_only: bool = False):
+def _in_range(start, end, *, location=None, practitioner=None, patient=None, holding_only: bool = False, join=_RELATED):
     check_range(start, end)
-    found = appointments().overlapping(start, end)
+    found = Appointment.objects.select_related(*join).overlapping(start, end)
     if location is not None:
         found = found.filter(location=location)
     if practitioner is not None:
@@ -126,10 +126,25 @@ def access_appointments(
     location, practitioner or patient. ``holding_only`` leaves out cancelled ones. Two
     queries."""
     authorize(user, "schedule.view", patient_id=patient.public_id if patient is not None else None)
+    # The location or practitioner asked for is the same row on every appointment: it is
+    # not joined in (400 fewer model instances on a busy day) but set on each, so the
+    # appointments are what appointments() gives, in one query as before.
+    # (A lazy request.user is left to the join: only a model instance is set as it is.)
+    known = {"location": location, "practitioner": practitioner}
+    known = {name: row for name, row in known.items() if hasattr(type(row), "_meta")}
     found = _in_range(
-        start, end, location=location, practitioner=practitioner, patient=patient, holding_only=holding_only
+        start,
+        end,
+        location=location,
+        practitioner=practitioner,
+        patient=patient,
+        holding_only=holding_only,
+        join=[name for name in _RELATED if name not in known],
     )
     found = list(found[:limit])
+    for appointment in found:
+        for name, row in known.items():
+            setattr(appointment, name, row)
     _audit_shown(user, found, "calendar")
     return found
 

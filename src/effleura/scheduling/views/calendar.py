@@ -22,7 +22,7 @@ from effleura.scheduling import access, actions, badges, visit_rules
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location
 from effleura.scheduling.setup import list_locations, practitioners_qs
-from effleura.scheduling.views import appointments, grid
+from effleura.scheduling.views import appointments, grid, grid_html
 from effleura.scheduling.views.calendar_support import (
     ONE_DAY,
     day_span,
@@ -76,13 +76,9 @@ def day(request):
     for column in layout.columns:
         for block in column.blocks:
             block.draggable = can_move and visit_rules.reschedule_refusal(block.appointment.status) is None
-    context.update(
-        {
-            "grid": layout,
-            "book_url": reverse("scheduling:book") if can_book else "",
-            "show": "practitioner" if by == "room" else "room",
-        }
-    )
+    book_url = reverse("scheduling:book") if can_book else ""
+    grid_html.render(layout, book_url=book_url, show="practitioner" if by == "room" else "room")
+    context.update({"grid": layout, "book_url": book_url})
     return render(request, "scheduling/calendar_day.html", context)
 
 
@@ -121,14 +117,15 @@ def _practitioner_columns(location, the_day, held, start, end):
             practitioners.append(a.practitioner)
     working = working_time(location, practitioners, start, end)
     booked = {a.practitioner_id for a in held}
+    week_path = reverse("scheduling:week")  # once, not once a column (url_with would)
     columns = []
     for p in practitioners:
         minutes = grid.minutes_on(working[p.pk], the_day, tz)
         if not minutes and p.pk not in booked:
             continue  # not working here that day, nothing booked: no column
         query = urllib.parse.urlencode({"location": location.public_id, "practitioner": p.public_id})
-        week_url = url_with(
-            "scheduling:week", practitioner=p.public_id, date=the_day.isoformat(), location=location.public_id
+        week_url = f"{week_path}?" + urllib.parse.urlencode(
+            {"practitioner": p.public_id, "date": the_day.isoformat(), "location": location.public_id}
         )
         columns.append(
             grid.Column(f"p:{p.public_id}", p.display_name, the_day, tz, working=minutes, query=query, href=week_url)
@@ -229,10 +226,12 @@ def week(request):
     for column in layout.columns:
         for block in column.blocks:
             block.draggable = can_move and visit_rules.reschedule_refusal(block.appointment.status) is None
+    book_url = reverse("scheduling:book") if has_permission(request.user, "appointment.book") else ""
+    grid_html.render(layout, book_url=book_url, show="location")
     context.update(
         {
             "grid": layout,
-            "book_url": reverse("scheduling:book") if has_permission(request.user, "appointment.book") else "",
+            "book_url": book_url,
             "tz_names": sorted({location.time_zone} if location else set()),
         }
     )

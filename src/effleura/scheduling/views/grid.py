@@ -24,15 +24,13 @@ class Cell:
     start: datetime.datetime  # aware, in the column's zone
     working: bool = True  # inside the column's working hours (shaded otherwise)
     changeover: bool = False  # the room or practitioner is turning over after a visit
-
-    @property
-    def value(self) -> str:
-        """The local start as a datetime-local input wants it (the booking form's ?start=)."""
-        return self.start.strftime("%Y-%m-%dT%H:%M")
+    # The local start as a datetime-local input wants it (the booking form's ?start=),
+    # written once per row for all the columns of the same day and zone.
+    value: str = ""
 
     @property
     def label(self) -> str:
-        return self.start.strftime("%H:%M")
+        return self.value[11:]
 
 
 @dataclass
@@ -82,6 +80,7 @@ class Column:
     blocks: list = field(default_factory=list)
     cells: list = field(default_factory=list)
     is_today: bool = False
+    html: str = ""  # its cells and blocks, written by grid_html.render()
 
 
 @dataclass
@@ -156,6 +155,7 @@ def build(columns, appointments_by_column: dict, hours: list) -> Grid:
         # Label every full hour, and the first row whatever its time.
         times.append((index + 2, f"{minute // 60:02d}:{minute % 60:02d}", minute % 60 == 0 or index == 0))
 
+    row_starts: dict = {}  # (day, zone) -> [(start, value)] per row: the same for every such column
     for position, column in enumerate(columns):
         column.line = position + 2
         occupied: set[int] = set()
@@ -190,16 +190,27 @@ def build(columns, appointments_by_column: dict, hours: list) -> Grid:
             block.lanes = max(1, len(lanes_end))
         column.blocks = blocks
 
-        working = column.working
-        midnight = datetime.datetime.combine(column.day, datetime.time(0), tzinfo=column.tz)
+        working = column.working or []
+        starts = row_starts.get((column.day, column.tz))
+        if starts is None:
+            midnight = datetime.datetime.combine(column.day, datetime.time(0), tzinfo=column.tz)
+            starts = []
+            for index in range(rows):
+                # Wall-clock arithmetic, then fold back to the zone (a DST day keeps its labels).
+                start = (midnight + datetime.timedelta(minutes=first + index * ROW_MINUTES)).replace(tzinfo=column.tz)
+                starts.append((start, start.strftime("%Y-%m-%dT%H:%M")))
+            row_starts[column.day, column.tz] = starts
         cells = []
         for index in range(rows):
             if index in occupied:
                 continue
             minute = first + index * ROW_MINUTES
-            # Wall-clock arithmetic, then fold back to the zone (a DST day keeps its labels).
-            start = (midnight + datetime.timedelta(minutes=minute)).replace(tzinfo=column.tz)
-            inside = working is None or any(a <= minute and minute + ROW_MINUTES <= b for a, b in working)
-            cells.append(Cell(row=index + 2, start=start, working=inside, changeover=index in changeover))
+            inside = column.working is None
+            for a, b in working:
+                if a <= minute and minute + ROW_MINUTES <= b:
+                    inside = True
+                    break
+            start, value = starts[index]
+            cells.append(Cell(index + 2, start, inside, index in changeover, value))
         column.cells = cells
     return Grid(columns=columns, times=times, rows=rows, first=datetime.time(first // 60, first % 60))
