@@ -1,4 +1,5 @@
-// Lays out the calendar grid (scheduling/includes/calendar_grid.html). Where each cell,
+// Lays out the calendar grid (scheduling/includes/calendar_grid.html; its cells and blocks
+// are written by scheduling/views/grid_html.py). Where each cell,
 // time label and appointment sits is data (data-row, data-span, data-col, and data-left /
 // data-width for appointments sharing a time): the Content-Security-Policy forbids style=""
 // attributes, while styles set through the DOM, as here, are allowed
