@@ -123,6 +123,23 @@ def test_ten_practitioners_have_eight_visits_on_the_small_day(built):
     assert set(saturday.values_list("username", flat=True)) == set(per)
 
 
+def test_each_practitioner_s_first_patient_of_a_bench_day_has_a_referral_expiring_soon(built):
+    # So every calendar page of the bench shows "auth" badges, and makes their one audit
+    # insert, at every N: the pages' query counts do not depend on the data's size.
+    from effleura.referrals import authorization
+
+    for day, practitioners in ((scale.BENCH_DAY, 50), (scale.SMALL_DAY, 10)):
+        firsts = {}
+        for a in on_day(day).order_by("start"):
+            firsts.setdefault(a.practitioner_id, a.patient_id)
+        assert len(firsts) == practitioners
+        statuses = authorization.statuses_for_patients(firsts.values(), scale.BENCH_DAY)
+        for patient_id in firsts.values():
+            referral, status = authorization.current_status(statuses[patient_id])
+            assert status.needs_attention, status
+            assert referral.valid_until == scale.BENCH_DAY + datetime.timedelta(days=5)
+
+
 def test_no_practitioner_room_or_patient_is_ever_double_booked(built):
     held = Appointment.objects.exclude(status=AppointmentStatus.CANCELLED)
     for key, until in (("practitioner_id", "busy_until"), ("room_id", "busy_until"), ("patient_id", "end")):

@@ -241,8 +241,13 @@ def _allocations(plan, ids):
 def write_referrals(plan: sp.Plan, ids, writer) -> None:
     writer.write(ReferringProvider, PROVIDER_COLUMNS, _providers(plan))
     spans = scale_rows.spans(plan)
-    bench = {v.patient for v in plan.visits() if v.day == sp.BENCH_DAY and v.practitioner == 0}
-    writer.write(Referral, REFERRAL_COLUMNS, _referrals(plan, ids, spans, bench))
+    bench, expiring = set(), set()
+    for v in plan.visits():
+        if v.day == sp.BENCH_DAY and v.practitioner == 0:
+            bench.add(v.patient)
+        if v.bench_rank == 0:
+            expiring.add(v.patient)
+    writer.write(Referral, REFERRAL_COLUMNS, _referrals(plan, ids, spans, bench | expiring, expiring))
     writer.reset_sequences([ReferringProvider, Referral])
 
 
@@ -284,7 +289,13 @@ REFERRAL_COLUMNS = ["id", "public_id", "version", "patient_id", "provider_id", "
                     "original_type", "original_size", "is_closed", "created_at", "created_by_id"]  # fmt: skip
 
 
-def _referrals(plan, ids, spans, bench):
+# The first patient of each practitioner's bench days holds a referral that expires five
+# days after the bench day, so every calendar page of the bench shows "auth" badges (and
+# makes their one audit insert) at every N; the rest of a referral's state depends on N.
+EXPIRES_AFTER_BENCH_DAY = datetime.timedelta(days=5)
+
+
+def _referrals(plan, ids, spans, bench, expiring):
     salt = sp.salt(plan.seed, "referral")
     for j in range(plan.n):
         if spans.first[j] < 0 or not (j % 4 == 0 or j in bench):
@@ -292,6 +303,8 @@ def _referrals(plan, ids, spans, bench):
         first = scale_rows.day_of(spans.first[j])
         written = first - datetime.timedelta(days=7)
         until = max(scale_rows.day_of(spans.last[j]), first + datetime.timedelta(days=180))
+        if j in expiring:
+            until = sp.BENCH_DAY + EXPIRES_AFTER_BENCH_DAY
         yield (
             j + 1,
             sp.uid(salt, j + 1),
