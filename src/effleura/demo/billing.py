@@ -196,9 +196,14 @@ def _policies(staff: dict, patients: list, scenario_of: dict, payers: dict, toda
     insured += others[: max(0, len(patients) // INSURED_SHARE - len(insured))]
     valid_from = datetime.date(today.year - 1, 1, 1)
     made = 0
+    younger = 0  # counts the patients under Medicare age, so the first of them has MUTUAL
     for n, patient in enumerate(insured):
         old = _age(patient, today) >= MEDICARE_AGE
-        payer = payers[MEDICARE] if old else payers[SHIELD if n % 3 else MUTUAL]
+        if not old:
+            younger += 1
+        # By the count of younger patients, not by n: which patients are old changes with
+        # today's date, and one turning 65 must not leave the per-code payer with nobody.
+        payer = payers[MEDICARE] if old else payers[SHIELD if (younger - 1) % 3 else MUTUAL]
         data = {
             "payer": payer,
             "member_id": f"DEMO-{100000 + patient.pk * 37:06d}",
