@@ -1,8 +1,8 @@
 """Audit `detail` never holds health details (issue 12 item 5; docs/audit.md).
 
 tests/conftest.py installs collect() once per test session: every audit event written
-by any test, through audit.record, audit.record_many or the ORM directly (one event or
-in bulk), has its detail noted. When the session ends, offending() looks for the
+by any test, through audit.record, audit.record_many (its own INSERT) or the ORM
+directly (one event or in bulk), has its detail noted. When the session ends, offending() looks for the
 knowledge base's condition, technique and measure names (keys, labels, short names, in
 any case; health_terms()) in them and the run fails, naming each offending detail.
 tests/e2e/conftest.py adds the details stored by the e2e server (its own SQLite
@@ -23,11 +23,12 @@ DETAILS: set[str] = set()
 
 def collect() -> None:
     """Note the detail of every audit event saved from now on (idempotent)."""
+    from effleura.core import audit
     from effleura.core.models import AuditEvent, AuditEventQuerySet
 
     if getattr(AuditEvent.save, "_notes_details", False):
         return
-    save, bulk_create = AuditEvent.save, AuditEventQuerySet.bulk_create
+    save, bulk_create, record_many = AuditEvent.save, AuditEventQuerySet.bulk_create, audit.record_many
 
     @functools.wraps(save)
     def noting_save(self, *args, **kwargs):
@@ -40,9 +41,15 @@ def collect() -> None:
         DETAILS.update(obj.detail for obj in objs)
         return bulk_create(self, objs, *args, **kwargs)
 
+    @functools.wraps(record_many)
+    def noting_record_many(*args, detail: str = "", **kwargs):
+        DETAILS.add(detail)
+        return record_many(*args, detail=detail, **kwargs)
+
     noting_save._notes_details = True
     AuditEvent.save = noting_save
     AuditEventQuerySet.bulk_create = noting_bulk_create
+    audit.record_many = noting_record_many
 
 
 # Words of the knowledge base that are also ordinary words of the program's own notes.

@@ -224,3 +224,44 @@ def test_it_refuses_and_audits_a_read_of_the_trail_outside_a_page(role, personas
         access.access_audit_export(personas[role], access.AuditFilters(), ("at",))
     denied = AuditEvent.objects.filter(record_type="audit_event", outcome=AuditOutcome.DENIED)
     assert denied.count() == 2
+
+
+def test_a_list_is_audited_one_event_per_patient_in_one_insert(owner, make_patient, django_assert_num_queries):
+    patients = [make_patient() for _ in range(3)]
+    ids = [p.public_id for p in patients] + [None]
+    address = audit.client_address.set("203.0.113.9")
+    try:
+        with django_assert_num_queries(1):
+            audit.record_many(owner, AuditAction.READ, "appointment", ids, detail="calendar")
+    finally:
+        audit.client_address.reset(address)
+    events = list(AuditEvent.objects.filter(detail="calendar").order_by("id"))
+    assert [e.patient_id for e in events] == ids
+    assert [e.record_id for e in events] == [str(p.public_id) for p in patients] + [""]
+    assert {(e.actor_id, e.actor_username, e.actor_role) for e in events} == {(owner.pk, owner.username, owner.role)}
+    assert {(e.action, e.outcome, e.record_type, e.client_address) for e in events} == {
+        (AuditAction.READ, AuditOutcome.ALLOWED, "appointment", "203.0.113.9")
+    }
+    assert len({e.public_id for e in events}) == 4 and len({e.at for e in events}) == 1
+    # Time-ordered ids (UUID version 7), so new events fall together in the unique index.
+    assert {e.public_id.version for e in events} == {7}
+    assert [e.public_id for e in events] == sorted(e.public_id for e in events)
+    assert abs(events[0].at - timezone.now()) < datetime.timedelta(minutes=1)
+
+
+def test_a_list_longer_than_one_statement_allows_is_audited_whole(owner, make_patient):
+    pid = make_patient().public_id
+    audit.record_many(owner, AuditAction.READ, "appointment", [pid] * 2500, detail="a long list")
+    events = AuditEvent.objects.filter(detail="a long list")
+    assert events.count() == 2500 and events.values("public_id").distinct().count() == 2500
+
+
+def test_a_single_event_has_a_time_ordered_id_too(event, owner):
+    later = audit.record(owner, AuditAction.READ, "patient")
+    assert event.public_id.version == later.public_id.version == 7
+    assert event.public_id < later.public_id
+
+
+def test_an_empty_list_writes_nothing(owner, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        audit.record_many(owner, AuditAction.READ, "appointment", [], detail="nothing shown")

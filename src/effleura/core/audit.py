@@ -12,7 +12,10 @@ import hmac
 import uuid
 
 from django.conf import settings
+from django.db import connections, router
+from django.utils import timezone
 
+from effleura.core import ids
 from effleura.core.choices import AuditOutcome
 from effleura.core.models import AuditEvent
 
@@ -42,10 +45,51 @@ def record(
 
 
 def record_many(actor, action: str, record_type: str, patient_ids, *, detail: str = "") -> None:
-    """One event per patient shown in a list, in a single query."""
-    AuditEvent.objects.bulk_create(
-        AuditEvent(**_fields(actor, action, record_type, pid, pid, AuditOutcome.ALLOWED, detail)) for pid in patient_ids
-    )
+    """One event per patient shown in a list, all at the same instant, in one statement.
+
+    A calendar day of 400 visits writes 400 events on every view, so this is written for
+    speed (docs/decisions/0032): no model instance per event, the columns every event
+    shares converted once, and on PostgreSQL one INSERT … SELECT FROM unnest() of three
+    arrays (public ids, patients, record ids) instead of 4,800 placeholders that psycopg
+    would parse on every call; on SQLite one prepared INSERT run for each row
+    (executemany). Public ids are time-ordered (core.ids) like every audit event's."""
+    patient_ids = list(patient_ids)
+    if not patient_ids:
+        return
+    shared = _fields(actor, action, record_type, "", None, AuditOutcome.ALLOWED, detail)
+    shared["at"] = timezone.now()
+    del shared["patient_id"], shared["record_id"]
+    meta = AuditEvent._meta
+    connection = connections[router.db_for_write(AuditEvent)]
+    constant = [(meta.get_field(name), value) for name, value in shared.items()]
+    fixed = [f.get_db_prep_save(value, connection) for f, value in constant]
+    own = [meta.get_field(name) for name in ("public_id", "patient_id", "record_id")]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in [f for f, _ in constant] + own)
+    table = quote(meta.db_table)
+    public_ids = [ids.time_ordered_uuid() for _ in patient_ids]
+    record_ids = [str(pid or "")[:64] for pid in patient_ids]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            shared_values = ", ".join(["%s"] * len(fixed))
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {shared_values}, u.public_id, u.patient_id, u.record_id "  # noqa: S608 (quoted names, placeholders)
+                "FROM unnest(%s::uuid[], %s::uuid[], %s::varchar[]) AS u(public_id, patient_id, record_id)",
+                [*fixed, public_ids, [_uuid_or_none(pid) for pid in patient_ids], record_ids],
+            )
+        else:
+            prep = [f.get_db_prep_save for f in own[:2]]
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * (len(fixed) + len(own)))})",  # noqa: S608 (quoted names, placeholders)
+                [
+                    (*fixed, prep[0](public, connection), prep[1](pid, connection), record)
+                    for public, pid, record in zip(public_ids, patient_ids, record_ids, strict=True)
+                ],
+            )
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _fields(actor, action, record_type, record_id, patient_id, outcome, detail) -> dict:

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from effleura.core.choices import AuditAction, AuditOutcome, Role
+from effleura.core.ids import time_ordered_uuid
 
 
 class PublicIdModel(models.Model):
@@ -112,6 +113,8 @@ class AuditEvent(PublicIdModel):
     plain values, not foreign keys, so deleting a user or a record never rewrites history.
     """
 
+    # Time-ordered (UUID version 7): new events' ids fall together in the unique index.
+    public_id = models.UUIDField(default=time_ordered_uuid, unique=True, editable=False)
     at = models.DateTimeField(default=timezone.now)
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_username = models.CharField(max_length=150, blank=True)
