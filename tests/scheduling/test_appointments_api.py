@@ -159,8 +159,9 @@ def test_the_list_query_count_does_not_grow_with_the_appointments(desk, clinic, 
         book(desk, clinic, hhmm, patient=str(make_patient().public_id))
     with CaptureQueriesContext(connection) as four:
         assert desk.send("GET", url).json()["count"] == 4
-    # Token and user, the count, the page (everything joined in), one audit insert.
-    assert len(one) == len(four) <= 6
+    # Token and user, the count, the page (patient and series joined in), the rows it shares
+    # (practitioners, services, locations, rooms: one query each), one audit insert.
+    assert len(one) == len(four) <= 10
 
 
 def test_one_appointment_and_its_history(desk, clinic, billing, api_as):

@@ -17,13 +17,15 @@ from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, AppointmentChange
 
 # The day view: session and user; locations with their opening hours and rooms (3); the
-# appointments and one audit insert; the consent badges (documents, their versions, the
-# patients' consents, one audit insert); the practitioners and their working time as the
-# slot engine sees it (working hours, exceptions, time off, opening hours: calendars._load;
-# no busy time, which the shading does not use); the layout's practice row.
-DAY_QUERIES = 18  # + the referral badges (open referrals; visits and audit only when some exist)
-# The week view: the same, with the practitioners read before the locations.
-WEEK_QUERIES = 18  # + the referral badges
+# appointments, the rows they share (practitioners, services; these visits have no room)
+# and one audit insert; the consent badges (documents, their versions, the patients'
+# consents, one audit insert); the practitioners and their working time as the slot engine
+# sees it (working hours, exceptions, time off, opening hours: calendars._load; no busy
+# time, which the shading does not use); the layout's practice row.
+DAY_QUERIES = 20  # + the referral badges (open referrals; visits and audit only when some exist)
+# The week view: the same, with the practitioners read before the locations; the
+# appointments share services and locations (the practitioner is the one asked for).
+WEEK_QUERIES = 20  # + the referral badges
 
 
 def text_of(response) -> str:

@@ -177,23 +177,28 @@ def status_of(referral, today: datetime.date) -> Status:
     )
 
 
-def active_referrals(patient_ids):
-    """Open (not closed) referrals of these patients, newest first, with provider and patient."""
+def active_referrals(patient_ids, *, with_patient: bool = True):
+    """Open (not closed) referrals of these patients, newest first, with provider (and
+    patient, unless the caller has the patients already)."""
     return (
         Referral.objects.filter(patient_id__in=list(patient_ids), is_closed=False)
-        .select_related("provider", "patient")
+        .select_related("provider", *(["patient"] if with_patient else []))
         .order_by("patient_id", "-referral_date", "-valid_until", "-id")
     )
 
 
-def statuses_for_patients(patient_ids, today: datetime.date) -> dict:
+def statuses_for_patients(patient_ids, today: datetime.date, *, patients: dict | None = None) -> dict:
     """patient id -> [(referral, Status)] of their open referrals, newest first. Two queries
-    whatever the number of patients (none when there are no patients)."""
+    whatever the number of patients (none when there are no patients). ``patients`` (id ->
+    Patient, as a calendar has them) is set on each referral instead of joined in again."""
     patient_ids = list(patient_ids)
     found: dict = {pid: [] for pid in patient_ids}
     if not patient_ids:
         return found
-    for referral, status in statuses_for_referrals(active_referrals(patient_ids), today):
+    referrals = active_referrals(patient_ids, with_patient=patients is None)
+    for referral, status in statuses_for_referrals(referrals, today):
+        if patients is not None:
+            referral.patient = patients[referral.patient_id]
         found[referral.patient_id].append((referral, status))
     return found
 

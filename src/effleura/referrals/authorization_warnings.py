@@ -34,7 +34,7 @@ def authorization_badges(user, appointments) -> None:
     if not has_permission(user, "referral.view"):
         return
     patients = {a.patient_id: a.patient for a in appointments}
-    statuses = authorization.statuses_for_patients(list(patients), timezone.localdate())
+    statuses = authorization.statuses_for_patients(list(patients), timezone.localdate(), patients=patients)
     badges = {}
     for patient_id, pairs in statuses.items():
         current = authorization.current_status(pairs)
