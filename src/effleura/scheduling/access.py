@@ -127,6 +127,25 @@ def _in_range(
     return found.order_by("start", "pk")
 
 
+def _listed(start, end, *, location, practitioner, patient, holding_only):
+    """A list's appointments and the rows set on each afterwards (_with_known). The location
+    or practitioner asked for is the same row on every appointment: it is not fetched at
+    all but set on each. The other shared rows are fetched once each, so a busy day of 400
+    visits makes a few dozen model instances for them, not 1,600."""
+    known = _known(location=location, practitioner=practitioner)
+    found = _in_range(
+        start,
+        end,
+        location=location,
+        practitioner=practitioner,
+        patient=patient,
+        holding_only=holding_only,
+        join=[name for name in _RELATED if name not in known and name not in _SHARED],
+        share=[name for name in _SHARED if name not in known],
+    )
+    return found, known
+
+
 def _known(**rows) -> dict:
     """The rows a list was asked for by, that every appointment in it shares: set on each,
     never fetched. A lazy request.user is set as the user it stands for."""
@@ -168,19 +187,8 @@ def access_appointments(
     six queries whatever the number of appointments: the list, one per kind of shared row
     (practitioners, services, locations, rooms) and the audit insert."""
     authorize(user, "schedule.view", patient_id=patient.public_id if patient is not None else None)
-    # The location or practitioner asked for is the same row on every appointment: it is
-    # not fetched at all but set on each. The other shared rows are fetched once each, so
-    # a busy day of 400 visits makes a few dozen model instances for them, not 1,600.
-    known = _known(location=location, practitioner=practitioner)
-    found = _in_range(
-        start,
-        end,
-        location=location,
-        practitioner=practitioner,
-        patient=patient,
-        holding_only=holding_only,
-        join=[name for name in _RELATED if name not in known and name not in _SHARED],
-        share=[name for name in _SHARED if name not in known],
+    found, known = _listed(
+        start, end, location=location, practitioner=practitioner, patient=patient, holding_only=holding_only
     )
     found = _with_known(list(found[:limit]), known)
     _audit_shown(user, found, "calendar")
@@ -203,16 +211,8 @@ def access_appointment_page(
     whatever the page's size: the count, the page, one per kind of shared row (as
     access_appointments) and the audit insert."""
     authorize(user, "schedule.view", patient_id=patient.public_id if patient is not None else None)
-    known = _known(location=location, practitioner=practitioner)
-    found = _in_range(
-        start,
-        end,
-        location=location,
-        practitioner=practitioner,
-        patient=patient,
-        holding_only=holding_only,
-        join=[name for name in _RELATED if name not in known and name not in _SHARED],
-        share=[name for name in _SHARED if name not in known],
+    found, known = _listed(
+        start, end, location=location, practitioner=practitioner, patient=patient, holding_only=holding_only
     )
     page = Paginator(found, per_page).get_page(page_number)
     page.object_list = _with_known(list(page.object_list), known)
