@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
+        from django.db.backends.signals import connection_created
 
         # The worker's duties: sealing and verifying the audit trail (seals), taking back
         # the jobs of dead workers and pruning finished jobs (leases).
@@ -18,6 +19,10 @@ class CoreConfig(AppConfig):
             seals,  # noqa: F401
         )
         from effleura.core.append_only import ensure_audit_triggers
+        from effleura.core.pg_loaders import use_c_timestamp_loader
+
+        # Not a record write: PostgreSQL timestamps load through psycopg's C loader (0033).
+        connection_created.connect(use_c_timestamp_loader, dispatch_uid="effleura.pg_loaders")
 
         # Not a record write: every sign-in, whatever its path, starts the session's clocks.
         user_logged_in.connect(idle.on_sign_in, dispatch_uid="effleura.idle.on_sign_in")

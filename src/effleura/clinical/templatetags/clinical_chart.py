@@ -1,8 +1,10 @@
-"""Template helpers of the clinical chart: screening flags (clinical/includes/flags.html)
-and the sections of an episode (clinical/episode_nav.html)."""
+"""Template helpers of the clinical chart: screening flags (clinical/includes/flags.html),
+the sections of an episode (clinical/episode_nav.html) and the technique choices of a note's
+rows (clinical/note_technique_rows.html)."""
 
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html_join
 
 from effleura.clinical import knowledge, screening
 
@@ -57,3 +59,33 @@ def episode_links(episode) -> list[tuple[str, str, str]]:
 def episode_sections(episode):
     """{% episode_sections episode as sections %}: see episode_links()."""
     return episode_links(episode)
+
+
+# What a row's technique choice adds to its label when screening flags it for this patient.
+VERDICT_SUFFIX = {
+    "contraindicated": " — contraindicated",
+    "local": " — avoid affected areas",
+    "caution": " — caution",
+}
+
+
+@register.simple_tag
+def technique_options(groups, selected=""):
+    """The <optgroup>s of a technique row's select (clinical/views/notes.py
+    technique_groups: (title, [(key, label, verdict)])), the row's technique marked and each
+    flagged choice labelled with screening's word. Built here rather than in template loops:
+    a note shows several rows of some forty choices each (docs/performance.md)."""
+
+    def group(items):
+        return format_html_join(
+            "",
+            '<option value="{}"{}>{}{}</option>',
+            (
+                (key, " selected" if key == selected else "", label, VERDICT_SUFFIX.get(verdict, ""))
+                for key, label, verdict in items
+            ),
+        )
+
+    return format_html_join(
+        "", '<optgroup label="{}">{}</optgroup>', ((title, group(items)) for title, items in groups)
+    )

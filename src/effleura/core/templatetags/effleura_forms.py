@@ -4,6 +4,8 @@ text field and phone numbers as the practice writes them."""
 import re
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from effleura.core import phones
 
@@ -60,3 +62,23 @@ def counter_text(left: int) -> str:
     if left >= 0:
         return f"{left} character{'' if left == 1 else 's'} left"
     return f"{-left} character{'' if left == -1 else 's'} too many"
+
+
+@register.simple_tag
+def options(choices, selected=None):
+    """The <option> elements of a select, the chosen value(s) marked: ``{% options
+    region_choices row.regions %}``. ``choices`` are (value, label) pairs; ``selected`` is
+    one value or a list, set or tuple of them (a multiple select). Written in Python
+    because a page with many rows of selects (a note's techniques) spent most of its
+    render time in the template loop that built these (docs/performance.md)."""
+    if selected is None:
+        chosen = set()
+    elif isinstance(selected, (list, set, tuple, frozenset)):
+        chosen = {str(v) for v in selected}
+    else:
+        chosen = {str(selected)}
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if str(value) in chosen else "", label) for value, label in choices),
+    )
