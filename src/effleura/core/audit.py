@@ -51,8 +51,8 @@ def record_many(actor, action: str, record_type: str, patient_ids, *, detail: st
     speed (docs/decisions/0032): no model instance per event, the columns every event
     shares converted once, and on PostgreSQL one INSERT … SELECT FROM unnest() of three
     arrays (public ids, patients, record ids) instead of 4,800 placeholders that psycopg
-    would parse on every call; on SQLite one prepared INSERT run for each row
-    (executemany). Public ids are time-ordered (core.ids) like every audit event's."""
+    would parse on every call, each array sent as one literal string; on SQLite one
+    prepared INSERT run for each row (executemany). Public ids are time-ordered (core.ids) like every audit event's."""
     patient_ids = list(patient_ids)
     if not patient_ids:
         return
@@ -75,7 +75,12 @@ def record_many(actor, action: str, record_type: str, patient_ids, *, detail: st
             cursor.execute(
                 f"INSERT INTO {table} ({names}) SELECT {shared_values}, u.public_id, u.patient_id, u.record_id "  # noqa: S608 (quoted names, placeholders)
                 "FROM unnest(%s::uuid[], %s::uuid[], %s::varchar[]) AS u(public_id, patient_id, record_id)",
-                [*fixed, public_ids, [_uuid_or_none(pid) for pid in patient_ids], record_ids],
+                [
+                    *fixed,
+                    _array_literal(u.hex for u in public_ids),
+                    _array_literal(None if p is None else _uuid_or_none(p).hex for p in patient_ids),
+                    _array_literal(record_ids),
+                ],
             )
         else:
             prep = [f.get_db_prep_save for f in own[:2]]
@@ -86,6 +91,13 @@ def record_many(actor, action: str, record_type: str, patient_ids, *, detail: st
                     for public, pid, record in zip(public_ids, patient_ids, record_ids, strict=True)
                 ],
             )
+
+
+def _array_literal(values) -> str:
+    """A PostgreSQL array literal ('{"a","b",NULL}') of text values and None. Sent as one
+    string, so psycopg does not convert 400 values one by one (2 ms of a 5 ms insert)."""
+    items = ("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(items) + "}"
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:
