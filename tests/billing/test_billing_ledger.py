@@ -9,7 +9,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from effleura.billing import balances, invoices, payments
+from effleura.billing import balances, invoices, ledger, payments
 from effleura.billing.choices import ChargeStatus, InvoiceKind, InvoiceStatus
 from effleura.billing.models import Invoice, PaymentAllocation
 from effleura.core.models import AuditEvent
@@ -298,6 +298,9 @@ def test_the_books_always_reconcile(actions, billing, therapist, make_patient):
             except ValidationError:
                 pass  # refused (e.g. refund over credit): the books must still balance
         accounts = [balances.account(p) for p in patients]
+        for patient, account in zip(patients, accounts, strict=True):
+            # The account page works its account out from the rows it lists: the same figures.
+            assert ledger.account_page(patient)["account"] == account
         whole = balances.totals()
         for account in [*accounts, whole]:
             assert account.invoiced == account.paid + account.outstanding

@@ -40,8 +40,9 @@ def _count(client, url) -> int:
 
 
 # Pinned: a change that adds a query to one of these pages must say so here.
-# Every page also reads the session, the user and the practice row (3 of each count).
-PINNED = {"billing:home": 8, "billing:account": 18, "billing:invoice": 16, "billing:claims": 5, "billing:claim": 9,
+# Every page also reads the session, the user and the practice row (3 of each count). The
+# account page works its totals out from the invoices and payments it lists (account_of).
+PINNED = {"billing:home": 8, "billing:account": 14, "billing:invoice": 16, "billing:claims": 5, "billing:claim": 9,
           "billing:policies": 10, "billing:charges": 6}  # fmt: skip
 
 PAGES = {

@@ -6,7 +6,7 @@ and reading invoices, payments and the desk in billing/access.py.
 """
 
 from effleura.billing import packages
-from effleura.billing.balances import account, amounts, invoice_amounts
+from effleura.billing.balances import account, account_of, amounts, invoice_amounts
 from effleura.billing.choices import ChargeStatus
 from effleura.billing.models import Charge, Invoice, Payment, PaymentAllocation
 from effleura.patients.models import Patient
@@ -24,9 +24,10 @@ def account_page(patient: Patient) -> dict:
         .select_related("service", "practitioner")
         .order_by("date_of_service", "id")
     )
+    listed = [(i, per_invoice[i.pk]) for i in invoices]
     return {
-        "account": account(patient),
-        "invoices": [(i, per_invoice[i.pk]) for i in invoices],
+        "account": account_of(listed, payments),
+        "invoices": listed,
         "payments": payments,
         "open_charges": open_charges,
         "packages": packages.patient_packages(patient),
