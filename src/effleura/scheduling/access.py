@@ -5,7 +5,7 @@ permitted read with the patient's id.
 Lists take a date range and do a bounded number of queries whatever the number of
 appointments: the list (each visit's own rows, patient and series, joined in), one query
 per kind of row many visits share (practitioners, services, locations, rooms:
-prefetch_related, one instance per row) and one insert of audit events, one per patient
+fetched by id, one instance per row) and one insert of audit events, one per patient
 shown.
 
 The look-ups at the end turn the ids a client sends (UUID public_id) into set-up objects
@@ -96,7 +96,7 @@ def check_range(start: datetime.datetime, end: datetime.datetime) -> None:
 
 
 # The rows a day's appointments share (a few practitioners, services, locations and rooms
-# for hundreds of visits): fetched once each by prefetch_related, one instance per row,
+# for hundreds of visits): fetched once each by id (_complete), one instance per row,
 # instead of joined in as a new instance on every appointment.
 _SHARED = ("practitioner", "service", "location", "room")
 
@@ -109,11 +109,9 @@ _PATIENT_UNUSED = (
 )  # fmt: skip
 
 
-def _in_range(
-    start, end, *, location=None, practitioner=None, patient=None, holding_only: bool = False, join=_RELATED, share=()
-):
+def _in_range(start, end, *, location=None, practitioner=None, patient=None, holding_only: bool = False, join=_RELATED):
     check_range(start, end)
-    found = Appointment.objects.select_related(*join).prefetch_related(*share).overlapping(start, end)
+    found = Appointment.objects.select_related(*join).overlapping(start, end)
     if "patient" in join:
         found = found.defer(*(f"patient__{name}" for name in _PATIENT_UNUSED))
     if location is not None:
@@ -128,9 +126,9 @@ def _in_range(
 
 
 def _listed(start, end, *, location, practitioner, patient, holding_only):
-    """A list's appointments and the rows set on each afterwards (_with_known). The location
-    or practitioner asked for is the same row on every appointment: it is not fetched at
-    all but set on each. The other shared rows are fetched once each, so a busy day of 400
+    """A list's appointments and what _complete sets on each afterwards. The location or
+    practitioner asked for is the same row on every appointment: it is not fetched at all
+    but set on each. The other shared rows are fetched once each, so a busy day of 400
     visits makes a few dozen model instances for them, not 1,600."""
     known = _known(location=location, practitioner=practitioner)
     found = _in_range(
@@ -141,9 +139,8 @@ def _listed(start, end, *, location, practitioner, patient, holding_only):
         patient=patient,
         holding_only=holding_only,
         join=[name for name in _RELATED if name not in known and name not in _SHARED],
-        share=[name for name in _SHARED if name not in known],
     )
-    return found, known
+    return found, known, [name for name in _SHARED if name not in known]
 
 
 def _known(**rows) -> dict:
@@ -159,7 +156,16 @@ def _known(**rows) -> dict:
     return known
 
 
-def _with_known(found: list, known: dict) -> list:
+def _complete(found: list, known: dict, share) -> list:
+    """Set on each appointment the rows many share (``share``: one query per kind, by id,
+    none for a kind no appointment has) and the ``known`` ones. What prefetch_related did,
+    without its per-instance bookkeeping: 3 ms of a 400-visit day."""
+    for name in share:
+        field = Appointment._meta.get_field(name)
+        ids = {getattr(a, field.attname) for a in found} - {None}
+        rows = field.related_model._default_manager.in_bulk(ids) if ids else {}
+        for appointment in found:
+            field.set_cached_value(appointment, rows.get(getattr(appointment, field.attname)))
     for appointment in found:
         for name, row in known.items():
             setattr(appointment, name, row)
@@ -187,10 +193,10 @@ def access_appointments(
     six queries whatever the number of appointments: the list, one per kind of shared row
     (practitioners, services, locations, rooms) and the audit insert."""
     authorize(user, "schedule.view", patient_id=patient.public_id if patient is not None else None)
-    found, known = _listed(
+    found, known, share = _listed(
         start, end, location=location, practitioner=practitioner, patient=patient, holding_only=holding_only
     )
-    found = _with_known(list(found[:limit]), known)
+    found = _complete(list(found[:limit]), known, share)
     _audit_shown(user, found, "calendar")
     return found
 
@@ -211,11 +217,11 @@ def access_appointment_page(
     whatever the page's size: the count, the page, one per kind of shared row (as
     access_appointments) and the audit insert."""
     authorize(user, "schedule.view", patient_id=patient.public_id if patient is not None else None)
-    found, known = _listed(
+    found, known, share = _listed(
         start, end, location=location, practitioner=practitioner, patient=patient, holding_only=holding_only
     )
     page = Paginator(found, per_page).get_page(page_number)
-    page.object_list = _with_known(list(page.object_list), known)
+    page.object_list = _complete(list(page.object_list), known, share)
     _audit_shown(user, page.object_list, "appointment list")
     return page
 
