@@ -25,7 +25,7 @@ def screening_badges(user, appointments) -> None:
     newest = HealthHistory.objects.filter(patient_id=OuterRef("patient_id")).order_by("-version").values("version")[:1]
     current = {
         history.patient_id: history
-        for history in HealthHistory.objects.filter(patient_id__in=patient_ids, version=Subquery(newest))
+        for history in HealthHistory.objects.filter(patient_id__ids_in=patient_ids, version=Subquery(newest))
     }
     today = timezone.localdate()
     badges = {}

@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
+        from django.db import models
         from django.db.backends.signals import connection_created
 
         # The worker's duties: sealing and verifying the audit trail (seals), taking back
@@ -19,7 +20,12 @@ class CoreConfig(AppConfig):
             seals,  # noqa: F401
         )
         from effleura.core.append_only import ensure_audit_triggers
+        from effleura.core.lookups import IdsIn
         from effleura.core.pg_loaders import use_c_timestamp_loader
+
+        # Not a record write: field__ids_in, __in for long lists of ids (decision 0034).
+        models.ForeignKey.register_lookup(IdsIn)
+        models.IntegerField.register_lookup(IdsIn)
 
         # Not a record write: PostgreSQL timestamps load through psycopg's C loader (0033).
         connection_created.connect(use_c_timestamp_loader, dispatch_uid="effleura.pg_loaders")

@@ -126,7 +126,7 @@ def visit_dates(patient_ids, first: datetime.date, last: datetime.date, statuses
         return found
     lower, upper = _window_bounds(first, last)
     rows = Appointment.objects.filter(
-        patient_id__in=list(found), status__in=list(statuses), start__gte=lower, start__lt=upper
+        patient_id__ids_in=list(found), status__in=list(statuses), start__gte=lower, start__lt=upper
     ).values_list("patient_id", "start", "location__time_zone")
     for patient_id, start, zone in rows:
         local = start.astimezone(_zone(zone)).date()
@@ -181,7 +181,7 @@ def active_referrals(patient_ids, *, with_patient: bool = True):
     """Open (not closed) referrals of these patients, newest first, with provider (and
     patient, unless the caller has the patients already)."""
     return (
-        Referral.objects.filter(patient_id__in=list(patient_ids), is_closed=False)
+        Referral.objects.filter(patient_id__ids_in=list(patient_ids), is_closed=False)
         .select_related("provider", *(["patient"] if with_patient else []))
         .order_by("patient_id", "-referral_date", "-valid_until", "-id")
     )

@@ -37,7 +37,7 @@ def consent_badges(user, appointments) -> None:
     if not required:
         return
     by_patient: dict = {pid: [] for pid in patients}
-    consents = PatientConsent.objects.filter(patient_id__in=list(patients), document_version__document__in=required)
+    consents = PatientConsent.objects.filter(patient_id__ids_in=list(patients), document_version__document__in=required)
     for consent in consents.select_related("document_version"):
         by_patient[consent.patient_id].append(consent)
     missing = {}
