@@ -52,7 +52,8 @@ def record_many(actor, action: str, record_type: str, patient_ids, *, detail: st
     shares converted once, and on PostgreSQL one INSERT … SELECT FROM unnest() of three
     arrays (public ids, patients, record ids) instead of 4,800 placeholders that psycopg
     would parse on every call, each array sent as one literal string; on SQLite one
-    prepared INSERT run for each row (executemany). Public ids are time-ordered (core.ids) like every audit event's."""
+    prepared INSERT run for each row (executemany). Public ids are time-ordered (core.ids)
+    like every audit event's."""
     patient_ids = list(patient_ids)
     if not patient_ids:
         return
