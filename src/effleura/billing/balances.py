@@ -139,8 +139,11 @@ def _account(patient_q: Q, allocation_q: Q) -> Account:
     pay = Payment.objects.filter(patient_q, Payment.LIVE).aggregate(
         received=amount_sum("amount", kind=PaymentKind.PAYMENT), refunded=amount_sum("amount", kind=PaymentKind.REFUND)
     )
-    invoiced, applied = money(inv["total"]), money(applied)
-    received, refunded = money(pay["received"]), money(pay["refunded"])
+    return _from_sums(money(inv["total"]), money(applied), money(pay["received"]), money(pay["refunded"]), open_count)
+
+
+def _from_sums(invoiced: Decimal, applied: Decimal, received: Decimal, refunded: Decimal, open_count: int):
+    """An Account from its four sums: what is outstanding and what is credit follow."""
     return Account(
         invoiced=invoiced,
         paid=applied,
@@ -160,19 +163,12 @@ def account_of(invoices, payments) -> Account:
     (the reconciliation test holds both to it) without its four queries."""
     issued = [amounts for invoice, amounts in invoices if invoice.status == InvoiceStatus.ISSUED]
     live = [p for p in payments if p.voided_at is None]
-    invoiced = money(sum((a.total for a in issued), ZERO))
-    applied = money(sum((a.paid for a in issued), ZERO))
-    received = money(sum((p.amount for p in live if p.kind == PaymentKind.PAYMENT), ZERO))
-    refunded = money(sum((p.amount for p in live if p.kind == PaymentKind.REFUND), ZERO))
-    return Account(
-        invoiced=invoiced,
-        paid=applied,
-        outstanding=invoiced - applied,
-        received=received,
-        refunded=refunded,
-        credit=received - refunded - applied,
-        open_invoices=sum(1 for a in issued if a.total > a.paid),
-        currency=default_currency(),
+    return _from_sums(
+        money(sum((a.total for a in issued), ZERO)),
+        money(sum((a.paid for a in issued), ZERO)),
+        money(sum((p.amount for p in live if p.kind == PaymentKind.PAYMENT), ZERO)),
+        money(sum((p.amount for p in live if p.kind == PaymentKind.REFUND), ZERO)),
+        sum(1 for a in issued if a.total > a.paid),
     )
 
 
