@@ -163,7 +163,7 @@ def _complete(found: list, known: dict, share) -> list:
     for name in share:
         field = Appointment._meta.get_field(name)
         ids = {getattr(a, field.attname) for a in found} - {None}
-        rows = field.related_model._default_manager.in_bulk(ids) if ids else {}
+        rows = field.related_model._base_manager.in_bulk(ids) if ids else {}  # as a related access reads
         for appointment in found:
             field.set_cached_value(appointment, rows.get(getattr(appointment, field.attname)))
     for appointment in found:
