@@ -192,6 +192,11 @@ def test_the_editable_chart_carries_its_json_a_live_region_a_dialog_and_the_fall
     # No script: a checkbox, a symbol select and an intensity box per region, plus the mark made.
     assert html.count('type="checkbox" name="body_marks-') == len(BodyRegion.values) + 1
     assert 'name="body_marks-0-region" value="knee_r" checked' in html
+    marked = re.search(r'<select name="body_marks-0-symbol"[^>]*>(.*?)</select>', html).group(1)
+    assert re.findall(r'<option value="([a-z_]+)" selected>', marked) == ["tension"]
+    assert 'name="body_marks-0-intensity" min="0" max="10" step="1" inputmode="numeric" value="3"' in html
+    empty = re.search(r'<select name="body_marks-1-symbol"[^>]*>(.*?)</select>', html).group(1)
+    assert " selected" not in empty and empty.count("<option") == len(BodyMark.values)
     assert html.count('type="number" name="body_marks-') == len(BodyRegion.values) + 1
     assert "clinical/bodychart.js" in html
 

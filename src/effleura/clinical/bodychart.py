@@ -13,12 +13,15 @@ is clinical/templates/clinical/includes/body_chart.html; the script that makes i
 editable by touch and keyboard is clinical/static/clinical/bodychart.js.
 """
 
+import functools
+import html
 import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -376,9 +379,15 @@ _SHAPES = {
     for key, (shapes, _anchor) in view.regions.items()
 }
 
+
+def _escape(value) -> str:
+    """What Django's escape() gives, without its lazy-string wrapper (stdlib html.escape)."""
+    return html.escape(str(value))
+
+
 _FOCUSABLE = ' tabindex="0" role="button" aria-haspopup="dialog" aria-label="{}"'
 # What follows each region's element: the whitespace the template's loop wrote.
-_REGION_END = mark_safe("\n        ")
+_REGION_END = "\n        "
 
 
 def _regions_html(regions: list[dict], editable: bool) -> SafeString:
@@ -387,25 +396,19 @@ def _regions_html(regions: list[dict], editable: bool) -> SafeString:
     (docs/performance.md). Focusable regions (editable, in their primary view) are buttons
     named by their summary; read-only regions carry it as a <title>."""
 
-    def one(r: dict) -> SafeString:
+    def one(r: dict) -> str:
         if r["focusable"]:
-            extra = format_html(_FOCUSABLE, r["summary"])
+            extra = _FOCUSABLE.format(_escape(r["summary"]))
         else:
-            extra = mark_safe(' aria-hidden="true"') if editable else ""
-        title = "" if editable else format_html("<title>{}</title>", r["summary"])
-        return format_html(
-            '<g class="bc-region{}" data-region="{}" fill="{}" fill-opacity="{}"{}>{}{}</g>{}',
-            mark_safe(" is-marked") if r["marked"] else "",
-            r["key"],
-            r["fill"],
-            r["opacity"],
-            extra,
-            title,
-            r["shapes"],
-            _REGION_END,
+            extra = ' aria-hidden="true"' if editable else ""
+        title = "" if editable else f"<title>{_escape(r['summary'])}</title>"
+        return (
+            f'<g class="bc-region{" is-marked" if r["marked"] else ""}" data-region="{_escape(r["key"])}"'
+            f' fill="{_escape(r["fill"])}" fill-opacity="{_escape(r["opacity"])}"{extra}>{title}{r["shapes"]}</g>'
+            f"{_REGION_END}"
         )
 
-    return mark_safe("".join(one(r) for r in regions))  # noqa: S308 (each part built by format_html)
+    return mark_safe("".join(one(r) for r in regions))  # noqa: S308 (every value escaped, shapes are SafeStrings)
 
 
 BADGE_W, BADGE_H, BADGE_GAP = 22, 12, 2
@@ -504,8 +507,43 @@ def chart_context(marks, *, editable: bool = False, field_name: str = "body_mark
             "max": MAX_MARKS,
         }
         context["fallback"] = fallback_rows(shown)
+        context["fallback_html"] = fallback_html(field_name, context["fallback"])
         context["symbols"] = BodyMark.choices
     return context
+
+
+@functools.cache
+def _symbol_options(chosen: str, language: str | None) -> str:
+    """The <option>s of a fallback row's symbol menu with ``chosen`` selected (one per
+    symbol and language: the menu is the same on every row but the chosen one)."""
+    return "".join(
+        f'<option value="{_escape(key)}"{" selected" if key == chosen else ""}>{_escape(label)}</option>'
+        for key, label in BodyMark.choices
+    )
+
+
+def fallback_html(field_name: str, rows: list[dict]) -> SafeString:
+    """The fallback list's table rows (a checkbox, a symbol menu and an intensity box per
+    row), as body_chart_svg.html wrote them in a loop: written here because that loop of
+    27 rows took about a tenth of the note editor's time (docs/performance.md). Every
+    value is escaped as the template escaped it."""
+    field, language = _escape(field_name), translation.get_language()
+    parts = []
+    for row in rows:
+        n, label = _escape(row["n"]), str(row["label"])
+        lower, shown = _escape(label.lower()), _escape(label)
+        parts.append(
+            "<tr>\n"
+            f'        <td><label class="bc-fallback-region"><input type="checkbox" name="{field}-{n}-region"'
+            f' value="{_escape(row["region"])}"{" checked" if row["checked"] else ""}> {shown}</label></td>\n'
+            f'        <td><select name="{field}-{n}-symbol" aria-label="Symbol for {lower}">'
+            f"{_symbol_options(str(row['symbol']), language)}</select></td>\n"
+            f'        <td><input type="number" name="{field}-{n}-intensity" min="0" max="10" step="1"'
+            f' inputmode="numeric" value="{_escape(row["intensity"])}"'
+            f' aria-label="Intensity for {lower}, 0 to 10"></td>\n'
+            "      </tr>\n      "
+        )
+    return mark_safe("".join(parts))  # noqa: S308 (every value escaped above)
 
 
 def fallback_rows(marks: list[dict]) -> list[dict]:
