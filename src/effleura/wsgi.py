@@ -11,3 +11,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "effleura.settings")
 application = get_wsgi_application()
+
+from effleura import collector  # noqa: E402
+
+collector.settle()  # the loaded application frozen out of the collector's walks
