@@ -14,7 +14,6 @@ editable by touch and keyboard is clinical/static/clinical/bodychart.js.
 """
 
 import functools
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from effleura.clinical.choices import BodyMark
+from effleura.core.text import escape_html
 from effleura.patients.choices import BodyRegion
 
 MAX_MARKS = 100
@@ -380,11 +380,6 @@ _SHAPES = {
 }
 
 
-def _escape(value) -> str:
-    """What Django's escape() gives, without its lazy-string wrapper (stdlib html.escape)."""
-    return html.escape(str(value))
-
-
 _FOCUSABLE = ' tabindex="0" role="button" aria-haspopup="dialog" aria-label="{}"'
 # What follows each region's element: the whitespace the template's loop wrote.
 _REGION_END = "\n        "
@@ -398,14 +393,14 @@ def _regions_html(regions: list[dict], editable: bool) -> SafeString:
 
     def one(r: dict) -> str:
         if r["focusable"]:
-            extra = _FOCUSABLE.format(_escape(r["summary"]))
+            extra = _FOCUSABLE.format(escape_html(r["summary"]))
         else:
             extra = ' aria-hidden="true"' if editable else ""
-        title = "" if editable else f"<title>{_escape(r['summary'])}</title>"
+        title = "" if editable else f"<title>{escape_html(r['summary'])}</title>"
         return (
-            f'<g class="bc-region{" is-marked" if r["marked"] else ""}" data-region="{_escape(r["key"])}"'
-            f' fill="{_escape(r["fill"])}" fill-opacity="{_escape(r["opacity"])}"{extra}>{title}{r["shapes"]}</g>'
-            f"{_REGION_END}"
+            f'<g class="bc-region{" is-marked" if r["marked"] else ""}" data-region="{escape_html(r["key"])}"'
+            f' fill="{escape_html(r["fill"])}" fill-opacity="{escape_html(r["opacity"])}"{extra}>'
+            f"{title}{r['shapes']}</g>{_REGION_END}"
         )
 
     return mark_safe("".join(one(r) for r in regions))  # noqa: S308 (every value escaped, shapes are SafeStrings)
@@ -517,7 +512,7 @@ def _symbol_options(chosen: str, language: str | None) -> str:
     """The <option>s of a fallback row's symbol menu with ``chosen`` selected (one per
     symbol and language: the menu is the same on every row but the chosen one)."""
     return "".join(
-        f'<option value="{_escape(key)}"{" selected" if key == chosen else ""}>{_escape(label)}</option>'
+        f'<option value="{escape_html(key)}"{" selected" if key == chosen else ""}>{escape_html(label)}</option>'
         for key, label in BodyMark.choices
     )
 
@@ -527,19 +522,19 @@ def fallback_html(field_name: str, rows: list[dict]) -> SafeString:
     row), as body_chart_svg.html wrote them in a loop: written here because that loop of
     27 rows took about a tenth of the note editor's time (docs/performance.md). Every
     value is escaped as the template escaped it."""
-    field, language = _escape(field_name), translation.get_language()
+    field, language = escape_html(field_name), translation.get_language()
     parts = []
     for row in rows:
-        n, label = _escape(row["n"]), str(row["label"])
-        lower, shown = _escape(label.lower()), _escape(label)
+        n, label = escape_html(row["n"]), str(row["label"])
+        lower, shown = escape_html(label.lower()), escape_html(label)
         parts.append(
             "<tr>\n"
             f'        <td><label class="bc-fallback-region"><input type="checkbox" name="{field}-{n}-region"'
-            f' value="{_escape(row["region"])}"{" checked" if row["checked"] else ""}> {shown}</label></td>\n'
+            f' value="{escape_html(row["region"])}"{" checked" if row["checked"] else ""}> {shown}</label></td>\n'
             f'        <td><select name="{field}-{n}-symbol" aria-label="Symbol for {lower}">'
             f"{_symbol_options(str(row['symbol']), language)}</select></td>\n"
             f'        <td><input type="number" name="{field}-{n}-intensity" min="0" max="10" step="1"'
-            f' inputmode="numeric" value="{_escape(row["intensity"])}"'
+            f' inputmode="numeric" value="{escape_html(row["intensity"])}"'
             f' aria-label="Intensity for {lower}, 0 to 10"></td>\n'
             "      </tr>\n      "
         )

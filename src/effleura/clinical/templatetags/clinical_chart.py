@@ -4,9 +4,10 @@ rows (clinical/note_technique_rows.html)."""
 
 from django import template
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from effleura.clinical import knowledge, screening
+from effleura.core.text import escape_html
 
 register = template.Library()
 
@@ -76,16 +77,13 @@ def technique_options(groups, selected=""):
     flagged choice labelled with screening's word. Built here rather than in template loops:
     a note shows several rows of some forty choices each (docs/performance.md)."""
 
-    def group(items):
-        return format_html_join(
-            "",
-            '<option value="{}"{}>{}{}</option>',
-            (
-                (key, " selected" if key == selected else "", label, VERDICT_SUFFIX.get(verdict, ""))
-                for key, label, verdict in items
-            ),
+    def group(items) -> str:
+        return "".join(
+            f'<option value="{escape_html(key)}"{" selected" if key == selected else ""}>'
+            f"{escape_html(label)}{escape_html(VERDICT_SUFFIX.get(verdict, ''))}</option>"
+            for key, label, verdict in items
         )
 
-    return format_html_join(
-        "", '<optgroup label="{}">{}</optgroup>', ((title, group(items)) for title, items in groups)
+    return mark_safe(  # noqa: S308 (every value escaped as autoescaping would)
+        "".join(f'<optgroup label="{escape_html(title)}">{group(items)}</optgroup>' for title, items in groups)
     )
