@@ -25,20 +25,20 @@ from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus
 from effleura.scheduling.models import HELD_TOO_LONG, LONGEST_HELD, Appointment
 
 # Pinned counts, the same whatever the history (each test runs at two sizes).
-# Day: session and user; locations, opening hours, rooms; the appointments, the rows they
-# share (practitioners, services, rooms) and their audit insert; the consent badges
-# (documents, versions, consents, audit); the practitioners and their working time (working
-# hours, exceptions, time off, opening hours); the practice row; the referral badges (open
-# referrals).
-DAY_QUERIES = 21
+# Day: session and user; locations, opening hours, rooms; the practitioners; the
+# appointments, the services they share (the page holds their practitioners and rooms) and
+# their audit insert; the consent badges (documents, versions, consents, audit); the
+# practitioners' working time (working hours, exceptions, time off, opening hours); the
+# practice row; the referral badges (open referrals).
+DAY_QUERIES = 19
 # Week: the same, the practitioners read before the locations; the practitioner is known,
-# the locations are shared.
-WEEK_QUERIES = 21
+# the page holds the locations and their rooms.
+WEEK_QUERIES = 19
 # Today, for the therapist: session and user; practitioners; locations; the appointments,
-# the rows they share (services, locations, rooms) and their audit; the consent badges
+# the rows they share (services and rooms; the page holds the locations) and their audit; the consent badges
 # (documents, versions, consents, audit); the screening badges (current health histories);
 # the referral badges; the start window and the layout's practice row.
-TODAY_QUERIES = 17
+TODAY_QUERIES = 16
 # API: the token and its last use; the location; count, page, the rows the page shares
 # (practitioners, services, rooms), audit.
 API_QUERIES = 9

@@ -17,15 +17,17 @@ from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment, AppointmentChange
 
 # The day view: session and user; locations with their opening hours and rooms (3); the
-# appointments, the rows they share (practitioners, services; these visits have no room)
-# and one audit insert; the consent badges (documents, their versions, the patients'
-# consents, one audit insert); the practitioners and their working time as the slot engine
+# practitioners; the appointments, the services they share (the page holds their
+# practitioners; these visits have no room) and one audit insert; the consent badges
+# (documents, their versions, the patients' consents, one audit insert); the
+# practitioners' working time as the slot engine
 # sees it (working hours, exceptions, time off, opening hours: calendars._load; no busy
 # time, which the shading does not use); the layout's practice row.
-DAY_QUERIES = 20  # + the referral badges (open referrals; visits and audit only when some exist)
+DAY_QUERIES = 19  # + the referral badges (open referrals; visits and audit only when some exist)
 # The week view: the same, with the practitioners read before the locations; the
-# appointments share services and locations (the practitioner is the one asked for).
-WEEK_QUERIES = 20  # + the referral badges
+# appointments share services (the practitioner is the one asked for, the page holds the
+# locations).
+WEEK_QUERIES = 19  # + the referral badges
 
 
 def text_of(response) -> str:
@@ -581,6 +583,31 @@ def test_a_calendars_appointments_carry_what_it_shows_with_no_further_query(
         (a.location.name, a.location.time_zone, a.practitioner.display_name, a.patient.display_name, a.room.name)
         for a in fresh
     ]
+
+
+def test_a_calendar_list_sets_the_rows_the_page_holds_and_fetches_only_the_others(
+    front_desk, booked, clinic, next_monday, therapist, django_assert_num_queries
+):
+    """``have`` (scheduling/access.py): the rows the day view holds already (its
+    practitioners, the location's rooms) are set on the visits, not fetched again; a row
+    they lack, such as a practitioner who has since left, is fetched as before."""
+    from effleura.scheduling import access
+    from effleura.scheduling.views.calendar_support import day_span
+
+    booked("10:00")
+    booked("14:00")
+    start, end = day_span(next_monday, clinic.tz)
+    rooms = list(clinic.rooms.all())
+    held = {"practitioner": [therapist], "room": rooms}
+    with django_assert_num_queries(3):  # the list, its services, the audit insert
+        found = access.access_appointments(front_desk, start, end, location=clinic, have=held)
+    assert len(found) == 2
+    assert all(a.practitioner is therapist for a in found)
+    assert all(any(a.room is room for room in rooms) for a in found)
+    with django_assert_num_queries(4):  # and the practitioner, whom the page did not hold
+        found = access.access_appointments(front_desk, start, end, location=clinic, have={"room": rooms})
+    assert [a.practitioner.pk for a in found] == [therapist.pk, therapist.pk]
+    assert all(a.practitioner is not therapist for a in found)
 
 
 @pytest.mark.parametrize("how_many", [5, 50])

@@ -156,14 +156,20 @@ def _known(**rows) -> dict:
     return known
 
 
-def _complete(found: list, known: dict, share) -> list:
+def _complete(found: list, known: dict, share, have: dict | None = None) -> list:
     """Set on each appointment the rows many share (``share``: one query per kind, by id,
-    none for a kind no appointment has) and the ``known`` ones. What prefetch_related did,
+    none for a kind no appointment has) and the ``known`` ones. ``have`` (kind -> rows)
+    holds rows the caller fetched already, such as the day view's practitioners and the
+    location's rooms: only ids not among them are fetched. What prefetch_related did,
     without its per-instance bookkeeping: 3 ms of a 400-visit day."""
+    have = have or {}
     for name in share:
         field = Appointment._meta.get_field(name)
         ids = {getattr(a, field.attname) for a in found} - {None}
-        rows = field.related_model._base_manager.in_bulk(ids) if ids else {}  # as a related access reads
+        rows = {row.pk: row for row in have.get(name, ()) if row.pk in ids}
+        missing = ids - rows.keys()
+        if missing:  # as a related access reads
+            rows.update(field.related_model._base_manager.in_bulk(missing))
         for appointment in found:
             field.set_cached_value(appointment, rows.get(getattr(appointment, field.attname)))
     for appointment in found:
@@ -187,16 +193,19 @@ def access_appointments(
     patient: Patient | None = None,
     holding_only: bool = False,
     limit: int = MAX_LIST,
+    have: dict | None = None,
 ) -> list[Appointment]:
     """Appointments overlapping [start, end) (at most ``limit``), for a calendar: by
     location, practitioner or patient. ``holding_only`` leaves out cancelled ones. At most
     six queries whatever the number of appointments: the list, one per kind of shared row
-    (practitioners, services, locations, rooms) and the audit insert."""
+    (practitioners, services, locations, rooms) and the audit insert. ``have`` (kind ->
+    rows, e.g. {"practitioner": [...], "room": [...]}) are rows the page holds already:
+    a kind they cover fully needs no query."""
     authorize(user, "schedule.view", patient_id=patient.public_id if patient is not None else None)
     found, known, share = _listed(
         start, end, location=location, practitioner=practitioner, patient=patient, holding_only=holding_only
     )
-    found = _complete(list(found[:limit]), known, share)
+    found = _complete(list(found[:limit]), known, share, have)
     _audit_shown(user, found, "calendar")
     return found
 

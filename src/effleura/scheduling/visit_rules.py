@@ -49,8 +49,13 @@ SESSION_STATUSES = frozenset({Status.IN_SESSION, Status.COMPLETED, Status.INTERR
 UNDOABLE_KINDS = frozenset({ChangeKind.STATUS, ChangeKind.CANCELLED})
 
 
+# Each status's label in lower case, once: the day view asks for 400 visits whether each
+# can be dragged, and Status.values rebuilds its list on every call.
+_LABELS = {value: str(label).lower() for value, label in Status.choices}
+
+
 def _label(status: str) -> str:
-    return Status(status).label.lower() if status in Status.values else status
+    return _LABELS.get(status, status)
 
 
 def local_when(moment: datetime.datetime, tz: zoneinfo.ZoneInfo, now: datetime.datetime) -> str:

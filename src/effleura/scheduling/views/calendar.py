@@ -59,7 +59,11 @@ def day(request):
         return render(request, "scheduling/calendar_day.html", context)
 
     start, end = day_span(the_day, tz)
-    shown = access.access_appointments(request.user, start=start, end=end, location=location)
+    # The practitioners (for their columns) and the location's rooms are on the page
+    # already: the list sets them on its visits instead of fetching them again.
+    practitioners = list(practitioners_qs()) if by == "practitioner" else []
+    have = {"practitioner": practitioners, "room": location.rooms.all()}
+    shown = access.access_appointments(request.user, start=start, end=end, location=location, have=have)
     held = [a for a in shown if a.holds_time]
     context["cancelled"] = [a for a in shown if not a.holds_time]
     badges.apply(request.user, held)
@@ -71,7 +75,7 @@ def day(request):
     if by == "room":
         columns, placed = _room_columns(location, the_day, held)
     else:
-        columns, placed = _practitioner_columns(location, the_day, held, start, end)
+        columns, placed = _practitioner_columns(location, the_day, held, start, end, practitioners)
     layout = grid.build(columns, placed, hours)
     for column in layout.columns:
         for block in column.blocks:
@@ -105,11 +109,12 @@ def _room_columns(location, the_day, held):
     return columns, placed
 
 
-def _practitioner_columns(location, the_day, held, start, end):
-    """A column per practitioner who works at ``location`` that day or has a visit there,
-    shaded outside their working time; and who goes where."""
+def _practitioner_columns(location, the_day, held, start, end, practitioners):
+    """A column per practitioner (of ``practitioners``, the active ones) who works at
+    ``location`` that day or has a visit there, shaded outside their working time; and who
+    goes where."""
     tz = location.tz
-    practitioners = list(practitioners_qs())
+    practitioners = list(practitioners)
     listed = {p.pk for p in practitioners}
     for a in held:  # someone who has since left still shows what they had booked
         if a.practitioner_id not in listed:
@@ -176,7 +181,8 @@ def week(request):
     start, end = day_span(monday, tz, days=7)
     held = []
     if practitioner is not None:
-        shown = access.access_appointments(request.user, start=start, end=end, practitioner=practitioner)
+        have = {"location": locations, "room": [room for loc in locations for room in loc.rooms.all()]}
+        shown = access.access_appointments(request.user, start=start, end=end, practitioner=practitioner, have=have)
         held = [a for a in shown if a.holds_time]
     if location is None and locations:
         busiest = Counter(a.location_id for a in held).most_common(1)
@@ -251,7 +257,9 @@ def today(request):
     appointments = []
     if practitioner is not None:
         start, end = day_span(the_day, tz)
-        appointments = access.access_appointments(request.user, start=start, end=end, practitioner=practitioner)
+        appointments = access.access_appointments(
+            request.user, start=start, end=end, practitioner=practitioner, have={"location": locations}
+        )
         badges.apply(request.user, appointments)
         window = actions.start_window()
         for a in appointments:
