@@ -90,6 +90,9 @@ SPECS: dict[str, Spec] = {
 }
 
 MEASURES: tuple[str, ...] = tuple(SPECS)
+# Measures scored in whole points (a 0-10 rating, a sum of item answers): their values
+# print without decimals. Degrees of motion (goal measures "rom:...") are whole too.
+WHOLE_POINTS = frozenset({"nprs", "lefs"})
 
 # NPRS: a change counts when it reaches 2 points OR 30 % of the baseline (Farrar et al. 2001;
 # Childs et al. 2005).
@@ -206,6 +209,20 @@ def change(measure: str, baseline: float | Score, current: float | Score) -> Cha
             text += " (neck pain; some use 7.5-10)"
         text += ": reached" if reaches else ": not reached"
     return Change(measure=measure, delta=round(delta, 1), direction=direction, reaches_mcid=reaches, mcid=text)
+
+
+def format_value(measure: str, value, *, signed: bool = False) -> str:
+    """A score, goal value or change as a person reads it: whole points for NPRS, LEFS and
+    degrees of motion ("7", "45", not "7.0"), at most one decimal for the others ("22.2",
+    "40"); with ``signed`` a sign in front ("+2", "-4", "0"). "" for None."""
+    if value is None or isinstance(value, bool):
+        return ""
+    number = float(value)
+    whole = measure in WHOLE_POINTS or measure.startswith("rom:")
+    text = f"{round(number):d}" if whole else f"{round(number, 1):g}"
+    if text == "-0":
+        text = "0"
+    return f"+{text}" if signed and number > 0 and text != "0" else text
 
 
 def _check_answers(s: Spec, answers: Sequence[int | None]) -> list[int | None]:

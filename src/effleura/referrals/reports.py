@@ -27,7 +27,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from effleura.clinical import discharge as clinical_discharge
-from effleura.clinical import knowledge
+from effleura.clinical import knowledge, progress, scoring
 from effleura.clinical import measures as clinical_measures
 from effleura.clinical.choices import DischargeReason, GoalStatus, PlanStatus, RecordStatus
 from effleura.clinical.models import (
@@ -159,11 +159,27 @@ def _goal_rows(goals) -> list[dict]:
             "measure": g["measure"],
             "measure_label": measure_label(g["measure"]),
             "baseline": g["baseline"],
+            "baseline_text": scoring.format_value(g["measure"], g["baseline"]),
             "target": g["target"],
+            "target_text": scoring.format_value(g["measure"], g["target"]),
             "status": g["status"],
             "status_label": GOAL_LABELS.get(g["status"], g["status"]),
         }
         for g in goals
+    ]
+
+
+def _measure_rows(rows) -> list[dict]:
+    """Outcome measure rows (clinical/discharge.py outcomes) with their values as read."""
+    return [
+        {
+            **row,
+            "label": row.get("label") or measure_label(row["measure"]),
+            "first_text": scoring.format_value(row["measure"], row["first"]),
+            "last_text": scoring.format_value(row["measure"], row["last"]),
+            "change_text": scoring.format_value(row["measure"], row["change"], signed=True),
+        }
+        for row in rows
     ]
 
 
@@ -177,16 +193,37 @@ def _default_summary(content: dict) -> str:
         f"{content['patient']['name']} attended {visits['attended']} visit(s) "
         f"from {content['period']['start']} to {content['period']['end']}."
     ]
+    pain = content.get("pain")
+    if pain:
+        if pain["change"] is None:
+            parts.append(f"Pain (NPRS): {pain['latest_text']}/10 (one rating).")
+        else:
+            mcid = "clinically important change" if pain["mcid_reached"] else "change below the MCID"
+            parts.append(
+                f"Pain (NPRS): {pain['baseline_text']} to {pain['latest_text']}/10 ({pain['direction']}; {mcid})."
+            )
     for m in content["measures"]:
+        if pain and m["measure"] == progress.NPRS:
+            continue  # said once, with the notes' ratings, above
+        first, last = scoring.format_value(m["measure"], m["first"]), scoring.format_value(m["measure"], m["last"])
         if m["change"] is None:
-            parts.append(f"{m['label']}: {m['last']:g} {m['unit']} (one measurement).")
+            parts.append(f"{m['label']}: {last} {m['unit']} (one measurement).")
             continue
         mcid = "clinically important change" if m["mcid_reached"] else "change below the MCID"
-        parts.append(f"{m['label']}: {m['first']:g} to {m['last']:g} {m['unit']} ({m['direction']}; {mcid}).")
+        parts.append(f"{m['label']}: {first} to {last} {m['unit']} ({m['direction']}; {mcid}).")
+    limited = [r for r in content.get("rom", []) if r["below_normal"]]
+    if limited:
+        moves = "; ".join(f"{_movement(r)} {r['latest_text']}° (normal {r['normal']})" for r in limited)
+        parts.append(f"Range of motion below normal: {moves}.")
     met = sum(1 for g in content["goals"] if g["status"] == GoalStatus.MET)
     if content["goals"]:
         parts.append(f"Goals met: {met} of {len(content['goals'])}.")
     return " ".join(parts)
+
+
+def _movement(row: dict) -> str:
+    """A range-of-motion row's movement as read: "Cervical rotation (left)"."""
+    return f"{row['label']} ({row['side'].lower()})" if row["side"] else row["label"]
 
 
 def _default_recommendations(content: dict, kind: str) -> str:
@@ -251,16 +288,20 @@ def generate_content(
             "reason": record.reason,
             "reason_label": dict(DischargeReason.choices).get(record.reason, record.reason),
         }
-        content["measures"] = [
-            {**row, "label": row.get("label") or measure_label(row["measure"])} for row in record.outcomes
-        ]
+        content["measures"] = _measure_rows(record.outcomes)
         content["goals"] = _goal_rows(record.goals)
     else:
         taken = OutcomeMeasurement.objects.filter(episode=episode, taken_on__lte=end)
         measurements = clinical_measures.signed_only(taken)  # none taken at a draft note
-        content["measures"] = clinical_discharge.outcomes(measurements)
+        content["measures"] = _measure_rows(clinical_discharge.outcomes(measurements))
         goals = Goal.objects.filter(plan=plan) if plan is not None else []
         content["goals"] = _goal_rows(clinical_discharge.goal_outcomes(goals))
+    # Pain over the notes' ratings and the NPRS measures; motion from signed assessments
+    # (clinical/progress.py). Both from the episode's start: the baseline is its first.
+    content["pain"] = progress.pain_course(progress.pain_readings(episode, end))
+    content["rom"] = progress.rom_course(episode, end)
+    # The function scores: every measure but NPRS, which the pain section reports.
+    content["function"] = [m for m in content["measures"] if m["measure"] != progress.NPRS]
     return content
 
 
