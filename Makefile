@@ -54,7 +54,7 @@ node_modules/.installed: package.json package-lock.json
 run: install
 	$(EFFLEURA) migrate --noinput
 	$(EFFLEURA) collectstatic --noinput -v 0
-	$(EFFLEURA) demo
+	$(EFFLEURA) demo --url http://$(HOST):$(PORT)/
 	@echo; echo "Effleura is at http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"; echo
 	$(EFFLEURA) worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true' EXIT; \

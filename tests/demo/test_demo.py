@@ -1,7 +1,9 @@
 """`effleura demo`: the synthetic demo clinic (demo/data.py, demo/management/commands/demo.py)."""
 
+import subprocess
 from collections import Counter
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.password_validation import validate_password
@@ -213,6 +215,31 @@ def test_demo_prints_the_logins_the_address_and_that_the_data_is_synthetic(demo)
     assert demo_data.DEMO_PASSWORD in demo
     assert "http://127.0.0.1:8000/" in demo
     assert "synthetic" in demo
+
+
+@pytest.mark.django_db
+def test_the_demo_prints_the_address_it_is_told_it_is_served_on(demo):
+    out = StringIO()
+    call_command("demo", url="http://127.0.0.1:8123/", stdout=out)
+    assert "Sign in at http://127.0.0.1:8123/" in out.getvalue()
+    assert "8000" not in out.getvalue()
+
+
+@pytest.mark.parametrize(("host", "port"), [("127.0.0.1", "8000"), ("127.0.0.1", "8123")])
+def test_make_run_tells_the_demo_the_address_the_server_binds(host, port):
+    """`make run PORT=8123` printed "Sign in at http://127.0.0.1:8000/" once."""
+    root = Path(__file__).resolve().parents[2]
+    plan = subprocess.run(
+        ["make", "-n", "--no-print-directory", "run", f"HOST={host}", f"PORT={port}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    demo_line = next(line for line in plan.splitlines() if " demo" in line and "effleura" in line)
+    assert f"--url http://{host}:{port}/" in demo_line
+    assert f"--bind {host}:{port}" in plan
 
 
 @pytest.mark.django_db

@@ -124,6 +124,7 @@ PUBLIC = "public"  # no sign-in needed (login, password reset)
 URL_RULES: dict[str, str | dict[str, str]] = {
     # core
     "core:login": PUBLIC,
+    "core:favicon": PUBLIC,  # the icon browsers ask for on every page, signed in or not
     "core:logout": "account.use",
     "core:password_reset": PUBLIC,
     "core:password_reset_done": PUBLIC,

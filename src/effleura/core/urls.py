@@ -10,6 +10,7 @@ register_converter(Sha256Converter, "sha256")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/second-factor/", mfa_views.second_factor, name="second_factor"),
     path("logout/", views.logout_view, name="logout"),
