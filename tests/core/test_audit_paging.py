@@ -184,8 +184,9 @@ def test_the_export_streams_in_chunks_the_rows_the_pages_show_and_audits_itself(
     response = client.get(reverse("core:audit_export"), query)
     exported = AuditEvent.objects.filter(record_type="audit_event", action=AuditAction.EXPORT)
     assert list(exported.values_list("patient_id", "actor_username")) == [(patient_id, "owner")]
-    # 12 rows by the therapist in chunks of 4: three full chunks and an empty one.
-    with django_assert_num_queries(4):
+    # 12 rows by the therapist in chunks of 4: three full chunks and an empty one, and the
+    # names of their patient (one query per batch of AUDIT_CSV_BATCH rows).
+    with django_assert_num_queries(5):
         rows = _csv(response)
     shown = [
         e
@@ -215,10 +216,10 @@ def _fill(patient_id, therapist, count):
 @pytest.mark.parametrize(
     ("query", "queries"),
     [
-        ({}, 8),
-        ({"patient": "P"}, 8),
-        ({"user": "T", "outcome": "allowed"}, 9),  # and the user asked for
-        ({"start": "2026-03-01", "end": "2026-03-03", "outcome": "denied"}, 8),
+        ({}, 9),
+        ({"patient": "P"}, 9),
+        ({"user": "T", "outcome": "allowed"}, 9),
+        ({"start": "2026-03-01", "end": "2026-03-03", "outcome": "denied"}, 8),  # no patient named
     ],
     ids=["trail", "access-report", "user-outcome", "dates-denied"],
 )
@@ -230,8 +231,9 @@ def test_a_page_of_the_trail_makes_the_same_queries_with_ten_times_the_events(
     query = {k: values.get(v, v) for k, v in query.items()}
     client = client_for(owner)
     client.get(reverse("core:audit_list"))
-    # session, user, demo flag, the user filter's choices, the page, the insert of this
-    # read's audit event, the last seal and the last verification (core/seals.py).
+    # session, user, demo flag, the staff (filter choices and names), the page, the names
+    # of its patients, the insert of this read's audit event, the last seal and the last
+    # verification (core/seals.py).
     _fill(patient_id, therapist, 60)
     older = client.get(reverse("core:audit_list"), query).context["page"].older
     for _size in (60, 600):

@@ -11,6 +11,7 @@ from effleura.clinical.notes import undo_guard
 from effleura.core import extension_points
 from effleura.core.extension_points import PatientUrl
 from effleura.core.extensions import ExtensionPoint
+from effleura.patients.access import find_patients, patient_labels
 from effleura.referrals.authorization_warnings import authorization_badges, booking_warnings
 from effleura.referrals.chart import referrals_section
 from effleura.scheduling.badges import consent_badges
@@ -115,6 +116,8 @@ def test_every_declared_point_documents_its_contract_where_it_is_declared():
         "note_signed",
         "patient_urls",
         "status_undo_guards",
+        "patient_labels",
+        "patient_finder",
     }
     for p in points:
         assert getattr(extension_points, p.name) is p
@@ -129,6 +132,16 @@ def test_the_apps_fill_the_points_at_start_up():
     assert extension_points.status_undo_guards.providers == (undo_guard,)
     kwargs = {p.kwarg for p in extension_points.patient_urls.providers}
     assert {"episode_id", "note_id", "referral_id", "invoice_id", "claim_id"} <= kwargs
+    assert extension_points.patient_labels.providers == (patient_labels,)
+    assert extension_points.patient_finder.providers == (find_patients,)
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_names_a_page_of_patients_in_one_query(make_patient, django_assert_num_queries):
+    patients = [make_patient() for _ in range(5)]
+    with django_assert_num_queries(1):
+        labels = extension_points.patient_labels.first([p.public_id for p in patients])
+    assert labels == {p.public_id: f"{p.display_name} ({p.chart_number})" for p in patients}
 
 
 @pytest.mark.django_db

@@ -290,12 +290,14 @@ def test_the_pages_render_the_bench_practice(built):
         (therapist, reverse("clinical:note_edit", args=[t.note]), "Synthetic benchmark data"),
         (signed_in(t.billing), reverse("billing:home"), "Bench"),
         (signed_in(t.billing), reverse("billing:account", args=[t.account_patient]), "Paid"),
-        (signed_in(t.owner), reverse("core:audit_list"), "bench-"),
+        (signed_in(t.owner), reverse("core:audit_list"), "Bench"),
     ]
     for client, url, text in pages:
         response = client.get(url)
         assert response.status_code == 200, url
         assert text in response.content.decode(), url
+    trail = signed_in(t.owner).get(reverse("core:audit_list")).context["rows"]
+    assert trail and all(r.who and r.what and "_" not in r.what for r in trail)  # names and words, not codes
     miss = therapist.get(reverse("patients:search") + f"?q={t.search_miss}")
     assert miss.status_code == 200 and t.search_hit not in miss.content.decode()
 

@@ -114,10 +114,11 @@ class AuditFilters:
     start: datetime.date | None = None
     end: datetime.date | None = None
     outcome: str = ""
+    action: str = ""
 
     def describe(self) -> str:
         """Which filters were used, for the audit event's detail: names only, no values."""
-        used = [name for name in ("patient_id", "actor", "start", "end", "outcome") if getattr(self, name)]
+        used = [name for name in ("patient_id", "actor", "start", "end", "outcome", "action") if getattr(self, name)]
         return "audit trail" + (f" by {', '.join(used)}" if used else "")
 
 
@@ -137,6 +138,8 @@ def _audit_events(filters: AuditFilters | None) -> QuerySet:
         events = events.filter(at__lt=datetime.datetime.combine(next_day, datetime.time.min, tz))
     if filters.outcome:
         events = events.filter(outcome=filters.outcome)
+    if filters.action:
+        events = events.filter(action=filters.action)
     return events
 
 

@@ -168,3 +168,28 @@ care_team = ExtensionPoint(
     subqueries: no query runs until core/careteam.py filters them. No permission check,
     no audit: it decides access, it shows nothing.""",
 )
+
+
+# The audit trail's patients (core/views.py audit_list, audit_export) ------------------------
+
+
+patient_labels = ExtensionPoint(
+    "patient_labels",
+    """The names the audit trail shows for the patients its entries name.
+
+    Called by core/views.py (the audit page and its CSV) only for a user whose role may see
+    patients' names (``patient.view``): ``patient_labels.first(patient_ids)``. A provider
+    returns a dict of public id to "Name (chart number)" for the ids that are its patients;
+    one query for all of them. No permission check, no audit of its own: the reading of the
+    audit trail is what is audited (core/access.py).""",
+)
+
+patient_finder = ExtensionPoint(
+    "patient_finder",
+    """The patients a name typed into the audit trail's patient filter matches.
+
+    Called by core/views.py: ``patient_finder.first(user, text, limit)``. A provider returns
+    a list of (public id, "Name (chart number)") of at most ``limit`` patients, found the
+    way the patient search finds them, asking ``patient.view`` and auditing the search
+    results as that search does; [] when none match. At most two queries.""",
+)

@@ -4,6 +4,8 @@ staff management and the audit trail. Thin: parse, authorize, act, render."""
 import copy
 import csv
 import datetime
+import itertools
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -23,6 +25,7 @@ from effleura.core import (
     access,
     actions,
     audit,
+    audit_text,
     careteam,
     clock,
     handover,
@@ -36,6 +39,7 @@ from effleura.core import (
     signin,
 )
 from effleura.core.choices import AuditAction, AuditOutcome, Role
+from effleura.core.extension_points import patient_finder, patient_labels
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
 from effleura.core.models import Practice, User
@@ -329,17 +333,54 @@ def practice_settings(request):
 # Audit trail --------------------------------------------------------------------
 
 
+PATIENT_MATCHES = 10  # the most patients a name typed into the filter offers to pick from
+
+
+def _staff_label(member: User) -> str:
+    name = member.get_full_name() or member.username
+    left = "" if member.is_active else ", no longer active"
+    return f"{name} ({audit_text.role_label(member.role)}{left})"
+
+
 class AuditFilterForm(forms.Form):
-    patient = forms.UUIDField(required=False, label="Patient id")
-    user = forms.ModelChoiceField(User.objects.all(), required=False, label="User", to_field_name="public_id")
+    """The audit trail's filters. The patient is typed as a name (or chart number) and
+    found by the patient search; several matches are offered to pick from, and the one
+    picked travels as its id (``patient``), as the links of the page's rows do."""
+
+    patient_name = forms.CharField(required=False, max_length=100, label="Patient", help_text="A name or chart number.")
+    patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    user = forms.ChoiceField(required=False, label="Staff member")
+    action = forms.ChoiceField(choices=[("", "Any"), *audit_text.ACTION_LABELS.items()], required=False)
+    outcome = forms.ChoiceField(
+        choices=[("", "Any"), (AuditOutcome.ALLOWED, "Allowed"), (AuditOutcome.DENIED, "Refused")], required=False
+    )
     start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    outcome = forms.ChoiceField(choices=[("", "Any"), *AuditOutcome.choices], required=False)
+
+    def __init__(self, data, *, viewer, staff: list[User]):
+        super().__init__(data)
+        self.viewer = viewer
+        self.staff = {str(member.public_id): member for member in staff}
+        self.fields["user"].choices = [("", "Anyone"), *((key, _staff_label(m)) for key, m in self.staff.items())]
+        self.matches: list[tuple] = []  # the patients a typed name matched, to pick one
 
     def clean(self):
         data = super().clean()
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise ValidationError("The “From” date must be before the “To” date.")
+        data["actor"] = self.staff.get(data.get("user") or "")
+        name = (data.get("patient_name") or "").strip()
+        if name:  # a name typed: a new search, whoever was picked before
+            data["patient"] = None
+            found = patient_finder.first(self.viewer, name, PATIENT_MATCHES + 1) or []
+            if not found:
+                self.add_error("patient_name", f"No patient matches “{name}”. Try part of the last name.")
+            elif len(found) == 1:
+                data["patient"] = found[0][0]
+            else:
+                self.matches = found[:PATIENT_MATCHES]
+                more = " (the first ten)" if len(found) > PATIENT_MATCHES else ""
+                self.add_error("patient_name", f"Several patients match “{name}”{more}: pick one below.")
         return data
 
 
@@ -351,8 +392,74 @@ def _filters(form: AuditFilterForm) -> access.AuditFilters | None:
         return None
     data = form.cleaned_data
     return access.AuditFilters(
-        patient_id=data["patient"], actor=data["user"], start=data["start"], end=data["end"], outcome=data["outcome"]
+        patient_id=data["patient"],
+        actor=data["actor"],
+        start=data["start"],
+        end=data["end"],
+        outcome=data["outcome"],
+        action=data["action"],
     )
+
+
+def _audit_staff() -> list[User]:
+    """Every account the trail can name, for the filter and the rows: one query."""
+    return list(
+        User.objects.order_by("first_name", "last_name", "username").only(
+            "public_id", "username", "first_name", "last_name", "role", "is_active"
+        )
+    )
+
+
+class _AuditNames:
+    """Who and which patient each entry is about, in words: staff by their name and role,
+    patients by name and chart number for a viewer whose role may see patients (else a
+    short id). One query for the patients of a whole page (or batch of the export)."""
+
+    def __init__(self, viewer, staff: list[User]):
+        self.staff = {member.pk: member for member in staff}
+        self.show_patients = permissions.has_permission(viewer, "patient.view")
+
+    def patients(self, patient_ids) -> dict:
+        wanted = {pid for pid in patient_ids if pid}
+        if not wanted or not self.show_patients:
+            return {}
+        return patient_labels.first(wanted) or {}
+
+    def who(self, actor_id, username: str, role: str) -> tuple[str, str]:
+        member = self.staff.get(actor_id)
+        if member is not None:
+            return member.get_full_name() or member.username, audit_text.role_label(member.role)
+        if username:  # an account since removed: the name the entry kept
+            return username, audit_text.role_label(role) if role else ""
+        return "Not signed in", ""
+
+    @staticmethod
+    def patient(labels: dict, patient_id) -> str:
+        if not patient_id:
+            return ""
+        return labels.get(patient_id) or f"Patient {str(patient_id)[:8]}"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry of the audit page, in words."""
+
+    event: object
+    who: str
+    role: str
+    what: str
+    detail: str
+    patient: str
+
+
+def _audit_rows(names: _AuditNames, events, labels: dict) -> list[AuditRow]:
+    rows = []
+    for e in events:
+        who, role = names.who(e.actor_id, e.actor_username, e.actor_role)
+        what = audit_text.describe(e.action, e.record_type, e.outcome)
+        detail = audit_text.extra_detail(e.detail)
+        rows.append(AuditRow(e, who, role, what, detail, names.patient(labels, e.patient_id)))
+    return rows
 
 
 def audit_list(request):
@@ -361,15 +468,38 @@ def audit_list(request):
     query = request.GET.copy()
     for name in ("before", "after", "page"):  # "page": a page number of old links
         query.pop(name, None)
-    form = AuditFilterForm(query or None)
+    staff = _audit_staff()
+    form = AuditFilterForm(query or None, viewer=request.user, staff=staff)
+    filters = _filters(form)
+    if filters and filters.patient_id and query.get("patient_name"):
+        # A name found one patient: the page's address names them by id from now on, so a
+        # saved link, the page links and the export keep to that patient.
+        query.pop("patient_name")
+        query["patient"] = str(filters.patient_id)
+        return redirect(f"{reverse('core:audit_list')}?{query.urlencode()}")
     page = access.access_audit_events(
-        request.user, _filters(form), before=request.GET.get("before", ""), after=request.GET.get("after", "")
+        request.user, filters, before=request.GET.get("before", ""), after=request.GET.get("after", "")
     )
-    return render(
-        request,
-        "core/audit_list.html",
-        {"form": form, "page": page, "nav": "audit", "query": query.urlencode(), "seals": seals.status()},
-    )
+    names = _AuditNames(request.user, staff)
+    chosen = filters.patient_id if filters else None
+    # The chosen patient's name and those of the page's entries: one query.
+    labels = names.patients([chosen, *(e.patient_id for e in page.events)])
+    # The query without the patient: the chosen patient's "remove" link and the picks.
+    without_patient = query.copy()
+    for name in ("patient", "patient_name"):
+        without_patient.pop(name, None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": _audit_rows(names, page.events, labels),
+        "nav": "audit",
+        "query": query.urlencode(),
+        "without_patient": without_patient.urlencode(),
+        "chosen_patient": names.patient(labels, chosen),
+        "matches": form.matches,
+        "seals": seals.status(),
+    }
+    return render(request, "core/audit_list.html", context)
 
 
 class _Echo:
@@ -381,30 +511,46 @@ AUDIT_CSV_COLUMNS = [
     "at", "actor_username", "actor_role", "patient_id", "record_type",
     "record_id", "action", "outcome", "client_address", "detail",
 ]  # fmt: skip
+# In words, after the codes: who (name), which patient (name and chart number, for a role
+# that may see patients), and what was done ("viewed the chart").
+AUDIT_CSV_READABLE = ["staff_name", "patient_name", "description"]
+AUDIT_CSV_BATCH = 1000  # rows whose patients' names are read in one query
 
 
 def audit_export(request):
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    form = AuditFilterForm(request.GET or None)
+    staff = _audit_staff()
+    form = AuditFilterForm(request.GET or None, viewer=request.user, staff=staff)
     if request.GET and not form.is_valid():
         messages.error(request, "Fix the filters before exporting.")
         return redirect(f"{reverse('core:audit_list')}?{request.GET.urlencode()}")
-    events = access.access_audit_export(request.user, _filters(form), tuple(AUDIT_CSV_COLUMNS))
+    columns = (*AUDIT_CSV_COLUMNS, "actor_id")
+    events = access.access_audit_export(request.user, _filters(form), columns)
+    names = _AuditNames(request.user, staff)
     writer = csv.writer(_Echo())
     # The rows are written after the request's zone is gone (streaming): take it now.
     # ISO 8601 with the practice's offset, e.g. 2026-12-01T10:45:00.123456-08:00.
     zone = clock.practice_zone()
+    at = {name: position for position, name in enumerate(columns)}
+
+    def line(event, labels):
+        codes = [
+            clock.local(v, zone).isoformat() if isinstance(v, datetime.datetime) else ("" if v is None else v)
+            for v in event[: len(AUDIT_CSV_COLUMNS)]
+        ]
+        who, _role = names.who(event[at["actor_id"]], event[at["actor_username"]], event[at["actor_role"]])
+        what = audit_text.describe(event[at["action"]], event[at["record_type"]], event[at["outcome"]])
+        extra = audit_text.extra_detail(event[at["detail"]])
+        patient = names.patient(labels, event[at["patient_id"]])
+        return [*codes, who, patient, f"{what} ({extra})" if extra else what]
 
     def rows():
-        yield writer.writerow(AUDIT_CSV_COLUMNS)
-        for event in events:
-            yield writer.writerow(
-                [
-                    clock.local(v, zone).isoformat() if isinstance(v, datetime.datetime) else ("" if v is None else v)
-                    for v in event
-                ]
-            )
+        yield writer.writerow([*AUDIT_CSV_COLUMNS, *AUDIT_CSV_READABLE])
+        while batch := list(itertools.islice(events, AUDIT_CSV_BATCH)):
+            labels = names.patients(event[at["patient_id"]] for event in batch)
+            for event in batch:
+                yield writer.writerow(line(event, labels))
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = clock.local(timezone.now(), zone).strftime("%Y%m%d-%H%M")

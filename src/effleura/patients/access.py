@@ -238,3 +238,18 @@ def access_patient_consents(user, patient_id) -> tuple[Patient, list[PatientCons
     )
     allowed(user, "consent.view", patient_id=patient_id, detail="consent list")
     return patient, consents
+
+
+def patient_labels(patient_ids) -> dict:
+    """Public id -> "Name (chart number)" for the audit trail (core/extension_points.py
+    ``patient_labels``): one query, no audit of its own."""
+    rows = Patient.objects.filter(public_id__in=set(patient_ids)).only(
+        "public_id", "preferred_name", "legal_first_name", "legal_last_name", "chart_number"
+    )
+    return {p.public_id: str(p) for p in rows}
+
+
+def find_patients(user, text: str, limit: int) -> list[tuple]:
+    """The patients the audit trail's patient filter matches (core/extension_points.py
+    ``patient_finder``): the patient search, authorized and audited as it is."""
+    return [(p.public_id, str(p)) for p in access_patient_search(user, text, limit=limit)]
