@@ -15,8 +15,9 @@ from effleura.clinical import notes
 # tests/clinical/test_notes_pages.py, tests/billing/test_billing_page_queries.py); here the
 # same counts with a billed history behind the patient, and no consent document (the consent
 # block reads the documents only: one query less). The chart for front desk: no health
-# history, the account card; for the owner: both.
-PINNED = {"chart/front_desk": 16, "chart/owner": 19, "account/billing": 14, "note_edit/therapist": 11,
+# history, the account card; for the owner: both. Both see the next visits (a query and
+# its audit insert).
+PINNED = {"chart/front_desk": 18, "chart/owner": 21, "account/billing": 14, "note_edit/therapist": 11,
           "note/therapist": 15}  # fmt: skip
 
 

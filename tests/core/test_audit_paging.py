@@ -256,8 +256,10 @@ def test_the_owners_home_reads_lockouts_with_the_same_queries_with_ten_times_the
         assert response.context["lockouts"]
 
 
-# session, user, demo flag, lockouts, unlocks, their accounts, the break-glass records.
-HOME_QUERIES = 7
+# session, user, demo flag, lockouts, unlocks, their accounts, the break-glass records;
+# the practice's day (clinical/home.py, referrals/home.py): today's visits, the counts of
+# unsigned notes and re-assessments due, reports due, authorizations running out.
+HOME_QUERIES = 12
 
 
 @pytest.mark.parametrize("role", ["therapist", "front_desk", "billing", "outsider"])

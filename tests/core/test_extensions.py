@@ -5,7 +5,7 @@ import pytest
 
 from effleura.billing.charges import charge_for_signed_note
 from effleura.billing.chart import account_section
-from effleura.clinical.calendar_badges import screening_badges
+from effleura.clinical.calendar_badges import note_badges, screening_badges
 from effleura.clinical.models import Episode, SessionNote
 from effleura.clinical.notes import undo_guard
 from effleura.core import extension_points
@@ -15,6 +15,7 @@ from effleura.patients.access import find_patients, patient_labels
 from effleura.referrals.authorization_warnings import authorization_badges, booking_warnings
 from effleura.referrals.chart import referrals_section
 from effleura.scheduling.badges import consent_badges
+from effleura.scheduling.chart import next_visits_section
 
 
 def point() -> ExtensionPoint:
@@ -118,6 +119,7 @@ def test_every_declared_point_documents_its_contract_where_it_is_declared():
         "status_undo_guards",
         "patient_labels",
         "patient_finder",
+        "home_sections",
     }
     for p in points:
         assert getattr(extension_points, p.name) is p
@@ -125,8 +127,13 @@ def test_every_declared_point_documents_its_contract_where_it_is_declared():
 
 
 def test_the_apps_fill_the_points_at_start_up():
-    assert extension_points.calendar_badges.providers == (consent_badges, screening_badges, authorization_badges)
-    assert extension_points.chart_sections.providers == (referrals_section, account_section)
+    assert extension_points.calendar_badges.providers == (
+        consent_badges,
+        screening_badges,
+        note_badges,
+        authorization_badges,
+    )
+    assert extension_points.chart_sections.providers == (next_visits_section, referrals_section, account_section)
     assert extension_points.booking_warnings.providers == (booking_warnings,)
     assert extension_points.note_signed.providers == (charge_for_signed_note,)
     assert extension_points.status_undo_guards.providers == (undo_guard,)

@@ -39,3 +39,28 @@ def test_the_patient_chart_fits_the_screen(page, login, device):
     page.get_by_role("link", name=re.compile(r"^(Update|Take) the health history$")).click()
     expect(page.get_by_role("group", name="Conditions", exact=True)).to_be_visible()
     assert horizontal_overflow(page) <= 0
+
+
+TABLET_AND_PHONE = {"tablet": {"width": 768, "height": 1024}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("device", TABLET_AND_PHONE)
+def test_a_clinicians_day_and_the_audit_trail_fit_a_tablet_and_a_phone(page, login, device):
+    page.set_viewport_size(TABLET_AND_PHONE[device])
+    login(page, "therapist")
+    expect(page.get_by_role("heading", name="Your visits today")).to_be_visible()
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=RESULTS / f"home-therapist-{device}.png", full_page=True)
+    assert horizontal_overflow(page) <= 0
+    page.goto("/schedule/today/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Your day")
+    assert horizontal_overflow(page) <= 0
+    page.get_by_role("banner").get_by_role("button", name="Log out").click()
+
+    login(page, "owner")
+    expect(page.get_by_role("heading", name="Today’s visits in the practice")).to_be_visible()
+    assert horizontal_overflow(page) <= 0
+    page.goto("/audit/?patient_name=a")
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    page.screenshot(path=RESULTS / f"audit-trail-{device}.png", full_page=True)
+    assert horizontal_overflow(page) <= 0

@@ -13,12 +13,13 @@ from effleura.patients import actions
 LIST_QUERIES = 6
 # patient + audit read; consent documents + their versions (prefetch) + audit read +
 # the patient's consents; health history: patient again + two newest versions + audit read;
-# the referrals card (open referrals; visits and an audit read only when some exist)
-CHART_QUERIES_CLINICAL = 13
+# the referrals card (open referrals; visits and an audit read only when some exist); the
+# next visits (scheduling/chart.py: the appointments and an audit read)
+CHART_QUERIES_CLINICAL = 15
 # as above without the health history; plus the billing account card (billing/chart.py):
 # the account's invoice, payment and credit sums (4), open invoices, package sessions
 # left and an audit read
-CHART_QUERIES_FRONT_DESK = 17
+CHART_QUERIES_FRONT_DESK = 19
 # patient, all versions, audit read; the consent block of the chart heading (4)
 HISTORY_QUERIES = 10
 # the version and the one before it (patient, pair, audit), then the version list

@@ -37,8 +37,9 @@ WEEK_QUERIES = 19
 # Today, for the therapist: session and user; practitioners; locations; the appointments,
 # the rows they share (services and rooms; the page holds the locations) and their audit; the consent badges
 # (documents, versions, consents, audit); the screening badges (current health histories);
-# the referral badges; the start window and the layout's practice row.
-TODAY_QUERIES = 16
+# the note badges (clinical/calendar_badges.py: the visits' notes); the referral badges;
+# the start window and the layout's practice row.
+TODAY_QUERIES = 17
 # API: the token and its last use; the location; count, page, the rows the page shares
 # (practitioners, services, rooms), audit.
 API_QUERIES = 9

@@ -15,15 +15,23 @@ class ClinicalConfig(AppConfig):
 
         knowledge.reload(knowledge.configured_dir())
 
-        from effleura.clinical.calendar_badges import screening_badges
+        from effleura.clinical.calendar_badges import note_badges, screening_badges
         from effleura.core import extension_points
 
         extension_points.calendar_badges.register(screening_badges)
+        extension_points.calendar_badges.register(note_badges)
 
         # A visit with a signed note stays completed: its undo is refused.
         from effleura.clinical.notes import undo_guard
 
         extension_points.status_undo_guards.register(undo_guard)
+
+        # A clinician's day on the home page: today's visits and their notes, notes left
+        # unsigned, re-assessments due (clinical/home.py).
+        from effleura.clinical.home import reassessments_due, todays_visits, unsigned_notes
+
+        for section in (todays_visits, unsigned_notes, reassessments_due):
+            extension_points.home_sections.register(section)
 
         # Refusals at an episode's, assessment's, plan's, goal's, measure's or note's URL are audited
         # against the patient.

@@ -5,12 +5,15 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from effleura.clinical import screening
+from effleura.clinical.choices import RecordStatus
+from effleura.clinical.models import SessionNote
 from effleura.core import audit
 from effleura.core.choices import AuditAction
 from effleura.core.extension_points import Flag
 from effleura.core.permissions import has_permission
 from effleura.patients.history import screening_conditions
 from effleura.patients.models import HealthHistory
+from effleura.scheduling.choices import AppointmentStatus
 
 
 def screening_badges(user, appointments) -> None:
@@ -40,3 +43,38 @@ def screening_badges(user, appointments) -> None:
     for appointment in appointments:
         if appointment.patient_id in badges:
             appointment.flags.append(badges[appointment.patient_id])
+
+
+NOTE_FLAGS = {
+    RecordStatus.SIGNED: Flag("note signed", "ok", "The session note is signed."),
+    RecordStatus.DRAFT: Flag("draft note", "warn", "The session note is started but not signed."),
+}
+NO_NOTE = Flag("no note", "warn", "No session note yet.")
+NOTE_NOT_NEEDED = {AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
+
+
+def note_badges(user, appointments) -> None:
+    """The state of each visit's session note, for clinicians: "note signed", "draft note",
+    or "no note" once the visit has begun (a later visit has none yet, and a cancelled or
+    missed one needs none); and ``note_state`` ("signed", "draft" or "") on each. One
+    query for the page. Not audited: whether a note exists and
+    is signed is the record's state, not its content."""
+    if not has_permission(user, "clinical.view"):
+        return
+    now = timezone.now()
+    wanted = [a for a in appointments if a.status not in NOTE_NOT_NEEDED]
+    if not wanted:
+        return
+    states = dict(
+        SessionNote.objects.filter(appointment_id__ids_in=[a.pk for a in wanted]).values_list(
+            "appointment_id", "status"
+        )
+    )
+    for appointment in wanted:
+        state = states.get(appointment.pk)
+        # The Today page words its note button by it ("Write note" or "Open note").
+        appointment.note_state = state or ""
+        if state is not None:
+            appointment.flags.append(NOTE_FLAGS[state])
+        elif appointment.start <= now:
+            appointment.flags.append(NO_NOTE)

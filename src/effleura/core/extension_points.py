@@ -38,6 +38,23 @@ chart_sections = ExtensionPoint(
 )
 
 
+# The home page ----------------------------------------------------------------------------------
+
+
+home_sections = ExtensionPoint(
+    "home_sections",
+    """Cards of a clinician's day on the home page: today's visits and their notes, notes
+    left unsigned, re-assessments due (clinical); progress reports due to referrers and
+    authorizations running out (referrals).
+
+    Called by core/views.py home once per view: ``home_sections.collect(user, mine)``;
+    ``mine`` is true for a therapist (their own patients and visits), false for an owner
+    (the whole practice). A provider returns a Section, or None (nothing due, or the role
+    may not see it). It asks the permission table, audits the patients it shows, and does
+    a fixed number of queries whatever the practice's size.""",
+)
+
+
 # Calendar badges -----------------------------------------------------------------------------
 
 

@@ -39,7 +39,7 @@ from effleura.core import (
     signin,
 )
 from effleura.core.choices import AuditAction, AuditOutcome, Role
-from effleura.core.extension_points import patient_finder, patient_labels
+from effleura.core.extension_points import home_sections, patient_finder, patient_labels
 from effleura.core.forms import ApiTokenForm, VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.middleware import is_api
 from effleura.core.models import Practice, User
@@ -86,8 +86,14 @@ def logout_view(request):
     return redirect("core:login")
 
 
+DAY_ROLES = (Role.THERAPIST, Role.OWNER)
+
+
 def home(request):
-    context = {"nav": "home"}
+    # A therapist's home is their day; an owner's is the practice's; others have none.
+    role = request.user.role
+    sections = home_sections.collect(request.user, role == Role.THERAPIST) if role in DAY_ROLES else []
+    context = {"nav": "home", "sections": sections}
     if permissions.has_permission(request.user, "staff.manage"):
         context["lockouts"] = access.access_recent_lockouts(request.user)
         context["break_glass"] = access.access_recent_break_glass(request.user)

@@ -21,6 +21,11 @@ class ReferralsConfig(AppConfig):
         extension_points.calendar_badges.register(authorization_badges)
         extension_points.booking_warnings.register(booking_warnings)
         extension_points.chart_sections.register(referrals_section)
+        # The home page: reports due to referrers, authorizations running out (referrals/home.py).
+        from effleura.referrals.home import authorizations_running_out, reports_due
+
+        extension_points.home_sections.register(reports_due)
+        extension_points.home_sections.register(authorizations_running_out)
         register_patient_url("referral_id", Referral)
         register_patient_url("report_id", Report, "episode__patient__public_id")
         register_patient_url("scan_id", EarlierScan, "referral__patient__public_id")

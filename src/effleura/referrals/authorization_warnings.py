@@ -117,7 +117,7 @@ def running_out(user, today: datetime.date | None = None, days: int = REPORT_DAY
     since = today - datetime.timedelta(days=days)
     referrals = (
         Referral.objects.filter(is_closed=False, valid_until__gte=since, valid_from__lte=today)
-        .select_related("provider", "patient")
+        .select_related("provider", "patient", "episode")
         .order_by("valid_until", "id")
     )
     referrals = careteam.only_team(user, referrals)  # core/careteam.py

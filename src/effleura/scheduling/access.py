@@ -354,3 +354,20 @@ def access_feed(raw_key: str, *, now: datetime.datetime | None = None) -> bytes:
     # the feed shows initials only. The event says whose calendar was read, and from where.
     audit.record(practitioner, AuditAction.READ, "calendar_feed", record_id=found.public_id, detail="feed fetched")
     return body
+
+
+NEXT_VISITS = 5
+
+
+def access_next_visits(user, patient: Patient, *, limit: int = NEXT_VISITS) -> list[Appointment] | None:
+    """The patient's next visits from now (not cancelled), soonest first, for the chart's
+    overview; None when the user's role may not see the schedule. One query and the audit
+    insert."""
+    if not has_permission(user, "schedule.view"):
+        return None
+    allowed(user, "schedule.view", patient_id=patient.public_id, detail="next visits")
+    return list(
+        Appointment.objects.filter(patient=patient, start__gte=timezone.now(), status__in=HOLDS_TIME)
+        .select_related("practitioner", "service", "location")
+        .order_by("start", "id")[:limit]
+    )

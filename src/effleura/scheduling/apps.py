@@ -13,6 +13,9 @@ class SchedulingConfig(AppConfig):
         from effleura.scheduling.models import Appointment, Series, WaitlistEntry
 
         extension_points.calendar_badges.register(badges.consent_badges)
+        from effleura.scheduling.chart import next_visits_section
+
+        extension_points.chart_sections.register(next_visits_section)  # the chart's next visits
         resources.register_all()  # the set-up resources' URL names join the permission table
         # Refusals at an appointment's, series' or waitlist entry's URL are audited against
         # the patient, so they show in that patient's access report.

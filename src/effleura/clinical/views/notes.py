@@ -607,7 +607,7 @@ def episode_notes(request, episode_id):
 
 def note_templates(request):
     found = access.access_note_templates(request.user)
-    return render(request, "clinical/note_templates.html", {"templates": found, "nav": "patients"})
+    return render(request, "clinical/note_templates.html", {"templates": found, "nav": "note_templates"})
 
 
 def _template_initial(template: NoteTemplate | None) -> dict:
@@ -658,7 +658,7 @@ def _save_template(request, template: NoteTemplate | None):
         "general_errors": general,
         "groups": technique_groups([]),
         "is_template": True,
-        "nav": "patients",
+        "nav": "note_templates",
         **_row_choices(),
     }
     return render(request, "clinical/note_template_form.html", context, status=409 if form.conflict else 200)

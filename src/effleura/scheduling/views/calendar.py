@@ -188,7 +188,7 @@ def week(request):
         busiest = Counter(a.location_id for a in held).most_common(1)
         location = next((loc for loc in locations if busiest and loc.pk == busiest[0][0]), locations[0])
     context = {
-        "nav": "calendar",
+        "nav": "week",
         "practitioners": practitioners,
         "practitioner": practitioner,
         "location": location,
