@@ -150,7 +150,7 @@ def test_a_first_visit_from_the_front_desk_to_the_progress_chart(page, login, re
     expect(page.get_by_label("Diagnosis codes (ICD-10-CM)")).to_have_value("M54.50")
     goal = page.get_by_role("group", name="Goal 1")
     goal.get_by_label("Goal", exact=True).fill(GOAL)
-    goal.get_by_label("Measured by").fill("nprs")
+    goal.get_by_label("Measured by").select_option(label="Numeric Pain Rating Scale (NPRS)")
     goal.get_by_label("Baseline").fill("7")
     goal.get_by_label("Target").fill("3")
     techniques = page.get_by_role("group", name="Planned techniques and strokes")

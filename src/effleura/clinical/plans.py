@@ -47,6 +47,7 @@ PLAN_FIELDS = (
 )  # fmt: skip
 GOAL_FIELDS = ("description", "measure", "baseline", "target", "direction", "target_date", "status")
 SIDES = ("left", "right")
+MEASURE_NAMES = {spec.name.lower(): key for key, spec in scoring.SPECS.items()}
 ROM_PATTERN = re.compile(r"^rom:([a-z0-9_]+):([a-z0-9_]+)(?::([a-z]+))?$")
 # How often a plan says, and what a series needs: bounds of the model's validators.
 BOUNDS = {"sessions_per_week": (1, 7), "weeks": (1, 52), "session_minutes": (5, 180)}
@@ -257,7 +258,9 @@ def _clean_keys(value, name: str, kinds: tuple[str, ...], what: str, errors: dic
 
 
 def _clean_measure(key: str, errors: dict, prefix: str) -> str:
-    key = key.strip()
+    # Codes are lower case ("NDI" is ndi); a measure's own name is taken for its code too.
+    key = key.strip().lower()
+    key = MEASURE_NAMES.get(key, key)
     if not key or key in scoring.SPECS:
         return key
     found = ROM_PATTERN.match(key)

@@ -76,12 +76,10 @@ class PlanForm(VersionedForm):
 
 class GoalForm(forms.Form):
     description = forms.CharField(max_length=plans.DESCRIPTION_MAX, required=False, label="Goal")
-    measure = forms.CharField(
-        max_length=60,
-        required=False,
-        label="Measured by",
-        widget=forms.TextInput(attrs={"list": "goal-measures"}),
-    )
+    # Picked from a menu: the outcome measures, then each joint's movements (and sides). A
+    # CharField, so a value the menu lacks is refused by the plan's own rules
+    # (clinical/plans.py) with their message, as it is through the API.
+    measure = forms.CharField(max_length=60, required=False, label="Measured by", widget=forms.Select())
     baseline = forms.CharField(max_length=20, required=False, label="Baseline")
     target = forms.CharField(max_length=20, required=False, label="Target")
     direction = forms.ChoiceField(
@@ -95,7 +93,16 @@ class GoalForm(forms.Form):
         return any(data.get(name) not in (None, "") for name in ("description", "measure", "baseline", "target"))
 
 
-GoalFormSet = forms.formset_factory(GoalForm, extra=0, max_num=plans.MAX_GOALS, validate_max=True)
+class _GoalFormSetBase(forms.BaseFormSet):
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.fields["measure"].widget.choices = measure_menu()
+        return form
+
+
+GoalFormSet = forms.formset_factory(
+    GoalForm, formset=_GoalFormSetBase, extra=0, max_num=plans.MAX_GOALS, validate_max=True
+)
 
 
 class ScheduleForm(forms.Form):
@@ -161,14 +168,24 @@ def _with_measure_names(plan) -> None:
         goal.measure_name = plans.measure_label(goal.measure)
 
 
-def _measure_suggestions() -> list[tuple[str, str]]:
-    out = [(key, spec.name) for key, spec in scoring.SPECS.items()]
+def measure_menu() -> list:
+    """The "Measured by" menu: not measured, the outcome measures by name, then a group per
+    joint of its movements, each side apart ("Cervical spine" → "Rotation, left")."""
+    menu: list = [("", "Not measured (a goal you judge)")]
+    named = [
+        (key, s.name if key.upper() in s.name.upper() else f"{s.name} ({key.upper()})")
+        for key, s in scoring.SPECS.items()
+    ]
+    menu.append(("Outcome measures", named))
+    joints: dict[str, list] = {}
     for m in knowledge.rom_movements():
+        rows = joints.setdefault(f"Range of motion: {m.joint.replace('_', ' ').capitalize()}", [])
         if m.sided:
-            out += [(plans.rom_measure_key(m, side), f"{m.label}, {side}") for side in plans.SIDES]
+            rows += [(plans.rom_measure_key(m, side), f"{m.label}, {side}") for side in plans.SIDES]
         else:
-            out.append((plans.rom_measure_key(m), m.label))
-    return out
+            rows.append((plans.rom_measure_key(m), m.label))
+    menu += list(joints.items())
+    return menu
 
 
 # Plans ------------------------------------------------------------------------------------------
@@ -221,7 +238,6 @@ def plan_new(request, episode_id):
         current=current,
         warnings=warnings,
         confirm_needed=confirm_needed,
-        measure_suggestions=_measure_suggestions(),
     )
     return render(request, "clinical/plan_form.html", context, status=409 if form.conflict else 200)
 
