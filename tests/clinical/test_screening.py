@@ -266,4 +266,5 @@ def test_flag_has_exactly_the_fields_of_the_issue():
         "action",
         "reason",
         "source",
+        "max_pressure",
     ]

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from effleura.clinical import scoring
+from effleura.clinical.choices import Pressure
 from effleura.clinical.knowledge_records import (
     DEFAULT_DIR,
     DIRECTIONS,
@@ -199,6 +200,9 @@ def _load_techniques(doc: dict) -> tuple[Technique, ...]:
     return tuple(out)
 
 
+PRESSURES = tuple(Pressure.values)  # light < moderate < firm < deep
+
+
 def _load_conditions(doc: dict, technique_keys: set[str]) -> tuple[ConditionInfo, ...]:
     out = []
     for e in _entries("conditions", doc):
@@ -220,6 +224,11 @@ def _load_conditions(doc: dict, technique_keys: set[str]) -> tuple[ConditionInfo
                 raise r.fail("a local rule must name the `region` to avoid")
             if severity != "local" and region is not None:
                 raise r.fail("only a local rule names a `region`")
+            max_pressure = r.text("max_pressure", optional=True) or None
+            if max_pressure is not None and max_pressure not in PRESSURES:
+                raise r.fail(f"`max_pressure` must be one of {', '.join(PRESSURES)}, got {max_pressure!r}")
+            if max_pressure is not None and severity != "precaution":
+                raise r.fail("only a precaution rule limits the pressure (`max_pressure`)")
             rules.append(
                 Rule(
                     severity=severity,
@@ -229,6 +238,7 @@ def _load_conditions(doc: dict, technique_keys: set[str]) -> tuple[ConditionInfo
                     reason=r.text("reason"),
                     source=r.source(),
                     reviewed=r.reviewed(),
+                    max_pressure=max_pressure,
                 )
             )
         out.append(

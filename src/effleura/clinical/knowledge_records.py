@@ -73,6 +73,7 @@ class Rule:
     reason: str
     source: str
     reviewed: datetime.date | None
+    max_pressure: str | None = None  # precaution rules: the firmest pressure the action allows
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,32 @@ def technique_warnings(conditions, keys) -> list[TechniqueWarning]:
     return sorted(warnings, key=lambda w: order[w.verdict])
 
 
+PRESSURE = "pressure"  # the TechniqueWarning.technique of a pressure warning
+PRESSURE_RANK = {p: n for n, p in enumerate(PRESSURE_ORDER)}
+
+
+def pressure_warnings(conditions, pressure_max: str) -> list[TechniqueWarning]:
+    """One warning when the plan's firmest pressure is above what a precaution allows
+    (anticoagulants, osteoporosis, cancer treatment, neuropathy …: the rules' max_pressure),
+    naming every such rule. Pure: the knowledge base, no database."""
+    if pressure_max not in PRESSURE_RANK:
+        return []
+    limiting = [
+        f
+        for f in screening.screen(conditions)
+        if f.max_pressure and PRESSURE_RANK[pressure_max] > PRESSURE_RANK[f.max_pressure]
+    ]
+    if not limiting:
+        return []
+    label = f"Pressure up to {Pressure(pressure_max).label.lower()}"
+    return [TechniqueWarning(PRESSURE, label, "caution", limiting)]
+
+
 def plan_warnings(plan: TreatmentPlan, conditions) -> list[TechniqueWarning]:
-    return technique_warnings(conditions, [*plan.techniques, *plan.modalities])
+    return [
+        *technique_warnings(conditions, [*plan.techniques, *plan.modalities]),
+        *pressure_warnings(conditions, plan.pressure_max),
+    ]
 
 
 def measure_label(key: str) -> str:
@@ -412,9 +436,11 @@ def check_create_plan(actor, episode: Episode, data: dict) -> dict:
     authorize(actor, "clinical.write", patient_id=episode.patient.public_id, record_id=episode.public_id)
     require_open(episode, "plan more treatment")
     clean = clean_plan(episode, data)
-    clean["warnings"] = technique_warnings(
-        current_conditions(episode.patient), [*clean["techniques"], *clean["modalities"]]
-    )
+    conditions = current_conditions(episode.patient)
+    clean["warnings"] = [
+        *technique_warnings(conditions, [*clean["techniques"], *clean["modalities"]]),
+        *pressure_warnings(conditions, clean["pressure_max"]),
+    ]
     return clean
 
 

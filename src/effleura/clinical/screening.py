@@ -38,6 +38,7 @@ class Flag:
     action: str  # avoid, or adapt and how
     reason: str
     source: str
+    max_pressure: str | None = None  # the firmest pressure the rule allows (precautions)
 
     @property
     def all_massage(self) -> bool:
@@ -81,6 +82,7 @@ def screen(conditions: Iterable[str]) -> list[Flag]:
                 action=rule.action,
                 reason=rule.reason,
                 source=rule.source,
+                max_pressure=rule.max_pressure,
             )
             flags.append((SEVERITY_RANK[rule.severity], position, n, flag))
     flags.sort(key=lambda item: item[:3])

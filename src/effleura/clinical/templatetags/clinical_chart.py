@@ -87,3 +87,26 @@ def technique_options(groups, selected=""):
     return mark_safe(  # noqa: S308 (every value escaped as autoescaping would)
         "".join(f'<optgroup label="{escape_html(title)}">{group(items)}</optgroup>' for title, items in groups)
     )
+
+
+# A screening rule's severity as the word its warning shows (clinical/plan_warnings.html).
+SEVERITY_VERDICT = {"absolute": "contraindicated", "local": "local", "precaution": "caution"}
+
+
+@register.simple_tag
+def screening_rules(warnings):
+    """{% screening_rules warnings as rules %}: the plan's warnings (plans.TechniqueWarning,
+    one per technique or for the pressure) turned around, one per screening rule, naming
+    every planned technique it concerns: a surgery rule over six techniques is said once.
+    Each rule: {"flag", "verdict", "planned": [labels]}, most severe first."""
+    rules: dict = {}
+    for w in warnings:
+        for f in w.flags:
+            key = (f.condition, f.severity, f.action, f.region)
+            rule = rules.setdefault(
+                key, {"flag": f, "verdict": SEVERITY_VERDICT.get(f.severity, f.severity), "planned": []}
+            )
+            if w.label not in rule["planned"]:
+                rule["planned"].append(w.label)
+    order = {"contraindicated": 0, "local": 1, "caution": 2}
+    return sorted(rules.values(), key=lambda r: order.get(r["verdict"], 3))

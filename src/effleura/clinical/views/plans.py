@@ -405,11 +405,16 @@ def _episode_url(episode) -> str:
 
 
 def plan_screening(request, episode_id):
-    """The screening warnings for the techniques ticked on the plan form (htmx)."""
+    """The screening warnings for the techniques ticked and the pressure chosen on the plan
+    form (htmx)."""
     episode = access.access_episode(request.user, episode_id)
     known = set(knowledge.technique_keys())
     keys = [k for k in request.GET.getlist("techniques") + request.GET.getlist("modalities") if k in known]
-    warnings = plans.technique_warnings(access.current_conditions(episode.patient), keys)
+    conditions = access.current_conditions(episode.patient)
+    warnings = [
+        *plans.technique_warnings(conditions, keys),
+        *plans.pressure_warnings(conditions, request.GET.get("pressure_max", "")),
+    ]
     return render(request, "clinical/plan_warnings.html", {"warnings": warnings, "live": True})
 
 
