@@ -2,6 +2,7 @@
 episode's list, note templates; refusals per role and pinned query counts."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -166,7 +167,13 @@ def test_the_edit_page_shows_the_flags_and_the_goals(client_for, therapist, dvt_
     text = client_for(therapist).get(url("note_edit", note)).content.decode()
     assert "No massage today" in text  # DVT: absolute for all massage
     assert "Pain from 7 to 3 (synthetic)" in text
-    assert "Swedish massage — contraindicated" in text  # the choice itself says so
+    # The choice keeps its plain name; screening's word is beside the menu, not inside it.
+    assert "Swedish massage — contraindicated" not in text and "— avoid affected areas" not in text
+    assert re.search(
+        r'<option value="swedish" data-verdict="contraindicated" data-verdict-text="contraindicated">'
+        r"Swedish massage</option>",
+        text,
+    )
 
 
 def test_a_contraindicated_row_is_refused_beside_the_row(client_for, therapist, dvt_patient, open_episode):
@@ -375,3 +382,19 @@ def test_the_edit_page_has_a_fixed_number_of_queries(
     with django_assert_num_queries(EDIT_QUERIES):
         response = client.get(url("note_edit", note))
     assert response.content.decode().count('<tr class="technique-row') == max(size + 2, 3)
+
+
+def test_screenings_word_for_the_chosen_technique_is_a_badge_beside_its_menu(
+    client_for, therapist, patient_with_history, open_episode
+):
+    note = notes.do_start_note(therapist, notes.check_start_note(therapist, episode=open_episode(patient_with_history)))
+    data = {"techniques": [{"technique": "deep_tissue", "minutes": 20}, {"technique": "effleurage", "minutes": 10}]}
+    notes.do_update_note(therapist, note, notes.check_update_note(therapist, note, data))
+    text = client_for(therapist).get(url("note_edit", note)).content.decode()
+    flagged = re.search(
+        r'<span class="badge technique-verdict ([a-z]*)" data-verdict-for="t-0-technique"[^>]*>([^<]*)</span>', text
+    )
+    assert flagged and flagged.groups() == ("caution", "caution")  # blood thinners: deep work is a caution
+    plain = re.search(r'<span class="badge technique-verdict ([a-z]*)" data-verdict-for="t-1-technique"([^>]*)>', text)
+    assert plain and " hidden" in plain.group(2)
+    assert "clinical/technique_rows" in text

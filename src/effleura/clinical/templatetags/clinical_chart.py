@@ -62,27 +62,32 @@ def episode_sections(episode):
     return episode_links(episode)
 
 
-# What a row's technique choice adds to its label when screening flags it for this patient.
-VERDICT_SUFFIX = {
-    "contraindicated": " — contraindicated",
-    "local": " — avoid affected areas",
-    "caution": " — caution",
+# Screening's word for a flagged technique, shown beside the menu (not inside its options, where
+# it truncated every name on a tablet): the badge's text and tone.
+VERDICT_WORDS = {
+    "contraindicated": ("contraindicated", "danger"),
+    "local": ("avoid affected areas", "warn"),
+    "caution": ("caution", "caution"),
 }
 
 
 @register.simple_tag
 def technique_options(groups, selected=""):
     """The <optgroup>s of a technique row's select (clinical/views/notes.py
-    technique_groups: (title, [(key, label, verdict)])), the row's technique marked and each
-    flagged choice labelled with screening's word. Built here rather than in template loops:
-    a note shows several rows of some forty choices each (docs/performance.md)."""
+    technique_groups: (title, [(key, label, verdict)])), the row's technique marked. Plain
+    names; a choice screening flags for this patient carries ``data-verdict`` and
+    ``data-verdict-text``, which clinical/technique_rows.js shows beside the menu. Built here
+    rather than in template loops: a note shows several rows of some forty choices each
+    (docs/performance.md)."""
+
+    def option(key, label, verdict) -> str:
+        words = VERDICT_WORDS.get(verdict)
+        flagged = f' data-verdict="{verdict}" data-verdict-text="{escape_html(words[0])}"' if words else ""
+        chosen = " selected" if key == selected else ""
+        return f'<option value="{escape_html(key)}"{chosen}{flagged}>{escape_html(label)}</option>'
 
     def group(items) -> str:
-        return "".join(
-            f'<option value="{escape_html(key)}"{" selected" if key == selected else ""}>'
-            f"{escape_html(label)}{escape_html(VERDICT_SUFFIX.get(verdict, ''))}</option>"
-            for key, label, verdict in items
-        )
+        return "".join(option(key, label, verdict) for key, label, verdict in items)
 
     return mark_safe(  # noqa: S308 (every value escaped as autoescaping would)
         "".join(f'<optgroup label="{escape_html(title)}">{group(items)}</optgroup>' for title, items in groups)
@@ -110,3 +115,12 @@ def screening_rules(warnings):
                 rule["planned"].append(w.label)
     order = {"contraindicated": 0, "local": 1, "caution": 2}
     return sorted(rules.values(), key=lambda r: order.get(r["verdict"], 3))
+
+
+@register.simple_tag
+def technique_verdict(groups, selected="") -> tuple[str, str]:
+    """{% technique_verdict groups row.technique as verdict %}: the badge beside a technique
+    row's menu, (screening's word, its tone) for the technique chosen, ("", "") when it is
+    not flagged; clinical/technique_rows.js keeps it current as the choice changes."""
+    verdict = next((v for _t, items in groups for key, _l, v in items if key == selected), "")
+    return VERDICT_WORDS.get(verdict, ("", ""))
