@@ -137,7 +137,7 @@ def test_book_a_series_twice_a_week_for_two_weeks(page, login, studio):
     page.get_by_role("button", name="Propose").click()
 
     proposal = page.get_by_role("region", name="The series")
-    expect(proposal).to_contain_text("Every visit is free.")
+    expect(proposal).to_contain_text("Every visit is available.")
     expect(proposal.locator("tbody tr")).to_have_count(4)
     page.get_by_role("button", name="Book all").click()
 

@@ -55,7 +55,7 @@ def test_proposing_shows_every_visit_and_booking_all_saves_them(
     client = client_for(front_desk)
     data = series_data(clinic, therapist, service, patient, f"{next_monday.isoformat()}T10:00")
     page = text_of(client.post(reverse("scheduling:series_new"), {**data, "action": "propose"}))
-    assert "Every visit is free." in page
+    assert "Every visit is available." in page
     thursday = next_monday + datetime.timedelta(days=3)
     assert f"Thu {thursday.day} {thursday:%b %Y}, 10:00" in page
     fields = visit_fields(page)
@@ -160,7 +160,7 @@ def test_the_pattern_must_be_given(client_for, front_desk, clinic, therapist, se
         clinic, therapist, service, make_patient(), f"{next_monday.isoformat()}T10:00", repeat="days", every_days="7"
     )
     page = text_of(client_for(front_desk).post(reverse("scheduling:series_new"), {**data, "action": "propose"}))
-    assert "Every visit is free." in page
+    assert "Every visit is available." in page
 
 
 def test_billing_cannot_open_the_series_form(client_for, billing):
