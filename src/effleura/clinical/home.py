@@ -86,18 +86,11 @@ def unsigned_notes(user, mine: bool) -> Section | None:
     overdue = SessionNote.objects.filter(status=RecordStatus.DRAFT, created_at__lt=timezone.now() - UNSIGNED_AFTER)
     if mine:
         overdue = overdue.filter(author=user)
-    total = overdue.count()
-    if not total:
+    listed = _listed(user, overdue.select_related("episode__patient", "author"), "session_date", "unsigned notes")
+    if listed is None:
         return None
-    rows = list(overdue.select_related("episode__patient", "author").order_by("session_date", "id")[:LISTED])
-    audit.record_many(
-        user,
-        AuditAction.READ,
-        "clinical_record",
-        [n.episode.patient.public_id for n in rows],
-        detail="home: unsigned notes",
-    )
-    return Section("clinical/home/unsigned_notes.html", {"notes": rows, "more": total - len(rows), "mine": mine})
+    rows, more = listed
+    return Section("clinical/home/unsigned_notes.html", {"notes": rows, "more": more, "mine": mine})
 
 
 def reassessments_due(user, mine: bool) -> Section | None:
@@ -113,17 +106,23 @@ def reassessments_due(user, mine: bool) -> Section | None:
     )
     if mine:
         due = due.filter(episode__therapist=user)
-    total = due.count()
+    listed = _listed(
+        user, due.select_related("episode__patient", "episode__therapist"), "reassess_on", "re-assessments"
+    )
+    if listed is None:
+        return None
+    rows, more = listed
+    return Section("clinical/home/reassessments.html", {"plans": rows, "more": more, "today": today, "mine": mine})
+
+
+def _listed(user, rows, order: str, what: str) -> tuple[list, int] | None:
+    """The first LISTED of ``rows`` (notes or plans, each with ``episode.patient``) by
+    ``order``, and how many more there are; None when there are none. Two queries (the
+    count and the rows) and the audit of the patients shown ("home: <what>")."""
+    total = rows.count()
     if not total:
         return None
-    rows = list(due.select_related("episode__patient", "episode__therapist").order_by("reassess_on", "id")[:LISTED])
-    audit.record_many(
-        user,
-        AuditAction.READ,
-        "clinical_record",
-        [p.episode.patient.public_id for p in rows],
-        detail="home: re-assessments",
-    )
-    return Section(
-        "clinical/home/reassessments.html", {"plans": rows, "more": total - len(rows), "today": today, "mine": mine}
-    )
+    shown = list(rows.order_by(order, "id")[:LISTED])
+    patients = [row.episode.patient.public_id for row in shown]
+    audit.record_many(user, AuditAction.READ, "clinical_record", patients, detail=f"home: {what}")
+    return shown, total - len(shown)
