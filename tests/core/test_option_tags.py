@@ -40,7 +40,24 @@ def test_technique_options_group_choices_and_say_what_screening_found():
     ]
     html = render("{% technique_options groups 'compression' %}", groups=groups)
     assert html.startswith('<optgroup label="Techniques"><option value="effleurage">Effleurage</option>')
-    assert '<option value="compression" selected>Compression — avoid affected areas</option>' in html
-    assert '<option value="heat">Heat — contraindicated</option>' in html
-    assert '<option value="cupping">Cupping — caution</option></optgroup>' in html
+    # Plain names; screening's word rides along as data, shown beside the menu.
+    assert (
+        '<option value="compression" selected data-verdict="local" data-verdict-text="avoid affected areas">'
+        "Compression</option>"
+    ) in html
+    assert (
+        '<option value="heat" data-verdict="contraindicated" data-verdict-text="contraindicated">Heat</option>' in html
+    )
+    assert (
+        '<option value="cupping" data-verdict="caution" data-verdict-text="caution">Cupping</option></optgroup>' in html
+    )
+    assert "—" not in html
     assert html.count("<optgroup") == 2
+
+
+def test_the_badge_beside_the_menu_says_the_chosen_techniques_verdict():
+    groups = [("Techniques", [("effleurage", "Effleurage", "ok"), ("compression", "Compression", "local")])]
+    assert render("{% technique_verdict groups 'compression' as v %}{{ v.0 }}|{{ v.1 }}", groups=groups) == (
+        "avoid affected areas|warn"
+    )
+    assert render("{% technique_verdict groups 'effleurage' as v %}{{ v.0 }}|{{ v.1 }}", groups=groups) == "|"
