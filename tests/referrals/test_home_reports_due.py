@@ -134,3 +134,19 @@ def test_an_authorization_running_out_is_on_the_home_of_the_episodes_therapist(o
     page = client_for(therapist).get(reverse("core:home")).content.decode()
     assert "Authorizations running out" in page and referral.patient.display_name in page
     assert "Authorizations running out" in client_for(owner).get(reverse("core:home")).content.decode()
+
+
+def test_the_home_audits_only_the_authorizations_it_shows(therapist, referred, client_for, make_patient, make_referral):
+    from effleura.core.models import AuditEvent
+
+    mine, _episode = referred(began_days_ago=80, valid_until=today() + datetime.timedelta(days=3))
+    # Another patient's referral running out, on no episode of this therapist.
+    elsewhere = make_referral(make_patient(), valid_until=today() + datetime.timedelta(days=3))
+    page = client_for(therapist).get(reverse("core:home")).content.decode()
+    assert mine.patient.display_name in page and elsewhere.patient.display_name not in page
+    audited = set(
+        AuditEvent.objects.filter(actor_username="therapist", detail="referrals running out").values_list(
+            "patient_id", flat=True
+        )
+    )
+    assert audited == {mine.patient.public_id}

@@ -109,9 +109,13 @@ def _day(value: datetime.date) -> str:
 REPORT_STATES = (AuthorizationState.RUNNING_OUT, AuthorizationState.USED_UP, AuthorizationState.EXPIRED)
 
 
-def running_out(user, today: datetime.date | None = None, days: int = REPORT_DAYS) -> list[tuple]:
+def running_out(
+    user, today: datetime.date | None = None, days: int = REPORT_DAYS, *, led_by=None, shown: int | None = None
+) -> list[tuple]:
     """[(referral, Status)] of open referrals running out or used up now, or expired within
-    the last ``days`` days, most urgent first. Two queries and one audit insert."""
+    the last ``days`` days, most urgent first; with ``led_by`` only those of episodes that
+    therapist leads. Two queries and one audit insert, of the patients of the first
+    ``shown`` rows (all of them when None): the audit says whose referrals were shown."""
     require(user, "referral.view")
     today = today or timezone.localdate()
     since = today - datetime.timedelta(days=days)
@@ -120,11 +124,13 @@ def running_out(user, today: datetime.date | None = None, days: int = REPORT_DAY
         .select_related("provider", "patient", "episode")
         .order_by("valid_until", "id")
     )
+    if led_by is not None:
+        referrals = referrals.filter(episode__therapist=led_by)
     referrals = careteam.only_team(user, referrals)  # core/careteam.py
     rows = [(r, s) for r, s in authorization.statuses_for_referrals(referrals, today) if s.state in REPORT_STATES]
     order = {AuthorizationState.EXPIRED: 0, AuthorizationState.USED_UP: 1, AuthorizationState.RUNNING_OUT: 2}
     rows.sort(key=lambda pair: (order[pair[1].state], pair[0].valid_until, pair[0].pk))
     if rows:
-        patient_ids = list(dict.fromkeys(r.patient.public_id for r, _ in rows))
+        patient_ids = list(dict.fromkeys(r.patient.public_id for r, _ in rows[:shown]))
         audit.record_many(user, AuditAction.READ, "referral", patient_ids, detail="referrals running out")
     return rows

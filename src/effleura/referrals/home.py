@@ -110,13 +110,11 @@ def reports_due(user, mine: bool) -> Section | None:
 
 def authorizations_running_out(user, mine: bool) -> Section | None:
     """Authorizations running out, used up or lately expired (the Authorizations page's
-    list, audited as it is), the first LISTED of them; for a therapist only the episodes
+    list), the first LISTED of them, audited as shown; for a therapist only the episodes
     they lead."""
     if not has_permission(user, "referral.view"):
         return None
-    rows = running_out(user)
-    if mine:
-        rows = [(r, s) for r, s in rows if r.episode_id is not None and r.episode.therapist_id == user.pk]
+    rows = running_out(user, led_by=user if mine else None, shown=LISTED)
     if not rows:
         return None
     return Section("referrals/home/running_out.html", {"rows": rows[:LISTED], "more": max(0, len(rows) - LISTED)})
