@@ -55,13 +55,15 @@ def make_policy(db, owner):
 
 @pytest.fixture
 def set_fee(db):
-    """set_fee(amount, code=None, service=None, payer=None) -> a FeeScheduleEntry
-    (``code`` a ProcedureCode or a code string)."""
+    """set_fee(amount, code=None, service=None, payer=None, minutes=None) -> a FeeScheduleEntry
+    (``code`` a ProcedureCode or a code string; ``minutes`` a service's visit length)."""
 
-    def make(amount, code=None, service=None, payer=None):
+    def make(amount, code=None, service=None, payer=None, minutes=None):
         if isinstance(code, str):
             code = ProcedureCode.objects.get(code=code)
-        return FeeScheduleEntry.objects.create(amount=Decimal(str(amount)), code=code, service=service, payer=payer)
+        return FeeScheduleEntry.objects.create(
+            amount=Decimal(str(amount)), code=code, service=service, payer=payer, minutes=minutes
+        )
 
     return make
 

@@ -124,12 +124,30 @@ def test_a_code_with_no_fee_is_billed_at_zero_with_a_note(sign_visit, no_service
     assert "No fee set for 97124" in charge.notes
 
 
-def test_a_self_pay_visit_costs_its_service_price_split_by_units(sign_visit, set_fee):
-    set_fee(30, code="97124")  # not used: the service has a price ($95.00)
+def test_a_self_pay_visit_costs_its_service_price_split_by_each_codes_fee(sign_visit, set_fee):
+    # The service costs $95.00; the codes' own prices only weigh the split: 2 × 30 against 1 × 35.
+    set_fee(30, code="97124")
+    set_fee(35, code="97140")
+    charge = sign_visit(techniques=(("swedish", 30), ("trigger_point", 15))).charge
+    amounts = {line.code.code: line.amount for line in charge.lines.select_related("code")}
+    assert amounts == {"97124": D("60.00"), "97140": D("35.00")}
+    assert charge.total == D("95.00")
+
+
+def test_a_self_pay_visit_with_an_unpriced_code_is_split_by_units(sign_visit, set_fee):
+    set_fee(30, code="97124")
     charge = sign_visit(techniques=(("swedish", 30), ("trigger_point", 15))).charge
     amounts = {line.code.code: line.amount for line in charge.lines.select_related("code")}
     assert amounts == {"97124": D("63.33"), "97140": D("31.67")}
-    assert charge.total == D("95.00")
+
+
+def test_a_shorter_visit_costs_its_own_lengths_price(sign_visit, set_fee, practice):
+    service = practice[2]
+    set_fee(60, service=service, minutes=30)
+    short = sign_visit(techniques=(("swedish", 25),), minutes=30).charge
+    full = sign_visit(techniques=(("swedish", 50),), minutes=60).charge
+    assert short.total == D("60.00")
+    assert full.total == D("95.00")  # no price for 60 minutes: the service's default price
 
 
 @pytest.fixture

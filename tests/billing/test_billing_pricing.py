@@ -1,6 +1,7 @@
 """The fee lookup (billing/pricing.py): insured lines at the payer's price, else the
-standard one; a self-pay visit at its service's price split across the lines; no fee → 0
-with a visible note."""
+standard one; a self-pay visit at its service's price (for its length, when the practice
+prices lengths apart) split across the lines by each code's fee and units, the rounding cent on
+the largest line; no fee → 0 with a visible note."""
 
 from decimal import Decimal
 
@@ -31,13 +32,37 @@ def test_a_code_with_no_fee_costs_nothing_and_says_so():
     assert priced.total == D("60.00")
 
 
-def test_a_visit_price_is_split_by_units_with_the_rounding_carried_to_the_last_line():
-    priced = price_lines({"97124": 2, "97140": 1}, {}, visit_price=D("95.00"))
-    assert priced.lines["97124"].amount == D("63.33")
+def test_a_visit_price_is_split_by_each_codes_fee_and_units():
+    # Massage $30 a unit × 2, manual therapy $35 × 1: the $95 visit weighs 60 : 35.
+    priced = price_lines({"97124": 2, "97140": 1}, {"97124": D("30"), "97140": D("35")}, visit_price=D("95.00"))
+    assert priced.lines["97124"].amount == D("60.00")
+    assert priced.lines["97140"].amount == D("35.00")
+    assert priced.total == D("95.00")
+    assert priced.missing == ()
+
+
+def test_the_rounding_cent_goes_to_the_largest_line():
+    # Three equal codes over $95: each rounds to 31.67, and the largest (the first of equals)
+    # takes what is left, 31.66, so the lines add up to the price.
+    fees = {"97124": D("30"), "97140": D("30"), "97110": D("30")}
+    priced = price_lines({"97124": 1, "97140": 1, "97110": 1}, fees, visit_price=D("95.00"))
+    assert [line.amount for line in priced.lines.values()] == [D("31.66"), D("31.67"), D("31.67")]
+    # Unequal: 97140 weighs most (50 of 60), so the rounding is its: 16.67 and 83.33.
+    priced = price_lines({"97124": 1, "97140": 2}, {"97124": D("10"), "97140": D("25")}, visit_price=D("100.00"))
+    assert priced.lines["97124"].amount == D("16.67")
+    assert priced.lines["97140"].amount == D("83.33")
+    # The largest comes last here: 97110 weighs 3 of 4 and carries the cent, not the last line read.
+    priced = price_lines({"97124": 1, "97110": 3}, {"97124": D("1"), "97110": D("1")}, visit_price=D("0.10"))
+    assert priced.lines["97124"].amount == D("0.03")
+    assert priced.lines["97110"].amount == D("0.07")
+
+
+def test_a_visit_price_is_split_by_units_when_a_code_has_no_fee():
+    priced = price_lines({"97124": 2, "97140": 1}, {"97124": D("30")}, visit_price=D("95.00"))
+    assert priced.lines["97124"].amount == D("63.33")  # 2/3 of 95, the largest: it takes the rounding
     assert priced.lines["97140"].amount == D("31.67")
     assert priced.lines["97124"].unit_price == D("31.67")  # 63.33 / 2, for the superbill
     assert priced.total == D("95.00")
-    assert priced.missing == ()
 
 
 def test_a_visit_price_with_no_units_is_split_evenly():
@@ -74,13 +99,33 @@ def test_per_code_totals_are_the_sum_of_the_lines(by_code, method, code_prices):
         assert (code in priced.missing) == (code not in code_prices)
 
 
-@given(minutes, st.sampled_from(["cms", "per_code"]), prices)
-def test_a_split_visit_price_always_adds_up_to_the_price(by_code, method, visit_price):
+@given(minutes, st.sampled_from(["cms", "per_code"]), prices, st.dictionaries(st.sampled_from(TIMED + UNTIMED), prices))
+def test_a_split_visit_price_always_adds_up_to_the_price(by_code, method, visit_price, code_prices):
     units = timed_units(by_code, method)
-    priced = price_lines(units, {}, visit_price=visit_price)
-    assert sum((line.amount for line in priced.lines.values()), D("0")) == priced.total
+    priced = price_lines(units, code_prices, visit_price=visit_price)
+    amounts = [line.amount for line in priced.lines.values()]
+    assert sum(amounts, D("0")) == priced.total
     assert priced.total == (visit_price if units else D("0.00"))
-    assert all(line.amount >= 0 for line in priced.lines.values())
+    assert all(amount >= 0 for amount in amounts)
+    if amounts:
+        # Each line is within a cent of its fair share, but the largest, which carries the rounding.
+        weights = _weights(units, code_prices)
+        largest = list(weights.values()).index(max(weights.values()))
+        for index, (code, line) in enumerate(priced.lines.items()):
+            share = visit_price * weights[code] / sum(weights.values())
+            if index != largest:
+                assert abs(line.amount - share) < D("0.01")
+
+
+def _weights(units, code_prices):
+    """The rule restated: fee × units when every code with units has a fee, else units, else one each."""
+    if all(code in code_prices for code, count in units.items() if count):
+        weights = {code: code_prices[code] * count if count else 0 for code, count in units.items()}
+        if sum(weights.values()):
+            return weights
+    if sum(units.values()):
+        return dict(units)
+    return dict.fromkeys(units, 1)
 
 
 @given(minutes)
@@ -125,6 +170,19 @@ def test_a_self_pay_visit_takes_the_services_fee_entry_over_its_default_price(pr
     assert fees_for([], service=service).visit_price == D("95.00")  # the service's default price
     set_fee(110, service=service)
     assert fees_for([], service=service).visit_price == D("110.00")
+
+
+def test_a_service_can_cost_more_for_a_longer_visit(practice, set_fee):
+    _, _, service = practice
+    set_fee(70, service=service, minutes=30)
+    set_fee(120, service=service, minutes=90)
+    assert fees_for([], service=service, minutes=30).visit_price == D("70.00")
+    assert fees_for([], service=service, minutes=90).visit_price == D("120.00")
+    # A length with no price of its own: the service's price for any length, else its default.
+    assert fees_for([], service=service, minutes=60).visit_price == D("95.00")
+    set_fee(100, service=service)
+    assert fees_for([], service=service, minutes=60).visit_price == D("100.00")
+    assert fees_for([], service=service, minutes=30).visit_price == D("70.00")
 
 
 def test_an_insured_visit_ignores_the_service_price(practice, make_payer, set_fee):

@@ -129,7 +129,12 @@ def test_billing_manages_payers_fees_and_plans(billing, api_as, records):
     twin = api.send("POST", "/billing/fees", {"code": "97124", "payer": payer_id, "amount": "29.00"})
     assert twin.status_code == 422 and "already has a fee" in twin.json()["errors"]["amount"]
     visit = api.send("POST", "/billing/fees", {"service": str(records["service"].public_id), "amount": 95})
-    assert visit.status_code == 201 and visit.json()["per"] == "visit"
+    assert visit.status_code == 201 and visit.json()["per"] == "visit" and visit.json()["minutes"] is None
+    length = records["service"].durations[0]
+    short = api.send(
+        "POST", "/billing/fees", {"service": str(records["service"].public_id), "minutes": length, "amount": 60}
+    )
+    assert short.status_code == 201 and short.json()["minutes"] == length
     theirs = api.send("GET", f"/billing/fees?payer={payer_id}").json()
     assert [f["amount"] for f in theirs["items"]] == ["28.00"]
     assert api.send("DELETE", f"/billing/fees/{fee.json()['id']}").status_code == 204

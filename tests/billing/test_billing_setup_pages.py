@@ -150,6 +150,15 @@ def test_a_service_visit_price_is_set_from_the_form(owner, client_for, setup_dat
     assert FeeScheduleEntry.objects.get(service=service, payer=None).amount == Decimal("95.00")
 
 
+def test_a_price_for_one_visit_length_is_set_from_the_form_and_listed(owner, client_for, setup_data):
+    service = setup_data["service"]
+    length = service.durations[0]
+    client = client_for(owner)
+    client.post(reverse("billing:fee_new"), {"service": service.public_id, "minutes": length, "amount": "70.00"})
+    assert FeeScheduleEntry.objects.get(service=service, minutes=length).amount == Decimal("70.00")
+    assert f"per {length}-minute visit" in client.get(reverse("billing:setup")).content.decode()
+
+
 def test_a_package_plan_form_adds_and_edits(owner, client_for, setup_data):
     client = client_for(owner)
     data = {"name": "Ten visits", "sessions": "10", "price": "800", "valid_days": "365", "is_active": "on"}

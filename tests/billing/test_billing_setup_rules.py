@@ -257,6 +257,39 @@ def test_a_fee_is_for_a_code_or_a_service_not_both(owner, practice):
     assert "not both" in _errors(caught)["service"]
 
 
+def test_a_service_is_priced_per_visit_length(owner, practice):
+    service = practice[2]
+    service.durations = [30, 60, 90]
+    service.save()
+    short = setup.do_save_fee(owner, setup.check_save_fee(owner, {"service": service, "minutes": "30", "amount": "60"}))
+    any_length = setup.do_save_fee(owner, setup.check_save_fee(owner, {"service": service, "amount": "95"}))
+    assert (short.minutes, short.amount) == (30, Decimal("60.00"))
+    assert any_length.minutes is None
+    assert setup.fee_label(short) == f"{service.name} per 30-minute visit, standard: 60.00 USD"
+    assert [f.minutes for f in setup.list_fees(owner)] == [None, 30]
+    with pytest.raises(ValidationError) as caught:
+        setup.check_save_fee(owner, {"service": service, "minutes": 30, "amount": "65"})
+    assert f"{service.name} (30 minutes) already has a fee for the standard price" in _errors(caught)["amount"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"minutes": "45"}, "is booked for 30, 60, 90 minutes; price one of those lengths"),
+        ({"minutes": "half an hour"}, "Give the visit length in minutes"),
+        ({"minutes": "0"}, "Give the visit length in minutes"),
+        ({"minutes": "30", "service": None, "code": "97124"}, "A code's price is per unit"),
+    ],
+)
+def test_it_refuses_a_visit_length_that_makes_no_sense(owner, practice, data, message):
+    service = practice[2]
+    service.durations = [30, 60, 90]
+    service.save()
+    with pytest.raises(ValidationError) as caught:
+        setup.check_save_fee(owner, {"service": service, "amount": "60", **data})
+    assert message in _errors(caught)["minutes"]
+
+
 def test_a_fee_is_changed_and_removed_with_an_audit_event_each(owner, set_fee):
     fee = set_fee("30.00", code="97124")
     setup.do_save_fee(owner, setup.check_save_fee(owner, {"amount": "31.50"}, fee), fee)

@@ -198,7 +198,8 @@ def charge_for_signed_note(actor, note, *, now) -> Charge:
             techniques_by_code[code.code].append(technique)
     units = timed_units(minutes, method, catalog=practice_catalog())
     service = appointment.service if appointment else None
-    fees = pricing.fees_for(units, payer=payer, service=service)
+    length = appointment.duration_minutes if appointment else None
+    fees = pricing.fees_for(units, payer=payer, service=service, minutes=length)
     priced = pricing.price_lines(units, fees.code_prices, fees.visit_price)
     diagnoses = diagnosis_codes_for(episode, on)
     pointer = pointer_for(diagnoses)
@@ -340,7 +341,8 @@ def do_adjust_charge(actor, charge: Charge, adjustment: Adjustment, *, now=None)
             raise ValidationError("This charge was invoiced or voided meanwhile; reload it and try again.")
         lines = {line.code.code: line for line in locked.lines.select_related("code").order_by("id")}
         before = line_rows(lines.values())
-        fees = pricing.fees_for(adjustment.units, payer=locked.payer, service=locked.service)
+        length = locked.appointment.duration_minutes if locked.appointment_id else None
+        fees = pricing.fees_for(adjustment.units, payer=locked.payer, service=locked.service, minutes=length)
         priced = pricing.price_lines(adjustment.units, fees.code_prices, fees.visit_price)
         pointer = pointer_for(locked.diagnosis_codes or [])
         new_codes = {c.code: c for c in ProcedureCode.objects.filter(code__in=set(adjustment.units) - set(lines))}

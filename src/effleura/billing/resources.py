@@ -91,14 +91,16 @@ FEES = Resource(
         filters={"payer": "payer__public_id", "standard": "payer__isnull"},
         out=schemas.FeeOut, create=schemas.FeeCreate, patch=schemas.FeeFields,
         docs={
-            "create": "One price per code (or service) per payer, and one standard price: a second is refused.",
+            "create": "One price per code (or service and visit length) per payer, and one standard price: "
+            "a second is refused.",
             "delete": "Charges already made keep their amounts.",
         },
     ),
     pages=_pages(
         "setup/fees/", forms.FeeForm, "New fee", title_edit="Fee", form_kwargs=lambda fee: {"fee": fee},
         initial=lambda fee: {
-            "code": fee.code, "service": fee.service, "payer": fee.payer, "amount": _typed(fee.amount),
+            "code": fee.code, "service": fee.service, "minutes": fee.minutes, "payer": fee.payer,
+            "amount": _typed(fee.amount),
         },
         new_initial=_fee_initial, saved=lambda fee, created: f"Fee saved: {setup.fee_label(fee)}.",
         delete_label="Remove this fee",

@@ -359,14 +359,19 @@ def do_save_payer(actor, clean: dict, payer: Payer | None = None, *, expected_ve
 
 # Fee schedule -------------------------------------------------------------------------------------
 
-FEE_FIELDS = ("code", "service", "payer", "amount")
+FEE_FIELDS = ("code", "service", "minutes", "payer", "amount")
 
 
 def list_fees(user, *, payer_id=None):
     """Every fee entry with its code, service and payer loaded: standard prices first."""
     authorize(user, VIEW)
     found = FeeScheduleEntry.objects.select_related("code", "service", "payer").order_by(
-        F("payer__name").asc(nulls_first=True), "payer_id", "code__code", "service__name", "id"
+        F("payer__name").asc(nulls_first=True),
+        "payer_id",
+        "code__code",
+        "service__name",
+        F("minutes").asc(nulls_first=True),
+        "id",
     )
     if payer_id is not None:
         found = found.filter(payer__public_id=as_uuid(payer_id, "payer"))
@@ -380,8 +385,9 @@ def get_fee(user, fee_id, key: str = VIEW) -> FeeScheduleEntry:
 
 def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> dict:
     """A price for a code (per unit) or for a service (per visit), either the practice's
-    standard price (no payer) or what one payer pays. One price per code (or service) per
-    payer: a second is refused with a pointer to the first."""
+    standard price (no payer) or what one payer pays. A service's price may be for one of its
+    visit lengths (``minutes``) or for any length. One price per code (or service and length)
+    per payer: a second is refused with a pointer to the first."""
     authorize(actor, MANAGE, record_id=fee.public_id if fee else "")
     merged = merge_fields(fee, FEE_FIELDS, dict.fromkeys(FEE_FIELDS), data)
     errors: dict[str, str] = {}
@@ -392,22 +398,35 @@ def check_save_fee(actor, data: dict, fee: FeeScheduleEntry | None = None) -> di
     payer = _ref(Payer, merged["payer"], "payer", errors, "payer", required=False,
                  active=fee is None or merged["payer"] != fee.payer)  # fmt: skip
     amount = parse_amount(merged["amount"], "amount", errors, empty_message=FEE_EMPTY)
+    minutes = None
+    if merged["minutes"] not in (None, ""):
+        minutes = _whole(merged["minutes"], "minutes", errors, 1, 32767, "Give the visit length in minutes, e.g. 30.")
     if "code" not in errors and "service" not in errors:
         if code is None and service is None:
             errors["code"] = "Choose a procedure code (a price per unit) or a service (a price per visit)."
         elif code is not None and service is not None:
             errors["service"] = "A fee is for a code or for a service, not both: leave one empty."
+        elif code is not None and minutes is not None:
+            errors["minutes"] = "A code's price is per unit, whatever the visit's length: leave the length empty."
+        elif minutes is not None and (fee is None or (minutes, service) != (fee.minutes, fee.service)):
+            offered = [length for length in service.durations if isinstance(length, int)]
+            if minutes not in offered:
+                lengths = ", ".join(str(length) for length in offered) or "no lengths yet"
+                errors["minutes"] = f"{service.name} is booked for {lengths} minutes; price one of those lengths."
     if not errors:
-        twin = FeeScheduleEntry.objects.filter(payer=payer, code=code, service=service)
+        twin = FeeScheduleEntry.objects.filter(payer=payer, code=code, service=service, minutes=minutes)
         if fee is not None:
             twin = twin.exclude(pk=fee.pk)
         if twin.exists():
-            what = code.code if code else service.name
+            what = code.code if code else service.name + (f" ({minutes} minutes)" if minutes else "")
             whose = payer.name if payer else "the standard price"
             errors["amount"] = f"{what} already has a fee for {whose}; change that one instead."
     if errors:
         raise ValidationError(errors)
-    return {"code": code, "service": service, "payer": payer, "amount": amount, "currency": settings.EFFLEURA_CURRENCY}
+    return {
+        "code": code, "service": service, "minutes": minutes, "payer": payer, "amount": amount,
+        "currency": settings.EFFLEURA_CURRENCY,
+    }  # fmt: skip
 
 
 def do_save_fee(actor, clean: dict, fee: FeeScheduleEntry | None = None, *, expected_version=None) -> FeeScheduleEntry:
@@ -437,7 +456,10 @@ def do_delete_fee(actor, fee: FeeScheduleEntry, *, expected_version=None) -> Non
 
 
 def fee_label(fee: FeeScheduleEntry) -> str:
-    what = f"{fee.code.code} per unit" if fee.code_id else f"{fee.service.name} per visit"
+    if fee.code_id:
+        what = f"{fee.code.code} per unit"
+    else:
+        what = f"{fee.service.name} per {fee.minutes}-minute visit" if fee.minutes else f"{fee.service.name} per visit"
     return f"{what}, {fee.payer.name if fee.payer_id else 'standard'}: {fee.amount} {fee.currency}"
 
 

@@ -73,6 +73,10 @@ class FeeForm(forms.Form):
     service = forms.ModelChoiceField(
         queryset=Service.objects.none(), required=False, label="…or a service (price per visit)"
     )
+    minutes = forms.IntegerField(
+        required=False, min_value=1, max_value=32767, label="For visits of (minutes)",
+        help_text="A service only: a price for one length, e.g. 30. Empty: the price for any length.",
+    )  # fmt: skip
     payer = forms.ModelChoiceField(
         queryset=Payer.objects.none(), required=False, empty_label="Standard price (self-pay and fallback)"
     )

@@ -99,6 +99,9 @@ class ServiceRef(NamedRef):
 class FeeFields(InputSchema):
     code: text(40) | None = Field(None, description='A code ("97124") or its id: a price per unit.')
     service: UUID | None = Field(None, description="A service's id: a price per visit.")
+    minutes: WholeNumber | None = Field(
+        None, description="A service only: the visit length this price is for (one of the service's); null: any length."
+    )
     payer: UUID | None = Field(None, description="null: the practice's standard price.")
     amount: Money | None = None
 
@@ -111,6 +114,7 @@ class FeeOut(RecordOut):
     version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
     code: CodeRef | None
     service: ServiceRef | None
+    minutes: int | None = Field(description="The visit length a service's price is for; null: any length.")
     payer: NamedRef | None
     amount: Decimal
     currency: str

@@ -80,19 +80,23 @@ class TechniqueCode(models.Model):
 
 class FeeScheduleEntry(PublicIdModel, Versioned):
     """A price: per unit of a code, or per visit of a service; the practice's standard price
-    (no payer) or a payer's."""
+    (no payer) or a payer's. A service's price may be for one visit length (``minutes``: a
+    30-minute visit costs less than a 90-minute one) or, without minutes, for any length."""
 
     payer = models.ForeignKey(Payer, on_delete=models.CASCADE, null=True, blank=True, related_name="fees")
     code = models.ForeignKey(ProcedureCode, on_delete=models.CASCADE, null=True, blank=True, related_name="fees")
     service = models.ForeignKey(
         "scheduling.Service", on_delete=models.CASCADE, null=True, blank=True, related_name="fees"
     )
+    minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For a service: the visit length this price is for; empty: any length."
+    )
     amount = money_field(help_text="Per unit for a code; per visit for a service.")
     currency = currency_field()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["payer__name", "code__code", "service__name", "id"]
+        ordering = ["payer__name", "code__code", "service__name", "minutes", "id"]
         verbose_name_plural = "fee schedule entries"
         constraints = [
             models.CheckConstraint(
@@ -101,13 +105,22 @@ class FeeScheduleEntry(PublicIdModel, Versioned):
                 name="fee_code_or_service",
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="fee_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(minutes__isnull=True) | (Q(service__isnull=False) & Q(minutes__gt=0)),
+                name="fee_minutes_for_a_service",
+            ),
             models.UniqueConstraint(
                 fields=["code"], condition=Q(payer__isnull=True, code__isnull=False), name="fee_standard_code_unique"
             ),
             models.UniqueConstraint(
                 fields=["service"],
-                condition=Q(payer__isnull=True, service__isnull=False),
+                condition=Q(payer__isnull=True, service__isnull=False, minutes__isnull=True),
                 name="fee_standard_service_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "minutes"],
+                condition=Q(payer__isnull=True, minutes__isnull=False),
+                name="fee_standard_service_length_unique",
             ),
             models.UniqueConstraint(
                 fields=["payer", "code"],
@@ -116,8 +129,13 @@ class FeeScheduleEntry(PublicIdModel, Versioned):
             ),
             models.UniqueConstraint(
                 fields=["payer", "service"],
-                condition=Q(payer__isnull=False, service__isnull=False),
+                condition=Q(payer__isnull=False, service__isnull=False, minutes__isnull=True),
                 name="fee_payer_service_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["payer", "service", "minutes"],
+                condition=Q(payer__isnull=False, minutes__isnull=False),
+                name="fee_payer_service_length_unique",
             ),
         ]
 
