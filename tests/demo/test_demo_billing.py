@@ -77,7 +77,9 @@ def test_set_up_has_fees_mapping_plans_and_billing_ids(demo_db):
     standard = set(FeeScheduleEntry.objects.filter(payer=None, code__isnull=False).values_list("code__code", flat=True))
     assert standard == codes
     assert FeeScheduleEntry.objects.filter(payer__isnull=False).exists()
-    assert FeeScheduleEntry.objects.filter(service__isnull=False, payer=None).count() == 3
+    assert FeeScheduleEntry.objects.filter(service__isnull=False, payer=None, minutes=None).count() == 3
+    lengths = FeeScheduleEntry.objects.filter(service__name="Clinical massage", minutes__isnull=False)
+    assert sorted(lengths.values_list("minutes", flat=True)) == [30, 90]  # a 30-minute visit costs less
     medicare = TechniqueCode.objects.get(technique="electrotherapy", payer__name=demo.MEDICARE)
     assert medicare.code.code == "G0283"
     assert sorted(PackagePlan.objects.values_list("sessions", flat=True)) == [5, 10]

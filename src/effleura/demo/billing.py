@@ -80,6 +80,7 @@ MEDICARE, MUTUAL, SHIELD = (payer["name"] for payer in PAYERS)
 STANDARD_FEES = _SETUP["standard_fees"]
 PAYER_FEES = _SETUP["payer_fees"]
 SERVICE_FEES = _SETUP["service_fees"]
+LENGTH_FEES = _SETUP["length_fees"]
 PLANS = _SETUP["plans"]
 
 # The clinical demo's stories (demo/clinical_stories.py STORIES) by scenario (demo/scenarios.py).
@@ -152,6 +153,11 @@ def load_billing_setup_demo(staff: dict, patients: list, today: datetime.date | 
         for name, amount in SERVICE_FEES.items():
             if name in services:
                 setup.do_save_fee(billing, setup.check_save_fee(billing, {"service": services[name], "amount": amount}))
+                fees += 1
+        for name, prices in LENGTH_FEES.items():
+            for minutes, amount in prices.items():
+                data = {"service": services[name], "minutes": minutes, "amount": amount}
+                setup.do_save_fee(billing, setup.check_save_fee(billing, data))
                 fees += 1
         plans = []
         for data in PLANS:
