@@ -11,8 +11,9 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from effleura.billing import access, claims
+from effleura.billing import access, claims, invoices, payments
 from effleura.billing.models import Claim
+from effleura.core.confirmation import NeedsConfirmation
 from effleura.core.models import AuditEvent
 
 from .insurance_helpers import VALID_NPI, billing_ready_practice, make_charge
@@ -44,6 +45,69 @@ def test_a_claim_bills_the_charge_total_under_its_policy(billing, claimable):
     assert (claim.status, claim.billed_amount, claim.policy) == ("draft", Decimal("135.00"), claimable.policy)
     assert [e.status for e in claim.events.all()] == ["draft"]
     assert AuditEvent.objects.filter(record_type="claim", action="create", patient_id=claimable.patient.public_id)
+
+
+def _paid_in_full(front_desk, charge):
+    invoice = invoices.do_issue_invoice(
+        front_desk, charge.patient,
+        invoices.check_issue_visit_invoice(front_desk, charge.patient, {"charge": str(charge.public_id)}),
+    )  # fmt: skip
+    data = {"amount": str(charge.total), "method": "card", "invoices": [str(invoice.public_id)]}
+    payments.do_take_payment(front_desk, charge.patient, payments.check_take_payment(front_desk, charge.patient, data))
+    return invoice
+
+
+def test_it_warns_before_claiming_a_visit_the_patient_already_paid_in_full(billing, front_desk, claimable):
+    invoice = _paid_in_full(front_desk, claimable)
+    with pytest.raises(NeedsConfirmation) as caught:
+        claims.check_create_claim(billing, claimable, {})
+    (warning,) = caught.value.warnings
+    assert f"already paid in full by the patient (invoice {invoice.number}, 135.00 USD)" in warning
+    assert "refund" in warning
+    assert not Claim.objects.exists()
+    claim = _claim(billing, claimable, confirm_warnings=True)
+    assert claim.status == "draft"
+
+
+def test_it_warns_before_claiming_a_visit_a_package_paid(billing, claimable):
+    claimable.status = "package"
+    claimable.save()
+    with pytest.raises(NeedsConfirmation) as caught:
+        claims.check_create_claim(billing, claimable, {})
+    assert "covered by the patient's package" in caught.value.warnings[0]
+
+
+def test_a_partly_paid_visit_is_claimed_without_a_warning(billing, front_desk, claimable):
+    invoice = invoices.do_issue_invoice(
+        front_desk, claimable.patient,
+        invoices.check_issue_visit_invoice(front_desk, claimable.patient, {"charge": str(claimable.public_id)}),
+    )  # fmt: skip
+    data = {"amount": "20.00", "method": "cash", "invoices": [str(invoice.public_id)]}
+    payments.do_take_payment(
+        front_desk, claimable.patient, payments.check_take_payment(front_desk, claimable.patient, data)
+    )
+    assert _claim(billing, claimable).status == "draft"
+
+
+def test_the_claim_page_asks_before_claiming_a_paid_visit(client_for, billing, front_desk, claimable):
+    _paid_in_full(front_desk, claimable)
+    client = client_for(billing)
+    new = reverse("billing:claim_new", args=[claimable.public_id])
+    asked = client.post(new, {"policy": claimable.policy.public_id})
+    page = asked.content.decode()
+    assert asked.status_code == 400 and "already paid in full" in page and 'name="confirm_warnings"' in page
+    assert not Claim.objects.exists()
+    made = client.post(new, {"policy": claimable.policy.public_id, "confirm_warnings": "1"})
+    assert made.status_code == 302 and Claim.objects.count() == 1
+
+
+def test_the_api_answers_409_before_claiming_a_paid_visit(api_as, billing, front_desk, claimable):
+    _paid_in_full(front_desk, claimable)
+    api = api_as(billing)
+    asked = api.send("POST", f"/billing/charges/{claimable.public_id}/claims", {})
+    assert asked.status_code == 409 and "already paid in full" in asked.json()["warnings"][0]
+    made = api.send("POST", f"/billing/charges/{claimable.public_id}/claims", {"confirm_warnings": True})
+    assert made.status_code == 201
 
 
 def test_the_full_life_of_a_claim_is_kept(billing, claimable):

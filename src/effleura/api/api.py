@@ -44,6 +44,7 @@ from effleura.clinical.api_episodes import router as episodes_router
 from effleura.clinical.api_measures import router as measures_router
 from effleura.clinical.api_notes import router as notes_router
 from effleura.core import request_size, versions
+from effleura.core.confirmation import NeedsConfirmation
 from effleura.patients.actions import DuplicatePatient
 from effleura.patients.api import router as patients_router
 from effleura.referrals.api_referrals import router as referrals_router
@@ -52,7 +53,7 @@ from effleura.scheduling.api_appointments import router as appointments_router
 from effleura.scheduling.api_availability import router as availability_router
 from effleura.scheduling.api_setup import router as scheduling_setup_router
 from effleura.scheduling.api_waitlist import router as waitlist_router
-from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
+from effleura.scheduling.booking import BookingConflict
 
 log = logging.getLogger(__name__)
 
@@ -252,8 +253,8 @@ def _conflict(request, exc: BookingConflict):
 
 @api.exception_handler(NeedsConfirmation)
 def _needs_confirmation(request, exc: NeedsConfirmation):
-    # A booking warning (e.g. no referral visits left): the caller sends confirm_warnings
-    # true to book anyway. Every booking operation answers it the same way.
+    # A warning to confirm (e.g. no referral visits left, a visit already paid in full): the
+    # caller sends confirm_warnings true to go ahead. Every operation answers it the same way.
     return _error(api, request, 409, exc.messages[0], warnings=exc.warnings)
 
 

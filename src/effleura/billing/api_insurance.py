@@ -17,7 +17,17 @@ from pydantic import Field
 from effleura.billing import access, claims, cms1500, policies
 from effleura.billing.models import Claim, ClaimEvent, Policy
 from effleura.core import versions
-from effleura.core.api_schemas import ERRORS, ERRORS_VERSIONED, ERRORS_WITH_ID, Amount, InputSchema, IsoDate, text
+from effleura.core.api_schemas import (
+    ERRORS,
+    ERRORS_VERSIONED,
+    ERRORS_WITH_ID,
+    Amount,
+    Flag,
+    InputSchema,
+    IsoDate,
+    WarningsOut,
+    text,
+)
 
 router = Router(tags=["billing: insurance"])
 
@@ -242,6 +252,9 @@ class ClaimQuery(Schema):
 
 class ClaimCreate(InputSchema):
     policy_id: UUID | None = Field(None, description="Default: the charge's policy, else the active primary.")
+    confirm_warnings: Flag = Field(
+        False, description="true: claim a visit the patient already paid in full (a 409 says so first)."
+    )
 
 
 class ClaimMove(InputSchema):
@@ -261,13 +274,14 @@ def list_claims(request, filters: Query[ClaimQuery]):
 
 @router.post(
     "/billing/charges/{uuid:charge_id}/claims",
-    response={201: ClaimDetailOut, **ERRORS_WITH_ID},
+    response={201: ClaimDetailOut, 409: WarningsOut, **ERRORS_WITH_ID},
     url_name="billing_charge_claims",
 )
 def create_claim(request, charge_id: UUID, payload: ClaimCreate):
     """A draft claim for the visit's charge under one of the patient's policies."""
     charge = access.access_charge_for_claim(request.user, charge_id)
     data = {"policy": payload.policy_id} if payload.policy_id else {}
+    data["confirm_warnings"] = payload.confirm_warnings
     claim = claims.do_create_claim(request.user, charge, claims.check_create_claim(request.user, charge, data))
     return Status(201, access.access_claim_quiet(claim.pk))
 

@@ -13,14 +13,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
-from effleura.billing import cms1500
+from effleura.billing import balances, cms1500
 from effleura.billing.access import access_claim_quiet
-from effleura.billing.choices import ChargeStatus, ClaimStatus, Priority
+from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceStatus, Priority
 from effleura.billing.ledger_dates import parse_ledger_date
-from effleura.billing.models import Charge, Claim, ClaimEvent, Policy
+from effleura.billing.models import Charge, Claim, ClaimEvent, Invoice, Policy
 from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
+from effleura.core.confirmation import NeedsConfirmation
 from effleura.core.text import printable
 from effleura.core.values import as_uuid, parse_amount, reject_unknown
 
@@ -87,14 +88,32 @@ def _policy(value, charge: Charge, errors: dict) -> Policy | None:
     return policy
 
 
+def paid_in_full(charge: Charge) -> str:
+    """Why the patient has already paid for ``charge`` (its package covers it, or an invoice
+    with it on is paid in full), or "" when they have not. Two queries at most."""
+    if charge.status == ChargeStatus.PACKAGE:
+        return "This visit is covered by the patient's package, so it is already paid."
+    billed = Invoice.objects.filter(lines__charge=charge).exclude(status=InvoiceStatus.VOID).distinct()
+    found = list(billed.order_by("issued_on", "id"))
+    amounts = balances.invoice_amounts(found) if found else {}
+    for invoice in found:
+        if amounts[invoice.pk].total > 0 and amounts[invoice.pk].outstanding <= 0:
+            return (
+                f"This visit is already paid in full by the patient (invoice {invoice.number}, {invoice.total} "
+                f"{invoice.currency}). If the payer pays it too, refund the patient."
+            )
+    return ""
+
+
 def check_create_claim(actor, charge: Charge, data: dict | None = None) -> dict:
     """May ``actor`` claim ``charge`` and under which policy? ``data``: policy (optional; the
-    charge's policy or the patient's active primary by default). The charge must not be
-    void, must have procedure lines and a diagnosis code, and may not already have an open
-    or paid claim under the same policy."""
+    charge's policy or the patient's active primary by default), confirm_warnings. The
+    charge must not be void, must have procedure lines and a diagnosis code, and may not
+    already have an open or paid claim under the same policy. A visit the patient already
+    paid in full raises NeedsConfirmation unless ``confirm_warnings`` is true."""
     data = data or {}
     authorize(actor, "claim.manage", patient_id=charge.patient.public_id, record_id=charge.public_id)
-    reject_unknown(data, {"policy"})
+    reject_unknown(data, {"policy", "confirm_warnings"})
     if charge.status == ChargeStatus.VOID:
         raise ValidationError("This charge is void; there is nothing to claim.")
     errors: dict[str, str] = {}
@@ -112,6 +131,9 @@ def check_create_claim(actor, charge: Charge, data: dict | None = None) -> dict:
         raise ValidationError(
             f"This visit already has a {existing.get_status_display().lower()} claim to {policy.payer.name}."
         )
+    paid = paid_in_full(charge)
+    if paid and data.get("confirm_warnings") is not True:
+        raise NeedsConfirmation([paid])
     return {"policy": policy}
 
 

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Q
 
-from effleura.core import clock
+from effleura.core import clock, confirmation
 from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus
 from effleura.scheduling.models import Appointment, Location, Room
 
@@ -265,13 +265,11 @@ class BookingConflict(ValidationError):
         )
 
 
-class NeedsConfirmation(ValidationError):
+class NeedsConfirmation(confirmation.NeedsConfirmation):
     """The visit can be booked, but the person booking must confirm something first (the
     booking warnings of core/extension_points.py: a referral with no visits left, for
     one). check_book() raises it unless called with ``confirm_warnings=True``; the booking
     page shows the warnings with "Book anyway", the API answers 409 with them.
     ``warnings``: the list, in plain words, never naming another patient."""
 
-    def __init__(self, warnings):
-        self.warnings = list(warnings)
-        super().__init__("Confirm before booking: " + " ".join(self.warnings), code="needs_confirmation")
+    prompt = "Confirm before booking: "

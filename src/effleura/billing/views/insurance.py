@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from effleura.billing import access, claims, cms1500, policies, superbill
 from effleura.billing.choices import ClaimStatus, Priority, Relationship
 from effleura.billing.models import Payer
+from effleura.core.confirmation import NeedsConfirmation
 from effleura.core.forms import VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
@@ -222,18 +223,22 @@ def claim_list(request):
 def claim_new(request, charge_id):
     charge = access.access_charge_for_claim(request.user, charge_id)
     options = claims.patient_active_policies(charge)
-    error = ""
+    error, warnings, chosen = "", [], request.POST.get("policy") or ""
     if request.method == "POST":
+        data = {"policy": chosen or None, "confirm_warnings": request.POST.get("confirm_warnings") == "1"}
         try:
-            clean = claims.check_create_claim(request.user, charge, {"policy": request.POST.get("policy") or None})
-            claim = claims.do_create_claim(request.user, charge, clean)
+            claim = claims.do_create_claim(request.user, charge, claims.check_create_claim(request.user, charge, data))
+        except NeedsConfirmation as exc:
+            warnings = exc.warnings
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
             messages.success(request, "Draft claim created.")
             return redirect("billing:claim", claim_id=claim.public_id)
-    context = {"nav": NAV, "charge": charge, "policies": options, "error": error}
-    return render(request, "billing/insurance/claim_new.html", context, status=400 if error else 200)
+    context = {
+        "nav": NAV, "charge": charge, "policies": options, "error": error, "warnings": warnings, "chosen": chosen,
+    }  # fmt: skip
+    return render(request, "billing/insurance/claim_new.html", context, status=400 if error or warnings else 200)
 
 
 def _claim_context(request, claim, **extra) -> dict:
