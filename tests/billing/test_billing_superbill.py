@@ -122,3 +122,34 @@ def test_superbills_refuse_by_role(request, client_for, persona, visits):
     assert client.get(url, {"start": "2026-01-01", "end": "2026-01-31"}).status_code == 403
     assert not AuditEvent.objects.filter(action="print", record_type="superbill", outcome="allowed").exists()
     assert AuditEvent.objects.filter(record_type="superbill", outcome="denied").exists()
+
+
+def test_a_long_superbill_never_splits_a_visit_or_a_line_across_two_pages(therapist, make_patient):
+    # Thirty visits of three codes each, whose descriptions wrap: each visit's first and last
+    # words (its first line's start, its last line's end) must be printed on the same page.
+    from effleura.billing.models import ProcedureCode
+    from effleura.documents.pdf import render_pdf
+
+    billing_ready_practice()
+    patient = make_patient()
+    charges = []
+    for visit in range(30):
+        codes = []
+        for n in range(3):
+            code = ProcedureCode.objects.create(
+                code=f"X{visit:02d}{n}", timed=True,
+                description=f"{'start' if n == 0 else 'part'}{visit}x synthetic procedure with a description long "
+                f"enough to wrap onto more than one line of the services table {'end' if n == 2 else 'part'}{visit}x",
+            )  # fmt: skip
+            codes.append((code.code, 1, "10.00"))
+        charges.append(make_charge(patient, therapist, day=TODAY - datetime.timedelta(days=visit + 1), lines=codes))
+    context = superbill.superbill_context(patient, charges, start=charges[-1].date_of_service, end=TODAY)
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(
+        render_pdf("billing/insurance/pdf/superbill.html", context, base_url="http://testserver/")
+    )).pages]  # fmt: skip
+    assert len(pages) > 2  # the test means nothing on one page
+    for visit in range(30):
+        (starts,) = [n for n, text in enumerate(pages) if f"start{visit}x" in text]
+        (ends,) = [n for n, text in enumerate(pages) if f"end{visit}x" in text]
+        assert starts == ends, f"visit {visit} starts on page {starts + 1} and ends on page {ends + 1}"
+    assert [n for n, text in enumerate(pages) if "Total charges" in text] == [len(pages) - 1]  # once, at the end
