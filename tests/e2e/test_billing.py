@@ -177,7 +177,9 @@ def test_a_signed_visit_is_charged_invoiced_part_paid_and_printed_on_a_superbill
 
     page.get_by_role("link", name=f"{PATIENT}'s account").click()
     expect(figure(page, "Outstanding").locator("dd")).to_have_text(f"{total} {currency}")
-    page.get_by_label(re.compile(r"^Amount")).fill(str(paid))
+    amount_box = page.get_by_label(re.compile(r"^Amount"))
+    assert amount_box.bounding_box()["width"] >= 150  # a field to type in, not a sliver beside its label
+    amount_box.fill(str(paid))
     page.get_by_label("Method").select_option(label="Cash")
     page.get_by_role("checkbox", name=f"{number} (owes {total})").check()
     page.get_by_role("button", name="Record the payment").click()
