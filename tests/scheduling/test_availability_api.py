@@ -164,3 +164,13 @@ def test_the_queries_do_not_grow_with_the_range(
         client.get(URL, {**params, "end": next_monday})
     with django_assert_max_num_queries(len(one_day.captured_queries)):
         client.get(URL, {**params, "end": next_monday + datetime.timedelta(days=30)})
+
+
+def test_staff_may_ask_for_the_times_inside_the_minimum_notice(ask, service, location, room, hours, next_monday):
+    from effleura.scheduling.models import SchedulingPolicy
+
+    SchedulingPolicy.objects.create(minimum_notice_minutes=43_200)  # 30 days: next Monday is too soon
+    query = {"service": service.public_id, "location": location.public_id, "start": next_monday, "end": next_monday}
+    assert ask(**query)[1]["slots"] == []
+    status, body = ask(**query, short_notice="true")
+    assert status == 200 and len(body["slots"]) == 29

@@ -10,7 +10,7 @@ from django.db import connection
 from effleura.core.choices import AuditOutcome, Role
 from effleura.core.models import AuditEvent
 from effleura.scheduling import actions, booking, booking_actions
-from effleura.scheduling.booking import BookingConflict, Slot
+from effleura.scheduling.booking import BookingConflict, NeedsConfirmation, Slot
 from effleura.scheduling.choices import AppointmentStatus, ChangeKind
 from effleura.scheduling.models import Appointment, AppointmentChange, Location, Room, SchedulingPolicy, WorkingHours
 
@@ -268,6 +268,35 @@ def test_it_refuses_a_naive_time_and_the_past(front_desk, therapist, patient, cl
     assert "UTC offset" in caught.value.message_dict["start"][0]
     with pytest.raises(ValidationError) as caught:
         actions.check_book(*args, clinic["at"](clinic["day"] - datetime.timedelta(days=14), "10:00"))
+    assert "passed" in caught.value.message_dict["start"][0]
+
+
+def test_staff_may_book_inside_the_minimum_notice_once_they_confirm(front_desk, therapist, patient, clinic):
+    # A same-hour cancellation: 30 minutes' notice where the practice asks for 60.
+    at, day = clinic["at"], clinic["day"]
+    args = (front_desk, patient, therapist, clinic["service"], clinic["location"], at(day, "10:00"))
+    with pytest.raises(NeedsConfirmation) as caught:
+        actions.check_book(*args, now=at(day, "09:30"))
+    assert caught.value.warnings == [
+        "This visit starts in 30 minutes, sooner than the 60 minutes' notice the practice asks for: "
+        "check that the client and the therapist can both be there."
+    ]
+    assert not Appointment.objects.exists()
+    plan = actions.check_book(*args, now=at(day, "09:30"), confirm_warnings=True)
+    assert actions.do_book(front_desk, plan).status == Status.BOOKED
+
+
+def test_a_visit_with_enough_notice_asks_nothing(front_desk, therapist, patient, clinic):
+    at, day = clinic["at"], clinic["day"]
+    args = (front_desk, patient, therapist, clinic["service"], clinic["location"], at(day, "10:00"))
+    assert actions.check_book(*args, now=at(day, "09:00")).start == at(day, "10:00")
+
+
+def test_a_start_already_past_is_refused_even_with_a_confirmation(front_desk, therapist, patient, clinic):
+    at, day = clinic["at"], clinic["day"]
+    args = (front_desk, patient, therapist, clinic["service"], clinic["location"], at(day, "10:00"))
+    with pytest.raises(ValidationError) as caught:
+        actions.check_book(*args, now=at(day, "10:20"), confirm_warnings=True)
     assert "passed" in caught.value.message_dict["start"][0]
 
 

@@ -341,6 +341,22 @@ def test_booking_through_the_form(client_for, front_desk, clinic, therapist, ser
     assert appointment.created_by == front_desk
 
 
+def test_booking_inside_the_minimum_notice_asks_first(
+    client_for, front_desk, clinic, therapist, service, next_monday, make_patient
+):
+    from effleura.scheduling.models import SchedulingPolicy
+
+    SchedulingPolicy.objects.create(minimum_notice_minutes=43_200)  # 30 days: next Monday is short notice
+    data = book_data(clinic, therapist, service, make_patient(), f"{next_monday.isoformat()}T10:00")
+    client = client_for(front_desk)
+    asked = client.post(reverse("scheduling:book"), data)
+    page = text_of(asked)
+    assert "sooner than the 43,200 minutes' notice the practice asks for" in page and "Book anyway" in page
+    assert not Appointment.objects.exists()
+    assert client.post(reverse("scheduling:book"), {**data, "confirm_warnings": "1"}).status_code == 302
+    assert Appointment.objects.count() == 1
+
+
 def test_a_conflict_is_explained_beside_the_form_and_nothing_is_saved(
     client_for, front_desk, booked, clinic, therapist, service, next_monday, make_patient
 ):

@@ -311,6 +311,15 @@ def test_minimum_notice_and_step_come_from_the_policy(service, location, room, h
     assert got[:3] == ["10:40", "11:00", "11:20"]
 
 
+def test_staff_see_the_times_inside_the_notice_and_clients_do_not(service, location, room, hours, next_monday, at):
+    SchedulingPolicy.objects.create(minimum_notice_minutes=90, slot_step_minutes=20)
+    now = at(next_monday, "09:05")
+    strict = starts(day_slots(service, location, next_monday, at, now=now), location)
+    staff = starts(day_slots(service, location, next_monday, at, now=now, short_notice=True), location)
+    assert strict[0] == "10:40"
+    assert staff[:2] == ["09:20", "09:40"]  # from now on, on the step
+
+
 def test_a_window_shorter_than_a_day(service, location, room, hours, next_monday, at):
     slots = calendars.available_slots(service, location, at(next_monday, "10:10"), at(next_monday, "11:00"))
     assert starts(slots, location) == ["10:15", "10:30", "10:45"]

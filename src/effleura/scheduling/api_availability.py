@@ -42,6 +42,11 @@ class AvailabilityQuery(Schema):
     duration: int | None = Field(
         None, ge=1, le=24 * 60, description="Minutes; one of the service's durations (default: its first)."
     )
+    short_notice: bool = Field(
+        False,
+        description="true: also times sooner than the practice's minimum notice (staff filling a cancellation; "
+        "booking one answers 409 until it is confirmed).",
+    )
 
 
 class AvailableSlotOut(Schema):
@@ -77,7 +82,10 @@ def get_availability(request, query: Query[AvailabilityQuery]):
         raise ValidationError({"end": "The end must be after the start."})
     if end - start > timedelta(days=MAX_DAYS):
         raise ValidationError({"end": f"Ask for at most {MAX_DAYS} days at a time."})
-    slots = calendars.available_slots(service, location, start, end, practitioner=practitioner, duration=query.duration)
+    slots = calendars.available_slots(
+        service, location, start, end, practitioner=practitioner, duration=query.duration,
+        short_notice=query.short_notice,
+    )  # fmt: skip
     tz = location.tz
     return {
         "slots": [

@@ -126,11 +126,13 @@ def plan_visit(
     series=None,
     now=None,
     moving: Appointment | None = None,
+    short_notice: bool = False,
 ) -> BookingPlan:
     """Check one visit (no authorization: the caller did that). Raises ValidationError
     for bad input or a time that does not work, and BookingConflict when someone or
     something is already booked then. ``moving``: the appointment being rescheduled (left
-    out of the busy time; its room is preferred)."""
+    out of the busy time; its room is preferred). ``short_notice``: a start inside the
+    minimum notice is allowed (the caller asks to confirm it)."""
     now = now or timezone.now()
     errors: dict[str, str] = {}
     if not service.is_active:
@@ -184,8 +186,9 @@ def plan_visit(
             raise BookingConflict.no_room(location, start, end)
         plan = dataclasses.replace(plan, room=chosen)
     problems = calendars.slot_problems(
-        service, duration, location, practitioner, plan.room, start, now=now, ignore_appointment=moving
-    )
+        service, duration, location, practitioner, plan.room, start, now=now, ignore_appointment=moving,
+        short_notice=short_notice,
+    )  # fmt: skip
     if problems:
         # slot_problems also reports busy time. A visit booked since our first look would
         # show there as a 422; look again so that a clash is always a BookingConflict.
@@ -278,9 +281,10 @@ def check_book(
     Raises PermissionDenied (audited) for a role that may not book, ValidationError for
     bad input or a time that does not work, BookingConflict when someone or something is
     booked then, and NeedsConfirmation (with ``.warnings``) when a booking warning applies
-    (a referral with no visits left, for one: core/extension_points.py booking_warnings)
-    and the caller did not pass ``confirm_warnings=True``: every transport asks the person
-    booking first, then checks again with the confirmation."""
+    (a referral with no visits left, for one: core/extension_points.py booking_warnings;
+    or a start inside the practice's minimum notice, which staff may book to fill a
+    cancellation) and the caller did not pass ``confirm_warnings=True``: every transport
+    asks the person booking first, then checks again with the confirmation."""
     authorize(actor, "appointment.book", patient_id=patient.public_id)
     plan = plan_visit(
         patient=patient,
@@ -293,8 +297,10 @@ def check_book(
         notes=notes,
         series=series,
         now=now,
+        short_notice=True,
     )
-    warnings = warnings_for(plan)
+    soon = calendars.short_notice_warning(plan.start, now=now)
+    warnings = [soon, *warnings_for(plan)] if soon else warnings_for(plan)
     if warnings and not confirm_warnings:
         raise NeedsConfirmation(warnings)
     return dataclasses.replace(plan, purpose="book", checked_by=actor.pk)

@@ -76,10 +76,20 @@ def check_duration(service, duration) -> int:
 
 
 def available_slots(
-    service, location, start: datetime, end: datetime, *, practitioner=None, duration: int | None = None, now=None
+    service,
+    location,
+    start: datetime,
+    end: datetime,
+    *,
+    practitioner=None,
+    duration: int | None = None,
+    now=None,
+    short_notice: bool = False,
 ) -> list[Slot]:
     """Bookable slots starting in ``[start, end)``: ``Slot(start, end, practitioner, room)``
     with the practitioner a User and the room a Room (None when the service needs none).
+    Slots start after the practice's minimum notice, or (``short_notice``: staff filling a
+    cancellation, who then confirm it; never a client booking online) from now on.
 
     Sorted by start, then practitioner (by name). Raises ValidationError (field -> message)
     for a duration the service is not offered for, an inactive service or location, or a
@@ -120,19 +130,30 @@ def available_slots(
         end=end,
         step=timedelta(minutes=policy.slot_step_minutes),
         tz=data.tz,
-        not_before=now + timedelta(minutes=policy.minimum_notice_minutes),
+        not_before=now if short_notice else now + timedelta(minutes=policy.minimum_notice_minutes),
     )
 
 
 def slot_problems(
-    service, duration, location, practitioner, room, start: datetime, *, now=None, ignore_appointment=None
+    service,
+    duration,
+    location,
+    practitioner,
+    room,
+    start: datetime,
+    *,
+    now=None,
+    ignore_appointment=None,
+    short_notice: bool = False,
 ) -> list[str]:
     """Why booking ``service`` for ``duration`` minutes with ``practitioner`` in ``room`` (or
     None) at ``location`` from ``start`` is not possible, in plain words; empty when it is.
 
     Checks the same rule as the engine (see availability.py) except the slot step: a start
     off the offered grid (10:05 typed by hand) may still be booked. ``ignore_appointment``
-    (an Appointment or its pk) is left out of the busy time, for a reschedule. Concurrency
+    (an Appointment or its pk) is left out of the busy time, for a reschedule.
+    ``short_notice``: a start inside the minimum notice is not a problem (staff booking,
+    who confirm short_notice_warning() instead); a start before now still is. Concurrency
     is not handled here: the caller books inside its own locked transaction.
     """
     if timezone.is_naive(start):
@@ -166,8 +187,10 @@ def slot_problems(
     end, held = start + dur, start + dur + changeover
     policy = SchedulingPolicy.current()
     now = now or timezone.now()
-    not_before = now + timedelta(minutes=policy.minimum_notice_minutes)
-    if start < not_before:
+    not_before = now if short_notice else now + timedelta(minutes=policy.minimum_notice_minutes)
+    if short_notice and start < not_before:
+        problems.append("That time has passed: pick a time from now on.")
+    elif start < not_before:
         problems.append(
             f"That is too soon: bookings need {policy.minimum_notice_minutes} minutes' notice "
             f"(the earliest start now is {_when(_ceil_minute(not_before), tz)})."
@@ -197,6 +220,21 @@ def slot_problems(
         for busy in availability.overlapping(data.room_busy[room.pk], start, held):
             problems.append(f"{room.name} is in use {_span(busy, tz)} (changeover included).")
     return problems
+
+
+def short_notice_warning(start: datetime, *, now=None) -> str:
+    """What staff booking ``start`` confirm when it is sooner than the practice's minimum
+    notice ("" when it is not): filling a same-hour cancellation is allowed, not unnoticed."""
+    policy = SchedulingPolicy.current()
+    now = now or timezone.now()
+    if start >= now + timedelta(minutes=policy.minimum_notice_minutes):
+        return ""
+    left = max(0, int((start - now).total_seconds() // 60))
+    return (
+        f"This visit starts in {left} minute{'s' if left != 1 else ''}, sooner than the "
+        f"{policy.minimum_notice_minutes:,} minutes' notice the practice asks for: check that the "
+        "client and the therapist can both be there."
+    )
 
 
 def working_time(location, practitioners, start: datetime, end: datetime) -> dict:

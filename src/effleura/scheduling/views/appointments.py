@@ -83,7 +83,11 @@ def _slot_groups(service, location, the_day, *, practitioner=None, duration=None
         return None, "Choose a service and a location first."
     start, end = day_span(the_day, location.tz)
     try:
-        slots = calendars.available_slots(service, location, start, end, practitioner=practitioner, duration=duration)
+        # Staff see the times inside the minimum notice too (a same-hour cancellation to
+        # fill); booking one asks them to confirm it (booking_actions.check_book).
+        slots = calendars.available_slots(
+            service, location, start, end, practitioner=practitioner, duration=duration, short_notice=True
+        )
     except ValidationError as exc:
         return None, " ".join(exc.messages)
     groups: dict = {}
