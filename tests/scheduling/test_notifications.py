@@ -121,18 +121,39 @@ def test_cancelling_drops_the_reminder_and_sends_a_notice(
     assert "unwell" not in notice.body  # the reason is the practice's record, not the email's
 
 
-def test_rescheduling_replaces_the_reminder_and_confirms_the_new_time(
+def test_a_moved_visit_gets_an_email_saying_it_moved_from_when_to_when(
     practice, book, patient, front_desk, next_monday, at, django_capture_on_commit_callbacks
 ):
     appointment = book(patient, at(next_monday, "10:00"))
-    new_start = at(next_monday, "14:00")
+    new_start = at(next_monday + datetime.timedelta(days=1), "14:00")
     plan = actions.check_reschedule(front_desk, appointment, start=new_start)
     with django_capture_on_commit_callbacks(execute=True):
         actions.do_reschedule(front_desk, appointment, plan)
     reminders = appointment.notifications.filter(kind=Kind.REMINDER)
     assert [r.due_at for r in reminders] == [new_start - datetime.timedelta(hours=24)]
+    moved = appointment.notifications.get(kind=Kind.MOVED)
+    assert moved.sent_at is not None and moved.moved_from == at(next_monday, "10:00")
+    email = mail.outbox[-1]
+    tuesday = next_monday + datetime.timedelta(days=1)
+    assert email.subject == f"Moved: your appointment is now on Tue {tuesday.day} {tuesday:%B} at 14:00"
+    assert (
+        f"Your appointment with Anytown Clinical Massage has moved from Mon {next_monday.day} {next_monday:%B} "
+        f"at 10:00 to Tue {tuesday.day} {tuesday:%B} at 14:00." in email.body
+    )
+    assert f"When:  Tuesday {tuesday.day} {tuesday:%B %Y}, 14:00–15:00" in email.body
+    assert len(mail.outbox) == 2  # the first confirmation, then the move: not a second confirmation
+
+
+def test_a_visit_changed_at_the_same_time_is_confirmed_again(
+    practice, book, patient, front_desk, next_monday, at, django_capture_on_commit_callbacks
+):
+    appointment = book(patient, at(next_monday, "10:00"))
+    plan = actions.check_reschedule(front_desk, appointment, duration=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_reschedule(front_desk, appointment, plan)
     assert appointment.notifications.filter(kind=Kind.CONFIRMATION, sent_at__isnull=False).count() == 2
-    assert mail.outbox[-1].subject.endswith("at 14:00")
+    assert not appointment.notifications.filter(kind=Kind.MOVED).exists()
+    assert "10:00–10:30" in mail.outbox[-1].body
 
 
 def test_the_sweep_sends_due_reminders_once(practice, book, patient, next_monday, at):

@@ -436,7 +436,7 @@ def do_reschedule(actor, appointment: Appointment, plan: BookingPlan) -> Appoint
             patient_id=settled.patient.public_id,
             detail="rescheduled",
         )
-        notifications.appointment_rescheduled(locked)
+        notifications.appointment_rescheduled(locked, moved_from=before[0])
         return locked
 
     return _write_visit(plan, write, ignore_id=appointment.pk)

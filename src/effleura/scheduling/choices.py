@@ -70,3 +70,4 @@ class NotificationKind(models.TextChoices):
     CONFIRMATION = "confirmation", "Confirmation"
     REMINDER = "reminder", "Reminder"
     CANCELLATION = "cancellation", "Cancellation notice"
+    MOVED = "moved", "Moved-visit notice"

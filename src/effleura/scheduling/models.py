@@ -421,6 +421,8 @@ class Notification(models.Model):
     kind = models.CharField(max_length=12, choices=NotificationKind.choices)
     to = models.EmailField()
     due_at = models.DateTimeField()
+    # A moved-visit notice: where the visit was before (the email says "from … to …").
+    moved_from = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=200, blank=True)
 

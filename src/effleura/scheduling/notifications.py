@@ -22,7 +22,7 @@ from effleura.scheduling.choices import AppointmentStatus, NotificationKind
 from effleura.scheduling.models import Appointment, Notification, SchedulingPolicy
 
 # Notifications a reschedule or cancellation makes pointless while still unsent.
-_ABOUT_THE_TIME = [NotificationKind.CONFIRMATION, NotificationKind.REMINDER]
+_ABOUT_THE_TIME = [NotificationKind.CONFIRMATION, NotificationKind.REMINDER, NotificationKind.MOVED]
 
 
 # Creating notifications (called by the booking actions) ------------------------------------
@@ -36,12 +36,19 @@ def appointment_booked(appointment: Appointment, *, now: datetime.datetime | Non
     return _queue(_confirm_and_remind(appointment, SchedulingPolicy.current(), now))
 
 
-def appointment_rescheduled(appointment: Appointment, *, now: datetime.datetime | None = None) -> list[Notification]:
-    """The visit moved: drop the unsent confirmation and reminder for the old time, then
-    confirm the new time and schedule its reminder."""
+def appointment_rescheduled(
+    appointment: Appointment, *, moved_from: datetime.datetime | None = None, now: datetime.datetime | None = None
+) -> list[Notification]:
+    """The visit changed: drop the unsent confirmation, reminder and moved notice for the
+    old time, then tell the patient and schedule the new reminder. A new start
+    (``moved_from``, the old one) gets a moved-visit notice that says from when to when;
+    the same start with another length or therapist gets a fresh confirmation."""
     now = now or timezone.now()
     Notification.objects.filter(appointment=appointment, kind__in=_ABOUT_THE_TIME, sent_at__isnull=True).delete()
-    return _queue(_confirm_and_remind(appointment, SchedulingPolicy.current(), now))
+    moved = moved_from is not None and moved_from != appointment.start
+    return _queue(
+        _confirm_and_remind(appointment, SchedulingPolicy.current(), now, moved_from=moved_from if moved else None)
+    )
 
 
 def appointment_cancelled(appointment: Appointment, *, now: datetime.datetime | None = None) -> list[Notification]:
@@ -71,14 +78,15 @@ def _recipient(appointment: Appointment) -> str:
     return (appointment.patient.email or "").strip()
 
 
-def _confirm_and_remind(appointment: Appointment, policy: SchedulingPolicy, now) -> list[Notification]:
+def _confirm_and_remind(appointment: Appointment, policy: SchedulingPolicy, now, *, moved_from=None):
     to = _recipient(appointment)
     if not to or appointment.start <= now or appointment.status == AppointmentStatus.CANCELLED:
         return []
     created = []
     if policy.send_confirmations:
+        kind = NotificationKind.MOVED if moved_from is not None else NotificationKind.CONFIRMATION
         created.append(
-            Notification.objects.create(appointment=appointment, kind=NotificationKind.CONFIRMATION, to=to, due_at=now)
+            Notification.objects.create(appointment=appointment, kind=kind, to=to, due_at=now, moved_from=moved_from)
         )
     remind_at = appointment.start - datetime.timedelta(hours=policy.reminder_hours_before)
     if policy.send_reminders and remind_at > now:

@@ -108,11 +108,13 @@ SUBJECTS = {
     NotificationKind.CONFIRMATION: "Your appointment on {when}",
     NotificationKind.REMINDER: "Reminder: your appointment on {when}",
     NotificationKind.CANCELLATION: "Cancelled: your appointment on {when}",
+    NotificationKind.MOVED: "Moved: your appointment is now on {when}",
 }
 OPENINGS = {
     NotificationKind.CONFIRMATION: "This confirms your appointment with {practice}.",
     NotificationKind.REMINDER: "A reminder of your appointment with {practice}.",
     NotificationKind.CANCELLATION: "Your appointment with {practice} has been cancelled.",
+    NotificationKind.MOVED: "Your appointment with {practice} has moved from {before} to {when}.",
 }
 
 
@@ -128,7 +130,11 @@ def compose(notification: Notification, practice: Practice, policy: SchedulingPo
     lines = [
         "Hello,",
         "",
-        OPENINGS[notification.kind].format(practice=practice.name),
+        OPENINGS[notification.kind].format(
+            practice=practice.name,
+            when=when_text(start, tz),
+            before=when_text(notification.moved_from, tz) if notification.moved_from else "an earlier time",
+        ),
         "",
         f"When:  {start:%A} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M} ({start:%Z})",
         f"Where: {location.name}" + (f", {_address(location)}" if _address(location) else ""),
