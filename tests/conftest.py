@@ -191,3 +191,18 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line("These audit details name a condition, technique or measure (docs/audit.md):")
         for line in _OFFENDING_DETAILS:
             terminalreporter.write_line(f"  {line}")
+
+
+@pytest.fixture
+def latest_migrations_after():
+    """For a test that migrates an app back and forward again: afterwards every app is at its
+    latest migration. Stepping one app back also unapplies other apps' later migrations that
+    depend on it, and stepping that app forward to one migration does not redo them, so the
+    tests after would run on an old schema."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -10,7 +10,7 @@ AFTER = [("patients", "0003_consent_signer_once")]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_upgrade_withdraws_repeated_signatures_of_one_version(owner, make_patient):
+def test_the_upgrade_withdraws_repeated_signatures_of_one_version(owner, make_patient, latest_migrations_after):
     from effleura.patients import actions
 
     patient = make_patient(legal_first_name="Ana", legal_last_name="Rivera")

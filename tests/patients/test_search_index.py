@@ -323,7 +323,7 @@ def test_a_page_number_past_a_counted_end_shows_the_last_page(client_for, billin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_upgrade_indexes_the_patients_already_there(therapist, make_patient):
+def test_the_upgrade_indexes_the_patients_already_there(therapist, make_patient, latest_migrations_after):
     before = make_patient(legal_first_name="Registeredbefore", phone="555 303 4040")
     executor = MigrationExecutor(connection)
     executor.migrate([("patients", "0003_consent_signer_once")])
