@@ -69,6 +69,14 @@ def test_it_warns_before_claiming_a_visit_the_patient_already_paid_in_full(billi
     assert claim.status == "draft"
 
 
+def test_the_paid_in_full_warning_writes_the_amount_as_the_practice_does(billing, front_desk, claimable):
+    _paid_in_full(front_desk, claimable)
+    billing_ready_practice(decimal_separator=",")
+    with pytest.raises(NeedsConfirmation) as caught:
+        claims.check_create_claim(billing, claimable, {})
+    assert ", 135,00 USD)" in caught.value.warnings[0]
+
+
 def test_it_warns_before_claiming_a_visit_a_package_paid(billing, claimable):
     claimable.status = "package"
     claimable.save()

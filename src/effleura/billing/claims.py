@@ -22,8 +22,9 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.confirmation import NeedsConfirmation
+from effleura.core.models import Practice
 from effleura.core.text import printable
-from effleura.core.values import as_uuid, parse_amount, reject_unknown
+from effleura.core.values import as_uuid, format_amount, parse_amount, reject_unknown
 
 NOTE_MAX = 1000
 
@@ -98,8 +99,9 @@ def paid_in_full(charge: Charge) -> str:
     amounts = balances.invoice_amounts(found) if found else {}
     for invoice in found:
         if amounts[invoice.pk].total > 0 and amounts[invoice.pk].outstanding <= 0:
+            total = format_amount(invoice.total, Practice.current().decimal_separator)  # as the practice writes it
             return (
-                f"This visit is already paid in full by the patient (invoice {invoice.number}, {invoice.total} "
+                f"This visit is already paid in full by the patient (invoice {invoice.number}, {total} "
                 f"{invoice.currency}). If the payer pays it too, refund the patient."
             )
     return ""
