@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from effleura.billing import balances, invoices, ledger, payments
@@ -256,6 +256,17 @@ def test_account_reads_are_bounded(front_desk, therapist, patient, django_assert
         balances.invoice_amounts(invoices)
 
 
+def test_an_invoice_paid_in_two_parts_is_paid_whatever_the_engine_sums_with(billing, therapist, patient):
+    # SQLite adds 0.12 and 1.64 as floats (1.7599999999999998): still "paid", not open.
+    invoice = visit_invoice(billing, patient, make_charge(patient, therapist, Decimal("1.76")))
+    pay(billing, patient, "0.12")
+    pay(billing, patient, "1.64")
+    assert balances.account(patient).open_invoices == 0
+    assert list(balances.open_invoices(patient)) == []
+    assert ledger.account_page(patient)["account"] == balances.account(patient)
+    assert invoice.pk not in {i.pk for i in balances.open_invoices(patient)}
+
+
 # Reconciliation: whatever happens, the books balance. ------------------------------------------
 
 ACTIONS = st.lists(
@@ -271,6 +282,7 @@ ACTIONS = st.lists(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(actions=ACTIONS)
+@example(actions=[("invoice", 1, 176), ("pay", 1, 12), ("pay", 1, 164)])  # a float sum's leftover
 def test_the_books_always_reconcile(actions, billing, therapist, make_patient):
     from django.db import transaction
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from django import http
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -339,7 +339,7 @@ def access_desk(actor, *, today: datetime.date | None = None, after=None) -> dic
         maybe_owing = maybe_owing.filter(Q(issued_on__gt=cursor[0]) | Q(issued_on=cursor[0], pk__gt=cursor[1]))
     outstanding = list(
         maybe_owing.annotate(paid=balances.paid_on_invoice())
-        .filter(total__gt=F("paid"))
+        .filter(balances.still_owed())
         .select_related("patient")
         .order_by("issued_on", "id")[: DESK_LIMIT + 1]
     )

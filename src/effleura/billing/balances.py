@@ -29,6 +29,15 @@ ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 # From an invoice: the allocations that pay it (of payments that are not void).
 PAID_BY_LIVE = {"allocations__payment__voided_at__isnull": True}
+# An invoice is still owed when more than half a cent is left to pay. Amounts are whole
+# cents, but SQLite sums decimals as floating point (0.12 + 1.64 = 1.7599999999999998), so
+# comparing a total with a sum exactly would call a paid invoice open.
+HALF_CENT = Decimal("0.005")
+
+
+def still_owed(total: str = "total", paid: str = "paid") -> Q:
+    """The filter "``total`` is more than ``paid``" on annotated sums, exact on every engine."""
+    return Q(**{f"{total}__gt": F(paid) + Value(HALF_CENT)})
 
 
 def money(value) -> Decimal:
@@ -133,7 +142,7 @@ def _account(patient_q: Q, allocation_q: Q) -> Account:
     open_count = (
         Invoice.objects.filter(patient_q, status=InvoiceStatus.ISSUED)
         .annotate(paid=amount_sum("allocations__amount", **PAID_BY_LIVE))
-        .filter(total__gt=F("paid"))
+        .filter(still_owed())
         .count()
     )
     pay = Payment.objects.filter(patient_q, Payment.LIVE).aggregate(
@@ -181,6 +190,6 @@ def open_invoices(patient: Patient):
     return (
         Invoice.objects.filter(patient=patient, status=InvoiceStatus.ISSUED)
         .annotate(paid=amount_sum("allocations__amount", **PAID_BY_LIVE))
-        .filter(total__gt=F("paid"))
+        .filter(still_owed())
         .order_by("issued_on", "id")
     )

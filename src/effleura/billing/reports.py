@@ -36,6 +36,7 @@ from django.db.models import Count, DateField, DecimalField, ExpressionWrapper, 
 from django.db.models.functions import Coalesce, Trunc, TruncDate
 from django.utils import timezone
 
+from effleura.billing import balances
 from effleura.billing.choices import ChargeStatus, InvoiceStatus, PaymentKind, PaymentMethod
 from effleura.billing.models import Charge, ChargeLine, Invoice, Payment, PaymentAllocation
 from effleura.core.values import CENT, parse_date
@@ -269,7 +270,7 @@ def aging(as_of: datetime.date) -> tuple[Report, list]:
         Invoice.objects.filter(status=InvoiceStatus.ISSUED, issued_on__lte=as_of, currency=currency)
         .order_by()
         .annotate(owed=owed)
-        .filter(owed__gt=0)
+        .filter(owed__gt=balances.HALF_CENT)  # not a float sum's leftover (balances.still_owed)
     )
     sums = {}
     for key, _label, low, high in AGING_BUCKETS:
