@@ -147,7 +147,7 @@ def test_schedule_this_plan_in_the_browser(client_for, therapist, plan, practice
     proposed = client.post(url, {**form, "action": "propose"})
     assert proposed.status_code == 200
     html = proposed.content.decode()
-    assert html.count('<span class="badge ok">free</span>') == 8
+    assert html.count('<span class="badge ok">available</span>') == 8
     chosen = {f"visit_{row['number']}": row["value"] for row in proposed.context["rows"]}
     booked = client.post(url, {**form, **chosen, "action": "book"})
     assert booked.status_code == 302

@@ -167,7 +167,7 @@ def test_a_patient_url_finds_the_patient_behind_the_record(make_patient, therapi
 # consent wording, tokens, feeds), and patient_id, which names the patient itself.
 NOT_A_PATIENTS_RECORD = {"patient_id", "user_id", "document_id", "token_id", "feed_id", "provider_id", "code_id"}
 NOT_A_PATIENTS_RECORD |= {"template_id", "record_id", "location_id", "room_id", "service_id", "payer_id", "fee_id"}
-NOT_A_PATIENTS_RECORD |= {"hours_id", "exception_id", "time_off_id"}  # a practitioner's working time
+NOT_A_PATIENTS_RECORD |= {"hours_id", "exception_id", "time_off_id", "closure_id"}  # working time, closures
 NOT_A_PATIENTS_RECORD |= {"passkey_id"}  # a staff member's own passkey
 
 

@@ -116,6 +116,10 @@ def _scheduling_objects(owner, patient) -> dict:
     )
     start = timezone.now() + datetime.timedelta(days=7)
     time_off = sched.TimeOff.objects.create(practitioner=owner, start=start, end=start + datetime.timedelta(days=1))
+    closure = sched.Closure.objects.create(
+        location=location, first_day=timezone.localdate() + datetime.timedelta(days=40),
+        last_day=timezone.localdate() + datetime.timedelta(days=40), reason="Walk closure",
+    )  # fmt: skip
     series = sched.Series.objects.create(
         patient=patient, practitioner=owner, service=service, location=location, duration_minutes=60,
         visits=1, every_days=7, created_by=owner,
@@ -137,6 +141,7 @@ def _scheduling_objects(owner, patient) -> dict:
         "hours_id": hours.public_id,
         "exception_id": exception.public_id,
         "time_off_id": time_off.public_id,
+        "closure_id": closure.public_id,
         "series_id": series.public_id,
         "appointment_id": appointment.public_id,
         "entry_id": entry.public_id,

@@ -171,6 +171,7 @@ CHANGES = {
     "scheduling:hours": ("end", "16:00", "15:00"),
     "scheduling:exception": ("reason", "course", "conference"),
     "scheduling:time_off": ("reason", "dentist", "holiday"),
+    "scheduling:closure": ("reason", "Staff training day", "Flooded basement"),
     "billing:code": ("description", "Massage, each 15 minutes (A)", "Massage, each 15 minutes (B)"),
     "billing:payer": ("name", "Synthetic Mutual East", "Synthetic Mutual West"),
     "billing:fee": ("amount", "99.00", "101.00"),
@@ -184,11 +185,13 @@ def set_up(owner, therapist, location, room, service, hours, next_monday, at):
     """One record of every registered resource, made through its action: resource key -> record."""
     from effleura.billing import setup as billing
     from effleura.referrals import providers
+    from effleura.scheduling import closures
     from effleura.scheduling import hours as schedule
 
     later = next_monday + datetime.timedelta(weeks=2)
     exception = {"practitioner": therapist, "location": location, "date": later, "start": "10:00", "end": "12:00"}
     time_off = {"practitioner": therapist, "start": at(later, "13:00"), "end": at(later, "14:00"), "reason": "x"}
+    closure = {"location": location, "first_day": later, "reason": "Staff training"}
     code = billing.do_save_code(owner, billing.check_save_code(owner, {"code": "97993", "description": "Probe",
                                                                       "timed": True}))  # fmt: skip
     payer = billing.do_save_payer(owner, billing.check_save_payer(owner, {"name": "Synthetic Mutual"}))
@@ -199,6 +202,7 @@ def set_up(owner, therapist, location, room, service, hours, next_monday, at):
         "scheduling:hours": hours[0],
         "scheduling:exception": schedule.do_save_exception(owner, schedule.check_save_exception(owner, exception)),
         "scheduling:time_off": schedule.do_save_time_off(owner, schedule.check_save_time_off(owner, time_off)),
+        "scheduling:closure": closures.do_save_closure(owner, closures.check_save_closure(owner, closure)),
         "billing:code": code,
         "billing:payer": payer,
         "billing:fee": billing.do_save_fee(owner, billing.check_save_fee(owner, {"code": code, "amount": "95.00"})),

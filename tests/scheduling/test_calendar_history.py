@@ -28,12 +28,12 @@ from effleura.scheduling.models import HELD_TOO_LONG, LONGEST_HELD, Appointment
 # Day: session and user; locations, opening hours, rooms; the practitioners; the
 # appointments, the services they share (the page holds their practitioners and rooms) and
 # their audit insert; the consent badges (documents, versions, consents, audit); the
-# practitioners' working time (working hours, exceptions, time off, opening hours); the
-# practice row; the referral badges (open referrals).
-DAY_QUERIES = 19
+# practitioners' working time (working hours, exceptions, time off, opening hours,
+# closures); the day's closure banner; the practice row; the referral badges (open referrals).
+DAY_QUERIES = 21
 # Week: the same, the practitioners read before the locations; the practitioner is known,
-# the page holds the locations and their rooms.
-WEEK_QUERIES = 19
+# the page holds the locations and their rooms; no closure banner.
+WEEK_QUERIES = 20
 # Today, for the therapist: session and user; practitioners; locations; the appointments,
 # the rows they share (services and rooms; the page holds the locations) and their audit; the consent badges
 # (documents, versions, consents, audit); the screening badges (current health histories);
@@ -180,8 +180,9 @@ def test_the_slot_search_makes_the_same_queries_with_forty_times_the_history(
         calendars._at(next_monday, datetime.time(0), clinic.tz),
         calendars._at(next_monday + datetime.timedelta(days=1), datetime.time(0), clinic.tz),
     )
-    # Practitioners, rooms, policy; working hours, exceptions, time off, opening hours, busy time.
-    with django_assert_num_queries(8):
+    # Practitioners, rooms, policy; working hours, exceptions, time off, opening hours,
+    # closures, busy time.
+    with django_assert_num_queries(9):
         slots = calendars.available_slots(service, clinic, start, end)
     # 09:00–17:00 less the three visits (09:00, 11:00, 14:00) and their changeover.
     free = {s.start.astimezone(clinic.tz).strftime("%H:%M") for s in slots}

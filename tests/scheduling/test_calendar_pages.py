@@ -21,13 +21,14 @@ from effleura.scheduling.models import Appointment, AppointmentChange
 # practitioners; these visits have no room) and one audit insert; the consent badges
 # (documents, their versions, the patients' consents, one audit insert); the
 # practitioners' working time as the slot engine
-# sees it (working hours, exceptions, time off, opening hours: calendars._load; no busy
-# time, which the shading does not use); the layout's practice row.
-DAY_QUERIES = 19  # + the referral badges (open referrals; visits and audit only when some exist)
+# sees it (working hours, exceptions, time off, opening hours, closures: calendars._load;
+# no busy time, which the shading does not use); the day's closure banner; the layout's
+# practice row.
+DAY_QUERIES = 21  # + the referral badges (open referrals; visits and audit only when some exist)
 # The week view: the same, with the practitioners read before the locations; the
 # appointments share services (the practitioner is the one asked for, the page holds the
-# locations).
-WEEK_QUERIES = 19  # + the referral badges
+# locations), and no closure banner.
+WEEK_QUERIES = 20  # + the referral badges
 
 
 def text_of(response) -> str:

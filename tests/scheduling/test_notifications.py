@@ -249,3 +249,57 @@ def test_the_worker_sends_the_confirmation_and_the_reminder_waits_for_its_time(
     call_command("worker", "--batch", "--no-startup-delay")
     assert [m.subject.split(" on ")[0] for m in mail.outbox] == ["Your appointment"]
     assert DBTaskResult.objects.filter(status="READY").get().run_after == reminder_time
+
+
+# A series: one confirmation listing every visit ----------------------------------------------
+
+
+@pytest.fixture
+def book_series(front_desk, therapist, service, location, room, hours, django_capture_on_commit_callbacks):
+    def make(patient, starts):
+        with django_capture_on_commit_callbacks(execute=True):
+            return actions.do_book_series(front_desk, patient, therapist, service, location, starts, every_days=7)
+
+    return make
+
+
+def test_a_series_gets_one_confirmation_listing_every_visit_and_a_reminder_before_each(
+    practice, book_series, patient, next_monday, at
+):
+    starts = [at(next_monday + datetime.timedelta(weeks=w), "10:00") for w in range(4)]
+    series = book_series(patient, starts)
+    sent = Notification.objects.filter(appointment__series=series)
+    assert sorted(sent.values_list("kind", flat=True)) == [Kind.REMINDER] * 4 + [Kind.SERIES]
+    assert sent.get(kind=Kind.SERIES).appointment.start == starts[0]
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    assert email.subject == f"Your 4 appointments from Mon {next_monday.day} {next_monday:%B} at 10:00"
+    assert "This confirms your 4 appointments with Anytown Clinical Massage:" in email.body
+    for start in starts:
+        local = start.astimezone(zoneinfo.ZoneInfo("America/Chicago"))
+        assert f"- Mon {local.day} {local:%B %Y}, 10:00–11:00 (C" in email.body
+    assert "Where: Main Street, 12 Main Street, Springfield, IL 62701" in email.body
+    assert "With:  Therapist Tester, LMT" in email.body and "Clinical massage, 60 minutes each" in email.body
+    assert "reminder before each visit" in email.body and "Amelia" not in email.body
+
+
+def test_the_series_email_lists_only_the_visits_still_booked_when_it_is_written(
+    practice, book_series, patient, front_desk, next_monday, at
+):
+    starts = [at(next_monday + datetime.timedelta(weeks=w), "10:00") for w in range(3)]
+    series = book_series(patient, starts)
+    second = series.appointments.order_by("start")[1]
+    actions.do_cancel(front_desk, second, actions.check_cancel(front_desk, second, "Away that week"))
+    notice = Notification.objects.get(kind=Kind.SERIES)
+    subject, body = sending.compose(notice, practice, SchedulingPolicy.current())
+    assert subject.startswith("Your 2 appointments from") and body.count("\n- ") == 2
+
+
+def test_no_series_confirmation_when_confirmations_are_off(practice, book_series, patient, next_monday, at):
+    SchedulingPolicy.objects.create(send_confirmations=False)
+    series = book_series(patient, [at(next_monday, "10:00"), at(next_monday + datetime.timedelta(weeks=1), "10:00")])
+    assert list(Notification.objects.filter(appointment__series=series).values_list("kind", flat=True)) == [
+        Kind.REMINDER,
+        Kind.REMINDER,
+    ]
+    assert not mail.outbox

@@ -17,6 +17,7 @@ READ_PATHS = [
     "/working-hours",
     "/schedule-exceptions",
     "/time-off",
+    "/closures",
     "/scheduling-policy",
 ]
 

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from effleura.core.phones import NOT_A_PHONE
+from effleura.scheduling import closures, setup
 from effleura.scheduling import hours as hours_rules
-from effleura.scheduling import setup
 from effleura.scheduling.models import Location, Room, SchedulingPolicy, Service, TimeOff, WorkingHours
 
 STAFF = ["owner", "therapist", "front_desk", "billing"]
@@ -78,8 +78,8 @@ def test_only_the_owner_opens_or_posts_the_set_up_forms(role, personas, client_f
 
 # session, user; the overview: working hours, practitioners (with their service counts),
 # locations + their opening hours + rooms (prefetch), services + their practitioners
-# (prefetch), the policy; then the layout's practice row.
-INDEX_QUERIES = 11
+# (prefetch), the policy, the closures (with their locations); then the layout's practice row.
+INDEX_QUERIES = 12
 
 
 def _grow(owner, django_user_model, n: int) -> None:
@@ -104,6 +104,9 @@ def _grow(owner, django_user_model, n: int) -> None:
         hours_rules.do_save_working_hours(owner, clean)
         data = {"name": f"Service {i}", "durations": [30], "default_price": "50", "practitioners": [person]}
         setup.do_save_service(owner, setup.check_save_service(owner, data))
+        day = datetime.date(2040, 1, 2 + i)
+        closure = {"location": loc if i % 2 else None, "first_day": day, "reason": f"Shut {i}"}
+        closures.do_save_closure(owner, closures.check_save_closure(owner, closure))
 
 
 def test_the_set_up_index_does_a_fixed_number_of_queries(owner, client_for, clinic, django_user_model):
@@ -115,7 +118,7 @@ def test_the_set_up_index_does_a_fixed_number_of_queries(owner, client_for, clin
     _grow(owner, django_user_model, 4)
     with CaptureQueriesContext(connection) as large:
         page = client.get(url)
-    assert "Branch 3" in text_of(page) and "Service 3" in text_of(page)
+    assert "Branch 3" in text_of(page) and "Service 3" in text_of(page) and "Shut 3" in text_of(page)
     assert len(small.captured_queries) == len(large.captured_queries) == INDEX_QUERIES
 
 

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from effleura.patients.choices import PatientStatus
-from effleura.scheduling import actions, hours, setup
+from effleura.scheduling import actions, closures, hours, setup
 from effleura.scheduling import waitlist as waitlist_rules
 from effleura.scheduling.booking import BookingConflict
 from effleura.scheduling.choices import AppointmentStatus
@@ -111,6 +111,9 @@ def _create_setup(staff: dict) -> dict:
         for day in days:
             data = {"practitioner": who, "location": where, "weekday": day, "start": start, "end": end}
             _save(hours.check_save_working_hours, hours.do_save_working_hours, owner, data)
+    for data in SETUP.get("closures", []):
+        fields = data | {"location": locations[data["location"]] if data["location"] else None}
+        _save(closures.check_save_closure, closures.do_save_closure, owner, fields)
     return {
         "clinic": locations["clinic"],
         "hospital": locations["hospital"],

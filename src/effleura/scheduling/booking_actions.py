@@ -353,7 +353,8 @@ def _insert(actor, plan: BookingPlan) -> Appointment:
         patient_id=plan.patient.public_id,
         detail="booked in a series" if plan.series is not None else "booked",
     )
-    notifications.appointment_booked(appointment)
+    # A visit of a series is confirmed with the whole series (series_actions.do_book_series).
+    notifications.appointment_booked(appointment, confirm=plan.series is None)
     return appointment
 
 

@@ -21,13 +21,15 @@ How a practitioner's working time at a location is built, for each local date:
 4. Intersected with the location's opening hours. A location with no opening-hours rows
    at all counts as always open (a home-visit "location", a hospital ward).
 5. Minus the practitioner's time off (any location).
+6. Minus the days the location, or the whole practice, is closed (scheduling/closures.py:
+   holidays and dated closures, each a whole local day).
 
 Busy time is ``[start, busy_until)`` of every appointment whose status holds time
 (HOLDS_TIME: all but cancelled): for practitioners at any location, for rooms here.
 
 Queries are bounded whatever the number of practitioners or appointments: one each for
-practitioners, rooms, working hours, exceptions, time off, opening hours, appointments
-and the policy.
+practitioners, rooms, working hours, exceptions, time off, opening hours, closures,
+appointments and the policy.
 """
 
 from collections import defaultdict
@@ -39,7 +41,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
-from effleura.scheduling import availability
+from effleura.scheduling import availability, closures
 from effleura.scheduling.availability import Interval, PractitionerCalendar, RoomCalendar, Slot
 from effleura.scheduling.choices import HOLDS_TIME
 from effleura.scheduling.models import (
@@ -201,13 +203,16 @@ def slot_problems(
     pid = practitioner.pk
     day = start.astimezone(tz).date()
     working = data.working[pid]
-    if not availability.inside_one(working, start, end):
+    closed = [(d, data.closed[d]) for d in _local_days(start, end, tz) if d in data.closed]
+    if closed:
+        problems.append(f"{location.name} is closed on {_day(closed[0][0])} ({closed[0][1]}).")
+    elif not availability.inside_one(working, start, end):
         hours = _hours_on(working, day, tz)
         problems.append(
             f"{name} does not work at {location.name} at that time "
             + (f"(hours that day: {hours})." if hours else "(not working there that day).")
         )
-    if data.opening is not None and not availability.inside_one(data.opening, start, end):
+    if not closed and data.opening is not None and not availability.inside_one(data.opening, start, end):
         hours = _hours_on(data.opening, day, tz)
         problems.append(
             f"{location.name} is closed at that time " + (f"(open {hours} that day)." if hours else "(closed all day).")
@@ -240,7 +245,7 @@ def short_notice_warning(start: datetime, *, now=None) -> str:
 def working_time(location, practitioners, start: datetime, end: datetime) -> dict:
     """Each practitioner's working time at ``location`` (pk -> list of Interval) over the
     local dates of ``[start, end]``: pattern or exception, within opening hours, minus time
-    off. The time the engine offers, for shading a calendar. Bounded queries."""
+    off and closed days. The time the engine offers, for shading a calendar. Bounded queries."""
     data = _load(location, practitioners, [], start, end, busy_end=None)
     return {p.pk: data.working_time(p.pk) for p in practitioners}
 
@@ -258,13 +263,16 @@ class _Loaded:
     opening: list | None = None  # None: always open
     busy: dict = field(default_factory=lambda: defaultdict(list))  # pid -> [start, busy_until)
     room_busy: dict = field(default_factory=lambda: defaultdict(list))  # room pk -> [start, busy_until)
+    closed: dict = field(default_factory=dict)  # local date -> why the location is closed
+    closed_time: list = field(default_factory=list)  # those dates as whole-day intervals
 
     def working_time(self, pid) -> list[Interval]:
-        """Working time as the engine takes it: within opening hours, minus time off."""
+        """Working time as the engine takes it: within opening hours, minus time off and
+        closed days."""
         time = self.working[pid]
         if self.opening is not None:
             time = availability.intersect(time, self.opening)
-        return availability.subtract(time, self.time_off[pid])
+        return availability.subtract(time, [*self.time_off[pid], *self.closed_time])
 
 
 def _rooms(location) -> list[Room]:
@@ -274,7 +282,7 @@ def _rooms(location) -> list[Room]:
 def _load(location, practitioners, rooms, start, end, *, busy_end, ignore=None) -> _Loaded:
     """Calendars for working time within the local dates of ``[start, end]`` and busy time
     overlapping ``[start, busy_end)`` (none when ``busy_end`` is None: working time only,
-    one query less). Seven queries at most, each reading only around the window whatever
+    one query less). Eight queries at most, each reading only around the window whatever
     the length of the history: busy time through Appointment.objects.overlapping()
     (bounded on both sides by the longest visit), time off by its end."""
     tz = location.tz
@@ -312,6 +320,9 @@ def _load(location, practitioners, rooms, start, end, *, busy_end, ignore=None) 
         data.opening = availability.merge(
             Interval(_at(day, s, tz), _at(day, e, tz)) for day in days for s, e in by_weekday[day.weekday()]
         )
+
+    data.closed = closures.closed_days(location, first, last)
+    data.closed_time = [Interval(_at(day, time(0), tz), _at(day + _DAY, time(0), tz)) for day in data.closed]
 
     if busy_end is None:
         return data
@@ -374,6 +385,10 @@ def _duration_message(service, duration) -> str:
 def _when(instant: datetime, tz: tzinfo) -> str:
     local = instant.astimezone(tz)
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+def _day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def _span(iv: Interval, tz: tzinfo) -> str:

@@ -71,3 +71,4 @@ class NotificationKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
     CANCELLATION = "cancellation", "Cancellation notice"
     MOVED = "moved", "Moved-visit notice"
+    SERIES = "series", "Series confirmation"

@@ -172,6 +172,29 @@ class TimeOff(PublicIdModel, Versioned):
         return f"time off {self.start:%Y-%m-%d}"
 
 
+class Closure(PublicIdModel, Versioned):
+    """Days a location, or with no location the whole practice, is closed: a holiday or a
+    dated closure. ``first_day`` to ``last_day``, both inclusive, local to each location;
+    ``every_year``: the same dates each year from ``first_day``'s year on (Christmas Day).
+    Nobody can be booked then; visits already booked are left for the owner to move."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True, related_name="closures")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    reason = models.CharField(max_length=120, help_text="What patients and staff are told, e.g. Christmas Day.")
+    every_year = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["first_day", "pk"]
+        indexes = [models.Index(fields=["last_day"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(last_day__gte=F("first_day")), name="closure_ends_after_it_starts")
+        ]
+
+    def __str__(self) -> str:
+        return f"closed {self.first_day:%Y-%m-%d}"
+
+
 class Service(PublicIdModel, Versioned):
     """Something the practice books: a treatment type with its lengths and price."""
 

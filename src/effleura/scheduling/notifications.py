@@ -1,8 +1,10 @@
 """Emails to patients about their appointments: a confirmation, a reminder some hours
-before, and a notice when a visit is cancelled or moved.
+before, and a notice when a visit is cancelled or moved. A series gets one confirmation
+that lists every visit, not one email per visit (each visit keeps its own reminder).
 
 The booking actions call these functions explicitly, inside their transaction (no
-signals): ``appointment_booked``, ``appointment_rescheduled``, ``appointment_cancelled``.
+signals): ``appointment_booked``, ``series_booked``, ``appointment_rescheduled``,
+``appointment_cancelled``.
 Each writes Notification rows (what, to whom, when it is due) and, once the transaction
 commits, queues the background task that sends them (scheduling/tasks.py, run by
 `effleura worker`): at once for those due now; at the due time for reminders.
@@ -28,12 +30,35 @@ _ABOUT_THE_TIME = [NotificationKind.CONFIRMATION, NotificationKind.REMINDER, Not
 # Creating notifications (called by the booking actions) ------------------------------------
 
 
-def appointment_booked(appointment: Appointment, *, now: datetime.datetime | None = None) -> list[Notification]:
+def appointment_booked(
+    appointment: Appointment, *, now: datetime.datetime | None = None, confirm: bool = True
+) -> list[Notification]:
     """A confirmation due now and a reminder due ``reminder_hours_before`` the start, as
     the policy says and when the patient has an email address. Nothing for a visit that
-    has already started (entered after the fact)."""
+    has already started (entered after the fact). ``confirm=False``: the reminder only (a
+    visit of a series, which series_booked() confirms as a whole)."""
     now = now or timezone.now()
-    return _queue(_confirm_and_remind(appointment, SchedulingPolicy.current(), now))
+    return _queue(_confirm_and_remind(appointment, SchedulingPolicy.current(), now, confirm=confirm))
+
+
+def series_booked(series, *, now: datetime.datetime | None = None) -> list[Notification]:
+    """One confirmation for a whole series, due now, on its first visit ahead: the email
+    lists every visit of the series still booked when it is sent. Nothing when
+    confirmations are off, the patient has no email address or no visit is ahead."""
+    now = now or timezone.now()
+    first = (
+        Appointment.objects.filter(series=series, start__gt=now)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("patient")
+        .order_by("start")
+        .first()
+    )
+    if first is None or not SchedulingPolicy.current().send_confirmations:
+        return []
+    to = _recipient(first)
+    if not to:
+        return []
+    return _queue([Notification.objects.create(appointment=first, kind=NotificationKind.SERIES, to=to, due_at=now)])
 
 
 def appointment_rescheduled(
@@ -78,12 +103,12 @@ def _recipient(appointment: Appointment) -> str:
     return (appointment.patient.email or "").strip()
 
 
-def _confirm_and_remind(appointment: Appointment, policy: SchedulingPolicy, now, *, moved_from=None):
+def _confirm_and_remind(appointment: Appointment, policy: SchedulingPolicy, now, *, moved_from=None, confirm=True):
     to = _recipient(appointment)
     if not to or appointment.start <= now or appointment.status == AppointmentStatus.CANCELLED:
         return []
     created = []
-    if policy.send_confirmations:
+    if policy.send_confirmations and (confirm or moved_from is not None):
         kind = NotificationKind.MOVED if moved_from is not None else NotificationKind.CONFIRMATION
         created.append(
             Notification.objects.create(appointment=appointment, kind=kind, to=to, due_at=now, moved_from=moved_from)

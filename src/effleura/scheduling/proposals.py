@@ -88,6 +88,7 @@ def proposal_rows(proposals, tz, practitioner, chosen: dict) -> list[dict]:
             "number": visit.number,
             "when": f"{local:%a} {local.day} {local:%b %Y, %H:%M}",
             "ok": visit.status == planning.OK,
+            "closed": visit.closed,
             "problem": visit.problem,
             "room": visit.room.name if visit.room is not None else "",
             "value": visit_value(visit.start),

@@ -1,5 +1,5 @@
 """The scheduling set-up as declared resources (core/resources.py): locations, rooms,
-services, weekly working hours, dated exceptions and time off. Each spec names the rules
+services, weekly working hours, dated exceptions, time off and closures. Each spec names the rules
 (setup.py, hours.py), the API shapes (setup_schemas.py) and the pages (setup_forms.py);
 from them come the API routes (api_setup.py), the pages (views/setup.py) and their
 entries in the permission table: every role reads (scheduling_setup.view), only the
@@ -19,10 +19,10 @@ from effleura.core import clock
 from effleura.core.models import Practice
 from effleura.core.resources import ActiveQuery, Api, Pages, Resource, register, rules_of
 from effleura.core.values import format_amount
-from effleura.scheduling import hours, setup
+from effleura.scheduling import closures, hours, setup
 from effleura.scheduling import setup_forms as forms
 from effleura.scheduling import setup_schemas as schemas
-from effleura.scheduling.models import Location, Room, ScheduleException, Service, TimeOff, WorkingHours
+from effleura.scheduling.models import Closure, Location, Room, ScheduleException, Service, TimeOff, WorkingHours
 
 NAV = "schedule_setup"
 VIEW, MANAGE = setup.VIEW, setup.MANAGE
@@ -297,7 +297,54 @@ TIME_OFF = Resource(
 )  # fmt: skip
 
 
-RESOURCES = (LOCATIONS, ROOMS, SERVICES, HOURS, EXCEPTIONS, TIME_OFF)
+# Closures: holidays and dated closures of a location or the whole practice ---------------------
+
+
+def _closure_initial(row: Closure) -> dict:
+    return {f: getattr(row, f) for f in closures.FIELDS} | {
+        "location": row.location.public_id if row.location_id else None
+    }
+
+
+def _after_closure(request, saved, parent, created) -> str:
+    booked = closures.visits_on_closed_days(saved, now=timezone.now())
+    if booked:
+        messages.warning(
+            request,
+            f"{booked} booked visit{'s' if booked != 1 else ''} fall{'s' if booked == 1 else ''} on these days: "
+            "move or cancel them in the calendar (the day's page marks it closed).",
+        )
+    return reverse("scheduling:setup")
+
+
+CLOSURES = Resource(
+    name="closure", label="closure", model=Closure, view_key=VIEW, manage_key=MANAGE,
+    **rules_of(closures, "closure", "closures"),
+    api=Api(
+        path="/closures", names=("closures", "closure"), query=schemas.ClosureQuery,
+        list_kwargs=("location", "start", "end"),
+        out=schemas.ClosureOut, create=schemas.ClosureCreate, patch=schemas.ClosureFields,
+        docs={
+            "create": "Nobody can be booked at ``location`` (null: every location) from ``first_day`` to "
+            "``last_day``, both inclusive, local dates; ``every_year`` repeats the dates each year. "
+            "Visits already booked then are not moved.",
+        },
+    ),
+    pages=_pages(
+        "closures/", forms.ClosureForm, "Add a closure", title=lambda row: row.reason, back=_to_setup,
+        subtitle=lambda row, parent: closures.describe(row) if row else "",
+        hint="Holidays and other days the practice or one location is shut. Nobody can be booked then, and a series "
+        "offers other days instead. Visits already booked don’t move: you are told how many to move.",
+        initial=_closure_initial,
+        data=lambda form, row, parent: {**form.cleaned_data, "location": form.cleaned_data["location"] or None},
+        saved=lambda row, created: f"Closure saved: {closures.describe(row)}.", after_save=_after_closure,
+        delete_label="Remove this closure", delete_hint="The days open for booking again at once.",
+        deleted=lambda row: f"Removed the closure {closures.describe(row)}.",
+    ),
+)  # fmt: skip
+
+
+RESOURCES = (LOCATIONS, ROOMS, SERVICES, HOURS, EXCEPTIONS, TIME_OFF, CLOSURES)
 
 
 def register_all() -> None:

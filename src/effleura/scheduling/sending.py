@@ -6,7 +6,8 @@ the module that queues them.
 
 The email is written when it is sent, from the appointment as it is then, and holds
 nothing clinical: the practice, the date and time in the location's zone, the address,
-the practitioner, the service and how to cancel.
+the practitioner, the service and how to cancel. A series confirmation lists every visit
+of the series still booked then.
 """
 
 import datetime
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from effleura.core.models import Practice
 from effleura.scheduling.choices import AppointmentStatus, NotificationKind
-from effleura.scheduling.models import Notification, SchedulingPolicy
+from effleura.scheduling.models import Appointment, Notification, SchedulingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ def deliver(notification_id: int, *, now: datetime.datetime | None = None) -> st
 
 def _pointless(notification: Notification, now) -> str:
     appointment = notification.appointment
+    if notification.kind == NotificationKind.SERIES:
+        if not _series_visits(appointment, now):
+            return "Not sent: no visit of the series is still booked ahead."
+        return ""
     if appointment.start <= now:
         return "Not sent: the appointment had already started."
     cancelled = appointment.status == AppointmentStatus.CANCELLED
@@ -109,18 +114,80 @@ SUBJECTS = {
     NotificationKind.REMINDER: "Reminder: your appointment on {when}",
     NotificationKind.CANCELLATION: "Cancelled: your appointment on {when}",
     NotificationKind.MOVED: "Moved: your appointment is now on {when}",
+    NotificationKind.SERIES: "Your {count} appointments from {when}",
 }
 OPENINGS = {
     NotificationKind.CONFIRMATION: "This confirms your appointment with {practice}.",
     NotificationKind.REMINDER: "A reminder of your appointment with {practice}.",
     NotificationKind.CANCELLATION: "Your appointment with {practice} has been cancelled.",
     NotificationKind.MOVED: "Your appointment with {practice} has moved from {before} to {when}.",
+    NotificationKind.SERIES: "This confirms your {count} appointments with {practice}:",
 }
+
+
+def _series_visits(appointment, now) -> list:
+    """The visits of ``appointment``'s series still booked and ahead, in order."""
+    if appointment.series_id is None:
+        return [appointment] if appointment.start > now and appointment.status != AppointmentStatus.CANCELLED else []
+    return list(
+        Appointment.objects.filter(series_id=appointment.series_id, start__gt=now)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("location", "practitioner", "service")
+        .order_by("start")
+    )
+
+
+def _visit_line(visit) -> str:
+    tz = visit.location.tz
+    start, end = visit.start.astimezone(tz), visit.end.astimezone(tz)
+    return f"- {start:%a} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M} ({start:%Z})"
+
+
+def _compose_series(notification: Notification, practice: Practice, policy: SchedulingPolicy) -> tuple[str, str]:
+    """The confirmation of a whole series: every visit still booked, one line each, and
+    where, with whom and what once when they are the same for all (else on each line)."""
+    visits = _series_visits(notification.appointment, timezone.now()) or [notification.appointment]
+    first = visits[0]
+    tz = first.location.tz
+    subject = SUBJECTS[NotificationKind.SERIES].format(count=len(visits), when=when_text(first.start, tz))
+    same_place = len({v.location_id for v in visits}) == 1
+    same_person = len({v.practitioner_id for v in visits}) == 1
+    same_service = len({(v.service_id, v.duration_minutes) for v in visits}) == 1
+    lines = ["Hello,", "", OPENINGS[NotificationKind.SERIES].format(count=len(visits), practice=practice.name), ""]
+    for visit in visits:
+        extra = []
+        if not same_place:
+            extra.append(f"at {visit.location.name}")
+        if not same_person:
+            extra.append(f"with {visit.practitioner.display_name}")
+        if not same_service:
+            extra.append(f"{visit.service.name}, {visit.duration_minutes} minutes")
+        lines.append(_visit_line(visit) + (f" · {' · '.join(extra)}" if extra else ""))
+    lines.append("")
+    if same_place:
+        address = _address(first.location)
+        lines.append(f"Where: {first.location.name}" + (f", {address}" if address else ""))
+    if same_person:
+        lines.append(f"With:  {first.practitioner.display_name}")
+    if same_service:
+        lines.append(f"For:   {first.service.name}, {first.duration_minutes} minutes each")
+    lines.append("")
+    phone = first.location.phone or practice.phone
+    notice = f" at least {policy.late_cancel_hours} hours before" if policy.late_cancel_hours else ""
+    lines.append(
+        f"You will get a reminder before each visit. To cancel or change one, please call us on {phone}{notice}."
+        if phone
+        else f"You will get a reminder before each visit. To cancel or change one, please call the practice{notice}."
+    )
+    lines += ["", practice.name]
+    return subject, "\n".join(lines) + "\n"
 
 
 def compose(notification: Notification, practice: Practice, policy: SchedulingPolicy) -> tuple[str, str]:
     """(subject, plain-text body). Only what a patient needs to turn up or cancel: no
     clinical details, no patient name (an email can be read by someone else)."""
+    if notification.kind == NotificationKind.SERIES:
+        return _compose_series(notification, practice, policy)
     appointment = notification.appointment
     location = appointment.location
     tz = location.tz

@@ -96,7 +96,8 @@ class Alternative:
 @dataclass
 class ProposedVisit:
     """A planned visit and whether it can be booked: status ``ok``, or ``conflict`` with
-    the problem in plain words and up to three alternatives."""
+    the problem in plain words and up to three alternatives (on nearby days when the day
+    is a closure)."""
 
     number: int
     start: datetime.datetime
@@ -106,6 +107,7 @@ class ProposedVisit:
     status: str = OK
     problem: str = ""
     alternatives: list[Alternative] = field(default_factory=list)
+    closed: bool = False  # the day is a closure: the alternatives are on other days
 
 
 def pick_alternatives(

@@ -13,7 +13,7 @@ from effleura.core import audit
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import clean_text
-from effleura.scheduling import calendars
+from effleura.scheduling import calendars, closures, notifications
 from effleura.scheduling import series as planning
 from effleura.scheduling.action_support import MAX_TEXT, Status, raise_errors
 from effleura.scheduling.booking import BookingConflict, NeedsConfirmation
@@ -21,6 +21,9 @@ from effleura.scheduling.booking_actions import check_book, do_book, plan_visit
 from effleura.scheduling.choices import HOLDS_TIME, STATUS_FLOW
 from effleura.scheduling.models import Appointment, SchedulingPolicy, Series
 from effleura.scheduling.status_actions import cancel_locked
+
+# How many days either side of a closed day a series looks for another day.
+ALTERNATIVE_DAYS = 3
 
 
 def propose_series(
@@ -42,7 +45,8 @@ def propose_series(
     nothing. Returns series.ProposedVisit for each: ``ok``, or ``conflict`` with the
     problem and up to three alternatives that day (the same practitioner at other times,
     or another practitioner who gives the service), none clashing with the patient's
-    other appointments. Bad input (an unknown duration, a practitioner who does not give
+    other appointments; a visit on a closed day (a holiday) gets the nearest open days
+    instead. Bad input (an unknown duration, a practitioner who does not give
     the service) raises ValidationError as a booking would."""
     authorize(actor, "appointment.book", patient_id=patient.public_id)
     now = now or timezone.now()
@@ -52,6 +56,9 @@ def propose_series(
     raise_errors(errors)
     duration = calendars.check_duration(service, duration)
     starts = planning.plan_starts(first_start, location.tz, visits, every_days=every_days, weekdays=weekdays)
+    tz = location.tz
+    planned_days = {start.astimezone(tz).date() for start in starts}
+    closed = closures.closed_days(location, min(planned_days), max(planned_days))
     proposals = []
     for number, start in enumerate(starts, 1):
         end = start + datetime.timedelta(minutes=duration)
@@ -75,6 +82,7 @@ def propose_series(
         else:
             proposals.append(planning.ProposedVisit(number, start, plan.end, practitioner, plan.room))
             continue
+        is_closed = start.astimezone(tz).date() in closed
         proposals.append(
             planning.ProposedVisit(
                 number,
@@ -84,19 +92,35 @@ def propose_series(
                 room,
                 status=planning.CONFLICT,
                 problem=problem,
-                alternatives=_alternatives(patient, practitioner, service, location, start, duration, now),
+                alternatives=_alternatives(
+                    patient,
+                    practitioner,
+                    service,
+                    location,
+                    start,
+                    duration,
+                    now,
+                    other_days=planned_days if is_closed else None,
+                ),
+                closed=is_closed,
             )
         )
     return proposals
 
 
-def _alternatives(patient, practitioner, service, location, wanted, duration, now) -> list:
-    """Up to three bookable slots on the local day of ``wanted`` (series.pick_alternatives)."""
+def _alternatives(patient, practitioner, service, location, wanted, duration, now, *, other_days=None) -> list:
+    """Up to three bookable slots on the local day of ``wanted`` (series.pick_alternatives).
+    A closed day has none, so ``other_days`` (the series' planned days) asks for the
+    nearest open days instead, ALTERNATIVE_DAYS either side, leaving out the days the
+    series already has a visit."""
     tz = location.tz
     day = wanted.astimezone(tz).date()
-    day_start = datetime.datetime.combine(day, datetime.time(0), tzinfo=tz)
-    day_end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0), tzinfo=tz)
+    reach = ALTERNATIVE_DAYS if other_days is not None else 0
+    day_start = datetime.datetime.combine(day - datetime.timedelta(days=reach), datetime.time(0), tzinfo=tz)
+    day_end = datetime.datetime.combine(day + datetime.timedelta(days=reach + 1), datetime.time(0), tzinfo=tz)
     slots = calendars.available_slots(service, location, day_start, day_end, duration=duration, now=now)
+    if other_days is not None:
+        slots = _nearest_each_day(slots, wanted, tz, other_days)
     blocked = (
         Appointment.objects.overlapping(day_start, day_end)
         .filter(patient=patient, status__in=HOLDS_TIME)
@@ -108,6 +132,23 @@ def _alternatives(patient, practitioner, service, location, wanted, duration, no
         (planning.Alternative(s.start, s.end, s.practitioner, s.room) for s in slots),
         blocked=blocked,
     )
+
+
+def _nearest_each_day(slots, wanted, tz, other_days) -> list:
+    """Of each day's slots (per practitioner), the one nearest ``wanted``'s wall-clock time,
+    leaving out ``other_days``: a closed day's alternatives are other days, not three times
+    on the same one."""
+    wall = wanted.astimezone(tz)
+    best: dict = {}
+    for slot in slots:
+        local = slot.start.astimezone(tz)
+        if local.date() in other_days:
+            continue
+        gap = abs((local.hour * 60 + local.minute) - (wall.hour * 60 + wall.minute))
+        key = (local.date(), slot.practitioner.pk)
+        if key not in best or gap < best[key][0]:
+            best[key] = (gap, slot)
+    return [slot for _gap, slot in best.values()]
 
 
 def check_book_series(
@@ -149,7 +190,10 @@ def do_book_series(
     Each visit goes through check_book() with the visits before it already in, so the
     booking warnings count them (the 4th visit of a series on a referral with three left
     warns). Without ``confirm_warnings`` the warnings of every visit are gathered and
-    raised together as NeedsConfirmation, and nothing is saved."""
+    raised together as NeedsConfirmation, and nothing is saved.
+
+    The patient gets one confirmation email listing every visit (notifications.series_booked),
+    and a reminder before each."""
     chosen = check_book_series(
         actor, patient, practitioner, service, location, visits, every_days=every_days, weekdays=weekdays
     )
@@ -194,6 +238,7 @@ def do_book_series(
             patient_id=patient.public_id,
             detail=f"series of {total} booked",
         )
+        notifications.series_booked(series)
     return series
 
 

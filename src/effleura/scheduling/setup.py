@@ -23,10 +23,10 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404
 
-from effleura.core import audit, values, versions
+from effleura.core import audit, clock, values, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, Role
 from effleura.core.models import Practice
@@ -38,6 +38,7 @@ from effleura.scheduling.models import (
     LONGEST_CHANGEOVER_MINUTES,
     LONGEST_VISIT_MINUTES,
     Appointment,
+    Closure,
     Location,
     OpeningHours,
     Room,
@@ -48,6 +49,7 @@ from effleura.scheduling.models import (
     WorkingHours,
 )
 
+CLOSURES_SHOWN = 50  # upcoming closures and yearly holidays on the set-up page
 VIEW = "scheduling_setup.view"
 MANAGE = "scheduling_setup.manage"
 PRACTITIONER_ROLES = (Role.THERAPIST, Role.OWNER)
@@ -682,4 +684,9 @@ def overview(actor) -> dict:
         "services": list(list_services(actor)),
         "practitioners": people,
         "policy": SchedulingPolicy.current(),
+        "closures": list(
+            Closure.objects.select_related("location")
+            .filter(Q(every_year=True) | Q(last_day__gte=clock.today()))
+            .order_by("location__name", "first_day", "pk")[:CLOSURES_SHOWN]
+        ),
     }

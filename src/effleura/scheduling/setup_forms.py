@@ -1,6 +1,6 @@
 """The forms of the scheduling set-up pages (scheduling/resources.py draws the pages from
 them): locations and their week, rooms, services, the booking policy, weekly hours,
-dated exceptions and time off. They only parse what was typed; setup.py and hours.py
+dated exceptions, time off and closures. They only parse what was typed; setup.py and hours.py
 validate."""
 
 import zoneinfo
@@ -175,3 +175,18 @@ class TimeOffForm(forms.Form):
     start = forms.DateTimeField(widget=DateTimeInput())
     end = forms.DateTimeField(widget=DateTimeInput())
     reason = forms.CharField(max_length=200, required=False, help_text="e.g. holiday, training. No health details.")
+
+
+class ClosureForm(forms.Form):
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.filter(is_active=True),
+        to_field_name="public_id",
+        required=False,
+        empty_label="Every location (the whole practice)",
+    )
+    first_day = forms.DateField(widget=DateInput(), label="Closed from")
+    last_day = forms.DateField(
+        widget=DateInput(), required=False, label="Until (inclusive)", help_text="Leave empty for one day."
+    )
+    reason = forms.CharField(max_length=120, help_text="e.g. Christmas Day. Staff see it when a booking is refused.")
+    every_year = forms.BooleanField(required=False, label="Every year on these dates (a public holiday)")

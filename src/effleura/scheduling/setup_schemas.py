@@ -1,6 +1,6 @@
 """The JSON shapes of the scheduling set-up API (scheduling/resources.py serves them):
 locations with their opening hours, rooms, services, weekly hours, dated exceptions and
-time off. Times of day are "HH:MM" in the location's local time; time off is a pair of
+time off, closures. Times of day are "HH:MM" in the location's local time; time off is a pair of
 ISO 8601 instants with an offset. Ids are the records' UUIDs."""
 
 import datetime
@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from effleura.core.api_schemas import AwareTime, BlankIsNone, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.core.resources import ActiveQuery, NamedRef, PageQuery, RecordOut, max_length
 from effleura.scheduling import setup
-from effleura.scheduling.models import Location, Room, ScheduleException, Service, TimeOff
+from effleura.scheduling.models import Closure, Location, Room, ScheduleException, Service, TimeOff
 
 TIME_MESSAGE = "Give a time of day as HH:MM, e.g. 09:00 or 17:30."
 PRICE_MESSAGE = 'Give the price as a string with the cents, e.g. "95.00", or a whole number.'
@@ -333,3 +333,34 @@ class TimeOffQuery(PageQuery):
     practitioner: UUID | None = None
     start: AwareTime | None = Field(None, description="Time off ending after this instant.")
     end: AwareTime | None = Field(None, description="Time off starting before this instant.")
+
+
+# Closures -----------------------------------------------------------------------------------------
+
+
+class ClosureFields(InputSchema):
+    location: UUID | None = Field(None, description="The location closed; null: every location (the practice).")
+    first_day: IsoDate | None = Field(None, description="The first day closed, local to each location.")
+    last_day: IsoDate | None = Field(None, description="The last day closed (inclusive); null: one day.")
+    reason: text(max_length(Closure, "reason")) | None = None
+    every_year: Flag | None = Field(None, description="True: the same dates every year from first_day's year on.")
+
+
+class ClosureCreate(ClosureFields):
+    first_day: IsoDate
+    reason: text(max_length(Closure, "reason"))
+
+
+class ClosureOut(RecordOut):
+    version: int = Field(description="Counts the saves; send it back in If-Match to refuse a save over a newer one.")
+    location: NamedRef | None = Field(description="Null: the whole practice is closed.")
+    first_day: datetime.date
+    last_day: datetime.date
+    reason: str
+    every_year: bool
+
+
+class ClosureQuery(PageQuery):
+    location: UUID | None = Field(None, description="This location's closures and the practice's.")
+    start: IsoDate | None = Field(None, description="Closures that may cover a day from this date on.")
+    end: IsoDate | None = Field(None, description="Closures that may cover a day up to this date.")

@@ -33,6 +33,7 @@ from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import clean_text, reject_unknown
 from effleura.scheduling import actions as booking_actions
+from effleura.scheduling import closures
 from effleura.scheduling.choices import HOLDS_TIME, AppointmentStatus, WaitlistStatus, Weekday
 from effleura.scheduling.models import Appointment, Location, Service, WaitlistEntry
 
@@ -168,9 +169,10 @@ def _slot_still_free(appointment: Appointment) -> bool:
 def matches_for_appointment(appointment: Appointment, *, now: datetime.datetime | None = None) -> list[WaitlistEntry]:
     """The waiting entries that could take a cancelled appointment's time, oldest first.
 
-    Empty when the appointment is not cancelled, has started, or its time has been taken
-    again. Leaves out the patient who cancelled and patients already busy then. At most
-    four queries (three with the location loaded), whatever the waitlist's size. Neither
+    Empty when the appointment is not cancelled, has started, its time has been taken
+    again, or the day has since become a closure. Leaves out the patient who cancelled and
+    patients already busy then. At most five queries (four with the location loaded),
+    whatever the waitlist's size. Neither
     authorizes nor audits: pages and the API call ``access_waitlist_matches``.
     """
     now = now or timezone.now()
@@ -179,6 +181,9 @@ def matches_for_appointment(appointment: Appointment, *, now: datetime.datetime 
     if not _slot_still_free(appointment):
         return []
     slot = freed_slot(appointment)
+    first_day, last_day = slot.start.astimezone(slot.tz).date(), slot.end.astimezone(slot.tz).date()
+    if closures.closed_days(appointment.location, first_day, last_day):
+        return []  # booked before the location closed that day: nobody can take it now
     candidates = (
         WaitlistEntry.objects.filter(
             status=WaitlistStatus.WAITING,

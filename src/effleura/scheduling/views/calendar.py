@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from effleura.core.permissions import has_permission
 from effleura.core.values import parse_date
-from effleura.scheduling import access, actions, badges, visit_rules
+from effleura.scheduling import access, actions, badges, closures, visit_rules
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Location
 from effleura.scheduling.setup import list_locations, practitioners_qs
@@ -59,6 +59,7 @@ def day(request):
         return render(request, "scheduling/calendar_day.html", context)
 
     start, end = day_span(the_day, tz)
+    context["closed"] = closures.closed_days(location, the_day, the_day).get(the_day, "")
     # The practitioners (for their columns) and the location's rooms are on the page
     # already: the list sets them on its visits instead of fetching them again.
     practitioners = list(practitioners_qs()) if by == "practitioner" else []

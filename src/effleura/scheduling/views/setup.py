@@ -160,4 +160,5 @@ urlpatterns = [
     *page_urlpatterns(HOURS, new_page=hours_new),
     *page_urlpatterns(resources.EXCEPTIONS),
     *page_urlpatterns(resources.TIME_OFF),
+    *page_urlpatterns(resources.CLOSURES),
 ]
