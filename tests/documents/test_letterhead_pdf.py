@@ -124,3 +124,48 @@ def test_a_remote_image_in_a_document_is_skipped_not_fetched(practice, monkeypat
     monkeypatch.setattr(socket.socket, "connect", no_network)
     data = pdf.render_pdf(SAMPLE, {"image": "https://example.com/tracker.png"}, base_url=BASE)
     assert "First paragraph of the sample." in text_of(data)[0]
+
+
+# Characters no font draws: printed, or left out with a note -------------------------------------
+
+TYPED = "documents_test/typed.html"
+
+
+def fonts_of(data: bytes) -> set[str]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    names = set()
+    for page in reader.pages:
+        for font in (page.get("/Resources", {}).get("/Font", {}) or {}).values():
+            names.add(str(font.get_object().get("/BaseFont", "")))
+    return names
+
+
+def test_an_emoji_typed_into_a_record_is_printed_with_a_symbol_font(practice):
+    if pdf.covered_characters() is None or ord("🌿") not in pdf.covered_characters():
+        pytest.fail("Symbola (Debian's fonts-symbola) is needed for this test: .ci/run installs it.")
+    data = pdf.render_pdf(TYPED, {"typed": "Breathe slowly 🌿 every evening"}, base_url=BASE)
+    (page,) = text_of(data)
+    assert "🌿" in page and "left out" not in page
+    assert any("Symbola" in name for name in fonts_of(data))
+
+
+def test_a_character_no_font_draws_is_left_out_with_a_note(practice, monkeypatch):
+    without_emoji = frozenset(c for c in pdf.covered_characters() or range(0x80, 0x2000) if c != ord("🌿"))
+    monkeypatch.setattr(pdf, "covered_characters", lambda: without_emoji)
+    data = pdf.render_pdf(TYPED, {"typed": "Breathe slowly 🌿 every evening, café"}, base_url=BASE)
+    (page,) = text_of(data)
+    assert "🌿" not in page and "Breathe slowly" in page and "every evening, café" in page
+    assert "Some symbols (such as emoji) could not be printed" in page
+
+
+def test_printable_drops_what_no_font_draws_with_its_joiners_and_counts_the_symbols():
+    covered = frozenset(map(ord, "Çá—ü’"))
+    html, dropped = pdf.printable("<body><p>Ça—vá 👍🏽 ❤\ufe0f 👨\u200d👩 ü’s</p></body>", covered)
+    # 👍, its skin tone, ❤, 👨 and 👩; the variation selector and the joiner go with them uncounted.
+    assert dropped == 5
+    assert html == "<body><p>Ça—vá    ü’s</p>" + pdf.LEFT_OUT_NOTE + "</body>"
+
+
+def test_a_document_with_nothing_to_drop_is_unchanged():
+    html = "<body><p>Plain words, café — fine.</p></body>"
+    assert pdf.printable(html, frozenset(map(ord, "é—"))) == (html, 0)
