@@ -270,3 +270,117 @@ def test_a_refused_print_is_audited_as_denied(episode, front_desk, client_for):
     event = AuditEvent.objects.get(action="print")
     assert event.outcome == "denied"
     assert event.actor_username == "front_desk"
+
+
+# Items that check themselves against the client ----------------------------------------
+
+
+@pytest.fixture
+def post_op_shoulder(episode, add_history):
+    """The episode's client, six weeks from a right shoulder operation: the right shoulder
+    is an area to avoid."""
+    add_history(episode.patient, conditions=["recent_surgery"], areas_to_avoid=["shoulder_r"])
+    return episode
+
+
+def test_it_asks_for_a_reason_before_giving_an_item_for_an_area_to_avoid(post_op_shoulder, therapist):
+    with pytest.raises(ValidationError) as caught:
+        save(therapist, post_op_shoulder, items=[{"item": "chin_tuck"}, {"item": "shoulder_pendulum"}])
+    message = " ".join(caught.value.message_dict["items.1.override_reason"])
+    assert "Shoulder pendulum works the right shoulder, an area this client must avoid" in message
+    assert "say why" in message and "items.0.override_reason" not in caught.value.message_dict
+    assert not HomeCarePlan.objects.exists()
+
+    reason = "Surgeon's protocol: pendulums from week 2."
+    save(therapist, post_op_shoulder, items=[{"item": "shoulder_pendulum", "override_reason": reason}])
+    assert HomeCareItem.objects.get().override_reason == reason
+    overrides = AuditEvent.objects.filter(record_type="home_care_plan", detail="override")
+    assert overrides.count() == 1 and reason not in str(list(AuditEvent.objects.values_list("detail", flat=True)))
+    # Saving again with the same reason is not a new override.
+    save(therapist, post_op_shoulder, items=[{"item": "shoulder_pendulum", "override_reason": reason}])
+    assert overrides.count() == 1
+
+
+def test_it_refuses_an_item_a_condition_rules_out_without_a_reason(episode, therapist, add_history):
+    add_history(episode.patient, conditions=["raynauds"])
+    with pytest.raises(ValidationError) as caught:
+        save(therapist, episode, items=[{"item": "cold_at_home"}])
+    message = " ".join(caught.value.message_dict["items.0.override_reason"])
+    assert "Not for Raynaud" in message and "Do not use cold applications." in message
+    save(therapist, episode, items=[{"item": "heat_at_home"}])  # heat is not what Raynaud's rules out
+    assert items_of(episode) == [("heat_at_home", "", "")]
+
+
+def test_a_precaution_is_a_warning_beside_the_item_not_a_refusal(episode, therapist, add_history):
+    add_history(episode.patient, conditions=["osteoporosis_severe"])
+    save(therapist, episode, items=[{"item": "hamstring_stretch"}])
+    check = homecare.check_item(knowledge.selfcare_item("hamstring_stretch"), homecare.screening_of(episode.patient))
+    assert not check.needs_reason
+    assert any("(precaution)" in w and "forceful stretching" in w for w in check.warnings)
+
+
+def test_breathing_posture_and_ergonomics_advice_is_not_questioned_for_an_area_to_avoid(
+    episode, therapist, add_history
+):
+    add_history(episode.patient, areas_to_avoid=["chest", "abdomen", "neck", "low_back"])
+    save(therapist, episode, items=[{"item": "diaphragmatic_breathing"}, {"item": "desk_setup"}])
+    assert len(items_of(episode)) == 2
+    with pytest.raises(ValidationError):
+        save(therapist, episode, items=[{"item": "knee_to_chest"}])  # a stretch of the low back is
+
+
+def test_a_reason_no_check_asks_for_is_not_kept(episode, therapist):
+    save(therapist, episode, items=[{"item": "chin_tuck", "override_reason": "Just because."}])
+    assert HomeCareItem.objects.get().override_reason == ""
+    assert not AuditEvent.objects.filter(record_type="home_care_plan", detail="override").exists()
+
+
+def test_general_rules_about_a_massage_session_do_not_stop_advice_at_home(episode, therapist, add_history):
+    # DVT defers the massage ("all massage"); it says nothing about breathing at home.
+    add_history(episode.patient, conditions=["dvt"])
+    save(therapist, episode, items=[{"item": "diaphragmatic_breathing"}, {"item": "desk_setup"}])
+    assert len(items_of(episode)) == 2
+
+
+def test_each_item_names_the_conditions_it_is_not_for():
+    assert homecare.not_for(knowledge.selfcare_item("cold_at_home")) == [
+        "Diabetes with loss of sensation",
+        "Raynaud's or cold urticaria",
+    ]
+    assert any("Varicose" in c for c in homecare.not_for(knowledge.selfcare_item("ball_self_massage")))
+    assert homecare.not_for(knowledge.selfcare_item("chin_tuck")) == []
+
+
+def test_the_page_asks_for_the_reason_and_keeps_it(post_op_shoulder, therapist, client_for):
+    client = client_for(therapist)
+    url = reverse("clinical:homecare_edit", args=[post_op_shoulder.public_id])
+    page = client.post(url, form_data({}, "add", add="shoulder_pendulum", version="0"))
+    html = page.content.decode()
+    assert page.status_code == 422 and not HomeCarePlan.objects.exists()
+    assert "works the right shoulder, an area this client must avoid" in html
+    assert 'name="override_reason_0"' in html and "Reason to give it anyway" in html
+    plan = {"items": [{"item": "shoulder_pendulum"}]}
+    saved = client.post(url, form_data(plan, "save", version="0", override_reason_0="Surgeon's protocol."))
+    assert saved.status_code == 302
+    assert HomeCareItem.objects.get().override_reason == "Surgeon's protocol."
+    shown = client.get(reverse("clinical:homecare", args=[post_op_shoulder.public_id])).content.decode()
+    assert "Given despite a check" in shown and "Surgeon&#x27;s protocol." in shown
+
+
+def test_the_api_needs_the_reason_too(post_op_shoulder, therapist, client_for):
+    client = client_for(therapist)
+    url = reverse("api:episode_home_care", args=[post_op_shoulder.public_id])
+    refused = client.put(url, {"items": [{"item": "shoulder_pendulum"}]}, content_type="application/json")
+    assert refused.status_code == 422
+    assert "an area this client must avoid" in refused.json()["errors"]["items.0.override_reason"]
+    body = {"items": [{"item": "shoulder_pendulum", "override_reason": "Surgeon's protocol."}]}
+    saved = client.put(url, body, content_type="application/json")
+    assert saved.status_code == 200 and saved.json()["items"][0]["override_reason"] == "Surgeon's protocol."
+
+
+def test_an_emoji_in_the_handout_prints_as_itself_never_as_an_empty_box(episode, therapist, client_for, practice):
+    save(therapist, episode, introduction="Gentle does it 🙂", items=[{"item": "chin_tuck", "notes": "Daily 🌿"}])
+    response = client_for(therapist).get(reverse("clinical:homecare_pdf", args=[episode.public_id]))
+    text = pdf_text(response.content)
+    assert "Gentle does it 🙂" in text and "Daily 🌿" in text
+    assert "could not be printed" not in text

@@ -225,6 +225,11 @@ class HomeCareItemIn(InputSchema):
     item: text(60) = Field(description="A self-care library key (see the knowledge base).")
     dosage: text(homecare.DOSAGE_MAX) = Field("", description="This client's dosage; empty = the library's.")
     notes: text(homecare.NOTES_MAX) = ""
+    override_reason: text(homecare.REASON_MAX) = Field(
+        "",
+        description="Why the item is given although the client's health history questions it (an area to avoid, "
+        "a condition that rules it out); required then (422 names the check), ignored otherwise.",
+    )
 
 
 class HomeCareIn(InputSchema):
@@ -245,6 +250,7 @@ class HomeCareItemOut(Schema):
     cautions: list[str]
     source: str
     in_library: bool
+    override_reason: str = Field(description="Why it was given despite a check; empty when none asked for one.")
 
 
 class HomeCareOut(Schema):
@@ -278,6 +284,7 @@ def _home_care_out(home_care: homecare.HomeCare) -> dict:
                 "cautions": list(i.cautions),
                 "source": i.source,
                 "in_library": i.known,
+                "override_reason": i.override_reason,
             }
             for i in home_care.items
         ],

@@ -58,7 +58,7 @@ def load(directory: Path | str | None = None) -> KnowledgeBase:
     technique_keys = {t.key for t in techniques}
     conditions = _load_conditions(raw["conditions"], technique_keys)
     measures = _load_measures(raw["measures"])
-    selfcare = _load_selfcare(raw["selfcare"])
+    selfcare = _load_selfcare(raw["selfcare"], technique_keys)
     posture, rom, tone, tests = _load_assessment(raw["assessment"])
     codes = _load_codes(raw["diagnosis_codes"])
     return KnowledgeBase(
@@ -336,7 +336,7 @@ def _check_measure_against_spec(e: _Entry, m: Measure, spec: Any) -> None:
             raise e.fail(f"band {b.label!r} lies outside the score range")
 
 
-def _load_selfcare(doc: dict) -> tuple[SelfCareItem, ...]:
+def _load_selfcare(doc: dict, technique_keys: set[str]) -> tuple[SelfCareItem, ...]:
     out = []
     for e in _entries("selfcare", doc):
         category = e.text("category")
@@ -353,6 +353,7 @@ def _load_selfcare(doc: dict) -> tuple[SelfCareItem, ...]:
                 regions=e.keys("regions", BodyRegion.values),
                 source=e.source(),
                 reviewed=e.reviewed(),
+                screened_as=e.keys("screened_as", technique_keys),
             )
         )
     return tuple(out)

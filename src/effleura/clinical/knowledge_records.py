@@ -142,6 +142,9 @@ class SelfCareItem:
     regions: tuple[str, ...]  # patients.choices.BodyRegion keys; empty = general
     source: str
     reviewed: datetime.date | None
+    # techniques.yaml keys whose screening rules (those naming them) also rule this item
+    # out or adapt it: heat at home is screened as the heat modality.
+    screened_as: tuple[str, ...] = ()
 
     @property
     def category_label(self) -> str:

@@ -407,7 +407,7 @@ class _Loader:
         if i == 0:
             given = "Home programme to start at the next visit."
         elif i == 1 and story.home_care:
-            titles = ", ".join(knowledge.selfcare_item(key).title.lower() for key, _, _ in story.home_care)
+            titles = ", ".join(knowledge.selfcare_item(row[0]).title.lower() for row in story.home_care)
             given = f"Home-care plan started and handout given: {titles}."
         else:
             given = "Reviewed the home programme; keep going."
@@ -433,7 +433,11 @@ class _Loader:
     def home_care(self, story: Story, episode: Episode, author) -> None:
         data = {
             "introduction": story.home_care_intro,
-            "items": [{"item": key, "dosage": dosage, "notes": text} for key, dosage, text in story.home_care],
+            "items": [
+                {"item": key, "dosage": dosage, "notes": text, "override_reason": reason}
+                for key, dosage, text, *more in story.home_care
+                for reason in [more[0] if more else ""]
+            ],
         }
         homecare.do_save_homecare(author, episode, homecare.check_save_homecare(author, episode, data))
 

@@ -100,7 +100,7 @@ class Story:
     objective: tuple = ("", "", "")
     assessment: tuple = ("", "", "")
     plan_text: tuple = ("", "", "")
-    home_care: tuple = ()  # (library key, dosage or "", notes)
+    home_care: tuple = ()  # (library key, dosage or "", notes[, reason to give it despite a check])
     home_care_intro: str = ""
     home_care_summary: str = ""
     addendum: str = ""

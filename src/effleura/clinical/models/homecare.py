@@ -25,6 +25,9 @@ class HomeCareItem(models.Model):
     item = models.CharField(max_length=60, help_text="A self-care library key.")
     dosage = models.CharField(max_length=200, blank=True, help_text="Overrides the library's dosage.")
     notes = models.CharField(max_length=300, blank=True)
+    # Why the item was given although the client's health history questions it (an area to
+    # avoid, a condition that rules it out): the therapist's words, as a note's overrides.
+    override_reason = models.CharField(max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -133,7 +133,14 @@ def _parse(post) -> tuple[dict, tuple[str, int] | tuple[str, str] | None]:
         key = post.get(f"item_{n}")
         if key is None:
             break
-        items.append({"item": key, "dosage": post.get(f"dosage_{n}", ""), "notes": post.get(f"notes_{n}", "")})
+        items.append(
+            {
+                "item": key,
+                "dosage": post.get(f"dosage_{n}", ""),
+                "notes": post.get(f"notes_{n}", ""),
+                "override_reason": post.get(f"override_reason_{n}", ""),
+            }
+        )
     data = {"introduction": post.get("introduction", ""), "items": items}
     raw = post.get("op", "")
     name, _, arg = raw.partition(":")
@@ -149,7 +156,7 @@ def _apply(op, data: dict) -> str:
     items = data["items"]
     name, arg = op
     if name == "add":
-        items.append({"item": arg, "dosage": "", "notes": ""})
+        items.append({"item": arg, "dosage": "", "notes": "", "override_reason": ""})
         return f"Added {_title(arg)} to the plan."
     if name == "remove":
         removed = items.pop(arg)
@@ -176,11 +183,13 @@ def _render_form(
     """The edit form for ``data``; ``version`` and ``shown`` (the plan in words, or as the
     page posted it, signed) go back in its hidden fields."""
     rows = []
+    found = homecare.screening_of(home_care.episode.patient)
     for n, row in enumerate(data["items"]):
         try:
             entry = knowledge.selfcare_item(row["item"])
         except KeyError:
             entry = None
+        check = homecare.check_item(entry, found) if entry else homecare.ItemCheck("", ())
         rows.append(
             {
                 "n": n,
@@ -189,7 +198,17 @@ def _render_form(
                 "library_dosage": entry.dosage if entry else "",
                 "dosage": row.get("dosage", ""),
                 "notes": row.get("notes", ""),
-                "errors": [m for f, m in errors.items() if f.startswith(f"items.{n}.") or f == f"items.{n}"],
+                "override_reason": row.get("override_reason", ""),
+                "needs_reason": check.needs_reason,
+                "warnings": check.warnings,
+                "regions": entry.region_labels if entry else [],
+                "not_for": homecare.not_for(entry) if entry else [],
+                "reason_error": errors.get(f"items.{n}.override_reason", ""),
+                "errors": [
+                    m
+                    for f, m in errors.items()
+                    if (f.startswith(f"items.{n}.") or f == f"items.{n}") and f != f"items.{n}.override_reason"
+                ],
                 "first": n == 0,
                 "last": n == len(data["items"]) - 1,
             }
@@ -207,7 +226,12 @@ def _render_form(
         groups=[(label, entries) for label, entries in groups if entries],
         errors=errors,
         top_errors=[m for f, m in errors.items() if not f.startswith("items.")],
-        limits={"introduction": homecare.INTRODUCTION_MAX, "dosage": homecare.DOSAGE_MAX, "notes": homecare.NOTES_MAX},
+        limits={
+            "introduction": homecare.INTRODUCTION_MAX,
+            "dosage": homecare.DOSAGE_MAX,
+            "notes": homecare.NOTES_MAX,
+            "reason": homecare.REASON_MAX,
+        },
         version=version,
         loaded_rows=shown if isinstance(shown, str) else row_versions.sign(shown),
         conflict=conflict,
