@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -120,13 +121,108 @@ def test_csv_cells_cannot_start_a_formula(claim):
     assert ["1", "1a", "Insured's ID number", "'=HYPERLINK(1)"] in rows
 
 
-def test_the_pdf_is_drawn_with_box_numbers_labels_and_data(client_for, billing, claim):
-    answer = client_for(billing).get(reverse("billing:claim_pdf", args=[claim.public_id]))
+def pdf_of(client, claim, query=""):
+    answer = client.get(reverse("billing:claim_pdf", args=[claim.public_id]) + query)
     assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
-    for expected in ("HEALTH INSURANCE CLAIM FORM", "1a. Insured's ID number", "SYN123456789", "21. Diagnosis",
-                     "M54.50", "97124", "24A.", "33a. NPI", VALID_NPI, "AUTH-555", "12-3456789"):  # fmt: skip
+    return answer.content
+
+
+def text_runs(content: bytes) -> list[list[tuple[str, float, float]]]:
+    """Each page's text runs with where they start: (text, inches from the left edge,
+    inches from the top edge to the baseline), as pypdf reads the PDF's text matrices."""
+    pages = []
+    for page in PdfReader(io.BytesIO(content)).pages:
+        height = float(page.mediabox.height)
+        runs = []
+
+        def visit(text, cm, tm, font, size, runs=runs, height=height):
+            if text.strip():
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                runs.append((text.strip(), x / 72, (height - y) / 72))
+
+        page.extract_text(visitor_text=visit)
+        pages.append(runs)
+    return pages
+
+
+def test_the_pdf_is_the_whole_form_on_plain_paper_with_every_box_labelled(client_for, billing, claim):
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_of(client_for(billing), claim))).pages)
+    for expected in ("HEALTH INSURANCE CLAIM FORM", "APPROVED BY NATIONAL UNIFORM CLAIM COMMITTEE (NUCC) 02/12",
+                     "1a. INSURED'S I.D. NUMBER", "SYN123456789", "10. IS PATIENT'S CONDITION RELATED TO",
+                     "b. AUTO ACCIDENT?", "14. DATE OF CURRENT ILLNESS", "21. DIAGNOSIS", "M54.50", "97124",
+                     "28. TOTAL CHARGE", "29. AMOUNT PAID", "33. BILLING PROVIDER", VALID_NPI, "AUTH-555",
+                     "12-3456789", "OpenEMR"):  # fmt: skip
         assert expected in text, expected
+    assert "USD" not in text  # box 28 is a plain amount
+
+
+def test_for_the_red_form_only_the_values_print(client_for, billing, claim):
+    text = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(pdf_of(client_for(billing), claim, "?print=values"))).pages
+    )
+    assert "SYN123456789" in text and "97124" in text
+    assert "HEALTH INSURANCE CLAIM FORM" not in text and "INSURED'S I.D. NUMBER" not in text
+
+
+def test_every_value_prints_inside_its_box_on_the_nucc_grid(client_for, billing, claim):
+    from effleura.billing import cms1500_layout
+
+    grid = cms1500_layout.layout()
+    claims.do_save_details(
+        billing, claim, claims.check_save_details(billing, claim, {"auto_accident": True, "accident_state": "OR",
+                                                                      "illness_date": claim.charge.date_of_service})
+    )  # fmt: skip
+    claim.refresh_from_db()
+    expected = cms1500.placed_pages(claim)[0]
+    wanted = {"1a", "2", "3_mm", "10b_yes", "10b_state", "14_mm", "14_qualifier", "21_A", "28", "29", "33a"}
+    assert {p.field for p in expected} >= wanted | {"24.1.code", "24.1.charges", "24.2.npi"}
+    runs = text_runs(pdf_of(client_for(billing), claim, "?print=values"))[0]
+    for value in expected:
+        found = [(x, y) for text, x, y in runs if text == value.text.strip()]
+        assert found, f"{value.field} ({value.text!r}) is not in the PDF"
+        first_line, first_col, last_line, last_col = grid.areas[value.box]
+        inside = [
+            (x, y) for x, y in found
+            if (first_col - 1) / 10 - 0.01 <= x <= last_col / 10 and (first_line - 1) / 6 <= y <= last_line / 6
+        ]  # fmt: skip
+        assert inside, f"{value.field} ({value.text!r}) at {found} is outside box {value.box}'s area"
+        # On the grid itself: its first character starts at its column, its baseline in its line.
+        on_grid = [(x, y) for x, y in inside if abs(x - (value.column - 1) / 10) < 0.02]
+        on_grid = [(x, y) for x, y in on_grid if (value.line - 1) / 6 < y <= value.line / 6]
+        assert on_grid, f"{value.field} is off its line {value.line}, column {value.column}"
+
+
+def test_the_layout_keeps_every_field_inside_its_box_and_on_the_sheet():
+    from effleura.billing import cms1500_layout
+
+    grid = cms1500_layout.layout()
+    assert "NUCC" in grid.source and "OpenEMR" in grid.source
+    for name, (line, column, width) in grid.fields.items():
+        first_line, first_col, last_line, last_col = grid.areas[cms1500_layout.box_of(name)]
+        assert first_line <= line <= last_line and first_col <= column and column + width - 1 <= last_col, name
+        assert 1 <= line <= 66 and column + width - 1 <= 85, name
+    for name, (offset, column, width) in grid.service_fields.items():
+        for n in range(6):
+            line = grid.service_first + n * grid.service_step + offset
+            assert 41 <= line <= 54 and column + width - 1 <= 80, name
+
+
+def test_boxes_10_14_and_29_say_what_happened_and_what_the_patient_paid(claim, billing):
+    page = cms1500.claim_data(claim)["pages"][0]
+    assert page["10a"] == page["10c"] == "No" and page["10b"] == {"answer": "No", "state": ""}
+    assert page["14"] == {"date": "", "qualifier": ""} and page["29"] == "0.00"
+    day = claim.charge.date_of_service - datetime.timedelta(days=40)
+    clean = claims.check_save_details(
+        billing, claim, {"auto_accident": True, "accident_state": "or", "illness_date": day}
+    )
+    claims.do_save_details(billing, claim, clean, expected_version=claim.version)
+    claim.refresh_from_db()
+    page = cms1500.claim_data(claim)["pages"][0]
+    assert page["10b"] == {"answer": "Yes", "state": "OR"} and page["14"] == {
+        "date": day.strftime("%m %d %Y"),
+        "qualifier": "431",
+    }
 
 
 @pytest.mark.parametrize("persona", ["therapist", "front_desk", "outsider"])
@@ -161,3 +257,108 @@ def test_a_line_the_rule_gave_no_unit_stays_off_the_claim(claim):
     )  # fmt: skip
     codes = [row["D"]["code"] for row in cms1500.claim_data(claim)["pages"][0]["24"]]
     assert "97140" not in codes and codes
+
+
+# Boxes 10 and 14 on the claim page and in the API ---------------------------------------------
+
+
+def test_the_claim_page_saves_boxes_10_and_14_and_refuses_a_stale_save(client_for, billing, claim):
+    client = client_for(billing)
+    url = reverse("billing:claim_details", args=[claim.public_id])
+    page = client.get(reverse("billing:claim", args=[claim.public_id])).content.decode()
+    assert "10b. Related to an auto accident" in page and 'name="version"' in page
+    form = {"auto_accident": "on", "accident_state": "", "illness_date": "", "place_of_service": "11",
+            "version": str(claim.version)}  # fmt: skip
+    refused = client.post(url, form)
+    assert refused.status_code == 400 and "Give the state the auto accident happened in" in refused.content.decode()
+    saved = client.post(url, form | {"accident_state": "wa", "illness_date": "2026-10-01"})
+    assert saved.status_code == 302
+    claim.refresh_from_db()
+    assert (claim.auto_accident, claim.accident_state, claim.illness_qualifier) == (True, "WA", "431")
+    stale = client.post(url, form | {"accident_state": "OR", "version": "1"})
+    assert stale.status_code == 409
+    claim.refresh_from_db()
+    assert claim.accident_state == "WA"
+    audit = AuditEvent.objects.filter(record_type="claim", detail__startswith="boxes 10/14/24B")
+    assert audit.count() == 1 and "accident_state" in audit.get().detail
+
+
+def test_boxes_10_and_14_are_what_the_payer_has_once_submitted(billing, claim):
+    claim = claims.do_move_claim(billing, claim, claims.check_move_claim(billing, claim, "submitted"))
+    with pytest.raises(ValidationError) as caught:
+        claims.check_save_details(billing, claim, {"other_accident": True})
+    assert "what the payer has" in " ".join(caught.value.messages)
+
+
+def test_a_date_of_injury_in_the_future_or_an_unknown_qualifier_is_refused(billing, claim):
+    future = datetime.date.today() + datetime.timedelta(days=30)
+    with pytest.raises(ValidationError) as caught:
+        claims.check_save_details(billing, claim, {"illness_date": future, "illness_qualifier": "999"})
+    assert "illness_date" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        claims.check_save_details(billing, claim, {"illness_date": "2026-01-05", "illness_qualifier": "999"})
+    assert "431" in caught.value.message_dict["illness_qualifier"][0]
+
+
+def test_the_next_claim_carries_boxes_10_and_14_over(billing, therapist, claim):
+    clean = claims.check_save_details(billing, claim, {"auto_accident": True, "accident_state": "OR",
+                                                          "illness_date": "2026-09-14"})  # fmt: skip
+    claims.do_save_details(billing, claim, clean)
+    charge = make_charge(claim.charge.patient, therapist, policy=claim.policy, day=claim.charge.date_of_service
+                         + datetime.timedelta(days=7))  # fmt: skip
+    later = claims.do_create_claim(billing, charge, claims.check_create_claim(billing, charge))
+    assert (later.auto_accident, later.accident_state, str(later.illness_date)) == (True, "OR", "2026-09-14")
+
+
+def test_the_api_changes_boxes_10_and_14_with_the_version(api_as, billing, front_desk, claim):
+    api = api_as(billing)
+    url = f"/billing/claims/{claim.public_id}/details"
+    changed = api.send("PATCH", url, {"employment_related": True}, HTTP_IF_MATCH=f'"{claim.version}"')
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["employment_related"] is True and changed.json()["version"] == claim.version + 1
+    stale = api.send("PATCH", url, {"other_accident": True}, HTTP_IF_MATCH=f'"{claim.version}"')
+    assert stale.status_code == 412
+    assert api_as(front_desk).send("PATCH", url, {"other_accident": True}).status_code == 403
+
+
+def test_place_of_service_comes_from_the_location_and_changes_for_one_visit(owner, billing, therapist, claim):
+    from effleura.scheduling import setup as scheduling_setup
+
+    assert {row["B"] for row in cms1500.claim_data(claim)["pages"][0]["24"]} == {"11"}  # no location: an office
+    ward = scheduling_setup.do_save_location(
+        owner,
+        scheduling_setup.check_save_location(owner, {"name": "Ward 4", "time_zone": "UTC", "place_of_service": "21"}),
+    )
+    charge = make_charge(claim.charge.patient, therapist, policy=claim.policy, location=ward,
+                         day=claim.charge.date_of_service - datetime.timedelta(days=2))  # fmt: skip
+    bedside = claims.do_create_claim(billing, charge, claims.check_create_claim(billing, charge))
+    assert bedside.place_of_service == "21"
+    assert {row["B"] for row in cms1500.claim_data(bedside)["pages"][0]["24"]} == {"21"}
+    # Seen at home that day instead: the claim says 12, the location keeps 21.
+    claims.do_save_details(billing, bedside, claims.check_save_details(billing, bedside, {"place_of_service": "12"}))
+    bedside.refresh_from_db()
+    ward.refresh_from_db()
+    assert bedside.place_of_service == "12" and ward.place_of_service == "21"
+    with pytest.raises(ValidationError) as caught:
+        claims.check_save_details(billing, bedside, {"place_of_service": "77"})
+    assert "place_of_service" in caught.value.message_dict
+
+
+def test_the_payers_modifiers_go_on_every_line(claim):
+    payer = claim.policy.payer
+    payer.line_modifiers = "GP"
+    payer.save()
+    rows = cms1500.claim_data(claim)["pages"][0]["24"]
+    assert {row["D"]["modifier"] for row in rows} == {"GP"}
+    placed = cms1500.placed_pages(claim)[0]
+    assert [p.text for p in placed if p.field == "24.1.modifiers"] == ["GP"]
+
+
+def test_a_payers_modifiers_are_up_to_four_two_character_codes(owner):
+    from effleura.billing import setup as billing_setup
+
+    clean = billing_setup.check_save_payer(owner, {"name": "Synthetic Care (demo)", "line_modifiers": "gp, 59"})
+    assert clean["line_modifiers"] == "GP 59"
+    with pytest.raises(ValidationError) as caught:
+        billing_setup.check_save_payer(owner, {"name": "Synthetic Care (demo)", "line_modifiers": "GPX"})
+    assert "two letters or digits" in caught.value.message_dict["line_modifiers"][0]

@@ -203,6 +203,14 @@ class ClaimOut(Schema):
     submitted_on: date | None
     resubmissions: int
     next_statuses: list[str]
+    version: int = Field(description='Counts the claim\'s writes; send it as If-Match ("3") to change boxes 10 and 14.')
+    employment_related: bool = Field(description="Box 10a.")
+    auto_accident: bool = Field(description="Box 10b.")
+    accident_state: str = Field(description="Box 10b: the state of the auto accident (two letters).")
+    other_accident: bool = Field(description="Box 10c.")
+    illness_date: date | None = Field(description="Box 14: the date of the current illness or injury.")
+    illness_qualifier: str = Field(description="Box 14: 431 (onset) or 484 (last menstrual period).")
+    place_of_service: str = Field(description="Box 24B: the CMS place-of-service code (11 office, 12 home, 21 …).")
 
     @staticmethod
     def resolve_id(obj: Claim) -> UUID:
@@ -257,6 +265,16 @@ class ClaimCreate(InputSchema):
     )
 
 
+class ClaimDetails(InputSchema):
+    employment_related: Flag | None = None
+    auto_accident: Flag | None = None
+    accident_state: text(2) | None = None
+    other_accident: Flag | None = None
+    illness_date: IsoDate | None = None
+    illness_qualifier: Literal["", "431", "484"] | None = None
+    place_of_service: text(2) | None = None
+
+
 class ClaimMove(InputSchema):
     to: Literal["submitted", "paid", "denied", "resubmitted"]
     on: IsoDate | None = None
@@ -305,6 +323,20 @@ def move_claim(request, claim_id: UUID, payload: ClaimMove):
     data = {k: v for k, v in data.items() if v is not None}
     clean = claims.check_move_claim(request.user, claim, payload.to, data)
     return claims.do_move_claim(request.user, claim, clean)
+
+
+@router.patch(
+    "/billing/claims/{uuid:claim_id}/details",
+    response={200: ClaimDetailOut, **ERRORS_VERSIONED},
+    url_name="billing_claim_details",
+)
+def update_claim_details(request, claim_id: UUID, payload: ClaimDetails):
+    """Boxes 10a–c, 14 and 24B, the fields sent, while the claim is a draft or denied. Send
+    `If-Match: "<version>"`: a claim saved or moved since answers 412 and nothing changes."""
+    claim = access.access_claim(request.user, claim_id, key="claim.manage", audit_it=False)
+    data = payload.model_dump(exclude_unset=True)
+    clean = claims.check_save_details(request.user, claim, data)
+    return claims.do_save_details(request.user, claim, clean, expected_version=versions.if_match(request))
 
 
 @router.get(

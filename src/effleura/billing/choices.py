@@ -83,3 +83,10 @@ class PackageStatus(models.TextChoices):
 
     ACTIVE = "active", "Active"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class IllnessQualifier(models.TextChoices):
+    """CMS-1500 box 14's qualifier: what the date of the current illness or injury is."""
+
+    ONSET = "431", "Onset of current symptoms or illness (or the injury)"
+    LMP = "484", "Last menstrual period"

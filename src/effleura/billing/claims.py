@@ -7,6 +7,7 @@ would be incomplete (billing/cms1500.py ``missing``). Reading: claim.view; writi
 claim.manage (owner and billing staff).
 """
 
+import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -15,18 +16,33 @@ from django.http import Http404
 
 from effleura.billing import balances, cms1500
 from effleura.billing.access import access_claim_quiet
-from effleura.billing.choices import ChargeStatus, ClaimStatus, InvoiceStatus, Priority
+from effleura.billing.choices import ChargeStatus, ClaimStatus, IllnessQualifier, InvoiceStatus, Priority
 from effleura.billing.ledger_dates import parse_ledger_date
 from effleura.billing.models import Charge, Claim, ClaimEvent, Invoice, Policy
-from effleura.core import audit
+from effleura.core import audit, clock, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.confirmation import NeedsConfirmation
 from effleura.core.models import Practice
 from effleura.core.text import printable
-from effleura.core.values import as_uuid, format_amount, parse_amount, reject_unknown
+from effleura.core.values import as_uuid, format_amount, parse_amount, parse_date, reject_unknown
+from effleura.scheduling.choices import PlaceOfService
 
 NOTE_MAX = 1000
+# Boxes 10a–c and 14 (the condition) and 24B (the place of service), edited on a claim until
+# it is submitted (and again once denied).
+CONDITION = (
+    "employment_related", "auto_accident", "accident_state", "other_accident", "illness_date", "illness_qualifier",
+)  # fmt: skip
+DETAIL_FIELDS = (*CONDITION, "place_of_service")
+EDITABLE = (ClaimStatus.DRAFT, ClaimStatus.DENIED)
+# Box 10b's state: the USPS codes of the states, DC and the territories.
+US_STATES = frozenset((
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI",
+))  # fmt: skip
 
 # Where a claim may go from each status.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -139,15 +155,30 @@ def check_create_claim(actor, charge: Charge, data: dict | None = None) -> dict:
     return {"policy": policy}
 
 
+def _carried_over(charge: Charge) -> dict:
+    """Boxes 10 and 14 of the patient's latest claim: a run of visits for one accident is
+    described once. Empty for a first claim."""
+    last = Claim.objects.filter(charge__patient_id=charge.patient_id).order_by("-created_at", "-id").first()
+    return {f: getattr(last, f) for f in CONDITION} if last is not None else {}
+
+
 def do_create_claim(actor, charge: Charge, clean: dict) -> Claim:
-    """A draft claim for the charge's total, with its first event."""
+    """A draft claim for the charge's total, with its first event; boxes 10 and 14 are
+    carried over from the patient's latest claim, for the person to check on the claim page,
+    and the place of service (24B) is the visit's location's."""
     with transaction.atomic():
         charge = Charge.objects.select_for_update().select_related("patient").get(pk=charge.pk)
         policy = clean["policy"]
         if Claim.objects.filter(charge=charge, policy=policy).exclude(status=ClaimStatus.DENIED).exists():
             raise ValidationError("This visit already has a claim to this payer.")
         claim = Claim.objects.create(
-            charge=charge, policy=policy, billed_amount=charge.total, currency=charge.currency, created_by=actor
+            charge=charge,
+            policy=policy,
+            billed_amount=charge.total,
+            currency=charge.currency,
+            created_by=actor,
+            place_of_service=charge.location.place_of_service if charge.location_id else PlaceOfService.OFFICE,
+            **_carried_over(charge),
         )
         ClaimEvent.objects.create(claim=claim, status=ClaimStatus.DRAFT, by=actor, note="Claim created.")
         audit.record(
@@ -246,6 +277,7 @@ def do_move_claim(actor, claim: Claim, clean: dict) -> Claim:
         if clean["payer_claim_number"]:
             claim.payer_claim_number = clean["payer_claim_number"]
         claim.status = to
+        versions.bump(claim)
         claim.save()
         ClaimEvent.objects.create(claim=claim, status=to, by=actor, note=note)
         patient_id = Charge.objects.filter(pk=claim.charge_id).values_list("patient__public_id", flat=True).first()
@@ -253,6 +285,92 @@ def do_move_claim(actor, claim: Claim, clean: dict) -> Claim:
             actor, AuditAction.UPDATE, "claim", record_id=claim.public_id, patient_id=patient_id, detail=f"claim {to}"
         )
     return access_claim_quiet(claim.pk)
+
+
+# The condition: boxes 10a–c and 14 ----------------------------------------------------
+
+
+def _flag(value, field: str, errors: dict) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (None, "", "0", "false", "off"):
+        return False
+    if value in ("1", "true", "on"):
+        return True
+    errors[field] = "Answer yes or no."
+    return False
+
+
+def check_save_details(actor, claim: Claim, data: dict) -> dict:
+    """May ``actor`` set boxes 10a–c, 14 and 24B of ``claim`` to ``data``, and are they sound?
+    ``data`` holds any of DETAIL_FIELDS (the others keep their value). Only a draft or
+    denied claim changes: a submitted one is what the payer has. An auto accident needs
+    the state it happened in (box 10b); a date of illness or injury (box 14) is not in the
+    future and takes qualifier 431 (onset) unless 484 (last menstrual period) is given.
+    Raises ValidationError (field -> message); returns the clean fields."""
+    authorize(actor, "claim.manage", patient_id=claim.charge.patient.public_id, record_id=claim.public_id)
+    reject_unknown(data, set(DETAIL_FIELDS))
+    if claim.status not in EDITABLE:
+        raise ValidationError(
+            f"This claim is {claim.get_status_display().lower()}: boxes 10 and 14 are what the payer has. "
+            "They can be corrected if the payer denies it."
+        )
+    merged = {f: getattr(claim, f) for f in DETAIL_FIELDS} | data
+    errors: dict[str, str] = {}
+    clean = {
+        name: _flag(merged[name], name, errors) for name in ("employment_related", "auto_accident", "other_accident")
+    }
+    state = str(merged["accident_state"] or "").strip().upper()
+    if clean["auto_accident"]:
+        if not state:
+            errors["accident_state"] = "Give the state the auto accident happened in (box 10b), e.g. OR."
+        elif state not in US_STATES:
+            errors["accident_state"] = "Give the state as its two-letter postal code, e.g. OR or WA."
+    else:
+        state = ""  # the state belongs to an auto accident only
+    clean["accident_state"] = state
+    today = clock.today()
+    day = parse_date(merged["illness_date"], "illness_date", errors, earliest=datetime.date(1900, 1, 1), latest=today)
+    qualifier = str(merged["illness_qualifier"] or "").strip()
+    if day is None:
+        qualifier = ""
+    elif not qualifier:
+        qualifier = IllnessQualifier.ONSET
+    elif qualifier not in IllnessQualifier.values:
+        errors["illness_qualifier"] = (
+            "Choose 431 (onset of current symptoms or illness) or 484 (last menstrual period)."
+        )
+    clean["illness_date"], clean["illness_qualifier"] = day, qualifier
+    place = str(merged["place_of_service"] or "").strip()
+    if place not in PlaceOfService.values:
+        errors["place_of_service"] = "Choose where the visit was given: 11 office, 12 home, 21 or 22 hospital …"
+    clean["place_of_service"] = place
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def do_save_details(actor, claim: Claim, clean: dict, *, expected_version=None) -> Claim:
+    """Save boxes 10a–c and 14 (from check_save_details), the claim locked; a claim saved or
+    moved since ``expected_version`` is not overwritten (StaleVersion)."""
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        versions.check_version(locked, expected_version, "claim")
+        if locked.status not in EDITABLE:
+            raise ValidationError("This claim was submitted meanwhile: boxes 10 and 14 are what the payer has.")
+        changed = [f for f in DETAIL_FIELDS if getattr(locked, f) != clean[f]]
+        for name in DETAIL_FIELDS:
+            setattr(locked, name, clean[name])
+        locked.save(update_fields=[*DETAIL_FIELDS, *versions.bump(locked), "updated_at"])
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            "claim",
+            record_id=locked.public_id,
+            patient_id=claim.charge.patient.public_id,
+            detail=("boxes 10/14/24B changed: " + ", ".join(changed))[:200] if changed else "boxes 10/14/24B: same",
+        )
+    return access_claim_quiet(locked.pk)
 
 
 def patient_active_policies(charge: Charge) -> list[Policy]:

@@ -1,5 +1,7 @@
 """A claim's data for the CMS-1500 (02/12) health insurance claim form, keyed by box number,
-and the same data as JSON, as CSV and as a PDF drawn in the form's layout.
+and the same data as JSON, as CSV and as a PDF on the form's own grid (10 characters and
+6 lines per inch, billing/cms1500_layout.py), which lines up on the red pre-printed form
+and, with the boxes drawn, prints as the whole form on plain paper.
 
 One form holds six service lines (box 24); a claim with more lines takes more pages, each
 a complete form with its own total (box 28). ``missing`` lists what the form still lacks
@@ -11,9 +13,11 @@ Reading: claim.view; exporting (JSON, CSV, PDF): claim.export, audited as EXPORT
 import csv
 import io
 import json
+from decimal import Decimal
 
-from effleura.billing.choices import Relationship
-from effleura.billing.models import Claim, Policy
+from effleura.billing import balances, cms1500_layout
+from effleura.billing.choices import ChargeStatus, InvoiceStatus, Relationship
+from effleura.billing.models import Claim, Invoice, Policy
 from effleura.core import audit
 from effleura.core.choices import AuditAction
 from effleura.core.models import Practice
@@ -33,6 +37,9 @@ LABELS = {
     "5": "Patient's address",
     "6": "Patient relationship to insured",
     "7": "Insured's address",
+    "10a": "Condition related to employment?",
+    "10b": "Condition related to an auto accident? (state)",
+    "10c": "Condition related to another accident?",
     "11": "Insured's policy group or FECA number",
     "11a": "Insured's date of birth, sex",
     "11b": "Other claim ID",
@@ -40,6 +47,7 @@ LABELS = {
     "11d": "Is there another health benefit plan?",
     "12": "Patient's or authorized person's signature",
     "13": "Insured's or authorized person's signature",
+    "14": "Date of current illness, injury or pregnancy (qualifier)",
     "17": "Name of referring provider",
     "17b": "Referring provider NPI",
     "21": "Diagnosis or nature of illness or injury",
@@ -50,6 +58,7 @@ LABELS = {
     "26": "Patient's account no.",
     "27": "Accept assignment?",
     "28": "Total charge",
+    "29": "Amount paid",
     "31": "Signature of physician or supplier",
     "32": "Service facility location information",
     "33": "Billing provider info and phone",
@@ -128,10 +137,36 @@ def _address(address="", city="", state="", zip_="", phone="") -> dict:
     return {"street": address, "city": city, "state": state, "zip": zip_, "phone": phone}
 
 
+def patient_paid(charge) -> Decimal:
+    """What the patient has paid toward this visit (box 29): each invoice it is on pays its
+    share of the payments on that invoice, in proportion to the visit's lines; a visit
+    covered by a package is paid whole. Never more than the visit's total. Two queries."""
+    if charge.status == ChargeStatus.PACKAGE:
+        return charge.total
+    billed = Invoice.objects.filter(lines__charge=charge, status=InvoiceStatus.ISSUED).distinct()
+    invoices = list(billed.prefetch_related("lines"))
+    if not invoices:
+        return Decimal("0.00")
+    amounts = balances.invoice_amounts(invoices)
+    paid = Decimal("0.00")
+    for invoice in invoices:
+        mine = sum((line.amount for line in invoice.lines.all() if line.charge_id == charge.pk), Decimal("0.00"))
+        total = amounts[invoice.pk].total
+        if total > 0:
+            paid += (amounts[invoice.pk].paid * mine / total).quantize(Decimal("0.01"))
+    return min(paid, charge.total)
+
+
+def _yes_no(flag: bool) -> str:
+    return "Yes" if flag else "No"
+
+
 def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
     """The whole form as a dict: ``form``, ``claim_id``, ``status`` and ``pages``, each page a
     dict keyed by box number ("1", "1a", ..., "21", "24", ..., "33a"). Box 21 is
-    {"ind": "0", "A": code, ...}; box 24 is a list of up to six lines keyed "A" to "J"."""
+    {"ind": "0", "A": code, ...}; box 24 is a list of up to six lines keyed "A" to "J".
+    Boxes 10a and 10c are "Yes" or "No", 10b {"answer", "state"}, 14 {"date", "qualifier"};
+    28 and 29 are plain amounts ("95.00"), 29 (what the patient paid) on the first page only."""
     practice = practice or Practice.current()
     charge = claim.charge
     patient = charge.patient
@@ -167,6 +202,13 @@ def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
         "11d": "Yes" if other_plan else "No",
         "12": "Signature on file",
         "13": "Signature on file",
+        "10a": _yes_no(claim.employment_related),
+        "10b": {"answer": _yes_no(claim.auto_accident), "state": claim.accident_state if claim.auto_accident else ""},
+        "10c": _yes_no(claim.other_accident),
+        "14": {
+            "date": _mmddyyyy(claim.illness_date),
+            "qualifier": claim.illness_qualifier if claim.illness_date else "",
+        },
         "17": f"DN {referral.provider.last_name}, {referral.provider.first_name}".strip() if referral else "",
         "17b": referral.provider.npi if referral else "",
         "21": diagnoses,
@@ -199,9 +241,9 @@ def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
         rows = [
             {
                 "A": {"from": _mmddyy(charge.date_of_service), "to": _mmddyy(charge.date_of_service)},
-                "B": PLACE_OF_SERVICE_OFFICE,
+                "B": claim.place_of_service or PLACE_OF_SERVICE_OFFICE,
                 "C": "",
-                "D": {"code": line.code.code, "modifier": ""},
+                "D": {"code": line.code.code, "modifier": policy.payer.line_modifiers},
                 "E": line.diagnosis_pointer or ("A" if charge.diagnosis_codes else ""),
                 "F": f"{line.amount:.2f}",
                 "G": str(line.units),
@@ -211,8 +253,9 @@ def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
             }
             for line in chunk
         ]
-        total = sum((line.amount for line in chunk), start=0)
-        pages.append({**common, "24": rows, "28": f"{total:.2f}"})
+        total = sum((line.amount for line in chunk), start=Decimal("0.00"))
+        paid = patient_paid(charge) if not pages else Decimal("0.00")
+        pages.append({**common, "24": rows, "28": f"{total:.2f}", "29": f"{min(paid, total):.2f}"})
     return {
         "form": FORM,
         "claim_id": str(claim.public_id),
@@ -300,6 +343,37 @@ def filename(claim: Claim, extension: str) -> str:
     return f"cms1500-{str(claim.public_id)[:8]}.{extension}"
 
 
-def pdf_context(claim: Claim) -> dict:
+def placed_pages(claim: Claim, data: dict | None = None) -> list[list]:
+    """Each page's values at their places on the grid (cms1500_layout.placed), with what
+    the boxes' dict gives only in words: the plan type and relationship, the payer's address."""
+    data = data or claim_data(claim)
+    policy, payer = claim.policy, claim.policy.payer
+    extra = {
+        "plan_type": payer.plan_type,
+        "relationship": policy.relationship,
+        "payer_name": payer.name,
+        "payer_street": payer.address_line1,
+        "payer_city": " ".join(p for p in (payer.city, payer.region, payer.postal_code) if p),
+    }
+    return [cms1500_layout.placed(page, extra) for page in data["pages"]]
+
+
+def pdf_context(claim: Claim, *, form_drawn: bool = True) -> dict:
+    """The PDF's pages: each value at its place on the NUCC grid (billing/cms1500_layout.py).
+    ``form_drawn``: the red boxes and labels too, for plain paper; False prints the values
+    alone, for the red pre-printed form."""
     data = claim_data(claim)
-    return {"data": data, "pages": data["pages"], "labels": LABELS, "line_labels": LINE_LABELS, "form": FORM}
+    grid = cms1500_layout.layout()
+    pages = [
+        [{"left": p.left(grid), "top": p.top(grid), "text": p.text, "field": p.field} for p in page]
+        for page in placed_pages(claim, data)
+    ]
+    return {
+        "data": data,
+        "pages": pages,
+        "form": FORM,
+        "form_drawn": form_drawn,
+        "areas": cms1500_layout.drawn_areas() if form_drawn else [],
+        "rules": cms1500_layout.service_rules() if form_drawn else [],
+        "source": grid.source,
+    }

@@ -293,7 +293,7 @@ def do_map_technique(actor, clean: dict) -> TechniqueCode | None:
 
 PAYER_FIELDS = (
     "name", "payer_id", "address_line1", "address_line2", "city", "region", "postal_code", "phone",
-    "unit_method", "plan_type", "is_active",
+    "unit_method", "plan_type", "line_modifiers", "is_active",
 )  # fmt: skip
 PAYER_DEFAULTS = {
     **{f: "" for f in PAYER_FIELDS}, "unit_method": UnitMethod.CMS, "plan_type": PlanType.GROUP, "is_active": True,
@@ -319,7 +319,7 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
     errors: dict[str, str] = {}
     clean: dict = {}
     for field in PAYER_FIELDS:
-        if field in ("unit_method", "plan_type", "is_active"):
+        if field in ("unit_method", "plan_type", "line_modifiers", "is_active"):
             continue
         clean[field] = clean_text(merged[field], field, errors, limit=max_length(Payer, field), one_line=True)
     if "phone" not in errors:
@@ -342,6 +342,10 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
     if plan_type not in PlanType.values:
         errors["plan_type"] = "Choose the kind of insurance: Medicare, Medicaid, a group health plan, or another."
     clean["plan_type"] = plan_type
+    modifiers = str(merged["line_modifiers"] or "").upper().replace(",", " ").split()
+    if len(modifiers) > 4 or any(not re.fullmatch(r"[A-Z0-9]{2}", m) for m in modifiers):
+        errors["line_modifiers"] = "Give up to four modifiers of two letters or digits, e.g. GP or GP 59."
+    clean["line_modifiers"] = " ".join(modifiers)
     clean["is_active"] = _flag(merged["is_active"], "is_active", errors)
     if errors:
         raise ValidationError(errors)

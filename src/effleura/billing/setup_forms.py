@@ -65,6 +65,12 @@ class PayerForm(forms.Form):
     plan_type = forms.ChoiceField(
         choices=PlanType.choices, initial=PlanType.GROUP, label="Insurance type", help_text="Box 1 of the claim form."
     )
+    line_modifiers = forms.CharField(
+        max_length=11,
+        required=False,
+        label="Modifiers on every claim line",
+        help_text="Box 24D, e.g. GP when the payer wants therapy services marked. Up to four, with spaces.",
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Active (offered for new policies)")
 
 

@@ -67,6 +67,7 @@ class PayerFields(InputSchema):
     phone: text(max_length(Payer, "phone")) | None = None
     unit_method: UnitMethod | None = Field(None, description="cms: the 8-minute rule; per_code: each code alone.")
     plan_type: PlanType | None = Field(None, description="The kind of insurance (CMS-1500 box 1); group by default.")
+    line_modifiers: text(11) | None = Field(None, description='Modifiers on every claim line (box 24D), e.g. "GP".')
     is_active: Flag | None = None
 
 
@@ -86,6 +87,7 @@ class PayerOut(RecordOut):
     phone: str
     unit_method: str
     plan_type: str
+    line_modifiers: str
     is_active: bool
 
 

@@ -312,6 +312,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "billing:claim_new": {"GET": "claim.manage", "POST": "claim.manage"},
     "billing:claim": "claim.view",
     "billing:claim_move": {"POST": "claim.manage"},
+    "billing:claim_details": {"POST": "claim.manage"},
     "billing:claim_pdf": "claim.export",
     "billing:claim_json": "claim.export",
     "billing:claim_csv": "claim.export",
@@ -425,6 +426,7 @@ URL_RULES: dict[str, str | dict[str, str]] = {
     "api:billing_charge_claims": {"POST": "claim.manage"},
     "api:billing_claim": "claim.view",
     "api:billing_claim_move": {"POST": "claim.manage"},
+    "api:billing_claim_details": {"PATCH": "claim.manage"},
     "api:billing_claim_cms1500": "claim.export",
     # API: billing reports (billing/api_reports.py)
     "api:billing_report_revenue": {"GET": "billing_report.view"},

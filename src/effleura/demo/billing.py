@@ -84,9 +84,12 @@ LENGTH_FEES = _SETUP["length_fees"]
 PLANS = _SETUP["plans"]
 
 # The clinical demo's stories (demo/clinical_stories.py STORIES) by scenario (demo/scenarios.py).
-INSURED_SCENARIOS = ("low_back", "neck_desk", "tension_headache", "sciatica", "recent_surgery")
+INSURED_SCENARIOS = ("low_back", "neck_desk", "tension_headache", "sciatica", "recent_surgery", "whiplash")
+# Scenarios whose claims say the condition came from an auto accident (CMS-1500 box 10b),
+# in this state, with box 14 the day of the accident: this many days before the first visit.
+AUTO_ACCIDENT_SCENARIOS = {"whiplash": ("OR", 56)}
 PACKAGE_SCENARIOS = {"stress": 0, "varicose_veins": 1}  # scenario -> PLANS index
-SELF_PAY_SCENARIOS = ("stress", "varicose_veins", "raynauds", "cancer_treatment", "whiplash", "fibromyalgia")
+SELF_PAY_SCENARIOS = ("stress", "varicose_veins", "raynauds", "cancer_treatment", "fibromyalgia")
 INSURED_SHARE = 3  # about one patient in three is insured
 MEDICARE_AGE = 65
 
@@ -285,6 +288,7 @@ class _Ledger:
         self.payments = 0
         self.claims = 0
         self.turn = 0
+        self.accidents: dict[int, tuple[str, datetime.date]] = {}  # patient pk -> (state, day of the accident)
 
     def method(self) -> str:
         self.turn += 1
@@ -326,6 +330,12 @@ class _Ledger:
         billing = self.billing
         claim = claim_actions.do_create_claim(billing, charge, claim_actions.check_create_claim(billing, charge))
         self.claims += 1
+        if charge.patient_id in self.accidents:
+            state, day = self.accidents[charge.patient_id]
+            data = {"auto_accident": True, "accident_state": state, "illness_date": day}
+            claim = claim_actions.do_save_details(
+                billing, claim, claim_actions.check_save_details(billing, claim, data)
+            )
         for n, (to, days, extra) in enumerate(moves):
             on = min(charge.date_of_service + datetime.timedelta(days=days), self.today)
             data = {"on": on, **extra}
@@ -350,6 +360,15 @@ def load_billing_ledger_demo(staff: dict, patients: list, today: datetime.date |
             .select_related("patient", "practitioner", "policy")
             .order_by("date_of_service", "id")
         )
+        scenario = _scenarios(patients)
+        for charge in found:
+            accident = AUTO_ACCIDENT_SCENARIOS.get(scenario.get(charge.patient_id, ""))
+            if accident is not None and charge.patient_id not in book.accidents:
+                state, days_before = accident
+                book.accidents[charge.patient_id] = (
+                    state,
+                    charge.date_of_service - datetime.timedelta(days=days_before),
+                )
         insured = [c for c in found if c.policy_id and c.status == ChargeStatus.OPEN]
         self_pay = [c for c in found if not c.policy_id and c.status == ChargeStatus.OPEN and c.total > 0]
         _adjust(staff, insured or self_pay)

@@ -72,3 +72,18 @@ class NotificationKind(models.TextChoices):
     CANCELLATION = "cancellation", "Cancellation notice"
     MOVED = "moved", "Moved-visit notice"
     SERIES = "series", "Series confirmation"
+
+
+class PlaceOfService(models.TextChoices):
+    """Where a visit is given, as CMS place-of-service codes (the CMS-1500's box 24B): a
+    location's default, which a claim may change for one visit."""
+
+    OFFICE = "11", "11 · Office (clinic)"
+    HOME = "12", "12 · Home"
+    OFF_CAMPUS_OUTPATIENT = "19", "19 · Off-campus outpatient hospital"
+    INPATIENT = "21", "21 · Inpatient hospital"
+    ON_CAMPUS_OUTPATIENT = "22", "22 · On-campus outpatient hospital"
+    SKILLED_NURSING = "31", "31 · Skilled nursing facility"
+    NURSING = "32", "32 · Nursing facility"
+    ASSISTED_LIVING = "13", "13 · Assisted living facility"
+    OTHER = "99", "99 · Other place of service"

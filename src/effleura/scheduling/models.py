@@ -23,6 +23,7 @@ from effleura.scheduling.choices import (
     AppointmentStatus,
     ChangeKind,
     NotificationKind,
+    PlaceOfService,
     WaitlistStatus,
     Weekday,
 )
@@ -60,6 +61,8 @@ class Location(PublicIdModel, Versioned):
     postal_code = models.CharField(max_length=20, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     time_zone = models.CharField(max_length=60, default="UTC", validators=[validate_time_zone])
+    # Where its visits are given, as claims say it (CMS-1500 box 24B); a claim may change it.
+    place_of_service = models.CharField(max_length=2, choices=PlaceOfService.choices, default=PlaceOfService.OFFICE)
     is_active = models.BooleanField(default=True)
 
     class Meta:

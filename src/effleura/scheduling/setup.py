@@ -33,7 +33,7 @@ from effleura.core.models import Practice
 from effleura.core.phones import clean_phone
 from effleura.core.resources import changed_fields, delete_record, get_record, save_record
 from effleura.core.values import as_uuid, merge_fields, parse_amount, parse_time
-from effleura.scheduling.choices import Weekday
+from effleura.scheduling.choices import PlaceOfService, Weekday
 from effleura.scheduling.models import (
     LONGEST_CHANGEOVER_MINUTES,
     LONGEST_VISIT_MINUTES,
@@ -258,8 +258,14 @@ def clean_time_zone(value) -> str:
 
 # Locations and opening hours ----------------------------------------------------------------------
 
-LOCATION_FIELDS = ["name", "address_line1", "city", "region", "postal_code", "phone", "time_zone", "is_active"]
-LOCATION_DEFAULTS = {f: "" for f in LOCATION_FIELDS} | {"time_zone": "", "is_active": True}
+LOCATION_FIELDS = [
+    "name", "address_line1", "city", "region", "postal_code", "phone", "time_zone", "place_of_service", "is_active",
+]  # fmt: skip
+LOCATION_DEFAULTS = {f: "" for f in LOCATION_FIELDS} | {
+    "time_zone": "",
+    "is_active": True,
+    "place_of_service": PlaceOfService.OFFICE,
+}
 
 
 def parse_day_hours(text: str) -> list[tuple[datetime.time, datetime.time]]:
@@ -329,9 +335,13 @@ def check_save_location(actor, data: dict, location: Location | None = None) -> 
     clean = {
         f: clean_text(merged[f], f, errors, Location._meta.get_field(f).max_length)
         for f in LOCATION_FIELDS
-        if f != "is_active"
+        if f not in ("is_active", "place_of_service")
     }
     clean["is_active"] = bool(merged["is_active"])
+    place = str(merged["place_of_service"] or PlaceOfService.OFFICE).strip()
+    if place not in PlaceOfService.values:
+        errors["place_of_service"] = "Choose a place of service: 11 office, 12 home, 21 or 22 hospital …"
+    clean["place_of_service"] = place
     if "phone" not in errors:
         clean["phone"] = clean_phone(clean["phone"], "phone", errors)
     if not clean["name"]:

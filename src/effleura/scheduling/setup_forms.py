@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from effleura.core.forms import VersionedForm
 from effleura.scheduling import setup
-from effleura.scheduling.choices import Weekday
+from effleura.scheduling.choices import PlaceOfService, Weekday
 from effleura.scheduling.models import Location
 
 
@@ -67,6 +67,13 @@ class LocationForm(forms.Form):
         max_length=60,
         widget=TimeZoneInput(),
         help_text="The region and city, e.g. America/Chicago: daylight saving time follows it.",
+    )
+    place_of_service = forms.ChoiceField(
+        choices=PlaceOfService.choices,
+        initial=PlaceOfService.OFFICE,
+        required=False,
+        label="Place of service on claims",
+        help_text="Box 24B of the CMS-1500: 11 for a clinic, 21 or 22 for hospital wards. A claim can change it.",
     )
     is_active = forms.BooleanField(required=False, initial=True, label="Active (open for booking)")
 

@@ -6,7 +6,7 @@ ISO 8601 instants with an offset. Ids are the records' UUIDs."""
 import datetime
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Schema
@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from effleura.core.api_schemas import AwareTime, BlankIsNone, Flag, InputSchema, IsoDate, StaffRef, WholeNumber, text
 from effleura.core.resources import ActiveQuery, NamedRef, PageQuery, RecordOut, max_length
 from effleura.scheduling import setup
+from effleura.scheduling.choices import PlaceOfService
 from effleura.scheduling.models import Closure, Location, Room, ScheduleException, Service, TimeOff
 
 TIME_MESSAGE = "Give a time of day as HH:MM, e.g. 09:00 or 17:30."
@@ -96,6 +97,9 @@ class LocationFields(InputSchema):
     postal_code: text(max_length(Location, "postal_code")) | None = None
     phone: text(max_length(Location, "phone")) | None = None
     time_zone: text(60) | None = Field(None, description="An IANA region/city name, e.g. America/Chicago.")
+    place_of_service: Literal[tuple(PlaceOfService.values)] | None = Field(
+        None, description="The CMS place-of-service code of its visits (claims' box 24B): 11 office, 21 inpatient …"
+    )
     is_active: Flag | None = None
     opening_hours: list[OpeningHoursIn] | None = Field(
         None,
@@ -119,6 +123,7 @@ class LocationOut(RecordOut):
     postal_code: str
     phone: str
     time_zone: str
+    place_of_service: str
     is_active: bool
     opening_hours: list[OpeningHoursOut]
     rooms: list[RoomBrief]

@@ -42,6 +42,9 @@ class Payer(PublicIdModel, Versioned):
     plan_type = models.CharField(
         "insurance type", max_length=10, choices=PlanType.choices, default=PlanType.GROUP, help_text="CMS-1500 box 1."
     )
+    # The modifiers this payer requires on every service line (box 24D), e.g. "GP": services
+    # under a therapy plan of care. Up to four, space-separated.
+    line_modifiers = models.CharField(max_length=11, blank=True)
     is_active = models.BooleanField(default=True)
     is_demo = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)

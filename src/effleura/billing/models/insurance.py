@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from effleura.billing.choices import ClaimStatus, Priority, Relationship
+from effleura.billing.choices import ClaimStatus, IllnessQualifier, Priority, Relationship
 from effleura.billing.models.catalog import Payer
 from effleura.billing.models.money import currency_field, money_field
 from effleura.core.models import PublicIdModel, Versioned
@@ -62,10 +62,11 @@ class Policy(PublicIdModel, Versioned):
         return f"{self.payer_id} {self.get_priority_display()}"
 
 
-class Claim(PublicIdModel):
+class Claim(PublicIdModel, Versioned):
     """A claim to a payer for one visit's charge under one of the patient's policies
     (CMS-1500 02/12). Status moves draft → submitted → paid or denied (with the reason) →
-    resubmitted → paid or denied; every move is kept as a ClaimEvent."""
+    resubmitted → paid or denied; every move is kept as a ClaimEvent. The condition facts
+    (boxes 10a–c, 14) are edited before submitting, with the version checked."""
 
     charge = models.ForeignKey("billing.Charge", on_delete=models.PROTECT, related_name="claims")
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="claims")
@@ -77,6 +78,18 @@ class Claim(PublicIdModel):
     denial_reason = models.TextField(blank=True)
     submitted_on = models.DateField(null=True, blank=True)
     resubmissions = models.PositiveSmallIntegerField(default=0)
+    # Box 10: is the patient's condition related to employment (10a), an auto accident
+    # (10b, with the state it happened in) or another accident (10c)?
+    employment_related = models.BooleanField(default=False)
+    auto_accident = models.BooleanField(default=False)
+    accident_state = models.CharField(max_length=2, blank=True)
+    other_accident = models.BooleanField(default=False)
+    # Box 14: the date of the current illness or injury, and what that date is.
+    illness_date = models.DateField(null=True, blank=True)
+    illness_qualifier = models.CharField(max_length=3, choices=IllnessQualifier.choices, blank=True)
+    # Box 24B on every line: where the visit was given (a CMS place-of-service code), the
+    # location's default when the claim is made; changed here for one visit (a home visit).
+    place_of_service = models.CharField(max_length=2, default="11")
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)

@@ -17,13 +17,14 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from effleura.billing import access, claims, cms1500, policies, superbill
-from effleura.billing.choices import ClaimStatus, Priority, Relationship
+from effleura.billing.choices import ClaimStatus, IllnessQualifier, Priority, Relationship
 from effleura.billing.models import Payer
 from effleura.core.confirmation import NeedsConfirmation
 from effleura.core.forms import VersionedForm, apply_errors, check_refused_form, conflict_status
 from effleura.core.permissions import has_permission
 from effleura.documents.pdf import pdf_response
 from effleura.patients.chart import chart_context
+from effleura.scheduling.choices import PlaceOfService
 
 NAV = "billing"
 TAB = "account"
@@ -80,6 +81,32 @@ class MoveForm(forms.Form):
     paid_amount = forms.CharField(max_length=20, required=False, label="Amount paid")
     reason = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     note = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DetailsForm(VersionedForm):
+    """Boxes 10a–c and 14 of a claim."""
+
+    employment_related = forms.BooleanField(required=False, label="10a. Related to employment (current or previous)")
+    auto_accident = forms.BooleanField(required=False, label="10b. Related to an auto accident")
+    accident_state = forms.CharField(
+        max_length=2, required=False, label="State of the auto accident", help_text="Two letters, e.g. OR."
+    )
+    other_accident = forms.BooleanField(required=False, label="10c. Related to another accident")
+    illness_date = forms.DateField(
+        widget=DateInput(), required=False, label="14. Date of current illness, injury or pregnancy"
+    )
+    illness_qualifier = forms.ChoiceField(
+        choices=[("", "—"), *IllnessQualifier.choices], required=False, label="14. Qualifier"
+    )
+    place_of_service = forms.ChoiceField(
+        choices=PlaceOfService.choices,
+        label="24B. Place of service",
+        help_text="The location's, unless this visit was elsewhere (at home: 12).",
+    )
+
+
+def _details_initial(claim) -> dict:
+    return {name: getattr(claim, name) for name in claims.DETAIL_FIELDS}
 
 
 def _data(form) -> dict:
@@ -253,7 +280,12 @@ def _claim_context(request, claim, **extra) -> dict:
         "can_manage": has_permission(request.user, "claim.manage"),
         "can_export": has_permission(request.user, "claim.export"),
         "form": MoveForm(),
+        "details_editable": claim.status in claims.EDITABLE,
     }
+    if "details_form" not in extra:
+        condition = DetailsForm(initial=_details_initial(claim))
+        condition.load_version(claim, claims.DETAIL_FIELDS, what="claim", initial=_details_initial)
+        context["details_form"] = condition
     context.update(extra)
     return context
 
@@ -280,13 +312,34 @@ def claim_move(request, claim_id):
     return render(request, "billing/insurance/claim.html", _claim_context(request, claim, form=form), status=400)
 
 
+@require_POST
+def claim_details(request, claim_id):
+    """Save boxes 10a–c, 14 and 24B: the version checked, the person's input kept on a refusal."""
+    claim = access.access_claim(request.user, claim_id, key="claim.manage", audit_it=False)
+    form = DetailsForm(request.POST)
+    form.load_version(claim, claims.DETAIL_FIELDS, what="claim", initial=_details_initial)
+    if form.is_valid():
+        try:
+            clean = claims.check_save_details(request.user, claim, _data(form))
+            claims.do_save_details(request.user, claim, clean, expected_version=form.expected_version())
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Boxes 10, 14 and 24B saved.")
+            return redirect("billing:claim", claim_id=claim.public_id)
+    context = _claim_context(request, claim, details_form=form)
+    status = 409 if form.conflict else 400
+    return render(request, "billing/insurance/claim.html", context, status=status)
+
+
 def claim_pdf(request, claim_id):
     claim = access.access_claim(request.user, claim_id, key="claim.export", audit_it=False)
     cms1500.record_export(request.user, claim, "PDF")
     return pdf_response(
         request,
         "billing/insurance/pdf/cms1500.html",
-        cms1500.pdf_context(claim),
+        # ?print=values: the values alone, for the red pre-printed form in the printer.
+        cms1500.pdf_context(claim, form_drawn=request.GET.get("print") != "values"),
         filename=cms1500.filename(claim, "pdf"),
     )
 
@@ -322,6 +375,7 @@ urlpatterns = [
     path("charges/<uuid:charge_id>/claim/", claim_new, name="claim_new"),
     path("claims/<uuid:claim_id>/", claim_detail, name="claim"),
     path("claims/<uuid:claim_id>/move/", claim_move, name="claim_move"),
+    path("claims/<uuid:claim_id>/details/", claim_details, name="claim_details"),
     path("claims/<uuid:claim_id>/cms1500.pdf", claim_pdf, name="claim_pdf"),
     path("claims/<uuid:claim_id>/cms1500.json", claim_json, name="claim_json"),
     path("claims/<uuid:claim_id>/cms1500.csv", claim_csv, name="claim_csv"),
