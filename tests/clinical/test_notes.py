@@ -10,6 +10,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -685,3 +686,79 @@ def test_dvt_asks_a_reason_for_every_massage_technique_and_stroke(technique):
     found = note_rules.Screening(None, ["dvt"], screening.screen(["dvt"]), [])
     [need] = note_rules.row_screening(found, technique, []).requirements
     assert (need.condition, need.verdict) == ("dvt", "contraindicated")
+
+
+# Starting from the plan in force ------------------------------------------------------------------
+
+
+def planned(therapist, episode, **fields):
+    from effleura.clinical import plans
+
+    data = {
+        "diagnosis_codes": ["M54.50"],
+        "techniques": ["swedish", "myofascial_release", "trigger_point"],
+        "modalities": ["heat"],
+        "pressure_min": "moderate",
+        "pressure_max": "firm",
+        "sessions_per_week": 1,
+        "weeks": 6,
+        "session_minutes": 45,
+        "goals": [{"description": "Pain from 7 to 3 when sitting", "measure": "nprs", "baseline": 7, "target": 3}],
+        **fields,
+    }
+    return plans.do_create_plan(therapist, episode, plans.check_create_plan(therapist, episode, data))
+
+
+@given(total=st.integers(min_value=1, max_value=240), parts=st.integers(min_value=1, max_value=12))
+def test_the_visit_minutes_are_shared_evenly_in_whole_minutes(total, parts):
+    shares = note_rules.split_minutes(total, parts)
+    assert len(shares) == parts and min(shares) >= 1
+    assert max(shares) - min(shares) <= 1
+    assert sum(shares) == max(total, parts)  # every row gets a minute even when there are more rows than minutes
+    assert shares == sorted(shares, reverse=True)  # the first rows take what is left over
+
+
+def test_a_note_from_the_plan_lists_its_techniques_with_the_visits_minutes_regions_and_pressure(
+    therapist, episode, past_appointment, add_history
+):
+    add_history(episode.patient, pain_areas=["low_back", "glutes", "hip_r"], areas_to_avoid=["hip_r"])
+    plan = planned(therapist, episode)
+    appointment = past_appointment(episode.patient, minutes=60)
+    note = notes.do_start_note(therapist, notes.check_start_note(therapist, appointment=appointment, start="plan"))
+    rows = [(t.technique, t.minutes, t.regions, t.pressure) for t in note.techniques.order_by("id")]
+    assert rows == [
+        ("swedish", 15, ["low_back", "glutes"], "moderate"),
+        ("myofascial_release", 15, ["low_back", "glutes"], "moderate"),
+        ("trigger_point", 15, ["low_back", "glutes"], "moderate"),
+        ("heat", 15, ["low_back", "glutes"], ""),  # a modality takes no pressure
+    ]
+    assert note.total_minutes == 60
+    assert note.started_from == {
+        "kind": "plan",
+        "id": str(plan.public_id),
+        "label": f"the plan of {plan.created_at:%Y-%m-%d}",
+    }
+
+
+def test_a_note_from_the_plan_keeps_the_regions_the_last_note_treated(therapist, dvt_draft):
+    save(therapist, dvt_draft, techniques=[row("swedish", 30, regions=["neck", "upper_back"],
+                                               override_reason="Physician cleared (synthetic)")])  # fmt: skip
+    signed = sign(therapist, SessionNote.objects.get(pk=dvt_draft.pk))
+    planned(therapist, signed.episode, techniques=["swedish"], modalities=[])
+    note = notes.do_start_note(therapist, notes.check_start_note(therapist, episode=signed.episode, start="plan"))
+    assert [(t.technique, t.minutes, t.regions) for t in note.techniques.all()] == [
+        ("swedish", 45, ["neck", "upper_back"])
+    ]
+    assert not note.overrides  # today's reason is asked again
+
+
+def test_without_a_plan_in_force_a_note_cannot_start_from_it(therapist, episode):
+    with pytest.raises(ValidationError) as refused:
+        notes.check_start_note(therapist, episode=episode, start="plan")
+    assert "no treatment plan in force" in refused.value.message_dict["start"][0]
+
+
+def test_the_start_page_offers_the_plan_first(therapist, episode, client_for):
+    planned(therapist, episode)
+    page = client_for(therapist).get(reverse("clinical:note_new") + f"?episode={episode.public_id}").content.decode()
+    assert 'value="plan" checked' in page and "its 4 techniques with regions and pressure, 45 minutes" in page

@@ -284,3 +284,18 @@ def test_loading_again_changes_nothing(demo_db):
     assert (Episode.objects.count(), SessionNote.objects.count(), OutcomeMeasurement.objects.count()) == demo_db[
         "counts"
     ]
+
+
+def test_every_service_of_the_demo_has_a_note_template_a_note_can_start_from(demo_db):
+    from effleura.clinical import note_templates, notes
+    from effleura.scheduling.models import Service
+
+    for service in Service.objects.filter(is_active=True):
+        found = note_templates.templates_for(service)
+        assert found, f"{service.name} has no note template"
+        assert all(t.techniques for t in found)
+    therapist = User.objects.get(username="therapist")
+    episode = Episode.objects.filter(status=EpisodeStatus.OPEN, therapist=therapist).first()
+    template = note_templates.templates_for(Service.objects.get(name="Clinical massage"))[0]
+    start = notes.check_start_note(therapist, episode=episode, start="template", template=template)
+    assert start.template == template

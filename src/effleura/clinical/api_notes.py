@@ -70,8 +70,10 @@ class NoteCreate(InputSchema):
     episode: UUID | None = Field(
         None, description="The episode: required without an appointment, or when the patient has several open."
     )
-    start: Literal["blank", "template", "carry_forward"] = Field(
-        "blank", description="Start blank, from a template, or from the episode's last signed note."
+    start: Literal["blank", "template", "carry_forward", "plan"] = Field(
+        "blank",
+        description="Start blank, from a template, from the episode's last signed note, or from the plan in force "
+        "(its techniques with regions and pressure, the visit's minutes shared among them).",
     )
     template: UUID | None = Field(None, description="The note template, when start is 'template'.")
 

@@ -286,6 +286,16 @@ def minutes_allowed(appointment: Appointment | None) -> int:
     return booked + OVERRUN_MINUTES
 
 
+def split_minutes(total: int, parts: int) -> list[int]:
+    """``total`` minutes shared across ``parts`` rows as evenly as whole minutes allow, the
+    first rows taking the minutes left over: 60 across 4 is 15 each, 50 across 3 is 17, 17,
+    16. Every row gets at least one minute (so more rows than minutes add up to more)."""
+    if parts <= 0:
+        return []
+    base, extra = divmod(max(total, 0), parts)
+    return [max(base + (1 if k < extra else 0), MIN_MINUTES) for k in range(parts)]
+
+
 def check_total(rows, appointment: Appointment | None, errors: dict) -> int:
     """Add up the rows' minutes and, beyond what ``appointment`` allows (minutes_allowed():
     booked or delivered minutes plus OVERRUN_MINUTES, a fixed limit without one), put a

@@ -34,7 +34,7 @@ from django.utils import timezone
 from effleura.clinical import screening
 from effleura.clinical.access import current_history, note_query
 from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
-from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry
+from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry, TreatmentPlan
 from effleura.clinical.note_rules import (
     TEXT_FIELDS,
     TEXT_MAX,
@@ -44,7 +44,9 @@ from effleura.clinical.note_rules import (
     clean_note_fields,
     overrides_for,
     row_screening,
+    split_minutes,
 )
+from effleura.clinical.plans import current_plan
 from effleura.core import audit, extension_points, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, AuditOutcome
@@ -70,7 +72,8 @@ class Start:
     BLANK = "blank"
     TEMPLATE = "template"
     CARRY_FORWARD = "carry_forward"
-    ALL = (BLANK, TEMPLATE, CARRY_FORWARD)
+    PLAN = "plan"
+    ALL = (BLANK, TEMPLATE, CARRY_FORWARD, PLAN)
 
 
 # Reading ------------------------------------------------------------------------------------
@@ -162,6 +165,7 @@ class NoteStart:
     template: NoteTemplate | None
     source: SessionNote | None  # the note carried forward
     session_date: datetime.date
+    plan: TreatmentPlan | None = None  # the plan in force, when the note starts from it
 
 
 def session_day(appointment: Appointment) -> datetime.date:
@@ -212,10 +216,59 @@ def check_start_note(
         source = last_signed_note(episode)
         if source is None:
             errors["start"] = "There is no signed note in this episode to carry forward yet."
+    plan = None
+    if start == Start.PLAN and "episode" not in errors:
+        plan = current_plan(episode)
+        if plan is None or not (plan.techniques or plan.modalities):
+            errors["start"] = (
+                "This episode has no treatment plan in force with techniques: start blank or from a template."
+            )
     if errors:
         raise ValidationError(errors)
     day = session_day(appointment) if appointment is not None else timezone.localdate()
-    return NoteStart(episode, appointment, start, template if start == Start.TEMPLATE else None, source, day)
+    template = template if start == Start.TEMPLATE else None
+    return NoteStart(episode, appointment, start, template, source, day, plan)
+
+
+def visit_minutes(appointment: Appointment | None, plan: TreatmentPlan) -> int:
+    """The minutes a note from the plan shares across its techniques: the minutes delivered
+    of an interrupted visit, else its booked length, else (no appointment) the plan's
+    session length."""
+    if appointment is None:
+        return plan.session_minutes
+    if appointment.status == AppointmentStatus.INTERRUPTED and appointment.minutes_delivered is not None:
+        return appointment.minutes_delivered
+    return appointment.duration_minutes
+
+
+def _rows_from_plan(start: NoteStart) -> list[dict]:
+    """The plan's techniques and modalities as rows: the visit's minutes split across them,
+    the plan's lighter pressure on the techniques (the therapist firms it up), and each
+    row's regions as the last signed note charted that technique, else the client's pain
+    areas away from the areas to avoid."""
+    plan = start.plan
+    keys = [*plan.techniques, *[m for m in plan.modalities if m not in plan.techniques]]
+    last = last_signed_note(start.episode)
+    before = {}
+    if last is not None:
+        for row in last.techniques.values("technique", "regions"):
+            before.setdefault(row["technique"], list(row["regions"] or []))
+    history = current_history(start.episode.patient)
+    avoid = set(history.areas_to_avoid) if history is not None else set()
+    painful = [r for r in (history.pain_areas if history is not None else []) if r not in avoid]
+    minutes = split_minutes(visit_minutes(start.appointment, plan), len(keys))
+    modalities = set(plan.modalities)
+    return [
+        {
+            "technique": key,
+            "minutes": share,
+            "regions": before.get(key, painful),
+            "pressure": "" if key in modalities and key not in plan.techniques else plan.pressure_min,
+            "position": "",
+            "notes": "",
+        }
+        for key, share in zip(keys, minutes, strict=True)
+    ]
 
 
 def _rows_from(source) -> list[dict]:
@@ -235,6 +288,13 @@ def do_start_note(actor, start: NoteStart) -> SessionNote:
         fields = {name: getattr(template, name) for name in ("subjective", "objective", "assessment", "plan")}
         rows = _rows_from(template.techniques)
         started_from = {"kind": Start.TEMPLATE, "id": str(template.public_id), "label": template.name}
+    elif start.plan is not None:
+        rows = _rows_from_plan(start)
+        started_from = {
+            "kind": Start.PLAN,
+            "id": str(start.plan.public_id),
+            "label": f"the plan of {start.plan.created_at:%Y-%m-%d}",
+        }
     elif start.source is not None:
         source = start.source
         fields = {name: getattr(source, name) for name in ("subjective", "objective", "assessment", "plan")}

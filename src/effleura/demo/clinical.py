@@ -47,6 +47,7 @@ from effleura.clinical import (
     homecare,
     knowledge,
     measures,
+    note_templates,
     notes,
     plans,
     scoring,
@@ -55,6 +56,7 @@ from effleura.clinical.choices import AssessmentKind, GoalDirection, GoalStatus
 from effleura.clinical.models import Episode, OutcomeMeasurement, SessionNote
 from effleura.core.choices import Role
 from effleura.demo.clinical_stories import (
+    NOTE_TEMPLATES,
     STEADY,
     STORIES,
     Measure,
@@ -73,7 +75,7 @@ from effleura.demo.scheduling import HOSPITAL, TZ
 from effleura.patients.choices import ConsentKind
 from effleura.patients.models import HealthHistory, PatientConsent
 from effleura.scheduling.choices import AppointmentStatus
-from effleura.scheduling.models import Appointment
+from effleura.scheduling.models import Appointment, Service
 
 SEED = 2026
 # A visit booked as manual lymphatic drainage is documented only by a story that gives it.
@@ -476,6 +478,14 @@ class _Loader:
         discharge.do_discharge(therapist, episode, clean, now=at(on, 17))
 
 
+def _note_templates(author) -> None:
+    """The demo's note templates, one or more per service, saved as a therapist would."""
+    services = {service.name: service for service in Service.objects.all()}
+    for data in NOTE_TEMPLATES:
+        fields = dict(data, service=services[data["service"]])
+        note_templates.do_save_template(author, note_templates.check_save_template(author, fields))
+
+
 def load_clinical_demo(staff: dict, patients: list, today: datetime.date | None = None) -> ClinicalDemo:
     """Load the demo clinic's clinical records once (nothing happens if any of ``patients``
     already has an episode of care).
@@ -489,6 +499,7 @@ def load_clinical_demo(staff: dict, patients: list, today: datetime.date | None 
         )
     today = today or timezone.now().astimezone(TZ).date()
     with transaction.atomic():
+        _note_templates(staff["therapist"])
         loader = _Loader(staff, patients, today)
         for story in STORIES:
             loader.run(story)

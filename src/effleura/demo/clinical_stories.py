@@ -147,6 +147,15 @@ def load_stories(path: Path = STORIES_FILE) -> tuple[Story, ...]:
 STORIES = load_stories()
 
 
+def load_note_templates(path: Path = STORIES_FILE) -> list[dict]:
+    """The note templates of clinical.yaml: one or more for each service of the demo."""
+    with open(path, encoding="utf-8") as fh:
+        return list(yaml.safe_load(fh).get("note_templates") or [])
+
+
+NOTE_TEMPLATES = load_note_templates()
+
+
 # Building blocks (pure) -------------------------------------------------------------------------
 
 

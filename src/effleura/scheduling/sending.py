@@ -143,6 +143,12 @@ def _visit_line(visit) -> str:
     return f"- {start:%a} {start.day} {start:%B %Y}, {start:%H:%M}–{end:%H:%M} ({start:%Z})"
 
 
+def _how_to_change(lead: str, phone: str, policy: SchedulingPolicy) -> str:
+    """ "To cancel or change it, please call us on 555-0100 at least 24 hours before." """
+    notice = f" at least {policy.late_cancel_hours} hours before" if policy.late_cancel_hours else ""
+    return f"{lead} please call us on {phone}{notice}." if phone else f"{lead} please call the practice{notice}."
+
+
 def _compose_series(notification: Notification, practice: Practice, policy: SchedulingPolicy) -> tuple[str, str]:
     """The confirmation of a whole series: every visit still booked, one line each, and
     where, with whom and what once when they are the same for all (else on each line)."""
@@ -173,11 +179,8 @@ def _compose_series(notification: Notification, practice: Practice, policy: Sche
         lines.append(f"For:   {first.service.name}, {first.duration_minutes} minutes each")
     lines.append("")
     phone = first.location.phone or practice.phone
-    notice = f" at least {policy.late_cancel_hours} hours before" if policy.late_cancel_hours else ""
     lines.append(
-        f"You will get a reminder before each visit. To cancel or change one, please call us on {phone}{notice}."
-        if phone
-        else f"You will get a reminder before each visit. To cancel or change one, please call the practice{notice}."
+        "You will get a reminder before each visit. " + _how_to_change("To cancel or change one,", phone, policy)
     )
     lines += ["", practice.name]
     return subject, "\n".join(lines) + "\n"
@@ -214,11 +217,6 @@ def compose(notification: Notification, practice: Practice, policy: SchedulingPo
             f"To book another time, please call us on {phone}." if phone else "To book another time, please call us."
         )
     else:
-        notice = f" at least {policy.late_cancel_hours} hours before" if policy.late_cancel_hours else ""
-        lines.append(
-            f"To cancel or change it, please call us on {phone}{notice}."
-            if phone
-            else f"To cancel or change it, please call the practice{notice}."
-        )
+        lines.append(_how_to_change("To cancel or change it,", phone, policy))
     lines += ["", practice.name]
     return subject, "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from effleura.clinical.access import access_episode, appointment_note
 from effleura.clinical.choices import ClientPosition, Pressure, RecordStatus
 from effleura.clinical.models import NoteTemplate
 from effleura.clinical.note_templates import check_save_template, do_save_template, templates_for
+from effleura.clinical.plans import current_plan
 from effleura.clinical.views import versions as row_versions
 from effleura.core import versions
 from effleura.core.access import allowed, authorize
@@ -325,6 +326,9 @@ def note_new(request):
             messages.success(request, "Draft note started.")
             return redirect("clinical:note_edit", note_id=note.public_id)
     carry = {e.pk: notes.last_signed_note(e) for e in choices}
+    plan = current_plan(chosen) if chosen is not None else None
+    if plan is not None and not (plan.techniques or plan.modalities):
+        plan = None
     context = chart_context(request, patient, TAB)
     context.update(
         {
@@ -337,8 +341,12 @@ def note_new(request):
             "template_choices": [(f"{notes.Start.TEMPLATE}:{t.public_id}", t) for t in templates],
             "carry": [(e, carry.get(e.pk)) for e in choices],
             "any_carry": any(carry.values()),
+            "plan": plan,
+            "plan_rows": len(plan.techniques) + len(set(plan.modalities) - set(plan.techniques)) if plan else 0,
+            "plan_minutes": notes.visit_minutes(appointment, plan) if plan else 0,
             "errors": errors,
-            "start": source.get("start", notes.Start.BLANK),
+            # The plan by default when there is one: the fewest inputs for a follow-up visit.
+            "start": source.get("start") or (notes.Start.PLAN if plan else notes.Start.BLANK),
         }
     )
     return render(request, "clinical/note_new.html", context)
