@@ -175,7 +175,9 @@ def test_a_first_visit_from_the_front_desk_to_the_progress_chart(page, login, re
     # -- The session note: the flags on top, a technique over the area to avoid needs a reason. -
     episode_section(page, "Session notes")
     page.get_by_role("link", name="Write a note without an appointment").click()
-    expect(page.get_by_role("radio", name="A blank note")).to_be_checked()
+    # With a plan in force, starting from it is ticked; this visit is charted from blank.
+    expect(page.get_by_role("radio", name=re.compile("^The treatment plan"))).to_be_checked()
+    page.get_by_role("radio", name="A blank note").check()
     page.get_by_role("button", name="Start the note").click()
     expect(messages(page)).to_have_text("Draft note started.")
     note_flags = page.get_by_role("region", name="Screening, from the current health history")
