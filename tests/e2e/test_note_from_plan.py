@@ -7,9 +7,12 @@ note without an appointment (bedside or unscheduled), as test_first_visit.py exp
 """
 
 import re
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"  # screenshots, git-ignored
 TITLE = "Muscle tension and poor sleep with stress"
 MAX_INPUTS = 12
 FIND = (
@@ -66,3 +69,33 @@ def test_a_four_technique_follow_up_from_the_plan_takes_at_most_twelve_inputs_on
     for name in ("Swedish massage", "Myofascial release", "Trigger point", "Heat"):
         expect(treatment.get_by_role("row", name=re.compile(f"^{name}"))).to_be_visible()
     assert inputs.count <= MAX_INPUTS, f"{inputs.count} inputs, more than {MAX_INPUTS}"
+
+
+DESK_TITLE = "Neck and upper-back pain from desk work"
+SIZES = {"tablet": {"width": 768, "height": 1024}, "phone": {"width": 390, "height": 844}}
+
+
+def overflow(page, selector: str = "html") -> int:
+    """How many CSS pixels the element scrolls sideways (0 when everything fits)."""
+    return page.evaluate(
+        f"(() => {{ const e = document.querySelector({selector!r}); return e.scrollWidth - e.clientWidth; }})()"
+    )
+
+
+@pytest.mark.parametrize("device", SIZES)
+def test_the_note_editor_shows_each_technique_as_a_card_that_fits_a_tablet_and_a_phone(page, login, site, device):
+    find = FIND.replace(repr(TITLE), repr(DESK_TITLE))
+    episode_id, username = site.manage("shell", "-c", find).stdout.strip().splitlines()[-1].split()
+    page.set_viewport_size(SIZES[device])
+    login(page, username)
+    page.goto(f"/clinical/episodes/{episode_id}/notes/")
+    page.get_by_role("link", name="Write a note without an appointment").click()
+    page.get_by_role("button", name="Start the note").click()
+    expect(page.get_by_label("Technique, row 1")).to_be_visible()  # its label shown above it on the card
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=RESULTS / f"note-editor-{device}.png", full_page=True)
+    assert overflow(page) <= 0, "the page scrolls sideways"
+    assert overflow(page, ".note-techniques .table-wrap") <= 0, "the technique rows scroll sideways"
+    for label in ("Technique, row 1", "Minutes, row 1", "Pressure, row 1", "Client position, row 1"):
+        box = page.get_by_label(label).bounding_box()
+        assert box["height"] >= 44 and box["x"] + box["width"] <= SIZES[device]["width"], label
