@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from effleura.clinical import access, homecare, knowledge
+from effleura.clinical import access, client_screening, homecare, knowledge
 from effleura.clinical.models import HomeCareItem, HomeCarePlan
 from effleura.core.models import AuditEvent, Practice
 
@@ -314,7 +314,9 @@ def test_it_refuses_an_item_a_condition_rules_out_without_a_reason(episode, ther
 def test_a_precaution_is_a_warning_beside_the_item_not_a_refusal(episode, therapist, add_history):
     add_history(episode.patient, conditions=["osteoporosis_severe"])
     save(therapist, episode, items=[{"item": "hamstring_stretch"}])
-    check = homecare.check_item(knowledge.selfcare_item("hamstring_stretch"), homecare.screening_of(episode.patient))
+    check = homecare.check_item(
+        knowledge.selfcare_item("hamstring_stretch"), client_screening.screening_for(episode.patient)
+    )
     assert not check.needs_reason
     assert any("(precaution)" in w and "forceful stretching" in w for w in check.warnings)
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from effleura.clinical import access, note_rules, note_templates, notes, screening
 from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import Addendum, NoteTemplate, SessionNote
+from effleura.core import clock
 from effleura.core.choices import AuditOutcome, Role
 from effleura.core.models import AuditEvent
 from effleura.scheduling import actions as scheduling_actions
@@ -736,7 +737,7 @@ def test_a_note_from_the_plan_lists_its_techniques_with_the_visits_minutes_regio
     assert note.started_from == {
         "kind": "plan",
         "id": str(plan.public_id),
-        "label": f"the plan of {plan.created_at:%Y-%m-%d}",
+        "label": f"the plan of {clock.local_date(plan.created_at):%Y-%m-%d}",
     }
 
 

@@ -290,3 +290,16 @@ def test_the_demo_practice_is_closed_on_christmas_and_new_years_day():
     reasons = {c["reason"]: c for c in demo.SETUP["closures"]}
     assert reasons["Christmas Day"]["first_day"].endswith("-12-25") and reasons["Christmas Day"]["every_year"]
     assert reasons["New Year’s Day"]["first_day"].endswith("-01-01") and reasons["New Year’s Day"]["every_year"]
+
+
+def test_editing_the_closure_of_a_location_since_deactivated_keeps_it_to_that_location(owner, client_for, location):
+    closure = save(owner, location=location, first_day="2030-08-05", reason="Refit")
+    setup.do_save_location(owner, setup.check_save_location(owner, {"is_active": False}, location), location)
+    url = reverse("scheduling:closure_edit", args=[closure.public_id])
+    page = client_for(owner).get(url).content.decode()
+    assert f'<option value="{location.public_id}" selected>' in page
+    form = {"location": str(location.public_id), "first_day": "2030-08-05", "last_day": "2030-08-06",
+            "reason": "Refit", "version": str(closure.version)}  # fmt: skip
+    assert client_for(owner).post(url, form).status_code == 302
+    closure.refresh_from_db()
+    assert closure.location == location and closure.last_day == datetime.date(2030, 8, 6)

@@ -7,6 +7,7 @@ from django.http import Http404
 
 from effleura.clinical import homecare, measures
 from effleura.clinical.choices import RecordStatus
+from effleura.clinical.client_screening import current_history
 from effleura.clinical.models import (
     Assessment,
     Discharge,
@@ -19,7 +20,7 @@ from effleura.clinical.models import (
 )
 from effleura.core.access import access_one, allowed, authorize
 from effleura.core.values import as_uuid
-from effleura.patients.models import HealthHistory, Patient
+from effleura.patients.models import Patient
 
 
 def access_patient_clinical(user, patient_id, *, key: str = "clinical.view") -> Patient:
@@ -110,12 +111,6 @@ def episodes_with_plans(user, patient: Patient) -> list[Episode]:
         .prefetch_related(plans)
         .order_by("-opened_on", "-id")
     )
-
-
-def current_history(patient: Patient) -> HealthHistory | None:
-    """The patient's current health-history version (patient already accessed for a
-    clinical use, which was audited): one query."""
-    return HealthHistory.objects.filter(patient=patient).order_by("-version").first()
 
 
 def current_conditions(patient: Patient) -> list[str]:

@@ -22,7 +22,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.clinical import knowledge, screening
+from effleura.clinical import knowledge
+from effleura.clinical.client_screening import screening_for
 from effleura.clinical.episodes import require_open
 from effleura.clinical.knowledge_records import SelfCareItem
 from effleura.clinical.models import Episode, HomeCareItem, HomeCarePlan
@@ -32,7 +33,6 @@ from effleura.core.access import authorize
 from effleura.core.choices import AuditAction
 from effleura.core.values import clean_text, reject_unknown
 from effleura.patients.choices import BodyRegion
-from effleura.patients.models import HealthHistory
 
 RECORD_TYPE = "home_care_plan"
 INTRODUCTION_MAX = 2000
@@ -188,15 +188,6 @@ def not_for(entry: SelfCareItem) -> list[str]:
     return found
 
 
-def screening_of(patient) -> Screening:
-    """The client's current health history as check_item() takes it: one query. Call only
-    once the patient's clinical record was accessed."""
-    history = HealthHistory.objects.filter(patient=patient).order_by("-version").first()
-    conditions = list(history.screening_conditions) if history is not None else []
-    avoid = list(history.areas_to_avoid) if history is not None else []
-    return Screening(history, conditions, screening.screen(conditions), avoid)
-
-
 # The handout ----------------------------------------------------------------------------
 
 
@@ -245,7 +236,7 @@ def check_save_homecare(actor, episode: Episode, data: dict) -> dict:
     if len(items) > MAX_ITEMS:
         errors["items"] = f"Keep the plan to {MAX_ITEMS} items or fewer: a handout a person will follow."
     known = {entry.key for entry in library()}
-    found = screening_of(episode.patient)
+    found = screening_for(episode.patient)
     clean_items, seen = [], set()
     for n, raw in enumerate(items):
         field = f"items.{n}"

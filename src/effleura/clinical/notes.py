@@ -31,9 +31,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from effleura.clinical import screening
-from effleura.clinical.access import current_history, note_query
+from effleura.clinical.access import note_query
 from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
+from effleura.clinical.client_screening import current_history, screening_for
 from effleura.clinical.models import Addendum, Episode, Goal, NoteTemplate, SessionNote, TechniqueEntry, TreatmentPlan
 from effleura.clinical.note_rules import (
     TEXT_FIELDS,
@@ -47,7 +47,7 @@ from effleura.clinical.note_rules import (
     split_minutes,
 )
 from effleura.clinical.plans import current_plan
-from effleura.core import audit, extension_points, versions
+from effleura.core import audit, clock, extension_points, versions
 from effleura.core.access import authorize
 from effleura.core.choices import AuditAction, AuditOutcome
 from effleura.core.values import clean_text
@@ -77,15 +77,6 @@ class Start:
 
 
 # Reading ------------------------------------------------------------------------------------
-
-
-def screening_for(patient: Patient) -> Screening:
-    """The screening flags of the patient's current health history: one query. Call only
-    after the patient's clinical record was accessed."""
-    history = current_history(patient)
-    conditions = list(history.screening_conditions) if history is not None else []
-    avoid = list(history.areas_to_avoid) if history is not None else []
-    return Screening(history, conditions, screening.screen(conditions), avoid)
 
 
 def plan_goals(episode: Episode) -> list[Goal]:
@@ -293,7 +284,7 @@ def do_start_note(actor, start: NoteStart) -> SessionNote:
         started_from = {
             "kind": Start.PLAN,
             "id": str(start.plan.public_id),
-            "label": f"the plan of {start.plan.created_at:%Y-%m-%d}",
+            "label": f"the plan of {clock.local_date(start.plan.created_at):%Y-%m-%d}",  # the practice's day
         }
     elif start.source is not None:
         source = start.source

@@ -185,8 +185,10 @@ class TimeOffForm(forms.Form):
 
 
 class ClosureForm(forms.Form):
+    # Every location, inactive ones too: a closure of a location since deactivated must not
+    # turn into a closure of the whole practice (the empty choice) when it is edited.
     location = forms.ModelChoiceField(
-        queryset=Location.objects.filter(is_active=True),
+        queryset=Location.objects.order_by("-is_active", "name"),
         to_field_name="public_id",
         required=False,
         empty_label="Every location (the whole practice)",

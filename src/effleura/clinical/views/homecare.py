@@ -13,6 +13,7 @@ from django.urls import path
 from effleura.clinical import homecare, knowledge
 from effleura.clinical.access import access_episode, access_homecare, access_homecare_handout
 from effleura.clinical.choices import EpisodeStatus
+from effleura.clinical.client_screening import screening_for
 from effleura.clinical.views import versions as row_versions
 from effleura.core import versions
 from effleura.core.forms import VersionedForm, show_conflict
@@ -183,7 +184,7 @@ def _render_form(
     """The edit form for ``data``; ``version`` and ``shown`` (the plan in words, or as the
     page posted it, signed) go back in its hidden fields."""
     rows = []
-    found = homecare.screening_of(home_care.episode.patient)
+    found = screening_for(home_care.episode.patient)
     for n, row in enumerate(data["items"]):
         try:
             entry = knowledge.selfcare_item(row["item"])
