@@ -8,6 +8,7 @@ pass (`pytest -m e2e`) after the database suites. Fixtures:
     page     (function) a new page in a fresh browser context; relative URLs resolve
                         against site.url; default timeout 10 s
     login    (function) login(page, username) signs in through the login form
+    pick_regions (function) pick_regions(page, row, *names) ticks a note row's region chips
 
 The server is another process with its own database: a test checks results through
 the pages, or through `site.manage(...)`, which runs an `effleura` command against it.
@@ -231,6 +232,24 @@ def login(site):
         return page
 
     return _login
+
+
+@pytest.fixture
+def pick_regions():
+    """pick_regions(page, row, *names): open the region picker of technique row ``row``
+    (1-based, as its labels say) and tick each region's chip by its name ("Low back")."""
+
+    def _pick(page, row: int, *names: str):
+        summary = page.locator("details.region-picker > summary", has_text=f"Regions, row {row}:")
+        picker = summary.locator("xpath=..")
+        if picker.get_attribute("open") is None:
+            summary.click()
+        chips = picker.get_by_role("group", name=f"Regions, row {row}")
+        for name in names:
+            chips.get_by_role("checkbox", name=name, exact=True).check()
+        return picker
+
+    return _pick
 
 
 @pytest.fixture

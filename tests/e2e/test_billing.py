@@ -101,7 +101,7 @@ def figure(page, term):
     return page.locator(".billing-figures > div").filter(has=page.locator("dt", has_text=re.compile(f"^{term}$")))
 
 
-def test_a_signed_visit_is_charged_invoiced_part_paid_and_printed_on_a_superbill(page, login, prepared):
+def test_a_signed_visit_is_charged_invoiced_part_paid_and_printed_on_a_superbill(page, login, prepared, pick_regions):
     fee_97124 = Decimal(prepared["fees"]["97124"])
     fee_97140 = Decimal(prepared["fees"]["97140"])
     currency = prepared["currency"]
@@ -123,10 +123,10 @@ def test_a_signed_visit_is_charged_invoiced_part_paid_and_printed_on_a_superbill
     page.get_by_label("Symptoms and changes since the last visit").fill("Tight neck after long desk days.")
     page.get_by_label("Technique, row 1").select_option(label="Swedish massage")
     page.get_by_label("Minutes, row 1").fill("33")
-    page.get_by_label("Regions, row 1").select_option(["neck", "upper_back"])
+    pick_regions(page, 1, "Neck", "Upper back")
     page.get_by_label("Technique, row 2").select_option(label="Myofascial release")
     page.get_by_label("Minutes, row 2").fill("7")
-    page.get_by_label("Regions, row 2").select_option(["upper_back"])
+    pick_regions(page, 2, "Upper back")
     page.get_by_label("Response to treatment and progress toward the goals").fill("Neck turns further; less ache.")
     page.get_by_role("button", name="Save and sign").click()
     expect(messages(page)).to_have_text("Note signed. Later changes are addenda.")

@@ -56,7 +56,7 @@ def episode_section(page, name):
     page.get_by_role("navigation", name="Episode sections").get_by_role("link", name=name).click()
 
 
-def test_a_first_visit_from_the_front_desk_to_the_progress_chart(page, login, register_patient):
+def test_a_first_visit_from_the_front_desk_to_the_progress_chart(page, login, register_patient, pick_regions):
     # -- The front desk: register, and both consents signed at the desk. -----------------------
     login(page, "frontdesk")
     register_patient(page, FIRST, LAST, BORN)
@@ -189,7 +189,7 @@ def test_a_first_visit_from_the_front_desk_to_the_progress_chart(page, login, re
     page.get_by_label("Findings").fill("Guarding in the lumbar erectors; tender points in the left gluteus medius.")
     page.get_by_label("Technique, row 1").select_option(label="Swedish massage")
     page.get_by_label("Minutes, row 1").fill("35")
-    page.get_by_label("Regions, row 1").select_option(["low_back", "glutes"])
+    pick_regions(page, 1, "Low back", "Buttocks")
     page.get_by_label("Pressure, row 1").select_option(label="Moderate")
     page.get_by_label("Client position, row 1").select_option(label="Prone")
     # Compression is local work the varicose veins rule out in the area to avoid.
@@ -199,7 +199,7 @@ def test_a_first_visit_from_the_front_desk_to_the_progress_chart(page, login, re
     compression.select_option(label="Compression")
     expect(page.locator('[data-verdict-for="t-1-technique"]')).to_have_text("avoid affected areas")
     page.get_by_label("Minutes, row 2").fill("5")
-    page.get_by_label("Regions, row 2").select_option(["lower_leg_l"])
+    pick_regions(page, 2, "Left lower leg")
     page.get_by_label("Pressure, row 2").select_option(label="Light")
     page.get_by_label("Client position, row 2").select_option(label="Supine")
     page.get_by_label("Response to treatment and progress toward the goals").fill("Guarding eased; pain 5/10 after.")
@@ -207,7 +207,7 @@ def test_a_first_visit_from_the_front_desk_to_the_progress_chart(page, login, re
     page.get_by_role("button", name="Save draft").click()
 
     # Refused: the reason is demanded beside the compression row; nothing typed is lost.
-    reason = page.get_by_label("Reason to chart this despite the screening flag")
+    reason = page.get_by_label("Reason to chart this despite the screening flag, row 2")
     demand = "Compression over Left lower leg: Varicose veins rules out local work there."
     expect(reason).to_have_attribute("aria-invalid", "true")
     expect(reason).to_have_accessible_description(re.compile("^" + re.escape(demand)))

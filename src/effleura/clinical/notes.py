@@ -26,11 +26,13 @@ a transaction with their audit events.
 
 import dataclasses
 import datetime
+import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from effleura.clinical import note_rules
 from effleura.clinical.access import note_query
 from effleura.clinical.choices import EpisodeStatus, PlanStatus, RecordStatus
 from effleura.clinical.client_screening import current_history, screening_for
@@ -440,6 +442,7 @@ def do_update_note(actor, note: SessionNote, change: NoteChange, *, expected_ver
             _write_rows(locked, change.rows)
         locked.total_minutes = change.total_minutes
         locked.overrides = change.overrides
+        locked.typed = {}  # everything typed has now passed the checks
         versions.bump(locked)
         locked.save()
         # Field names only: the text is patient data and stays out of the audit trail.
@@ -463,6 +466,65 @@ def do_update_note(actor, note: SessionNote, change: NoteChange, *, expected_ver
                 detail="override",
             )
     return note_query().get(pk=locked.pk)
+
+
+# Keeping what was typed -------------------------------------------------------------------
+
+# The editor's form as typed: its own fields, the technique rows (t-count, t-<n>-<field>)
+# and the body chart; nothing else is kept.
+TYPED_KEY = re.compile(
+    r"^(session_date|pain_now|subjective|objective|assessment|plan|home_care_given|t-count|t-\d{1,2}-(technique|minutes|regions|pressure|position|notes|override_reason)|body_marks)$"
+)
+TYPED_MAX_CHARS = 6 * TEXT_MAX + 64_000  # the six texts at their limit, the rows and the chart
+
+
+def check_keep_typed(actor, note: SessionNote, form: dict[str, list[str]]) -> dict:
+    """What of the editor's ``form`` (field name -> values, as posted) to keep on ``note``
+    when it does not pass the checks yet, so an interruption loses nothing. Only the author's
+    draft; only the editor's fields; refused (ValidationError) when larger than a full note.
+    Returns {"at": iso, "form": ...} for do_keep_typed()."""
+    require_author_draft(actor, note)
+    kept = {
+        name: [str(v) for v in values][: note_rules.MAX_ROWS * 30]
+        for name, values in form.items()
+        if TYPED_KEY.match(name)
+    }
+    if sum(len(v) for values in kept.values() for v in values) > TYPED_MAX_CHARS:
+        raise ValidationError("This note is longer than a note can be: shorten the text before it can be kept.")
+    return {"at": timezone.now().isoformat(), "form": kept}
+
+
+def do_keep_typed(actor, note: SessionNote, typed: dict, *, expected_version=None) -> SessionNote:
+    """Keep ``typed`` (check_keep_typed()'s answer) on the draft, one version more, in one
+    transaction with its audit event (the kind only, never the text). Raises
+    versions.StaleVersion when the draft was saved elsewhere since ``expected_version``,
+    ValidationError when it was signed meanwhile."""
+    with transaction.atomic():
+        locked = SessionNote.objects.select_for_update().get(pk=note.pk)
+        if locked.status != RecordStatus.DRAFT or locked.author_id != actor.pk:
+            raise ValidationError("This note was signed meanwhile: add an addendum instead.")
+        versions.check_version(locked, expected_version, WHAT)
+        locked.typed = typed
+        versions.bump(locked)
+        locked.save(update_fields=["typed", "version", "updated_at"])
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            RECORD_TYPE,
+            record_id=locked.public_id,
+            patient_id=note.episode.patient.public_id,
+            detail="kept as typed, not yet checked",
+        )
+    return note_query().get(pk=locked.pk)
+
+
+def typed_at(note: SessionNote) -> datetime.datetime | None:
+    """When the draft's unchecked typing was kept (None: there is none)."""
+    at = (note.typed or {}).get("at")
+    try:
+        return datetime.datetime.fromisoformat(at) if at else None
+    except ValueError:
+        return None
 
 
 def check_discard_draft(actor, note: SessionNote) -> None:
@@ -538,6 +600,13 @@ def check_sign_note(actor, note: SessionNote, *, complete_appointment: bool = Tr
     require_author_draft(actor, note, "sign")
     now = now or timezone.now()
     errors: dict[str, str] = {}
+    if note.typed:
+        at = typed_at(note)
+        when = f" (kept {clock.stamp(at)})" if at else ""
+        raise ValidationError(
+            f"This draft has typing that is not saved as the note yet{when}: open the draft, "
+            "finish what is marked and save it, then sign."
+        )
     rows = _stored_rows(note)
     if not rows and not any(getattr(note, name).strip() for name in TEXT_FIELDS):
         errors["__all__"] = "The note is empty: write what happened in the session before signing."

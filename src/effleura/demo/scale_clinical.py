@@ -180,7 +180,8 @@ def pain_at(visit_number: int) -> int:
 
 NOTE_COLUMNS = ["id", "public_id", "version", "episode_id", "appointment_id", "author_id", "session_date", "status",
                 "subjective", "pain_now", "objective", "body_marks", "assessment", "plan", "home_care_given",
-                "overrides", "started_from", "total_minutes", "created_at", "updated_at", "signed_at"]  # fmt: skip
+                "overrides", "started_from", "typed", "total_minutes", "created_at", "updated_at",
+                "signed_at"]  # fmt: skip
 
 
 def _notes(plan, ids, spans):
@@ -213,6 +214,7 @@ def _notes(plan, ids, spans):
             "Gentle stretching twice a day.",
             EMPTY_LIST,
             EMPTY_OBJECT,
+            EMPTY_OBJECT,  # typed: nothing kept unchecked
             v.duration,
             dt(v.end),
             signed or dt(v.end),

@@ -36,6 +36,11 @@ class SessionNote(PublicIdModel, Versioned):
     # fresh one: {} (blank), {"kind": "template", "id": uuid, "label": name} or
     # {"kind": "carry_forward", "id": uuid of the earlier note, "label": its session date}.
     started_from = models.JSONField(default=dict, blank=True)
+    # The editor's form as last typed when it did not pass the checks yet (a row without
+    # its minutes, a reason still to write), so an interruption loses nothing:
+    # {"at": iso, "form": {field name: [values]}}; {} when the note holds everything typed.
+    # Kept on the server, never only in the browser; the next save that passes clears it.
+    typed = models.JSONField(default=dict, blank=True)
     total_minutes = models.PositiveSmallIntegerField(default=0, help_text="Sum of the technique minutes.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

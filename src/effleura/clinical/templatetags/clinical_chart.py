@@ -124,3 +124,29 @@ def technique_verdict(groups, selected="") -> tuple[str, str]:
     not flagged; clinical/technique_rows.js keeps it current as the choice changes."""
     verdict = next((v for _t, items in groups for key, _l, v in items if key == selected), "")
     return VERDICT_WORDS.get(verdict, ("", ""))
+
+
+@register.simple_tag
+def region_summary(choices, selected) -> str:
+    """What a technique row's closed region picker says: the chosen regions' names, in the
+    list's order, or "Choose regions"; clinical/technique_rows.js keeps it current."""
+    chosen = set(selected or [])
+    names = [label for value, label in choices if value in chosen]
+    return ", ".join(names) if names else "Choose regions"
+
+
+@register.simple_tag
+def region_chips(choices, name, selected):
+    """A technique row's regions as tappable chips: a checkbox per region inside its
+    label, the row's regions ticked. Built here rather than in a template loop, as the
+    technique options are: a note shows several rows of 27 regions each."""
+    chosen = set(selected or [])
+
+    def chip(value, label) -> str:
+        ticked = " checked" if value in chosen else ""
+        return (
+            f'<label class="chip"><input type="checkbox" name="{escape_html(name)}" value="{escape_html(value)}"'
+            f"{ticked}><span>{escape_html(label)}</span></label>"
+        )
+
+    return mark_safe("".join(chip(value, label) for value, label in choices))  # noqa: S308 (escaped)

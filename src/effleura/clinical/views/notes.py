@@ -10,7 +10,7 @@ import datetime
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
@@ -22,7 +22,7 @@ from effleura.clinical.models import NoteTemplate
 from effleura.clinical.note_templates import check_save_template, do_save_template, templates_for
 from effleura.clinical.plans import current_plan
 from effleura.clinical.views import versions as row_versions
-from effleura.core import versions
+from effleura.core import clock, versions
 from effleura.core.access import allowed, authorize
 from effleura.core.forms import TOO_LONG, VersionedForm, show_conflict, signed_snapshot
 from effleura.patients.chart import chart_context
@@ -119,6 +119,10 @@ class Row:
     warnings: list = dataclasses.field(default_factory=list)
     requirements: list = dataclasses.field(default_factory=list)
     verdict: str = "ok"
+
+    @property
+    def regions_name(self) -> str:
+        return f"t-{self.index}-regions"
 
     @property
     def is_blank(self) -> bool:
@@ -241,6 +245,9 @@ def screen_rows(found: note_rules.Screening, rows: list[Row], body_marks) -> Non
 
 def _row_choices() -> dict:
     return {
+        # The blank row the page's script copies to add a row without a reload.
+        "template_row": Row("__i__"),
+        "max_rows": note_rules.MAX_ROWS,
         "region_choices": BodyRegion.choices,
         "pressure_choices": Pressure.choices,
         "position_choices": ClientPosition.choices,
@@ -401,6 +408,7 @@ def note_edit(request, note_id):
     fixed_date = note.appointment_id is not None
     general: list[str] = []
     warnings: list[str] = []
+    restored = ""
     if request.method == "POST":
         form = NoteForm(request.POST, initial=_form_initial(note), fixed_date=fixed_date)
         load_note_version(form, note, [])
@@ -454,6 +462,16 @@ def note_edit(request, note_id):
         except ValidationError as exc:
             marks = note.body_marks
             form.add_error(None, exc)
+    elif note.typed:
+        # What was typed and kept before it passed the checks: shown again, with what to fix.
+        allowed(request.user, "clinical.view", patient_id=note.episode.patient.public_id, record_id=note.public_id)
+        form, rows, raw_marks, general = _restore_typed(request.user, note, fixed_date)
+        try:
+            marks = bodychart.clean_body_marks(raw_marks)
+        except ValidationError:
+            marks = note.body_marks
+        kept_at = notes.typed_at(note)
+        restored = clock.stamp(kept_at) if kept_at else ""
     else:
         allowed(request.user, "clinical.view", patient_id=note.episode.patient.public_id, record_id=note.public_id)
         form = NoteForm(initial=_form_initial(note), fixed_date=fixed_date)
@@ -469,6 +487,7 @@ def note_edit(request, note_id):
             "form": form,
             "rows": rows,
             "general_errors": general,
+            "restored": restored,
             "marks": marks,
             "screening": found,
             "flags": found.flags,
@@ -481,6 +500,115 @@ def note_edit(request, note_id):
         }
     )
     return render(request, "clinical/note_form.html", context, status=409 if form.conflict else 200)
+
+
+# Saving as one types ---------------------------------------------------------------------------
+
+
+def _checked_change(actor, note, form, rows, raw_marks, fixed_date):
+    """(the NoteChange, the rows used) for the posted editor; ValidationError when the form
+    or the note's checks refuse it."""
+    if not form.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+    data, used = submitted(rows, note_rules.ROW_FIELDS)
+    fields = {k: v for k, v in form.cleaned_data.items() if k in NOTE_FIELDS}
+    if fixed_date:
+        fields.pop("session_date", None)
+    try:
+        change = notes.check_update_note(actor, note, {**fields, "body_marks": raw_marks, "techniques": data})
+    except ValidationError as exc:
+        exc.rows_used = used
+        raise
+    return change, used
+
+
+def _problems(exc: ValidationError, used: list[Row]) -> list[dict]:
+    """An action's refusal as [{"field": the editor's input name or "", "message": ...}]:
+    a row's error names that row's input (t-<n>-<field>), so the page can mark it."""
+    if not hasattr(exc, "error_dict"):
+        return [{"field": "", "message": m} for m in exc.messages]
+    found = []
+    for key, errors in exc.message_dict.items():
+        parts = key.split(".")
+        field = "" if key == "__all__" else key
+        if parts[0] == "techniques" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(used):
+            field = f"t-{used[int(parts[1])].index}-{parts[2] if len(parts) == 3 else 'technique'}"
+        elif parts[0] == "techniques":
+            field = ""
+        found.extend({"field": field, "message": m} for m in errors)
+    return found
+
+
+def _restore_typed(actor, note, fixed_date):
+    """The editor as last typed (note.typed), on the note's current version, with what its
+    checks say beside each field: (form, rows, raw marks, general errors)."""
+    data = QueryDict(mutable=True)
+    for name, values in (note.typed.get("form") or {}).items():
+        data.setlist(name, values)
+    data["version"] = str(note.version)
+    data["loaded"] = signed_snapshot(note, NOTE_FIELDS)
+    data[row_versions.FIELD] = row_versions.sign(note_parts(note.techniques.all(), note.body_marks))
+    form = NoteForm(data, initial=_form_initial(note), fixed_date=fixed_date)
+    load_note_version(form, note, [])
+    rows = rows_from_post(data)
+    raw_marks = bodychart.marks_from_post(data, "body_marks")
+    general: list[str] = []
+    if form.is_valid():
+        try:
+            _checked_change(actor, note, form, rows, raw_marks, fixed_date)
+        except ValidationError as exc:
+            general = place_errors(form, getattr(exc, "rows_used", []), exc)
+    return form, rows, raw_marks, general
+
+
+def _saved_state(note, state: str, problems=(), message: str = "") -> JsonResponse:
+    at = clock.local(note.updated_at)
+    return JsonResponse(
+        {
+            "state": state,
+            "message": message or f"Saved at {at:%H:%M}",
+            "version": note.version,
+            "loaded": signed_snapshot(note, NOTE_FIELDS),
+            row_versions.FIELD: row_versions.sign(note_parts(note.techniques.all(), note.body_marks)),
+            "problems": list(problems),
+        }
+    )
+
+
+@require_POST
+def note_autosave(request, note_id):
+    """The editor's script saves the draft as one types (after a pause, on leaving a field,
+    before an automatic logoff). What passes the checks is saved as the note; what does not
+    yet (a row without its minutes) is kept as typed, and the answer says what to finish.
+    JSON: {"state": "saved"|"kept"|"conflict"|"refused", "message", "version", ...}."""
+    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    fixed_date = note.appointment_id is not None
+    form = NoteForm(request.POST, initial=_form_initial(note), fixed_date=fixed_date)
+    load_note_version(form, note, [])
+    rows = rows_from_post(request.POST)
+    raw_marks = bodychart.marks_from_post(request.POST, "body_marks")
+    expected = form.expected_version()
+    try:
+        try:
+            change, _used = _checked_change(request.user, note, form, rows, raw_marks, fixed_date)
+        except ValidationError as exc:
+            problems = _problems(exc, getattr(exc, "rows_used", []))
+            typed = notes.check_keep_typed(request.user, note, dict(request.POST.lists()))
+            kept = notes.do_keep_typed(request.user, note, typed, expected_version=expected)
+            at = clock.local(kept.updated_at)
+            first = problems[0]["message"] if problems else ""
+            message = f"Kept at {at:%H:%M}, not saved as the note yet: {first}".rstrip(": ")
+            return _saved_state(kept, "kept", problems, message)
+        saved = notes.do_update_note(request.user, note, change, expected_version=expected)
+        return _saved_state(saved, "saved")
+    except versions.StaleVersion:
+        message = (
+            "Not saved: this note was saved from another tab or device after you opened it. "
+            "Press Save draft to see both and choose."
+        )
+        return JsonResponse({"state": "conflict", "message": message}, status=409)
+    except ValidationError as exc:
+        return JsonResponse({"state": "refused", "message": " ".join(exc.messages)}, status=422)
 
 
 # Reading, signing, addenda ---------------------------------------------------------------------
@@ -582,9 +710,40 @@ def note_addendum(request, note_id):
     return redirect("clinical:note", note_id=note.public_id)
 
 
-@require_POST
+def _what_is_lost(note) -> list[str]:
+    """What discarding ``note`` throws away, in words (never the text itself)."""
+    lost = []
+    rows = list(note.techniques.all())
+    if rows:
+        minutes = sum(r.minutes for r in rows)
+        lost.append(f"{len(rows)} technique row{'s' if len(rows) != 1 else ''} ({minutes} minutes)")
+    labels = dict(NoteForm.base_fields.items())
+    written = [labels[name].label for name in note_rules.TEXT_FIELDS if getattr(note, name).strip()]
+    if written:
+        lost.append("what is written under " + ", ".join(f"“{w}”" for w in written))
+    if note.pain_now is not None:
+        lost.append("the pain score")
+    if note.body_marks:
+        lost.append(f"{len(note.body_marks)} body chart mark{'s' if len(note.body_marks) != 1 else ''}")
+    if note.overrides:
+        lost.append(f"{len(note.overrides)} reason{'s' if len(note.overrides) != 1 else ''} to treat past a flag")
+    if note.typed:
+        lost.append("typing kept but not saved yet")
+    return lost
+
+
 def note_discard(request, note_id):
-    note = access.access_note(request.user, note_id, key="clinical.write", audit_it=False)
+    """Discarding asks first, naming what would be lost; the POST from that page discards."""
+    key = "clinical.write"
+    note = access.access_note(request.user, note_id, key=key, audit_it=False)
+    if request.method != "POST":
+        if note.status == RecordStatus.SIGNED:
+            messages.info(request, "This note is signed and locked: it cannot be discarded.")
+            return redirect("clinical:note", note_id=note.public_id)
+        notes.require_author_draft(request.user, note, "discard")
+        context = chart_context(request, note.episode.patient, TAB)
+        context.update({"note": note, "lost": _what_is_lost(note)})
+        return render(request, "clinical/note_discard.html", context)
     episode_id = note.episode.public_id
     try:
         notes.check_discard_draft(request.user, note)
@@ -694,6 +853,7 @@ urlpatterns = [
     path("notes/<uuid:note_id>/sign/", note_sign, name="note_sign"),
     path("notes/<uuid:note_id>/addendum/", note_addendum, name="note_addendum"),
     path("notes/<uuid:note_id>/discard/", note_discard, name="note_discard"),
+    path("notes/<uuid:note_id>/autosave/", note_autosave, name="note_autosave"),
     path("episodes/<uuid:episode_id>/notes/", episode_notes, name="episode_notes"),
     path("note-templates/", note_templates, name="note_templates"),
     path("note-templates/new/", note_template_new, name="note_template_new"),

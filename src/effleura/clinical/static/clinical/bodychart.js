@@ -41,6 +41,7 @@
       this.marks = [];
     }
     this.enhance();
+    this.ready = true; // from now on, a change of the marks is the person's
   }
 
   BodyChart.prototype.enhance = function () {
@@ -229,7 +230,11 @@
   // Redraw everything the marks show: fills, names, badges, the text list, the JSON.
   BodyChart.prototype.update = function () {
     var self = this;
-    this.input.value = JSON.stringify(this.marks);
+    var value = JSON.stringify(this.marks);
+    var changed = this.input.value !== value;
+    this.input.value = value;
+    // A script's change fires no event by itself: tell the form (a draft saves itself).
+    if (changed && this.ready) this.input.dispatchEvent(new Event("change", { bubbles: true }));
     this.root.querySelectorAll(".bc-region").forEach(function (g) {
       var key = g.getAttribute("data-region");
       var found = self.marksOf(key);

@@ -101,11 +101,27 @@
     goToLogin();
   }
 
+  // Work a page must not lose (a draft note: clinical/static/clinical/autosave.js) is saved
+  // before the session ends: listeners of "effleura:before-logoff" add a promise to
+  // detail.waitFor, taken before the page is replaced; the logoff waits for them, a few
+  // seconds at most.
+  var SAVE_FIRST_MS = 5000;
+
+  function saveFirst() {
+    var waitFor = [];
+    document.dispatchEvent(new CustomEvent("effleura:before-logoff", { detail: { waitFor: waitFor } }));
+    if (!waitFor.length) return Promise.resolve();
+    var settled = waitFor.map(function (p) { return Promise.resolve(p).catch(function () {}); });
+    var limit = new Promise(function (resolve) { window.setTimeout(resolve, SAVE_FIRST_MS); });
+    return Promise.race([Promise.all(settled), limit]);
+  }
+
   function end(reason) {
     if (over) return;
     over = true;
     endForm.elements.logoff_reason.value = reason;
     var body = new FormData(endForm); // taken before the page (and the form) is replaced
+    var saved = saveFirst();
     blank(reason);
     // Other tabs are told, and this one goes to the login page, only once the server has
     // answered: a login page asked for earlier would find the session still on.
@@ -113,8 +129,9 @@
       store(ENDED_KEY, Date.now());
       goToLogin();
     }
-    window.fetch(endForm.action, { method: "POST", body: body, credentials: "same-origin", keepalive: true })
-      .then(ended, ended);
+    saved.then(function () {
+      return window.fetch(endForm.action, { method: "POST", body: body, credentials: "same-origin", keepalive: true });
+    }).then(ended, ended);
   }
 
   function isJson(response) {
