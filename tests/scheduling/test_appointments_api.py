@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from effleura.core.choices import AuditOutcome, Role
 from effleura.core.models import AuditEvent
-from effleura.scheduling.models import Appointment, Series, WorkingHours
+from effleura.scheduling.models import Appointment, SchedulingPolicy, Series, WorkingHours
 
 
 @pytest.fixture
@@ -189,6 +189,57 @@ def test_a_reschedule_into_a_taken_time_answers_409(desk, clinic, make_patient):
     assert response.status_code == 409 and "14:00–15:00" in response.json()["detail"]
     moved = desk.send("POST", f"/appointments/{data['id']}/reschedule", {"start": clinic["at"]("12:00").isoformat()})
     assert moved.status_code == 200 and moved.json()["start"].startswith(f"{clinic['day'].isoformat()}T12:00")
+
+
+def short_notice() -> None:
+    """Raise the minimum notice to 30 days: every time next Monday is then short notice."""
+    SchedulingPolicy.objects.create(minimum_notice_minutes=43_200)
+
+
+def test_a_reschedule_inside_the_minimum_notice_answers_409_with_warnings_until_confirmed(desk, clinic):
+    data = book(desk, clinic, "10:00")
+    short_notice()
+    url = f"/appointments/{data['id']}/reschedule"
+    move = {"start": clinic["at"]("14:00").isoformat()}
+    asked = desk.send("POST", url, move)
+    assert asked.status_code == 409, asked.json()
+    answer = asked.json()
+    assert len(answer["warnings"]) == 1
+    assert "sooner than the 43,200 minutes' notice the practice asks for" in answer["warnings"][0]
+    assert answer["detail"] == "Confirm before moving the visit: " + answer["warnings"][0]
+    assert Appointment.objects.get(public_id=data["id"]).start == clinic["at"]("10:00")
+    moved = desk.send("POST", url, {**move, "confirm_warnings": True})
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["start"].startswith(f"{clinic['day'].isoformat()}T14:00")
+    kinds = [c["kind"] for c in desk.send("GET", f"/appointments/{data['id']}/history").json()["changes"]]
+    assert kinds == ["created", "rescheduled"]
+
+
+def test_a_confirmed_reschedule_is_still_refused_for_a_past_or_taken_time(desk, clinic, make_patient):
+    book(desk, clinic, "14:00", patient=str(make_patient().public_id))
+    data = book(desk, clinic, "10:00")
+    short_notice()
+    url = f"/appointments/{data['id']}/reschedule"
+    past = desk.send("POST", url, {"start": clinic["at"]("10:00", week=-2).isoformat(), "confirm_warnings": True})
+    assert past.status_code == 422 and "passed" in past.json()["errors"]["start"]
+    taken = desk.send("POST", url, {"start": clinic["at"]("14:30").isoformat(), "confirm_warnings": True})
+    assert taken.status_code == 409 and "14:00–15:00" in taken.json()["detail"]
+    assert not taken.json().get("warnings")  # a clash is no warning to confirm away
+    assert Appointment.objects.get(public_id=data["id"]).start == clinic["at"]("10:00")
+
+
+@pytest.mark.parametrize("role", ["billing", "outsider"])
+def test_billing_and_an_outsider_cannot_reschedule_even_confirming(request, desk, api_as, clinic, role):
+    data = book(desk, clinic, "10:00")
+    short_notice()
+    response = api_as(request.getfixturevalue(role)).send(
+        "POST",
+        f"/appointments/{data['id']}/reschedule",
+        {"start": clinic["at"]("14:00").isoformat(), "confirm_warnings": True},
+    )
+    assert response.status_code == 403, response.json()
+    assert AuditEvent.objects.filter(outcome=AuditOutcome.DENIED).exists()
+    assert Appointment.objects.get(public_id=data["id"]).start == clinic["at"]("10:00")
 
 
 def test_cancel_needs_a_reason_and_reports_a_late_cancel(desk, clinic):

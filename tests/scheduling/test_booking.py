@@ -356,6 +356,96 @@ def test_billing_cannot_reschedule(book, patient, billing, clinic):
         actions.check_reschedule(billing, appointment, start=clinic["at"](clinic["day"], "12:00"))
 
 
+def test_billing_cannot_reschedule_inside_the_minimum_notice_even_confirming(book, patient, billing, clinic):
+    at, day = clinic["at"], clinic["day"]
+    appointment = book(patient, "14:00")
+    with pytest.raises(PermissionDenied):
+        actions.check_reschedule(
+            billing, appointment, start=at(day, "10:00"), now=at(day, "09:30"), confirm_warnings=True
+        )
+    assert Appointment.objects.get(pk=appointment.pk).start == at(day, "14:00")
+
+
+def test_moving_a_visit_inside_the_minimum_notice_asks_to_confirm_the_short_notice(book, patient, front_desk, clinic):
+    # A same-hour gap: at 09:30, a 10:00 start gives 30 minutes' notice where the practice asks for 60.
+    at, day = clinic["at"], clinic["day"]
+    appointment = book(patient, "14:00")
+    with pytest.raises(NeedsConfirmation) as caught:
+        actions.check_reschedule(front_desk, appointment, start=at(day, "10:00"), now=at(day, "09:30"))
+    assert caught.value.warnings == [
+        "This visit starts in 30 minutes, sooner than the 60 minutes' notice the practice asks for: "
+        "check that the client and the therapist can both be there."
+    ]
+    assert caught.value.messages[0].startswith("Confirm before moving the visit: This visit starts in 30 minutes")
+    assert Appointment.objects.get(pk=appointment.pk).start == at(day, "14:00")
+    assert not AppointmentChange.objects.filter(appointment=appointment, kind=ChangeKind.RESCHEDULED).exists()
+
+
+def test_staff_can_move_a_visit_inside_the_minimum_notice_after_confirming(book, patient, front_desk, clinic):
+    at, day = clinic["at"], clinic["day"]
+    appointment = book(patient, "14:00")
+    plan = actions.check_reschedule(
+        front_desk, appointment, start=at(day, "10:00"), now=at(day, "09:30"), confirm_warnings=True
+    )
+    moved = actions.do_reschedule(front_desk, appointment, plan)
+    assert moved.start == at(day, "10:00") and moved.status == Status.BOOKED
+    change = AppointmentChange.objects.get(appointment=appointment, kind=ChangeKind.RESCHEDULED)
+    assert change.from_start == at(day, "14:00") and change.to_start == at(day, "10:00")
+
+
+def test_a_move_to_a_start_already_past_is_refused_even_with_a_confirmation(book, patient, front_desk, clinic):
+    at, day = clinic["at"], clinic["day"]
+    appointment = book(patient, "14:00")
+    with pytest.raises(ValidationError) as caught:
+        actions.check_reschedule(
+            front_desk, appointment, start=at(day, "10:00"), now=at(day, "10:20"), confirm_warnings=True
+        )
+    assert not isinstance(caught.value, NeedsConfirmation)
+    assert "passed" in caught.value.message_dict["start"][0]
+    assert Appointment.objects.get(pk=appointment.pk).start == at(day, "14:00")
+
+
+def test_a_move_with_enough_notice_asks_nothing(book, patient, front_desk, clinic):
+    at, day = clinic["at"], clinic["day"]
+    appointment = book(patient, "14:00")
+    plan = actions.check_reschedule(front_desk, appointment, start=at(day, "10:00"), now=at(day, "09:00"))
+    assert actions.do_reschedule(front_desk, appointment, plan).start == at(day, "10:00")
+
+
+def test_a_move_inside_the_minimum_notice_still_needs_a_free_time(book, make_patient, patient, front_desk, clinic):
+    # The confirmation waives the notice only: a clash is refused as before.
+    at, day = clinic["at"], clinic["day"]
+    book(make_patient(), "10:00")
+    appointment = book(patient, "14:00")
+    with pytest.raises(BookingConflict):
+        actions.check_reschedule(
+            front_desk, appointment, start=at(day, "10:30"), now=at(day, "10:00"), confirm_warnings=True
+        )
+
+
+def test_another_room_inside_the_minimum_notice_asks_nothing(book, patient, front_desk, clinic):
+    # The visit keeps its time and therapist, who are both expected: only the room changes.
+    at, day = clinic["at"], clinic["day"]
+    appointment = book(patient, "10:00")
+    other = Room.objects.exclude(pk=appointment.room_id).get(location=clinic["location"])
+    plan = actions.check_reschedule(front_desk, appointment, room=other, now=at(day, "09:30"))
+    assert actions.do_reschedule(front_desk, appointment, plan).room == other
+
+
+def test_another_therapist_inside_the_minimum_notice_asks_to_confirm(
+    book, patient, front_desk, clinic, second_therapist
+):
+    at, day = clinic["at"], clinic["day"]
+    appointment = book(patient, "10:00")
+    with pytest.raises(NeedsConfirmation) as caught:
+        actions.check_reschedule(front_desk, appointment, practitioner=second_therapist, now=at(day, "09:30"))
+    assert caught.value.warnings[0].startswith("This visit starts in 30 minutes")
+    plan = actions.check_reschedule(
+        front_desk, appointment, practitioner=second_therapist, now=at(day, "09:30"), confirm_warnings=True
+    )
+    assert actions.do_reschedule(front_desk, appointment, plan).practitioner == second_therapist
+
+
 # Cancelling ---------------------------------------------------------------------------------
 
 

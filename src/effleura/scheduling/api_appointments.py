@@ -45,7 +45,6 @@ from effleura.scheduling.models import Appointment, AppointmentChange, Series
 
 router = Router(tags=["appointments"])
 
-CONFLICT = {409: ErrorOut}
 MAX_PAGE_SIZE = 500
 MAX_MINUTES = 24 * 60
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -295,16 +294,21 @@ class RescheduleIn(InputSchema):
     practitioner: UUID | None = None
     room: UUID | None = None
     duration: Minutes | None = None
+    confirm_warnings: Flag = Field(
+        False, description="Move despite the warnings (e.g. sooner than the minimum notice) a 409 answer listed."
+    )
 
 
 @router.post(
     "/appointments/{uuid:appointment_id}/reschedule",
-    response={200: AppointmentOut, 400: ErrorOut, **CONFLICT, **ERRORS_WITH_ID},
+    response={200: AppointmentOut, 400: ErrorOut, 409: WarningsOut, **ERRORS_WITH_ID},
     url_name="appointment_reschedule",
 )
 def reschedule(request, appointment_id: UUID, payload: RescheduleIn):
     """Move a booked appointment: a new start, practitioner, room or duration. 409 when the
-    new time is taken."""
+    new time is taken. 409 with ``warnings`` when something needs confirming first (the new
+    start is sooner than the practice's minimum notice): send again with
+    ``confirm_warnings`` true to move it anyway. A start already past is refused (422)."""
     appointment = access.access_appointment(request.user, appointment_id, key="appointment.change", audit_it=False)
     plan = actions.check_reschedule(
         request.user,
@@ -313,6 +317,7 @@ def reschedule(request, appointment_id: UUID, payload: RescheduleIn):
         practitioner=access.practitioner_by_id(payload.practitioner) if payload.practitioner else None,
         room=access.room_by_id(payload.room) if payload.room else None,
         duration=payload.duration,
+        confirm_warnings=payload.confirm_warnings,
     )
     return actions.do_reschedule(request.user, appointment, plan)
 

@@ -273,3 +273,12 @@ class NeedsConfirmation(confirmation.NeedsConfirmation):
     ``warnings``: the list, in plain words, never naming another patient."""
 
     prompt = "Confirm before booking: "
+
+
+class MoveNeedsConfirmation(NeedsConfirmation):
+    """A booked visit can be moved, but the person moving it must confirm something first
+    (the new start is sooner than the practice's minimum notice). check_reschedule() raises
+    it unless called with ``confirm_warnings=True``; the reschedule page shows the warnings
+    with "Move anyway", the API answers 409 with them."""
+
+    prompt = "Confirm before moving the visit: "

@@ -45,6 +45,7 @@ from effleura.scheduling import calendars, notifications, visit_rules
 from effleura.scheduling.action_support import MAX_TEXT, Status, locked_appointment, person, raise_errors
 from effleura.scheduling.booking import (
     BookingConflict,
+    MoveNeedsConfirmation,
     NeedsConfirmation,
     find_conflict,
     free_room,
@@ -369,13 +370,29 @@ def _describe(plan: BookingPlan) -> str:
 
 
 def check_reschedule(
-    actor, appointment: Appointment, *, start=None, practitioner=None, room=None, duration=None, now=None
+    actor,
+    appointment: Appointment,
+    *,
+    start=None,
+    practitioner=None,
+    room=None,
+    duration=None,
+    now=None,
+    confirm_warnings=False,
 ) -> BookingPlan:
     """May ``actor`` move ``appointment``, and is the new time free? What is not given stays
     as it was; with no room given the current room is kept when free, else another free
     room is taken. Same checks as a booking, leaving the appointment itself out. The
     booking warnings do not apply: the visit moved is already counted against the
-    referral, so moving it uses no more visits."""
+    referral, so moving it uses no more visits.
+
+    The minimum notice applies as it does to staff booking (check_book): a start sooner
+    than it (moving a visit into a same-hour gap) raises MoveNeedsConfirmation (with
+    ``.warnings``) unless the caller passed ``confirm_warnings=True``; a change of room or
+    length alone, the visit keeping its time and therapist, asks nothing. The
+    confirmation waives the notice only: a start already past is refused (ValidationError),
+    a clash too (BookingConflict), and a role that may not change appointments gets
+    PermissionDenied (audited) before anything is checked."""
     authorize(actor, "appointment.change", patient_id=appointment.patient.public_id, record_id=appointment.public_id)
     refused = visit_rules.reschedule_refusal(appointment.status)
     if refused:
@@ -400,7 +417,14 @@ def check_reschedule(
         series=appointment.series,
         now=now,
         moving=appointment,
+        short_notice=True,
     )
+    # The warning asks whether the client and the therapist can both be there: worth asking
+    # when the time or the therapist changes, not for another room or length alone.
+    if (start, practitioner.pk) != was[:2]:
+        soon = calendars.short_notice_warning(plan.start, now=now)
+        if soon and not confirm_warnings:
+            raise MoveNeedsConfirmation([soon])
     return dataclasses.replace(plan, purpose="reschedule", checked_by=actor.pk)
 
 

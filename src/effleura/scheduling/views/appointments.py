@@ -325,7 +325,8 @@ def appointment(request, appointment_id):
 
 
 def reschedule(request, appointment_id):
-    """Move an appointment: pick a free time of a day, type a time, or drop it on the calendar."""
+    """Move an appointment: pick a free time of a day, type a time, or drop it on the calendar.
+    A new time sooner than the minimum notice is moved only once "Move anyway" is ticked."""
     appt = access.access_appointment(request.user, appointment_id, key="appointment.change", audit_it=False)
     when = describe_when(appt)
     source = request.POST if request.method == "POST" else request.GET
@@ -335,17 +336,22 @@ def reschedule(request, appointment_id):
         form = RescheduleForm(
             initial={k: request.GET[k] for k in ("start", "practitioner", "room") if k in request.GET}
         )
-    conflict = []
+    conflict, warnings = [], []
     if request.method == "POST" and form.is_valid():
         data = _reschedule_data(appt, form.cleaned_data, request.POST)
         if data is None:
             form.add_error(None, "Pick a free time or give a new start.")
         else:
+            confirmed = request.POST.get("confirm_warnings") == "1"
             try:
-                plan = actions.check_reschedule(request.user, appt, **data)
+                plan = actions.check_reschedule(request.user, appt, **data, confirm_warnings=confirmed)
                 moved = actions.do_reschedule(request.user, appt, plan)
             except BookingConflict as exc:
                 conflict = exc.messages
+            except NeedsConfirmation as exc:
+                warnings = exc.warnings  # e.g. sooner than the minimum notice: "Move anyway"
+                if request.POST.get("dropped"):
+                    form = _dropped_form(request.POST, data)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -363,6 +369,7 @@ def reschedule(request, appointment_id):
         "when": when,
         "form": form,
         "conflict": conflict,
+        "move_warnings": warnings,
         "next": source.get("next", ""),
         "slot_day": slot_day,
         "slot_groups": None,
@@ -400,6 +407,20 @@ def _reschedule_data(appt, cleaned: dict, post) -> dict | None:
     elif practitioner is None and room is None:
         return None
     return {"start": start, "practitioner": practitioner, "room": room}
+
+
+def _dropped_form(post, data: dict) -> RescheduleForm:
+    """A drop on the calendar that needs confirming, as the form it stands for: the new
+    start with the column's practitioner or room filled in, so that "Move anyway" moves
+    the visit exactly where it was dropped."""
+    fields = {"start": post.get("start", "")}
+    if data["practitioner"] is not None:
+        fields["practitioner"] = data["practitioner"].public_id
+    if data["room"] is not None:
+        fields["room"] = data["room"].public_id
+    form = RescheduleForm(fields)
+    form.is_valid()
+    return form
 
 
 def cancel(request, appointment_id):

@@ -1,7 +1,8 @@
 // Drag an appointment to an empty time to reschedule it (progressive enhancement: every
 // move can also be made by opening the appointment and picking a new time). The drop posts
 // an ordinary form to the appointment's reschedule page, which checks it like any other
-// move and explains a conflict.
+// move and explains a conflict, or (a time sooner than the minimum notice) shows the move
+// with "Move anyway" to tick.
 (function () {
   "use strict";
   var dragged = null;
