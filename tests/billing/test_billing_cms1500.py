@@ -362,3 +362,73 @@ def test_a_payers_modifiers_are_up_to_four_two_character_codes(owner):
     with pytest.raises(ValidationError) as caught:
         billing_setup.check_save_payer(owner, {"name": "Synthetic Care (demo)", "line_modifiers": "GPX"})
     assert "two letters or digits" in caught.value.message_dict["line_modifiers"][0]
+
+
+# Box 24D: a payer's code pairs ------------------------------------------------------------------
+
+
+@pytest.fixture
+def paired_claim(claim, therapist, billing):
+    """A claim to a payer that wants GP on every line and bundles 97140 with 97124 (59 on
+    97140), for a visit billing 97124, 97140 and 97010."""
+    payer = claim.policy.payer
+    payer.line_modifiers = "GP"
+    payer.pair_modifiers = [{"code": "97140", "billed_with": "97124", "modifier": "59"}]
+    payer.save()
+    charge = make_charge(claim.charge.patient, therapist, policy=claim.policy,
+                         day=claim.charge.date_of_service - datetime.timedelta(days=2),
+                         lines=(("97124", 2, "40.00"), ("97140", 1, "45.00"), ("97010", 1, "15.00")))  # fmt: skip
+    return claims.do_create_claim(billing, charge, claims.check_create_claim(billing, charge))
+
+
+def _modifiers(claim) -> dict[str, str]:
+    return {row["D"]["code"]: row["D"]["modifier"] for row in cms1500.claim_data(claim)["pages"][0]["24"]}
+
+
+def test_the_column_two_code_of_a_pair_gets_the_modifier_after_the_every_line_ones(paired_claim, claim):
+    assert _modifiers(paired_claim) == {"97124": "GP", "97140": "GP 59", "97010": "GP"}
+    # The visit of the claim fixture bills 97124 without 97140: nothing but GP.
+    assert set(_modifiers(claim).values()) == {"GP"}
+    rows = list(csv.DictReader(io.StringIO(cms1500.to_csv(cms1500.claim_data(paired_claim)))))
+    assert {r["box"]: r["value"] for r in rows}["24.2.D.modifier"] == "GP 59"
+
+
+def test_a_pair_billed_on_another_date_or_with_no_unit_takes_no_modifier(paired_claim, therapist, billing):
+    from effleura.billing.models import ChargeLine
+
+    other_day = make_charge(paired_claim.charge.patient, therapist, policy=paired_claim.policy,
+                            day=paired_claim.charge.date_of_service - datetime.timedelta(days=1),
+                            lines=(("97140", 2, "45.00"),))  # fmt: skip
+    later = claims.do_create_claim(billing, other_day, claims.check_create_claim(billing, other_day))
+    assert _modifiers(later) == {"97140": "GP"}  # 97124 was billed on another date
+    ChargeLine.objects.filter(charge=paired_claim.charge, code__code="97124").update(units=0)
+    assert _modifiers(paired_claim) == {"97140": "GP", "97010": "GP"}  # 97124 is not on the claim
+
+
+def test_the_claim_page_and_api_show_each_lines_modifiers(client_for, api_as, billing, paired_claim):
+    page = client_for(billing).get(reverse("billing:claim", args=[paired_claim.public_id])).content.decode()
+    assert "Modifiers (24D)" in page and "<td>97140</td><td>GP 59</td>" in page
+    body = api_as(billing).send("GET", f"/billing/claims/{paired_claim.public_id}").json()
+    assert [(line["code"], line["modifiers"]) for line in body["lines"]] == [
+        ("97124", ["GP"]), ("97140", ["GP", "59"]), ("97010", ["GP"])
+    ]  # fmt: skip
+    form = api_as(billing).send("GET", f"/billing/claims/{paired_claim.public_id}/cms1500").json()
+    assert form["pages"][0]["24"][1]["D"] == {"code": "97140", "modifier": "GP 59"}
+
+
+def test_the_pdf_prints_the_pairs_modifier_in_box_24d_of_its_line_only(client_for, billing, paired_claim):
+    from effleura.billing import cms1500_layout
+
+    grid = cms1500_layout.layout()
+    placed = {p.field: p for p in cms1500.placed_pages(paired_claim)[0]}
+    assert [placed[f"24.{n}.modifiers"].text for n in (1, 2, 3)] == ["GP", "GP 59", "GP"]
+    runs = text_runs(pdf_of(client_for(billing), paired_claim, "?print=values"))[0]
+    for n, code in ((1, "97124"), (2, "97140"), (3, "97010")):
+        line = grid.service_first + (n - 1) * grid.service_step
+        on_line = sorted((x, text) for text, x, y in runs if (line - 1) / 6 < y <= line / 6)
+        texts = [text for _x, text in on_line]
+        assert code in texts, (n, texts)
+        _offset, column, width = grid.service_fields["modifiers"]
+        # Box 24D's modifier places: from its column, within its width, after the code.
+        shown = " ".join(t for x, t in on_line if (column - 1) / 10 - 0.02 <= x < (column - 1 + width) / 10)
+        assert shown == ("GP 59" if code == "97140" else "GP"), (n, on_line)

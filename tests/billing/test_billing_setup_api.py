@@ -144,3 +144,57 @@ def test_billing_manages_payers_fees_and_plans(billing, api_as, records):
     assert off.json()["is_active"] is False
     assert Payer.objects.filter(name="Synthetic Health").exists()
     assert not ProcedureCode.objects.filter(is_active=False).exists()
+
+
+# Box 24D: a payer's code pairs --------------------------------------------------------------------
+
+PAIRS = [{"code": "97140", "billed_with": "97530", "modifier": "59"},
+         {"code": "97140", "billed_with": "97124", "modifier": "59"}]  # fmt: skip
+
+
+def test_billing_sets_and_replaces_a_payers_code_pairs(billing, api_as, records):
+    api = api_as(billing)
+    created = api.send("POST", "/billing/payers", {"name": "Synthetic Health", "line_modifiers": "GP",
+                                                   "pair_modifiers": PAIRS})  # fmt: skip
+    assert created.status_code == 201
+    body = created.json()
+    assert body["pair_modifiers"] == PAIRS and body["line_modifiers"] == "GP"
+    path = f"/billing/payers/{body['id']}"
+    one = [{"code": "97140", "billed_with": "97530", "modifier": "xu"}]
+    changed = api.send("PATCH", path, {"pair_modifiers": one}, HTTP_IF_MATCH='"1"')
+    assert changed.status_code == 200 and changed.json()["pair_modifiers"] == [{**one[0], "modifier": "XU"}]
+    assert changed.json()["version"] == 2
+    kept = api.send("PATCH", path, {"phone": "555-0100"})
+    assert kept.json()["pair_modifiers"] == [{**one[0], "modifier": "XU"}]
+    assert api.send("GET", path).json()["pair_modifiers"] == [{**one[0], "modifier": "XU"}]
+    assert api.send("PATCH", path, {"pair_modifiers": []}).json()["pair_modifiers"] == []
+    listed = api.send("GET", "/billing/payers").json()["items"]
+    assert {p["name"]: p["pair_modifiers"] for p in listed}["Synthetic Mutual"] == []
+
+
+def test_the_api_refuses_pairs_that_make_no_sense_naming_the_field(owner, api_as, records):
+    api = api_as(owner)
+    path = f"/billing/payers/{records['payer'].public_id}"
+    itself = api.send("PATCH", path, {"pair_modifiers": [{"code": "97140", "billed_with": "97140", "modifier": "59"}]})
+    assert itself.status_code == 422 and "paired with itself" in itself.json()["errors"]["pair_modifiers"]
+    bad = api.send("PATCH", path, {"pair_modifiers": [{"code": "97140", "billed_with": "9753", "modifier": "591"}]})
+    assert bad.status_code == 422 and "9753 is not a procedure code" in bad.json()["errors"]["pair_modifiers"]
+    five = api.send("PATCH", path, {"line_modifiers": "GP KX AT", "pair_modifiers": [
+        {**PAIRS[0], "modifier": "59"}, {**PAIRS[1], "modifier": "XS"}]})  # fmt: skip
+    assert five.status_code == 422 and "could need 5 modifiers" in five.json()["errors"]["pair_modifiers"]
+    unknown = api.send("PATCH", path, {"pair_modifiers": [{"code": "97140", "with": "97530", "modifier": "59"}]})
+    assert unknown.status_code == 422
+    records["payer"].refresh_from_db()
+    assert records["payer"].pair_modifiers == [] and records["payer"].version == 1
+
+
+@pytest.mark.parametrize("role", ["therapist", "front_desk", "outsider"])
+def test_other_roles_cannot_set_a_payers_code_pairs(role, personas, api_as, records):
+    api = api_as(personas[role])
+    path = f"/billing/payers/{records['payer'].public_id}"
+    for method, url in (("POST", "/billing/payers"), ("PATCH", path)):
+        answer = api.send(method, url, {"name": "Synthetic Other", "pair_modifiers": PAIRS})
+        assert answer.status_code == 403, method
+        assert answer.json() == {"detail": "Your role does not allow this."}
+    records["payer"].refresh_from_db()
+    assert records["payer"].pair_modifiers == [] and not Payer.objects.filter(name="Synthetic Other").exists()

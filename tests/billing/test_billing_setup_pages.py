@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from html_forms import form_fields
 
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
 from effleura.core.models import AuditEvent
@@ -187,3 +188,64 @@ def test_a_payer_form_shows_every_problem_at_once(billing, client_for, setup_dat
     assert "4 problems need fixing before this can be saved" in text
     for field in ("name", "payer_id", "phone", "plan_type"):
         assert f'<a href="#id_{field}">' in text
+
+
+# Box 24D: a payer's code pairs --------------------------------------------------------------------
+
+
+def test_billing_sets_a_payers_code_pairs_on_its_page(billing, client_for, setup_data):
+    client = client_for(billing)
+    payer = setup_data["payer"]
+    url = reverse("billing:payer_edit", args=[payer.public_id])
+    data = form_fields(client.get(url).content)
+    assert data["pair_modifiers"] == ""
+    data |= {"line_modifiers": "gp", "pair_modifiers": "97140 with 97530: 59\r\n97140 97124 59\r\n"}
+    assert client.post(url, data).status_code == 302
+    payer.refresh_from_db()
+    assert [str(p) for p in payer.pair_modifiers] == ["97140 with 97530: 59", "97140 with 97124: 59"]
+    assert form_fields(client.get(url).content)["pair_modifiers"] == "97140 with 97530: 59\n97140 with 97124: 59"
+    listed = client.get(reverse("billing:setup")).content.decode()
+    assert "GP on every line; 59 on 97140 with 97530; 59 on 97140 with 97124" in listed
+
+
+def test_the_payer_form_says_beside_the_pairs_what_is_wrong(billing, client_for, setup_data):
+    client = client_for(billing)
+    url = reverse("billing:payer_edit", args=[setup_data["payer"].public_id])
+    data = form_fields(client.get(url).content) | {"pair_modifiers": "97140 with 97530"}
+    page = client.post(url, data)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert '<a href="#id_pair_modifiers">' in text and "Line 1" in text and "97140 with 97530: 59" in text
+    data["pair_modifiers"] = "97140 with 97140: 59\n97140 with 97530: 5"
+    text = client.post(url, data).content.decode()
+    assert "can&#x27;t be paired with itself" in text and "two letters or digits" in text
+    setup_data["payer"].refresh_from_db()
+    assert setup_data["payer"].pair_modifiers == [] and setup_data["payer"].version == 1
+
+
+@pytest.mark.parametrize("role", ["therapist", "front_desk", "outsider"])
+def test_other_roles_cannot_set_a_payers_code_pairs(role, personas, client_for, setup_data):
+    client = client_for(personas[role])
+    payer = setup_data["payer"]
+    url = reverse("billing:payer_edit", args=[payer.public_id])
+    data = {"name": payer.name, "unit_method": "cms", "plan_type": "group", "pair_modifiers": "97140 with 97530: 59"}
+    assert client.get(url).status_code == 403
+    assert client.post(url, data).status_code == 403
+    payer.refresh_from_db()
+    assert payer.pair_modifiers == []
+
+
+def test_a_stale_edit_of_the_pairs_shows_them_in_words(billing, owner, client_for, setup_data):
+    payer = setup_data["payer"]
+    url = reverse("billing:payer_edit", args=[payer.public_id])
+    desk, office = client_for(owner), client_for(billing)
+    form_a, form_b = form_fields(desk.get(url).content), form_fields(office.get(url).content)
+    assert desk.post(url, {**form_a, "pair_modifiers": "97140 with 97530: 59"}).status_code == 302
+    answer = office.post(url, {**form_b, "pair_modifiers": "97140 with 97124: 59"})
+    assert answer.status_code == 409
+    page = answer.content.decode()
+    changes = page.split('class="conflict-changes"', 1)[1].split("</table>", 1)[0]
+    assert "Modifiers for code pairs" in changes and "97140 with 97530: 59" in changes  # in words, not JSON
+    assert "billed_with" not in page and "You changed this too" in changes
+    payer.refresh_from_db()
+    assert [str(p) for p in payer.pair_modifiers] == ["97140 with 97530: 59"]

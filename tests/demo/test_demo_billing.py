@@ -175,3 +175,29 @@ def test_loading_again_changes_nothing(demo_db):
     setup_again, ledger_again = demo_db["again"]
     assert not setup_again.created and not ledger_again.created
     assert Payer.objects.count() == 3
+
+
+def test_the_demo_payers_that_bundle_manual_therapy_with_massage_say_so(demo_db):
+    from effleura.billing import cms1500, setup
+
+    payers = {p.name: p for p in Payer.objects.all()}
+    assert [str(p) for p in payers[demo.MEDICARE].pair_modifiers] == ["97140 with 97530: 59", "97140 with 97124: 59"]
+    assert [str(p) for p in payers[demo.SHIELD].pair_modifiers] == ["97140 with 97124: 59"]
+    assert payers[demo.MUTUAL].pair_modifiers == []
+    for payer in payers.values():  # what the set-up would save again
+        assert setup.check_pair_modifiers(payer.pair_modifiers, payer.line_modifiers.split()) == (
+            [],
+            payer.pair_modifiers,
+        )
+    # A demo claim for a visit billing massage and manual therapy carries 59 on 97140 only.
+    partners = {demo.MEDICARE: {"97530", "97124"}, demo.SHIELD: {"97124"}, demo.MUTUAL: set()}
+    seen = Counter()
+    for claim in Claim.objects.select_related("charge", "policy__payer"):
+        lines = cms1500.service_lines(claim)
+        codes = {line.code.code for line, _mods in lines}
+        bundled = bool(codes & partners[claim.policy.payer.name])
+        for line, mods in lines:
+            with_59 = line.code.code == "97140" and bundled
+            assert ("59" in mods) is with_59, (claim.pk, line.code.code, mods)
+            seen[with_59] += 1
+    assert seen[True] > 0

@@ -241,9 +241,28 @@ class ClaimOut(Schema):
         return list(claims.next_statuses(obj))
 
 
+class ClaimLineOut(Schema):
+    code: str = Field(description="Box 24D: the CPT or HCPCS code.")
+    modifiers: list[str] = Field(
+        description="Box 24D: the payer's every-line modifiers, then a code pair's (e.g. 59), at most four."
+    )
+    units: int = Field(description="Box 24G.")
+    diagnosis_pointer: str = Field(description="Box 24E.")
+    amount: Decimal = Field(description="Box 24F.")
+
+
 class ClaimDetailOut(ClaimOut):
     events: list[ClaimEventOut]
     missing: list[str] = Field(description="What the form still lacks before it can be submitted.")
+    lines: list[ClaimLineOut] = Field(description="The service lines on the form (box 24), in their order.")
+
+    @staticmethod
+    def resolve_lines(obj: Claim) -> list[dict]:
+        return [
+            {"code": line.code.code, "modifiers": list(mods), "units": line.units,
+             "diagnosis_pointer": line.diagnosis_pointer, "amount": line.amount}
+            for line, mods in cms1500.service_lines(obj)
+        ]  # fmt: skip
 
     @staticmethod
     def resolve_events(obj: Claim) -> list[ClaimEvent]:

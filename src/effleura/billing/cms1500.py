@@ -15,7 +15,7 @@ import io
 import json
 from decimal import Decimal
 
-from effleura.billing import balances, cms1500_layout
+from effleura.billing import balances, cms1500_layout, modifiers
 from effleura.billing.choices import ChargeStatus, InvoiceStatus, Relationship
 from effleura.billing.models import Claim, Invoice, Policy
 from effleura.core import audit
@@ -95,6 +95,23 @@ def _last_first(last: str, first: str) -> str:
     return f"{last}, {first}".strip(", ") if last or first else ""
 
 
+def service_lines(claim: Claim, lines=None) -> list[tuple]:
+    """The claim's service lines (box 24), each with its modifiers (24D): [(ChargeLine,
+    ("GP", "59")), ...] in the order they print. A line the rule gave no unit (e.g. 7
+    minutes beside a longer code) is not billed, and does not count toward a code pair
+    (billing/modifiers.py). ``lines``: the charge's lines already read (one query if not)."""
+    charge, payer = claim.charge, claim.policy.payer
+    if lines is None:
+        lines = charge.lines.filter(units__gt=0).select_related("code").order_by("id")
+    billed = sorted((line for line in lines if line.units > 0), key=lambda line: line.pk)
+    found = modifiers.line_modifiers(
+        [(charge.date_of_service, line.code.code) for line in billed],
+        modifiers.split_modifiers(payer.line_modifiers),
+        payer.pair_modifiers,
+    )
+    return list(zip(billed, found, strict=True))
+
+
 def referral_for(claim: Claim):
     """The referral behind the visit: one covering its date of service, the visit's own
     episode's first. One query."""
@@ -164,7 +181,8 @@ def _yes_no(flag: bool) -> str:
 def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
     """The whole form as a dict: ``form``, ``claim_id``, ``status`` and ``pages``, each page a
     dict keyed by box number ("1", "1a", ..., "21", "24", ..., "33a"). Box 21 is
-    {"ind": "0", "A": code, ...}; box 24 is a list of up to six lines keyed "A" to "J".
+    {"ind": "0", "A": code, ...}; box 24 is a list of up to six lines keyed "A" to "J", 24D
+    {"code": "97140", "modifier": "GP 59"} (the line's modifiers, service_lines()).
     Boxes 10a and 10c are "Yes" or "No", 10b {"answer", "state"}, 14 {"date", "qualifier"};
     28 and 29 are plain amounts ("95.00"), 29 (what the patient paid) on the first page only."""
     practice = practice or Practice.current()
@@ -174,8 +192,7 @@ def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
     practitioner = charge.practitioner
     insured = _insured(policy, patient)
     referral = referral_for(claim)
-    # A line the rule gave no unit (e.g. 7 minutes beside a longer code) is not billed.
-    lines = list(charge.lines.filter(units__gt=0).select_related("code").order_by("id"))
+    lines = service_lines(claim)
     other_plan = (
         Policy.objects.filter(patient_id=patient.pk, is_active=True).exclude(pk=policy.pk).exists()
         if policy.pk
@@ -243,7 +260,7 @@ def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
                 "A": {"from": _mmddyy(charge.date_of_service), "to": _mmddyy(charge.date_of_service)},
                 "B": claim.place_of_service or PLACE_OF_SERVICE_OFFICE,
                 "C": "",
-                "D": {"code": line.code.code, "modifier": policy.payer.line_modifiers},
+                "D": {"code": line.code.code, "modifier": " ".join(mods)},
                 "E": line.diagnosis_pointer or ("A" if charge.diagnosis_codes else ""),
                 "F": f"{line.amount:.2f}",
                 "G": str(line.units),
@@ -251,9 +268,9 @@ def claim_data(claim: Claim, *, practice: Practice | None = None) -> dict:
                 "I": "NPI",
                 "J": practitioner.npi,
             }
-            for line in chunk
+            for line, mods in chunk
         ]
-        total = sum((line.amount for line in chunk), start=Decimal("0.00"))
+        total = sum((line.amount for line, _ in chunk), start=Decimal("0.00"))
         paid = patient_paid(charge) if not pages else Decimal("0.00")
         pages.append({**common, "24": rows, "28": f"{total:.2f}", "29": f"{min(paid, total):.2f}"})
     return {

@@ -15,7 +15,7 @@ stay in views/setup.py and api_setup.py.
 
 from django.urls import reverse
 
-from effleura.billing import setup
+from effleura.billing import modifiers, setup
 from effleura.billing import setup_forms as forms
 from effleura.billing import setup_schemas as schemas
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode
@@ -63,6 +63,12 @@ CODES = Resource(
     ),
 )  # fmt: skip
 
+
+def _payer_initial(payer) -> dict:
+    initial = {name: getattr(payer, name) for name in forms.PayerForm.base_fields}
+    return initial | {"pair_modifiers": modifiers.pairs_text(payer.pair_modifiers)}
+
+
 PAYERS = Resource(
     name="payer", label="payer", model=Payer, view_key=VIEW, manage_key=MANAGE,
     **rules_of(setup, "payer", "payers"),
@@ -73,7 +79,7 @@ PAYERS = Resource(
     ),
     pages=_pages(
         "setup/payers/", forms.PayerForm, "New payer", title=lambda payer: payer.name,
-        saved=_added_or_saved(lambda payer: payer.name),
+        saved=_added_or_saved(lambda payer: payer.name), initial=_payer_initial,
     ),
 )  # fmt: skip
 

@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
 
+from effleura.billing import modifiers
 from effleura.billing.catalog import CODE_PATTERN
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import FeeScheduleEntry, PackagePlan, Payer, ProcedureCode, TechniqueCode
@@ -293,11 +294,13 @@ def do_map_technique(actor, clean: dict) -> TechniqueCode | None:
 
 PAYER_FIELDS = (
     "name", "payer_id", "address_line1", "address_line2", "city", "region", "postal_code", "phone",
-    "unit_method", "plan_type", "line_modifiers", "is_active",
+    "unit_method", "plan_type", "line_modifiers", "pair_modifiers", "is_active",
 )  # fmt: skip
 PAYER_DEFAULTS = {
     **{f: "" for f in PAYER_FIELDS}, "unit_method": UnitMethod.CMS, "plan_type": PlanType.GROUP, "is_active": True,
+    "pair_modifiers": [],
 }  # fmt: skip
+MODIFIER_WORDS = "two letters or digits, e.g. 59 or XU"
 
 
 def list_payers(user, *, include_inactive: bool = True):
@@ -312,14 +315,16 @@ def get_payer(user, payer_id, key: str = VIEW) -> Payer:
 
 
 def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
-    """A payer: its name (unique), electronic payer ID, claims address and phone, and how it
-    counts timed units (the CMS 8-minute rule over all timed minutes, or each code alone)."""
+    """A payer: its name (unique), electronic payer ID, claims address and phone, how it
+    counts timed units (the CMS 8-minute rule over all timed minutes, or each code alone),
+    its insurance type, the modifiers on every claim line and the code pairs whose first
+    code takes a distinct-service modifier (billing/modifiers.py; check_pair_modifiers)."""
     authorize(actor, MANAGE, record_id=payer.public_id if payer else "")
     merged = merge_fields(payer, PAYER_FIELDS, PAYER_DEFAULTS, data)
     errors: dict[str, str] = {}
     clean: dict = {}
     for field in PAYER_FIELDS:
-        if field in ("unit_method", "plan_type", "line_modifiers", "is_active"):
+        if field in ("unit_method", "plan_type", "line_modifiers", "pair_modifiers", "is_active"):
             continue
         clean[field] = clean_text(merged[field], field, errors, limit=max_length(Payer, field), one_line=True)
     if "phone" not in errors:
@@ -342,14 +347,95 @@ def check_save_payer(actor, data: dict, payer: Payer | None = None) -> dict:
     if plan_type not in PlanType.values:
         errors["plan_type"] = "Choose the kind of insurance: Medicare, Medicaid, a group health plan, or another."
     clean["plan_type"] = plan_type
-    modifiers = str(merged["line_modifiers"] or "").upper().replace(",", " ").split()
-    if len(modifiers) > 4 or any(not re.fullmatch(r"[A-Z0-9]{2}", m) for m in modifiers):
-        errors["line_modifiers"] = "Give up to four modifiers of two letters or digits, e.g. GP or GP 59."
-    clean["line_modifiers"] = " ".join(modifiers)
+    every_line = modifiers.split_modifiers(merged["line_modifiers"])
+    if len(every_line) > modifiers.MAX_PER_LINE or any(not modifiers.MODIFIER.fullmatch(m) for m in every_line):
+        errors["line_modifiers"] = "Give up to four modifiers of two letters or digits, e.g. GP, or GP KX."
+    clean["line_modifiers"] = " ".join(every_line)
+    # A limit crossed only by a change to the every-line modifiers is said beside them.
+    blame = "line_modifiers" if "line_modifiers" in data and "pair_modifiers" not in data else "pair_modifiers"
+    problems, clean["pair_modifiers"] = check_pair_modifiers(
+        merged["pair_modifiers"], every_line if "line_modifiers" not in errors else []
+    )
+    if problems:
+        errors[blame] = problems
     clean["is_active"] = _flag(merged["is_active"], "is_active", errors)
     if errors:
         raise ValidationError(errors)
     return clean
+
+
+def check_pair_modifiers(value, every_line: list[str]) -> tuple[list[str], list]:
+    """The payer's code pairs (a list of {"code", "billed_with", "modifier"}) checked against
+    each other and its every-line modifiers: (the problems in words, the pairs cleaned:
+    upper case, as modifiers.CodePair). Each code is a CPT or HCPCS code, the modifier two
+    letters or digits; no code with itself, no pair twice (nor both ways round), no
+    modifier every line has already, at most MAX_PAIRS pairs, and no line that could need
+    more than four modifiers."""
+    if value in (None, ""):
+        return [], []
+    if not isinstance(value, list | tuple):
+        return ["Give the code pairs as a list, one pair each: code, billed_with and modifier."], []
+    if len(value) > modifiers.MAX_PAIRS:
+        return [
+            f"Give at most {modifiers.MAX_PAIRS} code pairs for one payer (there are {len(value)}): "
+            "enter only the pairs this payer bundles with the codes the practice bills."
+        ], []
+    problems: list[str] = []
+    pairs: list[modifiers.CodePair] = []
+    seen: dict[tuple[str, str], modifiers.CodePair] = {}
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict) or set(item) - set(modifiers.KEYS):
+            problems.append(f"Pair {number}: give its code, billed_with and modifier.")
+            continue
+        code, other, modifier = (str(item.get(key) or "").strip().upper() for key in modifiers.KEYS)
+        found = modifiers.pair(code, other, modifier)
+        if not code or not other:
+            problems.append(f"Pair {number}: give both codes, e.g. 97140 with 97530: 59.")
+            continue
+        wrong = [c for c in (code, other) if not (c.isascii() and CODE_PATTERN.match(c))]
+        if wrong:
+            what = "is not a procedure code" if len(wrong) == 1 else "are not procedure codes"
+            problems.append(
+                f"“{found}”: {' and '.join(wrong)} {what}. A CPT code is five digits (97140); a HCPCS code "
+                "a letter and four digits (G0283)."
+            )
+            continue
+        if not modifiers.MODIFIER.fullmatch(modifier):
+            problems.append(f"“{found}”: the modifier is {MODIFIER_WORDS}.")
+            continue
+        if code == other:
+            problems.append(
+                f"“{found}”: a code can't be paired with itself. A code billed twice the same day takes another "
+                "modifier (76, or one of the payer's), not a code pair."
+            )
+            continue
+        if (code, other) in seen:
+            problems.append(f"“{found}”: {code} with {other} is listed twice; keep one.")
+            continue
+        if (other, code) in seen:
+            problems.append(
+                f"“{found}” and “{seen[(other, code)]}” can't both be listed: the modifier goes on one code "
+                "of a pair (the column-two code of the payer's edit). Keep the one the payer publishes."
+            )
+            continue
+        if modifier in every_line:
+            problems.append(
+                f"“{found}”: {modifier} is already on every line of this payer's claims. "
+                f"Take {modifier} off the every-line modifiers (it belongs on the pair's code only) "
+                "or remove this pair."
+            )
+            continue
+        seen[(code, other)] = found
+        pairs.append(found)
+    if not problems:
+        for code, most in modifiers.most_on_a_line(every_line, pairs).items():
+            if len(most) > modifiers.MAX_PER_LINE:
+                problems.append(
+                    f"A line of {code} could need {len(most)} modifiers ({' '.join(most)}) when the codes of its pairs "
+                    f"are billed the same day, and box 24D holds {modifiers.MAX_PER_LINE}. "
+                    "Remove a pair of it or an every-line modifier."
+                )
+    return problems, pairs
 
 
 def do_save_payer(actor, clean: dict, payer: Payer | None = None, *, expected_version=None) -> Payer:

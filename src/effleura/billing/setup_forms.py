@@ -5,7 +5,7 @@ what was typed; billing/setup.py validates."""
 from django import forms
 from django.db.models import Q
 
-from effleura.billing import setup
+from effleura.billing import modifiers, setup
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import Payer, ProcedureCode
 from effleura.scheduling.models import Service
@@ -69,9 +69,26 @@ class PayerForm(forms.Form):
         max_length=11,
         required=False,
         label="Modifiers on every claim line",
-        help_text="Box 24D, e.g. GP when the payer wants therapy services marked. Up to four, with spaces.",
+        help_text="Box 24D, e.g. GP when the payer wants therapy services marked. Up to four, with spaces. "
+        "Not 59: it goes on one code of a pair (below).",
+    )
+    pair_modifiers = forms.CharField(
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "characters"}),
+        label="Modifiers for code pairs billed the same day",
+        help_text="One pair a line: the code that takes the modifier, the code billed with it, the modifier, "
+        "e.g. “97140 with 97530: 59” (59 on 97140 when 97530 is billed the same day). Enter the pairs this "
+        "payer publishes (its NCCI edits); Effleura has no list of its own.",
     )
     is_active = forms.BooleanField(required=False, initial=True, label="Active (offered for new policies)")
+
+    def clean_pair_modifiers(self):
+        """The text as pairs (list of modifiers.CodePair); setup.check_save_payer checks them."""
+        try:
+            return modifiers.parse_pairs(self.cleaned_data["pair_modifiers"])
+        except modifiers.PairSyntaxError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class FeeForm(forms.Form):

@@ -7,9 +7,10 @@ import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from ninja import Schema
 from pydantic import Field
 
-from effleura.billing import setup
+from effleura.billing import modifiers, setup
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models import PackagePlan, Payer, ProcedureCode
 from effleura.core.api_schemas import Amount, Flag, InputSchema, WholeNumber, text
@@ -56,6 +57,26 @@ class CodeQuery(PageQuery):
 # Payers -------------------------------------------------------------------------------------------
 
 
+class PairIn(InputSchema):
+    code: text(10) = Field(description='The code that takes the modifier (the column-two code), e.g. "97140".')
+    billed_with: text(10) = Field(description='The code billed with it the same date, e.g. "97530".')
+    modifier: text(10) = Field(description='Two letters or digits, e.g. "59" or "XU".')
+
+
+class PairOut(Schema):
+    code: str = Field(description="Takes the modifier when billed on the same date as billed_with.")
+    billed_with: str
+    modifier: str
+
+
+PAIRS_DOC = (
+    "Code pairs the payer bundles unless a distinct-service modifier is on one of them (its NCCI "
+    "procedure-to-procedure edits): when both codes are billed on one date, the line of `code` gets "
+    "`modifier` after the every-line modifiers (box 24D). At most "
+    f"{modifiers.MAX_PAIRS}; a PATCH replaces the whole list ([] removes them all)."
+)
+
+
 class PayerFields(InputSchema):
     name: text(max_length(Payer, "name")) | None = None
     payer_id: text(max_length(Payer, "payer_id")) | None = Field(None, description="The electronic payer ID, if any.")
@@ -68,6 +89,8 @@ class PayerFields(InputSchema):
     unit_method: UnitMethod | None = Field(None, description="cms: the 8-minute rule; per_code: each code alone.")
     plan_type: PlanType | None = Field(None, description="The kind of insurance (CMS-1500 box 1); group by default.")
     line_modifiers: text(11) | None = Field(None, description='Modifiers on every claim line (box 24D), e.g. "GP".')
+    # The bound only keeps a request small; setup.py refuses more than MAX_PAIRS in words.
+    pair_modifiers: list[PairIn] | None = Field(None, max_length=100, description=PAIRS_DOC)
     is_active: Flag | None = None
 
 
@@ -88,6 +111,7 @@ class PayerOut(RecordOut):
     unit_method: str
     plan_type: str
     line_modifiers: str
+    pair_modifiers: list[PairOut] = Field(description=PAIRS_DOC)
     is_active: bool
 
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from effleura.billing import modifiers
 from effleura.billing.choices import PlanType, UnitMethod
 from effleura.billing.models.money import currency_field, money_field
 from effleura.core.models import PublicIdModel, Versioned
@@ -27,6 +28,14 @@ class ProcedureCode(PublicIdModel, Versioned):
         return self.code
 
 
+class CodePairsField(models.JSONField):
+    """A JSON list of code pairs ({"code", "billed_with", "modifier"}), read back as
+    billing.modifiers.CodePair items, which print as the set-up page writes them."""
+
+    def from_db_value(self, value, expression, connection):
+        return modifiers.as_pairs(super().from_db_value(value, expression, connection))
+
+
 class Payer(PublicIdModel, Versioned):
     """An insurer or other third party that pays for care, and how it counts units."""
 
@@ -45,6 +54,11 @@ class Payer(PublicIdModel, Versioned):
     # The modifiers this payer requires on every service line (box 24D), e.g. "GP": services
     # under a therapy plan of care. Up to four, space-separated.
     line_modifiers = models.CharField(max_length=11, blank=True)
+    # The code pairs this payer bundles unless a distinct-service modifier is on one of them
+    # (NCCI procedure-to-procedure edits): [{"code": "97140", "billed_with": "97530",
+    # "modifier": "59"}]: 97140's line gets 59 when 97530 is billed the same date
+    # (billing/modifiers.py). The practice enters what the payer publishes.
+    pair_modifiers = CodePairsField("modifiers for code pairs", default=list, blank=True)
     is_active = models.BooleanField(default=True)
     is_demo = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -268,12 +268,20 @@ def claim_new(request, charge_id):
     return render(request, "billing/insurance/claim_new.html", context, status=400 if error or warnings else 200)
 
 
+def _claim_lines(claim) -> list[tuple]:
+    """Every line of the visit with the modifiers it carries on the claim (box 24D; None: a
+    line with no unit, left off the form)."""
+    lines = list(claim.charge.lines.select_related("code"))
+    carried = {line.pk: " ".join(mods) for line, mods in cms1500.service_lines(claim, lines)}
+    return [(line, carried.get(line.pk)) for line in lines]
+
+
 def _claim_context(request, claim, **extra) -> dict:
     context = {
         "nav": NAV,
         "claim": claim,
         "charge": claim.charge,
-        "lines": list(claim.charge.lines.select_related("code")),
+        "lines": _claim_lines(claim),
         "events": claims.claim_events(claim),
         "missing": cms1500.missing(claim),
         "moves": [(s, claims.ACTION_LABELS[s]) for s in claims.next_statuses(claim)],
