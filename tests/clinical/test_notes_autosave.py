@@ -37,6 +37,8 @@ def typed(note, rows=(), **fields):
     data = {
         "version": str(note.version),
         "session_date": timezone.localdate().isoformat(),
+        **{name: "" for name in ("subjective", "pain_now", "objective", "assessment", "plan", "home_care_given")},
+        "body_marks": "[]",
         "t-count": str(len(rows)),
         **fields,
     }
@@ -157,6 +159,30 @@ def test_what_was_kept_is_there_again_with_what_to_finish(client_for, therapist,
     assert f'name="version" value="{kept.version}"' in page
 
 
+def test_a_save_from_an_older_page_is_told_of_the_typing_kept_elsewhere(client_for, therapist, draft):
+    client = client_for(therapist)
+    opened = typed(draft, subjective="From the desk")  # the desk's page, before the tablet keeps
+    client.post(url("note_autosave", draft), typed(draft, [{"technique": "swedish"}], subjective="From the tablet"))
+    response = client.post(url("note_edit", draft), opened)
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "Typing kept but not saved as the note" in page and "saving this page replaces it" in page
+    assert fresh(draft).typed["form"]["subjective"] == ["From the tablet"]  # nothing lost yet
+
+
+def test_a_signature_is_refused_when_typing_was_kept_meanwhile(therapist, draft):
+    note = access.access_note(therapist, draft.public_id, audit_it=False)
+    change = notes.check_update_note(therapist, note, {"subjective": "Synthetic"})
+    saved = notes.do_update_note(therapist, note, change)
+    signing = notes.check_sign_note(therapist, saved)
+    # Another tab keeps typing between the check and the signature.
+    SessionNote.objects.filter(pk=draft.pk).update(typed={"at": timezone.now().isoformat(), "form": {}})
+    with pytest.raises(ValidationError) as caught:
+        notes.do_sign_note(therapist, saved, signing)
+    assert "not saved as the note yet" in caught.value.messages[0]
+    assert fresh(draft).status == RecordStatus.DRAFT
+
+
 def test_signing_is_refused_while_typing_is_kept_but_unchecked(client_for, therapist, draft):
     client = client_for(therapist)
     client.post(url("note_autosave", draft), typed(draft, [{"technique": "swedish"}], subjective="Synthetic"))
@@ -169,9 +195,15 @@ def test_signing_is_refused_while_typing_is_kept_but_unchecked(client_for, thera
     assert fresh(draft).status == RecordStatus.DRAFT
 
 
+def editor(**fields) -> dict[str, list[str]]:
+    """The whole editor's form as check_keep_typed() takes it (name -> values)."""
+    return {name: [value] for name, value in typed(SessionNote(version=1), **fields).items()}
+
+
 def test_keeping_takes_only_the_editors_fields(therapist, draft):
     note = access.access_note(therapist, draft.public_id, audit_it=False)
     form = {
+        **editor(),
         "subjective": ["Synthetic"],
         "t-0-technique": ["swedish"],
         "csrfmiddlewaretoken": ["x"],
@@ -180,13 +212,24 @@ def test_keeping_takes_only_the_editors_fields(therapist, draft):
         "t-999-technique": ["swedish"],
     }
     kept = notes.check_keep_typed(therapist, note, form)
-    assert set(kept["form"]) == {"subjective", "t-0-technique"}
+    assert "t-0-technique" in kept["form"] and kept["form"]["subjective"] == ["Synthetic"]
+    assert not {"csrfmiddlewaretoken", "version", "is_admin", "t-999-technique"} & set(kept["form"])
+
+
+def test_keeping_refuses_part_of_the_editor(client_for, therapist, draft):
+    # Kept typing is shown instead of the note: a part of the form would blank the rest.
+    response = client_for(therapist).post(url("note_autosave", draft), {"version": str(draft.version), "pain_now": "x"})
+    assert response.status_code == 422 and "only part of the note" in response.json()["message"]
+    note = access.access_note(therapist, draft.public_id, audit_it=False)
+    with pytest.raises(ValidationError):
+        notes.check_keep_typed(therapist, note, {**editor(), "t-count": ["999"]})
+    assert fresh(draft).typed == {}
 
 
 def test_keeping_refuses_more_than_a_note_can_hold(therapist, draft):
     note = access.access_note(therapist, draft.public_id, audit_it=False)
     with pytest.raises(ValidationError) as caught:
-        notes.check_keep_typed(therapist, note, {"subjective": ["x" * (notes.TYPED_MAX_CHARS + 1)]})
+        notes.check_keep_typed(therapist, note, {**editor(), "subjective": ["x" * (notes.TYPED_MAX_CHARS + 1)]})
     assert "longer than a note can be" in caught.value.messages[0]
 
 

@@ -128,6 +128,9 @@ def test_a_note_is_filled_in_and_signed_by_touch_on_a_phone(browser, site, login
     try:
         login(page, username)
         start_a_blank_note(page, episode_id)
+        # Nothing flagged yet: no row shows the reason to chart past a flag, nor a verdict.
+        expect(page.locator("tr.technique-override:visible")).to_have_count(0)
+        expect(page.locator(".technique-verdict:visible")).to_have_count(0)
         symptoms = page.get_by_label("Symptoms and changes since the last visit")
         symptoms.tap()
         symptoms.fill("Synthetic: two headaches this week, shorter.")

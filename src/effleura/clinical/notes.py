@@ -476,6 +476,7 @@ TYPED_KEY = re.compile(
     r"^(session_date|pain_now|subjective|objective|assessment|plan|home_care_given|t-count|t-\d{1,2}-(technique|minutes|regions|pressure|position|notes|override_reason)|body_marks)$"
 )
 TYPED_MAX_CHARS = 6 * TEXT_MAX + 64_000  # the six texts at their limit, the rows and the chart
+TYPED_REQUIRED = ("t-count", "pain_now", "body_marks", *note_rules.TEXT_FIELDS)  # what the editor always sends
 
 
 def check_keep_typed(actor, note: SessionNote, form: dict[str, list[str]]) -> dict:
@@ -484,6 +485,15 @@ def check_keep_typed(actor, note: SessionNote, form: dict[str, list[str]]) -> di
     draft; only the editor's fields; refused (ValidationError) when larger than a full note.
     Returns {"at": iso, "form": ...} for do_keep_typed()."""
     require_author_draft(actor, note)
+    # The whole editor or nothing: kept typing is shown instead of the note when the draft
+    # opens again, so a part of a form would show (and then save) the rest as blank.
+    missing = [name for name in TYPED_REQUIRED if name not in form]
+    count = (form.get("t-count") or [""])[0]
+    if missing or not count.isdigit() or int(count) > note_rules.MAX_ROWS:
+        raise ValidationError(
+            "This page sent only part of the note, so nothing was kept: reload the page (what was "
+            "saved before is still there)."
+        )
     kept = {
         name: [str(v) for v in values][: note_rules.MAX_ROWS * 30]
         for name, values in form.items()
@@ -648,6 +658,11 @@ def do_sign_note(actor, note: SessionNote, signing: Signing, *, now=None, expect
         if locked.status != RecordStatus.DRAFT:
             raise ValidationError("This note is already signed.")
         versions.check_version(locked, expected_version, WHAT)
+        if locked.typed:  # kept meanwhile from another tab or device (check_sign_note says why)
+            raise ValidationError(
+                "This draft has typing that is not saved as the note yet: open the draft, finish "
+                "what is marked and save it, then sign."
+            )
         locked.status = RecordStatus.SIGNED
         locked.signed_at = now
         locked.save(update_fields=["status", "signed_at", "updated_at", *versions.bump(locked)])

@@ -24,7 +24,7 @@ from effleura.clinical.plans import current_plan
 from effleura.clinical.views import versions as row_versions
 from effleura.core import clock, versions
 from effleura.core.access import allowed, authorize
-from effleura.core.forms import TOO_LONG, VersionedForm, show_conflict, signed_snapshot
+from effleura.core.forms import TOO_LONG, Change, VersionedForm, show_conflict, signed_snapshot
 from effleura.patients.chart import chart_context
 from effleura.patients.choices import BodyRegion
 from effleura.scheduling import access as scheduling_access
@@ -394,6 +394,18 @@ def note_conflict(form, exc: versions.StaleVersion, posted_rows=None, posted_mar
         posted["body_marks"] = row_versions.marks_text(posted_marks)
     changes, rebase = row_versions.row_changes(form.data.get(row_versions.FIELD), now, posted, NOTE_PARTS)
     form.conflict.changes.extend(changes)
+    if current.typed:
+        # Typing kept from another tab or device changes no stored field: say it, since saving
+        # this page replaces it.
+        kept_at = notes.typed_at(current)
+        form.conflict.changes.append(
+            Change(
+                "Typing kept but not saved as the note",
+                "—",
+                f"kept{' ' + clock.stamp(kept_at) if kept_at else ''} from another tab or device; saving this "
+                "page replaces it (open the draft in a new tab to read it first)",
+            )
+        )
     row_versions.rebind(form, now)
     return rebase
 

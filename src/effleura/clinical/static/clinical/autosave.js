@@ -88,6 +88,11 @@
     var body = new FormData(form); // taken now: the page may be replaced after this
     body.delete("sign");
     body.delete("add_row");
+    // A request that outlives the page (keepalive) may carry 64 KB at most: a longer note is
+    // sent as an ordinary request, which the logoff waits for anyway.
+    var size = 0;
+    body.forEach(function (value) { size += typeof value === "string" ? value.length * 3 : 0; });
+    var keepalive = Boolean(options && options.keepalive) && size < 60000;
     say("Saving…");
     pending = window.fetch(url, {
       method: "POST",
@@ -95,7 +100,7 @@
       headers: { Accept: "application/json", "X-CSRFToken": csrf() },
       credentials: "same-origin",
       redirect: "manual", // signed out: the login page is not an answer
-      keepalive: Boolean(options && options.keepalive),
+      keepalive: keepalive,
     }).then(function (response) {
       if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
         stopped = true;
@@ -160,6 +165,11 @@
   document.addEventListener("effleura:before-logoff", function (event) {
     if (edits && event.detail && event.detail.waitFor) event.detail.waitFor.push(save({ keepalive: true }));
     submitting = true; // the page is about to go: no question
+  });
+  // Back to this page from the browser's page cache after a save: the page is as it was left,
+  // mid-submit, so load it afresh from the server.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) window.location.reload();
   });
   if (form.hasAttribute("data-autosave-dirty")) say("Restored what you typed: it saves itself as the note once it passes the checks.", "kept");
 })();

@@ -16,7 +16,11 @@
   var idleMs = Number(box.dataset.idleSeconds) * 1000;
   var warnMs = Number(box.dataset.warnSeconds) * 1000;
   var loadedAt = Date.now();
-  var maximumAt = loadedAt + Number(box.dataset.maximumSecondsLeft) * 1000;
+  // The sign-in's time limit ends a little early here: the server counts it from the sign-in
+  // itself, this page from its arrival, and the last save before the logoff must still find
+  // the session open.
+  var MAXIMUM_MARGIN_MS = 15000;
+  var maximumAt = loadedAt + Number(box.dataset.maximumSecondsLeft) * 1000 - MAXIMUM_MARGIN_MS;
   var statusUrl = box.dataset.statusUrl;
   var loginUrl = box.dataset.loginUrl;
   var stayForm = box.querySelector("form[data-idle-stay]");
@@ -169,7 +173,7 @@
         if (!state) return;
         if (!state.signed_in) return signedOut("idle");
         // The server may know the maximum is nearer (it is counted from the sign-in); never later.
-        maximumAt = Math.min(maximumAt, Date.now() + state.maximum_seconds_left * 1000);
+        maximumAt = Math.min(maximumAt, Date.now() + state.maximum_seconds_left * 1000 - MAXIMUM_MARGIN_MS);
       }, function () { /* offline: the page still ends the session on time */ });
   }
 
