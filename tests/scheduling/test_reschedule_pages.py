@@ -37,6 +37,13 @@ def url(visit):
     return reverse("scheduling:reschedule", args=[visit.public_id])
 
 
+def warned(page: str) -> dict:
+    """What "Move anyway" sends back: the tick and the move it was shown for."""
+    found = re.search(r'name="warned" value="([^"]*)"', page)
+    assert found, "the page shows no move to confirm"
+    return {"confirm_warnings": "1", "warned": found.group(1)}
+
+
 def moved(visit) -> bool:
     return AppointmentChange.objects.filter(appointment=visit, kind=ChangeKind.RESCHEDULED).exists()
 
@@ -50,7 +57,7 @@ def test_the_front_desk_is_asked_to_confirm_then_moves_the_visit(client_for, fro
     assert "Before you move it" in page and WARNING in page and "Move anyway" in page
     assert 'name="confirm_warnings" value="1"' in page
     assert Appointment.objects.get(pk=visit.pk).start == visit.start and not moved(visit)
-    response = client.post(url, {**typed, "confirm_warnings": "1"})
+    response = client.post(url, {**typed, **warned(page)})
     assert response.status_code == 302
     assert response["Location"] == reverse("scheduling:appointment", args=[visit.public_id])
     assert Appointment.objects.get(pk=visit.pk).start == at(next_monday, "14:00")
@@ -68,7 +75,7 @@ def test_a_free_time_picked_inside_the_notice_is_offered_and_asks_first(
     asked = text_of(client.post(url, picked))
     assert WARNING in asked and not moved(visit)
     assert re.search(r'name="slot" value="' + re.escape(offered["15:00"]) + '" checked', asked)  # still picked
-    assert client.post(url, {**picked, "confirm_warnings": "1"}).status_code == 302
+    assert client.post(url, {**picked, **warned(asked)}).status_code == 302
     assert Appointment.objects.get(pk=visit.pk).start == at(next_monday, "15:00")
 
 
@@ -102,12 +109,22 @@ def test_a_drop_inside_the_notice_shows_the_move_to_confirm(
         "start": drop["start"],
         "practitioner": str(colleague.public_id),
         "next": back,
-        "confirm_warnings": "1",
+        **warned(page),
     }
     response = client.post(url, confirmed)
     assert response.status_code == 302 and response["Location"] == back
     saved = Appointment.objects.get(pk=visit.pk)
     assert saved.start == at(next_monday, "15:00") and saved.practitioner == colleague
+
+
+def test_move_anyway_confirms_only_the_move_it_was_shown_for(client_for, front_desk, visit, url, next_monday, at):
+    client = client_for(front_desk)
+    asked = text_of(client.post(url, {"start": f"{next_monday.isoformat()}T14:00"}))
+    # The time is changed on the warning page and "Move anyway" ticked: the new time asks again.
+    again = client.post(url, {"start": f"{next_monday.isoformat()}T15:00", **warned(asked)})
+    assert again.status_code == 200 and WARNING in text_of(again) and not moved(visit)
+    assert client.post(url, {"start": f"{next_monday.isoformat()}T15:00", **warned(text_of(again))}).status_code == 302
+    assert Appointment.objects.get(pk=visit.pk).start == at(next_monday, "15:00")
 
 
 def test_a_time_already_past_is_refused_even_when_confirmed(client_for, front_desk, visit, url, next_monday):

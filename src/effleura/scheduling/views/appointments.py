@@ -336,13 +336,15 @@ def reschedule(request, appointment_id):
         form = RescheduleForm(
             initial={k: request.GET[k] for k in ("start", "practitioner", "room") if k in request.GET}
         )
-    conflict, warnings = [], []
+    conflict, warnings, warned = [], [], ""
     if request.method == "POST" and form.is_valid():
         data = _reschedule_data(appt, form.cleaned_data, request.POST)
         if data is None:
             form.add_error(None, "Pick a free time or give a new start.")
         else:
-            confirmed = request.POST.get("confirm_warnings") == "1"
+            # "Move anyway" confirms the move it was shown for: the same start and practitioner.
+            warned = _warned_move(data)
+            confirmed = request.POST.get("confirm_warnings") == "1" and request.POST.get("warned") == warned
             try:
                 plan = actions.check_reschedule(request.user, appt, **data, confirm_warnings=confirmed)
                 moved = actions.do_reschedule(request.user, appt, plan)
@@ -370,6 +372,7 @@ def reschedule(request, appointment_id):
         "form": form,
         "conflict": conflict,
         "move_warnings": warnings,
+        "warned": warned,
         "next": source.get("next", ""),
         "slot_day": slot_day,
         "slot_groups": None,
@@ -407,6 +410,12 @@ def _reschedule_data(appt, cleaned: dict, post) -> dict | None:
     elif practitioner is None and room is None:
         return None
     return {"start": start, "practitioner": practitioner, "room": room}
+
+
+def _warned_move(data: dict) -> str:
+    """The move a warning is shown for, as the page carries it back with "Move anyway"."""
+    who = data["practitioner"].public_id if data["practitioner"] is not None else ""
+    return f"{data['start'].isoformat() if data['start'] else ''}|{who}"
 
 
 def _dropped_form(post, data: dict) -> RescheduleForm:
