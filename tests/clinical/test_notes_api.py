@@ -212,3 +212,25 @@ def test_front_desk_and_billing_never_see_a_note(api, api_as, personas, episode,
         assert answer.status_code == 403, address
         assert SECRET not in answer.content.decode()
     assert AuditEvent.objects.filter(actor_username=role, outcome=AuditOutcome.DENIED).count() == 8
+
+
+def test_the_api_says_when_the_editor_kept_typing_and_a_stale_update_never_replaces_it(
+    api, client_for, therapist, episode
+):
+    note = create(api, episode=str(episode.public_id))
+    path = f"/notes/{note['id']}"
+    assert note["typing_kept_at"] is None
+    # The editor keeps a row still without its minutes (clinical/views/notes.py note_autosave).
+    editor = {"version": str(note["version"]), "body_marks": "[]", "t-count": "1", "t-0-technique": "swedish"}
+    editor.update(
+        {name: "" for name in ("subjective", "pain_now", "objective", "assessment", "plan", "home_care_given")}
+    )
+    kept = client_for(therapist).post(reverse("clinical:note_autosave", args=[note["id"]]), editor).json()
+    assert kept["state"] == "kept"
+    read = api.send("GET", path).json()
+    assert read["typing_kept_at"] is not None and read["version"] == note["version"] + 1
+    stale = api.send("PATCH", path, {"plan": "Twice weekly"}, HTTP_IF_MATCH=f'"{note["version"]}"')
+    assert stale.status_code == 412
+    assert SessionNote.objects.get(public_id=note["id"]).typed["form"]["t-0-technique"] == ["swedish"]
+    refused = api.send("POST", f"{path}/sign", {})
+    assert refused.status_code == 422 and "not saved as the note yet" in refused.json()["detail"]

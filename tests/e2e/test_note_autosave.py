@@ -170,3 +170,23 @@ def test_a_note_is_filled_in_and_signed_by_touch_on_a_phone(browser, site, login
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     finally:
         context.close()
+
+
+def test_a_reason_to_chart_past_a_flag_is_saved_once_written_not_halfway(page, login, site):
+    # Each saved reason is recorded with its author and time: a pause halfway through it saves
+    # nothing; leaving the field does.
+    episode_id, username = episode(site, "Forearm pain from typing")
+    page.set_viewport_size(TABLET)
+    login(page, username)
+    start_a_blank_note(page, episode_id)
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.url.endswith("/autosave/") else None)
+    # The row's reason field as screening shows it for a flagged technique.
+    page.locator('tr.technique-override[data-row="0"]').evaluate("row => { row.hidden = false; }")
+    reason = page.get_by_label("Reason to chart this despite the screening flag, row 1")
+    reason.press_sequentially("Synthetic: cleared by the GP")
+    page.wait_for_timeout(2500)  # longer than the pause that saves other fields
+    assert sent == []
+    page.get_by_label("Findings").click()
+    expect(status(page)).to_have_text(re.compile(r"^(Saved|Kept) at \d\d:\d\d"))
+    assert len(sent) == 1

@@ -194,6 +194,12 @@ class NoteOut(_NoteFields):
     techniques: list[NoteTechniqueOut]
     overrides: list[OverrideOut]
     started_from: dict = Field(description="{} or {kind: template|carry_forward, id, label}: where the draft began.")
+    typing_kept_at: datetime.datetime | None = Field(
+        None,
+        description="When the editor kept typing on this draft that does not pass the checks yet (not "
+        "shown here; the editor shows it again). An update replaces it, and a signature is refused "
+        "until it is saved. Null when there is none.",
+    )
     addenda: list[AddendumOut]
     screening: list[NoteScreeningFlagOut] = Field(description="The flags of the patient's current health history.")
     warnings: list[str] = Field([], description="Cautions for the techniques charted (after a change).")
@@ -225,6 +231,7 @@ def _out(note: SessionNote, warnings=()) -> dict:
         "techniques": detail.techniques,
         "overrides": note.overrides or [],
         "started_from": note.started_from or {},
+        "typing_kept_at": notes.typed_at(note),
         "addenda": detail.addenda,
         "screening": [
             {

@@ -126,11 +126,15 @@
     return pending;
   }
 
-  function changed() {
+  function changed(event) {
     if (stopped) return;
     edits += 1;
     say("Changes not saved yet…");
     window.clearTimeout(timer);
+    // A reason to chart past a flag is recorded (and audited) each time it is saved: it is
+    // saved once written, on leaving its field, not at every pause halfway through it.
+    var target = event && event.target;
+    if (event && event.type === "input" && target && /-override_reason$/.test(target.name || "")) return;
     timer = window.setTimeout(save, PAUSE_MS);
   }
 
