@@ -2,6 +2,8 @@
 what does not pass the checks yet on the server and shows it again at the next visit, and
 discarding asks first, naming what would be lost. Refusals per role."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -296,3 +298,21 @@ def test_non_clinicians_never_save_or_discard_a_note(client_for, personas, draft
 
 def test_autosave_takes_posts_only(client_for, therapist, draft):
     assert client_for(therapist).get(url("note_autosave", draft)).status_code == 405
+
+
+def test_a_save_refused_for_a_row_says_so_on_top_naming_the_rows(client_for, therapist, draft):
+    rows = [{"technique": "swedish", "minutes": "20"}, {}, {"technique": "heat"}]
+    response = client_for(therapist).post(url("note_edit", draft), typed(draft, rows))
+    page = response.content.decode()
+    assert "Not saved as the note yet: finish what is marked, then save again." in page
+    assert "Technique rows to finish, marked below: row 3 (minutes)." in page
+    assert not fresh(draft).techniques.exists()
+
+
+def test_restoring_the_kept_typing_adds_no_blank_rows(client_for, therapist, draft):
+    client = client_for(therapist)
+    rows = [{"technique": "swedish"}, {}, {}, {}, {}]  # one row typed, the page's blank rows after it
+    client.post(url("note_autosave", draft), typed(draft, rows))
+    page = client.get(url("note_edit", draft)).content.decode()
+    shown = re.findall(r'<tr class="technique-row[^"]*" data-row="\d+"', page)
+    assert len(shown) == 3  # the typed row and two blank ones, as for any draft

@@ -161,6 +161,8 @@ def rows_from_post(post, extra: int = 0) -> list[Row]:
                 post.get(p + "override_reason", ""),
             )
         )
+    while rows and rows[-1].is_blank:  # the page's blank rows: padded again, never added to
+        rows.pop()
     return _pad(rows, extra)
 
 
@@ -215,7 +217,17 @@ def place_errors(form, used: list[Row], exc: ValidationError) -> list[str]:
             form.add_error(field, errors)
         else:
             general.extend(errors)
+    marked = [row for row in used if row.errors]
+    if marked:
+        # The rows may be far below: say on top which ones to finish.
+        where = "; ".join(
+            f"row {row.index + 1} ({', '.join(ROW_WORDS.get(name, name) for name in row.errors)})" for row in marked
+        )
+        general.insert(0, f"Technique rows to finish, marked below: {where}.")
     return general
+
+
+ROW_WORDS = {"override_reason": "reason to chart past the flag"}
 
 
 def technique_groups(conditions) -> list[tuple[str, list[tuple[str, str, str]]]]:
@@ -445,7 +457,10 @@ def note_edit(request, note_id):
                 if "body_marks" in rebase:
                     raw_marks = current.body_marks
             except ValidationError as exc:
-                general = place_errors(form, used, exc)
+                general = [
+                    "Not saved as the note yet: finish what is marked, then save again.",
+                    *place_errors(form, used, exc),
+                ]
             else:
                 warnings = change.warnings
                 if "sign" not in request.POST:

@@ -38,8 +38,12 @@
     if (input && value !== undefined && value !== null) input.value = String(value);
   }
 
-  function clearMarks() {
+  function clearMarks(allSaved) {
     form.querySelectorAll("[data-autosave-problem]").forEach(function (el) { el.remove(); });
+    // What the server marked when the page was made is out of date once a save has answered.
+    form.querySelectorAll("tr.technique-row td > p.error").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("tr.technique-row.has-error").forEach(function (row) { row.classList.remove("has-error"); });
+    if (allSaved) form.querySelectorAll(".form-errors").forEach(function (el) { el.remove(); });
   }
 
   function mark(problem) {
@@ -61,7 +65,7 @@
     if (state.state === "saved" || state.state === "kept") {
       setHidden("loaded", state.loaded);
       setHidden("loaded_rows", state.loaded_rows);
-      clearMarks();
+      clearMarks(state.state === "saved");
       (state.problems || []).forEach(mark);
       say(state.message, state.state);
       return true;
