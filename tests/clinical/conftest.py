@@ -5,6 +5,8 @@ actions."""
 
 import pytest
 
+from effleura.core.choices import Role
+
 TZ_NAME = "America/Chicago"
 
 
@@ -53,3 +55,11 @@ def episode(db, make_patient, open_episode):
 def practice(location, room, service, hours):
     """The whole set-up at once: (location, room, service)."""
     return location, room, service
+
+
+@pytest.fixture
+def colleague(db, django_user_model):
+    """Another therapist of the practice: may read a colleague's notes, never edit their drafts."""
+    return django_user_model.objects.create_user(
+        username="colleague", password="x", role=Role.THERAPIST, first_name="Colleague", last_name="Tester"
+    )

@@ -12,17 +12,10 @@ from django.utils import timezone
 from effleura.clinical import access, notes
 from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import SessionNote
-from effleura.core.choices import AuditOutcome, Role
+from effleura.core.choices import AuditOutcome
 from effleura.core.models import AuditEvent
 
 SECRET = "Synthetic-finding-5120"
-
-
-@pytest.fixture
-def colleague(db, django_user_model):
-    return django_user_model.objects.create_user(
-        username="colleague", password="x", role=Role.THERAPIST, first_name="Colleague", last_name="Tester"
-    )
 
 
 @pytest.fixture

@@ -11,19 +11,12 @@ from django.utils import timezone
 from effleura.clinical import access, note_templates, notes
 from effleura.clinical.choices import RecordStatus
 from effleura.clinical.models import Goal, NoteTemplate, SessionNote, TreatmentPlan
-from effleura.core.choices import AuditOutcome, Role
+from effleura.core.choices import AuditOutcome
 from effleura.core.models import AuditEvent
 from effleura.scheduling.choices import AppointmentStatus
 from effleura.scheduling.models import Appointment
 
 SECRET = "Synthetic-finding-7731"
-
-
-@pytest.fixture
-def colleague(db, django_user_model):
-    return django_user_model.objects.create_user(
-        username="colleague", password="x", role=Role.THERAPIST, first_name="Colleague", last_name="Tester"
-    )
 
 
 @pytest.fixture
